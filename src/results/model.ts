@@ -1,0 +1,147 @@
+/**
+ * The canonical results model. Every view (console, JSON, JUnit, HTML, compare)
+ * is a pure function of a `Results` value; nothing else is a source of truth.
+ * Defined with TypeBox so the same definition gives the TypeScript types, the
+ * runtime validator and the exported JSON Schema (schemas/results.schema.json).
+ *
+ * Compatibility: additive optional fields keep RESULTS_SCHEMA; anything that
+ * changes the meaning of an existing field bumps the trailing version number.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const RESULTS_SCHEMA = 'kvmbench.results/1';
+
+export const Accelerator = Type.Union([Type.Literal('kvm'), Type.Literal('tcg')]);
+export type Accelerator = Static<typeof Accelerator>;
+
+export const CaseStatus = Type.Union([
+  Type.Literal('pass'),
+  Type.Literal('fail'), // a check failed or a confirmed regression
+  Type.Literal('error'), // the harness, the VMM or the guest broke down (hang, crash, garbage)
+  Type.Literal('skip'), // not applicable here; `reason` says why
+]);
+export type CaseStatus = Static<typeof CaseStatus>;
+
+export const Summary = Type.Object({
+  n: Type.Integer({ minimum: 0 }),
+  median: Type.Number(),
+  mean: Type.Number(),
+  stdev: Type.Number(),
+  min: Type.Number(),
+  max: Type.Number(),
+  p5: Type.Number(),
+  p95: Type.Number(),
+  /** Coefficient of variation, stdev / mean (a fraction, not a percentage). */
+  cv: Type.Number(),
+});
+export type Summary = Static<typeof Summary>;
+
+export const Metric = Type.Object({
+  /** Stable name, unique within its case, e.g. `cpuid.latency` or `boot.spawn_to_exit`. */
+  name: Type.String({ minLength: 1 }),
+  /** Unit of every sample: `ns`, `ms`, `s`, `tsc_ticks`, `MiB/s`, `IOPS`, `ratio`... */
+  unit: Type.String({ minLength: 1 }),
+  better: Type.Union([Type.Literal('lower'), Type.Literal('higher')]),
+  /** Exactly what interval or quantity one sample measures (from where to where). */
+  interval: Type.String({ minLength: 1 }),
+  /** How it was measured: clock, baseline subtraction, iterations per sample, conversions. */
+  method: Type.String(),
+  /** Accelerator the samples were taken on; TCG figures are emulation, not hardware exits. */
+  accelerator: Accelerator,
+  samples: Type.Array(Type.Number()),
+  summary: Summary,
+  /** Extra dimensions (machine type, job, block size...) for grouping in views. */
+  labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
+export type Metric = Static<typeof Metric>;
+
+export const GuestInfo = Type.Object({
+  name: Type.String(),
+  /** Path of the image that was booted, relative to the package root when inside it. */
+  image: Type.String(),
+  sha256: Type.String(),
+  /** CPU mode the guest code ran in, e.g. `long64` or `protected32`, or `linux`. */
+  mode: Type.String(),
+  extra: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
+export type GuestInfo = Static<typeof GuestInfo>;
+
+export const CaseResult = Type.Object({
+  /** Unique within a run, `suite/case`, e.g. `exits/cpuid`. */
+  id: Type.String({ minLength: 1 }),
+  suite: Type.String(),
+  title: Type.Optional(Type.String()),
+  status: CaseStatus,
+  /** Why it is not `pass`: skip reason, failure, or where the guest stopped. */
+  reason: Type.Optional(Type.String()),
+  /** Path of the full console/QEMU log, relative to the results directory. */
+  log: Type.Optional(Type.String()),
+  accelerator: Type.Optional(Accelerator),
+  machine: Type.Optional(Type.String()),
+  guest: Type.Optional(GuestInfo),
+  tags: Type.Optional(Type.Array(Type.String())),
+  startedAt: Type.String({ description: 'ISO 8601' }),
+  durationMs: Type.Number({ minimum: 0 }),
+  metrics: Type.Array(Metric),
+  /** Free-form facts the case recorded (TSC frequency source, QEMU argv, kernel version...). */
+  facts: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type CaseResult = Static<typeof CaseResult>;
+
+export const RunInfo = Type.Object({
+  id: Type.String(),
+  suite: Type.String(),
+  start: Type.String(),
+  end: Type.Optional(Type.String()),
+  kvmbenchVersion: Type.String(),
+  argv: Type.Array(Type.String()),
+  /** Accelerator actually used; `mixed` only if cases differ. */
+  accelerator: Type.Union([Accelerator, Type.Literal('mixed'), Type.Literal('none')]),
+  /** What was asked for with --accel. */
+  acceleratorRequested: Type.Optional(Type.String()),
+  quick: Type.Boolean(),
+  /** complete; partial (crashed or still running); interrupted (SIGINT/SIGTERM). */
+  state: Type.Union([Type.Literal('complete'), Type.Literal('partial'), Type.Literal('interrupted')]),
+  gitRevision: Type.Optional(Type.String()),
+  warnings: Type.Optional(Type.Array(Type.String())),
+});
+export type RunInfo = Static<typeof RunInfo>;
+
+/**
+ * The host fingerprint. Every field is optional because not every host exposes
+ * everything; `src/host/fingerprint.ts` fills it.
+ */
+export const HostFingerprint = Type.Object({
+  hostname: Type.Optional(Type.String()),
+  cpuModel: Type.Optional(Type.String()),
+  cpuVendor: Type.Optional(Type.String()),
+  cpuFamily: Type.Optional(Type.Integer()),
+  cpuModelNumber: Type.Optional(Type.Integer()),
+  cpuStepping: Type.Optional(Type.Integer()),
+  microcode: Type.Optional(Type.String()),
+  cores: Type.Optional(Type.Integer()),
+  threads: Type.Optional(Type.Integer()),
+  smt: Type.Optional(Type.String()),
+  kernelRelease: Type.Optional(Type.String()),
+  kernelCmdline: Type.Optional(Type.String()),
+  kvmModules: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))),
+  mitigations: Type.Optional(Type.Record(Type.String(), Type.String())),
+  governor: Type.Optional(Type.String()),
+  thp: Type.Optional(Type.String()),
+  memTotalKiB: Type.Optional(Type.Integer()),
+  qemuVersion: Type.Optional(Type.String()),
+  nodeVersion: Type.Optional(Type.String()),
+  kvmbenchVersion: Type.Optional(Type.String()),
+  gitRevision: Type.Optional(Type.String()),
+  virtualized: Type.Optional(Type.String()),
+  kvmUsable: Type.Optional(Type.Boolean()),
+}, { additionalProperties: true });
+export type HostFingerprint = Static<typeof HostFingerprint>;
+
+export const Results = Type.Object({
+  schema: Type.Literal(RESULTS_SCHEMA),
+  run: RunInfo,
+  host: HostFingerprint,
+  cases: Type.Array(CaseResult),
+});
+export type Results = Static<typeof Results>;

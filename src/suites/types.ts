@@ -1,0 +1,63 @@
+/**
+ * The contract between the suite runner (src/suites/) and the case executors
+ * (src/cases/): the runner loads and validates a suite, decides skip/accelerator,
+ * gives each case a deadline, a log path and an abort signal, and records what the
+ * executor returns; an executor knows how to launch its guest(s) and turn what
+ * they say into metrics. Executors never write results files themselves.
+ */
+import type { Accelerator, CaseResult, HostFingerprint } from '../results/model.js';
+
+export type ArgValue = string | number | boolean | string[];
+
+/** One case of a suite after defaults, --quick overrides and CLI overrides are applied. */
+export interface CaseSpec {
+  /** Case id within its suite, e.g. `cpuid`; the result id is `${suite}/${id}`. */
+  id: string;
+  suite: string;
+  title?: string;
+  /** Which executor runs it: a key of the registry in src/cases/index.ts. */
+  kind: string;
+  /** Guest directory name under guests/ (micro guests) or `linux`. */
+  guest?: string;
+  /** QEMU machine type: microvm, q35 or pc. */
+  machine: string;
+  /** Accelerators this case may run on. */
+  accel: Accelerator[];
+  vcpus: number;
+  memoryMiB: number;
+  /** Guest/executor arguments, e.g. `{test: 'cpuid'}` or `{job: 'randread', bs: '4k'}`. */
+  args: Record<string, ArgValue>;
+  /** Samples, boots or repetitions, as the executor defines for its kind. */
+  repeat: number;
+  /** Wall-clock deadline for the whole case, seconds. */
+  deadlineSec: number;
+  tags: string[];
+  /** Doctor check ids that must pass, or the case is skipped with that check's reason. */
+  requires: string[];
+}
+
+export interface CaseContext {
+  accel: Accelerator;
+  quick: boolean;
+  /** The run's output directory (absolute). */
+  outputDir: string;
+  /** Absolute path where the executor writes the case's full console/QEMU log. */
+  logPath: string;
+  /** Aborted on deadline expiry or on SIGINT/SIGTERM: kill the guest and return at once. */
+  signal: AbortSignal;
+  /** Absolute epoch ms by which the case must be finished. */
+  deadlineAt: number;
+  host: HostFingerprint;
+  /** A private scratch directory for this case, removed by the runner afterwards. */
+  scratchDir: string;
+  /** Report progress (shown in the live display): e.g. `boot 3/10`. */
+  onPhase(phase: string): void;
+}
+
+/** What an executor returns; the runner adds id, suite, startedAt, durationMs, log. */
+export type CaseOutcome = Omit<CaseResult, 'id' | 'suite' | 'startedAt' | 'durationMs' | 'log'>;
+
+export interface CaseExecutor {
+  kind: string;
+  run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>;
+}
