@@ -1,0 +1,386 @@
+/**
+ * The HTML view: one self-contained page (inline CSS and SVG, no script, no network)
+ * that reads on screen and on paper. A pure function of `Results` plus the case logs
+ * the caller read; every string that came from a guest, a host or a file goes
+ * through escapeHtml.
+ */
+import type { CaseResult, Metric, Results } from '../results/model.js';
+import {
+  countCases,
+  escapeHtml as e,
+  flattenFacts,
+  fmtNum,
+  headline,
+  isPartial,
+  metricLabelText,
+  runVerdict,
+  stripAnsi,
+} from './common.js';
+
+export interface CaseLog {
+  text: string;
+  /** Bytes left out at the start because the log was larger than the limit. */
+  truncatedBytes: number;
+  /** Set when the log could not be read: why. */
+  error?: string;
+}
+
+export interface HtmlOptions {
+  /** Case logs by case id (read by the caller, already truncated). */
+  logs?: ReadonlyMap<string, CaseLog>;
+  title?: string;
+}
+
+const PALETTE = ['#3465a4', '#f57900', '#4e9a06', '#75507b', '#c4a000', '#06989a', '#cc0000', '#8f5902', '#555753'];
+
+const CSS = `
+:root{--fg:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;--pass:#1e7e34;--fail:#c5221f;--error:#b3440e;--skip:#6b6f75;--warn:#8a6d00}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);margin:0 auto;max-width:1100px;padding:16px 24px;background:#fff}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px}th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}th{background:#f4f5f7;font-weight:600}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.verdict{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:700;letter-spacing:.04em}
+.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-error{background:var(--error)}.v-empty,.v-skip{background:var(--skip)}
+.s-pass{color:var(--pass);font-weight:600}.s-fail{color:var(--fail);font-weight:700}.s-error{color:var(--error);font-weight:700}.s-skip{color:var(--skip)}
+.banner{border:2px solid var(--warn);background:#fff8d6;padding:8px 12px;margin:10px 0;font-weight:600}
+.muted{color:var(--muted)}.small{font-size:12px}
+.facts{columns:2;column-gap:24px}.facts table{break-inside:avoid}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px 18px}
+figure{margin:0;break-inside:avoid;page-break-inside:avoid}figcaption{font-size:12px;color:var(--muted)}
+svg{max-width:100%;height:auto;font-family:inherit}
+pre.log{background:#f6f8fa;border:1px solid var(--line);padding:8px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,"DejaVu Sans Mono",monospace}
+details{margin:4px 0 10px}summary{cursor:pointer;color:#1a56a0}
+.failed{border-left:4px solid var(--fail);padding:2px 12px;margin:10px 0}.failed.error{border-left-color:var(--error)}
+code{font:12px ui-monospace,"DejaVu Sans Mono",monospace}
+@media print{body{max-width:none;padding:0;font-size:11px}pre.log{max-height:none}details>summary{color:var(--fg)}.grid{grid-template-columns:1fr 1fr}a{color:inherit}}
+`;
+
+/** Sorted copy, finite values only (a NaN sample must not break a chart). */
+function finiteSorted(v: readonly number[]): number[] {
+  return v.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+}
+
+function niceMax(v: number): number {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** Deterministic jitter so the same results give the same page. */
+function jitter(i: number): number {
+  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
+  return x - Math.floor(x);
+}
+
+/** Strip plot: every sample as a dot, the p5–p95 band and the median. */
+export function distributionSvg(m: Metric): string {
+  const w = 340;
+  const h = 74;
+  const pad = { l: 8, r: 8, t: 8, b: 22 };
+  const s = finiteSorted(m.samples);
+  if (s.length === 0) return `<svg class="chart dist" viewBox="0 0 ${w} ${h}" role="img" aria-label="no samples"><text x="${w / 2}" y="${h / 2}" text-anchor="middle" fill="#5f6368" font-size="12">no samples</text></svg>`;
+  let lo = Math.min(s[0]!, m.summary.p5);
+  let hi = Math.max(s[s.length - 1]!, m.summary.p95);
+  if (hi === lo) {
+    const d = Math.abs(lo) * 0.05 || 1;
+    lo -= d;
+    hi += d;
+  }
+  const span = hi - lo;
+  lo -= span * 0.04;
+  hi += span * 0.04;
+  const x = (v: number): number => pad.l + ((v - lo) / (hi - lo)) * (w - pad.l - pad.r);
+  const plotH = h - pad.t - pad.b;
+  const parts: string[] = [];
+  parts.push(`<rect class="band" x="${x(m.summary.p5).toFixed(1)}" y="${pad.t}" width="${Math.max(1, x(m.summary.p95) - x(m.summary.p5)).toFixed(1)}" height="${plotH}" fill="#3465a4" fill-opacity="0.14"><title>p5–p95: ${e(fmtNum(m.summary.p5))} – ${e(fmtNum(m.summary.p95))} ${e(m.unit)}</title></rect>`);
+  m.samples.forEach((v, i) => {
+    if (!Number.isFinite(v)) return;
+    const cy = pad.t + 4 + jitter(i) * (plotH - 8);
+    parts.push(`<circle class="sample" cx="${x(v).toFixed(1)}" cy="${cy.toFixed(1)}" r="2.4" fill="#3465a4" fill-opacity="0.65"/>`);
+  });
+  parts.push(`<line class="median" x1="${x(m.summary.median).toFixed(1)}" x2="${x(m.summary.median).toFixed(1)}" y1="${pad.t - 3}" y2="${pad.t + plotH + 3}" stroke="#c5221f" stroke-width="2"><title>median ${e(fmtNum(m.summary.median))} ${e(m.unit)}</title></line>`);
+  parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${pad.t + plotH}" y2="${pad.t + plotH}" stroke="#9aa0a6"/>`);
+  const ticks = [lo + (hi - lo) * 0.04, (lo + hi) / 2, hi - (hi - lo) * 0.04];
+  ticks.forEach((t, i) => {
+    const anchor = i === 0 ? 'start' : i === 2 ? 'end' : 'middle';
+    parts.push(`<text x="${x(t).toFixed(1)}" y="${h - 6}" font-size="10" fill="#5f6368" text-anchor="${anchor}">${e(fmtNum(t))}</text>`);
+  });
+  return `<svg class="chart dist" viewBox="0 0 ${w} ${h}" role="img" aria-label="distribution of ${e(m.name)}">${parts.join('')}</svg>`;
+}
+
+interface Bar {
+  label: string;
+  median: number;
+  p5: number;
+  p95: number;
+  n: number;
+  color?: string;
+  group?: string;
+}
+
+/** Horizontal bars (median) with p5–p95 whiskers; one axis, so one unit per chart. */
+export function barChartSvg(bars: readonly Bar[], unit: string, cls = 'bars'): string {
+  const rowH = 20;
+  const labelW = 210;
+  const w = 700;
+  const top = 6;
+  const h = top + bars.length * rowH + 26;
+  const max = niceMax(Math.max(...bars.map((b) => Math.max(b.p95, b.median)), 0));
+  const x = (v: number): number => labelW + (Math.max(0, v) / max) * (w - labelW - 70);
+  const parts: string[] = [];
+  bars.forEach((b, i) => {
+    const y = top + i * rowH;
+    const color = b.color ?? PALETTE[0]!;
+    parts.push(`<text x="${labelW - 6}" y="${y + 14}" font-size="11" text-anchor="end">${e(b.label.length > 34 ? b.label.slice(0, 33) + '…' : b.label)}<title>${e(b.label)}</title></text>`);
+    parts.push(`<rect class="bar" x="${labelW}" y="${y + 3}" width="${Math.max(1, x(b.median) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${color}" fill-opacity="0.8"><title>${e(b.label)}: median ${e(fmtNum(b.median))} ${e(unit)}, p5–p95 ${e(fmtNum(b.p5))}–${e(fmtNum(b.p95))}, n=${b.n}</title></rect>`);
+    const yc = y + rowH / 2;
+    parts.push(`<line class="whisker" x1="${x(b.p5).toFixed(1)}" x2="${x(b.p95).toFixed(1)}" y1="${yc}" y2="${yc}" stroke="#1d1d1f" stroke-width="1.2"/>`);
+    for (const v of [b.p5, b.p95]) parts.push(`<line x1="${x(v).toFixed(1)}" x2="${x(v).toFixed(1)}" y1="${yc - 4}" y2="${yc + 4}" stroke="#1d1d1f" stroke-width="1.2"/>`);
+    parts.push(`<text x="${(x(Math.max(b.p95, b.median)) + 4).toFixed(1)}" y="${y + 14}" font-size="10" fill="#5f6368">${e(fmtNum(b.median))}</text>`);
+  });
+  const axisY = top + bars.length * rowH + 4;
+  parts.push(`<line x1="${labelW}" x2="${w - 70}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
+  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
+    parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(max * f))}</text>`);
+  }
+  parts.push(`<text x="${w - 66}" y="${axisY + 14}" font-size="10" fill="#5f6368">${e(unit)}</text>`);
+  return `<svg class="chart ${cls}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${e(cls)} chart (${e(unit)})">${parts.join('')}</svg>`;
+}
+
+interface Stack {
+  label: string;
+  segments: Array<{ name: string; value: number }>;
+}
+
+/** Stacked horizontal bars: consecutive intervals of one boot, per machine/configuration. */
+export function stackedBarSvg(stacks: readonly Stack[], unit: string): string {
+  const names = [...new Set(stacks.flatMap((s) => s.segments.map((g) => g.name)))];
+  const color = (n: string): string => PALETTE[names.indexOf(n) % PALETTE.length]!;
+  const rowH = 24;
+  const labelW = 170;
+  const w = 700;
+  const legendH = 18 * Math.ceil(names.length / 3);
+  const h = 6 + stacks.length * rowH + 24 + legendH;
+  const max = niceMax(Math.max(...stacks.map((s) => s.segments.reduce((a, g) => a + Math.max(0, g.value), 0)), 0));
+  const x = (v: number): number => labelW + (v / max) * (w - labelW - 20);
+  const parts: string[] = [];
+  stacks.forEach((s, i) => {
+    const y = 6 + i * rowH;
+    parts.push(`<text x="${labelW - 6}" y="${y + 16}" font-size="11" text-anchor="end">${e(s.label)}</text>`);
+    let acc = 0;
+    for (const g of s.segments) {
+      const v = Math.max(0, g.value);
+      parts.push(`<rect class="segment" x="${x(acc).toFixed(1)}" y="${y + 3}" width="${Math.max(0.5, x(acc + v) - x(acc)).toFixed(1)}" height="${rowH - 6}" fill="${color(g.name)}"><title>${e(s.label)} · ${e(g.name)}: median ${e(fmtNum(g.value))} ${e(unit)}</title></rect>`);
+      acc += v;
+    }
+    parts.push(`<text x="${Math.min(w - 4, x(acc) + 4).toFixed(1)}" y="${y + 16}" font-size="10" fill="#5f6368">${e(fmtNum(acc))}</text>`);
+  });
+  const axisY = 6 + stacks.length * rowH + 2;
+  parts.push(`<line x1="${labelW}" x2="${w - 20}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
+  for (const f of [0, 0.5, 1]) parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 13}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(max * f))} ${f === 1 ? e(unit) : ''}</text>`);
+  names.forEach((n, i) => {
+    const lx = 10 + (i % 3) * 230;
+    const ly = axisY + 22 + Math.floor(i / 3) * 18;
+    parts.push(`<rect x="${lx}" y="${ly}" width="10" height="10" fill="${color(n)}"/><text x="${lx + 14}" y="${ly + 9}" font-size="11">${e(n)}</text>`);
+  });
+  return `<svg class="chart stacked" viewBox="0 0 ${w} ${h}" role="img" aria-label="boot timeline (${e(unit)})">${parts.join('')}</svg>`;
+}
+
+interface Located {
+  c: CaseResult;
+  m: Metric;
+}
+
+function allMetrics(results: Results): Located[] {
+  return results.cases.flatMap((c) => c.metrics.map((m) => ({ c, m })));
+}
+
+const INTERVAL_LABELS = ['interval', 'phase', 'segment', 'stage'];
+
+function intervalLabel(m: Metric): string | undefined {
+  const l = m.labels ?? {};
+  for (const k of INTERVAL_LABELS) if (l[k] !== undefined) return k;
+  return undefined;
+}
+
+function isExitMetric(x: Located): boolean {
+  const tagged = x.c.tags?.some((t) => /exit/i.test(t)) || /exit/i.test(x.c.suite) || x.m.labels?.kind === 'exit';
+  return Boolean(tagged) && intervalLabel(x.m) === undefined && x.m.labels?.side === undefined;
+}
+
+function isBootMetric(x: Located): boolean {
+  return /^boot[._]/i.test(x.m.name) || /boot/i.test(x.c.suite) || Boolean(x.c.tags?.some((t) => /boot/i.test(t)));
+}
+
+/** Groups by unit: one chart axis cannot mix ns and ticks. */
+function byUnit<T extends Located>(xs: readonly T[]): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    let l = m.get(x.m.unit);
+    if (!l) m.set(x.m.unit, (l = []));
+    l.push(x);
+  }
+  return m;
+}
+
+function otherLabels(x: Located, drop: readonly string[]): string {
+  const l = { ...(x.m.labels ?? {}) };
+  for (const d of drop) delete l[d];
+  if (x.c.machine && l.machine === undefined) l.machine = x.c.machine;
+  return Object.keys(l)
+    .sort()
+    .map((k) => (k === 'machine' ? l[k] : `${k}=${l[k]}`))
+    .join(' ');
+}
+
+function exitSection(results: Results): string {
+  const xs = allMetrics(results).filter(isExitMetric);
+  if (xs.length === 0) return '';
+  const charts = [...byUnit(xs)].map(([unit, list]) => {
+    const bars: Bar[] = list.map(({ c, m }) => {
+      const lab = metricLabelText(m);
+      return { label: `${m.name}${lab ? ` {${lab}}` : ''} · ${c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n };
+    });
+    return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}</figcaption></figure>`;
+  });
+  return `<section id="exits"><h2>VM-exit latencies</h2>${charts.join('')}</section>`;
+}
+
+function bootSection(results: Results): string {
+  const xs = allMetrics(results).filter((x) => isBootMetric(x) && x.m.labels?.side === undefined);
+  if (xs.length === 0) return '';
+  const segs = xs.filter((x) => intervalLabel(x.m) !== undefined);
+  const totals = xs.filter((x) => intervalLabel(x.m) === undefined);
+  const out: string[] = [];
+  for (const [unit, list] of byUnit(segs)) {
+    const stacks = new Map<string, Stack>();
+    for (const x of list) {
+      const ik = intervalLabel(x.m)!;
+      const key = `${x.m.name.replace(/[._][^._]*$/, '') || x.m.name} ${otherLabels(x, [ik])}`.trim();
+      let s = stacks.get(key);
+      if (!s) stacks.set(key, (s = { label: otherLabels(x, [ik]) || x.c.id, segments: [] }));
+      s.segments.push({ name: x.m.labels![ik]!, value: x.m.summary.median });
+    }
+    out.push(`<figure>${stackedBarSvg([...stacks.values()], unit)}<figcaption>boot timeline: median of each interval, stacked in recorded order, per machine/configuration</figcaption></figure>`);
+  }
+  for (const [unit, list] of byUnit(totals)) {
+    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${otherLabels({ c, m }, []) || c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
+    out.push(`<figure>${barChartSvg(bars, unit, 'bars boot')}<figcaption>boot intervals (median, whiskers p5–p95)</figcaption></figure>`);
+  }
+  return `<section id="boot"><h2>Boot timeline</h2>${out.join('')}</section>`;
+}
+
+function ioSection(results: Results): string {
+  const xs = allMetrics(results).filter((x) => x.m.labels?.side !== undefined);
+  if (xs.length === 0) return '';
+  const sides = [...new Set(xs.map((x) => x.m.labels!.side!))].sort();
+  const out: string[] = [];
+  for (const [unit, list] of byUnit(xs)) {
+    const rows = new Map<string, Located[]>();
+    for (const x of list) {
+      const key = `${x.m.name} ${otherLabels(x, ['side'])}`.trim();
+      let r = rows.get(key);
+      if (!r) rows.set(key, (r = []));
+      r.push(x);
+    }
+    const bars: Bar[] = [];
+    for (const [key, r] of rows) {
+      for (const x of r.sort((a, b) => sides.indexOf(a.m.labels!.side!) - sides.indexOf(b.m.labels!.side!))) {
+        const side = x.m.labels!.side!;
+        bars.push({ label: `${key} · ${side}`, median: x.m.summary.median, p5: x.m.summary.p5, p95: x.m.summary.p95, n: x.m.summary.n, color: PALETTE[sides.indexOf(side) % PALETTE.length] });
+      }
+    }
+    const legend = sides.map((s, i) => `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${e(s)}`).join(' &nbsp; ');
+    out.push(`<figure>${barChartSvg(bars, unit, 'bars io')}<figcaption>${legend} — median, whiskers p5–p95, unit ${e(unit)}</figcaption></figure>`);
+  }
+  return `<section id="io"><h2>I/O: guest vs host</h2>${out.join('')}</section>`;
+}
+
+function statusCell(c: CaseResult): string {
+  return `<span class="s-${c.status}">${e(c.status.toUpperCase())}</span>`;
+}
+
+function logBlock(id: string, log: CaseLog | undefined, path: string | undefined): string {
+  if (!path) return '<p class="muted small">no log recorded</p>';
+  if (!log) return `<p class="muted small">log: <code>${e(path)}</code> (not read)</p>`;
+  if (log.error) return `<p class="muted small">log <code>${e(path)}</code> could not be read: ${e(log.error)}</p>`;
+  const note = log.truncatedBytes > 0 ? ` — first ${log.truncatedBytes} bytes left out, last part shown` : '';
+  return `<details><summary>log <code>${e(path)}</code>${e(note)}</summary><pre class="log" id="log-${e(id)}">${e(stripAnsi(log.text))}</pre></details>`;
+}
+
+function metricsTable(c: CaseResult): string {
+  if (c.metrics.length === 0) return '';
+  const rows = c.metrics.map((m) => {
+    const s = m.summary;
+    const lab = metricLabelText(m);
+    return `<tr><td><b>${e(m.name)}</b>${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(s.median))}</td><td class="num">${e(fmtNum(s.p5))} – ${e(fmtNum(s.p95))}</td><td class="num">${(s.cv * 100).toFixed(1)}%</td><td class="num">${s.n}</td><td>${e(m.unit)}</td><td class="small">${e(m.interval)}${m.method ? `<br><span class="muted">${e(m.method)}</span>` : ''}</td></tr>`;
+  });
+  return `<table class="metrics"><thead><tr><th>metric</th><th>median</th><th>p5 – p95</th><th>cv</th><th>n</th><th>unit</th><th>interval / method</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
+  const verdict = runVerdict(results);
+  const counts = countCases(results.cases);
+  const r = results.run;
+  const title = opts.title ?? `kvmbench ${r.suite} — ${r.id}`;
+  const parts: string[] = [];
+  parts.push(`<header><h1>${e(title)}</h1>`);
+  parts.push(`<p><span class="verdict v-${verdict}" id="verdict">${e(verdict.toUpperCase())}</span> ${e(headline(results))}</p>`);
+  if (isPartial(results)) {
+    parts.push(`<div class="banner" id="partial">This run is ${e(r.state.toUpperCase())}: it did not finish, so cases may be missing and figures are incomplete.</div>`);
+  }
+  if (r.accelerator === 'tcg' || r.accelerator === 'mixed') {
+    parts.push(`<div class="banner">Accelerator <b>${e(r.accelerator)}</b>: TCG figures are emulation, not hardware VM exits.</div>`);
+  }
+  parts.push(`<p class="muted small">run <code>${e(r.id)}</code> · started ${e(r.start)}${r.end ? ` · ended ${e(r.end)}` : ''} · accelerator ${e(r.accelerator)}${r.acceleratorRequested ? ` (asked: ${e(r.acceleratorRequested)})` : ''} · ${r.quick ? 'quick' : 'full'} · kvmbench ${e(r.kvmbenchVersion)}${r.gitRevision ? ` (${e(r.gitRevision)})` : ''}</p>`);
+  if (r.warnings?.length) parts.push(`<ul class="warnings">${r.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>`);
+  const facts = [...flattenFacts(results.host as Record<string, unknown>)];
+  parts.push(`<h2>Host fingerprint</h2><div class="facts"><table class="host"><tbody>${facts.map(([k, v]) => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`).join('')}</tbody></table></div>`);
+  parts.push('</header>');
+
+  parts.push(`<section id="cases"><h2>Cases (${counts.total})</h2><table><thead><tr><th>case</th><th>status</th><th>accel</th><th>machine</th><th>time</th><th>metrics</th><th>reason</th></tr></thead><tbody>`);
+  for (const c of results.cases) {
+    parts.push(`<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${statusCell(c)}</td><td>${e(c.accelerator ?? '')}</td><td>${e(c.machine ?? '')}</td><td class="num">${(c.durationMs / 1000).toFixed(2)} s</td><td class="num">${c.metrics.length}</td><td class="small">${e(c.reason ?? '')}</td></tr>`);
+  }
+  parts.push('</tbody></table></section>');
+
+  const failed = results.cases.filter((c) => c.status === 'fail' || c.status === 'error');
+  if (failed.length) {
+    parts.push(`<section id="failed"><h2>Failed and errored cases (${failed.length})</h2>`);
+    for (const c of failed) {
+      parts.push(`<div class="failed ${c.status}"><h3>${statusCell(c)} ${e(c.id)}</h3><p>${e(c.reason ?? 'no reason recorded')}</p>${logBlock(c.id, opts.logs?.get(c.id), c.log)}</div>`);
+    }
+    parts.push('</section>');
+  }
+
+  parts.push(exitSection(results), bootSection(results), ioSection(results));
+
+  const withMetrics = results.cases.filter((c) => c.metrics.length > 0 || c.status === 'skip');
+  if (withMetrics.length) {
+    parts.push('<section id="metrics"><h2>Metrics: every sample</h2><p class="muted small">Dots are samples, the shaded band is p5–p95, the red line is the median.</p>');
+    for (const c of withMetrics) {
+      parts.push(`<h3 id="case-${e(c.id)}">${e(c.id)} ${statusCell(c)}${c.title ? ` <span class="muted">${e(c.title)}</span>` : ''}</h3>`);
+      if (c.status === 'skip') {
+        parts.push(`<p class="muted">skipped: ${e(c.reason ?? 'no reason recorded')}</p>`);
+        continue;
+      }
+      parts.push(metricsTable(c));
+      parts.push('<div class="grid">');
+      for (const m of c.metrics) {
+        const lab = metricLabelText(m);
+        parts.push(`<figure>${distributionSvg(m)}<figcaption>${e(m.name)}${lab ? ` {${e(lab)}}` : ''} · median ${e(fmtNum(m.summary.median))} ${e(m.unit)} · n=${m.summary.n} · ${e(m.accelerator)}</figcaption></figure>`);
+      }
+      parts.push('</div>');
+    }
+    parts.push('</section>');
+  }
+  parts.push(`<footer class="muted small"><p>Generated by kvmbench ${e(r.kvmbenchVersion)} from results schema ${e(results.schema)}. Self-contained: no scripts, no network.</p></footer>`);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${e(title)}</title><style>${CSS}</style></head>
+<body>${parts.join('\n')}</body></html>
+`;
+}

@@ -1,0 +1,37 @@
+/** Plain-text view for a terminal; colour only through makeColor (NO_COLOR-aware). */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { CaseStatus, Results } from '../results/model.js';
+import { KEY_HOST_FACTS, fmtNum, headline, metricLabelText, runVerdict, stripAnsi } from './common.js';
+
+const plain = new Chalk({ level: 0 });
+
+function statusColor(c: ChalkInstance, s: CaseStatus | 'empty'): (t: string) => string {
+  if (s === 'pass') return c.green;
+  if (s === 'fail') return c.red.bold;
+  if (s === 'error') return c.magenta.bold;
+  return c.gray;
+}
+
+/** Control characters from a guest would move the cursor or recolour the terminal. */
+function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return stripAnsi(s).replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '?');
+}
+
+export function renderText(results: Results, color: ChalkInstance = plain): string {
+  const out: string[] = [];
+  out.push(statusColor(color, runVerdict(results))(clean(headline(results))));
+  const facts = KEY_HOST_FACTS.filter((k) => results.host[k] !== undefined).map((k) => `${k}=${clean(String(results.host[k]))}`);
+  if (facts.length) out.push(color.gray(`host: ${facts.join('  ')}`));
+  out.push('');
+  const idW = Math.min(40, Math.max(4, ...results.cases.map((c) => c.id.length)));
+  for (const c of results.cases) {
+    out.push(`${statusColor(color, c.status)(c.status.toUpperCase().padEnd(5))} ${clean(c.id).padEnd(idW)} ${color.gray(`${(c.durationMs / 1000).toFixed(2)}s`)}${c.reason ? `  ${clean(c.reason)}` : ''}`);
+    for (const m of c.metrics) {
+      const s = m.summary;
+      const lab = metricLabelText(m);
+      out.push(`        ${clean(m.name)}${lab ? color.gray(` {${clean(lab)}}`) : ''}: median ${color.bold(fmtNum(s.median))} ${clean(m.unit)}  p5–p95 ${fmtNum(s.p5)}–${fmtNum(s.p95)}  cv ${(s.cv * 100).toFixed(1)}%  n=${s.n}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
