@@ -1,4 +1,105 @@
 #!/usr/bin/env node
-// Builds the freestanding test guests under guests/ into build/guests/ (see guests/README.md).
-// Placeholder until the guest build lands.
-console.log('build-guests: no guests yet');
+// Builds the freestanding test guests under guests/ into build/guests/<name>.elf with the
+// system's gcc and ld (no libc). Each guest directory's *.c/*.S files are linked with
+// guests/lib/. Objects are compiled for x86-64 and the image is converted to a 32-bit ELF
+// container, because QEMU's multiboot loader refuses 64-bit ELF files (guests/lib/entry.S
+// starts in 32-bit mode and switches to long mode itself).
+// A guest is rebuilt only when the sha256 of its inputs (sources, flags, this script)
+// differs from the stamp beside its image. Tools run through execFile, never a shell.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const guestsDir = join(root, 'guests');
+const libDir = join(guestsDir, 'lib');
+const outDir = join(root, 'build', 'guests');
+
+const CFLAGS = [
+  '-m64', '-ffreestanding', '-fno-pic', '-fno-pie', '-mno-red-zone', '-mgeneral-regs-only',
+  '-fno-stack-protector', '-fno-asynchronous-unwind-tables', '-fno-builtin', '-nostdlib',
+  '-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-mcmodel=small',
+];
+const LDFLAGS = ['-m', 'elf_x86_64', '-nostdlib', '-z', 'max-page-size=0x1000', '-z', 'noexecstack',
+  '--no-warn-rwx-segments', '-T', join(libDir, 'linker.ld')];
+
+async function sourcesIn(dir) {
+  const names = (await readdir(dir)).filter((n) => /\.(c|S|h|ld)$/.test(n)).sort();
+  return names.map((n) => join(dir, n));
+}
+
+async function inputsHash(files) {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ CFLAGS, LDFLAGS: LDFLAGS.map((f) => (f.startsWith(root) ? relative(root, f) : f)) }));
+  h.update(await readFile(fileURLToPath(import.meta.url)));
+  for (const f of files) {
+    h.update(relative(root, f));
+    h.update(await readFile(f));
+  }
+  return h.digest('hex');
+}
+
+async function buildGuest(name, { force }) {
+  const dir = join(guestsDir, name);
+  const libFiles = await sourcesIn(libDir);
+  const files = [...libFiles, ...(await sourcesIn(dir))];
+  const image = join(outDir, `${name}.elf`);
+  const stampPath = `${image}.inputs`;
+  const hash = await inputsHash(files);
+  if (!force) {
+    try {
+      const [stamp] = await Promise.all([readFile(stampPath, 'utf8'), stat(image)]);
+      if (stamp.trim() === hash) return { name, image, built: false };
+    } catch {
+      // no image or stamp yet: build
+    }
+  }
+  const objDir = join(outDir, 'obj', name);
+  await rm(objDir, { recursive: true, force: true });
+  await mkdir(objDir, { recursive: true });
+  const objects = [];
+  for (const src of files.filter((f) => /\.(c|S)$/.test(f))) {
+    const obj = join(objDir, `${relative(guestsDir, src).replace(/[/.]/g, '_')}.o`);
+    await run('gcc', [...CFLAGS, '-c', src, '-o', obj]);
+    objects.push(obj);
+  }
+  const elf64 = join(objDir, `${name}.elf64`);
+  await run('ld', [...LDFLAGS, '-o', elf64, ...objects]);
+  await run('objcopy', ['-O', 'elf32-i386', elf64, image]);
+  await writeFile(stampPath, `${hash}\n`);
+  return { name, image, built: true };
+}
+
+async function main() {
+  const force = process.argv.includes('--force');
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  const entries = await readdir(guestsDir, { withFileTypes: true });
+  const names = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name === 'lib') continue;
+    if ((await readdir(join(guestsDir, e.name))).some((n) => n.endsWith('.c'))) names.push(e.name);
+  }
+  names.sort();
+  await mkdir(outDir, { recursive: true });
+  for (const name of only.length ? names.filter((n) => only.includes(n)) : names) {
+    try {
+      const r = await buildGuest(name, { force });
+      console.log(`build-guests: ${name}: ${r.built ? 'built' : 'up to date'} ${relative(root, r.image)}`);
+    } catch (err) {
+      const detail = err && typeof err === 'object' && 'stderr' in err ? String(err.stderr) : String(err);
+      if (err && err.code === 'ENOENT') {
+        console.error(`build-guests: ${err.path ?? 'a tool'} not found; install gcc and binutils (apt-get install -y gcc binutils)`);
+      } else {
+        console.error(`build-guests: ${name} failed:\n${detail}`);
+      }
+      process.exitCode = 1;
+      return;
+    }
+  }
+}
+
+await main();
