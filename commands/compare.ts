@@ -1,0 +1,68 @@
+import { Args, Flags } from '@oclif/core';
+import { writeFile } from 'node:fs/promises';
+import { BaseCommand } from '../src/cli/base-command.js';
+import { makeColor } from '../src/cli/color.js';
+import { KvmbenchError, UsageError } from '../src/cli/errors.js';
+import { ExitCode } from '../src/cli/exit-codes.js';
+import { COMPARE_FORMATS, IncomparableError, compareRuns, parseThreshold, renderComparison, type CompareFormat } from '../src/compare/index.js';
+import { loadResults } from '../src/results/load.js';
+
+export default class Compare extends BaseCommand {
+  static override summary = 'Compare runs: per-metric verdicts with a significance test, exit 4 on a confirmed regression.';
+  static override description =
+    'BASE and NEW (and MORE...) are results files or report directories; each later run is compared with BASE. ' +
+    'Per metric: medians, relative change with a 95 % bootstrap CI, Mann-Whitney U, Holm correction across metrics, ' +
+    'and a noise band. Comparing kvm with tcg results exits 2 unless --force. See docs/compare.md.';
+  static override strict = false;
+  static override examples = [
+    '<%= config.bin %> compare reports/base reports/new',
+    '<%= config.bin %> compare base/results.json new/results.json --fail-on-regression --threshold "boot.*=10"',
+  ];
+
+  static override args = {
+    base: Args.string({ description: 'baseline results.json or report directory', required: true }),
+    new: Args.string({ description: 'results to judge against BASE', required: true }),
+  };
+
+  static override flags = {
+    format: Flags.string({ char: 'f', options: [...COMPARE_FORMATS], default: 'text', description: 'output format' }),
+    output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
+    threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob): NAME=PCT' }),
+    'noise-band': Flags.string({ default: '5', description: 'default noise band in percent' }),
+    alpha: Flags.string({ default: '0.05', description: 'significance level after Holm correction' }),
+    'fail-on-regression': Flags.boolean({ default: false, description: 'exit 4 when any metric regressed beyond its band after correction' }),
+    force: Flags.boolean({ default: false, description: 'compare results from different accelerators (kvm vs tcg) anyway' }),
+    seed: Flags.integer({ default: 20260101, description: 'seed of the bootstrap resampling' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Compare);
+    const paths = argv as string[];
+    if (paths.length < 2) throw new UsageError('compare needs BASE and NEW');
+    const noiseBand = Number(flags['noise-band']) / 100;
+    const alpha = Number(flags.alpha);
+    if (!(noiseBand >= 0)) throw new UsageError(`--noise-band ${flags['noise-band']}: expected a percentage`);
+    if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha ${flags.alpha}: expected a number between 0 and 1`);
+    const thresholds = (flags.threshold ?? []).map(parseThreshold);
+    const runs = [];
+    for (const p of paths) runs.push({ label: p, results: (await loadResults(p)).results });
+    let cmp;
+    try {
+      cmp = compareRuns(runs, { alpha, noiseBand, thresholds, force: flags.force, seed: flags.seed });
+    } catch (err) {
+      if (err instanceof IncomparableError) throw new UsageError(err.message, 'pass --force to compare them anyway');
+      throw err;
+    }
+    const color = flags.output ? makeColor(process.stdout, { ...process.env, NO_COLOR: '1' }) : makeColor();
+    const out = renderComparison(cmp, flags.format as CompareFormat, color);
+    if (flags.output) {
+      await writeFile(flags.output, out, 'utf8');
+      process.stderr.write(`kvmbench: wrote ${flags.output}\n`);
+    } else {
+      process.stdout.write(out);
+    }
+    if (flags['fail-on-regression'] && cmp.regressions > 0) {
+      throw new KvmbenchError(`${cmp.regressions} confirmed regression${cmp.regressions > 1 ? 's' : ''}`, { exitCode: ExitCode.REGRESSION });
+    }
+  }
+}

@@ -1,0 +1,21 @@
+/** `kvmbench compare`: judging runs against each other (see docs/compare.md). */
+export {
+  COMPARE_SCHEMA,
+  DEFAULT_ALPHA,
+  DEFAULT_NOISE_BAND,
+  IncomparableError,
+  MIN_SAMPLES_PER_SIDE,
+  classifyHosts,
+  comparePair,
+  compareRuns,
+  metricKey,
+  parseThreshold,
+  samplesNeededForAnyVerdict,
+  type CompareOptions,
+  type Comparison,
+  type LabelledResults,
+  type MetricComparison,
+  type MetricVerdict,
+  type PairComparison,
+} from './compare.js';
+export { COMPARE_FORMATS, renderComparison, type CompareFormat } from './render.js';

@@ -1,0 +1,187 @@
+/** Views of a Comparison: text (coloured), Markdown, JSON, JUnit and HTML. */
+import { Chalk, type ChalkInstance } from 'chalk';
+import { escapeHtml as e, fmtNum, fmtPct, stripAnsi } from '../report/common.js';
+import { buildJunit, type JunitCase, type JunitSuite } from '../report/junit.js';
+import { mdCell } from '../report/markdown.js';
+import type { Comparison, MetricComparison, MetricVerdict, PairComparison } from './compare.js';
+
+export const COMPARE_FORMATS = ['text', 'md', 'json', 'junit', 'html'] as const;
+export type CompareFormat = (typeof COMPARE_FORMATS)[number];
+
+const plain = new Chalk({ level: 0 });
+
+const RELATION_TEXT: Record<PairComparison['hosts']['relation'], string> = {
+  'same-host': 'same host',
+  'same-hardware': 'same hardware, different host',
+  different: 'different hardware',
+};
+
+export function verdictSymbol(v: MetricVerdict): string {
+  return v === 'unchanged' ? '~' : v === 'too-few' ? '?' : v === 'regressed' ? '✗' : '✓';
+}
+
+function ciText(m: MetricComparison): string {
+  if (!Number.isFinite(m.ci[0]) || !Number.isFinite(m.ci[1])) return '';
+  return `[${fmtPct(m.ci[0])}, ${fmtPct(m.ci[1])}]`;
+}
+
+function verdictText(m: MetricComparison): string {
+  if (m.verdict === 'too-few') return `too few samples (${m.base.n} vs ${m.new.n}; need ≥ ${m.needed} per side)`;
+  return m.verdict;
+}
+
+function pText(m: MetricComparison): string {
+  if (m.test === 'none') return '';
+  return `p=${m.pAdjusted < 0.001 ? m.pAdjusted.toExponential(1) : m.pAdjusted.toFixed(3)}`;
+}
+
+function summaryLine(p: PairComparison): string {
+  const c = p.counts;
+  const g = Number.isFinite(p.geomeanCostRatio) ? `geomean ${fmtPct(p.geomeanCostRatio - 1)} cost (${p.geomeanCostRatio < 1 ? 'better' : p.geomeanCostRatio > 1 ? 'worse' : 'same'})` : 'geomean n/a';
+  return `${c.regressed} regressed, ${c.improved} improved, ${c.unchanged} unchanged, ${c['too-few']} too few samples; ${g}`;
+}
+
+function clean(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return stripAnsi(s).replace(/[\u0000-\u001F\u007F]/g, '?');
+}
+
+export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain): string {
+  const out: string[] = [];
+  for (const p of cmp.pairs) {
+    out.push(color.bold(`${clean(p.base.label)} (${clean(p.base.runId)}) → ${clean(p.new.label)} (${clean(p.new.runId)})`));
+    out.push(`hosts: ${RELATION_TEXT[p.hosts.relation]}; accelerators ${p.base.accelerator} → ${p.new.accelerator}`);
+    const kw = Math.min(28, Math.max(4, ...p.hosts.rows.map((r) => r.key.length)));
+    for (const r of p.hosts.rows) {
+      const line = `  ${r.key.padEnd(kw)}  ${clean(r.base ?? '—').slice(0, 40).padEnd(40)}  ${clean(r.new ?? '—').slice(0, 40)}`;
+      out.push(r.differs ? color.yellow(line + '  *') : color.gray(line));
+    }
+    out.push('');
+    const w = Math.min(60, Math.max(6, ...p.metrics.map((m) => m.key.length)));
+    out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
+    for (const m of p.metrics) {
+      const paint = m.verdict === 'regressed' ? color.red.bold : m.verdict === 'improved' ? color.green : m.verdict === 'too-few' ? color.yellow : (s: string) => s;
+      out.push(
+        `${paint(verdictSymbol(m.verdict))} ${clean(m.key).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${fmtPct(m.change).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} ±${(m.threshold * 100).toFixed(0)}% ${clean(m.unit)}${m.note ? `; ${m.note}` : ''}`)}`,
+      );
+    }
+    for (const k of p.onlyBase) out.push(color.gray(`- ${clean(k)}  only in ${clean(p.base.label)}`));
+    for (const k of p.onlyNew) out.push(color.gray(`+ ${clean(k)}  only in ${clean(p.new.label)}`));
+    out.push('', (p.counts.regressed > 0 ? color.red.bold : color.bold)(summaryLine(p)), '');
+  }
+  out.push(color.gray(`Mann-Whitney U (exact for n ≤ 30 per side without ties, else normal approximation with tie correction), Holm-corrected across the metrics of each pair, α=${cmp.alpha}; change = relative change of medians with a ${cmp.bootstrap}-resample bootstrap 95% CI (seed ${cmp.seed}).`));
+  return out.join('\n') + '\n';
+}
+
+export function renderCompareMarkdown(cmp: Comparison): string {
+  const out: string[] = [];
+  for (const p of cmp.pairs) {
+    out.push(`### kvmbench compare: ${mdCell(p.base.label)} → ${mdCell(p.new.label)}`, '');
+    out.push(`**${summaryLine(p)}** · hosts: ${RELATION_TEXT[p.hosts.relation]} · ${p.base.accelerator} → ${p.new.accelerator}`, '');
+    out.push('| | metric | base | new | change | 95 % CI | verdict |', '| --- | --- | ---: | ---: | ---: | --- | --- |');
+    for (const m of p.metrics) {
+      const v = m.verdict === 'regressed' || m.verdict === 'improved' ? `**${verdictText(m)}**` : verdictText(m);
+      out.push(`| ${verdictSymbol(m.verdict)} | ${mdCell(m.key)} | ${fmtNum(m.base.median)} ${mdCell(m.unit)} | ${fmtNum(m.new.median)} | ${fmtPct(m.change)} | ${ciText(m)} | ${v} ${pText(m)} |`);
+    }
+    if (p.onlyBase.length || p.onlyNew.length) {
+      out.push('', `Only in base: ${p.onlyBase.map(mdCell).join(', ') || 'none'}. Only in new: ${p.onlyNew.map(mdCell).join(', ') || 'none'}.`);
+    }
+    const diff = p.hosts.rows.filter((r) => r.differs);
+    out.push('', '<details><summary>host fingerprints' + (diff.length ? ` (${diff.length} differ)` : '') + '</summary>', '', '| fact | base | new |', '| --- | --- | --- |');
+    for (const r of p.hosts.rows) out.push(`| ${r.differs ? '**' + mdCell(r.key) + '**' : mdCell(r.key)} | ${mdCell(r.base ?? '—')} | ${mdCell(r.new ?? '—')} |`);
+    out.push('', '</details>', '');
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderCompareJson(cmp: Comparison): string {
+  // Infinity/NaN are not JSON: write them as null.
+  return JSON.stringify(cmp, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+}
+
+export function renderCompareJunit(cmp: Comparison): string {
+  const suites: JunitSuite[] = cmp.pairs.map((p) => {
+    const cases: JunitCase[] = p.metrics.map((m) => ({
+      name: m.key,
+      classname: `kvmbench.compare.${m.caseId.split('/')[0]}`,
+      timeSec: 0,
+      outcome: m.verdict === 'regressed' ? 'failure' : m.verdict === 'too-few' ? 'skipped' : 'pass',
+      message:
+        m.verdict === 'regressed'
+          ? `regressed ${fmtPct(m.change)} (CI ${ciText(m)}, ${pText(m)}, band ±${(m.threshold * 100).toFixed(0)}%)`
+          : m.verdict === 'too-few'
+            ? verdictText(m)
+            : undefined,
+      properties: [
+        ['base.median', `${m.base.median} ${m.unit}`],
+        ['new.median', `${m.new.median} ${m.unit}`],
+        ['change', String(m.change)],
+        ['p.adjusted', String(m.pAdjusted)],
+        ['verdict', m.verdict],
+      ],
+      systemOut: `${m.key}: ${fmtNum(m.base.median)} → ${fmtNum(m.new.median)} ${m.unit} (${fmtPct(m.change)} ${ciText(m)}) ${verdictText(m)} ${pText(m)}`,
+    }));
+    return {
+      name: `compare ${p.base.label} → ${p.new.label}`,
+      timeSec: 0,
+      hostname: p.new.host.hostname,
+      properties: [
+        ['hosts', p.hosts.relation],
+        ['base.run', p.base.runId],
+        ['new.run', p.new.runId],
+        ['summary', summaryLine(p)],
+      ],
+      cases,
+    };
+  });
+  return buildJunit('kvmbench compare', suites);
+}
+
+/** Change bar with CI whisker on a symmetric ±range axis; the noise band shaded. */
+function changeSvg(m: MetricComparison, range: number): string {
+  const w = 220;
+  const h = 18;
+  const x = (v: number): number => w / 2 + (Math.max(-range, Math.min(range, v)) / range) * (w / 2 - 4);
+  const bad = m.verdict === 'regressed';
+  const good = m.verdict === 'improved';
+  const color = bad ? '#c5221f' : good ? '#1e7e34' : '#6b6f75';
+  const parts = [`<rect x="${x(-m.threshold).toFixed(1)}" y="1" width="${(x(m.threshold) - x(-m.threshold)).toFixed(1)}" height="${h - 2}" fill="#eceff1"/>`, `<line x1="${w / 2}" x2="${w / 2}" y1="0" y2="${h}" stroke="#9aa0a6"/>`];
+  if (Number.isFinite(m.change)) parts.push(`<rect class="change" x="${Math.min(x(0), x(m.change)).toFixed(1)}" y="5" width="${Math.abs(x(m.change) - x(0)).toFixed(1)}" height="${h - 10}" fill="${color}"/>`);
+  if (Number.isFinite(m.ci[0]) && Number.isFinite(m.ci[1])) parts.push(`<line x1="${x(m.ci[0]).toFixed(1)}" x2="${x(m.ci[1]).toFixed(1)}" y1="${h / 2}" y2="${h / 2}" stroke="#1d1d1f"/>`);
+  return `<svg class="chart change" viewBox="0 0 ${w} ${h}" width="${w}" height="${h}" role="img" aria-label="change ${e(fmtPct(m.change))}">${parts.join('')}</svg>`;
+}
+
+export function renderCompareHtml(cmp: Comparison): string {
+  const body: string[] = [];
+  for (const p of cmp.pairs) {
+    const range = Math.max(0.1, ...p.metrics.flatMap((m) => [Math.abs(m.change), Math.abs(m.ci[0]), Math.abs(m.ci[1])]).filter(Number.isFinite).map((v) => Math.min(v, 2)));
+    body.push(`<h2>${e(p.base.label)} → ${e(p.new.label)}</h2><p class="${p.counts.regressed ? 'bad' : ''}"><b>${e(summaryLine(p))}</b></p>`);
+    body.push(`<p>hosts: <b>${e(RELATION_TEXT[p.hosts.relation])}</b>; accelerators ${e(p.base.accelerator)} → ${e(p.new.accelerator)}</p>`);
+    body.push(`<details${p.hosts.rows.some((r) => r.differs) ? ' open' : ''}><summary>host fingerprints</summary><table><thead><tr><th>fact</th><th>${e(p.base.label)}</th><th>${e(p.new.label)}</th></tr></thead><tbody>`);
+    for (const r of p.hosts.rows) body.push(`<tr class="${r.differs ? 'differs' : ''}"><th>${e(r.key)}</th><td>${e(r.base ?? '—')}</td><td>${e(r.new ?? '—')}</td></tr>`);
+    body.push('</tbody></table></details>');
+    body.push('<table><thead><tr><th></th><th>metric</th><th>base</th><th>new</th><th>change</th><th>95 % CI</th><th></th><th>verdict</th></tr></thead><tbody>');
+    for (const m of p.metrics) {
+      body.push(`<tr class="v-${m.verdict}"><td>${e(verdictSymbol(m.verdict))}</td><td>${e(m.key)}</td><td class="num">${e(fmtNum(m.base.median))} ${e(m.unit)}</td><td class="num">${e(fmtNum(m.new.median))}</td><td class="num">${e(fmtPct(m.change))}</td><td class="num">${e(ciText(m))}</td><td>${changeSvg(m, range)}</td><td>${e(verdictText(m))} <span class="muted">${e(pText(m))}${m.note ? ` · ${e(m.note)}` : ''}</span></td></tr>`);
+    }
+    body.push('</tbody></table>');
+    if (p.onlyBase.length || p.onlyNew.length) body.push(`<p class="muted">Only in base: ${e(p.onlyBase.join(', ') || 'none')}. Only in new: ${e(p.onlyNew.join(', ') || 'none')}.</p>`);
+  }
+  const css = `body{font:14px/1.45 system-ui,"DejaVu Sans",sans-serif;max-width:1200px;margin:0 auto;padding:16px 24px;color:#1d1d1f}table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border-bottom:1px solid #d0d4d9;padding:3px 8px;text-align:left}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}tr.differs{background:#fff3c4}tr.v-regressed td{color:#c5221f;font-weight:600}tr.v-improved td{color:#1e7e34}tr.v-too-few td{color:#8a6d00}.muted{color:#5f6368;font-weight:400}.bad{color:#c5221f}@media print{details{display:block}}`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><title>kvmbench compare</title><style>${css}</style></head><body><h1>kvmbench compare</h1>${body.join('\n')}<p class="muted">Mann-Whitney U, Holm-corrected, α=${cmp.alpha}; bootstrap 95 % CI of the change of medians (${cmp.bootstrap} resamples, seed ${cmp.seed}); grey band: noise band.</p></body></html>\n`;
+}
+
+export function renderComparison(cmp: Comparison, format: CompareFormat, color?: ChalkInstance): string {
+  switch (format) {
+    case 'text':
+      return renderCompareText(cmp, color);
+    case 'md':
+      return renderCompareMarkdown(cmp);
+    case 'json':
+      return renderCompareJson(cmp);
+    case 'junit':
+      return renderCompareJunit(cmp);
+    case 'html':
+      return renderCompareHtml(cmp);
+  }
+}

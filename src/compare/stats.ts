@@ -1,0 +1,202 @@
+/**
+ * The statistics behind `kvmbench compare`: Mann-Whitney U (exact for small samples
+ * without ties, normal approximation with tie and continuity correction otherwise),
+ * a percentile bootstrap of the relative change of medians, and Holm's step-down
+ * correction across all metrics compared. Pure functions; randomness only through a
+ * seeded Rng passed in.
+ */
+import { quantileSorted } from '../stats/summary.js';
+import type { Rng } from './random.js';
+
+export interface MannWhitneyResult {
+  /** U of the first sample: pairs (a, b) with a > b, ties counting one half. */
+  u: number;
+  /** Two-sided p-value. */
+  p: number;
+  method: 'exact' | 'normal';
+  /** z score of the normal approximation (0 for exact). */
+  z: number;
+  /** True if the pooled samples hold ties. */
+  ties: boolean;
+}
+
+/** Largest sample size per side for which the exact null distribution is used. */
+export const EXACT_MAX_N = 30;
+
+const exactCache = new Map<string, Float64Array>();
+
+/**
+ * Null distribution of U for sizes (m, n): counts[u] = number of arrangements with U = u,
+ * from the recurrence f(m, n, u) = f(m-1, n, u-n) + f(m, n-1, u) (Mann & Whitney 1947).
+ * Counts are doubles: C(60, 30) ≈ 1.2e17 keeps 15+ significant digits, enough for p.
+ */
+export function exactUCounts(m: number, n: number): Float64Array {
+  const key = `${m},${n}`;
+  const hit = exactCache.get(key);
+  if (hit) return hit;
+  // prev[j] holds f(i-1, j, ·), built row by row over i.
+  let prev: Float64Array[] = [];
+  for (let j = 0; j <= n; j++) prev.push(Float64Array.of(1));
+  for (let i = 1; i <= m; i++) {
+    const cur: Float64Array[] = [Float64Array.of(1)];
+    for (let j = 1; j <= n; j++) {
+      const out = new Float64Array(i * j + 1);
+      const a = prev[j]!; // f(i-1, j, u - j)
+      const b = cur[j - 1]!; // f(i, j-1, u)
+      for (let u = 0; u < a.length; u++) out[u + j]! += a[u]!;
+      for (let u = 0; u < b.length; u++) out[u]! += b[u]!;
+      cur.push(out);
+    }
+    prev = cur;
+  }
+  const res = prev[n]!;
+  exactCache.set(key, res);
+  return res;
+}
+
+/** Average ranks (1-based) of `values`, ties sharing their mean rank; also Σ(t³ - t) over tie groups. */
+export function ranks(values: readonly number[]): { ranks: Float64Array; tieTerm: number } {
+  const idx = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
+  const r = new Float64Array(values.length);
+  let tieTerm = 0;
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && values[idx[j + 1]!] === values[idx[i]!]) j++;
+    const avg = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) r[idx[k]!] = avg;
+    const t = j - i + 1;
+    if (t > 1) tieTerm += t * t * t - t;
+    i = j + 1;
+  }
+  return { ranks: r, tieTerm };
+}
+
+/** Standard normal upper tail P(Z > z). */
+export function normalSf(z: number): number {
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+/** Complementary error function (Numerical Recipes `erfcc`, fractional error < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/**
+ * Two-sided Mann-Whitney U test of `a` against `b`. Exact when both sides have at most
+ * EXACT_MAX_N samples and there are no ties; otherwise the normal approximation with
+ * the tie-corrected variance and a continuity correction of 0.5.
+ */
+export function mannWhitney(a: readonly number[], b: readonly number[], opts: { forceMethod?: 'exact' | 'normal' } = {}): MannWhitneyResult {
+  const n1 = a.length;
+  const n2 = b.length;
+  if (n1 === 0 || n2 === 0) return { u: 0, p: 1, method: 'normal', z: 0, ties: false };
+  const { ranks: r, tieTerm } = ranks([...a, ...b]);
+  let r1 = 0;
+  for (let i = 0; i < n1; i++) r1 += r[i]!;
+  const u = r1 - (n1 * (n1 + 1)) / 2;
+  const ties = tieTerm > 0;
+  const useExact = opts.forceMethod ? opts.forceMethod === 'exact' : !ties && n1 <= EXACT_MAX_N && n2 <= EXACT_MAX_N;
+  if (useExact) {
+    const counts = exactUCounts(n1, n2);
+    let total = 0;
+    for (const c of counts) total += c;
+    // With ties U can be fractional; rounding toward the tails keeps forced-exact p conservative.
+    const lo = Math.floor(u + 1e-9);
+    const hi = Math.ceil(u - 1e-9);
+    let below = 0;
+    for (let k = 0; k <= lo && k < counts.length; k++) below += counts[k]!;
+    let above = 0;
+    for (let k = Math.max(0, hi); k < counts.length; k++) above += counts[k]!;
+    const p = Math.min(1, (2 * Math.min(below, above)) / total);
+    return { u, p, method: 'exact', z: 0, ties };
+  }
+  const N = n1 + n2;
+  const mu = (n1 * n2) / 2;
+  const variance = ((n1 * n2) / 12) * (N + 1 - tieTerm / (N * (N - 1)));
+  if (variance <= 0) return { u, p: 1, method: 'normal', z: 0, ties }; // every value identical
+  const d = Math.abs(u - mu);
+  const z = Math.max(0, d - 0.5) / Math.sqrt(variance);
+  return { u, p: Math.min(1, 2 * normalSf(z)), method: 'normal', z: u >= mu ? z : -z, ties };
+}
+
+/** Smallest two-sided exact p-value the test can reach with m and n samples (complete separation). */
+export function minimumP(m: number, n: number): number {
+  // 2 / C(m+n, m), computed as a running product to stay finite.
+  let c = 1;
+  for (let i = 1; i <= m; i++) c = (c * (n + i)) / i;
+  return Math.min(1, 2 / c);
+}
+
+/** Holm's step-down adjusted p-values (monotone, capped at 1), in input order. */
+export function holm(pvalues: readonly number[]): number[] {
+  const m = pvalues.length;
+  const order = pvalues.map((_, i) => i).sort((i, j) => pvalues[i]! - pvalues[j]!);
+  const adj = new Array<number>(m);
+  let running = 0;
+  order.forEach((idx, k) => {
+    running = Math.max(running, Math.min(1, (m - k) * pvalues[idx]!));
+    adj[idx] = running;
+  });
+  return adj;
+}
+
+/** Median of a bootstrap resample of sorted data, in O(n) via index counts. */
+function resampleMedian(sorted: readonly number[], rng: Rng, counts: Uint32Array): number {
+  const n = sorted.length;
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[Math.floor(rng() * n)]!++;
+  // Type-7 median of the resample: positions lo and hi of the sorted resample.
+  const pos = (n - 1) / 2;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  let seen = 0;
+  let vlo = Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const c = counts[i]!;
+    if (c === 0) continue;
+    if (Number.isNaN(vlo) && seen + c > lo) vlo = sorted[i]!;
+    if (seen + c > hi) return (vlo + sorted[i]!) / 2;
+    seen += c;
+  }
+  return vlo;
+}
+
+/** Relative change of medians, (new − base) / |base|. */
+export function relativeChange(base: number, next: number): number {
+  if (base === next) return 0;
+  if (base === 0) return next > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  return (next - base) / Math.abs(base);
+}
+
+/**
+ * 95 % (by default) percentile-bootstrap interval of the relative change of medians:
+ * both sides resampled independently, `iterations` times.
+ */
+export function bootstrapChangeCI(base: readonly number[], next: readonly number[], rng: Rng, iterations = 2000, level = 0.95): [number, number] {
+  if (base.length === 0 || next.length === 0) return [Number.NaN, Number.NaN];
+  const sa = [...base].sort((x, y) => x - y);
+  const sb = [...next].sort((x, y) => x - y);
+  const ca = new Uint32Array(sa.length);
+  const cb = new Uint32Array(sb.length);
+  const changes = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) changes[i] = relativeChange(resampleMedian(sa, rng, ca), resampleMedian(sb, rng, cb));
+  changes.sort();
+  const tail = (1 - level) / 2;
+  const arr = Array.from(changes);
+  return [quantileSorted(arr, tail), quantileSorted(arr, 1 - tail)];
+}
+
+export function geometricMean(values: readonly number[]): number {
+  const ok = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (ok.length === 0) return Number.NaN;
+  return Math.exp(ok.reduce((s, v) => s + Math.log(v), 0) / ok.length);
+}

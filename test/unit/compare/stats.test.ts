@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { seededRng } from '../../../src/compare/random.js';
+import { bootstrapChangeCI, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks } from '../../../src/compare/stats.js';
+
+/** Largest U whose exact two-sided p is ≤ alpha: the table's critical value (−1 if none). */
+function criticalU(n1: number, n2: number, alpha = 0.05): number {
+  const counts = exactUCounts(n1, n2);
+  const total = counts.reduce((s, c) => s + c, 0);
+  let cum = 0;
+  let crit = -1;
+  for (let u = 0; u < counts.length; u++) {
+    cum += counts[u]!;
+    if (2 * (cum / total) <= alpha) crit = u;
+    else break;
+  }
+  return crit;
+}
+
+describe('Mann-Whitney U', () => {
+  it('exact null distribution matches hand counts', () => {
+    // (3,3): the 20 arrangements give U = 0..9 with counts 1,1,2,3,3,3,3,2,1,1.
+    expect(Array.from(exactUCounts(3, 3))).toEqual([1, 1, 2, 3, 3, 3, 3, 2, 1, 1]);
+    expect(Array.from(exactUCounts(2, 2))).toEqual([1, 1, 2, 1, 1]);
+    expect(Array.from(exactUCounts(4, 6)).reduce((s, c) => s + c, 0)).toBe(210); // C(10,4)
+  });
+
+  it('reproduces published two-sided α=0.05 critical values', () => {
+    // Standard Mann-Whitney table (two-tailed, α = .05): n1=n2=4 → 0, 5 → 2, 6 → 5, 7 → 8, 8 → 13, 10 → 23, 20 → 127; (5,10) → 8.
+    const table: Array<[number, number, number]> = [[4, 4, 0], [5, 5, 2], [6, 6, 5], [7, 7, 8], [8, 8, 13], [10, 10, 23], [20, 20, 127], [5, 10, 8]];
+    for (const [a, b, crit] of table) expect(criticalU(a, b), `n1=${a} n2=${b}`).toBe(crit);
+  });
+
+  it('gives hand-computed exact p-values', () => {
+    const sep = mannWhitney([1, 2, 3], [4, 5, 6]);
+    expect(sep).toMatchObject({ u: 0, method: 'exact' });
+    expect(sep.p).toBeCloseTo(0.1, 12); // 2 × 1/20
+    const mixed = mannWhitney([1, 3, 5], [2, 4, 6]);
+    expect(mixed.u).toBe(3);
+    expect(mixed.p).toBeCloseTo(0.7, 12); // 2 × P(U ≤ 3) = 2 × 7/20
+    expect(mannWhitney([4, 5, 6], [1, 2, 3]).p).toBeCloseTo(0.1, 12); // symmetric
+    expect(minimumP(5, 5)).toBeCloseTo(2 / 252, 14);
+  });
+
+  it('normal approximation with ties matches a hand computation', () => {
+    // Pooled ranks: 1 | 2,2,2 → 3 | 3,3 → 5.5 | 4,4 → 7.5. R1 = 12.5, U = 2.5, μ = 8,
+    // σ² = (16/12)(9 − 36/56) = 11.142857, z = (5.5 − 0.5)/3.338092 = 1.497862, p = 0.13416.
+    const r = mannWhitney([1, 2, 2, 3], [2, 3, 4, 4]);
+    expect(r.method).toBe('normal');
+    expect(r.ties).toBe(true);
+    expect(r.u).toBe(2.5);
+    expect(r.z).toBeCloseTo(-1.497862, 5);
+    expect(r.p).toBeCloseTo(0.13416, 4);
+    expect(ranks([2, 1, 2]).tieTerm).toBe(6);
+  });
+
+  it('normal tail is accurate', () => {
+    expect(normalSf(1.959964)).toBeCloseTo(0.025, 6);
+    expect(normalSf(0)).toBeCloseTo(0.5, 7);
+    expect(normalSf(-1)).toBeCloseTo(0.841345, 6);
+  });
+
+  it('exact and normal agree for moderate samples', () => {
+    const rng = seededRng(7);
+    const a = Array.from({ length: 25 }, () => rng());
+    const b = Array.from({ length: 25 }, () => rng() + 0.2);
+    const ex = mannWhitney(a, b, { forceMethod: 'exact' }).p;
+    const no = mannWhitney(a, b, { forceMethod: 'normal' }).p;
+    expect(Math.abs(ex - no)).toBeLessThan(0.01);
+  });
+});
+
+describe('Holm', () => {
+  it('matches a hand computation and stays monotone', () => {
+    // sorted 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 → max so far 0.06.
+    const adj = holm([0.01, 0.04, 0.03, 0.005]);
+    expect(adj.map((v) => +v.toFixed(10))).toEqual([0.03, 0.06, 0.06, 0.02]);
+    expect(holm([0.02, 0.9])).toEqual([0.04, 0.9]);
+    expect(holm([0.5, 0.9])).toEqual([1, 1]); // capped at 1
+  });
+});
+
+describe('bootstrap', () => {
+  it('is reproducible with a seed and covers the true change', () => {
+    const rng = seededRng('data');
+    const a = Array.from({ length: 50 }, () => 100 + 10 * rng());
+    const b = a.map((v) => v * 1.1);
+    const ci1 = bootstrapChangeCI(a, b, seededRng(1));
+    const ci2 = bootstrapChangeCI(a, b, seededRng(1));
+    expect(ci1).toEqual(ci2);
+    expect(ci1[0]).toBeLessThan(0.1);
+    expect(ci1[1]).toBeGreaterThan(0.1);
+    expect(ci1[1] - ci1[0]).toBeLessThan(0.15);
+  });
+
+  it('geometric mean', () => {
+    expect(geometricMean([1, 4])).toBeCloseTo(2, 12);
+    expect(geometricMean([2, 8, 4])).toBeCloseTo(4, 12);
+  });
+});
