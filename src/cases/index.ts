@@ -3,8 +3,13 @@
  * beside this one and is added here with one line.
  */
 import type { CaseExecutor } from '../suites/types.js';
+import { bootMicroExecutor } from './boot-micro.js';
+import { exitsExecutor } from './exits.js';
 
-export const executors: Record<string, CaseExecutor> = {};
+export const executors: Record<string, CaseExecutor> = {
+  [exitsExecutor.kind]: exitsExecutor,
+  [bootMicroExecutor.kind]: bootMicroExecutor,
+};
 
 export function executorFor(kind: string): CaseExecutor | undefined {
   return executors[kind];

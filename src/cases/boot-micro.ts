@@ -1,0 +1,130 @@
+/**
+ * Micro-guest boot time: N boots of the smallest guest (guests/hello) on one
+ * machine type, timed from the host. Each boot is a tinybench iteration (every
+ * sample retained); the launcher's timestamps split each boot into intervals:
+ *   spawn → entry: Node spawns QEMU → the guest's first instruction block writes
+ *     a byte to the debug port (isa-debugcon 0xe9), as received by the host;
+ *   entry → exit: that byte → QEMU's exit is observed (guest run + QEMU teardown);
+ *   spawn → exit: the whole boot.
+ * The guest's own TSC stamps (entry and end line) give its in-guest run time.
+ */
+import { Bench } from 'tinybench';
+import { guestImage, guestInfo } from '../guests/index.js';
+import type { Metric } from '../results/model.js';
+import { summarize } from '../stats/summary.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import { launchQemu, type LaunchResult } from '../vmm/launch.js';
+import { baseOutcome, launchFacts, machineOf } from './micro.js';
+
+const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
+
+function metric(m: Omit<Metric, 'summary'>): Metric {
+  return { ...m, summary: summarize(m.samples) };
+}
+
+export const bootMicroExecutor: CaseExecutor = {
+  kind: 'boot-micro',
+  async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
+    const machine = machineOf(spec);
+    const img = await guestImage(spec.guest ?? 'hello');
+    const base = baseOutcome(spec, ctx.accel, guestInfo(img));
+    const boots = Math.max(1, spec.repeat);
+    const spawnToEntry: number[] = [];
+    const entryToExit: number[] = [];
+    const spawnToExit: number[] = [];
+    const guestTicks: number[] = [];
+    let failure: LaunchResult | undefined;
+    let last: LaunchResult | undefined;
+    let n = 0;
+
+    const bench = new Bench({
+      name: `boot-micro/${machine}`,
+      iterations: boots,
+      time: 0,
+      warmup: false,
+      retainSamples: true,
+      throws: true,
+      signal: ctx.signal,
+    });
+    bench.add('boot', async () => {
+      n++;
+      ctx.onPhase(`boot ${n}/${boots}`);
+      const r = await launchQemu({
+        qemu: { machine, accel: ctx.accel, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel: img.path },
+        deadlineAt: ctx.deadlineAt,
+        signal: ctx.signal,
+        logPath: ctx.logPath,
+        appendLog: n > 1,
+        // Only the first byte's arrival matters; the launcher timestamps it.
+        onDebugBytes: () => {},
+      });
+      last = r;
+      if (r.status !== 'pass') {
+        failure = r;
+        throw new Error(r.reason ?? r.status);
+      }
+      const tl = r.timeline;
+      spawnToExit.push(nsToMs(tl.exitNs - tl.spawnNs));
+      if (tl.firstDebugByteNs !== undefined) {
+        spawnToEntry.push(nsToMs(tl.firstDebugByteNs - tl.spawnNs));
+        entryToExit.push(nsToMs(tl.exitNs - tl.firstDebugByteNs));
+      }
+      const entry = Number(r.transcript.hello?.entry_tsc), end = Number(r.transcript.end?.tsc);
+      if (end > entry) guestTicks.push(end - entry);
+    });
+
+    try {
+      await bench.run();
+    } catch (err) {
+      if (!failure) {
+        const aborted = ctx.signal.aborted;
+        return { ...base, status: 'error', reason: aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`, metrics: [] };
+      }
+    }
+    const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
+    if (failure) {
+      return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: [], facts };
+    }
+    const task = bench.getTask('boot');
+    const tr = task?.result;
+    const tinySamples = tr && 'latency' in tr && tr.latency.samples ? [...tr.latency.samples] : [];
+
+    const labels = { machine, guest: img.name };
+    const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : '';
+    const hostClock = `host clock process.hrtime.bigint(); ${boots} boots, one QEMU process each, run one after another.${tcg}`;
+    const metrics: Metric[] = [
+      metric({
+        name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
+        interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
+        method: hostClock, accelerator: ctx.accel, samples: spawnToEntry, labels,
+      }),
+      metric({
+        name: 'boot.entry_to_exit', unit: 'ms', better: 'lower',
+        interval: "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
+        method: hostClock, accelerator: ctx.accel, samples: entryToExit, labels,
+      }),
+      metric({
+        name: 'boot.spawn_to_exit', unit: 'ms', better: 'lower',
+        interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
+        method: hostClock, accelerator: ctx.accel, samples: spawnToExit, labels,
+      }),
+    ];
+    if (tinySamples.length) {
+      metrics.push(metric({
+        name: 'boot.launch_call', unit: 'ms', better: 'lower',
+        interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
+        method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
+        accelerator: ctx.accel, samples: tinySamples, labels,
+      }));
+    }
+    if (guestTicks.length) {
+      metrics.push(metric({
+        name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
+        interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
+        method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
+        accelerator: ctx.accel, samples: guestTicks, labels,
+      }));
+    }
+    return { ...base, status: 'pass', metrics, facts };
+  },
+};

@@ -1,0 +1,203 @@
+/**
+ * The micro guests under real QEMU (TCG here): they build, boot on every machine
+ * type, the exits executor yields every test as pass or skip, and hangs are killed
+ * at their deadline with a message that says where the guest stopped.
+ * Executors are called through the CaseExecutor interface with a real context.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executorFor } from '../../src/cases/index.js';
+import { EXIT_TESTS } from '../../src/cases/exits.js';
+import { guestImage, guestImagePath } from '../../src/guests/index.js';
+import { Results } from '../../src/results/model.js';
+import { Value } from '@sinclair/typebox/value';
+import { loadSuite } from '../../src/suites/load.js';
+import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
+import { launchQemu, liveQemuPids } from '../../src/vmm/launch.js';
+import { smokeBoot } from '../../src/vmm/smoke.js';
+import { packageRoot } from '../../src/version.js';
+
+let outDir: string;
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(packageRoot(), 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+  outDir = mkdtempSync(join(tmpdir(), 'kvmb-e2e-guests-'));
+});
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+function context(id: string, deadlineSec: number, quick = true, controller = new AbortController()): CaseContext {
+  const deadlineAt = Date.now() + deadlineSec * 1000;
+  const timer = setTimeout(() => controller.abort(new Error('deadline')), deadlineSec * 1000 + 2000);
+  timer.unref();
+  return {
+    accel: 'tcg', quick, outputDir: outDir, logPath: join(outDir, 'logs', `${id}.log`), signal: controller.signal,
+    deadlineAt, host: {}, scratchDir: outDir, onPhase: () => {},
+  };
+}
+
+function spec(partial: Partial<CaseSpec> & { id: string; kind: string }): CaseSpec {
+  return {
+    suite: partial.kind === 'exits' ? 'exits' : 'boot-micro', machine: 'q35', accel: ['tcg'], vcpus: 1, memoryMiB: 64,
+    args: {}, repeat: 10, deadlineSec: 20, tags: [], requires: [], ...partial,
+  };
+}
+
+/** A case result as the runner would record it, validated against the results schema. */
+function validate(id: string, o: CaseOutcome): void {
+  const results = {
+    schema: 'kvmbench.results/1',
+    run: { id: 'e2e', suite: 'exits', start: new Date().toISOString(), kvmbenchVersion: '0', argv: [], accelerator: 'tcg', quick: true, state: 'complete' },
+    host: {},
+    cases: [{ ...o, id, suite: 'exits', startedAt: new Date().toISOString(), durationMs: 1 }],
+  };
+  const errors = [...Value.Errors(Results, results)].map((e) => `${e.path}: ${e.message}`);
+  expect(errors).toEqual([]);
+}
+
+describe('guest images', () => {
+  it('build into build/guests as 32-bit ELF multiboot containers with a sha256', async () => {
+    for (const name of ['hello', 'exits']) {
+      const path = guestImagePath(name);
+      expect(existsSync(path)).toBe(true);
+      const head = readFileSync(path).subarray(0, 5);
+      expect([...head]).toEqual([0x7f, 0x45, 0x4c, 0x46, 1]); // ELF, class 32
+      const img = await guestImage(name);
+      expect(img.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(img.mode).toBe('long64');
+    }
+  });
+});
+
+describe('boots on every machine type', () => {
+  for (const machine of ['microvm', 'q35', 'pc'] as const) {
+    it(`hello reaches long mode and exits through isa-debug-exit on ${machine}`, async () => {
+      const img = await guestImage('hello');
+      let entry = false;
+      const r = await launchQemu({
+        qemu: { machine, accel: 'tcg', kernel: img.path },
+        timeoutMs: 15_000,
+        logPath: join(outDir, 'logs', `hello-${machine}.log`),
+        onDebugBytes: (b) => { entry ||= b.includes(0x45); },
+      });
+      expect(r.status, r.reason).toBe('pass');
+      expect(r.exitCode).toBe(1);
+      expect(r.transcript.hello?.mode).toBe('long64');
+      expect(entry).toBe(true);
+      expect(r.timeline.firstDebugByteNs).toBeDefined();
+      expect(readFileSync(join(outDir, 'logs', `hello-${machine}.log`), 'utf8')).toContain('KVMB1 end status=pass');
+    });
+  }
+});
+
+describe('exits executor under TCG', () => {
+  it('the shipped suite lists exactly the tests the guest knows', () => {
+    const suite = loadSuite('exits', { quick: true });
+    expect(suite.cases.map((c) => c.args.test).sort()).toEqual([...EXIT_TESTS].sort());
+  });
+
+  it('produces every test as pass or skip, with metrics on pass and a reason on skip', async () => {
+    const suite = loadSuite('exits', { quick: true });
+    const exec = executorFor('exits')!;
+    const seen: Record<string, string> = {};
+    for (const c of suite.cases) {
+      const o = await exec.run(c, context(c.id, c.deadlineSec));
+      seen[c.id] = o.status;
+      expect(['pass', 'skip'], `${c.id}: ${o.reason}`).toContain(o.status);
+      expect(o.accelerator).toBe('tcg');
+      expect(o.guest?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      if (o.status === 'skip') expect(o.reason).toBeTruthy();
+      else {
+        const lat = o.metrics.find((m) => m.name === `${c.args.test}.latency`);
+        expect(lat, c.id).toBeDefined();
+        expect(lat!.unit).toBe('ns');
+        expect(lat!.samples.length).toBeGreaterThanOrEqual(10);
+        expect(lat!.summary.n).toBe(lat!.samples.length);
+        expect(lat!.method).toMatch(/TCG/);
+        expect(lat!.labels?.tsc_source).toBeTruthy();
+        expect(o.facts?.tscSource).not.toBe('none');
+      }
+      validate(`exits/${c.id}`, o);
+    }
+    // TCG emulates these: they must run, not skip.
+    for (const id of ['cpuid', 'mov_to_cr8', 'inl_from_qemu', 'inl_from_pmtimer', 'mmio_from_qemu']) expect(seen[id]).toBe('pass');
+  });
+
+  it('skips what the machine lacks: no PM timer on microvm', async () => {
+    const o = await executorFor('exits')!.run(
+      spec({ id: 'inl_from_pmtimer', kind: 'exits', machine: 'microvm', args: { test: 'inl_from_pmtimer' } }),
+      context('pm-microvm', 20),
+    );
+    expect(o.status).toBe('skip');
+    expect(o.reason).toMatch(/PM timer/);
+  });
+
+  it('kills a guest that hangs mid-test at its deadline and says where it stopped', async () => {
+    const t0 = Date.now();
+    const o = await executorFor('exits')!.run(
+      spec({ id: 'cpuid', kind: 'exits', args: { test: 'cpuid', spin: true } }),
+      context('hang-mid', 3),
+    );
+    const took = Date.now() - t0;
+    expect(o.status).toBe('error');
+    expect(o.reason).toMatch(/timeout/);
+    expect(o.reason).toMatch(/stopped in test cpuid after 0 of 10 samples/);
+    expect(o.reason).toMatch(/KVMB1 test name=cpuid/);
+    expect(took).toBeLessThan(6000);
+    expect(liveQemuPids()).toEqual([]);
+    expect(readFileSync(join(outDir, 'logs', 'hang-mid.log'), 'utf8')).toMatch(/killed at deadline/);
+  });
+
+  it('says "no output" for a guest that hangs before its first line', async () => {
+    const o = await executorFor('exits')!.run(
+      spec({ id: 'cpuid', kind: 'exits', args: { test: 'cpuid', hang: 'entry' } }),
+      context('hang-entry', 2),
+    );
+    expect(o.status).toBe('error');
+    expect(o.reason).toMatch(/no output from the guest|no protocol hello/);
+  });
+
+  it('kills the guest at once when the case is aborted', async () => {
+    const controller = new AbortController();
+    const ctx = context('abort', 30, true, controller);
+    setTimeout(() => controller.abort(), 800);
+    const t0 = Date.now();
+    const o = await executorFor('exits')!.run(spec({ id: 'cpuid', kind: 'exits', args: { test: 'cpuid', spin: true } }), ctx);
+    expect(o.status).toBe('error');
+    expect(o.reason).toMatch(/aborted/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(liveQemuPids()).toEqual([]);
+  });
+});
+
+describe('boot-micro executor under TCG', () => {
+  it('times N boots per machine with a spawn → entry → exit timeline', async () => {
+    const o = await executorFor('boot-micro')!.run(
+      spec({ id: 'microvm', kind: 'boot-micro', machine: 'microvm', repeat: 3 }),
+      context('boot-microvm', 30),
+    );
+    expect(o.status, o.reason).toBe('pass');
+    const byName = Object.fromEntries(o.metrics.map((m) => [m.name, m]));
+    for (const name of ['boot.spawn_to_entry', 'boot.entry_to_exit', 'boot.spawn_to_exit', 'boot.launch_call']) {
+      expect(byName[name], name).toBeDefined();
+      expect(byName[name]!.samples).toHaveLength(3);
+      expect(byName[name]!.interval.length).toBeGreaterThan(20);
+    }
+    const s = byName['boot.spawn_to_entry']!.summary.median + byName['boot.entry_to_exit']!.summary.median;
+    expect(Math.abs(s - byName['boot.spawn_to_exit']!.summary.median)).toBeLessThan(50);
+    validate('boot-micro/microvm', o);
+  });
+});
+
+describe('smoke boot', () => {
+  it('boots the smallest guest once under TCG', async () => {
+    const r = await smokeBoot({ accel: 'tcg', timeoutMs: 15_000 });
+    expect(r.ok, r.detail).toBe(true);
+    expect(r.evidence.guestMode).toBe('long64');
+  });
+});
