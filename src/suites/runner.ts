@@ -1,0 +1,327 @@
+/**
+ * Runs a suite's cases in order and records every one of them as it finishes.
+ *
+ * Per case: the accelerator filter and `requires:` (skip with the reason), the executor by
+ * kind (none: `error` naming the kind), a deadline (AbortController + timer; an executor that
+ * has not returned `graceMs` after the abort is recorded as `error` and left behind), a log
+ * path `<outdir>/logs/<suite>/<case>.log`, a private scratch dir removed afterwards, and the
+ * CaseResult checked against the results schema so results.json always validates.
+ *
+ * An aborted `signal` (SIGINT/SIGTERM in `kvmbench run`) aborts the case in flight (its
+ * executor kills QEMU's process group), records it, stops, and finishes the results as
+ * `interrupted`; the caller exits 130.
+ */
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { EnvironmentError, KvmbenchError } from '../cli/errors.js';
+import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
+import { executorFor as registryExecutorFor } from '../cases/index.js';
+import { CaseResult, type Accelerator, type Results, type RunInfo } from '../results/model.js';
+import { prepareOutputDir } from '../results/outdir.js';
+import { ResultsWriter } from '../results/writer.js';
+import { gitRevision, kvmbenchVersion } from '../version.js';
+import type { AccelRequest, RunnerDeps } from './env.js';
+import type { LoadedSuite } from './load.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
+
+const caseChecker = TypeCompiler.Compile(CaseResult);
+
+/** Seconds an executor gets after its abort to kill its guest and return. */
+export const DEFAULT_GRACE_MS = 5_000;
+
+export interface RunReporter {
+  begin(info: { runId: string; suite: string; dir: string; total: number; accel: Accelerator; quick: boolean; warnings: string[] }): void;
+  caseStart(index: number, total: number, spec: CaseSpec): void;
+  phase(text: string): void;
+  caseEnd(index: number, total: number, result: CaseResult): void;
+  warning(text: string): void;
+  /** Stop any live display (called before the summary is printed). */
+  close(): void;
+}
+
+export interface RunSuiteOptions {
+  suite: LoadedSuite;
+  /** Cases to run (the suite's, after --only/--skip); default all of the suite's. */
+  cases?: CaseSpec[];
+  accel: AccelRequest;
+  quick: boolean;
+  /** Recorded in run.argv. */
+  argv: string[];
+  /** `--output DIR`; default `reports/<run-id>` under cwd. */
+  output?: string;
+  cwd?: string;
+  /** Aborting it interrupts the run; its reason (e.g. 'SIGINT') is recorded. */
+  signal?: AbortSignal;
+  reporter?: RunReporter;
+  deps: RunnerDeps;
+  /** Executor lookup; default the registry in src/cases/index.ts. */
+  executorFor?: (kind: string) => CaseExecutor | undefined;
+  graceMs?: number;
+  /** For tests: minimum free bytes on the output filesystem. */
+  minFreeBytes?: number;
+}
+
+export interface RunSummary {
+  results: Results;
+  /** Absolute output directory. */
+  dir: string;
+  /** junit.xml, report.html... as returned by writeReports. */
+  reports: string[];
+  exitCode: ExitCodeValue;
+  /** Set when the run was interrupted: the signal's reason. */
+  interrupted?: string;
+}
+
+class DeadlineExpired extends Error {
+  constructor(readonly seconds: number) {
+    super(`deadline of ${seconds} s exceeded`);
+  }
+}
+
+function interruptName(signal: AbortSignal | undefined): string {
+  const r: unknown = signal?.reason;
+  if (typeof r === 'string') return r;
+  if (r instanceof Error && r.message) return r.message;
+  return 'interrupt';
+}
+
+const noop: RunReporter = { begin() {}, caseStart() {}, phase() {}, caseEnd() {}, warning() {}, close() {} };
+
+export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
+  const reporter = opts.reporter ?? noop;
+  const cases = opts.cases ?? opts.suite.cases;
+  const lookup = opts.executorFor ?? registryExecutorFor;
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+
+  // Environment first: nothing is created when the accelerator or the output is unusable.
+  const { accel, warnings } = await opts.deps.resolveAccel(opts.accel);
+  const out = await prepareOutputDir({ output: opts.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
+  try {
+    const host = await opts.deps.fingerprint();
+    const needed = [...new Set(cases.flatMap((c) => (c.accel.includes(accel) ? c.requires : [])))];
+    let reqs: Map<string, { ok: boolean; reason: string }> | undefined;
+    if (needed.length > 0) {
+      if (opts.deps.checkRequirements) reqs = await opts.deps.checkRequirements(needed);
+      else warnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
+    }
+    const run: RunInfo = {
+      id: out.runId,
+      suite: opts.suite.name,
+      start: new Date().toISOString(),
+      kvmbenchVersion: kvmbenchVersion(),
+      argv: opts.argv,
+      accelerator: accel,
+      acceleratorRequested: opts.accel,
+      quick: opts.quick,
+      state: 'partial',
+    };
+    const rev = gitRevision();
+    if (rev) run.gitRevision = rev;
+    if (warnings.length) run.warnings = [...warnings];
+    let writer: ResultsWriter;
+    try {
+      writer = await ResultsWriter.create(out.dir, run, host);
+    } catch (err) {
+      throw new EnvironmentError(`cannot write results to ${out.dir}: ${(err as Error).message}`);
+    }
+    reporter.begin({ runId: out.runId, suite: opts.suite.name, dir: out.dir, total: cases.length, accel, quick: opts.quick, warnings });
+
+    for (let i = 0; i < cases.length; i++) {
+      if (opts.signal?.aborted) break;
+      const spec = cases[i]!;
+      reporter.caseStart(i, cases.length, spec);
+      const result = await runCase(spec, {
+        accel,
+        quick: opts.quick,
+        dir: out.dir,
+        runId: out.runId,
+        host,
+        reqs,
+        executor: lookup(spec.kind),
+        signal: opts.signal,
+        graceMs,
+        onPhase: (p) => reporter.phase(p),
+      });
+      try {
+        await writer.addCase(result);
+      } catch (err) {
+        throw new EnvironmentError(`cannot write results to ${out.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
+      }
+      reporter.caseEnd(i, cases.length, result);
+    }
+
+    const interrupted = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
+    const ran = new Set(writer.snapshot().cases.filter((c) => c.status !== 'skip' && c.accelerator).map((c) => c.accelerator!));
+    const results = await writer.finish({
+      state: interrupted ? 'interrupted' : 'complete',
+      end: new Date().toISOString(),
+      accelerator: ran.size > 1 ? 'mixed' : accel,
+    });
+
+    let reports: string[] = [];
+    if (opts.deps.writeReports) {
+      try {
+        reports = await opts.deps.writeReports(results, out.dir);
+      } catch (err) {
+        reporter.warning(`reports not written: ${(err as Error).message}`);
+      }
+    }
+    const failed = results.cases.some((c) => c.status === 'fail' || c.status === 'error');
+    const exitCode = interrupted ? ExitCode.INTERRUPTED : failed ? ExitCode.FAILED : ExitCode.OK;
+    return { results, dir: out.dir, reports, exitCode, ...(interrupted ? { interrupted } : {}) };
+  } finally {
+    await out.release();
+  }
+}
+
+interface CaseEnv {
+  accel: Accelerator;
+  quick: boolean;
+  dir: string;
+  runId: string;
+  host: Results['host'];
+  reqs: Map<string, { ok: boolean; reason: string }> | undefined;
+  executor: CaseExecutor | undefined;
+  signal: AbortSignal | undefined;
+  graceMs: number;
+  onPhase(p: string): void;
+}
+
+/** Runs one case to a CaseResult; never throws. */
+export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const logRel = `logs/${spec.suite}/${spec.id}.log`;
+  const logPath = join(env.dir, logRel);
+  let outcome: CaseOutcome;
+
+  const unmet = spec.requires.map((id) => [id, env.reqs?.get(id)] as const).find(([, r]) => r !== undefined && !r.ok);
+  if (!spec.accel.includes(env.accel)) {
+    outcome = { status: 'skip', reason: `case runs only on ${spec.accel.join(', ')}; this run uses ${env.accel}`, metrics: [] };
+  } else if (unmet) {
+    outcome = { status: 'skip', reason: `requires doctor check ${unmet[0]}: ${unmet[1]!.reason}`, metrics: [] };
+  } else if (!env.executor) {
+    outcome = { status: 'error', reason: `no executor for kind '${spec.kind}'`, metrics: [] };
+  } else {
+    outcome = await execute(spec, env.executor, env, logPath);
+  }
+
+  // Executor fields win over what the runner knows from the spec; the runner owns the rest.
+  const result = {
+    ...(spec.title !== undefined ? { title: spec.title } : {}),
+    ...(outcome.status !== 'skip' ? { accelerator: env.accel } : {}),
+    machine: spec.machine,
+    tags: spec.tags,
+    ...stripUndefined(outcome),
+    id: `${spec.suite}/${spec.id}`,
+    suite: spec.suite,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
+  } as CaseResult;
+  if (await exists(logPath)) result.log = logRel;
+  const candidate: unknown = result;
+  if (!caseChecker.Check(candidate)) {
+    const first = caseChecker.Errors(candidate).First();
+    return {
+      id: result.id,
+      suite: result.suite,
+      status: 'error',
+      reason: `executor '${spec.kind}' returned an invalid result (${first?.path || '/'}: ${first?.message ?? 'invalid'}); its metrics were dropped`,
+      ...(result.log ? { log: result.log } : {}),
+      startedAt: result.startedAt,
+      durationMs: result.durationMs,
+      metrics: [],
+    };
+  }
+  return result;
+}
+
+async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, logPath: string): Promise<CaseOutcome> {
+  if (env.signal?.aborted) return { status: 'error', reason: `interrupted by ${interruptName(env.signal)} before it started`, metrics: [] };
+  const ac = new AbortController();
+  const onInterrupt = () => ac.abort(env.signal!.reason);
+  env.signal?.addEventListener('abort', onInterrupt, { once: true });
+  const deadlineMs = spec.deadlineSec * 1000;
+  const deadlineAt = Date.now() + deadlineMs;
+  const timer = setTimeout(() => ac.abort(new DeadlineExpired(spec.deadlineSec)), deadlineMs);
+  let graceTimer: NodeJS.Timeout | undefined;
+  let scratchDir: string | undefined;
+  try {
+    await mkdir(dirname(logPath), { recursive: true });
+    scratchDir = await mkdtemp(join(tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)));
+    const ctx: CaseContext = {
+      accel: env.accel,
+      quick: env.quick,
+      outputDir: env.dir,
+      logPath,
+      signal: ac.signal,
+      deadlineAt,
+      host: env.host,
+      scratchDir,
+      onPhase: (p) => {
+        try {
+          env.onPhase(p);
+        } catch {
+          // a display problem must not fail the case
+        }
+      },
+    };
+    type Settled = { ok: CaseOutcome } | { err: unknown } | { hung: true };
+    const ran: Promise<Settled> = Promise.resolve()
+      .then(() => executor.run(spec, ctx))
+      .then((ok) => ({ ok }), (err: unknown) => ({ err }));
+    // After an abort, the executor has graceMs to return; past that the case is given up on.
+    const hung = new Promise<Settled>((res) => {
+      const arm = () => {
+        graceTimer = setTimeout(() => res({ hung: true }), env.graceMs);
+      };
+      if (ac.signal.aborted) arm();
+      else ac.signal.addEventListener('abort', arm, { once: true });
+    });
+    const settled = await Promise.race([ran, hung]);
+    const why = ac.signal.aborted ? abortText(ac.signal.reason) : undefined;
+    if ('hung' in settled) {
+      return { status: 'error', reason: `${why}; the executor did not stop within ${env.graceMs / 1000} s after that and was abandoned`, metrics: [] };
+    }
+    if ('err' in settled) {
+      const msg = settled.err instanceof Error ? settled.err.message : String(settled.err);
+      const reason = why && !msg.includes(why) ? `${why}: ${msg}` : msg || 'executor failed without a message';
+      return { status: 'error', reason, metrics: [] };
+    }
+    const o = settled.ok;
+    if (why && ac.signal.reason !== undefined && !(ac.signal.reason instanceof DeadlineExpired)) {
+      // Interrupted: whatever the executor made of the abort, the case did not run to its end.
+      return { ...o, status: 'error', reason: o.reason && !o.reason.includes(why) ? `${why}: ${o.reason}` : why };
+    }
+    return o;
+  } catch (err) {
+    return { status: 'error', reason: `case setup failed: ${(err as Error).message}`, metrics: [] };
+  } finally {
+    clearTimeout(timer);
+    if (graceTimer) clearTimeout(graceTimer);
+    env.signal?.removeEventListener('abort', onInterrupt);
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function abortText(reason: unknown): string {
+  if (reason instanceof DeadlineExpired) return reason.message;
+  if (typeof reason === 'string') return `interrupted by ${reason}`;
+  if (reason instanceof KvmbenchError || reason instanceof Error) return `interrupted by ${reason.message || 'interrupt'}`;
+  return 'interrupted';
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
