@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { KvmProbeResult } from '../../../src/host/kvm-probe.js';
+import { resolveAccelerator } from '../../../src/vmm/accel.js';
+import { KvmbenchError } from '../../../src/cli/errors.js';
+
+const ok: KvmProbeResult = { usable: true, device: '/dev/kvm', stage: 'ok', capabilities: {} };
+const denied: KvmProbeResult = {
+  usable: false, device: '/dev/kvm', stage: 'open', errno: 'EACCES', capabilities: {},
+  reason: '/dev/kvm: permission denied', fix: 'sudo usermod -aG kvm $USER',
+};
+
+describe('resolveAccelerator', () => {
+  it('tcg never probes', () => {
+    expect(resolveAccelerator('tcg', () => { throw new Error('probed'); })).toEqual({ accel: 'tcg', requested: 'tcg' });
+  });
+
+  it('auto uses KVM when the functional probe passes', () => {
+    const c = resolveAccelerator('auto', () => ok);
+    expect(c.accel).toBe('kvm');
+    expect(c.warning).toBeUndefined();
+  });
+
+  it('auto falls back to TCG with a visible warning carrying the reason', () => {
+    const c = resolveAccelerator('auto', () => denied);
+    expect(c.accel).toBe('tcg');
+    expect(c.warning).toMatch(/permission denied/);
+    expect(c.warning).toMatch(/TCG/);
+  });
+
+  it('kvm without usable KVM is an environment error (exit 3) with the probe reason and fix', () => {
+    try {
+      resolveAccelerator('kvm', () => denied);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as KvmbenchError).exitCode).toBe(3);
+      expect((e as Error).message).toMatch(/permission denied/);
+      expect((e as KvmbenchError).hint).toMatch(/usermod/);
+    }
+  });
+
+  it('on this host (no /dev/kvm) the real probe makes auto choose TCG', () => {
+    const c = resolveAccelerator('auto');
+    if (c.probe?.usable) expect(c.accel).toBe('kvm');
+    else expect(c.accel).toBe('tcg');
+  });
+
+  it('rejects unknown values as usage errors', () => {
+    expect(() => resolveAccelerator('hvf')).toThrow(/unknown accelerator/);
+  });
+});
