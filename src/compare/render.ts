@@ -57,7 +57,7 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
       out.push(r.differs ? color.yellow(line + '  *') : color.gray(line));
     }
     out.push('');
-    const w = Math.min(60, Math.max(6, ...p.metrics.map((m) => m.key.length)));
+    const w = Math.min(100, Math.max(6, ...p.metrics.map((m) => m.key.length)));
     out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
     for (const m of p.metrics) {
       const paint = m.verdict === 'regressed' ? color.red.bold : m.verdict === 'improved' ? color.green : m.verdict === 'too-few' ? color.yellow : (s: string) => s;

@@ -1,0 +1,132 @@
+/**
+ * End to end: spawns the built CLI (`node bin/run.js`) on hand-built results files and
+ * checks exit codes, stdout and stderr as CI would see them.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { caseResult, makeResults, metric, richResults, samplesAround } from '../helpers/results-fixture.js';
+import { MIN_SAMPLES_PER_SIDE } from '../../src/compare/compare.js';
+import type { Results } from '../../src/results/model.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function writeRun(dir: string, r: Results): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2));
+  return dir;
+}
+
+/** A quick-sized run: a few metrics at the minimum sample count the compare docs promise. */
+function quickRun(seed: string, slower?: string): Results {
+  const n = MIN_SAMPLES_PER_SIDE;
+  const mk = (name: string, med: number) => metric(name, samplesAround(`${seed}-${name}`, med * (name === slower ? 1.3 : 1), n, 0.05));
+  return makeResults([
+    caseResult('exits/cpuid', { metrics: [mk('cpuid.latency', 1500)] }),
+    caseResult('exits/vmcall', { metrics: [mk('vmcall.latency', 2500)] }),
+    caseResult('boot-micro/microvm', { metrics: [mk('boot.spawn_to_exit', 150)] }),
+  ]);
+}
+
+let tmp: string;
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/commands/report.js')) || !existsSync(join(root, 'dist/commands/compare.js'))) {
+    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
+  }
+  tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-'));
+});
+
+describe('kvmbench report', () => {
+  it('renders every format from a report directory', () => {
+    const dir = writeRun(join(tmp, 'rich'), richResults());
+    const text = cli('report', dir);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ERROR: 6 passed, 1 failed, 1 errored, 1 skipped of 9/);
+    const junit = cli('report', join(dir, 'results.json'), '--format', 'junit');
+    expect(junit.stdout).toContain('<testsuite name="exits"');
+    expect(cli('report', dir, '--format', 'md').stdout).toContain('| exits/cpuid | pass | cpuid.latency');
+    expect(JSON.parse(cli('report', dir, '--format', 'json').stdout).schema).toBe('kvmbench.results/1');
+    const out = join(tmp, 'page.html');
+    const html = cli('report', dir, '--format', 'html', '--output', out);
+    expect(html.code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('<!doctype html>');
+  });
+
+  it('exits 2 with a clear message on foreign, truncated and newer files', () => {
+    const bad = join(tmp, 'bad');
+    mkdirSync(bad);
+    writeFileSync(join(bad, 'pkg.json'), '{"name":"x"}');
+    writeFileSync(join(bad, 'trunc.json'), JSON.stringify(richResults()).slice(0, 300));
+    writeFileSync(join(bad, 'newer.json'), JSON.stringify({ ...richResults(), schema: 'kvmbench.results/9' }));
+    const cases: Array<[string, RegExp]> = [
+      ['pkg.json', /not a kvmbench results file/],
+      ['trunc.json', /truncated JSON/],
+      ['newer.json', /newer than this kvmbench/],
+      ['missing.json', /no such file/],
+    ];
+    for (const [f, re] of cases) {
+      const r = cli('report', join(bad, f));
+      expect(r.code, f).toBe(2);
+      expect(r.stderr, f).toMatch(re);
+    }
+    expect(cli('report', join(bad, 'pkg.json'), '--format', 'pdf').code).toBe(2);
+  });
+});
+
+describe('kvmbench compare', () => {
+  it('prints a verdict per metric and exits 0 for two runs of the same build', () => {
+    const a = writeRun(join(tmp, 'qa'), quickRun('a'));
+    const b = writeRun(join(tmp, 'qb'), quickRun('b'));
+    const r = cli('compare', a, b, '--fail-on-regression');
+    expect(r.code).toBe(0);
+    for (const m of ['cpuid.latency', 'vmcall.latency', 'boot.spawn_to_exit']) expect(r.stdout).toMatch(new RegExp(`^[~✓✗?] \\S*${m.replace('.', '\\.')}`, 'm'));
+    expect(r.stdout).toMatch(/0 regressed/);
+  });
+
+  it('exits 4 with --fail-on-regression when one metric is 30 % slower at the quick sample count', () => {
+    const a = writeRun(join(tmp, 'ra'), quickRun('a'));
+    const b = writeRun(join(tmp, 'rb'), quickRun('b', 'vmcall.latency'));
+    const plain = cli('compare', a, b);
+    expect(plain.code).toBe(0); // benchstat-like without the flag
+    expect(plain.stdout).toMatch(/^✗ exits\/vmcall\/vmcall\.latency .* regressed/m);
+    const r = cli('compare', a, b, '--fail-on-regression', '--format', 'md');
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/1 confirmed regression/);
+    expect(r.stdout).toContain('**regressed**');
+    expect(cli('compare', a, b, '--fail-on-regression', '--threshold', 'vmcall.latency=50').code).toBe(0);
+  });
+
+  it('refuses kvm against tcg with exit 2 unless --force; rejects bad input with exit 2', () => {
+    const a = writeRun(join(tmp, 'ka'), quickRun('a'));
+    const t = quickRun('b');
+    t.run.accelerator = 'tcg';
+    const b = writeRun(join(tmp, 'kb'), t);
+    const r = cli('compare', a, b);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/kvm .* tcg|not comparable/);
+    expect(r.stderr).toMatch(/--force/);
+    expect(cli('compare', a, b, '--force').code).toBe(0);
+    expect(cli('compare', a).code).toBe(2);
+    expect(cli('compare', a, b, '--threshold', 'oops').code).toBe(2);
+  });
+
+  it('compares several runs against the base and writes JUnit and HTML', () => {
+    const a = writeRun(join(tmp, 'ma'), quickRun('a'));
+    const b = writeRun(join(tmp, 'mb'), quickRun('b'));
+    const c = writeRun(join(tmp, 'mc'), quickRun('c', 'cpuid.latency'));
+    const j = cli('compare', a, b, c, '--format', 'junit');
+    expect(j.code).toBe(0);
+    expect(j.stdout.match(/<testsuite /g)).toHaveLength(2);
+    expect(j.stdout).toContain('<failure');
+    const h = cli('compare', a, c, '--format', 'html');
+    expect(h.stdout).toContain('class="v-regressed"');
+  });
+});
+
