@@ -1,0 +1,72 @@
+import { Flags } from '@oclif/core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { BaseCommand } from '../src/cli/base-command.js';
+import { makeColor } from '../src/cli/color.js';
+import { UsageError } from '../src/cli/errors.js';
+import { ExitCode } from '../src/cli/exit-codes.js';
+import { DOCTOR_PROFILES, runDoctor } from '../src/doctor/index.js';
+import { junitXml, renderText, toJson } from '../src/doctor/render.js';
+import { collectFingerprint } from '../src/host/fingerprint.js';
+import { FixtureHostReader, RecordingHostReader } from '../src/host/fixture-reader.js';
+import { liveHost, type HostReader } from '../src/host/reader.js';
+
+export default class Doctor extends BaseCommand {
+  static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
+  static override description =
+    'The verdict comes from a functional probe of /dev/kvm (open, KVM_GET_API_VERSION, KVM_CREATE_VM, ' +
+    'KVM_CHECK_EXTENSION); CPU flags, firmware state and modules are evidence that explains a failure. ' +
+    'All checks run; --profile picks which decide the exit code: 0 when none of them fails, 1 otherwise.';
+  static override examples = [
+    '<%= config.bin %> doctor',
+    '<%= config.bin %> doctor --profile bench',
+    '<%= config.bin %> doctor --json > doctor.json',
+    '<%= config.bin %> doctor --profile all --junit reports/doctor.xml',
+  ];
+
+  static override flags = {
+    profile: Flags.string({ char: 'p', options: [...DOCTOR_PROFILES, 'all'], default: 'kvm', description: 'which checks decide the verdict and exit code' }),
+    json: Flags.boolean({ default: false, description: 'print one JSON object (checks, kvm.usable, verdict, host fingerprint) instead of the table' }),
+    junit: Flags.string({ description: 'also write the checks as a JUnit XML file' }),
+    verbose: Flags.boolean({ char: 'v', default: false, description: 'show evidence for passing checks too' }),
+    'host-tree': Flags.string({ hidden: true, description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host' }),
+    capture: Flags.string({ hidden: true, description: 'also save everything the doctor read as a host tree in this directory' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Doctor);
+    if (flags['host-tree'] && flags.capture) throw new UsageError('--host-tree and --capture exclude each other');
+    let reader: HostReader;
+    try {
+      reader = flags['host-tree'] ? new FixtureHostReader(resolve(flags['host-tree'])) : liveHost();
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    const recorder = flags.capture ? new RecordingHostReader(reader) : undefined;
+    if (recorder) reader = recorder;
+
+    const profile = flags.profile as (typeof DOCTOR_PROFILES)[number] | 'all';
+    const [report, host] = await Promise.all([runDoctor(reader, { profile }), collectFingerprint(reader)]);
+
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(toJson(report, host), null, 2)}\n`);
+    } else {
+      const c = makeColor();
+      const head = [host.cpuModel, host.kernelRelease && `Linux ${host.kernelRelease}`, host.qemuVersion && `QEMU ${host.qemuVersion}`, host.virtualized !== 'no' && host.virtualized].filter(Boolean).join(' · ');
+      process.stdout.write(`${c.bold('kvmbench doctor')} ${c.dim(head)}\n${renderText(report, c, { verbose: flags.verbose })}`);
+    }
+    if (flags.junit) {
+      await mkdir(dirname(resolve(flags.junit)), { recursive: true });
+      await writeFile(flags.junit, junitXml(report), 'utf8');
+      if (!flags.json) process.stderr.write(`kvmbench: wrote ${flags.junit}\n`);
+    }
+    if (recorder && flags.capture) {
+      recorder.save(resolve(flags.capture), `captured from ${host.hostname ?? 'a host'}: ${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}`);
+      process.stderr.write(`kvmbench: saved host tree to ${flags.capture}\n`);
+    }
+    // Set the code explicitly: oclif 4 loses custom exit codes in some paths (see BaseCommand).
+    const code = report.verdict === 'fail' ? ExitCode.FAILED : ExitCode.OK;
+    process.exitCode = code;
+    if (code !== ExitCode.OK) this.exit(code);
+  }
+}

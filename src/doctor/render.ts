@@ -1,0 +1,96 @@
+/**
+ * Views of a DoctorReport: the console table, the `--json` object and the JUnit file.
+ * Pure functions of the report (plus the fingerprint), like every other kvmbench view.
+ */
+import type { ChalkInstance } from 'chalk';
+import jrbModule, { type Builder } from 'junit-report-builder';
+import type { HostFingerprint } from '../results/model.js';
+import type { CheckStatus, DoctorReport } from './types.js';
+
+// The package is CommonJS with `exports.default`; under Node's ESM loader the default import is
+// the exports object, under bundlers the builder itself. Either way, take the builder.
+const rootBuilder = ((jrbModule as unknown as { default?: Builder }).default ?? jrbModule) as unknown as Builder;
+
+const LABEL: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
+
+function paint(c: ChalkInstance, s: CheckStatus, text: string): string {
+  switch (s) {
+    case 'pass': return c.green(text);
+    case 'warn': return c.yellow(text);
+    case 'fail': return c.red.bold(text);
+    default: return c.dim(text);
+  }
+}
+
+/** The readable table: one line per check, evidence and fix indented under non-passing ones. */
+export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbose?: boolean } = {}): string {
+  const out: string[] = [];
+  const deciding = (p: string): boolean => report.profile === 'all' || p === report.profile;
+  const idWidth = Math.max(...report.checks.map((x) => x.id.length));
+  let lastProfile = '';
+  for (const ch of report.checks) {
+    if (ch.profile !== lastProfile) {
+      lastProfile = ch.profile;
+      out.push('', c.bold(`${ch.profile}${deciding(ch.profile) ? '' : c.dim(' (informational: --profile ' + ch.profile + ' to decide on it)')}`));
+    }
+    const label = paint(c, ch.status, LABEL[ch.status]);
+    const line = `  ${label}  ${ch.id.padEnd(idWidth)}  ${ch.title}`;
+    out.push(deciding(ch.profile) ? line : c.dim(line));
+    const showDetail = opts.verbose || ch.status === 'fail' || (ch.status === 'warn' && deciding(ch.profile));
+    if (showDetail) {
+      for (const e of ch.evidence) out.push(c.dim(`        ${e}`));
+      if (ch.fix) out.push(`        ${c.cyan('fix:')} ${ch.fix}`);
+    }
+  }
+  const k = report.kvm;
+  out.push('');
+  out.push(k.usable
+    ? c.green.bold(`KVM is usable here (${k.device}, API ${k.apiVersion}).`)
+    : c.red.bold(`KVM is NOT usable here: ${k.reason ?? k.stage}`));
+  if (!k.usable && k.fix) out.push(`  ${c.cyan('fix:')} ${k.fix}`);
+  const n = report.counts;
+  out.push(`verdict (${report.profile}): ${paint(c, report.verdict === 'pass' ? 'pass' : report.verdict, report.verdict.toUpperCase())}  ` +
+    c.dim(`${n.pass} pass, ${n.warn} warn, ${n.fail} fail, ${n.skip} skip; ${report.durationMs} ms; source ${report.source}`));
+  return out.join('\n').replace(/^\n/, '') + '\n';
+}
+
+/** The `--json` object: stable keys, `fix: null` on passing checks so every check has the same shape. */
+export function toJson(report: DoctorReport, host?: HostFingerprint): Record<string, unknown> {
+  return {
+    schema: 'kvmbench.doctor/1',
+    kvm: report.kvm,
+    verdict: report.verdict,
+    profile: report.profile,
+    source: report.source,
+    counts: report.counts,
+    durationMs: report.durationMs,
+    checks: report.checks.map((ch) => ({
+      id: ch.id, title: ch.title, profile: ch.profile, status: ch.status, evidence: ch.evidence, fix: ch.fix ?? null,
+      ...(ch.durationMs !== undefined ? { durationMs: ch.durationMs } : {}),
+    })),
+    ...(host ? { host } : {}),
+  };
+}
+
+/**
+ * JUnit: one testsuite per profile, one testcase per check (classname `doctor.<profile>`).
+ * Only the selected profile's fails become <failure>; others' fails and all warns are
+ * written to system-out, so CI shows them without failing on what was not asked for.
+ * junit-report-builder's skipped() takes no message, so the reason goes to system-out.
+ */
+export function junitXml(report: DoctorReport): string {
+  const builder = rootBuilder.newBuilder();
+  const deciding = (p: string): boolean => report.profile === 'all' || p === report.profile;
+  const profiles = [...new Set(report.checks.map((c) => c.profile))];
+  for (const p of profiles) {
+    const suite = builder.testSuite().name(`kvmbench doctor: ${p}`).property('profile', p).property('deciding', String(deciding(p)));
+    for (const ch of report.checks.filter((c) => c.profile === p)) {
+      const tc = suite.testCase().className(`doctor.${p}`).name(`${ch.id}: ${ch.title}`).time((ch.durationMs ?? 0) / 1000);
+      const detail = [...ch.evidence, ...(ch.fix ? [`fix: ${ch.fix}`] : [])].join('\n');
+      if (ch.status === 'fail' && deciding(p)) tc.failure(`${ch.id} failed${ch.fix ? `; fix: ${ch.fix}` : ''}`, 'fail');
+      else if (ch.status === 'skip') tc.skipped();
+      tc.standardOutput(`status: ${ch.status}\n${detail}`);
+    }
+  }
+  return builder.build();
+}
