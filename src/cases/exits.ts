@@ -26,7 +26,7 @@ export const MIN_SAMPLES = 10;
  */
 export function targetMicros(accel: Accelerator, quick: boolean): number {
   if (accel === 'kvm') return quick ? 20_000 : 100_000;
-  return quick ? 1_000 : 5_000;
+  return quick ? 2_000 : 5_000;
 }
 
 export interface ExitSampleSet {

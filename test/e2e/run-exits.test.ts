@@ -1,0 +1,49 @@
+/**
+ * The issue's acceptance run, end to end through the built CLI:
+ * `kvmbench run exits --quick --accel tcg` exits 0, writes a results file that
+ * validates, has every exit test as pass or skip, and takes at most 30 s here.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_TESTS } from '../../src/cases/exits.js';
+import { validateResults } from '../../src/results/load.js';
+import { packageRoot } from '../../src/version.js';
+
+const root = packageRoot();
+let tmp: string;
+
+beforeAll(() => {
+  if (!existsSync(join(root, 'dist/commands/run.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+  tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-run-exits-'));
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('kvmbench run exits --quick --accel tcg', () => {
+  it('passes with every test present as pass or skip, within 30 s', () => {
+    const out = join(tmp, 'out');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
+      cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000,
+    });
+    const wallMs = Date.now() - t0;
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(results.run.accelerator).toBe('tcg');
+    expect(results.cases.map((c) => c.id).sort()).toEqual(EXIT_TESTS.map((t) => `exits/${t}`).sort());
+    for (const c of results.cases) {
+      expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
+      if (c.status === 'pass') {
+        expect(c.metrics.every((m) => m.accelerator === 'tcg')).toBe(true);
+        expect(c.guest?.mode).toBe('long64');
+        expect(c.log && existsSync(join(out, c.log))).toBe(true);
+      }
+    }
+    // The issue's budget for the whole quick suite on this 2-core TCG host.
+    expect(wallMs).toBeLessThan(30_000);
+  });
+});
