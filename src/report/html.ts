@@ -123,17 +123,17 @@ interface Bar {
 /** Horizontal bars (median) with p5–p95 whiskers; one axis, so one unit per chart. */
 export function barChartSvg(bars: readonly Bar[], unit: string, cls = 'bars'): string {
   const rowH = 20;
-  const labelW = 210;
+  const labelW = 250;
   const w = 700;
   const top = 6;
   const h = top + bars.length * rowH + 26;
   const max = niceMax(Math.max(...bars.map((b) => Math.max(b.p95, b.median)), 0));
-  const x = (v: number): number => labelW + (Math.max(0, v) / max) * (w - labelW - 70);
+  const x = (v: number): number => labelW + (Math.max(0, v) / max) * (w - labelW - 100);
   const parts: string[] = [];
   bars.forEach((b, i) => {
     const y = top + i * rowH;
     const color = b.color ?? PALETTE[0]!;
-    parts.push(`<text x="${labelW - 6}" y="${y + 14}" font-size="11" text-anchor="end">${e(b.label.length > 34 ? b.label.slice(0, 33) + '…' : b.label)}<title>${e(b.label)}</title></text>`);
+    parts.push(`<text x="${labelW - 6}" y="${y + 14}" font-size="11" text-anchor="end">${e(b.label.length > 40 ? b.label.slice(0, 39) + '…' : b.label)}<title>${e(b.label)}</title></text>`);
     parts.push(`<rect class="bar" x="${labelW}" y="${y + 3}" width="${Math.max(1, x(b.median) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${color}" fill-opacity="0.8"><title>${e(b.label)}: median ${e(fmtNum(b.median))} ${e(unit)}, p5–p95 ${e(fmtNum(b.p5))}–${e(fmtNum(b.p95))}, n=${b.n}</title></rect>`);
     const yc = y + rowH / 2;
     parts.push(`<line class="whisker" x1="${x(b.p5).toFixed(1)}" x2="${x(b.p95).toFixed(1)}" y1="${yc}" y2="${yc}" stroke="#1d1d1f" stroke-width="1.2"/>`);
@@ -141,11 +141,11 @@ export function barChartSvg(bars: readonly Bar[], unit: string, cls = 'bars'): s
     parts.push(`<text x="${(x(Math.max(b.p95, b.median)) + 4).toFixed(1)}" y="${y + 14}" font-size="10" fill="#5f6368">${e(fmtNum(b.median))}</text>`);
   });
   const axisY = top + bars.length * rowH + 4;
-  parts.push(`<line x1="${labelW}" x2="${w - 70}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
+  parts.push(`<line x1="${labelW}" x2="${w - 100}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
   for (const f of [0, 0.25, 0.5, 0.75, 1]) {
     parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(max * f))}</text>`);
   }
-  parts.push(`<text x="${w - 66}" y="${axisY + 14}" font-size="10" fill="#5f6368">${e(unit)}</text>`);
+  parts.push(`<text x="${w - 4}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="end">${e(unit)}</text>`);
   return `<svg class="chart ${cls}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${e(cls)} chart (${e(unit)})">${parts.join('')}</svg>`;
 }
 
@@ -179,7 +179,7 @@ export function stackedBarSvg(stacks: readonly Stack[], unit: string): string {
   });
   const axisY = 6 + stacks.length * rowH + 2;
   parts.push(`<line x1="${labelW}" x2="${w - 20}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
-  for (const f of [0, 0.5, 1]) parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 13}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(max * f))} ${f === 1 ? e(unit) : ''}</text>`);
+  for (const f of [0, 0.5, 1]) parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 13}" font-size="10" fill="#5f6368" text-anchor="${f === 1 ? 'end' : 'middle'}">${e(fmtNum(max * f))}${f === 1 ? ` ${e(unit)}` : ''}</text>`);
   names.forEach((n, i) => {
     const lx = 10 + (i % 3) * 230;
     const ly = axisY + 22 + Math.floor(i / 3) * 18;
@@ -258,7 +258,8 @@ function bootSection(results: Results): string {
     const stacks = new Map<string, Stack>();
     for (const x of list) {
       const ik = intervalLabel(x.m)!;
-      const key = `${x.m.name.replace(/[._][^._]*$/, '') || x.m.name} ${otherLabels(x, [ik])}`.trim();
+      // One stack per boot configuration: the case and every label except the interval's.
+      const key = `${x.c.id} ${otherLabels(x, [ik])}`;
       let s = stacks.get(key);
       if (!s) stacks.set(key, (s = { label: otherLabels(x, [ik]) || x.c.id, segments: [] }));
       s.segments.push({ name: x.m.labels![ik]!, value: x.m.summary.median });
@@ -289,7 +290,7 @@ function ioSection(results: Results): string {
     for (const [key, r] of rows) {
       for (const x of r.sort((a, b) => sides.indexOf(a.m.labels!.side!) - sides.indexOf(b.m.labels!.side!))) {
         const side = x.m.labels!.side!;
-        bars.push({ label: `${key} · ${side}`, median: x.m.summary.median, p5: x.m.summary.p5, p95: x.m.summary.p95, n: x.m.summary.n, color: PALETTE[sides.indexOf(side) % PALETTE.length] });
+        bars.push({ label: `${side}: ${key}`, median: x.m.summary.median, p5: x.m.summary.p5, p95: x.m.summary.p95, n: x.m.summary.n, color: PALETTE[sides.indexOf(side) % PALETTE.length] });
       }
     }
     const legend = sides.map((s, i) => `<span style="color:${PALETTE[i % PALETTE.length]}">■</span> ${e(s)}`).join(' &nbsp; ');

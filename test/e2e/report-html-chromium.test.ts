@@ -1,0 +1,70 @@
+/**
+ * Opens report.html in real headless Chromium (Debian's `chromium`): the page renders with
+ * no console errors and no network, the charts are there, and a `<script>` planted in a
+ * guest log stays text. The screenshot is left in a temp dir for a person to look at.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReports } from '../../src/report/index.js';
+import { richResults } from '../helpers/results-fixture.js';
+
+const CHROMIUM = process.env.KVMBENCH_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// CI installs Chromium (scripts/setup-host.sh --tests), so there a missing browser is a failure.
+const available = existsSync(CHROMIUM);
+const run = available || process.env.CI ? describe : describe.skip;
+
+run('report.html in headless Chromium', () => {
+  let browser: Browser;
+  let dir: string;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+    dir = mkdtempSync(join(tmpdir(), 'kvmbench-chromium-'));
+    mkdirSync(join(dir, 'logs'));
+    writeFileSync(join(dir, 'logs/exits_ipi.log'), 'SeaBIOS (version 1.16)\n\u001b[31mFAIL\u001b[0m ipi\n<script>window.__planted = 1; console.error("planted script ran")</script>\n<img src=x onerror="window.__planted=2">\n');
+    await writeReports(richResults(), dir);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('renders charts without console errors or requests, and planted markup stays text', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) requests.push(r.url());
+    });
+    await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load' });
+    expect(await page.locator('#verdict').textContent()).toBe('ERROR');
+    expect(await page.locator('svg.dist').count()).toBe(11); // 3 exits + 2×3 boot intervals + 2 I/O sides
+    expect(await page.locator('svg.exits rect.bar').count()).toBe(3);
+    expect(await page.locator('svg.stacked rect.segment').count()).toBe(6);
+    expect(await page.locator('svg.io rect.bar').count()).toBe(2);
+    // SVGs actually laid out (a broken SVG renders with zero size).
+    const box = await page.locator('svg.stacked').boundingBox();
+    expect(box!.width).toBeGreaterThan(300);
+    // The planted script is text inside the log, never executed.
+    await page.locator('#failed details summary').first().click();
+    expect(await page.locator('#log-exits\\/ipi').textContent()).toContain('<script>window.__planted = 1');
+    expect(await page.evaluate(() => (window as unknown as { __planted?: number }).__planted)).toBeUndefined();
+    expect(await page.locator('#failed script, #failed img').count()).toBe(0);
+    const shot = join(dir, 'report.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    process.stderr.write(`report screenshot: ${shot}\n`);
+    expect(problems).toEqual([]);
+    expect(requests).toEqual([]);
+    // Printable: the print stylesheet applies without errors and keeps the charts.
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('svg.dist').first().isVisible()).toBe(true);
+    await page.close();
+  });
+});
