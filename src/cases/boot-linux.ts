@@ -1,0 +1,98 @@
+/**
+ * Boot-time timeline of the Linux guest (suites/boot-linux.yaml): one verbose
+ * boot whose console is kept as the case log, then `repeat` quiet timed boots;
+ * every interval between the marks of src/linux/launch.ts becomes a metric.
+ */
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
+import type { Metric } from '../results/model.js';
+import { quantileSorted, summarize } from '../stats/summary.js';
+import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js';
+import { bootLinux, buildLinuxArgs, hostTscKhz, type Phase } from '../linux/launch.js';
+import type { MachineType } from '../vmm/qemu.js';
+import { packageRoot } from '../version.js';
+
+const PHASE_DEF: Record<Phase, string> = {
+  spawn: 'the host calls spawn() for QEMU',
+  vmm_ready: "QEMU's QMP greeting arrives on its pipe (options parsed, backends and monitor created; board and firmware not yet)",
+  firmware: 'first byte SeaBIOS writes to its debug port 0x402',
+  kernel_entry: "first byte on port 0x2f8: the kernel's real-mode setup code initialises its early console (the firmware has handed over)",
+  decompressor: 'second byte on port 0x2f8: the bzImage decompressor starts',
+  kernel_main: "third byte on port 0x2f8: the decompressed kernel's setup_arch() parses early parameters, shortly after start_kernel()",
+  init_started: "/init's first protocol line (init-start) has arrived on ttyS0",
+  init_done: "/init's init-done line: virtio modules loaded",
+};
+
+/** The intervals reported for a machine, in timeline order. microvm's qboot leaves no firmware mark. */
+export function intervalsFor(machine: string): Array<[Phase, Phase]> {
+  const fw: Array<[Phase, Phase]> = machine === 'microvm' ? [['vmm_ready', 'kernel_entry']] : [['vmm_ready', 'firmware'], ['firmware', 'kernel_entry']];
+  return [['spawn', 'vmm_ready'], ...fw, ['kernel_entry', 'kernel_main'], ['kernel_main', 'init_started'], ['init_started', 'init_done'], ['spawn', 'init_done']];
+}
+
+function relToRoot(p: string): string {
+  const r = relative(packageRoot(), p);
+  return r.startsWith('..') ? p : r;
+}
+
+export function guestInfo(img: LinuxImage) {
+  return {
+    name: 'linux',
+    image: relToRoot(img.initramfsPath),
+    sha256: img.initramfsSha256,
+    mode: 'linux',
+    extra: { kernel: relToRoot(img.kernelPath), kernelSha256: img.kernelSha256, kernelRelease: img.kernel.release ?? 'unknown', kernelOrigin: img.kernel.origin },
+  };
+}
+
+export const bootLinuxExecutor: CaseExecutor = {
+  kind: 'boot-linux',
+  async run(spec, ctx): Promise<CaseOutcome> {
+    const machine = spec.machine as MachineType;
+    const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
+    ctx.onPhase('image');
+    const img = await buildLinuxImage({ variant: 'base', kernel: typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined });
+    const tscKhz = machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
+    const common = { image: img, machine, accel: ctx.accel, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
+    const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
+    const guest = guestInfo(img);
+
+    // The kept console log comes from a boot of its own, so timed boots stay quiet.
+    ctx.onPhase('verbose boot');
+    const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: 120_000 });
+    if (!verbose.ok) return { ...base, guest, status: 'error', reason: `verbose boot: ${verbose.reason}`, metrics: [], facts };
+
+    const runs: Array<Partial<Record<Phase, number>>> = [];
+    for (let i = 0; i < spec.repeat; i++) {
+      ctx.onPhase(`boot ${i + 1}/${spec.repeat}`);
+      const r = await bootLinux({ ...common, appendLog: true, timeoutMs: 120_000 });
+      if (!r.ok) return { ...base, guest, status: 'error', reason: `timed boot ${i + 1}: ${r.reason}`, metrics: [], facts };
+      runs.push(r.marks);
+    }
+    facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
+    const metrics: Metric[] = [];
+    const p90: Record<string, number> = {};
+    for (const [from, to] of intervalsFor(machine)) {
+      const samples = runs.map((m) => (m[to] ?? NaN) - (m[from] ?? NaN));
+      if (samples.some((v) => !Number.isFinite(v))) {
+        return { ...base, guest, status: 'error', reason: `timeline incomplete: no ${to} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
+      }
+      const name = `boot.${from}_to_${to}`;
+      const q90 = quantileSorted([...samples].sort((a, b) => a - b), 0.9);
+      p90[name] = q90;
+      metrics.push({
+        name,
+        unit: 'ms',
+        better: 'lower',
+        interval: `from ${from} (${PHASE_DEF[from]}) to ${to} (${PHASE_DEF[to]})`,
+        method: `host clock (process.hrtime) when Node reads each mark from its own pipe; one sample per quiet boot, ${spec.repeat} boots, after one untimed verbose boot`,
+        accelerator: ctx.accel,
+        samples,
+        summary: summarize(samples),
+        labels: { machine, from, to, p90_ms: q90.toFixed(1) },
+      });
+    }
+    facts.p90Ms = p90;
+    return { ...base, guest, status: 'pass', metrics, facts };
+  },
+};
