@@ -215,7 +215,7 @@ void rt_isr_dispatch(struct isr_frame *f) {
 		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 		proto("FAIL", "reason=\"unexpected exception\" vector=%lu error=0x%lx rip=0x%lx cr2=0x%lx",
 		      f->vector, f->error, f->rip, cr2);
-		rt_exit(EXIT_FAIL);
+		rt_exit(EXIT_CRASH);
 	}
 	if (handlers[f->vector]) handlers[f->vector](f);
 }
@@ -316,6 +316,8 @@ void rt_start(void) {
 	if (arg_present("hang=entry")) rt_spin_forever();
 	proto("hello", "guest=%s proto=%d mode=long64 entry_tsc=%lu tsc=%lu", guest_name, KVMB_PROTO_VERSION,
 	      rt_entry_tsc, rdtsc_serialized());
+	/* For the harness's own tests: an unexpected exception (#UD). */
+	if (arg_present("crash")) __asm__ volatile("ud2");
 	int code = guest_main();
 	rt_exit(code);
 }

@@ -17,6 +17,7 @@ typedef long s64;
 #define EXIT_PASS 0 /* QEMU status 1 */
 #define EXIT_FAIL 1 /* QEMU status 3 */
 #define EXIT_SKIP 38 /* QEMU status 77 */
+#define EXIT_CRASH 2 /* QEMU status 5: the guest itself broke (unexpected exception) */
 
 /* --- port and MSR access --- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }

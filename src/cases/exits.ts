@@ -59,8 +59,9 @@ export const exitsExecutor: CaseExecutor = {
     const samples = Math.max(MIN_SAMPLES, spec.repeat);
     const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick));
     const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, ...machineArgs(machine)];
-    // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output.
+    // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD.
     if (spec.args.spin === true) words.push('spin');
+    if (spec.args.crash === true) words.push('crash');
     const hang = argString(spec, 'hang');
     if (hang) words.push(guestWord('hang', hang));
 

@@ -90,6 +90,15 @@ export function liveQemuPids(): number[] {
   return [...live];
 }
 
+/** The guest's own words for a non-pass verdict: its reason plus any detail fields (vector, rip...). */
+function verdictReason(t: Transcript): string | undefined {
+  const v = t.verdict;
+  if (!v || v.status === 'pass') return undefined;
+  const extra = Object.entries(v.fields).filter(([k]) => k !== 'reason' && k !== 'test').map(([k, val]) => `${k}=${val}`);
+  const parts = [v.reason, ...extra].filter(Boolean);
+  return parts.length ? parts.join(' ') : undefined;
+}
+
 export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   installExitHook();
   const cfg: QemuConfig = { ...opts.qemu };
@@ -211,7 +220,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
         timedOut,
         aborted,
         endPass: transcript.end?.status === 'pass',
-        guestReason: transcript.verdict?.reason,
+        guestReason: verdictReason(transcript),
       });
 
   let reason = mapped.reason;
@@ -222,8 +231,6 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     reason = `${mapped.reason}; ${where}` +
       (tail ? `; last console lines:\n${tail}` : '') +
       (err ? `\nQEMU stderr: ${err}` : '');
-  } else if (mapped.status === 'fail' && transcript.verdict?.status === 'fail' && !transcript.verdict.reason) {
-    reason = `${mapped.reason}: ${transcript.verdict.fields ? Object.entries(transcript.verdict.fields).map(([k, v]) => `${k}=${v}`).join(' ') : ''}`;
   }
 
   if (log) {

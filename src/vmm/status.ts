@@ -2,6 +2,7 @@
  * Mapping QEMU's exit status to a case status. Guests exit through isa-debug-exit,
  * so QEMU exits with (code << 1) | 1, the kvm-unit-tests convention:
  *   1 = pass (guest wrote 0), 77 = skip (guest wrote 38), 3 = fail (guest wrote 1),
+ *   5 = error: the guest crashed (wrote 2 after an unexpected exception),
  *   any other odd status = fail with guest code (status - 1) / 2,
  *   124 = timeout (set by the host when it kills a guest at its deadline; QEMU never
  *   exits with an even status through isa-debug-exit),
@@ -12,6 +13,7 @@
 export const STATUS_PASS = 1;
 export const STATUS_FAIL = 3;
 export const STATUS_SKIP = 77;
+export const STATUS_CRASH = 5;
 export const STATUS_TIMEOUT = 124;
 
 export type GuestOutcome = 'pass' | 'fail' | 'skip' | 'error';
@@ -42,6 +44,9 @@ export function mapExitStatus(f: ExitFacts): { status: GuestOutcome; reason?: st
   if (code === STATUS_SKIP) return { status: 'skip', reason: f.guestReason ?? 'guest skipped without a reason' };
   if (code === 0) {
     return { status: 'error', reason: 'QEMU exited 0: the guest reset or powered off without isa-debug-exit (triple fault?)' };
+  }
+  if (code === STATUS_CRASH) {
+    return { status: 'error', reason: `guest crashed: ${f.guestReason ?? 'unexpected exception'} (QEMU status ${code})` };
   }
   if (code % 2 === 1) {
     const guestCode = (code - 1) / 2;

@@ -162,6 +162,16 @@ describe('exits executor under TCG', () => {
     expect(o.reason).toMatch(/no output from the guest|no protocol hello/);
   });
 
+  it('reports a guest crash (unexpected exception) as an error with the vector', async () => {
+    const o = await executorFor('exits')!.run(
+      spec({ id: 'cpuid', kind: 'exits', args: { test: 'cpuid', crash: true } }),
+      context('crash', 10),
+    );
+    expect(o.status).toBe('error');
+    expect(o.reason).toMatch(/guest crashed/);
+    expect(o.reason).toMatch(/vector=6/);
+  });
+
   it('kills the guest at once when the case is aborted', async () => {
     const controller = new AbortController();
     const ctx = context('abort', 30, true, controller);

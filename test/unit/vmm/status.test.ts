@@ -19,6 +19,7 @@ describe('mapExitStatus', () => {
     expect(mapExitStatus({ ...base, exitCode: null, timedOut: true }).reason).toMatch(new RegExp(`timeout \\(status ${STATUS_TIMEOUT}\\)`));
     expect(mapExitStatus({ ...base, exitCode: null, aborted: true }).reason).toMatch(/aborted/);
     expect(mapExitStatus({ ...base, exitCode: 0 }).reason).toMatch(/triple fault/);
+    expect(mapExitStatus({ ...base, exitCode: 5, guestReason: 'unexpected exception' })).toMatchObject({ status: 'error', reason: expect.stringMatching(/crashed/) });
     expect(mapExitStatus({ ...base, exitCode: null, signal: 'SIGSEGV' }).reason).toMatch(/SIGSEGV/);
     expect(mapExitStatus({ ...base, exitCode: 2 })).toEqual({ status: 'error', reason: 'QEMU failed with exit status 2' });
     // A timeout wins over whatever status the killed process left.
