@@ -221,9 +221,16 @@ export class HostFacts {
         [/Google Compute Engine/i, 'Google Compute Engine'], [/Parallels/i, 'Parallels'], [/Cloud Hypervisor/i, 'Cloud Hypervisor'],
         [/Firecracker/i, 'Firecracker'],
       ];
+      // The kernel names the hypervisor it detected; DMI strings may name a product instead.
+      const log = await this.kernelLog();
+      const detected = log.lines.map((l) => /Hypervisor detected:\s*(.+)$/.exec(l)).find(Boolean);
+      if (detected) {
+        kind ??= detected[1]!.trim();
+        evidence.push(`kernel log: Hypervisor detected: ${detected[1]!.trim()}`);
+      }
       for (const [re, k] of dmiKinds) {
         if (re.test(dmi)) {
-          kind = k;
+          kind ??= k;
           evidence.push(`DMI: ${dmi}`);
           break;
         }
@@ -231,12 +238,6 @@ export class HostFacts {
       if (hvType?.trim()) {
         kind ??= hvType.trim();
         evidence.push(`/sys/hypervisor/type = ${hvType.trim()}`);
-      }
-      const log = await this.kernelLog();
-      const detected = log.lines.map((l) => /Hypervisor detected:\s*(.+)$/.exec(l)).find(Boolean);
-      if (detected) {
-        kind ??= detected[1]!.trim();
-        evidence.push(`kernel log: Hypervisor detected: ${detected[1]!.trim()}`);
       }
       return { virtualized: evidence.length > 0, ...(kind ? { kind } : {}), evidence };
     });

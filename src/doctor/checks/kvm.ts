@@ -127,6 +127,13 @@ export const bios: CheckDef = {
       return skip([...ev, 'this host is a virtual machine: the firmware setting belongs to the outer host'], 'nothing to change in this VM; see kvm.cpu-flags for nested virtualization');
     }
     if (msrSays === 'enabled') return pass(ev);
+    const vendorMod = v ? await ctx.facts.module(v.module) : undefined;
+    if (vendorMod?.state === 'loaded') return pass([...ev, `${vendorMod.name} is loaded, and it refuses to load when the firmware disables ${v!.tech}`]);
+    const release = (await ctx.reader.readText('/proc/sys/kernel/osrelease'))?.trim() ?? '';
+    const [maj = 0, min = 0] = release.split('.').map((x) => parseInt(x, 10));
+    if (v?.flag === 'vmx' && cpu.flags.has('vmx') && (maj > 5 || (maj === 5 && min >= 6))) {
+      return pass([...ev, `\`vmx\` flag present on Linux ${release}: since 5.6 the kernel hides it when the firmware disabled VT-x`]);
+    }
     if (log.readable && v && cpu.flags.has(v.flag)) return pass([...ev, `\`${v.flag}\` flag present and no firmware complaint`]);
     return warn([...ev, 'cannot tell whether the firmware disabled virtualization'], 'as root: `sudo dmesg | grep -i "disabled by bios"`, or `sudo modprobe msr` and rerun `sudo kvmbench doctor`');
   },
@@ -207,8 +214,14 @@ export const devOpen: CheckDef = {
       const group = st ? await ctx.facts.groupName(st.gid) : undefined;
       const user = id.user ?? '$USER';
       if (st && st.gid !== 0 && (st.mode & 0o060) === 0o060 && !id.groups.includes(st.gid)) {
-        return fail([...ev, `${p.device} is open to group ${group ?? st.gid}, and this user is not in it`],
-          `\`sudo usermod -aG ${group ?? 'kvm'} ${user}\`, then log out and in again (or \`newgrp ${group ?? 'kvm'}\`); in a container: \`--group-add ${st.gid}\``);
+        const c = await ctx.facts.container();
+        const why = [...ev, `${p.device} is open to group ${group ?? st.gid}, and this user is not in it`];
+        // Inside a container the node's gid is the host's; the image may not even name it.
+        if (c.container) {
+          return fail([...why, `inside a container (${c.kind ?? 'unknown runtime'})`],
+            `start the container with the host's kvm group: \`--group-add ${st.gid}\` (docker/podman; Kubernetes: \`securityContext.supplementalGroups: [${st.gid}]\`), or run it as root`);
+        }
+        return fail(why, `\`sudo usermod -aG ${group ?? 'kvm'} ${user}\`, then log out and in again (or \`newgrp ${group ?? 'kvm'}\`)`);
       }
       if (st && (st.mode & 0o066) === 0) {
         return fail([...ev, `${p.device} is mode 0${st.mode.toString(8)}: only its owner may open it`],
