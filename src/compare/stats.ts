@@ -6,7 +6,7 @@
  * seeded Rng passed in.
  */
 import { quantileSorted } from '../stats/summary.js';
-import type { Rng } from './random.js';
+import { normal, type Rng } from './random.js';
 
 export interface MannWhitneyResult {
   /** U of the first sample: pairs (a, b) with a > b, ties counting one half. */
@@ -149,25 +149,54 @@ export function holm(pvalues: readonly number[]): number[] {
   return adj;
 }
 
-/** Median of a bootstrap resample of sorted data, in O(n) via index counts. */
-function resampleMedian(sorted: readonly number[], rng: Rng, counts: Uint32Array): number {
-  const n = sorted.length;
-  counts.fill(0);
-  for (let i = 0; i < n; i++) counts[Math.floor(rng() * n)]!++;
-  // Type-7 median of the resample: positions lo and hi of the sorted resample.
-  const pos = (n - 1) / 2;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  let seen = 0;
-  let vlo = Number.NaN;
-  for (let i = 0; i < n; i++) {
-    const c = counts[i]!;
-    if (c === 0) continue;
-    if (Number.isNaN(vlo) && seen + c > lo) vlo = sorted[i]!;
-    if (seen + c > hi) return (vlo + sorted[i]!) / 2;
-    seen += c;
+/** Gamma(a) variate for a ≥ 1 (Marsaglia & Tsang 2000). */
+function gammaVariate(a: number, rng: Rng): number {
+  const d = a - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (;;) {
+    let x: number;
+    let v: number;
+    do {
+      x = normal(rng);
+      v = 1 + c * x;
+    } while (v <= 0);
+    v = v * v * v;
+    const u = rng();
+    if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+    if (Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
   }
-  return vlo;
+}
+
+function betaVariate(a: number, b: number, rng: Rng): number {
+  const x = gammaVariate(a, rng);
+  return x / (x + gammaVariate(b, rng));
+}
+
+/**
+ * Median of one bootstrap resample of sorted data in O(1). A resample draws n indices
+ * floor(n·U) from iid uniforms U; floor is monotone, so the resample's j-th smallest index
+ * is floor(n·U₍ⱼ₎), and the uniform order statistic U₍ⱼ₎ ~ Beta(j, n−j+1); the next one is
+ * U₍ⱼ₎ + (1 − U₍ⱼ₎)·Beta(1, n−j). Same distribution as resampling and sorting, without
+ * touching n values (test/unit/compare/stats.test.ts checks it against brute force).
+ */
+export function resampleMedian(sorted: readonly number[], rng: Rng): number {
+  const n = sorted.length;
+  if (n === 1) return sorted[0]!;
+  const pos = (n - 1) / 2; // type-7 median: positions lo and hi (0-based) of the sorted resample
+  const lo = Math.floor(pos);
+  const uLo = betaVariate(lo + 1, n - lo, rng);
+  const iLo = Math.min(n - 1, Math.floor(n * uLo));
+  if (lo === pos) return sorted[iLo]!;
+  const uHi = uLo + (1 - uLo) * (1 - Math.pow(rng(), 1 / (n - lo - 1)));
+  const iHi = Math.min(n - 1, Math.floor(n * uHi));
+  return (sorted[iLo]! + sorted[iHi]!) / 2;
+}
+
+/** The same by brute force (resample, sort), kept to check resampleMedian against. */
+export function resampleMedianBruteForce(sorted: readonly number[], rng: Rng): number {
+  const n = sorted.length;
+  const r = Array.from({ length: n }, () => sorted[Math.floor(rng() * n)]!).sort((a, b) => a - b);
+  return quantileSorted(r, 0.5);
 }
 
 /** Relative change of medians, (new − base) / |base|. */
@@ -185,10 +214,8 @@ export function bootstrapChangeCI(base: readonly number[], next: readonly number
   if (base.length === 0 || next.length === 0) return [Number.NaN, Number.NaN];
   const sa = [...base].sort((x, y) => x - y);
   const sb = [...next].sort((x, y) => x - y);
-  const ca = new Uint32Array(sa.length);
-  const cb = new Uint32Array(sb.length);
   const changes = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) changes[i] = relativeChange(resampleMedian(sa, rng, ca), resampleMedian(sb, rng, cb));
+  for (let i = 0; i < iterations; i++) changes[i] = relativeChange(resampleMedian(sa, rng), resampleMedian(sb, rng));
   changes.sort();
   const tail = (1 - level) / 2;
   const arr = Array.from(changes);

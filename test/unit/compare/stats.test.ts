@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../../src/compare/random.js';
-import { bootstrapChangeCI, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks } from '../../../src/compare/stats.js';
+import { bootstrapChangeCI, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks, resampleMedian, resampleMedianBruteForce } from '../../../src/compare/stats.js';
 
 /** Largest U whose exact two-sided p is ≤ alpha: the table's critical value (−1 if none). */
 function criticalU(n1: number, n2: number, alpha = 0.05): number {
@@ -80,6 +80,35 @@ describe('Holm', () => {
 });
 
 describe('bootstrap', () => {
+  it('O(1) resample median has the distribution of resampling and sorting', () => {
+    for (const n of [2, 3, 10, 11, 40]) {
+      const sorted = Array.from({ length: n }, (_, i) => i * i); // distinct, uneven gaps
+      const draws = 20000;
+      const fast = new Map<number, number>();
+      const slow = new Map<number, number>();
+      const r1 = seededRng(`fast${n}`);
+      const r2 = seededRng(`slow${n}`);
+      for (let i = 0; i < draws; i++) {
+        const a = resampleMedian(sorted, r1);
+        const b = resampleMedianBruteForce(sorted, r2);
+        fast.set(a, (fast.get(a) ?? 0) + 1);
+        slow.set(b, (slow.get(b) ?? 0) + 1);
+      }
+      // Largest gap between the two empirical CDFs (Kolmogorov-Smirnov distance).
+      const values = [...new Set([...fast.keys(), ...slow.keys()])].sort((x, y) => x - y);
+      let cf = 0;
+      let cs = 0;
+      let ks = 0;
+      for (const v of values) {
+        cf += fast.get(v) ?? 0;
+        cs += slow.get(v) ?? 0;
+        ks = Math.max(ks, Math.abs(cf - cs) / draws);
+      }
+      // Two-sample KS critical value at α = 0.001 for 20000 + 20000 draws is ≈ 0.0195.
+      expect(ks, `n=${n}`).toBeLessThan(0.0195);
+    }
+  });
+
   it('is reproducible with a seed and covers the true change', () => {
     const rng = seededRng('data');
     const a = Array.from({ length: 50 }, () => 100 + 10 * rng());
