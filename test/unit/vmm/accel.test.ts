@@ -11,7 +11,7 @@ const denied: KvmProbeResult = {
 
 describe('resolveAccelerator', () => {
   it('tcg never probes', () => {
-    expect(resolveAccelerator('tcg', () => { throw new Error('probed'); })).toEqual({ accel: 'tcg', requested: 'tcg' });
+    expect(resolveAccelerator('tcg', () => { throw new Error('probed'); }, () => '/q')).toEqual({ accel: 'tcg', requested: 'tcg', qemu: '/q' });
   });
 
   it('auto uses KVM when the functional probe passes', () => {
@@ -42,6 +42,26 @@ describe('resolveAccelerator', () => {
     const c = resolveAccelerator('auto');
     if (c.probe?.usable) expect(c.accel).toBe('kvm');
     else expect(c.accel).toBe('tcg');
+  });
+
+  it('stops with exit 3 and the apt command when QEMU is missing, whatever the accelerator', () => {
+    const saved = process.env.PATH, savedQemu = process.env.KVMBENCH_QEMU;
+    process.env.PATH = '/nonexistent';
+    delete process.env.KVMBENCH_QEMU;
+    try {
+      for (const a of ['tcg', 'auto', 'kvm']) {
+        try {
+          resolveAccelerator(a, () => ok);
+          expect.unreachable();
+        } catch (e) {
+          expect((e as KvmbenchError).exitCode).toBe(3);
+          expect((e as KvmbenchError).hint).toMatch(/apt-get install/);
+        }
+      }
+    } finally {
+      process.env.PATH = saved;
+      if (savedQemu !== undefined) process.env.KVMBENCH_QEMU = savedQemu;
+    }
   });
 
   it('rejects unknown values as usage errors', () => {
