@@ -5,10 +5,14 @@
 import type { CaseExecutor } from '../suites/types.js';
 import { bootMicroExecutor } from './boot-micro.js';
 import { exitsExecutor } from './exits.js';
+import { bootLinuxExecutor } from './boot-linux.js';
+import { ioExecutor } from './io.js';
 
 export const executors: Record<string, CaseExecutor> = {
   [exitsExecutor.kind]: exitsExecutor,
   [bootMicroExecutor.kind]: bootMicroExecutor,
+  [bootLinuxExecutor.kind]: bootLinuxExecutor,
+  [ioExecutor.kind]: ioExecutor,
 };
 
 export function executorFor(kind: string): CaseExecutor | undefined {

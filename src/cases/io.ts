@@ -111,21 +111,20 @@ export const ioExecutor: CaseExecutor = {
         logPath: ctx.logPath,
         onEvent: (ev, at) => {
           if (ev.type === 'job-begin' && ev.fields.id) {
-            current = ev.fields.id;
-            outputs.set(current, { text: [], beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
+            outputs.set(ev.fields.id, { text: [], beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
           } else if (ev.type === 'job-end' && ev.fields.id) {
             const o = outputs.get(ev.fields.id);
             if (o) Object.assign(o, { endMs: at, rc: ev.fields.rc });
-            current = undefined;
           }
         },
       });
-      // Collect the text lines between each job's begin and end marks.
-      for (const { line, atMs } of r.lines) {
-        if (line.kind !== 'text') continue;
-        for (const o of outputs.values()) if (o.beginMs !== undefined && atMs >= o.beginMs && (o.endMs === undefined || atMs <= o.endMs)) o.text.push(line.text);
+      // Each job's output is the text between its begin and end lines, in arrival order.
+      for (const { line } of r.lines) {
+        if (line.kind === 'event') {
+          if (line.type === 'job-begin') current = line.fields.id;
+          else if (line.type === 'job-end') current = undefined;
+        } else if (current !== undefined) outputs.get(current)?.text.push(line.text);
       }
-      void current;
       facts.guestBootMarks = r.marks;
       if (!r.ok) return { ...base, guest, status: 'error', reason: r.reason, metrics: [], facts };
 
