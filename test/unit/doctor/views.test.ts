@@ -16,13 +16,13 @@ describe('doctor views', () => {
   it('renders a plain table without colour codes when colour is off', async () => {
     const r = await runDoctor(reader('vm-no-nested'));
     const text = renderText(r, new Chalk({ level: 0 }));
-    expect(text).not.toMatch(/\u001b\[/);
+    expect(text.includes('\u001b[')).toBe(false);
     expect(text).toMatch(/FAIL {2}kvm\.dev-open/);
     expect(text).toMatch(/fix: /);
     expect(text).toMatch(/KVM is NOT usable here/);
     expect(text).toMatch(/verdict \(kvm\): FAIL/);
     const coloured = renderText(r, new Chalk({ level: 1 }));
-    expect(coloured).toMatch(/\u001b\[/);
+    expect(coloured.includes('\u001b[')).toBe(true);
   });
 
   it('gives every check the same six keys in JSON', async () => {
