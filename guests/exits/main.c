@@ -276,7 +276,7 @@ int guest_main(void) {
 	proto("cpu", "vendor=%s family=%u model=%u max_leaf=0x%x hypervisor=%s hv_max_leaf=0x%x", rt_vendor, family,
 	      model, rt_max_leaf, hv, rt_max_hv_leaf);
 
-	struct tsc_freq f = tsc_frequency(1);
+	struct tsc_freq f = tsc_frequency(1, (u16)arg_u64("pmtimer", 0));
 	proto("tsc", "hz=%lu source=%s", f.hz, f.source);
 
 	const char *reason = 0;

@@ -246,7 +246,40 @@ static u64 pit_calibrate(void) {
 	return (t1 - t0) * pit_hz / latch;
 }
 
-struct tsc_freq tsc_frequency(int allow_pit) {
+/*
+ * ACPI PM timer calibration: the PM timer (3.579545 MHz, 24 bits) runs free, so only the
+ * two end points matter and a preemption between them is harmless. Each end point is the
+ * tightest of several (TSC, PM, TSC) brackets, so a preemption inside one is discarded too.
+ */
+#define PMTIMER_HZ 3579545ul
+static void pm_point(u16 port, u64 *tsc, u32 *pm) {
+	u64 best = ~0ul;
+	for (int i = 0; i < 8; i++) {
+		u64 a = rdtsc_serialized();
+		u32 p = inl(port) & 0xffffff;
+		u64 b = rdtsc_serialized();
+		if (b - a < best) { best = b - a; *tsc = a + (b - a) / 2; *pm = p; }
+	}
+}
+
+static u64 pmtimer_calibrate(u16 port) {
+	u64 t0, t1;
+	u32 p0, p1;
+	/* An absent timer reads a constant: give up after 100k reads without a tick. */
+	u32 first = inl(port) & 0xffffff;
+	for (int i = 0; (inl(port) & 0xffffff) == first; i++)
+		if (i > 100000) return 0;
+	pm_point(port, &t0, &p0);
+	/* ~20 ms of PM timer ticks. */
+	for (u64 spins = 0; ((inl(port) - p0) & 0xffffff) < PMTIMER_HZ / 50; spins++)
+		if (spins > 100000000ul) return 0;
+	pm_point(port, &t1, &p1);
+	u64 dpm = (p1 - p0) & 0xffffff;
+	if (!dpm || t1 <= t0) return 0;
+	return (t1 - t0) * PMTIMER_HZ / dpm;
+}
+
+struct tsc_freq tsc_frequency(int allow_pit, u16 pmtimer_port) {
 	u32 a, b, c, d;
 	if (rt_max_hv_leaf >= 0x40000010) {
 		cpuid(0x40000010, 0, &a, &b, &c, &d);
@@ -255,6 +288,10 @@ struct tsc_freq tsc_frequency(int allow_pit) {
 	if (rt_max_leaf >= 0x15) {
 		cpuid(0x15, 0, &a, &b, &c, &d);
 		if (a && b && c) return (struct tsc_freq){ (u64)c * b / a, "cpuid-0x15" };
+	}
+	if (pmtimer_port) {
+		u64 hz = pmtimer_calibrate(pmtimer_port);
+		if (hz) return (struct tsc_freq){ hz, "pmtimer-calibration" };
 	}
 	if (allow_pit) {
 		/* Median of five: one run can be stretched by the host preempting the vCPU. */

@@ -67,7 +67,8 @@ int arg_present(const char *key);
 
 /* --- TSC frequency: hz and where it came from --- */
 struct tsc_freq { u64 hz; const char *source; };
-struct tsc_freq tsc_frequency(int allow_pit);
+/* pmtimer_port: ACPI PM timer I/O port, 0 if none. */
+struct tsc_freq tsc_frequency(int allow_pit, u16 pmtimer_port);
 
 /* --- exceptions and interrupts --- */
 struct isr_frame {

@@ -8,8 +8,11 @@ import type { LaunchResult } from '../vmm/launch.js';
 import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import { UsageError } from '../cli/errors.js';
 
-/** ACPI PM timer port per machine: ICH9 PMBASE 0x600 + 8 on q35, PIIX4 0xb000 + 8 on pc; none on microvm. */
-export const PMTIMER_PORT: Record<MachineType, number | undefined> = { q35: 0x608, pc: 0xb008, microvm: undefined };
+/**
+ * ACPI PM timer port per machine: SeaBIOS puts the PM base at 0x600 on both q35 (ICH9) and
+ * pc (PIIX4), timer at +8; microvm has no ACPI PM block. The guest checks the port counts.
+ */
+export const PMTIMER_PORT: Record<MachineType, number | undefined> = { q35: 0x608, pc: 0x608, microvm: undefined };
 
 export function machineOf(spec: CaseSpec): MachineType {
   if (!(MACHINE_TYPES as readonly string[]).includes(spec.machine)) {

@@ -20,7 +20,7 @@ describe('exit sample arithmetic', () => {
 
   it('tells the guest its machine', () => {
     expect(machineArgs('q35')).toEqual(['pmtimer=0x608']);
-    expect(machineArgs('pc')).toEqual(['pmtimer=0xb008']);
+    expect(machineArgs('pc')).toEqual(['pmtimer=0x608']);
     expect(machineArgs('microvm')).toEqual(['nopic']);
   });
 
