@@ -57,7 +57,7 @@ export default class Doctor extends BaseCommand {
     }
     if (flags.junit) {
       await mkdir(dirname(resolve(flags.junit)), { recursive: true });
-      await writeFile(flags.junit, junitXml(report), 'utf8');
+      await writeFile(flags.junit, junitXml(report, host), 'utf8');
       if (!flags.json) process.stderr.write(`kvmbench: wrote ${flags.junit}\n`);
     }
     if (recorder && flags.capture) {

@@ -3,13 +3,9 @@
  * Pure functions of the report (plus the fingerprint), like every other kvmbench view.
  */
 import type { ChalkInstance } from 'chalk';
-import jrbModule, { type Builder } from 'junit-report-builder';
+import { buildJunit, type JunitCase, type JunitSuite } from '../report/junit.js';
 import type { HostFingerprint } from '../results/model.js';
 import type { CheckStatus, DoctorReport } from './types.js';
-
-// The package is CommonJS with `exports.default`; under Node's ESM loader the default import is
-// the exports object, under bundlers the builder itself. Either way, take the builder.
-const rootBuilder = ((jrbModule as unknown as { default?: Builder }).default ?? jrbModule) as unknown as Builder;
 
 const LABEL: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
 
@@ -73,24 +69,37 @@ export function toJson(report: DoctorReport, host?: HostFingerprint): Record<str
 }
 
 /**
- * JUnit: one testsuite per profile, one testcase per check (classname `doctor.<profile>`).
- * Only the selected profile's fails become <failure>; others' fails and all warns are
- * written to system-out, so CI shows them without failing on what was not asked for.
- * junit-report-builder's skipped() takes no message, so the reason goes to system-out.
+ * JUnit, through the project's one JUnit writer (src/report/junit.ts): one testsuite per
+ * profile, one testcase per check (classname `doctor.<profile>`). Only the selected
+ * profile's fails become <failure>; other profiles' fails and all warns stay passes with the
+ * status and evidence in system-out, so CI shows them without failing on what was not asked.
+ * Skips carry their reason as the `message`.
  */
-export function junitXml(report: DoctorReport): string {
-  const builder = rootBuilder.newBuilder();
+export function junitXml(report: DoctorReport, host?: HostFingerprint): string {
   const deciding = (p: string): boolean => report.profile === 'all' || p === report.profile;
   const profiles = [...new Set(report.checks.map((c) => c.profile))];
-  for (const p of profiles) {
-    const suite = builder.testSuite().name(`kvmbench doctor: ${p}`).property('profile', p).property('deciding', String(deciding(p)));
-    for (const ch of report.checks.filter((c) => c.profile === p)) {
-      const tc = suite.testCase().className(`doctor.${p}`).name(`${ch.id}: ${ch.title}`).time((ch.durationMs ?? 0) / 1000);
-      const detail = [...ch.evidence, ...(ch.fix ? [`fix: ${ch.fix}`] : [])].join('\n');
-      if (ch.status === 'fail' && deciding(p)) tc.failure(`${ch.id} failed${ch.fix ? `; fix: ${ch.fix}` : ''}`, 'fail');
-      else if (ch.status === 'skip') tc.skipped();
-      tc.standardOutput(`status: ${ch.status}\n${detail}`);
-    }
-  }
-  return builder.build();
+  const suites: JunitSuite[] = profiles.map((p) => {
+    const checks = report.checks.filter((c) => c.profile === p);
+    return {
+      name: `kvmbench doctor: ${p}`,
+      timeSec: checks.reduce((a, c) => a + (c.durationMs ?? 0), 0) / 1000,
+      timestamp: new Date().toISOString(),
+      ...(host?.hostname ? { hostname: host.hostname } : {}),
+      properties: [['profile', p], ['deciding', String(deciding(p))], ['source', report.source]],
+      cases: checks.map((ch): JunitCase => {
+        const detail = [...ch.evidence, ...(ch.fix ? [`fix: ${ch.fix}`] : [])].join('\n');
+        const outcome = ch.status === 'fail' && deciding(p) ? 'failure' : ch.status === 'skip' ? 'skipped' : 'pass';
+        return {
+          name: `${ch.id}: ${ch.title}`,
+          classname: `doctor.${p}`,
+          timeSec: (ch.durationMs ?? 0) / 1000,
+          outcome,
+          ...(outcome === 'failure' ? { message: `${ch.id} failed${ch.fix ? `; fix: ${ch.fix}` : ''}`, detail } : {}),
+          ...(outcome === 'skipped' ? { message: ch.evidence[0] ?? 'skipped' } : {}),
+          systemOut: `status: ${ch.status}\n${detail}`,
+        };
+      }),
+    };
+  });
+  return buildJunit(`kvmbench doctor (${report.profile})`, suites);
 }

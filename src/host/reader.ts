@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { probeKvm, type KvmProbeResult } from './kvm-probe.js';
 
 export type HostFileType = 'file' | 'dir' | 'char' | 'block' | 'symlink' | 'fifo' | 'socket' | 'other';
@@ -198,12 +198,14 @@ export class LiveHostReader implements HostReader {
   }
 }
 
-/** The live host, for callers that do not need to swap the seam. */
-export function liveHost(): HostReader {
-  return new LiveHostReader();
-}
+let shared: LiveHostReader | undefined;
 
-/** Node's own hostname, for the fallback when /proc/sys/kernel/hostname is unreadable. */
-export function liveHostname(): string {
-  return hostname();
+/**
+ * The live host, one instance per process: facts are memoized per reader, so a run's
+ * `runDoctor()` and `collectFingerprint()` share one QEMU and one dmesg run. Construct a
+ * `new LiveHostReader()` where fresh readings are needed.
+ */
+export function liveHost(): HostReader {
+  shared ??= new LiveHostReader();
+  return shared;
 }

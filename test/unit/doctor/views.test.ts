@@ -47,8 +47,12 @@ describe('doctor views', () => {
     const failed = cases.filter((c) => c.failure !== undefined).map((c) => String(c.name).split(':')[0]);
     expect(failed).toEqual(['kvm.dev-open']); // vmm.qemu and io.vhost-net fail too, but do not decide
     const skipped = cases.filter((c) => c.skipped !== undefined);
+    expect(skipped.find((c) => String(c.name).startsWith('kvm.api-version:'))?.skipped).toMatchObject({ message: 'not reached: /dev/kvm did not open' });
     expect(skipped.length).toBe(r.counts.skip);
-    for (const s of skipped) expect(String(s['system-out'])).toMatch(/status: skip[\s\S]+fix: /);
+    for (const s of skipped) {
+      expect(String(s['system-out'])).toMatch(/status: skip[\s\S]+fix: /);
+      expect((s.skipped as { message: string }).message.length).toBeGreaterThan(5);
+    }
     for (const c of cases) expect(Number(c.time)).toBeLessThan(5); // seconds, not milliseconds
     const other = cases.find((c) => String(c.name).startsWith('vmm.qemu:'));
     expect(String(other?.['system-out'])).toMatch(/status: fail/);
