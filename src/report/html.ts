@@ -159,7 +159,7 @@ export function stackedBarSvg(stacks: readonly Stack[], unit: string): string {
   const names = [...new Set(stacks.flatMap((s) => s.segments.map((g) => g.name)))];
   const color = (n: string): string => PALETTE[names.indexOf(n) % PALETTE.length]!;
   const rowH = 24;
-  const labelW = 170;
+  const labelW = 240;
   const w = 700;
   const legendH = 18 * Math.ceil(names.length / 3);
   const h = 6 + stacks.length * rowH + 24 + legendH;
@@ -168,7 +168,7 @@ export function stackedBarSvg(stacks: readonly Stack[], unit: string): string {
   const parts: string[] = [];
   stacks.forEach((s, i) => {
     const y = 6 + i * rowH;
-    parts.push(`<text x="${labelW - 6}" y="${y + 16}" font-size="11" text-anchor="end">${e(s.label)}</text>`);
+    parts.push(`<text x="${labelW - 6}" y="${y + 16}" font-size="11" text-anchor="end">${e(s.label.length > 38 ? s.label.slice(0, 37) + '…' : s.label)}<title>${e(s.label)}</title></text>`);
     let acc = 0;
     for (const g of s.segments) {
       const v = Math.max(0, g.value);
@@ -207,7 +207,7 @@ function intervalLabel(m: Metric): string | undefined {
 
 function isExitMetric(x: Located): boolean {
   const tagged = x.c.tags?.some((t) => /exit/i.test(t)) || /exit/i.test(x.c.suite) || x.m.labels?.kind === 'exit';
-  return Boolean(tagged) && intervalLabel(x.m) === undefined && x.m.labels?.side === undefined;
+  return Boolean(tagged) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
 }
 
 function isBootMetric(x: Located): boolean {
@@ -239,36 +239,95 @@ function exitSection(results: Results): string {
   const xs = allMetrics(results).filter(isExitMetric);
   if (xs.length === 0) return '';
   const charts = [...byUnit(xs)].map(([unit, list]) => {
-    const bars: Bar[] = list.map(({ c, m }) => {
-      const lab = metricLabelText(m);
-      return { label: `${m.name}${lab ? ` {${lab}}` : ''} · ${c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n };
-    });
+    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${m.labels?.machine ?? c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
     return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}</figcaption></figure>`;
   });
   return `<section id="exits"><h2>VM-exit latencies</h2>${charts.join('')}</section>`;
 }
 
+/**
+ * A boot interval is a metric that says where it starts and ends: labels `from`/`to`, or a
+ * name `boot.<from>_to_<to>`, or a single `interval`/`phase`/`segment`/`stage` label (then its
+ * segments are taken as consecutive in recorded order).
+ */
+export function bootInterval(m: Metric): { from: string; to: string } | undefined {
+  const l = m.labels ?? {};
+  if (l.from !== undefined && l.to !== undefined) return { from: l.from, to: l.to };
+  const mm = /^boot[._](.+?)_to_(.+)$/.exec(m.name);
+  if (mm) return { from: mm[1]!, to: mm[2]! };
+  return undefined;
+}
+
+/**
+ * Orders one boot's intervals into a chain from the earliest mark: at each mark take the
+ * shortest interval leaving it, so a total (spawn → exit) is not stacked on its own parts
+ * (spawn → entry → exit). Intervals off the chain are returned as `rest`.
+ */
+export function chainIntervals<T extends { from: string; to: string; value: number }>(items: readonly T[]): { chain: T[]; rest: T[] } {
+  const tos = new Set(items.map((i) => i.to));
+  const starts = items.filter((i) => !tos.has(i.from)).map((i) => i.from);
+  let cur = starts[0] ?? items[0]?.from;
+  const chain: T[] = [];
+  const used = new Set<T>();
+  while (cur !== undefined) {
+    const next = items.filter((i) => i.from === cur && !used.has(i)).sort((a, b) => a.value - b.value)[0];
+    if (!next) break;
+    chain.push(next);
+    used.add(next);
+    cur = next.to;
+  }
+  return { chain, rest: items.filter((i) => !used.has(i)) };
+}
+
 function bootSection(results: Results): string {
   const xs = allMetrics(results).filter((x) => isBootMetric(x) && x.m.labels?.side === undefined);
   if (xs.length === 0) return '';
-  const segs = xs.filter((x) => intervalLabel(x.m) !== undefined);
-  const totals = xs.filter((x) => intervalLabel(x.m) === undefined);
   const out: string[] = [];
-  for (const [unit, list] of byUnit(segs)) {
-    const stacks = new Map<string, Stack>();
-    for (const x of list) {
-      const ik = intervalLabel(x.m)!;
-      // One stack per boot configuration: the case and every label except the interval's.
-      const key = `${x.c.id} ${otherLabels(x, [ik])}`;
-      let s = stacks.get(key);
-      if (!s) stacks.set(key, (s = { label: otherLabels(x, [ik]) || x.c.id, segments: [] }));
-      s.segments.push({ name: x.m.labels![ik]!, value: x.m.summary.median });
-    }
-    out.push(`<figure>${stackedBarSvg([...stacks.values()], unit)}<figcaption>boot timeline: median of each interval, stacked in recorded order, per machine/configuration</figcaption></figure>`);
+  const others: Located[] = [];
+  // One stack per case (a case is one boot configuration: machine, guest, firmware...).
+  const perCase = new Map<string, Array<Located & { from: string; to: string; value: number }>>();
+  const segmentLabelled = new Map<string, Located[]>();
+  for (const x of xs) {
+    const iv = bootInterval(x.m);
+    const ik = intervalLabel(x.m);
+    if (iv) {
+      let l = perCase.get(x.c.id);
+      if (!l) perCase.set(x.c.id, (l = []));
+      l.push({ ...x, ...iv, value: x.m.summary.median });
+    } else if (ik) {
+      let l = segmentLabelled.get(x.c.id);
+      if (!l) segmentLabelled.set(x.c.id, (l = []));
+      l.push(x);
+    } else others.push(x);
   }
-  for (const [unit, list] of byUnit(totals)) {
-    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${otherLabels({ c, m }, []) || c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
-    out.push(`<figure>${barChartSvg(bars, unit, 'bars boot')}<figcaption>boot intervals (median, whiskers p5–p95)</figcaption></figure>`);
+  const stacksByUnit = new Map<string, Stack[]>();
+  const addStack = (unit: string, st: Stack): void => {
+    let l = stacksByUnit.get(unit);
+    if (!l) stacksByUnit.set(unit, (l = []));
+    l.push(st);
+  };
+  const stackLabel = (x: Located): string => `${x.m.labels?.machine ?? x.c.machine ?? ''} · ${x.c.id}`.replace(/^ · /, '');
+  for (const items of perCase.values()) {
+    for (const [unit, list] of byUnit(items)) {
+      const { chain, rest } = chainIntervals(list);
+      if (chain.length > 1) addStack(`${unit}|${chain[0]!.c.suite}`, { label: stackLabel(chain[0]!), segments: chain.map((i) => ({ name: `${i.from} → ${i.to}`, value: i.value })) });
+      else others.push(...chain);
+      others.push(...rest);
+    }
+  }
+  for (const items of segmentLabelled.values()) {
+    for (const [unit, list] of byUnit(items)) {
+      addStack(`${unit}|${list[0]!.c.suite}`, { label: stackLabel(list[0]!), segments: list.map((x) => ({ name: x.m.labels![intervalLabel(x.m)!]!, value: x.m.summary.median })) });
+    }
+  }
+  // One chart per unit and suite: micro boots (ms) and Linux boots (s) on one axis would hide the former.
+  for (const [key, stacks] of stacksByUnit) {
+    const [unit, suite] = key.split('|') as [string, string];
+    out.push(`<figure>${stackedBarSvg(stacks, unit)}<figcaption>${e(suite)}: median of each consecutive boot interval, per machine type / case (${e(unit)})</figcaption></figure>`);
+  }
+  for (const [unit, list] of byUnit(others)) {
+    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${m.labels?.machine ?? c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
+    out.push(`<figure>${barChartSvg(bars, unit, 'bars boot')}<figcaption>boot totals and other boot metrics (median, whiskers p5–p95, ${e(unit)})</figcaption></figure>`);
   }
   return `<section id="boot"><h2>Boot timeline</h2>${out.join('')}</section>`;
 }
@@ -281,7 +340,10 @@ function ioSection(results: Results): string {
   for (const [unit, list] of byUnit(xs)) {
     const rows = new Map<string, Located[]>();
     for (const x of list) {
-      const key = `${x.m.name} ${otherLabels(x, ['side'])}`.trim();
+      // `io.randread.guest` and `io.randread.host` are one row: drop the side from the name.
+      const side = x.m.labels!.side!;
+      const name = x.m.name.endsWith(`.${side}`) || x.m.name.endsWith(`_${side}`) ? x.m.name.slice(0, -side.length - 1) : x.m.name;
+      const key = `${name} ${otherLabels(x, ['side'])}`.trim();
       let r = rows.get(key);
       if (!r) rows.set(key, (r = []));
       r.push(x);
@@ -370,8 +432,8 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
       parts.push(metricsTable(c));
       parts.push('<div class="grid">');
       for (const m of c.metrics) {
-        const lab = metricLabelText(m);
-        parts.push(`<figure>${distributionSvg(m)}<figcaption>${e(m.name)}${lab ? ` {${e(lab)}}` : ''} · median ${e(fmtNum(m.summary.median))} ${e(m.unit)} · n=${m.summary.n} · ${e(m.accelerator)}</figcaption></figure>`);
+        // Labels are in the table above; the caption stays one line.
+        parts.push(`<figure>${distributionSvg(m)}<figcaption>${e(m.name)} · median ${e(fmtNum(m.summary.median))} ${e(m.unit)} · n=${m.summary.n} · ${e(m.accelerator)}</figcaption></figure>`);
       }
       parts.push('</div>');
     }

@@ -48,7 +48,7 @@ describe('kvmbench report', () => {
     const dir = writeRun(join(tmp, 'rich'), richResults());
     const text = cli('report', dir);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^ERROR: 6 passed, 1 failed, 1 errored, 1 skipped of 9/);
+    expect(text.stdout).toMatch(/^ERROR: 7 passed, 1 failed, 1 errored, 1 skipped of 10/);
     const junit = cli('report', join(dir, 'results.json'), '--format', 'junit');
     expect(junit.stdout).toContain('<testsuite name="exits"');
     expect(cli('report', dir, '--format', 'md').stdout).toContain('| exits/cpuid | pass | cpuid.latency');

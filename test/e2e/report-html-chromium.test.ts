@@ -45,17 +45,20 @@ run('report.html in headless Chromium', () => {
     });
     await page.goto(pathToFileURL(join(dir, 'report.html')).href, { waitUntil: 'load' });
     expect(await page.locator('#verdict').textContent()).toBe('ERROR');
-    expect(await page.locator('svg.dist').count()).toBe(11); // 3 exits + 2×3 boot intervals + 2 I/O sides
-    expect(await page.locator('svg.exits rect.bar').count()).toBe(3);
-    expect(await page.locator('svg.stacked rect.segment').count()).toBe(6);
+    expect(await page.locator('svg.dist').count()).toBe(17); // one per metric: 6 exits, 6 micro boot, 3 Linux boot, 2 I/O
+    expect(await page.locator('svg.exits rect.bar').count()).toBe(6); // ns and ticks charts, 3 exits each
+    // micro boots stack spawn→entry→exit (the spawn→exit total is a separate bar); Linux 3 phases
+    expect(await page.locator('svg.stacked').count()).toBe(2); // one per suite: micro and Linux boots differ 30×
+    expect(await page.locator('svg.stacked rect.segment').count()).toBe(2 * 2 + 3);
+    expect(await page.locator('svg.boot rect.bar').count()).toBe(2);
     expect(await page.locator('svg.io rect.bar').count()).toBe(2);
     // SVGs actually laid out (a broken SVG renders with zero size).
-    const box = await page.locator('svg.stacked').boundingBox();
+    const box = await page.locator('svg.stacked').first().boundingBox();
     expect(box!.width).toBeGreaterThan(300);
     // The planted script is text inside the log, never executed.
     await page.locator('#failed details summary').first().click();
     expect(await page.locator('#log-exits\\/ipi').textContent()).toContain('<script>window.__planted = 1');
-    expect(await page.evaluate(() => (window as unknown as { __planted?: number }).__planted)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as unknown as { __planted?: number }).__planted)).toBeUndefined();
     expect(await page.locator('#failed script, #failed img').count()).toBe(0);
     const shot = join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -68,28 +68,50 @@ export function makeResults(cases: CaseResult[], extra: { run?: Partial<Results[
   };
 }
 
-/** A realistic mixed run: exits, boot intervals, guest/host I/O, a failure, an error, a skip. */
+/**
+ * A realistic mixed run shaped like the executors' output: exits (`<test>.latency` in ns and
+ * `.ticks`), micro boots (spawn → entry → exit plus the total), Linux boots (`boot.<a>_to_<b>`
+ * with from/to labels), guest/host I/O, and a failure, an error and a skip.
+ */
 export function richResults(seed = 'rich'): Results {
-  const exits = ['cpuid', 'vmcall', 'inl_from_qemu'].map((t, i) =>
-    caseResult(`exits/${t}`, { tags: ['exits'], metrics: [metric(`${t}.latency`, samplesAround(`${seed}-${t}`, 1200 * (i + 1), 15))] }),
-  );
-  const boot = ['microvm', 'q35'].map((mt) =>
-    caseResult(`boot-micro/${mt}`, {
+  const exits = ['cpuid', 'vmcall', 'inl_from_qemu'].map((t, i) => {
+    const labels = { machine: 'q35', test: t, mode: 'long64', tsc_source: 'cpuid-0x15' };
+    const ns = samplesAround(`${seed}-${t}`, 1200 * (i + 1), 15);
+    return caseResult(`exits/${t}`, {
+      tags: ['exits'],
+      metrics: [metric(`${t}.latency`, ns, { labels }), metric(`${t}.ticks`, ns.map((v) => Math.round(v * 3)), { unit: 'tsc_ticks', labels })],
+    });
+  });
+  const micro = ['microvm', 'q35'].map((mt) => {
+    const labels = { machine: mt, guest: 'hello' };
+    const entry = samplesAround(`${seed}-${mt}-entry`, mt === 'q35' ? 90 : 40, 10);
+    const run = samplesAround(`${seed}-${mt}-run`, 15, 10);
+    return caseResult(`boot-micro/${mt}`, {
       machine: mt,
       tags: ['boot'],
-      metrics: ['spawn_to_firmware', 'firmware_to_kernel', 'kernel_to_init'].map((iv, j) =>
-        metric(`boot.${iv}`, samplesAround(`${seed}-${mt}-${iv}`, (mt === 'q35' ? 60 : 20) * (j + 1), 10), { unit: 'ms', labels: { machine: mt, interval: iv } }),
-      ),
-    }),
-  );
+      metrics: [
+        metric('boot.spawn_to_entry', entry, { unit: 'ms', labels }),
+        metric('boot.entry_to_exit', run, { unit: 'ms', labels }),
+        metric('boot.spawn_to_exit', entry.map((v, i) => v + run[i]!), { unit: 'ms', labels }),
+      ],
+    });
+  });
+  const phases = ['spawn', 'firmware', 'kernel', 'init'];
+  const linux = caseResult('boot-linux/microvm', {
+    machine: 'microvm',
+    tags: ['boot', 'linux'],
+    metrics: phases.slice(1).map((to, j) =>
+      metric(`boot.${phases[j]}_to_${to}`, samplesAround(`${seed}-linux-${to}`, 300 * (j + 1), 10), { unit: 'ms', labels: { machine: 'microvm', from: phases[j]!, to, p90_ms: '1.0' } }),
+    ),
+  });
   const io = caseResult('io/randread-4k', {
     tags: ['io'],
     metrics: ['guest', 'host'].map((side) =>
-      metric('fio.iops', samplesAround(`${seed}-io-${side}`, side === 'host' ? 90000 : 70000, 5), { unit: 'IOPS', better: 'higher', labels: { side, job: 'randread', bs: '4k' } }),
+      metric(`io.randread.${side}`, samplesAround(`${seed}-io-${side}`, side === 'host' ? 90000 : 70000, 5), { unit: 'IOPS', better: 'higher', labels: { side, job: 'randread', bs: '4k' } }),
     ),
   });
   const failed = caseResult('exits/ipi', { status: 'fail', tags: ['exits'], reason: 'check failed: IPI not delivered within 1 s', log: 'logs/exits_ipi.log' });
   const errored = caseResult('boot-linux/q35', { status: 'error', reason: 'guest hung after "Decompressing Linux..." (deadline 60 s)', log: 'logs/boot-linux_q35.log' });
   const skipped = caseResult('exits/tscdeadline', { status: 'skip', reason: 'requires doctor check kvm.tsc_deadline: not supported here' });
-  return makeResults([...exits, failed, skipped, ...boot, io, errored]);
+  return makeResults([...exits, failed, skipped, ...micro, linux, io, errored]);
 }

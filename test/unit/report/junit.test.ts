@@ -28,8 +28,8 @@ describe('renderJunit', () => {
     const xml = renderJunit(richResults());
     const r = parseWithReader(xml);
     const all = r.suites.flatMap((s) => s.cases);
-    expect(all).toHaveLength(9);
-    expect(r.suites.map((s) => s.name)).toEqual(['exits', 'boot-micro', 'io', 'boot-linux']);
+    expect(all).toHaveLength(10);
+    expect(r.suites.map((s) => s.name)).toEqual(['exits', 'boot-micro', 'boot-linux', 'io']);
     const byName = new Map(all.map((c) => [c.name, c]));
     expect(byName.get('exits/cpuid')!.status).toBe('PASS');
     expect(byName.get('exits/ipi')!.status).toBe('FAIL');
@@ -39,7 +39,10 @@ describe('renderJunit', () => {
     const exits = r.suites.find((s) => s.name === 'exits')!;
     expect(exits.metadata.hostname).toBe('bench-01');
     expect(exits.metadata['host.cpuModel']).toContain('Example CPU');
-    expect(String(byName.get('exits/cpuid')!.metadata['metric.cpuid.latency.n'])).toBe('15');
+    const md = byName.get('exits/cpuid')!.metadata;
+    const nKey = Object.keys(md).find((k) => k.startsWith('metric.cpuid.latency{') && k.endsWith('.n'));
+    expect(nKey).toBe('metric.cpuid.latency{machine=q35,mode=long64,test=cpuid,tsc_source=cpuid-0x15}.n');
+    expect(String(md[nKey!])).toBe('15');
   });
 
   it('keeps error apart from failure, gives skipped a message, and sets suite attributes', () => {
@@ -53,12 +56,12 @@ describe('renderJunit', () => {
     expect(exits.skipped).toBe('1');
     const skip = exits.testcase.find((c) => c.name === 'exits/tscdeadline')!;
     expect((skip.skipped as Record<string, string>).message).toContain('kvm.tsc_deadline');
-    const err = suites.find((s) => s.name === 'boot-linux')!.testcase[0]!;
+    const err = suites.find((s) => s.name === 'boot-linux')!.testcase.find((c) => c.name === 'boot-linux/q35')!;
     expect(err.error).toBeDefined();
     expect(err.failure).toBeUndefined();
     expect(err.classname).toBe('kvmbench.boot-linux');
     const cpuid = exits.testcase.find((c) => c.name === 'exits/cpuid')!;
-    expect(String(cpuid['system-out'])).toMatch(/cpuid\.latency median .* ns \(p5 .*n=15/);
+    expect(String(cpuid['system-out'])).toMatch(/cpuid\.latency\{machine=q35,.*\} median .* ns \(p5 .*n=15/);
   });
 
   it('makes duplicate case names unique and survives control characters and markup from a guest', () => {

@@ -28,7 +28,7 @@ describe('loadResults', () => {
     writeFileSync(join(dir, 'results.json'), JSON.stringify(richResults()));
     const a = await loadResults(dir);
     const b = await loadResults(join(dir, 'results.json'));
-    expect(a.results.cases).toHaveLength(9);
+    expect(a.results.cases).toHaveLength(10);
     expect(b.dir).toBe(dir);
     expect(a.fromJournal).toBe(false);
   });
