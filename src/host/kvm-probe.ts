@@ -245,15 +245,17 @@ export function probeKvm(device: string = KVM_DEVICE): KvmProbeResult {
     if (fd < 0) return result(device, 'open', t0, { errno: errnoName(c.errno()) });
     try {
       const capabilities: Record<string, number> = {};
-      const api = c.ioctl(fd, KVM_GET_API_VERSION, 'int', 0);
+      // The kernel takes the third ioctl argument as unsigned long: pass all 64 bits, since
+      // KVM_CREATE_VM rejects a machine type with stray upper bits (EINVAL).
+      const api = c.ioctl(fd, KVM_GET_API_VERSION, 'unsigned long', 0);
       if (api < 0) return result(device, 'api-version', t0, { errno: errnoName(c.errno()) });
       if (api !== KVM_API_VERSION) return result(device, 'api-version', t0, { apiVersion: api });
       // Capabilities are asked on the system fd so they are known even when VM creation fails.
       for (const cap of KVM_CAPABILITIES) {
-        const v = c.ioctl(fd, KVM_CHECK_EXTENSION, 'int', cap.nr);
+        const v = c.ioctl(fd, KVM_CHECK_EXTENSION, 'unsigned long', cap.nr);
         capabilities[cap.name] = v < 0 ? 0 : v;
       }
-      const vm = c.ioctl(fd, KVM_CREATE_VM, 'int', 0);
+      const vm = c.ioctl(fd, KVM_CREATE_VM, 'unsigned long', 0);
       if (vm < 0) return result(device, 'create-vm', t0, { errno: errnoName(c.errno()), apiVersion: api, capabilities });
       c.close(vm);
       return result(device, 'ok', t0, { apiVersion: api, capabilities });
