@@ -14,7 +14,7 @@ import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
-import { baseOutcome, launchFacts, machineOf } from './micro.js';
+import { argString, baseOutcome, launchFacts, machineOf, qemuConfigFor } from './micro.js';
 
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
@@ -50,7 +50,7 @@ export const bootMicroExecutor: CaseExecutor = {
       n++;
       ctx.onPhase(`boot ${n}/${boots}`);
       const r = await launchQemu({
-        qemu: { machine, accel: ctx.accel, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel: img.path },
+        qemu: qemuConfigFor(spec, ctx.accel, img.path),
         deadlineAt: ctx.deadlineAt,
         signal: ctx.signal,
         logPath: ctx.logPath,
@@ -89,7 +89,9 @@ export const bootMicroExecutor: CaseExecutor = {
     const tr = task?.result;
     const tinySamples = tr && 'latency' in tr && tr.latency.samples ? [...tr.latency.samples] : [];
 
-    const labels = { machine, guest: img.name };
+    const labels: Record<string, string> = { machine, guest: img.name };
+    const mo = argString(spec, 'machine_options');
+    if (mo) labels.machine_options = mo;
     const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : '';
     const hostClock = `host clock process.hrtime.bigint(); ${boots} boots, one QEMU process each, run one after another.${tcg}`;
     const metrics: Metric[] = [

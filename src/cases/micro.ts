@@ -30,8 +30,25 @@ export function machineArgs(machine: MachineType): string[] {
   return words;
 }
 
-export function qemuConfigFor(spec: CaseSpec, accel: Accelerator, kernel: string, append: string): QemuConfig {
-  return { machine: machineOf(spec), accel, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel, append };
+/** `args.machine_options: "pit=off,rtc=off"` → QEMU machine properties. */
+export function machineOptionsOf(spec: CaseSpec): Record<string, string> | undefined {
+  const v = spec.args.machine_options;
+  if (v === undefined) return undefined;
+  const items = Array.isArray(v) ? v : String(v).split(',');
+  const out: Record<string, string> = {};
+  for (const item of items.map((i) => i.trim()).filter(Boolean)) {
+    const m = /^([a-z][a-z0-9_-]*)=([A-Za-z0-9_.-]+)$/.exec(item);
+    if (!m) throw new UsageError(`case ${spec.suite}/${spec.id}: machine_options item '${item}' is not key=value`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export function qemuConfigFor(spec: CaseSpec, accel: Accelerator, kernel: string, append?: string): QemuConfig {
+  return {
+    machine: machineOf(spec), machineOptions: machineOptionsOf(spec), accel,
+    vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel, append,
+  };
 }
 
 /** Case-level fields every micro-guest outcome carries. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { netTicksPerIteration, targetMicros } from '../../../src/cases/exits.js';
-import { guestWord, machineArgs } from '../../../src/cases/micro.js';
+import { guestWord, machineArgs, machineOptionsOf } from '../../../src/cases/micro.js';
+import type { CaseSpec } from '../../../src/suites/types.js';
 
 describe('exit sample arithmetic', () => {
   it('subtracts the null loop and divides by the iteration count', () => {
@@ -28,5 +29,19 @@ describe('exit sample arithmetic', () => {
     expect(guestWord('test', 'cpuid')).toBe('test=cpuid');
     expect(() => guestWord('test', 'a b')).toThrow();
     expect(() => guestWord('test', 'x"y')).toThrow();
+  });
+});
+
+describe('machine_options', () => {
+  const spec = (v?: string): CaseSpec => ({ id: 'x', suite: 's', kind: 'boot-micro', machine: 'microvm', accel: ['tcg'], vcpus: 1, memoryMiB: 64,
+    args: v === undefined ? {} : { machine_options: v }, repeat: 1, deadlineSec: 1, tags: [], requires: [] });
+  it('turns key=value items into machine properties', () => {
+    expect(machineOptionsOf(spec('pit=off, rtc=off'))).toEqual({ pit: 'off', rtc: 'off' });
+    expect(machineOptionsOf(spec())).toBeUndefined();
+  });
+  it('rejects items that could smuggle other options', () => {
+    expect(() => machineOptionsOf(spec('pit=off,,x'))).not.toThrow(); // empty items are dropped
+    expect(() => machineOptionsOf(spec('pit'))).toThrow(/key=value/);
+    expect(() => machineOptionsOf(spec('a=b=c'))).toThrow();
   });
 });
