@@ -55,7 +55,7 @@ export async function runDoctor(reader: HostReader = liveHost(), opts: DoctorOpt
   const facts = hostFacts(reader);
   // Start the slow reads (dmesg, two QEMU runs) before the synchronous probe so the child
   // processes run while koffi loads; checks then find every fact memoized.
-  const prefetch = Promise.all([facts.kernelLog(), facts.qemu(), facts.cpu(), facts.modules(), facts.virtualization(), facts.container()]);
+  const prefetch = Promise.all([facts.qemu(), facts.kernelLog(), facts.cpu(), facts.modules(), facts.virtualization(), facts.container()]);
   const probe = facts.probe();
   await prefetch;
 
