@@ -54,6 +54,8 @@ export interface LinuxBootOptions {
    * stall), so microvm on TCG is told the host's TSC rate (TCG's rdtsc reads the host TSC).
    */
   tscKhz?: number;
+  /** More kernel parameters, appended as given (e.g. for tests of the error path). */
+  extraCmdline?: string[];
   deadlineAt?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -133,7 +135,7 @@ export function buildLinuxArgs(o: LinuxBootOptions): string[] {
     drives: o.drive ? [o.drive] : [],
     kernel: o.image.kernelPath,
     initrd: o.image.initramfsPath,
-    append: kernelCmdline(o.verbose ?? false, o.guestArgs, o.tscKhz),
+    append: [kernelCmdline(o.verbose ?? false, o.guestArgs, o.tscKhz), ...(o.extraCmdline ?? [])].join(' '),
     extraArgs: ['-mon', 'chardev=qmp,mode=control'],
   });
 }
@@ -265,7 +267,9 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   if (!ok) {
     const tail = lines.slice(-8).map((l) => l.line.text).join('\n');
     const err = stderr.trim().split('\n').slice(-3).join(' | ');
-    reason = `${reason}; last phase reached: ${lastPhase}` + (tail ? `; last console lines:\n${tail}` : '; no console output') + (err ? `\nQEMU stderr: ${err}` : '');
+    // A panic's own line is often above the last lines (a stack trace follows it): name it.
+    const panic = [...lines].reverse().find((l) => /Kernel panic|BUG:|Oops:/.test(l.line.text))?.line.text;
+    reason = `${reason}; last phase reached: ${lastPhase}` + (panic ? `; guest kernel: ${panic.replace(/^\[[^\]]*\]\s*/, '')}` : '') + (tail ? `; last console lines:\n${tail}` : '; no console output') + (err ? `\nQEMU stderr: ${err}` : '');
   }
   if (log) {
     log.write(`\n# kvmbench: exit ${exitCode ?? 'none'} after ${exitMs.toFixed(1)} ms; marks ${JSON.stringify(marks)}${ok ? '' : `; ${reason!.split('\n')[0]}`}\n`);

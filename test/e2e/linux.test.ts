@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootLinuxExecutor, intervalsFor } from '../../src/cases/boot-linux.js';
 import { ioExecutor } from '../../src/cases/io.js';
 import { buildLinuxImage } from '../../src/linux/image.js';
+import { bootLinux } from '../../src/linux/launch.js';
 import { CaseResult, type Accelerator } from '../../src/results/model.js';
 import { validateResults } from '../../src/results/load.js';
 import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
@@ -22,20 +23,24 @@ import { packageRoot } from '../../src/version.js';
 const root = packageRoot();
 const accel: Accelerator = existsSync('/dev/kvm') ? 'kvm' : 'tcg';
 let tmp: string;
+// Every QEMU started from this file inherits this mark, so others' guests are never counted.
+const mark = `${process.pid}-${Date.now()}`;
+process.env.KVMB_E2E_LINUX_MARK = mark;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-linux-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** QEMU processes booting a kvmbench Linux image (ours: other tests use other guests). */
+/** Live QEMU processes started from this file (found by the mark in their environment). */
 function linuxQemus(): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'latin1');
-      if (cmd.includes('qemu-system') && cmd.includes(join(root, 'build/linux')) && !/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) pids.push(Number(d));
+      if (!cmd.includes('qemu-system') || !readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_E2E_LINUX_MARK=${mark}`)) continue;
+      if (!/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) pids.push(Number(d));
     } catch {
       // gone meanwhile
     }
@@ -95,6 +100,19 @@ describe.each(['q35', 'microvm'])('boot-linux on %s', (machine) => {
     expect(out.guest?.extra?.kernelRelease).toMatch(/cloud-amd64/);
     expect(readFileSync(ctx.logPath, 'utf8')).toContain('Run /init as init process');
     expect(Value.Check(CaseResult, asResult(out, `boot-linux/${machine}`))).toBe(true);
+    expect(linuxQemus()).toEqual([]);
+  });
+});
+
+describe('a guest that never reaches init', () => {
+  it('is not ok, and says the last phase reached and the last console lines', async () => {
+    const image = await buildLinuxImage({ variant: 'base' });
+    // No such init: the kernel panics after it has started, and panic=-1 ends QEMU at once.
+    const r = await bootLinux({ image, machine: 'q35', accel, extraCmdline: ['rdinit=/nonexistent'], timeoutMs: 120_000 });
+    expect(r.ok).toBe(false);
+    expect(r.lastPhase).toBe('kernel_main');
+    expect(r.marks.init_started).toBeUndefined();
+    expect(r.reason).toMatch(/last phase reached: kernel_main; guest kernel: Kernel panic - not syncing: .*; last console lines:\n/);
     expect(linuxQemus()).toEqual([]);
   });
 });
