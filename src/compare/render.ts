@@ -1,6 +1,6 @@
 /** Views of a Comparison: text (coloured), Markdown, JSON, JUnit and HTML. */
 import { Chalk, type ChalkInstance } from 'chalk';
-import { escapeHtml as e, fmtNum, fmtPct, stripAnsi } from '../report/common.js';
+import { KEY_HOST_FACTS, escapeHtml as e, fmtNum, fmtPct, stripAnsi } from '../report/common.js';
 import { buildJunit, type JunitCase, type JunitSuite } from '../report/junit.js';
 import { mdCell } from '../report/markdown.js';
 import type { Comparison, MetricComparison, MetricVerdict, PairComparison } from './compare.js';
@@ -51,11 +51,15 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
   for (const p of cmp.pairs) {
     out.push(color.bold(`${clean(p.base.label)} (${clean(p.base.runId)}) → ${clean(p.new.label)} (${clean(p.new.runId)})`));
     out.push(`hosts: ${RELATION_TEXT[p.hosts.relation]}; accelerators ${p.base.accelerator} → ${p.new.accelerator}`);
-    const kw = Math.min(28, Math.max(4, ...p.hosts.rows.map((r) => r.key.length)));
-    for (const r of p.hosts.rows) {
+    // A terminal gets the key facts and every difference; the other formats list every fact.
+    const shown = p.hosts.rows.filter((r) => r.differs || (KEY_HOST_FACTS as readonly string[]).includes(r.key));
+    const kw = Math.min(44, Math.max(4, ...shown.map((r) => r.key.length)));
+    for (const r of shown) {
       const line = `  ${r.key.padEnd(kw)}  ${clean(r.base ?? '—').slice(0, 40).padEnd(40)}  ${clean(r.new ?? '—').slice(0, 40)}`;
       out.push(r.differs ? color.yellow(line + '  *') : color.gray(line));
     }
+    const hidden = p.hosts.rows.length - shown.length;
+    if (hidden > 0) out.push(color.gray(`  (${hidden} more facts, all identical: see --format md, html or json)`));
     out.push('');
     const w = Math.min(100, Math.max(6, ...p.metrics.map((m) => m.key.length)));
     out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));

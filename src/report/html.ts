@@ -6,6 +6,7 @@
  */
 import type { CaseResult, Metric, Results } from '../results/model.js';
 import {
+  KEY_HOST_FACTS,
   countCases,
   escapeHtml as e,
   flattenFacts,
@@ -121,15 +122,40 @@ interface Bar {
 }
 
 /** Horizontal bars (median) with p5–p95 whiskers; one axis, so one unit per chart. */
+/** Medians spanning more than this factor get a log axis, or the small ones vanish. */
+const LOG_SPAN = 50;
+
+/** True when a bar chart of these bars would use a logarithmic axis. */
+export function needsLogAxis(bars: readonly Bar[]): boolean {
+  const pos = bars.map((b) => b.median).filter((v) => v > 0);
+  return pos.length > 1 && Math.max(...pos) / Math.min(...pos) > LOG_SPAN;
+}
+
+/** Horizontal bars (median) with p5–p95 whiskers; one axis, so one unit per chart. */
 export function barChartSvg(bars: readonly Bar[], unit: string, cls = 'bars'): string {
   const rowH = 20;
   const labelW = 250;
   const w = 700;
   const top = 6;
   const h = top + bars.length * rowH + 26;
-  const max = niceMax(Math.max(...bars.map((b) => Math.max(b.p95, b.median)), 0));
-  const x = (v: number): number => labelW + (Math.max(0, v) / max) * (w - labelW - 100);
+  const right = w - 125;
+  const log = needsLogAxis(bars);
   const parts: string[] = [];
+  let x: (v: number) => number;
+  let ticks: number[];
+  if (log) {
+    const pos = bars.flatMap((b) => [b.p5, b.median, b.p95]).filter((v) => v > 0);
+    const lo = 10 ** Math.floor(Math.log10(Math.min(...pos)));
+    const hi = 10 ** Math.ceil(Math.log10(Math.max(...pos)));
+    const span = Math.log10(hi) - Math.log10(lo);
+    x = (v: number): number => labelW + ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / span) * (right - labelW);
+    ticks = [];
+    for (let t = lo; t <= hi * 1.0001; t *= 10) ticks.push(t);
+  } else {
+    const max = niceMax(Math.max(...bars.map((b) => Math.max(b.p95, b.median)), 0));
+    x = (v: number): number => labelW + (Math.max(0, v) / max) * (right - labelW);
+    ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => max * f);
+  }
   bars.forEach((b, i) => {
     const y = top + i * rowH;
     const color = b.color ?? PALETTE[0]!;
@@ -141,12 +167,23 @@ export function barChartSvg(bars: readonly Bar[], unit: string, cls = 'bars'): s
     parts.push(`<text x="${(x(Math.max(b.p95, b.median)) + 4).toFixed(1)}" y="${y + 14}" font-size="10" fill="#5f6368">${e(fmtNum(b.median))}</text>`);
   });
   const axisY = top + bars.length * rowH + 4;
-  parts.push(`<line x1="${labelW}" x2="${w - 100}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
-  for (const f of [0, 0.25, 0.5, 0.75, 1]) {
-    parts.push(`<text x="${x(max * f).toFixed(1)}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(max * f))}</text>`);
+  parts.push(`<line x1="${labelW}" x2="${right}" y1="${axisY}" y2="${axisY}" stroke="#9aa0a6"/>`);
+  for (const t of ticks) {
+    parts.push(`<text x="${x(t).toFixed(1)}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="middle">${e(fmtNum(t))}</text>`);
   }
-  parts.push(`<text x="${w - 4}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="end">${e(unit)}</text>`);
-  return `<svg class="chart ${cls}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${e(cls)} chart (${e(unit)})">${parts.join('')}</svg>`;
+  parts.push(`<text x="${w - 4}" y="${axisY + 14}" font-size="10" fill="#5f6368" text-anchor="end">${e(unit)}${log ? ' (log)' : ''}</text>`);
+  return `<svg class="chart ${cls}${log ? ' log' : ''}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${e(cls)} chart (${e(unit)}${log ? ', log scale' : ''})">${parts.join('')}</svg>`;
+}
+
+/** Bar labels: the metric name, and the case where the same name occurs in several cases. */
+function barLabels(list: readonly Located[]): string[] {
+  const count = new Map<string, number>();
+  for (const { m } of list) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+  return list.map(({ c, m }) => {
+    const where = m.labels?.machine ?? c.machine;
+    const tail = (count.get(m.name) ?? 0) > 1 ? c.id.split('/').pop()! : '';
+    return [m.name, tail && `(${tail})`, where && `· ${where}`].filter(Boolean).join(' ');
+  });
 }
 
 interface Stack {
@@ -239,8 +276,9 @@ function exitSection(results: Results): string {
   const xs = allMetrics(results).filter(isExitMetric);
   if (xs.length === 0) return '';
   const charts = [...byUnit(xs)].map(([unit, list]) => {
-    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${m.labels?.machine ?? c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
-    return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}</figcaption></figure>`;
+    const labels = barLabels(list);
+    const bars: Bar[] = list.map(({ m }, i) => ({ label: labels[i]!, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
+    return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}${needsLogAxis(bars) ? '; logarithmic axis (medians span more than ' + LOG_SPAN + '×)' : ''}</figcaption></figure>`;
   });
   return `<section id="exits"><h2>VM-exit latencies</h2>${charts.join('')}</section>`;
 }
@@ -326,7 +364,8 @@ function bootSection(results: Results): string {
     out.push(`<figure>${stackedBarSvg(stacks, unit)}<figcaption>${e(suite)}: median of each consecutive boot interval, per machine type / case (${e(unit)})</figcaption></figure>`);
   }
   for (const [unit, list] of byUnit(others)) {
-    const bars: Bar[] = list.map(({ c, m }) => ({ label: `${m.name} · ${m.labels?.machine ?? c.machine ?? c.id}`, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
+    const labels = barLabels(list);
+    const bars: Bar[] = list.map(({ m }, i) => ({ label: labels[i]!, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
     out.push(`<figure>${barChartSvg(bars, unit, 'bars boot')}<figcaption>boot totals and other boot metrics (median, whiskers p5–p95, ${e(unit)})</figcaption></figure>`);
   }
   return `<section id="boot"><h2>Boot timeline</h2>${out.join('')}</section>`;
@@ -399,8 +438,13 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   }
   parts.push(`<p class="muted small">run <code>${e(r.id)}</code> · started ${e(r.start)}${r.end ? ` · ended ${e(r.end)}` : ''} · accelerator ${e(r.accelerator)}${r.acceleratorRequested ? ` (asked: ${e(r.acceleratorRequested)})` : ''} · ${r.quick ? 'quick' : 'full'} · kvmbench ${e(r.kvmbenchVersion)}${r.gitRevision ? ` (${e(r.gitRevision)})` : ''}</p>`);
   if (r.warnings?.length) parts.push(`<ul class="warnings">${r.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>`);
+  // Key facts in view; the long tail (module parameters, mitigations...) one click away.
   const facts = [...flattenFacts(results.host as Record<string, unknown>)];
-  parts.push(`<h2>Host fingerprint</h2><div class="facts"><table class="host"><tbody>${facts.map(([k, v]) => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`).join('')}</tbody></table></div>`);
+  const isKey = (k: string): boolean => (KEY_HOST_FACTS as readonly string[]).includes(k);
+  const row = ([k, v]: [string, string]): string => `<tr><th>${e(k)}</th><td>${e(v)}</td></tr>`;
+  const rest = facts.filter(([k]) => !isKey(k));
+  parts.push(`<h2>Host fingerprint</h2><table class="host"><tbody>${facts.filter(([k]) => isKey(k)).map(row).join('')}</tbody></table>`);
+  if (rest.length) parts.push(`<details class="host-all"><summary>all other host facts (${rest.length})</summary><table class="host"><tbody>${rest.map(row).join('')}</tbody></table></details>`);
   parts.push('</header>');
 
   parts.push(`<section id="cases"><h2>Cases (${counts.total})</h2><table><thead><tr><th>case</th><th>status</th><th>accel</th><th>machine</th><th>time</th><th>metrics</th><th>reason</th></tr></thead><tbody>`);
