@@ -139,6 +139,20 @@ describe('io', () => {
     expect(linuxQemus()).toEqual([]);
   });
 
+  it('falls back to busybox dd for the sequential jobs when the image has no fio, labelled as such', async () => {
+    const ctx = context('io-dd', 240);
+    const out = await ioExecutor.run(spec({
+      id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'microvm', memoryMiB: 256, repeat: 1,
+      args: { tool: 'dd', sizeMiB: 64, jobs: ['seqread-1m', 'randread-4k-qd1'] },
+    }), ctx);
+    expect(out.status, out.reason).toBe('pass');
+    expect(out.metrics.map((m) => m.name)).toEqual(['io.seqread-1m.guest']);
+    expect(out.metrics[0]!.labels?.tool).toBe('dd');
+    expect(out.metrics[0]!.samples[0]).toBeGreaterThan(0);
+    expect(out.facts?.ioTool).toBe('dd');
+    expect(Value.Check(CaseResult, asResult(out, 'io/virtio-blk'))).toBe(true);
+  });
+
   it('refuses a tmpfs scratch directory (O_DIRECT cannot work there)', async () => {
     if (!existsSync('/dev/shm')) return;
     const shm = mkdtempSync('/dev/shm/kvmb-');
