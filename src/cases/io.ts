@@ -126,6 +126,7 @@ export const ioExecutor: CaseExecutor = {
         } else if (current !== undefined) outputs.get(current)?.text.push(line.text);
       }
       facts.guestBootMarks = r.marks;
+      facts.qemuArgv = r.argv;
       if (!r.ok) return { ...base, guest, status: 'error', reason: r.reason, metrics: [], facts };
 
       const hostFio = await findHostFio();
