@@ -4,7 +4,7 @@
  * process group (detached) and the whole group is killed on deadline, abort,
  * early stop or when Node exits.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
@@ -90,6 +90,22 @@ export function liveQemuPids(): number[] {
   return [...live];
 }
 
+/**
+ * mkdir -p that gives up instead of throwing. Not mkdirSync({recursive}): on Node 20 that
+ * loops forever on paths under /proc, where mkdir answers ENOENT for an existing parent.
+ */
+function ensureDir(dir: string): boolean {
+  try {
+    if (existsSync(dir)) return true;
+    const parent = dirname(dir);
+    if (parent === dir || !ensureDir(parent)) return false;
+    mkdirSync(dir);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EEXIST';
+  }
+}
+
 /** The guest's own words for a non-pass verdict: its reason plus any detail fields (vector, rip...). */
 function verdictReason(t: Transcript): string | undefined {
   const v = t.verdict;
@@ -113,16 +129,17 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const args = buildQemuArgs(cfg);
   const argv = [binary, ...args];
 
+  let stderr = '';
   let log: WriteStream | undefined;
-  if (opts.logPath) {
-    mkdirSync(dirname(opts.logPath), { recursive: true });
+  if (opts.logPath && ensureDir(dirname(opts.logPath))) {
     log = createWriteStream(opts.logPath, { flags: opts.appendLog ? 'a' : 'w' });
+    // A log that cannot be written must not crash the run; the console is still parsed.
+    log.on('error', (err) => { stderr += `\nkvmbench: cannot write ${opts.logPath}: ${err.message}`; });
     log.write(`# kvmbench: ${new Date().toISOString()} launching: ${argv.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
   }
 
   const transcript = new Transcript();
   const parser = new ProtocolParser();
-  let stderr = '';
   let timedOut = false;
   let aborted = false;
   let stoppedEarly = false;
@@ -237,7 +254,10 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     log.write(`\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
       `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
     if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
-    await new Promise<void>((resolve) => log!.end(resolve));
+    await new Promise<void>((resolve) => {
+      log!.once('error', () => resolve());
+      log!.end(resolve);
+    });
   }
 
   return {

@@ -204,6 +204,14 @@ describe('boot-micro executor under TCG', () => {
   });
 });
 
+describe('launcher robustness', () => {
+  it('an unwritable log path does not crash the launch', async () => {
+    const img = await guestImage('hello');
+    const r = await launchQemu({ qemu: { machine: 'microvm', accel: 'tcg', kernel: img.path }, timeoutMs: 15_000, logPath: '/proc/kvmb-no/such.log' });
+    expect(r.status, r.reason).toBe('pass');
+  });
+});
+
 describe('smoke boot', () => {
   it('boots the smallest guest once under TCG', async () => {
     const r = await smokeBoot({ accel: 'tcg', timeoutMs: 15_000 });
