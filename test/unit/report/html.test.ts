@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeReports } from '../../../src/report/index.js';
-import { renderHtml } from '../../../src/report/html.js';
+import { barChartSvg, bootInterval, chainIntervals, needsLogAxis, renderHtml } from '../../../src/report/html.js';
 import { readCaseLog } from '../../../src/report/logs.js';
 import { caseResult, makeResults, metric, richResults } from '../../helpers/results-fixture.js';
 
@@ -32,6 +32,24 @@ describe('renderHtml', () => {
     expect(html).not.toContain('<img');
     expect(html).not.toMatch(/<script/i);
     expect(html).toContain('&lt;script&gt;alert(3)&lt;/script&gt;');
+  });
+
+  it('switches to a log axis only when medians span more than 50x', () => {
+    const bar = (median: number) => ({ label: String(median), median, p5: median * 0.9, p95: median * 1.1, n: 10 });
+    expect(needsLogAxis([bar(1), bar(40)])).toBe(false);
+    expect(needsLogAxis([bar(1), bar(60)])).toBe(true);
+    expect(barChartSvg([bar(2), bar(20000)], 'ns')).toContain('class="chart bars log"');
+    expect(barChartSvg([bar(2), bar(20)], 'ns')).not.toContain(' log"');
+  });
+
+  it('chains boot intervals and keeps totals off the stack', () => {
+    expect(bootInterval(metric('boot.spawn_to_entry', [1]))).toEqual({ from: 'spawn', to: 'entry' });
+    expect(bootInterval(metric('x', [1], { labels: { from: 'kernel', to: 'init' } }))).toEqual({ from: 'kernel', to: 'init' });
+    expect(bootInterval(metric('cpuid.latency', [1]))).toBeUndefined();
+    const iv = (from: string, to: string, value: number) => ({ from, to, value });
+    const { chain, rest } = chainIntervals([iv('spawn', 'exit', 30), iv('entry', 'exit', 10), iv('spawn', 'entry', 20)]);
+    expect(chain.map((i) => `${i.from}>${i.to}`)).toEqual(['spawn>entry', 'entry>exit']);
+    expect(rest.map((i) => `${i.from}>${i.to}`)).toEqual(['spawn>exit']);
   });
 
   it('marks partial runs', () => {
