@@ -153,6 +153,22 @@ describe('io', () => {
     expect(Value.Check(CaseResult, asResult(out, 'io/virtio-blk'))).toBe(true);
   });
 
+  it('an abort mid-run kills the guest at once and still removes the backing file', async () => {
+    const ac = new AbortController();
+    const ctx = { ...context('io-abort', 240), signal: ac.signal };
+    ctx.onPhase = (p: string) => {
+      // Abort while the guest is running its fio jobs.
+      if (p === 'guest jobs') setTimeout(() => ac.abort(), 8000);
+    };
+    const t0 = performance.now();
+    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 30, ramp: 1, sizeMiB: 64 } }), ctx);
+    expect(out.status).toBe('error');
+    expect(out.reason).toMatch(/^aborted; last phase reached/);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    expect(readdirSync(ctx.scratchDir).filter((f) => f.endsWith('.raw'))).toEqual([]);
+    expect(linuxQemus()).toEqual([]);
+  });
+
   it('refuses a tmpfs scratch directory (O_DIRECT cannot work there)', async () => {
     if (!existsSync('/dev/shm')) return;
     const shm = mkdtempSync('/dev/shm/kvmb-');
