@@ -53,6 +53,29 @@ describe('FixtureHostReader', () => {
   });
 });
 
+describe('LiveHostReader', () => {
+  const live = new LiveHostReader();
+
+  it('runs argv without a shell, reports a missing program and kills at the deadline', async () => {
+    const echo = await live.run(['sh', '-c', 'echo "$0"', '$(not expanded)']);
+    expect(echo).toMatchObject({ exitCode: 0, stdout: '$(not expanded)\n' });
+    expect(await live.run(['kvmbench-no-such-program'])).toMatchObject({ notFound: true, exitCode: null });
+    const t0 = performance.now();
+    const slow = await live.run(['sleep', '5'], { timeoutMs: 200 });
+    expect(slow).toMatchObject({ timedOut: true, exitCode: null });
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect((await live.run(['false'])).exitCode).toBe(1);
+  });
+
+  it('reads absent things as undefined instead of throwing', async () => {
+    expect(await live.readText('/nonexistent/file')).toBeUndefined();
+    expect(await live.readdir('/nonexistent')).toBeUndefined();
+    expect(await live.stat('/nonexistent')).toBeUndefined();
+    expect(await live.readMsr(4095, 0x3a)).toBeUndefined();
+    expect((await live.stat('/dev/null'))).toMatchObject({ type: 'char', rdev: '1:3' });
+  });
+});
+
 describe('RecordingHostReader', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kvmbench-capture-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
