@@ -50,13 +50,25 @@ function readable(p: string): boolean {
   }
 }
 
+let aptListsRefreshed = false;
+
 /** `apt-get download PKG` into dir (cached by file name); returns the .deb path. */
 export async function aptDownload(pkg: string, dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const existing = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
   if (existing) return join(dir, existing);
+  const download = () => execFileP('apt-get', ['download', pkg], { cwd: dir, timeout: 300_000, maxBuffer: 16 << 20 });
   try {
-    await execFileP('apt-get', ['download', pkg], { cwd: dir, timeout: 300_000, maxBuffer: 16 << 20 });
+    try {
+      await download();
+    } catch (first) {
+      // A machine whose package lists were never fetched knows no packages: as root,
+      // fetch them once and try again (what a person would do).
+      if (process.getuid?.() !== 0 || aptListsRefreshed) throw first;
+      aptListsRefreshed = true;
+      await execFileP('apt-get', ['update', '-q'], { timeout: 300_000, maxBuffer: 16 << 20 });
+      await download();
+    }
   } catch (e) {
     throw new EnvironmentError(`apt-get download ${pkg} failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim().split('\n').pop()}`, 'run `apt-get update` (as root), or pass --kernel PATH');
   }
