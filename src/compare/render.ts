@@ -35,6 +35,25 @@ function pText(m: MetricComparison): string {
   return `p=${m.pAdjusted < 0.001 ? m.pAdjusted.toExponential(1) : m.pAdjusted.toFixed(3)}`;
 }
 
+/**
+ * `case/metric` for display; the labels (machine, mode, TSC source...) only where two metrics of
+ * the pair would otherwise read the same. JSON and JUnit keep the full key.
+ */
+export function displayKeys(p: PairComparison): Map<MetricComparison, string> {
+  const short = (m: MetricComparison): string => `${m.caseId}/${m.name}`;
+  const count = new Map<string, number>();
+  for (const m of p.metrics) count.set(short(m), (count.get(short(m)) ?? 0) + 1);
+  return new Map(p.metrics.map((m) => [m, (count.get(short(m)) ?? 0) > 1 ? m.key : short(m)]));
+}
+
+function labelText(m: MetricComparison): string {
+  const l = m.labels ?? {};
+  return Object.keys(l)
+    .sort()
+    .map((k) => `${k}=${l[k]}`)
+    .join(', ');
+}
+
 function summaryLine(p: PairComparison): string {
   const c = p.counts;
   const g = Number.isFinite(p.geomeanCostRatio) ? `geomean ${fmtPct(p.geomeanCostRatio - 1)} cost (${p.geomeanCostRatio < 1 ? 'better' : p.geomeanCostRatio > 1 ? 'worse' : 'same'})` : 'geomean n/a';
@@ -61,12 +80,13 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     const hidden = p.hosts.rows.length - shown.length;
     if (hidden > 0) out.push(color.gray(`  (${hidden} more facts, all identical: see --format md, html or json)`));
     out.push('');
-    const w = Math.min(100, Math.max(6, ...p.metrics.map((m) => m.key.length)));
+    const names = displayKeys(p);
+    const w = Math.min(70, Math.max(6, ...p.metrics.map((m) => names.get(m)!.length)));
     out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
     for (const m of p.metrics) {
       const paint = m.verdict === 'regressed' ? color.red.bold : m.verdict === 'improved' ? color.green : m.verdict === 'too-few' ? color.yellow : (s: string) => s;
       out.push(
-        `${paint(verdictSymbol(m.verdict))} ${clean(m.key).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${fmtPct(m.change).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} ±${(m.threshold * 100).toFixed(0)}% ${clean(m.unit)}${m.note ? `; ${m.note}` : ''}`)}`,
+        `${paint(verdictSymbol(m.verdict))} ${clean(names.get(m)!).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${fmtPct(m.change).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} ±${(m.threshold * 100).toFixed(0)}% ${clean(m.unit)}${m.note ? `; ${m.note}` : ''}`)}`,
       );
     }
     for (const k of p.onlyBase) out.push(color.gray(`- ${clean(k)}  only in ${clean(p.base.label)}`));
@@ -83,9 +103,10 @@ export function renderCompareMarkdown(cmp: Comparison): string {
     out.push(`### kvmbench compare: ${mdCell(p.base.label)} → ${mdCell(p.new.label)}`, '');
     out.push(`**${summaryLine(p)}** · hosts: ${RELATION_TEXT[p.hosts.relation]} · ${p.base.accelerator} → ${p.new.accelerator}`, '');
     out.push('| | metric | base | new | change | 95 % CI | verdict |', '| --- | --- | ---: | ---: | ---: | --- | --- |');
+    const names = displayKeys(p);
     for (const m of p.metrics) {
       const v = m.verdict === 'regressed' || m.verdict === 'improved' ? `**${verdictText(m)}**` : verdictText(m);
-      out.push(`| ${verdictSymbol(m.verdict)} | ${mdCell(m.key)} | ${fmtNum(m.base.median)} ${mdCell(m.unit)} | ${fmtNum(m.new.median)} | ${fmtPct(m.change)} | ${ciText(m)} | ${v} ${pText(m)} |`);
+      out.push(`| ${verdictSymbol(m.verdict)} | ${mdCell(names.get(m)!)} | ${fmtNum(m.base.median)} ${mdCell(m.unit)} | ${fmtNum(m.new.median)} | ${fmtPct(m.change)} | ${ciText(m)} | ${v} ${pText(m)} |`);
     }
     if (p.onlyBase.length || p.onlyNew.length) {
       out.push('', `Only in base: ${p.onlyBase.map(mdCell).join(', ') || 'none'}. Only in new: ${p.onlyNew.map(mdCell).join(', ') || 'none'}.`);
@@ -165,13 +186,15 @@ export function renderCompareHtml(cmp: Comparison): string {
     for (const r of p.hosts.rows) body.push(`<tr class="${r.differs ? 'differs' : ''}"><th>${e(r.key)}</th><td>${e(r.base ?? '—')}</td><td>${e(r.new ?? '—')}</td></tr>`);
     body.push('</tbody></table></details>');
     body.push('<table><thead><tr><th></th><th>metric</th><th>base</th><th>new</th><th>change</th><th>95 % CI</th><th></th><th>verdict</th></tr></thead><tbody>');
+    const names = displayKeys(p);
     for (const m of p.metrics) {
-      body.push(`<tr class="v-${m.verdict}"><td>${e(verdictSymbol(m.verdict))}</td><td>${e(m.key)}</td><td class="num">${e(fmtNum(m.base.median))} ${e(m.unit)}</td><td class="num">${e(fmtNum(m.new.median))}</td><td class="num">${e(fmtPct(m.change))}</td><td class="num">${e(ciText(m))}</td><td>${changeSvg(m, range)}</td><td>${e(verdictText(m))} <span class="muted">${e(pText(m))}${m.note ? ` · ${e(m.note)}` : ''}</span></td></tr>`);
+      const lab = labelText(m);
+      body.push(`<tr class="v-${m.verdict}"><td>${e(verdictSymbol(m.verdict))}</td><td>${e(names.get(m)!)}${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(m.base.median))} ${e(m.unit)}</td><td class="num">${e(fmtNum(m.new.median))}</td><td class="num">${e(fmtPct(m.change))}</td><td class="num">${e(ciText(m))}</td><td>${changeSvg(m, range)}</td><td>${e(verdictText(m))} <span class="muted">${e(pText(m))}${m.note ? ` · ${e(m.note)}` : ''}</span></td></tr>`);
     }
     body.push('</tbody></table>');
     if (p.onlyBase.length || p.onlyNew.length) body.push(`<p class="muted">Only in base: ${e(p.onlyBase.join(', ') || 'none')}. Only in new: ${e(p.onlyNew.join(', ') || 'none')}.</p>`);
   }
-  const css = `body{font:14px/1.45 system-ui,"DejaVu Sans",sans-serif;max-width:1200px;margin:0 auto;padding:16px 24px;color:#1d1d1f}table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border-bottom:1px solid #d0d4d9;padding:3px 8px;text-align:left}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}tr.differs{background:#fff3c4}tr.v-regressed td{color:#c5221f;font-weight:600}tr.v-improved td{color:#1e7e34}tr.v-too-few td{color:#8a6d00}.muted{color:#5f6368;font-weight:400}.bad{color:#c5221f}@media print{details{display:block}}`;
+  const css = `body{font:14px/1.45 system-ui,"DejaVu Sans",sans-serif;max-width:1200px;margin:0 auto;padding:16px 24px;color:#1d1d1f}table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border-bottom:1px solid #d0d4d9;padding:3px 8px;text-align:left}td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}tr.differs{background:#fff3c4}tr.v-regressed td{color:#c5221f;font-weight:600}tr.v-improved td{color:#1e7e34}tr.v-too-few td{color:#8a6d00}.muted{color:#5f6368;font-weight:400}.small{font-size:11px}td{word-break:break-word}.bad{color:#c5221f}@media print{details{display:block}}`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><title>kvmbench compare</title><style>${css}</style></head><body><h1>kvmbench compare</h1>${body.join('\n')}<p class="muted">Mann-Whitney U, Holm-corrected, α=${cmp.alpha}; bootstrap 95 % CI of the change of medians (${cmp.bootstrap} resamples, seed ${cmp.seed}); grey band: noise band.</p></body></html>\n`;
 }
 

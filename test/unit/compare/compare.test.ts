@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/cli/errors.js';
 import { IncomparableError, classifyHosts, comparePair, compareRuns, parseThreshold, samplesNeededForAnyVerdict, thresholdFor } from '../../../src/compare/compare.js';
-import { renderComparison } from '../../../src/compare/render.js';
+import { displayKeys, renderComparison } from '../../../src/compare/render.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';
 import type { Results } from '../../../src/results/model.js';
 
@@ -81,6 +81,16 @@ describe('comparePair', () => {
     // 5 metrics → α/5 = 0.01: 2/C(10,5) = 0.0079 suffices, 2/C(8,4) = 0.029 does not.
     expect(samplesNeededForAnyVerdict(5)).toBe(5);
     expect(renderComparison(compareRuns([L('a', run('a', { n: 3 })), L('b', run('b', { n: 3 }))]), 'text')).toMatch(/too few samples \(3 vs 3; need ≥ 5 per side\)/);
+  });
+
+  it('shows labels only where they tell two metrics apart', () => {
+    const mk = (seed: string) =>
+      makeResults([
+        caseResult('io/rr', { metrics: ['guest', 'host'].map((side) => metric('iops', samplesAround(`${seed}${side}`, 100, 12), { labels: { side } })) }),
+        caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`${seed}c`, 100, 12), { labels: { machine: 'q35' } })] }),
+      ]);
+    const p = comparePair(L('a', mk('a')), L('b', mk('b')));
+    expect([...displayKeys(p).values()]).toEqual(['io/rr/iops{side=guest}', 'io/rr/iops{side=host}', 'exits/cpuid/cpuid.latency']);
   });
 
   it('lists metrics found on one side only', () => {
