@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
+import { InterruptedError } from '../src/cli/errors.js';
 import { ExitCode } from '../src/cli/exit-codes.js';
 import { executors } from '../src/cases/index.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
@@ -40,17 +41,6 @@ export default class Run extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Run);
-    const human = flags.json ? process.stderr : process.stdout;
-    const color = makeColor(human);
-
-    const suite = loadSuite(args.suite, {
-      quick: flags.quick,
-      cli: { repeat: flags.repeat, machine: flags.machine },
-      kinds: Object.keys(executors),
-    });
-    const cases = selectCases(suite.cases, { only: flags.only, skip: flags.skip });
-
     // First SIGINT/SIGTERM: abort the case in flight (its executor kills QEMU) and finish
     // the results as interrupted. A second one exits at once; the jsonl already has every
     // finished case and launchQemu's exit hook kills any guest still running.
@@ -65,6 +55,21 @@ export default class Run extends BaseCommand {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+
+    const parsed = await this.parse(Run);
+    const { args, flags } = parsed;
+    const human = flags.json ? process.stderr : process.stdout;
+    const color = makeColor(human);
+
+    const suite = loadSuite(args.suite, {
+      quick: flags.quick,
+      cli: { repeat: flags.repeat, machine: flags.machine },
+      kinds: Object.keys(executors),
+    });
+    const cases = selectCases(suite.cases, { only: flags.only, skip: flags.skip });
+
+    // Interrupted while loading: nothing has started, so there is nothing to keep.
+    if (interrupt.signal.aborted) throw new InterruptedError(`interrupted by ${String(interrupt.signal.reason)} before the run started`);
 
     const reporter = makeReporter(process.stderr, makeColor(process.stderr));
     let summary;

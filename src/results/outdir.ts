@@ -5,9 +5,9 @@
  * starts, the directory must take a synced write and have room: otherwise EnvironmentError
  * (exit 3) instead of a run that dies half-way.
  */
-import { mkdir, open, readFile, rm, statfs, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EnvironmentError } from '../cli/errors.js';
 
 /** Logs and results of a quick run take a few MiB; refuse to start with less than this. */
@@ -124,9 +124,39 @@ export async function checkWritable(dir: string, minFree: number): Promise<void>
 
 async function mkdirOrExplain(dir: string, recursive: boolean): Promise<void> {
   try {
-    await mkdir(dir, { recursive });
+    if (recursive) await mkdirp(dir);
+    else await mkdir(dir);
   } catch (err) {
     throw explain(err, dir);
+  }
+}
+
+/**
+ * `mkdir -p` one component at a time. Node 20's `mkdir(..., {recursive: true})` spins forever
+ * on some pseudo filesystems (a path under /proc never returns), so it is not used.
+ */
+async function mkdirp(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  for (;;) {
+    try {
+      const st = await stat(d);
+      if (!st.isDirectory()) throw Object.assign(new Error(`${d} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.push(d);
+      const up = dirname(d);
+      if (up === d) break;
+      d = up;
+    }
+  }
+  for (const m of missing.reverse()) {
+    try {
+      await mkdir(m);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
 }
 

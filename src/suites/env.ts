@@ -39,11 +39,8 @@ export async function resolveAccelDefault(requested: AccelRequest): Promise<RunA
   return { accel: choice.accel, warnings: choice.warning ? [choice.warning] : [] };
 }
 
-/**
- * INTEGRATION: `collectFingerprint()` from src/host/fingerprint.ts (doctor engineer) replaces
- * this minimal record when it lands.
- */
-export async function fingerprintDefault(): Promise<HostFingerprint> {
+/** Minimal record used when src/host/fingerprint.ts cannot be loaded. */
+export async function fingerprintFallback(): Promise<HostFingerprint> {
   const fp: HostFingerprint = {
     hostname: hostname(),
     nodeVersion: process.versions.node,
@@ -54,8 +51,53 @@ export async function fingerprintDefault(): Promise<HostFingerprint> {
   return fp;
 }
 
+/** The part of the doctor's report that `requires:` reads (src/doctor/types.ts DoctorReport). */
+interface DoctorLike {
+  checks: { id: string; status: 'pass' | 'warn' | 'fail' | 'skip'; evidence: string[]; fix?: string }[];
+}
+
+/**
+ * A `requires:` id is met when the doctor check with that id passes or only warns; a `fail`
+ * or `skip` is unmet with the check's first evidence line (and fix) as the reason; an id the
+ * doctor does not know is unmet, so a typo skips visibly instead of running unchecked.
+ */
+export function requirementsFromDoctor(report: DoctorLike, ids: readonly string[]): Map<string, RequirementStatus> {
+  const byId = new Map(report.checks.map((c) => [c.id, c]));
+  const out = new Map<string, RequirementStatus>();
+  for (const id of ids) {
+    const c = byId.get(id);
+    if (!c) {
+      out.set(id, { ok: false, reason: `the doctor has no check '${id}'` });
+    } else if (c.status === 'pass' || c.status === 'warn') {
+      out.set(id, { ok: true, reason: '' });
+    } else {
+      const what = c.evidence[0] ?? `check ${c.status}`;
+      out.set(id, { ok: false, reason: `${c.status === 'skip' ? 'skipped: ' : ''}${what}${c.fix ? ` (fix: ${c.fix})` : ''}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Loads a sibling module by path at run time. The doctor and the host fingerprint are
+ * optional to the runner: if they fail to load, a run still works (with a warning or a
+ * minimal fingerprint) rather than not at all.
+ */
+async function optionalImport<T>(rel: string): Promise<T | undefined> {
+  try {
+    return (await import(new URL(rel, import.meta.url).href)) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function defaultDeps(): Promise<RunnerDeps> {
-  const deps: RunnerDeps = { resolveAccel: resolveAccelDefault, fingerprint: fingerprintDefault };
+  const deps: RunnerDeps = { resolveAccel: resolveAccelDefault, fingerprint: fingerprintFallback };
+  const fp = await optionalImport<{ collectFingerprint(): Promise<HostFingerprint> }>('../host/fingerprint.js');
+  // A host that cannot be fingerprinted fully still gets benchmarked, with the minimal record.
+  if (fp) deps.fingerprint = () => fp.collectFingerprint().catch(() => fingerprintFallback());
+  const doctor = await optionalImport<{ runDoctor(): Promise<DoctorLike> }>('../doctor/index.js');
+  if (doctor) deps.checkRequirements = async (ids) => requirementsFromDoctor(await doctor.runDoctor(), ids);
   try {
     const report = await import('../report/index.js');
     deps.writeReports = report.writeReports;

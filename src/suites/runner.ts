@@ -103,8 +103,13 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
     const needed = [...new Set(cases.flatMap((c) => (c.accel.includes(accel) ? c.requires : [])))];
     let reqs: Map<string, { ok: boolean; reason: string }> | undefined;
     if (needed.length > 0) {
-      if (opts.deps.checkRequirements) reqs = await opts.deps.checkRequirements(needed);
-      else warnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
+      if (opts.deps.checkRequirements) {
+        try {
+          reqs = await opts.deps.checkRequirements(needed);
+        } catch (err) {
+          warnings.push(`doctor checks could not be evaluated (${(err as Error).message}): ran cases requiring ${needed.join(', ')} without checking`);
+        }
+      } else warnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
     }
     const run: RunInfo = {
       id: out.runId,

@@ -1,0 +1,181 @@
+/**
+ * `kvmbench run` and `kvmbench suites` through the built CLI: exit codes for a broken suite
+ * (2, with file:line), `--accel kvm` without KVM (3), `--json` on stdout; and SIGINT sent at
+ * random moments into a real exits run: exit 130, every finished case kept, zero QEMU left.
+ * QEMU processes are found by a marker in their environment (inherited from the CLI), so
+ * guests of other test runs on this machine are never counted and reparented ones are.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadResults, validateResults } from '../../src/results/load.js';
+import { packageRoot } from '../../src/version.js';
+
+const root = packageRoot();
+const bin = join(root, 'bin/run.js');
+let tmp: string;
+
+beforeAll(() => {
+  execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+  tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-run-'));
+});
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
+  });
+}
+
+/** PIDs of live (non-zombie) processes whose environment carries `mark`. */
+function markedQemu(mark: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_E2E_MARK=${mark}`)) continue;
+      if (!readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('qemu-system')) continue;
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) continue;
+      pids.push(Number(d));
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe('kvmbench run: exit codes and output', () => {
+  it('a broken suite file exits 2 naming file, line, column and field', () => {
+    const r = cli(['run', 'test/fixtures/suites/broken-deadline.yaml']);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('kvmbench: test/fixtures/suites/broken-deadline.yaml:7:15: cases[1].deadline: expected a positive number');
+    expect(r.stdout).toBe('');
+  });
+
+  it('bad flags and selections exit 2', () => {
+    expect(cli(['run', 'exits', '--only', 'no-such-case']).status).toBe(2);
+    expect(cli(['run', 'exits', '--accel', 'hvf']).status).toBe(2);
+    expect(cli(['run', 'exits', '--repeat', '0']).status).toBe(2);
+    expect(cli(['run', 'no-such-suite']).stderr).toMatch(/unknown suite 'no-such-suite'[\s\S]*shipped suites: .*exits/);
+  });
+
+  it.skipIf(existsSync('/dev/kvm'))('--accel kvm without KVM exits 3 before creating any output', () => {
+    const out = join(tmp, 'kvm');
+    const r = cli(['run', 'exits', '--accel', 'kvm', '--output', out]);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/--accel kvm: KVM is not usable here: \/dev\/kvm does not exist/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('an unwritable output exits 3 before any guest starts', () => {
+    const r = cli(['run', 'exits', '--accel', 'tcg', '--output', '/proc/kvmbench-out']);
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/cannot write results to \/proc\/kvmbench-out/);
+  });
+
+  it('--json prints valid results on stdout and the human summary on stderr', () => {
+    const out = join(tmp, 'json');
+    const r = cli(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = validateResults(JSON.parse(r.stdout));
+    expect(results.cases.map((c) => [c.id, c.status])).toEqual([['exits/cpuid', 'pass'], ['exits/inl_from_qemu', 'pass']]);
+    expect(results.run).toMatchObject({ state: 'complete', accelerator: 'tcg', quick: true, suite: 'exits' });
+    expect(results.run.argv).toEqual(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
+    expect(r.stderr).toMatch(/\[1\/2\] pass +exits\/cpuid/);
+    expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d.]+ ± [\d.]+% +ns +tcg +10 /);
+    expect(r.stderr).toContain(`results: ${out}/results.json`);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(results);
+    expect(existsSync(join(out, 'logs/exits/cpuid.log'))).toBe(true);
+  });
+
+  it('kvmbench suites lists the shipped suites with their cases', () => {
+    const r = cli(['suites', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const list = JSON.parse(r.stdout) as { suite: string; cases: { id: string }[]; error?: string }[];
+    const quick = list.find((s) => s.suite === 'quick')!;
+    expect(quick.error).toBeUndefined();
+    expect(quick.cases.map((c) => c.id)).toEqual(expect.arrayContaining(['exits/cpuid', 'boot-micro/microvm']));
+    expect(list.every((s) => !s.error)).toBe(true);
+    expect(cli(['suites']).stdout).toMatch(/^exits — VM-exit latency/m);
+  });
+});
+
+describe('kvmbench run: interrupted at random moments', () => {
+  const seed = Number(process.env.E2E_SEED ?? Date.now() % 10_000);
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+  it(`SIGINT leaves zero QEMU processes, keeps every finished case, exits 130 (E2E_SEED=${seed})`, async () => {
+    for (let round = 0; round < 4; round++) {
+      const mark = randomBytes(6).toString('hex');
+      const out = join(tmp, `intr-${round}`);
+      const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
+        cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.resume();
+      const exited = new Promise<number | null>((res) => child.on('exit', (code, sig) => res(code ?? (sig === 'SIGINT' ? 128 + 2 : -1))));
+      // The quick exits suite takes ~6 s here; start-up ~0.5 s. Hit anywhere from start-up to late.
+      const delay = 300 + Math.floor(rand() * 4500);
+      await new Promise((r) => setTimeout(r, delay));
+      const finishedBefore = (stderr.match(/^\[\d+\/\d+\] \w+ +\S+/gm) ?? []).map((l) => l.split(/\s+/)[2]!);
+      child.kill('SIGINT');
+      const code = await exited;
+      const ctx = `round ${round}, delay ${delay} ms, seed ${seed}\n${stderr}`;
+      console.log(`interrupt round ${round}: SIGINT after ${delay} ms, exit ${code}, ${finishedBefore.length} cases finished before it`);
+      expect(markedQemu(mark), ctx).toEqual([]);
+      if (code === 0) continue; // finished before the signal landed: nothing to interrupt
+      // 130 is also how a shell sees a death by SIGINT: a signal that lands while Node is still
+      // loading the CLI (before its handler exists) kills it before anything started.
+      expect(code, ctx).toBe(130);
+      if (!existsSync(join(out, 'results.json'))) {
+        // Interrupted before the output existed: nothing to keep.
+        expect(finishedBefore, ctx).toEqual([]);
+        continue;
+      }
+      const loaded = await loadResults(out);
+      expect(loaded.results.run.state, ctx).toBe('interrupted');
+      const ids = loaded.results.cases.map((c) => c.id);
+      for (const id of finishedBefore) expect(ids, ctx).toContain(id);
+      const journal = await loadResults(join(out, 'results.jsonl'));
+      expect(journal.results.cases.map((c) => c.id), ctx).toEqual(ids);
+      const last = loaded.results.cases.at(-1);
+      if (last && !finishedBefore.includes(last.id) && last.status === 'error') expect(last.reason, ctx).toMatch(/interrupted by SIGINT/);
+    }
+  });
+
+  it('kill -9 leaves a journal that rebuilds every finished case as a partial run', async () => {
+    const mark = randomBytes(6).toString('hex');
+    const out = join(tmp, 'kill9');
+    const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
+      cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((res) => child.on('exit', res));
+    // Wait until three cases have finished, then kill without warning. Meanwhile make sure the
+    // QEMU detector used above does see this run's guests (else "zero left" proves nothing).
+    let sawQemu = false;
+    for (let i = 0; i < 300 && (stderr.match(/^\[\d+\/\d+\]/gm) ?? []).length < 3; i++) {
+      if (!sawQemu && markedQemu(mark).length > 0) sawQemu = true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sawQemu).toBe(true);
+    child.kill('SIGKILL');
+    await exited;
+    const finished = (stderr.match(/^\[\d+\/\d+\] \w+ +\S+/gm) ?? []).map((l) => l.split(/\s+/)[2]!);
+    expect(finished.length).toBeGreaterThanOrEqual(3);
+    const fromJournal = await loadResults(join(out, 'results.jsonl'));
+    expect(fromJournal.results.run.state).toBe('partial');
+    for (const id of finished) expect(fromJournal.results.cases.map((c) => c.id)).toContain(id);
+    validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    // SIGKILL gives Node no chance to kill its detached guests; reap them so none outlive the test.
+    for (const pid of markedQemu(mark)) process.kill(-pid, 'SIGKILL');
+  });
+});
