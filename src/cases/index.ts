@@ -7,12 +7,14 @@ import { bootMicroExecutor } from './boot-micro.js';
 import { exitsExecutor } from './exits.js';
 import { bootLinuxExecutor } from './boot-linux.js';
 import { ioExecutor } from './io.js';
+import { doctorExecutor } from './doctor.js';
 
 export const executors: Record<string, CaseExecutor> = {
   [exitsExecutor.kind]: exitsExecutor,
   [bootMicroExecutor.kind]: bootMicroExecutor,
   [bootLinuxExecutor.kind]: bootLinuxExecutor,
   [ioExecutor.kind]: ioExecutor,
+  [doctorExecutor.kind]: doctorExecutor,
 };
 
 export function executorFor(kind: string): CaseExecutor | undefined {

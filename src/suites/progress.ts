@@ -146,8 +146,7 @@ export class TtyReporter extends BaseReporter {
     const id = `${this.current.suite}/${this.current.id}`;
     const est = this.estimateMs();
     const parts = [
-      this.c.cyan(`[${this.done + 1}/${this.total}]`),
-      id,
+      `${this.c.cyan(`[${this.done + 1}/${this.total}]`)} ${id}`,
       this.currentPhase,
       fmtDuration(Date.now() - this.caseStarted),
       `total ${fmtDuration(Date.now() - this.started)}`,
@@ -190,7 +189,7 @@ function cutVisible(s: string, width: number): string {
       n += Math.min(part.length, room);
     }
   }
-  return out + '\x1b[0m';
+  return s.includes('\x1b[') ? out + '\x1b[0m' : out;
 }
 
 /** Significant-figure formatting for the summary table. */
