@@ -153,8 +153,24 @@ export async function loadResults(pathOrDir: string): Promise<LoadedResults> {
   if (await isDir(p)) {
     const json = join(p, 'results.json');
     const text = await readText(json);
-    if (text !== undefined) return { results: validateResults(parseJson(text, json), json), file: json, dir: p, fromJournal: false };
     const jsonl = join(p, 'results.jsonl');
+    if (text !== undefined) {
+      const results = validateResults(parseJson(text, json), json);
+      // A run killed between its journal append and the results.json rename has one more case
+      // in the journal; a partial results.json defers to a journal that holds more.
+      if (results.run.state === 'partial') {
+        const jtext = await readText(jsonl);
+        if (jtext !== undefined) {
+          try {
+            const fromJournal = resultsFromJournal(jtext, jsonl);
+            if (fromJournal.cases.length > results.cases.length) return { results: fromJournal, file: jsonl, dir: p, fromJournal: true };
+          } catch {
+            // results.json is valid; a damaged journal beside it changes nothing
+          }
+        }
+      }
+      return { results, file: json, dir: p, fromJournal: false };
+    }
     const jtext = await readText(jsonl);
     if (jtext !== undefined) return { results: resultsFromJournal(jtext, jsonl), file: jsonl, dir: p, fromJournal: true };
     throw new UsageError(`${pathOrDir}: no results.json or results.jsonl in this directory`, 'give a report directory written by `kvmbench run` or a results.json');
