@@ -111,7 +111,7 @@ describe('kvmbench run: interrupted at random moments', () => {
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 
   it(`SIGINT leaves zero QEMU processes, keeps every finished case, exits 130 (E2E_SEED=${seed})`, async () => {
-    for (let round = 0; round < 4; round++) {
+    for (let round = 0; round < 6; round++) {
       const mark = randomBytes(6).toString('hex');
       const out = join(tmp, `intr-${round}`);
       const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
@@ -121,14 +121,18 @@ describe('kvmbench run: interrupted at random moments', () => {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.resume();
       const exited = new Promise<number | null>((res) => child.on('exit', (code, sig) => res(code ?? (sig === 'SIGINT' ? 128 + 2 : -1))));
-      // The quick exits suite takes ~6 s here; start-up ~0.5 s. Hit anywhere from start-up to late.
-      const delay = 300 + Math.floor(rand() * 4500);
+      // Even rounds count from the spawn (hitting start-up too); odd rounds from the run's first
+      // line, so most of them land while a guest runs (the quick exits suite takes ~4 s here).
+      if (round % 2 === 1) {
+        for (let i = 0; i < 200 && !stderr.includes('kvmbench run exits'); i++) await new Promise((r) => setTimeout(r, 25));
+      }
+      const delay = round % 2 === 1 ? Math.floor(rand() * 3500) : 300 + Math.floor(rand() * 4500);
       await new Promise((r) => setTimeout(r, delay));
       const finishedBefore = (stderr.match(/^\[\d+\/\d+\] \w+ +\S+/gm) ?? []).map((l) => l.split(/\s+/)[2]!);
       child.kill('SIGINT');
       const code = await exited;
       const ctx = `round ${round}, delay ${delay} ms, seed ${seed}\n${stderr}`;
-      console.log(`interrupt round ${round}: SIGINT after ${delay} ms, exit ${code}, ${finishedBefore.length} cases finished before it`);
+      console.log(`interrupt round ${round}: SIGINT ${delay} ms after ${round % 2 ? 'the first line' : 'spawn'}, exit ${code}, ${finishedBefore.length} cases finished before it`);
       expect(markedQemu(mark), ctx).toEqual([]);
       if (code === 0) continue; // finished before the signal landed: nothing to interrupt
       // 130 is also how a shell sees a death by SIGINT: a signal that lands while Node is still
