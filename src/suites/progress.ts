@@ -153,7 +153,9 @@ export class TtyReporter extends BaseReporter {
       est !== undefined ? `~${fmtDuration(est)} left` : '',
     ].filter(Boolean);
     let s = parts.join(this.c.dim(' · '));
-    const width = Math.max(20, (this.out.columns ?? 100) - 1);
+    // A pseudo-terminal without a size reports 0 columns: assume a common width then.
+    const cols = this.out.columns && this.out.columns > 0 ? this.out.columns : 100;
+    const width = Math.max(20, cols - 1);
     // Cut by visible width (colour codes are zero-width) so the line never wraps.
     if (visibleLength(s) > width) s = cutVisible(s, width);
     this.out.write(`\r\x1b[2K${s}`);
