@@ -140,8 +140,13 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
     buildMs: 0,
   };
   writeFileSync(join(tmp, 'image.json'), JSON.stringify(img, null, 2) + '\n');
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    // Another kvmbench built the same key meanwhile: same inputs, same image; keep theirs.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(manifestPath)) throw e;
+  }
   return { ...img, buildMs: performance.now() - t0 };
 }
 

@@ -89,7 +89,13 @@ export async function debExtract(deb: string, dest: string): Promise<string> {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await execFileP('dpkg-deb', ['-x', deb, tmp], { timeout: 300_000 });
-  renameSync(tmp, dest);
+  try {
+    renameSync(tmp, dest);
+  } catch (e) {
+    // Unpacked by a concurrent kvmbench meanwhile.
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dest)) throw e;
+  }
   return dest;
 }
 
