@@ -36,8 +36,8 @@ export default class Run extends BaseCommand {
     accel: Flags.string({ description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg', options: ['auto', 'kvm', 'tcg'], default: 'auto' }),
     machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINES] }),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
-    json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr' }),
-    quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)" }),
+    json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
+    quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
   };
 
   async run(): Promise<void> {

@@ -18,7 +18,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { EnvironmentError, KvmbenchError } from '../cli/errors.js';
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import { executorFor as registryExecutorFor } from '../cases/index.js';
-import { CaseResult, type Accelerator, type Results, type RunInfo } from '../results/model.js';
+import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/model.js';
 import { prepareOutputDir } from '../results/outdir.js';
 import { ResultsWriter } from '../results/writer.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
@@ -27,6 +27,7 @@ import type { LoadedSuite } from './load.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
+const runChecker = TypeCompiler.Compile(RunInfo);
 
 /** Seconds an executor gets after its abort to kill its guest and return. */
 export const DEFAULT_GRACE_MS = 5_000;
@@ -119,12 +120,16 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
       argv: opts.argv,
       accelerator: accel,
       acceleratorRequested: opts.accel,
-      quick: opts.quick,
+      // Coerced: an unset CLI boolean arrives as undefined, which JSON drops and the schema rejects.
+      quick: opts.quick === true,
       state: 'partial',
     };
     const rev = gitRevision();
     if (rev) run.gitRevision = rev;
     if (warnings.length) run.warnings = [...warnings];
+    // A results file that does not validate is worse than no run: fail loudly, before any guest.
+    const bad = runChecker.Errors(run).First();
+    if (bad) throw new Error(`internal error: run info does not match the results schema (${bad.path}: ${bad.message})`);
     let writer: ResultsWriter;
     try {
       writer = await ResultsWriter.create(out.dir, run, host);
@@ -139,7 +144,7 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
       reporter.caseStart(i, cases.length, spec);
       const result = await runCase(spec, {
         accel,
-        quick: opts.quick,
+        quick: opts.quick === true,
         dir: out.dir,
         runId: out.runId,
         host,

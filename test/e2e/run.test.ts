@@ -105,6 +105,27 @@ describe('kvmbench run: exit codes and output', () => {
   });
 });
 
+describe('kvmbench run (the default quick suite)', () => {
+  it('runs every area end to end under TCG within 3 minutes and leaves readable reports', () => {
+    const out = join(tmp, 'quick');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [bin, 'run', '--accel', 'tcg', '--output', out], {
+      cwd: root, encoding: 'utf8', timeout: 290_000, env: { ...process.env, NO_COLOR: '1', CI: '1' },
+    });
+    const wallMs = Date.now() - t0;
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(results.run).toMatchObject({ suite: 'quick', state: 'complete', accelerator: 'tcg' });
+    const suites = new Set(results.cases.map((c) => c.suite));
+    expect([...suites]).toEqual(['doctor', 'exits', 'boot-micro', 'boot-linux', 'io']);
+    for (const c of results.cases) expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
+    for (const f of ['results.jsonl', 'junit.xml', 'report.html']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(r.stdout).toMatch(/^\d+ passed, 0 failed, 0 errors, \d+ skipped$/m);
+    console.log(`quick suite under TCG: ${(wallMs / 1000).toFixed(1)} s wall, ${results.cases.length} cases`);
+    expect(wallMs).toBeLessThan(180_000);
+  });
+});
+
 describe('kvmbench run: interrupted at random moments', () => {
   const seed = Number(process.env.E2E_SEED ?? Date.now() % 10_000);
   let s = seed;

@@ -169,6 +169,13 @@ describe('runSuite', () => {
     validateResults(JSON.parse(readFileSync(join(s.dir, 'results.json'), 'utf8')));
   });
 
+  it('writes a valid run record when optional options are left unset (as oclif leaves booleans)', async () => {
+    const suite = suiteFile('unset', 'cases:\n  - id: a\n');
+    const s = await runSuite({ suite, accel: 'tcg', quick: undefined as unknown as boolean, argv: [], output: join(work, 'out-unset'), deps: deps(), executorFor: registry });
+    expect(s.results.run.quick).toBe(false);
+    validateResults(JSON.parse(readFileSync(join(s.dir, 'results.json'), 'utf8')));
+  });
+
   it('warns when requirements cannot be checked and still runs the case', async () => {
     const suite = suiteFile('noreq', 'cases:\n  - id: a\n    requires: [kvm.dev]\n');
     const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-noreq'), deps: deps(), executorFor: registry });
