@@ -192,7 +192,13 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   const onLines = (ls: ConsoleLine[], at: number): void => {
     for (const line of ls) {
       lines.push({ line, atMs: at });
-      if (line.kind !== 'event') continue;
+      if (line.kind !== 'event') {
+        // A mark line that a kernel message broke into (see the end line below) still marks.
+        const m = /^KVMB1 (init-start|init-done)\b/.exec(line.text);
+        if (m?.[1] === 'init-start') marks.init_started ??= at;
+        if (m?.[1] === 'init-done') marks.init_done ??= at;
+        continue;
+      }
       if (line.type === 'init-start') marks.init_started ??= at;
       if (line.type === 'init-done') marks.init_done ??= at;
       o.onEvent?.(line, at);
@@ -255,7 +261,13 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   if (child.pid) live.delete(child.pid);
   onLines(parser.end(), exitMs);
 
-  const end = lines.find((l) => l.line.kind === 'event' && l.line.type === 'end')?.line as EventLine | undefined;
+  let end = lines.find((l) => l.line.kind === 'event' && l.line.type === 'end')?.line as EventLine | undefined;
+  // The kernel console shares ttyS0 with /init: a kernel message can land in the middle of
+  // the end line ("KVMB1 end status=pass[    2.02] clocksource: ..."), which then parses as
+  // text. Such a line still says the guest finished.
+  if (!end && lines.some((l) => l.line.kind === 'text' && /^KVMB1 end status=pass\b/.test(l.line.text))) {
+    end = { kind: 'event', text: 'KVMB1 end status=pass', version: 1, type: 'end', fields: { status: 'pass' } };
+  }
   const lastPhase = lastPhaseOf(marks);
   let reason: string | undefined;
   if (aborted) reason = 'aborted';
