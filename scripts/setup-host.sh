@@ -17,6 +17,8 @@ need /usr/share/qemu/qboot.rom qemu-system-data
 need /usr/share/seabios/bios-256k.bin seabios
 need cpio cpio
 need dpkg-deb dpkg
+need fio fio              # guest I/O jobs and their host baseline
+need xz xz-utils          # compressed kernel modules in the Linux guest image
 if [[ ${1:-} == --tests ]]; then
   need chromium chromium
 fi

@@ -115,6 +115,20 @@ describe('kvmbench doctor on this machine', () => {
     expect(failures).toEqual(j.checks.filter((c) => c.profile === 'kvm' && c.status === 'fail').map((c) => c.id).sort());
   });
 
+  it('--boot boots a real micro guest: under KVM when the probe passes, else under TCG as evidence', () => {
+    const r = cli('doctor', '--boot', '--json');
+    const out = JSON.parse(r.stdout) as DoctorJson;
+    const smoke = out.checks.find((c) => c.id === 'kvm.boot-smoke');
+    expect(smoke).toBeDefined();
+    if (devKvmOpenErrno() === undefined) {
+      expect(smoke!.status).toBe('pass');
+    } else {
+      expect(smoke!.status).toBe('skip');
+      expect(smoke!.evidence.join('\n')).toMatch(/TCG instead: micro guest booted to long mode and exited cleanly/);
+      expect(smoke!.fix).toBeTruthy();
+    }
+  });
+
   it('exits 2 on a bad flag or profile', () => {
     const bad = cli('doctor', '--no-such-flag');
     expect(bad.code).toBe(2);
