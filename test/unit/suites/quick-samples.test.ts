@@ -1,0 +1,22 @@
+/**
+ * CI compares quick runs, so every timing case of a shipped suite must carry, in
+ * --quick mode, at least the samples `compare` needs to confirm a 30 % shift.
+ * I/O is the documented exception: one fio run per job (its figures are compared
+ * with "too few samples" until fio's per-interval logs become samples).
+ */
+import { describe, expect, it } from 'vitest';
+import { MIN_SAMPLES_PER_SIDE } from '../../../src/compare/index.js';
+import { executors } from '../../../src/cases/index.js';
+import { listShippedSuites, loadSuite } from '../../../src/suites/load.js';
+
+const SAMPLED_KINDS = new Set(['exits', 'boot-micro', 'boot-linux']);
+
+describe('quick runs carry enough samples for compare', () => {
+  for (const name of listShippedSuites()) {
+    it(`suite ${name}`, () => {
+      const suite = loadSuite(name, { quick: true, kinds: Object.keys(executors) });
+      const short = suite.cases.filter((c) => SAMPLED_KINDS.has(c.kind) && c.repeat < MIN_SAMPLES_PER_SIDE).map((c) => `${c.suite}/${c.id}: ${c.repeat}`);
+      expect(short).toEqual([]);
+    });
+  }
+});
