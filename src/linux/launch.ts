@@ -27,6 +27,7 @@ import type { Readable } from 'node:stream';
 import { ProtocolParser, type ConsoleLine, type EventLine } from '../protocol/parser.js';
 import type { Accelerator } from '../results/model.js';
 import { buildQemuArgs, qemuBinary, type DriveSpec, type MachineType } from '../vmm/qemu.js';
+import { guardedSpawn, killGroup, trackQemu, untrackQemu } from '../vmm/processes.js';
 import type { LinuxImage } from './image.js';
 
 export const PHASES = ['spawn', 'vmm_ready', 'firmware', 'kernel_entry', 'decompressor', 'kernel_main', 'init_started', 'init_done'] as const;
@@ -140,17 +141,6 @@ export function buildLinuxArgs(o: LinuxBootOptions): string[] {
   });
 }
 
-const live = new Set<number>();
-let hooked = false;
-function killGroup(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 export function lastPhaseOf(marks: Partial<Record<Phase, number>>): Phase {
   let last: Phase = 'spawn';
   for (const p of PHASES) if (marks[p] !== undefined) last = p;
@@ -159,12 +149,6 @@ export function lastPhaseOf(marks: Partial<Record<Phase, number>>): Phase {
 
 /** Boots once; never throws for guest trouble (that is `ok: false` with a reason). */
 export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
-  if (!hooked) {
-    hooked = true;
-    process.on('exit', () => {
-      for (const pid of live) killGroup(pid);
-    });
-  }
   const binary = qemuBinary();
   const args = buildLinuxArgs(o);
   const argv = [binary, ...args];
@@ -185,8 +169,9 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   const t0 = process.hrtime.bigint();
   const now = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
   marks.spawn = 0;
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' } });
-  if (child.pid) live.add(child.pid);
+  const [command, commandArgs] = guardedSpawn(binary, args);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' } });
+  trackQemu(child.pid);
   const kill = (): void => killGroup(child.pid);
 
   const onLines = (ls: ConsoleLine[], at: number): void => {
@@ -258,7 +243,7 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   if (timer) clearTimeout(timer);
   o.signal?.removeEventListener('abort', onAbort);
   kill();
-  if (child.pid) live.delete(child.pid);
+  untrackQemu(child.pid);
   onLines(parser.end(), exitMs);
 
   let end = lines.find((l) => l.line.kind === 'event' && l.line.type === 'end')?.line as EventLine | undefined;

@@ -8,6 +8,7 @@ import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
+import { guardedSpawn, killGroup, trackQemu, untrackQemu } from './processes.js';
 import { ProtocolParser, type ConsoleLine } from '../protocol/parser.js';
 import { Transcript } from '../protocol/transcript.js';
 import { buildQemuArgs, qemuBinary, type QemuConfig } from './qemu.js';
@@ -64,32 +65,6 @@ export interface LaunchResult {
 }
 
 const STDERR_CAP = 64 * 1024;
-const live = new Set<number>();
-let exitHookInstalled = false;
-
-function killGroup(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // execa's own cleanup does not cover detached children, so Node's exit kills them here.
-  process.on('exit', () => {
-    for (const pid of live) killGroup(pid);
-  });
-}
-
-/** PIDs of QEMU process groups this process has running (for tests and diagnostics). */
-export function liveQemuPids(): number[] {
-  return [...live];
-}
-
 /**
  * mkdir -p that gives up instead of throwing. Not mkdirSync({recursive}): on Node 20 that
  * loops forever on paths under /proc, where mkdir answers ENOENT for an existing parent.
@@ -116,7 +91,6 @@ function verdictReason(t: Transcript): string | undefined {
 }
 
 export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
-  installExitHook();
   const cfg: QemuConfig = { ...opts.qemu };
   const wantDebug = typeof opts.onDebugBytes === 'function';
   if (wantDebug) {
@@ -156,9 +130,10 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     cleanup: false,
     env: { ...process.env, LC_ALL: 'C' },
   };
-  const child = execa(binary, args, execOpts);
+  const [command, commandArgs] = guardedSpawn(binary, args);
+  const child = execa(command, commandArgs, execOpts);
   const pid = child.pid;
-  if (pid) live.add(pid);
+  trackQemu(pid);
 
   const kill = (): void => killGroup(pid);
 
@@ -219,7 +194,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     opts.signal?.removeEventListener('abort', onAbort);
     // QEMU may have left helpers in its group; the group goes whatever happened.
     kill();
-    if (pid) live.delete(pid);
+    untrackQemu(pid);
   }
   handleLines(parser.end(), timeline.exitNs);
 
@@ -276,3 +251,5 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     durationMs: performance.now() - t0,
   };
 }
+
+export { liveQemuPids } from './processes.js';
