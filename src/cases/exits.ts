@@ -123,7 +123,7 @@ export const exitsExecutor: CaseExecutor = {
     const metrics: Metric[] = [];
     if (hz > 0) {
       metrics.push(metric({
-        name: `${test}.latency`, unit: 'ns', better: 'lower', interval,
+        name: `${test}.latency`, unit: 'ns', better: 'lower', headline: true, interval,
         method: `${method} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
         accelerator: ctx.accel, samples: set.netTicks.map((v) => (v * 1e9) / hz), labels,
       }));

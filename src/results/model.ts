@@ -50,6 +50,8 @@ export const Metric = Type.Object({
   accelerator: Accelerator,
   samples: Type.Array(Type.Number()),
   summary: Summary,
+  /** The case's key figure, shown first in summaries (e.g. total boot time, exit latency in ns). */
+  headline: Type.Optional(Type.Boolean()),
   /** Extra dimensions (machine type, job, block size...) for grouping in views. */
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
 });

@@ -206,13 +206,13 @@ export function fmtNumber(v: number): string {
 }
 
 /**
- * The end-of-run table: case, status, key metric (the case's first) as median ± CV, unit,
+ * The end-of-run table: case, status, key metric (the one marked `headline`, else the first) as median ± CV, unit,
  * accelerator, n; then the reasons of everything that did not pass.
  */
 export function summaryTable(results: Results, c: ChalkInstance): string {
   const rows: string[][] = [['case', 'status', 'median ± cv', 'unit', 'accel', 'n', 'metric']];
   for (const r of results.cases) {
-    const m = r.metrics[0];
+    const m = r.metrics.find((x) => x.headline) ?? r.metrics[0];
     rows.push([
       r.id,
       r.status,
