@@ -5,29 +5,14 @@
  * to be gone at once; the guest itself would never exit.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { markedQemu } from '../helpers/processes.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const hasSetpriv = existsSync('/usr/bin/setpriv') || existsSync('/bin/setpriv');
-
-function qemuWithMark(mark: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_ORPHAN_MARK=${mark}`)) continue;
-      if (!readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('qemu-system')) continue;
-      if (/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) continue;
-      pids.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,20 +23,20 @@ describe.skipIf(!hasSetpriv)('guests do not outlive a SIGKILLed kvmbench', () =>
       const { launchQemu } = await import(${JSON.stringify(join(root, 'dist/src/vmm/launch.js'))});
       await launchQemu({ qemu: { machine: 'pc', accel: 'tcg', kernel: ${JSON.stringify(join(root, 'build/guests/exits.elf'))}, append: 'test=cpuid hang=entry', memoryMiB: 32 }, timeoutMs: 120000 });
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', launcher], { env: { ...process.env, KVMB_ORPHAN_MARK: mark }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', launcher], { env: { ...process.env, KVMB_E2E_MARK: mark }, stdio: 'ignore' });
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await sleep(50);
-      pids = qemuWithMark(mark);
+      pids = markedQemu(mark);
     }
     expect(pids.length).toBe(1);
     await sleep(300); // the guest is now spinning at its entry and will never exit by itself
-    expect(qemuWithMark(mark)).toEqual(pids);
+    expect(markedQemu(mark)).toEqual(pids);
     child.kill('SIGKILL');
     let left = pids;
     for (let i = 0; i < 20 && left.length > 0; i++) {
       await sleep(50);
-      left = qemuWithMark(mark);
+      left = markedQemu(mark);
     }
     for (const pid of left) process.kill(pid, 'SIGKILL');
     expect(left).toEqual([]);

@@ -6,13 +6,14 @@
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResults, validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
+import { markedQemu } from '../helpers/processes.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin/run.js');
@@ -30,23 +31,6 @@ function cli(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [bin, ...args], {
     cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
   });
-}
-
-/** PIDs of live (non-zombie) processes whose environment carries `mark`. */
-function markedQemu(mark: string): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_E2E_MARK=${mark}`)) continue;
-      if (!readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('qemu-system')) continue;
-      if (/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) continue;
-      pids.push(Number(d));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return pids;
 }
 
 describe('kvmbench run: exit codes and output', () => {
