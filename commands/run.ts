@@ -36,6 +36,7 @@ export default class Run extends BaseCommand {
     accel: Flags.string({ description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg', options: ['auto', 'kvm', 'tcg'], default: 'auto' }),
     machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINES] }),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
+    'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
     quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
   };
@@ -81,6 +82,7 @@ export default class Run extends BaseCommand {
         quick: flags.quick,
         argv: ['run', ...this.argv],
         output: flags.output,
+        scratchDir: flags['scratch-dir'],
         signal: interrupt.signal,
         reporter,
         deps: await defaultDeps(),

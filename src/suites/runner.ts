@@ -11,9 +11,10 @@
  * executor kills QEMU's process group), records it, stops, and finishes the results as
  * `interrupted`; the caller exits 130.
  */
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { EnvironmentError, KvmbenchError } from '../cli/errors.js';
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
@@ -62,6 +63,8 @@ export interface RunSuiteOptions {
   graceMs?: number;
   /** For tests: minimum free bytes on the output filesystem. */
   minFreeBytes?: number;
+  /** `--scratch-dir DIR`: where cases make their private scratch directories (default the OS temp dir). */
+  scratchDir?: string;
 }
 
 export interface RunSummary {
@@ -98,6 +101,7 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
   const { accel, warnings } = await opts.deps.resolveAccel(opts.accel);
+  const scratchRoot = await checkScratchRoot(opts.scratchDir, opts.cwd);
   const out = await prepareOutputDir({ output: opts.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
   try {
     const host = await opts.deps.fingerprint();
@@ -152,6 +156,7 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
         executor: lookup(spec.kind),
         signal: opts.signal,
         graceMs,
+        scratchRoot,
         onPhase: (p) => reporter.phase(p),
       });
       try {
@@ -196,7 +201,25 @@ interface CaseEnv {
   executor: CaseExecutor | undefined;
   signal: AbortSignal | undefined;
   graceMs: number;
+  /** Parent of the per-case scratch directories (default the OS temp dir). */
+  scratchRoot?: string;
   onPhase(p: string): void;
+}
+
+/**
+ * `--scratch-dir` must be a writable directory before any guest starts, so a typo costs
+ * nothing; whether its filesystem suits a case (O_DIRECT, free space) is the case's call.
+ */
+async function checkScratchRoot(dir: string | undefined, cwd = process.cwd()): Promise<string | undefined> {
+  if (dir === undefined) return undefined;
+  const abs = resolve(cwd, dir);
+  try {
+    if (!(await stat(abs)).isDirectory()) throw new Error('not a directory');
+    await access(abs, constants.W_OK);
+  } catch (err) {
+    throw new EnvironmentError(`--scratch-dir ${abs} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'create it (mkdir -p) on a disk-backed filesystem with free space, or leave --scratch-dir out to use the temp directory');
+  }
+  return abs;
 }
 
 /** Runs one case to a CaseResult; never throws. */
@@ -260,7 +283,7 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
   let scratchDir: string | undefined;
   try {
     await mkdir(dirname(logPath), { recursive: true });
-    scratchDir = await mkdtemp(join(tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)));
+    scratchDir = await mkdtemp(join(env.scratchRoot ?? tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)));
     const ctx: CaseContext = {
       accel: env.accel,
       quick: env.quick,

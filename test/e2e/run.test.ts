@@ -6,7 +6,7 @@
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -54,6 +54,30 @@ describe('kvmbench run: exit codes and output', () => {
     expect(r.status, r.stderr).toBe(3);
     expect(r.stderr).toMatch(/--accel kvm: KVM is not usable here: \/dev\/kvm does not exist/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('--scratch-dir: a missing directory exits 3 before any output; a given one holds the scratch and is left clean', async () => {
+    const missing = cli(['run', 'exits', '--accel', 'tcg', '--only', 'cpuid', '--scratch-dir', join(tmp, 'no-such-dir'), '--output', join(tmp, 'scr-bad')]);
+    expect(missing.status, missing.stderr).toBe(3);
+    expect(missing.stderr).toMatch(/--scratch-dir .*no-such-dir is not a writable directory \(ENOENT\)/);
+    expect(existsSync(join(tmp, 'scr-bad'))).toBe(false);
+
+    const scratch = mkdtempSync(join(tmp, 'scratch-'));
+    // inotify sees the case's private directory come and go even though it lives under a second.
+    const created: string[] = [];
+    const watcher = watch(scratch, (event, name) => { if (event === 'rename' && name) created.push(String(name)); });
+    const ok = await new Promise<{ code: number | null; stderr: string }>((res) => {
+      const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--scratch-dir', scratch, '--output', join(tmp, 'scr-ok')], {
+        cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => res({ code, stderr }));
+    });
+    watcher.close();
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(created.some((n) => n.startsWith('kvmbench-'))).toBe(true);
+    expect(readdirSync(scratch)).toEqual([]);
   });
 
   it('an unwritable output exits 3 before any guest starts', () => {
