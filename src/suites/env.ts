@@ -79,30 +79,16 @@ export function requirementsFromDoctor(report: DoctorLike, ids: readonly string[
 }
 
 /**
- * Loads a sibling module by path at run time. The doctor and the host fingerprint are
- * optional to the runner: if they fail to load, a run still works (with a warning or a
- * minimal fingerprint) rather than not at all.
+ * The real dependencies. The doctor, fingerprint and report modules are imported when a run
+ * starts (not at CLI load, to keep `kvmbench --version` fast); an import failure is a bug and
+ * surfaces as one. A fingerprint that fails on an odd host falls back to the minimal record.
  */
-async function optionalImport<T>(rel: string): Promise<T | undefined> {
-  try {
-    return (await import(new URL(rel, import.meta.url).href)) as T;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function defaultDeps(): Promise<RunnerDeps> {
-  const deps: RunnerDeps = { resolveAccel: resolveAccelDefault, fingerprint: fingerprintFallback };
-  const fp = await optionalImport<{ collectFingerprint(): Promise<HostFingerprint> }>('../host/fingerprint.js');
-  // A host that cannot be fingerprinted fully still gets benchmarked, with the minimal record.
-  if (fp) deps.fingerprint = () => fp.collectFingerprint().catch(() => fingerprintFallback());
-  const doctor = await optionalImport<{ runDoctor(): Promise<DoctorLike> }>('../doctor/index.js');
-  if (doctor) deps.checkRequirements = async (ids) => requirementsFromDoctor(await doctor.runDoctor(), ids);
-  try {
-    const report = await import('../report/index.js');
-    deps.writeReports = report.writeReports;
-  } catch {
-    // Reports are a view; a run without them still has results.json.
-  }
-  return deps;
+  const [fp, doctor, report] = await Promise.all([import('../host/fingerprint.js'), import('../doctor/index.js'), import('../report/index.js')]);
+  return {
+    resolveAccel: resolveAccelDefault,
+    fingerprint: () => fp.collectFingerprint().catch(() => fingerprintFallback()),
+    checkRequirements: async (ids) => requirementsFromDoctor(await doctor.runDoctor(), ids),
+    writeReports: report.writeReports,
+  };
 }
