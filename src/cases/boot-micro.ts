@@ -73,19 +73,16 @@ export const bootMicroExecutor: CaseExecutor = {
       if (end > entry) guestTicks.push(end - entry);
     });
 
+    let stopped: string | undefined;
     try {
       await bench.run();
     } catch (err) {
-      if (!failure) {
-        const aborted = ctx.signal.aborted;
-        return { ...base, status: 'error', reason: aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`, metrics: [] };
-      }
+      if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
     }
     const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
-    if (failure) {
-      return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: [], facts };
-    }
-    const task = bench.getTask('boot');
+    // tinybench keeps samples only for a completed task; the per-boot arrays below hold every
+    // boot that finished, so a failed or aborted case still reports what it measured.
+    const task = stopped || failure ? undefined : bench.getTask('boot');
     const tr = task?.result;
     const tinySamples = tr && 'latency' in tr && tr.latency.samples ? [...tr.latency.samples] : [];
 
@@ -93,7 +90,7 @@ export const bootMicroExecutor: CaseExecutor = {
     const mo = argString(spec, 'machine_options');
     if (mo) labels.machine_options = mo;
     const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : '';
-    const hostClock = `host clock process.hrtime.bigint(); ${boots} boots, one QEMU process each, run one after another.${tcg}`;
+    const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
     const metrics: Metric[] = [
       metric({
         name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
@@ -126,6 +123,10 @@ export const bootMicroExecutor: CaseExecutor = {
         method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
         accelerator: ctx.accel, samples: guestTicks, labels,
       }));
+    }
+    if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
+    if (failure) {
+      return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: metrics.filter((m) => m.samples.length > 0), facts };
     }
     return { ...base, status: 'pass', metrics, facts };
   },

@@ -202,6 +202,22 @@ describe('boot-micro executor under TCG', () => {
     expect(Math.abs(s - byName['boot.spawn_to_exit']!.summary.median)).toBeLessThan(50);
     validate('boot-micro/microvm', o);
   });
+
+  it('keeps the boots already timed when the case is cut short', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('interrupted by SIGINT')), 1500);
+    const o = await executorFor('boot-micro')!.run(
+      spec({ id: 'pc', kind: 'boot-micro', machine: 'pc', repeat: 500 }),
+      context('boot-cut-short', 60, true, ac),
+    );
+    expect(o.status).toBe('error');
+    const total = o.metrics.find((m) => m.name === 'boot.spawn_to_exit');
+    expect(total, o.reason).toBeDefined();
+    expect(total!.summary.n).toBeGreaterThan(0);
+    expect(total!.summary.n).toBeLessThan(500);
+    expect(total!.method).toMatch(new RegExp(`^host clock .*; ${total!.summary.n} of 500 planned boots`));
+    validate('boot-micro/pc', o);
+  });
 });
 
 describe('launcher robustness', () => {
