@@ -111,6 +111,7 @@ export const ioExecutor: CaseExecutor = {
         logPath: ctx.logPath,
         onEvent: (ev, at) => {
           if (ev.type === 'job-begin' && ev.fields.id) {
+            ctx.onPhase(`guest ${ev.fields.id}`);
             outputs.set(ev.fields.id, { text: [], beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
           } else if (ev.type === 'job-end' && ev.fields.id) {
             const o = outputs.get(ev.fields.id);
@@ -127,7 +128,9 @@ export const ioExecutor: CaseExecutor = {
       }
       facts.guestBootMarks = r.marks;
       facts.qemuArgv = r.argv;
-      if (!r.ok) return { ...base, guest, status: 'error', reason: r.reason, metrics: [], facts };
+      // A guest that stopped part-way (deadline, interrupt, crash) still reports the jobs it
+      // finished; their host baselines are skipped, since the run is being cut short.
+      const guestFailure = r.ok ? undefined : r.reason;
 
       const hostFio = await findHostFio();
       facts.hostFio = hostFio ? hostFio.version : 'none: no host baseline';
@@ -141,6 +144,7 @@ export const ioExecutor: CaseExecutor = {
           jobFacts[`${job.id}.skipped`] = 'busybox dd does sequential jobs only';
           continue;
         }
+        if ((!o || o.rc !== '0') && guestFailure) break;
         if (!o || o.rc !== '0') return { ...base, guest, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${o.text.slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
         let guestValue: number;
         if (o.tool === 'dd') {
@@ -155,7 +159,7 @@ export const ioExecutor: CaseExecutor = {
         metrics.push(metric(job, 'guest', guestValue, extra, ctx.accel, `${interval}, in the guest on /dev/vda (virtio-blk, cache=${cache}, aio=${aio})`,
           o.tool === 'dd' ? 'busybox dd in the guest, timed on the host from the arrival of its begin and end lines (includes about 1 ms of line latency)' : 'fio JSON from the guest (bw_bytes or iops of the job)'));
         // dd figures get no fio baseline: the two tools would not be running the same job.
-        if (!hostFio || o.tool === 'dd') continue;
+        if (!hostFio || o.tool === 'dd' || guestFailure) continue;
         ctx.onPhase(`host ${job.id}`);
         const { stdout } = await execFileP(hostFio.path, fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine }), { signal: ctx.signal, maxBuffer: 16 << 20 });
         const hs = jobSide(job, parseFioJson(stdout).jobs[0]!);
@@ -165,6 +169,7 @@ export const ioExecutor: CaseExecutor = {
         metrics.push(metric(job, 'ratio', hostValue > 0 ? guestValue / hostValue : 0, extra, ctx.accel, `guest ${job.id} figure divided by the host's on the same file`, 'ratio of the two single runs above'));
       }
       facts.jobs = jobFacts;
+      if (guestFailure) return { ...base, guest, status: 'error', reason: guestFailure, metrics, facts };
       return { ...base, guest, status: 'pass', metrics, facts };
     } finally {
       rmSync(file, { force: true });

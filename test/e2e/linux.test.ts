@@ -169,6 +169,26 @@ describe('io', () => {
     expect(linuxQemus()).toEqual([]);
   });
 
+  it('a run cut short keeps the guest jobs that finished', async () => {
+    const ac = new AbortController();
+    const ctx = { ...context('io-cut-short', 240), signal: ac.signal };
+    const phases: string[] = [];
+    ctx.onPhase = (p: string) => {
+      phases.push(p);
+      // The second job's begin line means the first one ended: interrupt now.
+      if (phases.filter((x) => x.startsWith('guest ') && x !== 'guest jobs').length === 2) ac.abort();
+    };
+    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 1, ramp: 0, sizeMiB: 64 } }), ctx);
+    expect(out.status).toBe('error');
+    expect(out.reason).toMatch(/^aborted/);
+    const guestJobs = out.metrics.filter((m) => m.labels?.side === 'guest');
+    expect(guestJobs.length, JSON.stringify(phases)).toBe(1);
+    expect(guestJobs[0]!.summary.n).toBe(1);
+    expect(out.metrics.some((m) => m.labels?.side === 'host')).toBe(false);
+    expect(readdirSync(ctx.scratchDir).filter((f) => f.endsWith('.raw'))).toEqual([]);
+    expect(linuxQemus()).toEqual([]);
+  });
+
   it('refuses a tmpfs scratch directory (O_DIRECT cannot work there)', async () => {
     if (!existsSync('/dev/shm')) return;
     const shm = mkdtempSync('/dev/shm/kvmb-');
