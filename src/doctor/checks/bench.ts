@@ -3,11 +3,9 @@
  * expect and what would reduce it; none of them stops a run (they are recorded with it).
  */
 import { parseBool, selected } from '../../host/facts.js';
-import type { CheckDef, CheckOutcome } from '../types.js';
+import type { CheckDef } from '../types.js';
+import { pass, skip, warn } from './outcome.js';
 
-const pass = (evidence: string[]): CheckOutcome => ({ status: 'pass', evidence });
-const warn = (evidence: string[], fix: string): CheckOutcome => ({ status: 'warn', evidence, fix });
-const skip = (evidence: string[], fix: string): CheckOutcome => ({ status: 'skip', evidence, fix });
 const CPU = '/sys/devices/system/cpu';
 
 export const governor: CheckDef = {

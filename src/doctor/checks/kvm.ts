@@ -5,16 +5,13 @@
  */
 import { parseBool, vendorInfo, type KernelModule } from '../../host/facts.js';
 import { KVM_CAPABILITIES } from '../../host/kvm-probe.js';
-import type { CheckContext, CheckDef, CheckOutcome } from '../types.js';
+import type { CheckContext, CheckDef } from '../types.js';
+import { fail, pass, skip, warn } from './outcome.js';
 
 const IA32_FEATURE_CONTROL = 0x3a;
 const AMD_VM_CR = 0xc0010114;
 const BIOS_LOG = /disabled by bios|VMX \(outside TXT\) disabled|SVM (?:is )?disabled|virtualization disabled in (?:the )?bios/i;
 
-const pass = (evidence: string[]): CheckOutcome => ({ status: 'pass', evidence });
-const warn = (evidence: string[], fix: string): CheckOutcome => ({ status: 'warn', evidence, fix });
-const fail = (evidence: string[], fix: string): CheckOutcome => ({ status: 'fail', evidence, fix });
-const skip = (evidence: string[], fix: string): CheckOutcome => ({ status: 'skip', evidence, fix });
 
 function probeOpened(ctx: CheckContext): boolean {
   return ctx.probe.stage !== 'open' && ctx.probe.stage !== 'ffi-unavailable';

@@ -3,12 +3,9 @@
  * and `io` (vhost-net, hugepages, IOMMU groups).
  */
 import { parseBool, parseMeminfo, vendorInfo, QEMU_BINARY } from '../../host/facts.js';
-import type { CheckDef, CheckOutcome } from '../types.js';
+import type { CheckDef } from '../types.js';
+import { fail, pass, skip, warn } from './outcome.js';
 
-const pass = (evidence: string[]): CheckOutcome => ({ status: 'pass', evidence });
-const warn = (evidence: string[], fix: string): CheckOutcome => ({ status: 'warn', evidence, fix });
-const fail = (evidence: string[], fix: string): CheckOutcome => ({ status: 'fail', evidence, fix });
-const skip = (evidence: string[], fix: string): CheckOutcome => ({ status: 'skip', evidence, fix });
 
 const INSTALL_QEMU = '`sudo apt-get install -y --no-install-recommends qemu-system-x86` (Debian/Ubuntu) or `sudo dnf install qemu-system-x86-core` (Fedora)';
 /** microvm with acpi=on and the options kvmbench passes need QEMU 6.0 or later. */
