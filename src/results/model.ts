@@ -14,6 +14,22 @@ export const RESULTS_SCHEMA = 'kvmbench.results/1';
 export const Accelerator = Type.Union([Type.Literal('kvm'), Type.Literal('tcg')]);
 export type Accelerator = Static<typeof Accelerator>;
 
+/**
+ * How the guest's code was executed, decided from measurements (src/vmm/execution.ts):
+ * `native` (the CPU ran it under VT-x/AMD-V), `emulated` (KVM's instruction emulator ran it,
+ * as on paravirtualized PVM hosts for non-PVM guests), `tcg` (QEMU's software emulation), or
+ * `unknown` (no measurement could tell). Figures of different modes measure different things.
+ */
+export const ExecutionMode = Type.Union([Type.Literal('native'), Type.Literal('emulated'), Type.Literal('tcg'), Type.Literal('unknown')]);
+export type ExecutionMode = Static<typeof ExecutionMode>;
+
+export const Execution = Type.Object({
+  mode: ExecutionMode,
+  /** The measurements and the rule that decided `mode`, one sentence each. */
+  evidence: Type.Array(Type.String()),
+});
+export type Execution = Static<typeof Execution>;
+
 export const CaseStatus = Type.Union([
   Type.Literal('pass'),
   Type.Literal('fail'), // a check failed or a confirmed regression
@@ -54,6 +70,8 @@ export const Metric = Type.Object({
   headline: Type.Optional(Type.Boolean()),
   /** Extra dimensions (machine type, job, block size...) for grouping in views. */
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** How the guest code behind the samples ran (the case's `execution.mode`); absent for host-side figures. */
+  execution: Type.Optional(ExecutionMode),
 });
 export type Metric = Static<typeof Metric>;
 
@@ -85,6 +103,13 @@ export const CaseResult = Type.Object({
   startedAt: Type.String({ description: 'ISO 8601' }),
   durationMs: Type.Number({ minimum: 0 }),
   metrics: Type.Array(Metric),
+  /** Native, emulated or TCG execution of the guest's code, with the evidence (exits and boot cases). */
+  execution: Type.Optional(Execution),
+  /**
+   * The VM configuration that shapes the figures, as short strings: `cpu` (QEMU -cpu),
+   * `irqchip`, `firmware`, `tsc_source`, `apicv`, `halt_poll_ns`... `compare` flags pairs that differ.
+   */
+  vm: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Free-form facts the case recorded (TSC frequency source, QEMU argv, kernel version...). */
   facts: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
@@ -140,6 +165,13 @@ export const HostFingerprint = Type.Object({
   /** Where the /dev/kvm probe stopped and why, e.g. `ok` or `open ENOENT` (src/host/kvm-probe.ts). */
   kvmProbe: Type.Optional(Type.String()),
   kvmApiVersion: Type.Optional(Type.Integer()),
+  /**
+   * What kind of KVM this host has (src/host/flavor.ts): `bare-metal` (VT-x/AMD-V of the CPU),
+   * `nested` (a hypervisor below passes VT-x/AMD-V through), `pvm` (paravirtualized KVM, kvm_pvm:
+   * no VT-x/AMD-V; guests that are not PVM-enabled run through KVM's instruction emulator),
+   * `none` (no KVM module) or `unknown`.
+   */
+  kvmFlavor: Type.Optional(Type.String()),
 }, { additionalProperties: true });
 export type HostFingerprint = Static<typeof HostFingerprint>;
 
