@@ -1,6 +1,7 @@
 /**
- * The statistics behind `kvmbench compare`: Mann-Whitney U (exact for small samples
- * without ties, normal approximation with tie and continuity correction otherwise),
+ * The statistics behind `kvmbench compare`: Mann-Whitney U (exact for small samples: the
+ * Mann-Whitney recurrence without ties, the permutation distribution conditional on the tie
+ * pattern with ties; normal approximation with tie and continuity correction beyond),
  * a percentile bootstrap of the relative change of medians, and Holm's step-down
  * correction across all metrics compared. Pure functions; randomness only through a
  * seeded Rng passed in.
@@ -91,31 +92,94 @@ export function erfc(x: number): number {
 }
 
 /**
+ * Null distribution of the first sample's rank sum given the tie pattern: every choice of n1
+ * of the N pooled values is equally likely (the permutation distribution), and ranks are
+ * midranks. `groups` are the sizes of the tie groups in ascending order of value (no ties:
+ * all 1). Returns counts indexed by the doubled rank sum (midranks doubled are integers), so
+ * counts[s] = number of n1-subsets whose doubled rank sum is s; they add up to C(N, n1).
+ *
+ * Dynamic programming over the groups: taking j of a group of size t with doubled midrank d
+ * adds j·d in C(t, j) ways; about 10⁶ steps for n1 = n2 = 30 (a few ms).
+ */
+export function exactRankSumCounts(groups: readonly number[], n1: number): Float64Array {
+  const N = groups.reduce((s, t) => s + t, 0);
+  const smax = N * (N + 1); // doubled sum of all ranks
+  const width = smax + 1;
+  const dp = new Float64Array((n1 + 1) * width);
+  dp[0] = 1;
+  // Support of each row (lowest and highest doubled sum with a non-zero count), to skip zeros.
+  const lo = new Int32Array(n1 + 1).fill(width);
+  const hi = new Int32Array(n1 + 1).fill(-1);
+  lo[0] = 0;
+  hi[0] = 0;
+  let first = 1; // 1-based rank of the group's first value
+  let taken = 0; // values in the groups processed so far
+  for (const t of groups) {
+    const d = 2 * first + t - 1; // doubled midrank of the group
+    const binom = [1];
+    for (let j = 1; j <= t; j++) binom.push((binom[j - 1]! * (t - j + 1)) / j);
+    // Descending k: row k is built from rows k - j, which this group has not touched yet.
+    for (let k = Math.min(n1, taken + t); k >= 1; k--) {
+      const row = k * width;
+      for (let j = 1; j <= Math.min(t, k); j++) {
+        const src = k - j;
+        if (hi[src]! < 0) continue;
+        const from = src * width;
+        const shift = j * d;
+        const c = binom[j]!;
+        for (let s = lo[src]!; s <= hi[src]!; s++) dp[row + s + shift]! += c * dp[from + s]!;
+        lo[k] = Math.min(lo[k]!, lo[src]! + shift);
+        hi[k] = Math.max(hi[k]!, hi[src]! + shift);
+      }
+    }
+    taken += t;
+    first += t;
+  }
+  return dp.slice(n1 * width, n1 * width + width);
+}
+
+/**
  * Two-sided Mann-Whitney U test of `a` against `b`. Exact when both sides have at most
- * EXACT_MAX_N samples and there are no ties; otherwise the normal approximation with
- * the tie-corrected variance and a continuity correction of 0.5.
+ * EXACT_MAX_N samples: without ties from the Mann-Whitney recurrence, with ties from the
+ * permutation distribution conditional on the tie pattern (exactRankSumCounts). Beyond that
+ * the normal approximation with the tie-corrected variance and a continuity correction of
+ * 0.5, never below the smallest p-value any arrangement can reach (minimumP), so that it
+ * cannot claim what the exact test could not. Two-sided p = 2 · the smaller tail, capped at 1.
  */
 export function mannWhitney(a: readonly number[], b: readonly number[], opts: { forceMethod?: 'exact' | 'normal' } = {}): MannWhitneyResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) return { u: 0, p: 1, method: 'normal', z: 0, ties: false };
-  const { ranks: r, tieTerm } = ranks([...a, ...b]);
+  const pooled = [...a, ...b];
+  const { ranks: r, tieTerm } = ranks(pooled);
   let r1 = 0;
   for (let i = 0; i < n1; i++) r1 += r[i]!;
   const u = r1 - (n1 * (n1 + 1)) / 2;
   const ties = tieTerm > 0;
-  const useExact = opts.forceMethod ? opts.forceMethod === 'exact' : !ties && n1 <= EXACT_MAX_N && n2 <= EXACT_MAX_N;
-  if (useExact) {
+  const useExact = opts.forceMethod ? opts.forceMethod === 'exact' : n1 <= EXACT_MAX_N && n2 <= EXACT_MAX_N;
+  if (useExact && !ties) {
     const counts = exactUCounts(n1, n2);
     let total = 0;
     for (const c of counts) total += c;
-    // With ties U can be fractional; rounding toward the tails keeps forced-exact p conservative.
-    const lo = Math.floor(u + 1e-9);
-    const hi = Math.ceil(u - 1e-9);
     let below = 0;
-    for (let k = 0; k <= lo && k < counts.length; k++) below += counts[k]!;
+    for (let k = 0; k <= u && k < counts.length; k++) below += counts[k]!;
     let above = 0;
-    for (let k = Math.max(0, hi); k < counts.length; k++) above += counts[k]!;
+    for (let k = u; k < counts.length; k++) above += counts[k]!;
+    const p = Math.min(1, (2 * Math.min(below, above)) / total);
+    return { u, p, method: 'exact', z: 0, ties };
+  }
+  if (useExact) {
+    const counts = exactRankSumCounts(tieGroups(pooled), n1);
+    const obs = Math.round(2 * r1); // midranks are multiples of 1/2
+    let total = 0;
+    let below = 0;
+    let above = 0;
+    for (let s = 0; s < counts.length; s++) {
+      const c = counts[s]!;
+      total += c;
+      if (s <= obs) below += c;
+      if (s >= obs) above += c;
+    }
     const p = Math.min(1, (2 * Math.min(below, above)) / total);
     return { u, p, method: 'exact', z: 0, ties };
   }
@@ -125,7 +189,21 @@ export function mannWhitney(a: readonly number[], b: readonly number[], opts: { 
   if (variance <= 0) return { u, p: 1, method: 'normal', z: 0, ties }; // every value identical
   const d = Math.abs(u - mu);
   const z = Math.max(0, d - 0.5) / Math.sqrt(variance);
-  return { u, p: Math.min(1, 2 * normalSf(z)), method: 'normal', z: u >= mu ? z : -z, ties };
+  const p = Math.max(minimumP(n1, n2), Math.min(1, 2 * normalSf(z)));
+  return { u, p, method: 'normal', z: u >= mu ? z : -z, ties };
+}
+
+/** Sizes of the tie groups of `values` in ascending order of value (all 1 without ties). */
+export function tieGroups(values: readonly number[]): number[] {
+  const sorted = [...values].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[i]) j++;
+    out.push(j - i + 1);
+    i = j + 1;
+  }
+  return out;
 }
 
 /** Smallest two-sided exact p-value the test can reach with m and n samples (complete separation). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../../src/compare/random.js';
-import { bootstrapChangeCI, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks, resampleMedian, resampleMedianBruteForce } from '../../../src/compare/stats.js';
+import { bootstrapChangeCI, exactRankSumCounts, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks, resampleMedian, resampleMedianBruteForce, tieGroups } from '../../../src/compare/stats.js';
 
 /** Largest U whose exact two-sided p is ≤ alpha: the table's critical value (−1 if none). */
 function criticalU(n1: number, n2: number, alpha = 0.05): number {
@@ -14,6 +14,44 @@ function criticalU(n1: number, n2: number, alpha = 0.05): number {
     else break;
   }
   return crit;
+}
+
+/**
+ * Two-sided p by brute force: every way of splitting the pooled values into n1 and n2, each
+ * equally likely, U counted pair by pair (a > b scores 1, a = b scores ½), p = 2 · smaller tail.
+ * Independent of ranks, midranks and the dynamic programme.
+ */
+function bruteForceP(a: readonly number[], b: readonly number[]): { p: number; splits: number } {
+  const pooled = [...a, ...b];
+  const n1 = a.length;
+  const uOf = (x: readonly number[], y: readonly number[]): number => {
+    let u = 0;
+    for (const v of x) for (const w of y) u += v > w ? 1 : v === w ? 0.5 : 0;
+    return u;
+  };
+  const observed = uOf(a, b);
+  let below = 0;
+  let above = 0;
+  let splits = 0;
+  const pick: number[] = [];
+  const walk = (start: number): void => {
+    if (pick.length === n1) {
+      const x = pick.map((i) => pooled[i]!);
+      const y = pooled.filter((_, i) => !pick.includes(i));
+      const u = uOf(x, y);
+      splits++;
+      if (u <= observed + 1e-9) below++;
+      if (u >= observed - 1e-9) above++;
+      return;
+    }
+    for (let i = start; i < pooled.length; i++) {
+      pick.push(i);
+      walk(i + 1);
+      pick.pop();
+    }
+  };
+  walk(0);
+  return { p: Math.min(1, (2 * Math.min(below, above)) / splits), splits };
 }
 
 describe('Mann-Whitney U', () => {
@@ -44,13 +82,62 @@ describe('Mann-Whitney U', () => {
   it('normal approximation with ties matches a hand computation', () => {
     // Pooled ranks: 1 | 2,2,2 → 3 | 3,3 → 5.5 | 4,4 → 7.5. R1 = 12.5, U = 2.5, μ = 8,
     // σ² = (16/12)(9 − 36/56) = 11.142857, z = (5.5 − 0.5)/3.338092 = 1.497862, p = 0.13416.
-    const r = mannWhitney([1, 2, 2, 3], [2, 3, 4, 4]);
+    const r = mannWhitney([1, 2, 2, 3], [2, 3, 4, 4], { forceMethod: 'normal' });
     expect(r.method).toBe('normal');
     expect(r.ties).toBe(true);
     expect(r.u).toBe(2.5);
     expect(r.z).toBeCloseTo(-1.497862, 5);
     expect(r.p).toBeCloseTo(0.13416, 4);
     expect(ranks([2, 1, 2]).tieTerm).toBe(6);
+    // At this size the test itself is exact: 7 of the C(8,4) = 70 splits have U ≤ 2.5 → p = 14/70.
+    const exact = mannWhitney([1, 2, 2, 3], [2, 3, 4, 4]);
+    expect(exact.method).toBe('exact');
+    expect(exact.p).toBeCloseTo(14 / 70, 12);
+    expect(exact.p).toBeCloseTo(bruteForceP([1, 2, 2, 3], [2, 3, 4, 4]).p, 12);
+  });
+
+  it('with ties and small n: the exact conditional p-value, as brute-force enumeration gives it', () => {
+    // Issue 11's case: five equal values against five larger equal values. The normal
+    // approximation with tie correction said 0.0040; every one of the C(10,5) = 252 splits is
+    // equally likely and only the observed one and its mirror are as extreme: 2/252 = 0.0079.
+    const sep = mannWhitney([7, 7, 7, 7, 7], [9, 9, 9, 9, 9]);
+    expect(sep.method).toBe('exact');
+    expect(sep.ties).toBe(true);
+    expect(bruteForceP([7, 7, 7, 7, 7], [9, 9, 9, 9, 9])).toEqual({ p: 2 / 252, splits: 252 });
+    expect(sep.p).toBeCloseTo(2 / 252, 12);
+    expect(sep.p).toBeGreaterThanOrEqual(minimumP(5, 5) - 1e-15); // never below the too-few rule's floor
+    expect(mannWhitney([7, 7, 7, 7, 7], [9, 9, 9, 9, 9], { forceMethod: 'normal' }).p).toBeCloseTo(2 / 252, 12); // clamped to that floor
+    // 5 vs 5 with ties inside and between the samples: U = 4 (3 vs 3 and 5 vs 5 score ½ each);
+    // 14 of the 252 splits have U ≤ 4, so p = 28/252 = 1/9 (enumerated by hand-written brute force).
+    const a = [1, 2, 2, 3, 5];
+    const b = [3, 4, 4, 5, 6];
+    const bf = bruteForceP(a, b);
+    expect(bf.splits).toBe(252);
+    expect(bf.p).toBeCloseTo(28 / 252, 12);
+    expect(mannWhitney(a, b).u).toBe(4);
+    expect(mannWhitney(a, b).p).toBeCloseTo(bf.p, 12);
+  });
+
+  it('exact conditional p-values agree with brute force on random tied samples', () => {
+    const rng = seededRng('ties');
+    for (let t = 0; t < 60; t++) {
+      const n1 = 2 + Math.floor(rng() * 5);
+      const n2 = 2 + Math.floor(rng() * 5);
+      const levels = 2 + Math.floor(rng() * 4); // few distinct values: many ties
+      const draw = (n: number, shift: number): number[] => Array.from({ length: n }, () => Math.floor(rng() * levels) + shift);
+      const a = draw(n1, 0);
+      const b = draw(n2, t % 3 === 0 ? 1 : 0);
+      expect(mannWhitney(a, b).p, `${a} | ${b}`).toBeCloseTo(bruteForceP(a, b).p, 12);
+    }
+  });
+
+  it('the rank-sum distribution given ties sums to C(N, n1) and matches the recurrence without ties', () => {
+    const c = exactRankSumCounts([2, 3, 1, 4], 4);
+    expect(Array.from(c).reduce((s, v) => s + v, 0)).toBe(210); // C(10, 4)
+    const noTies = exactRankSumCounts(new Array(9).fill(1), 4); // doubled rank sum 2·(U + 10)
+    const u = exactUCounts(4, 5);
+    for (let k = 0; k < u.length; k++) expect(noTies[2 * (k + 10)], `U=${k}`).toBe(u[k]);
+    expect(tieGroups([3, 1, 3, 2, 3])).toEqual([1, 1, 3]);
   });
 
   it('normal tail is accurate', () => {
