@@ -355,6 +355,12 @@ void rt_start(void) {
 	      rt_entry_tsc, rdtsc_serialized());
 	/* For the harness's own tests: an unexpected exception (#UD). */
 	if (arg_present("crash")) __asm__ volatile("ud2");
+	/*
+	 * For the harness's own tests: jump into unassigned MMIO space. Under KVM the fetch
+	 * leaves KVM unable to emulate the instruction (KVM_EXIT_INTERNAL_ERROR, emulation
+	 * failure) and QEMU stops the VM without exiting: the launcher must end it.
+	 */
+	if (arg_present("exec_mmio")) ((void (*)(void))0xfeb00000ul)();
 	int code = guest_main();
 	rt_exit(code);
 }

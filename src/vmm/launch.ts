@@ -1,18 +1,42 @@
 /**
- * Launches one QEMU process, streams its console through the protocol parser,
- * enforces a deadline, and always leaves nothing behind: QEMU runs in its own
- * process group (detached) and the whole group is killed on deadline, abort,
- * early stop or when Node exits.
+ * The one place that spawns QEMU (micro guests, the Linux guest, the doctor's boots).
+ * It streams the console through the protocol parser, gives each extra byte channel
+ * (debug ports, a control serial line) and QMP a pipe of its own with host timestamps,
+ * enforces a deadline, and always leaves nothing behind: QEMU runs in its own process
+ * group (detached) and the whole group is killed on deadline, abort, early stop or when
+ * Node exits.
+ *
+ * It also ends a guest that can no longer run at once: after a KVM internal error or a
+ * failed VM entry QEMU stops the VM and waits forever, so the launcher watches QEMU's
+ * stderr (and QMP's STOP / GUEST_PANICKED events when QMP is on) and kills it as soon
+ * as the report is complete, with the decoded reason (src/vmm/kvm-error.ts).
  */
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
 import { guardedSpawn, killGroup, trackQemu, untrackQemu } from './processes.js';
 import { ProtocolParser, type ConsoleLine } from '../protocol/parser.js';
 import { Transcript } from '../protocol/transcript.js';
 import { buildQemuArgs, qemuBinary, type QemuConfig } from './qemu.js';
 import { mapExitStatus, type GuestOutcome } from './status.js';
+import { describeKvmFailure, kvmFailureComplete, kvmFailureStart, parseKvmFailure, type KvmFailure } from './kvm-error.js';
+import { QmpClient } from './qmp.js';
+
+/** A byte stream between host and guest on its own pipe: a `socket,fd=N` chardev named `id`. */
+export interface LaunchChannel {
+  /** The chardev id; devices in `qemu.devices` refer to it (e.g. `isa-serial,chardev=ID`). */
+  id: string;
+  /** Bytes from the guest, with the host time Node read them. */
+  onData?(bytes: Buffer, atNs: bigint): void;
+  /** The host end, for writing to the guest. */
+  onOpen?(stream: Duplex): void;
+}
+
+/** How long after the first line of a KVM failure report the launcher waits for the rest. */
+const FAILURE_REPORT_WAIT_MS = 1000;
+/** QMP said the VM stopped on an internal error: wait this long for stderr's report. */
+const QMP_STOP_WAIT_MS = 500;
 
 export interface LaunchOptions {
   qemu: QemuConfig;
@@ -34,6 +58,10 @@ export interface LaunchOptions {
    */
   onDebugBytes?(bytes: Uint8Array, atNs: bigint): void;
   debugconIobase?: number;
+  /** Further byte channels, each a chardev on its own pipe (fd 3, 4, ... after the debugcon's). */
+  channels?: LaunchChannel[];
+  /** Open QMP on its own pipe; `onReady` gets the client once QEMU's monitor greets. */
+  qmp?: { onReady?(qmp: QmpClient): void };
 }
 
 export interface LaunchTimeline {
@@ -43,6 +71,10 @@ export interface LaunchTimeline {
   firstByteNs?: bigint;
   /** First debugcon byte (when onDebugBytes was given). */
   firstDebugByteNs?: bigint;
+  /** QMP greeting (when qmp was asked for): QEMU's monitor is up. */
+  qmpGreetingNs?: bigint;
+  /** The first line of a KVM failure report on stderr. */
+  kvmFailureNs?: bigint;
   /** The process was seen to exit. */
   exitNs: bigint;
 }
@@ -62,6 +94,10 @@ export interface LaunchResult {
   timeline: LaunchTimeline;
   stderr: string;
   durationMs: number;
+  /** KVM could no longer run the guest (internal error, failed VM entry): parsed from QEMU's report. */
+  kvmFailure?: KvmFailure;
+  /** QMP's run state when the VM stopped on its own (`internal-error`, `guest-panicked`...). */
+  stoppedState?: string;
 }
 
 const STDERR_CAP = 64 * 1024;
@@ -92,13 +128,28 @@ function verdictReason(t: Transcript): string | undefined {
 
 export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const cfg: QemuConfig = { ...opts.qemu };
-  const wantDebug = typeof opts.onDebugBytes === 'function';
-  if (wantDebug) {
-    // A chardev on fd 3 gives the debug port its own pipe, so its bytes get their own timestamps.
-    // Node's 'pipe' is a socketpair: QEMU takes it as a connected socket chardev.
-    cfg.chardevs = [...(cfg.chardevs ?? []), 'socket,id=kvmb_dbg,fd=3'];
+  const channels: LaunchChannel[] = [];
+  const timeline: LaunchTimeline = { spawnNs: 0n, exitNs: 0n };
+  if (typeof opts.onDebugBytes === 'function') {
+    // The debug port's own pipe gives its bytes their own timestamps.
+    const onDebugBytes = opts.onDebugBytes;
+    channels.push({
+      id: 'kvmb_dbg',
+      onData: (chunk, at) => {
+        timeline.firstDebugByteNs ??= at;
+        onDebugBytes(chunk, at);
+      },
+    });
     cfg.debugcon = { iobase: opts.debugconIobase, chardev: 'kvmb_dbg' };
   }
+  channels.push(...(opts.channels ?? []));
+  let qmp: QmpClient | undefined;
+  if (opts.qmp) {
+    channels.push({ id: 'kvmb_qmp', onOpen: (stream) => { qmp = new QmpClient(stream); } });
+    cfg.extraArgs = [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'];
+  }
+  // Node's 'pipe' beyond stdio is a socketpair: QEMU takes it as a connected socket chardev.
+  cfg.chardevs = [...(cfg.chardevs ?? []), ...channels.map((c, i) => `socket,id=${c.id},fd=${3 + i}`)];
   const binary = cfg.binary ?? qemuBinary();
   const args = buildQemuArgs(cfg);
   const argv = [binary, ...args];
@@ -117,13 +168,14 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   let timedOut = false;
   let aborted = false;
   let stoppedEarly = false;
-  const timeline: LaunchTimeline = { spawnNs: 0n, exitNs: 0n };
+  let failureKill = false;
+  let stoppedState: string | undefined;
 
   const t0 = performance.now();
   timeline.spawnNs = process.hrtime.bigint();
   const execOpts: ExecaOptions = {
     // stdin 'ignore': QEMU's stdio chardev must never wait on our terminal.
-    stdio: wantDebug ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...channels.map(() => 'pipe' as const)],
     reject: false,
     detached: true,
     buffer: false,
@@ -148,6 +200,19 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     }
   };
 
+  // A guest KVM cannot run any more: QEMU stops the VM and waits. Kill it once the report is in.
+  let failureTimer: NodeJS.Timeout | undefined;
+  const endOnFailure = (waitMs: number): void => {
+    if (failureKill) return;
+    if (waitMs <= 0) {
+      failureKill = true;
+      if (failureTimer) clearTimeout(failureTimer);
+      kill();
+      return;
+    }
+    failureTimer ??= setTimeout(() => endOnFailure(0), waitMs);
+  };
+
   child.stdout?.on('data', (chunk: Buffer) => {
     const at = process.hrtime.bigint();
     timeline.firstByteNs ??= at;
@@ -156,15 +221,38 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   });
   child.stderr?.on('data', (chunk: Buffer) => {
     if (stderr.length < STDERR_CAP) stderr += chunk.toString('utf8').slice(0, STDERR_CAP - stderr.length);
+    if (timeline.kvmFailureNs === undefined && kvmFailureStart(stderr) >= 0) timeline.kvmFailureNs = process.hrtime.bigint();
+    if (timeline.kvmFailureNs !== undefined) endOnFailure(kvmFailureComplete(stderr) ? 0 : FAILURE_REPORT_WAIT_MS);
   });
-  if (wantDebug) {
-    const dbg = (child as unknown as { stdio: Readable[] }).stdio[3];
-    dbg?.on('data', (chunk: Buffer) => {
-      const at = process.hrtime.bigint();
-      timeline.firstDebugByteNs ??= at;
-      opts.onDebugBytes?.(chunk, at);
+  const stdio = (child as unknown as { stdio: Duplex[] }).stdio;
+  channels.forEach((c, i) => {
+    const stream = stdio[3 + i];
+    if (!stream) return;
+    stream.on('error', () => {});
+    if (c.onData) stream.on('data', (chunk: Buffer) => c.onData!(chunk, process.hrtime.bigint()));
+    c.onOpen?.(stream);
+  });
+  if (qmp) {
+    const client = qmp;
+    client.onEvent((ev) => {
+      if (ev.event === 'GUEST_PANICKED') {
+        stoppedState = 'guest-panicked';
+        endOnFailure(QMP_STOP_WAIT_MS);
+      } else if (ev.event === 'STOP') {
+        // STOP carries no reason; the run state says whether the VM can go on.
+        client.execute<{ status?: string }>('query-status', undefined, 2000).then((st) => {
+          if (st?.status === 'internal-error' || st?.status === 'guest-panicked' || st?.status === 'shutdown') {
+            stoppedState = st.status;
+            if (st.status !== 'shutdown') endOnFailure(QMP_STOP_WAIT_MS);
+          }
+        }, () => undefined);
+      }
     });
-    dbg?.on('error', () => {});
+    // The greeting is the QMP mark (monitor up); the handshake runs in the background.
+    void client.execute('query-status', undefined, 10_000).then(() => {
+      timeline.qmpGreetingNs = client.greetingNs;
+      opts.qmp?.onReady?.(client);
+    }, () => { timeline.qmpGreetingNs ??= client.greetingNs; });
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -191,21 +279,24 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   } finally {
     timeline.exitNs = process.hrtime.bigint();
     if (timer) clearTimeout(timer);
+    if (failureTimer) clearTimeout(failureTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     // QEMU may have left helpers in its group; the group goes whatever happened.
     kill();
     untrackQemu(pid);
   }
   handleLines(parser.end(), timeline.exitNs);
+  timeline.qmpGreetingNs ??= qmp?.greetingNs;
 
   if (result.code === 'ENOENT') {
     stderr += `\nkvmbench: cannot execute ${binary}: not found`;
   }
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
   const signal = result.signal ?? null;
-  const killedByUs = timedOut || aborted;
-  const mapped = stoppedEarly && !killedByUs
-    ? { status: 'pass' as GuestOutcome, reason: undefined }
+  const kvmFailure = parseKvmFailure(stderr);
+  const killedByUs = timedOut || aborted || failureKill;
+  let mapped = stoppedEarly && !killedByUs
+    ? { status: 'pass' as GuestOutcome, reason: undefined as string | undefined }
     : mapExitStatus({
         exitCode: killedByUs ? null : exitCode,
         signal,
@@ -214,12 +305,18 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
         endPass: transcript.end?.status === 'pass',
         guestReason: verdictReason(transcript),
       });
+  if (kvmFailure && !aborted) {
+    mapped = { status: 'error', reason: `${describeKvmFailure(kvmFailure)}; QEMU stopped the VM and was ended by kvmbench` };
+  } else if (failureKill && stoppedState) {
+    mapped = { status: 'error', reason: `the VM stopped in state ${stoppedState} (QMP) and was ended by kvmbench` };
+  }
 
   let reason = mapped.reason;
   if (mapped.status === 'error') {
     const where = transcript.whereStopped(parser.totalBytes);
     const tail = transcript.tailText(6);
-    const err = stderr.trim().split('\n').slice(-3).join(' | ');
+    // A KVM report's first lines say what happened; its register dump goes to the log.
+    const err = kvmFailure ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
     reason = `${mapped.reason}; ${where}` +
       (tail ? `; last console lines:\n${tail}` : '') +
       (err ? `\nQEMU stderr: ${err}` : '');
@@ -227,7 +324,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
 
   if (log) {
     log.write(`\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
-      `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
+      `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
     if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
     await new Promise<void>((resolve) => {
       log!.once('error', () => resolve());
@@ -249,6 +346,8 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     timeline,
     stderr,
     durationMs: performance.now() - t0,
+    ...(kvmFailure ? { kvmFailure } : {}),
+    ...(stoppedState ? { stoppedState } : {}),
   };
 }
 
