@@ -1,27 +1,34 @@
 /**
- * The comparison engine: pairs metrics of a base run and a new run by case, name and
- * labels, tests each pair, corrects across all of them, and gives each a verdict.
+ * The comparison engine: pairs metrics of a base run and each new run by case, name and
+ * dimension labels, tests each pair, corrects across every test of every pair (one family),
+ * and gives each a verdict that agrees with its own interval.
  * `run` measures, `compare` judges (style examples: Firecracker's A/B step).
  *
- * Verdict of one metric, in order:
- *  - too-few: a side has fewer samples than the test needs to reach significance at
- *    α/m even with complete separation (m = metrics tested): no verdict is possible;
- *  - regressed / improved: Holm-adjusted Mann-Whitney p < α AND the relative change of
- *    medians lies beyond the noise band (default 5 %), in the metric's bad/good direction;
- *  - unchanged (`~`): anything else.
+ * Verdict of one metric, in order (docs/compare.md):
+ *  - not-comparable: the two sides measure in different units, disagree on `better`, or hold
+ *    non-finite samples: never tested, outside the correction and the geomean;
+ *  - too-few: a side has fewer than 2 samples, or fewer than the test needs to reach α/m
+ *    even with complete separation (m = metrics compared over all pairs);
+ *  - regressed / improved: Holm-adjusted Mann-Whitney p < α AND the whole 95 % bootstrap CI
+ *    of the relative change lies beyond the noise band, on the metric's bad / good side;
+ *  - unchanged: the whole CI lies inside the noise band (equivalence within the band);
+ *  - inconclusive: anything else (the CI reaches across a band edge, or the test does not
+ *    confirm what the CI shows).
  */
-import type { HostFingerprint, Metric, Results } from '../results/model.js';
+import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../cli/errors.js';
 import { flattenFacts } from '../report/common.js';
 import { seededRng } from './random.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
 
-export const COMPARE_SCHEMA = 'kvmbench.compare/1';
+export const COMPARE_SCHEMA = 'kvmbench.compare/2';
 export const DEFAULT_ALPHA = 0.05;
 export const DEFAULT_NOISE_BAND = 0.05;
 export const DEFAULT_BOOTSTRAP = 2000;
 export const DEFAULT_SEED = 20260101;
+/** Level of the bootstrap interval the verdicts are checked against. */
+export const CI_LEVEL = 0.95;
 
 /**
  * Samples per side that a quick run must carry so that a 30 % shift of a metric with
@@ -32,8 +39,13 @@ export const DEFAULT_SEED = 20260101;
  */
 export const MIN_SAMPLES_PER_SIDE = 11;
 
-export type MetricVerdict = 'improved' | 'regressed' | 'unchanged' | 'too-few';
+export const VERDICTS = ['regressed', 'improved', 'unchanged', 'inconclusive', 'too-few', 'not-comparable'] as const;
+export type MetricVerdict = (typeof VERDICTS)[number];
 export type HostRelation = 'same-host' | 'same-hardware' | 'different';
+/** Why a row is not compared at all (verdict not-comparable); no flag overrides these. */
+export type Refusal = 'unit' | 'better' | 'non-finite';
+/** Guards that `--force` overrode for a row. */
+export type Forced = 'accelerator' | 'execution';
 
 export interface Side {
   label: string;
@@ -51,18 +63,33 @@ export interface FactRow {
   differs: boolean;
 }
 
+export interface MetricSide {
+  /** Finite samples (all of them unless the row is refused for non-finite ones). */
+  n: number;
+  median: number;
+  unit: string;
+  better: 'lower' | 'higher';
+  accelerator: string;
+  /** How the guest code ran (metric's or case's execution mode), when recorded. */
+  execution?: ExecutionMode;
+  /** NaN or ±Infinity samples. */
+  nonFinite: number;
+}
+
 export interface MetricComparison {
   key: string;
   caseId: string;
   name: string;
+  /** The identity labels (measured-value labels left out: see identityLabels). */
   labels?: Record<string, string>;
+  /** Unit of the base side (the new side's is in `new.unit`). */
   unit: string;
   better: 'lower' | 'higher';
-  base: { n: number; median: number; accelerator: string };
-  new: { n: number; median: number; accelerator: string };
-  /** (new − base) / |base| of the medians. */
+  base: MetricSide;
+  new: MetricSide;
+  /** (new − base) / |base| of the medians; NaN when the row is not comparable. */
   change: number;
-  /** 95 % bootstrap interval of `change`. */
+  /** 95 % bootstrap interval of `change`; NaN when a side has fewer than 2 samples. */
   ci: [number, number];
   p: number;
   pAdjusted: number;
@@ -72,7 +99,33 @@ export interface MetricComparison {
   verdict: MetricVerdict;
   /** For too-few: samples per side needed for any verdict with this many metrics. */
   needed?: number;
-  note?: string;
+  /** Why the row is not-comparable; empty otherwise. Guards test this, never the notes. */
+  refused: Refusal[];
+  /** Guards overridden by --force for this row (its notes say what differs). */
+  forced: Forced[];
+  /** Keys of the case's VM configuration (`vm`) that differ between the two runs. */
+  vmDiffers: string[];
+  /** Human-readable remarks, in the order they arose; none overwrites another. */
+  notes: string[];
+}
+
+/** One VM configuration key that differs between the two runs of a case. */
+export interface VmDiff {
+  caseId: string;
+  key: string;
+  base?: string;
+  new?: string;
+}
+
+export interface Geomean {
+  /** Geometric mean of the cost ratio (new/base, inverted where higher is better): < 1 is better. NaN if no row went in. */
+  costRatio: number;
+  /** Rows that went in: tested (not too-few, not not-comparable), one per measured quantity, medians > 0. */
+  rows: number;
+  /** Tested rows left out because a median is ≤ 0 (a ratio of those means nothing). */
+  excludedNonPositive: number;
+  /** Tested rows left out because another row publishes the same measurement (`.ticks` beside `.latency`). */
+  excludedDuplicate: number;
 }
 
 export interface PairComparison {
@@ -82,8 +135,11 @@ export interface PairComparison {
   metrics: MetricComparison[];
   onlyBase: string[];
   onlyNew: string[];
-  /** Geometric mean over compared metrics of the cost ratio (new/base, inverted where higher is better): < 1 is better. */
-  geomeanCostRatio: number;
+  /** VM configuration keys that differ, per case present in both runs with a `vm` record. */
+  vmDiffs: VmDiff[];
+  /** Problems with the input that did not stop the comparison (a metric key met twice in a run). */
+  warnings: string[];
+  geomean: Geomean;
   counts: Record<MetricVerdict, number>;
 }
 
@@ -94,6 +150,11 @@ export interface Comparison {
   test: 'mann-whitney-u';
   seed: number;
   bootstrap: number;
+  ciLevel: number;
+  /** Metrics compared over all pairs (m of the too-few rule). */
+  compared: number;
+  /** Tests in the Holm family: every tested metric of every pair. */
+  family: number;
   pairs: PairComparison[];
   /** Confirmed regressions across all pairs. */
   regressions: number;
@@ -107,7 +168,7 @@ export interface CompareOptions {
   thresholds?: ReadonlyArray<[string, number]>;
   seed?: number;
   bootstrap?: number;
-  /** Compare kvm with tcg anyway. */
+  /** Compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway. Never different units. */
   force?: boolean;
 }
 
@@ -119,14 +180,41 @@ export interface LabelledResults {
 /** Thrown when the runs must not be compared; the command maps it to exit 2. */
 export class IncomparableError extends Error {}
 
-/** Stable identity of a metric across runs: case id, metric name and its labels. */
+/**
+ * Label keys that carry a measured value rather than a dimension (`p90_ms` from older Linux
+ * boot results, anything `_ms`, `_us`, `_ns`, `_pct`): a measurement is never identity, so
+ * these keys are left out when metrics are paired.
+ */
+export const MEASURED_LABEL = /_(ms|us|ns|pct)$/;
+
+/** The labels that identify a metric: its dimensions (machine, test, job, side, guest...). */
+export function identityLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  if (!labels) return undefined;
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(labels).sort()) if (!MEASURED_LABEL.test(k)) out[k] = labels[k]!;
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * Stable identity of a metric across runs: case id, metric name and its identity labels.
+ * The one place the pairing rule lives.
+ */
 export function metricKey(caseId: string, m: Pick<Metric, 'name' | 'labels'>): string {
-  const l = m.labels ?? {};
+  const l = identityLabels(m.labels) ?? {};
   const lab = Object.keys(l)
-    .sort()
     .map((k) => `${k}=${l[k]}`)
     .join(',');
   return `${caseId}/${m.name}${lab ? `{${lab}}` : ''}`;
+}
+
+/**
+ * What a metric measures, for counting it once: an exit test publishes the same samples as
+ * `<test>.latency` in ns and `<test>.ticks` in TSC ticks; both map to one measurement.
+ */
+export function measurementKey(m: Pick<MetricComparison, 'caseId' | 'name' | 'labels' | 'unit'>): string {
+  const stem = m.unit === 'ns' && m.name.endsWith('.latency') ? m.name.slice(0, -'.latency'.length) : m.unit === 'tsc_ticks' && m.name.endsWith('.ticks') ? m.name.slice(0, -'.ticks'.length) : undefined;
+  const key = metricKey(m.caseId, { name: stem === undefined ? m.name : `${stem}.*`, labels: m.labels });
+  return stem === undefined ? `metric:${key}` : `time:${key}`;
 }
 
 /** `name=pct` → [name, fraction]; pct may carry a `%`. */
@@ -176,20 +264,26 @@ function side(x: LabelledResults): Side {
 }
 
 interface Located {
-  caseId: string;
+  c: CaseResult;
   m: Metric;
 }
 
-function indexMetrics(r: Results): Map<string, Located> {
-  const out = new Map<string, Located>();
+/** Metrics by key; a key met twice keeps its first metric and is reported in `duplicates`. */
+function indexMetrics(r: Results): { byKey: Map<string, Located>; duplicates: string[] } {
+  const byKey = new Map<string, Located>();
+  const duplicates: string[] = [];
   for (const c of r.cases) {
     if (c.status === 'skip') continue;
-    for (const m of c.metrics) out.set(metricKey(c.id, m), { caseId: c.id, m });
+    for (const m of c.metrics) {
+      const key = metricKey(c.id, m);
+      if (byKey.has(key)) duplicates.push(key);
+      else byKey.set(key, { c, m });
+    }
   }
-  return out;
+  return { byKey, duplicates };
 }
 
-/** Smallest equal n per side whose best achievable exact p-value is below alpha / m. */
+/** Smallest equal n per side (at least 2, for an interval) whose best achievable exact p-value is below alpha / m. */
 export function samplesNeededForAnyVerdict(metricsTested: number, alpha = DEFAULT_ALPHA): number {
   const target = alpha / Math.max(1, metricsTested);
   let n = 2;
@@ -201,101 +295,238 @@ function acceleratorsClash(a: string, b: string): boolean {
   return (a === 'kvm' && b === 'tcg') || (a === 'tcg' && b === 'kvm');
 }
 
-export function comparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: CompareOptions = {}): PairComparison {
-  const alpha = opts.alpha ?? DEFAULT_ALPHA;
-  const seed = opts.seed ?? DEFAULT_SEED;
-  const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
+const KNOWN_EXECUTION = new Set<string>(['native', 'emulated', 'tcg']);
+
+/** Both modes measured and different (native against emulated...); unknown or absent never clashes. */
+export function executionsClash(a: ExecutionMode | undefined, b: ExecutionMode | undefined): boolean {
+  return a !== undefined && b !== undefined && KNOWN_EXECUTION.has(a) && KNOWN_EXECUTION.has(b) && a !== b;
+}
+
+/** VM configuration keys that differ between two runs of a case; nothing when either has no record. */
+export function vmDifferences(a: CaseResult, b: CaseResult): VmDiff[] {
+  if (!a.vm || !b.vm) return [];
+  const keys = [...new Set([...Object.keys(a.vm), ...Object.keys(b.vm)])].sort();
+  return keys.filter((k) => a.vm![k] !== b.vm![k]).map((k) => ({ caseId: a.id, key: k, base: a.vm![k], new: b.vm![k] }));
+}
+
+function metricSide(l: Located): { side: MetricSide; finite: number[] } {
+  const finite = l.m.samples.filter(Number.isFinite);
+  return {
+    finite,
+    side: {
+      n: finite.length,
+      median: median(finite),
+      unit: l.m.unit,
+      better: l.m.better,
+      accelerator: l.m.accelerator,
+      execution: l.m.execution ?? l.c.execution?.mode,
+      nonFinite: l.m.samples.length - finite.length,
+    },
+  };
+}
+
+interface Prepared {
+  pair: PairComparison;
+  rows: Array<{ row: MetricComparison; a: number[]; b: number[] }>;
+}
+
+/** Pairs the metrics of two runs and fills everything that needs no test. */
+function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: CompareOptions): Prepared {
   const base = side(baseIn);
   const next = side(nextIn);
   if (!opts.force && acceleratorsClash(base.accelerator, next.accelerator)) {
     throw new IncomparableError(`${base.label} ran on ${base.accelerator} and ${next.label} on ${next.accelerator}: emulation and hardware figures are not comparable`);
   }
-  const ia = indexMetrics(baseIn.results);
-  const ib = indexMetrics(nextIn.results);
+  const { byKey: ia, duplicates: da } = indexMetrics(baseIn.results);
+  const { byKey: ib, duplicates: db } = indexMetrics(nextIn.results);
+  const warnings = [
+    ...[...new Set(da)].map((k) => `${base.label} has more than one metric ${k}: the first is compared`),
+    ...[...new Set(db)].map((k) => `${next.label} has more than one metric ${k}: the first is compared`),
+  ];
   const both = [...ia.keys()].filter((k) => ib.has(k));
   const onlyBase = [...ia.keys()].filter((k) => !ib.has(k));
   const onlyNew = [...ib.keys()].filter((k) => !ia.has(k));
 
-  const needed = samplesNeededForAnyVerdict(both.length, alpha);
-  const rows: MetricComparison[] = [];
+  const vmDiffs: VmDiff[] = [];
+  const vmByCase = new Map<string, string[]>();
+  const rows: Prepared['rows'] = [];
   for (const key of both) {
     const a = ia.get(key)!;
     const b = ib.get(key)!;
-    const sa = a.m.samples.filter(Number.isFinite);
-    const sb = b.m.samples.filter(Number.isFinite);
-    const ma = median(sa);
-    const mb = median(sb);
+    if (!vmByCase.has(a.c.id)) {
+      const d = vmDifferences(a.c, b.c);
+      vmDiffs.push(...d);
+      vmByCase.set(a.c.id, d.map((x) => x.key));
+    }
+    const sa = metricSide(a);
+    const sb = metricSide(b);
     const row: MetricComparison = {
       key,
-      caseId: a.caseId,
+      caseId: a.c.id,
       name: a.m.name,
-      labels: a.m.labels,
+      labels: identityLabels(a.m.labels),
       unit: a.m.unit,
       better: a.m.better,
-      base: { n: sa.length, median: ma, accelerator: a.m.accelerator },
-      new: { n: sb.length, median: mb, accelerator: b.m.accelerator },
-      change: relativeChange(ma, mb),
+      base: sa.side,
+      new: sb.side,
+      change: relativeChange(sa.side.median, sb.side.median),
       ci: [Number.NaN, Number.NaN],
       p: 1,
       pAdjusted: 1,
       test: 'none',
       threshold: thresholdFor(key, a.m.name, opts),
       verdict: 'unchanged',
+      refused: [],
+      forced: [],
+      vmDiffers: vmByCase.get(a.c.id)!,
+      notes: [],
     };
-    if (a.m.unit !== b.m.unit) row.note = `unit differs: ${a.m.unit} vs ${b.m.unit}`;
-    if (acceleratorsClash(a.m.accelerator, b.m.accelerator)) row.note = `accelerators differ: ${a.m.accelerator} vs ${b.m.accelerator}`;
-    if (minimumP(sa.length, sb.length) > alpha / Math.max(1, both.length)) {
-      row.verdict = 'too-few';
-      row.needed = needed;
-      if (sa.length > 0 && sb.length > 0) row.ci = bootstrapChangeCI(sa, sb, seededRng(`${seed}:${key}`), bootstrap);
-    } else {
-      const t = mannWhitney(sa, sb);
-      row.p = t.p;
-      row.test = t.method;
-      row.ci = bootstrapChangeCI(sa, sb, seededRng(`${seed}:${key}`), bootstrap);
+    if (a.m.unit !== b.m.unit) {
+      row.refused.push('unit');
+      row.notes.push(`unit differs: ${a.m.unit} vs ${b.m.unit}`);
     }
-    rows.push(row);
+    if (a.m.better !== b.m.better) {
+      row.refused.push('better');
+      row.notes.push(`better differs: ${a.m.better} vs ${b.m.better}`);
+    }
+    if (sa.side.nonFinite || sb.side.nonFinite) {
+      row.refused.push('non-finite');
+      const which = [sa.side.nonFinite ? `${base.label} has ${sa.side.nonFinite}` : '', sb.side.nonFinite ? `${next.label} has ${sb.side.nonFinite}` : ''].filter(Boolean).join(', ');
+      row.notes.push(`non-finite samples (NaN or ±Infinity): ${which}`);
+    }
+    if (acceleratorsClash(a.m.accelerator, b.m.accelerator)) {
+      row.forced.push('accelerator');
+      row.notes.push(`accelerators differ: ${a.m.accelerator} vs ${b.m.accelerator}`);
+    }
+    if (executionsClash(sa.side.execution, sb.side.execution)) {
+      row.forced.push('execution');
+      row.notes.push(`execution differs: ${sa.side.execution} vs ${sb.side.execution}`);
+    }
+    if (row.vmDiffers.length) row.notes.push(`VM configuration differs: ${row.vmDiffers.join(', ')}`);
+    if (row.refused.length) {
+      row.verdict = 'not-comparable';
+      row.change = Number.NaN; // a ratio across units, directions or NaN says nothing
+    }
+    rows.push({ row, a: sa.finite, b: sb.finite });
   }
-  // Holm over every metric that was tested: the family is all metrics compared in this pair.
-  const tested = rows.filter((r) => r.verdict !== 'too-few');
-  const adj = holm(tested.map((r) => r.p));
-  tested.forEach((r, i) => {
-    r.pAdjusted = adj[i]!;
-    if (r.note?.startsWith('unit differs')) return; // medians in different units say nothing
-    const worse = r.better === 'lower' ? r.change > 0 : r.change < 0;
-    if (r.pAdjusted < alpha && Math.abs(r.change) > r.threshold) r.verdict = worse ? 'regressed' : 'improved';
-    else if (r.pAdjusted < alpha) r.note = r.note ?? 'significant but within the noise band';
-  });
-  const counts: Record<MetricVerdict, number> = { improved: 0, regressed: 0, unchanged: 0, 'too-few': 0 };
-  for (const r of rows) counts[r.verdict]++;
-  const ratios = rows
-    .filter((r) => r.base.median > 0 && r.new.median > 0)
-    .map((r) => (r.better === 'lower' ? r.new.median / r.base.median : r.base.median / r.new.median));
-  return {
+  const pair: PairComparison = {
     base,
     new: next,
     hosts: { relation: classifyHosts(base.host, next.host), rows: factRows(base.host, next.host) },
-    metrics: rows,
+    metrics: rows.map((r) => r.row),
     onlyBase,
     onlyNew,
-    geomeanCostRatio: geometricMean(ratios),
-    counts,
+    vmDiffs,
+    warnings,
+    geomean: { costRatio: Number.NaN, rows: 0, excludedNonPositive: 0, excludedDuplicate: 0 },
+    counts: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<MetricVerdict, number>,
   };
+  return { pair, rows };
 }
 
-/** Compares the first run against each of the others. */
+/** Forced rows are refused unless --force: one error naming the first few. */
+function guardForced(prepared: readonly Prepared[], force: boolean | undefined): void {
+  if (force) return;
+  for (const kind of ['accelerator', 'execution'] as const) {
+    const hits = prepared.flatMap((p) => p.pair.metrics.filter((r) => r.forced.includes(kind)).map((r) => ({ p: p.pair, r })));
+    if (hits.length === 0) continue;
+    const { p, r } = hits[0]!;
+    const what = kind === 'accelerator' ? `${r.base.accelerator} in ${p.base.label}, ${r.new.accelerator} in ${p.new.label}` : `${r.base.execution} execution in ${p.base.label}, ${r.new.execution} in ${p.new.label}`;
+    const more = hits.length > 1 ? ` (and ${hits.length - 1} more metric${hits.length > 2 ? 's' : ''})` : '';
+    const why = kind === 'accelerator' ? 'emulation and hardware figures are not comparable' : 'figures of different execution modes measure different things and are not comparable';
+    throw new IncomparableError(`${r.key}: ${what}${more}: ${why}`);
+  }
+}
+
+/** Verdict of a tested row from its Holm-adjusted p-value and its interval. */
+export function judge(r: Pick<MetricComparison, 'pAdjusted' | 'ci' | 'threshold' | 'better'>, alpha: number): { verdict: MetricVerdict; note?: string } {
+  const [lo, hi] = r.ci;
+  const t = r.threshold;
+  const significant = r.pAdjusted < alpha;
+  const above = lo > t; // the whole interval above the band
+  const below = hi < -t; // the whole interval below the band
+  if (significant && (above || below)) return { verdict: above === (r.better === 'lower') ? 'regressed' : 'improved' };
+  if (lo >= -t && hi <= t) return significant ? { verdict: 'unchanged', note: 'significant but within the noise band' } : { verdict: 'unchanged' };
+  if (above || below) return { verdict: 'inconclusive', note: 'the interval lies beyond the noise band but the test does not confirm it after correction' };
+  if (significant) return { verdict: 'inconclusive', note: 'significant, but the interval reaches into the noise band' };
+  return { verdict: 'inconclusive' };
+}
+
+function geomeanOf(rows: readonly MetricComparison[]): Geomean {
+  const tested = rows.filter((r) => r.verdict !== 'too-few' && r.verdict !== 'not-comparable');
+  // One row per measurement; ns before tsc_ticks so the ns one is kept.
+  const ordered = [...tested].sort((x, y) => Number(y.unit === 'ns') - Number(x.unit === 'ns'));
+  const seen = new Set<string>();
+  const unique = ordered.filter((r) => {
+    const k = measurementKey(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  const positive = unique.filter((r) => r.base.median > 0 && r.new.median > 0);
+  const ratios = positive.map((r) => (r.better === 'lower' ? r.new.median / r.base.median : r.base.median / r.new.median));
+  return { costRatio: geometricMean(ratios), rows: positive.length, excludedNonPositive: unique.length - positive.length, excludedDuplicate: tested.length - unique.length };
+}
+
+/**
+ * Compares the first run against each of the others. One family for the correction: every
+ * metric tested in any pair, so several NEW runs do not multiply the false-positive rate.
+ */
 export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptions = {}): Comparison {
   if (runs.length < 2) throw new IncomparableError('compare needs at least two runs: BASE and NEW');
+  const alpha = opts.alpha ?? DEFAULT_ALPHA;
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const bootstrap = opts.bootstrap ?? DEFAULT_BOOTSTRAP;
   const [base, ...others] = runs;
-  const pairs = others.map((o) => comparePair(base!, o, opts));
+  const prepared = others.map((o) => preparePair(base!, o, opts));
+  guardForced(prepared, opts.force);
+
+  const all = prepared.flatMap((p) => p.rows).filter((x) => x.row.verdict !== 'not-comparable');
+  const compared = all.length;
+  const needed = samplesNeededForAnyVerdict(compared, alpha);
+  const tested: MetricComparison[] = [];
+  for (const { row, a, b } of all) {
+    const ci = a.length >= 2 && b.length >= 2;
+    if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
+    else row.notes.push('interval undefined below 2 samples a side');
+    if (!ci || minimumP(a.length, b.length) > alpha / Math.max(1, compared)) {
+      row.verdict = 'too-few';
+      row.needed = needed;
+      continue;
+    }
+    const t = mannWhitney(a, b);
+    row.p = t.p;
+    row.test = t.method;
+    tested.push(row);
+  }
+  const adj = holm(tested.map((r) => r.p));
+  tested.forEach((r, i) => {
+    r.pAdjusted = adj[i]!;
+    const j = judge(r, alpha);
+    r.verdict = j.verdict;
+    if (j.note) r.notes.push(j.note);
+  });
+  for (const { pair } of prepared) {
+    for (const r of pair.metrics) pair.counts[r.verdict]++;
+    pair.geomean = geomeanOf(pair.metrics);
+  }
+  const pairs = prepared.map((p) => p.pair);
   return {
     schema: COMPARE_SCHEMA,
-    alpha: opts.alpha ?? DEFAULT_ALPHA,
+    alpha,
     correction: 'holm',
     test: 'mann-whitney-u',
-    seed: opts.seed ?? DEFAULT_SEED,
-    bootstrap: opts.bootstrap ?? DEFAULT_BOOTSTRAP,
+    seed,
+    bootstrap,
+    ciLevel: CI_LEVEL,
+    compared,
+    family: tested.length,
     pairs,
     regressions: pairs.reduce((s, p) => s + p.counts.regressed, 0),
   };
+}
+
+/** One pair on its own (its family is its own metrics). */
+export function comparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: CompareOptions = {}): PairComparison {
+  return compareRuns([baseIn, nextIn], opts).pairs[0]!;
 }

@@ -30,7 +30,7 @@ describe('comparePair', () => {
     expect(hi).toBeGreaterThan(0.1);
     expect(p.counts.regressed).toBe(1);
     expect(p.counts.improved).toBe(0);
-    expect(p.geomeanCostRatio).toBeGreaterThan(1);
+    expect(p.geomean.costRatio).toBeGreaterThan(1);
   });
 
   it('flags a 10 % speed-up as improved, also for higher-is-better metrics', () => {
@@ -46,7 +46,7 @@ describe('comparePair', () => {
     const next = run('b', { cv: 0.005, shifted: 1, factor: 1.03 });
     const p = comparePair(L('a', base), L('b', next));
     expect(p.metrics[1]!.verdict).toBe('unchanged');
-    expect(p.metrics[1]!.note).toMatch(/within the noise band/);
+    expect(p.metrics[1]!.notes).toContain('significant but within the noise band');
     const q = comparePair(L('a', base), L('b', next), { thresholds: [['m1.*', 0.01]] });
     expect(q.metrics[1]!.verdict).toBe('regressed');
   });
