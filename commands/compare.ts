@@ -11,8 +11,10 @@ export default class Compare extends BaseCommand {
   static override summary = 'Compare runs: per-metric verdicts with a significance test, exit 4 on a confirmed regression.';
   static override description =
     'BASE and NEW (and MORE...) are results files or report directories; each later run is compared with BASE. ' +
-    'Per metric: medians, relative change with a 95 % bootstrap CI, Mann-Whitney U, Holm correction across metrics, ' +
-    'and a noise band. Comparing kvm with tcg results exits 2 unless --force. See docs/compare.md.';
+    'Per metric: medians, relative change with a 95 % bootstrap CI, Mann-Whitney U, Holm correction across the metrics ' +
+    'of all pairs, and a noise band; regressed/improved need the whole CI beyond the band, unchanged the whole CI inside it, ' +
+    'anything else is inconclusive. Comparing kvm with tcg results, or native with emulated execution, exits 2 unless --force; ' +
+    'metrics whose units differ are never compared. See docs/compare.md.';
   static override strict = false;
   static override examples = [
     '<%= config.bin %> compare reports/base reports/new',
@@ -30,8 +32,8 @@ export default class Compare extends BaseCommand {
     threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob): NAME=PCT' }),
     'noise-band': Flags.string({ default: '5', description: 'default noise band in percent' }),
     alpha: Flags.string({ default: '0.05', description: 'significance level after Holm correction' }),
-    'fail-on-regression': Flags.boolean({ default: false, description: 'exit 4 when any metric regressed beyond its band after correction' }),
-    force: Flags.boolean({ default: false, description: 'compare results from different accelerators (kvm vs tcg) anyway' }),
+    'fail-on-regression': Flags.boolean({ default: false, description: 'exit 4 when any metric is confirmed regressed: corrected p < alpha and the whole CI beyond its band' }),
+    force: Flags.boolean({ default: false, description: 'compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway, with a note per row; never different units' }),
     seed: Flags.integer({ default: 20260101, description: 'seed of the bootstrap resampling' }),
   };
 

@@ -160,7 +160,7 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
         m.verdict === 'regressed' ? color.red.bold : m.verdict === 'improved' ? color.green : m.verdict === 'too-few' ? color.yellow : m.verdict === 'inconclusive' ? color.cyan : m.verdict === 'not-comparable' ? color.magenta : (s: string) => s;
       const notes = notesText(m);
       out.push(
-        `${paint(verdictSymbol(m.verdict))} ${clean(names.get(m)!).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${changeText(m).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} band ±${(m.threshold * 100).toFixed(0)}% ${clean(m.unit)}${notes ? `; ${clean(notes)}` : ''}`)}`,
+        `${paint(verdictSymbol(m.verdict))} ${clean(names.get(m)!).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${changeText(m).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} band ±${(m.threshold * 100).toFixed(0)}%, ${clean(m.unit)}${notes ? `; ${clean(notes)}` : ''}`)}`,
       );
     }
     for (const k of p.onlyBase) out.push(color.gray(`- ${clean(k)}  only in ${clean(p.base.label)}`));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { caseResult, makeResults, metric, richResults, samplesAround } from '../helpers/results-fixture.js';
+import { bootLinuxResults, exitsResults } from '../helpers/compare-fixtures.js';
 import { MIN_SAMPLES_PER_SIDE } from '../../src/compare/compare.js';
 import type { Results } from '../../src/results/model.js';
 
@@ -86,7 +87,7 @@ describe('kvmbench compare', () => {
     const b = writeRun(join(tmp, 'qb'), quickRun('b'));
     const r = cli('compare', a, b, '--fail-on-regression');
     expect(r.code).toBe(0);
-    for (const m of ['cpuid.latency', 'vmcall.latency', 'boot.spawn_to_exit']) expect(r.stdout).toMatch(new RegExp(`^[~✓✗?] \\S*${m.replace('.', '\\.')}`, 'm'));
+    for (const m of ['cpuid.latency', 'vmcall.latency', 'boot.spawn_to_exit']) expect(r.stdout).toMatch(new RegExp(`^[~±✓✗?] \\S*${m.replace('.', '\\.')}`, 'm'));
     expect(r.stdout).toMatch(/0 regressed/);
   });
 
@@ -115,6 +116,27 @@ describe('kvmbench compare', () => {
     expect(cli('compare', a, b, '--force').code).toBe(0);
     expect(cli('compare', a).code).toBe(2);
     expect(cli('compare', a, b, '--threshold', 'oops').code).toBe(2);
+  });
+
+  it('pairs Linux boot metrics whose older p90 labels differ: a 100 → 200 ms boot exits 4', () => {
+    const a = writeRun(join(tmp, 'la'), bootLinuxResults('a', 100, { p90Label: true }));
+    const b = writeRun(join(tmp, 'lb'), bootLinuxResults('b', 200, { p90Label: true }));
+    const r = cli('compare', a, b, '--fail-on-regression');
+    expect(r.code).toBe(4);
+    expect(r.stdout).not.toMatch(/only in/);
+    expect(r.stdout).toMatch(/^✗ boot-linux\/microvm\/boot\.spawn_to_firmware .* regressed/m);
+  });
+
+  it('refuses native against emulated figures with exit 2 unless --force, then notes the rows', () => {
+    const a = writeRun(join(tmp, 'xa'), exitsResults('a', { execution: 'native' }));
+    const b = writeRun(join(tmp, 'xb'), exitsResults('b', { execution: 'emulated' }));
+    const r = cli('compare', a, b);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/native execution .* emulated .*not comparable/);
+    expect(r.stderr).toMatch(/--force/);
+    const f = cli('compare', a, b, '--force');
+    expect(f.code).toBe(0);
+    expect(f.stdout).toMatch(/execution differs: native vs emulated/);
   });
 
   it('compares several runs against the base and writes JUnit and HTML', () => {
