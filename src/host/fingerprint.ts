@@ -6,6 +6,7 @@
 import type { HostFingerprint } from '../results/model.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
 import { hostFacts, parseMeminfo, selected } from './facts.js';
+import { kvmFlavor } from './flavor.js';
 import { liveHost, type HostReader } from './reader.js';
 
 export async function collectFingerprint(reader: HostReader = liveHost()): Promise<HostFingerprint> {
@@ -20,6 +21,7 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
     facts.wsl(),
     facts.readDirValues(`${CPU}/vulnerabilities`),
     facts.governors(),
+    kvmFlavor(facts),
     Promise.all(
       ['/proc/sys/kernel/hostname', '/proc/sys/kernel/osrelease', '/proc/cmdline', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/meminfo', `${CPU}/smt/control`, `${CPU}/smt/active`]
         .map((p) => reader.readText(p)),
@@ -28,7 +30,7 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
   // git runs synchronously; doing it here overlaps it with the QEMU and dmesg children started above.
   const revision = gitRevision();
   const probe = facts.probe();
-  const [cpu, modules, qemu, virt, container, wsl, vulns, governors, text] = await pending;
+  const [cpu, modules, qemu, virt, container, wsl, vulns, governors, flavor, text] = await pending;
   const [host, release, cmdline, thp, meminfo, smtControl, smtActive] = text;
   const fp: HostFingerprint = {};
   const set = <K extends keyof HostFingerprint>(k: K, v: HostFingerprint[K] | undefined): void => {
@@ -63,5 +65,6 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
   fp.kvmUsable = probe.usable;
   set('kvmProbe', `${probe.stage}${probe.errno ? ` ${probe.errno}` : ''}`);
   set('kvmApiVersion', probe.apiVersion);
+  set('kvmFlavor', flavor.flavor);
   return fp;
 }
