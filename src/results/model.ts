@@ -131,6 +131,12 @@ export const RunInfo = Type.Object({
   state: Type.Union([Type.Literal('complete'), Type.Literal('partial'), Type.Literal('interrupted')]),
   gitRevision: Type.Optional(Type.String()),
   warnings: Type.Optional(Type.Array(Type.String())),
+  /** QEMU `-cpu` every guest of the run got. */
+  cpu: Type.Optional(Type.String()),
+  /** Why that `-cpu` and not the first choice (e.g. a CPU feature this KVM refuses). */
+  cpuNote: Type.Optional(Type.String()),
+  /** How the run's calibration boot executed guest code, with the evidence. */
+  execution: Type.Optional(Execution),
 });
 export type RunInfo = Static<typeof RunInfo>;
 

@@ -4,8 +4,10 @@
  * The runner takes these as injectable dependencies so its tests can replace them.
  */
 import { hostname } from 'node:os';
+import { EnvironmentError } from '../cli/errors.js';
 import { resolveAccelerator, type AccelRequest } from '../vmm/accel.js';
-import type { Accelerator, HostFingerprint, Results } from '../results/model.js';
+import { smokeBoot, TCG_CPU } from '../vmm/smoke.js';
+import type { Accelerator, Execution, HostFingerprint, Results } from '../results/model.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
 
 export type { AccelRequest } from '../vmm/accel.js';
@@ -14,6 +16,12 @@ export interface RunAccel {
   accel: Accelerator;
   /** E.g. the `auto` fallback to TCG, shown to the user and stored in run.warnings. */
   warnings: string[];
+  /** The QEMU `-cpu` every guest of the run gets (default: `host` on KVM, `max` on TCG). */
+  cpu?: string;
+  /** Why `cpu` is not the first choice (e.g. a CPU feature this KVM refuses). */
+  cpuNote?: string;
+  /** How the calibration boot's code ran (native / emulated / tcg), with the evidence. */
+  execution?: Execution;
 }
 
 /** The doctor's answer for one check id: ok, or why not. */
@@ -33,10 +41,30 @@ export interface RunnerDeps {
   writeReports?(results: Results, dir: string): Promise<string[]>;
 }
 
-/** src/vmm/accel.ts decides (functional KVM probe; exit 3 for `kvm` without KVM). */
+/** How long the calibration boot may take (a micro guest on microvm: 0.1 s emulated, 0.05 s native). */
+const CALIBRATION_TIMEOUT_MS = 20_000;
+
+/**
+ * src/vmm/accel.ts decides on the functional probe (exit 3 for `kvm` without KVM); under KVM a
+ * calibration boot (src/vmm/smoke.ts) then proves a guest runs, picks the `-cpu` QEMU accepts
+ * here and measures whether guest code runs natively or emulated. A KVM that opens but cannot
+ * run a guest is exit 3 for `--accel kvm` and a TCG fallback with a warning for `auto`.
+ */
 export async function resolveAccelDefault(requested: AccelRequest): Promise<RunAccel> {
   const choice = resolveAccelerator(requested);
-  return { accel: choice.accel, warnings: choice.warning ? [choice.warning] : [] };
+  const warnings = choice.warning ? [choice.warning] : [];
+  if (choice.accel === 'tcg') return { accel: 'tcg', warnings, cpu: TCG_CPU };
+  const boot = await smokeBoot({ accel: 'kvm', timeoutMs: CALIBRATION_TIMEOUT_MS });
+  if (!boot.ok) {
+    if (requested === 'kvm') {
+      throw new EnvironmentError(`--accel kvm: /dev/kvm opens, but QEMU cannot run a guest under KVM here: ${boot.detail}`, 'run `kvmbench doctor --boot` for the details, or use --accel tcg');
+    }
+    return { accel: 'tcg', cpu: TCG_CPU, warnings: [...warnings, `KVM opens but QEMU cannot run a guest under it (${boot.detail}); running under TCG: figures are software emulation`] };
+  }
+  if (boot.execution?.mode === 'emulated') {
+    warnings.push(`guest code runs emulated under this host's KVM (${boot.execution.evidence[0]}): exit and boot figures are KVM instruction-emulator costs, not hardware virtualization`);
+  }
+  return { accel: 'kvm', warnings, cpu: boot.cpu!, ...(boot.cpuNote ? { cpuNote: boot.cpuNote } : {}), ...(boot.execution ? { execution: boot.execution } : {}) };
 }
 
 /** Minimal record used when src/host/fingerprint.ts cannot be loaded. */

@@ -25,7 +25,7 @@ import { ResultsWriter } from '../results/writer.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './env.js';
 import type { LoadedSuite } from './load.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform } from './types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
 const runChecker = TypeCompiler.Compile(RunInfo);
@@ -100,7 +100,14 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
-  const { accel, warnings } = await opts.deps.resolveAccel(opts.accel);
+  const resolved = await opts.deps.resolveAccel(opts.accel);
+  const { accel, warnings } = resolved;
+  const platform: RunPlatform = {
+    cpu: resolved.cpu ?? (accel === 'kvm' ? 'host' : 'max'),
+    ...(resolved.cpuNote ? { cpuNote: resolved.cpuNote } : {}),
+    ...(resolved.execution ? { execution: resolved.execution } : {}),
+  };
+  const memory: RunMemory = new Map();
   const scratchRoot = await checkScratchRoot(opts.scratchDir, opts.cwd);
   const out = await prepareOutputDir({ output: opts.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
   try {
@@ -127,6 +134,9 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
       // Coerced: an unset CLI boolean arrives as undefined, which JSON drops and the schema rejects.
       quick: opts.quick === true,
       state: 'partial',
+      cpu: platform.cpu,
+      ...(platform.cpuNote ? { cpuNote: platform.cpuNote } : {}),
+      ...(platform.execution ? { execution: platform.execution } : {}),
     };
     const rev = gitRevision();
     if (rev) run.gitRevision = rev;
@@ -157,6 +167,8 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
         signal: opts.signal,
         graceMs,
         scratchRoot,
+        platform,
+        memory,
         onPhase: (p) => reporter.phase(p),
       });
       try {
@@ -203,6 +215,8 @@ interface CaseEnv {
   graceMs: number;
   /** Parent of the per-case scratch directories (default the OS temp dir). */
   scratchRoot?: string;
+  platform: RunPlatform;
+  memory: RunMemory;
   onPhase(p: string): void;
 }
 
@@ -293,6 +307,8 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
       deadlineAt,
       host: env.host,
       scratchDir,
+      platform: env.platform,
+      memory: env.memory,
       onPhase: (p) => {
         try {
           env.onPhase(p);

@@ -5,7 +5,24 @@
  * executor returns; an executor knows how to launch its guest(s) and turn what
  * they say into metrics. Executors never write results files themselves.
  */
-import type { Accelerator, CaseResult, HostFingerprint } from '../results/model.js';
+import type { Accelerator, CaseResult, Execution, HostFingerprint } from '../results/model.js';
+
+/** Decided once per run, before any case (src/suites/env.ts): how every guest is configured and runs. */
+export interface RunPlatform {
+  /** QEMU `-cpu` for every guest of the run. */
+  cpu: string;
+  /** Why `cpu` is not the first choice, when it is not. */
+  cpuNote?: string;
+  /** How the run's calibration boot executed guest code (native / emulated / tcg). */
+  execution?: Execution;
+}
+
+/**
+ * Failures a case saw that decide later cases of the same run, by key (e.g. a kernel that hit
+ * a KVM internal error under this accelerator): the later case skips with the recorded reason
+ * instead of waiting for the same failure again.
+ */
+export type RunMemory = Map<string, string>;
 
 export type ArgValue = string | number | boolean | string[];
 
@@ -34,6 +51,8 @@ export interface CaseSpec {
   tags: string[];
   /** Doctor check ids that must pass, or the case is skipped with that check's reason. */
   requires: string[];
+  /** The suite's quick overrides were applied to this case (`--quick`, or an include with `quick: true`). */
+  quick?: boolean;
 }
 
 export interface CaseContext {
@@ -52,6 +71,9 @@ export interface CaseContext {
   scratchDir: string;
   /** Report progress (shown in the live display): e.g. `boot 3/10`. */
   onPhase(phase: string): void;
+  platform: RunPlatform;
+  /** Shared by every case of the run. */
+  memory: RunMemory;
 }
 
 /** What an executor returns; the runner adds id, suite, startedAt, durationMs, log. */
