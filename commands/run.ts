@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
@@ -39,6 +40,7 @@ export default class Run extends BaseCommand {
     'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
     quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+    kernel: Flags.string({ description: 'Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian\'s cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM' }),
   };
 
   async run(): Promise<void> {
@@ -64,7 +66,7 @@ export default class Run extends BaseCommand {
 
     const suite = loadSuite(args.suite, {
       quick: flags.quick,
-      cli: { repeat: flags.repeat, machine: flags.machine },
+      cli: { repeat: flags.repeat, machine: flags.machine, kernel: flags.kernel === undefined ? undefined : resolve(flags.kernel) },
       kinds: Object.keys(executors),
     });
     const cases = selectCases(suite.cases, { only: flags.only, skip: flags.skip });

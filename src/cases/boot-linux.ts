@@ -9,7 +9,8 @@ import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { quantileSorted, summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js';
-import { bootLinux, buildLinuxArgs, hostTscKhz, type Phase } from '../linux/launch.js';
+import { bootLinux, buildLinuxArgs, hostTscKhz, kvmFailureHint, linuxBootBlocked, rememberKernelFailure, type LinuxBootResult, type Phase } from '../linux/launch.js';
+import { withExecution } from './micro.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
 
@@ -81,15 +82,26 @@ export const bootLinuxExecutor: CaseExecutor = {
     ctx.onPhase('image');
     const img = await buildLinuxImage({ variant: 'base', kernel: typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined });
     const tscKhz = machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
-    const common = { image: img, machine, accel: ctx.accel, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
+    const common = { image: img, machine, accel: ctx.accel, cpu: ctx.platform.cpu, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
     const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
     const guest = guestInfo(img);
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios' };
+    const blocked = linuxBootBlocked(ctx, img);
+    if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
+    const failed = (what: string, r: LinuxBootResult, metrics: Metric[] = []): CaseOutcome => {
+      if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
+      const hint = r.kvmFailure ? `; ${kvmFailureHint(ctx.host.kvmFlavor)}` : '';
+      return { ...base, guest, vm, ...(r.execution ? { execution: r.execution } : {}), status: 'error', reason: `${what}: ${r.reason}${hint}`, metrics, facts };
+    };
 
     // The kept console log comes from a boot of its own, so timed boots stay quiet.
     ctx.onPhase('verbose boot');
     const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: 120_000 });
-    if (!verbose.ok) return { ...base, guest, status: 'error', reason: `verbose boot: ${verbose.reason}`, metrics: [], facts };
+    if (!verbose.ok) return failed('verbose boot', verbose);
 
+    // How the kernel's code ran, from KVM's counters over the verbose boot (tcg under TCG).
+    const execution = verbose.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+    if (verbose.kvmStats) facts.kvmStatsVerboseBoot = verbose.kvmStats;
     const runs: Array<Partial<Record<Phase, number>>> = [];
     facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
     for (let i = 0; i < spec.repeat; i++) {
@@ -98,15 +110,16 @@ export const bootLinuxExecutor: CaseExecutor = {
       if (!r.ok) {
         // Keep the boots already measured: the case is an error, but its figures stand.
         const done = timelineMetrics(runs, machine, spec.repeat, ctx.accel);
-        return { ...base, guest, status: 'error', reason: `timed boot ${i + 1}: ${r.reason}`, metrics: done.metrics, facts };
+        return failed(`timed boot ${i + 1}`, r, withExecution(execution.mode, done.metrics));
       }
       runs.push(r.marks);
     }
-    const { metrics, p90, missing } = timelineMetrics(runs, machine, spec.repeat, ctx.accel);
-    if (missing) {
-      return { ...base, guest, status: 'error', reason: `timeline incomplete: no ${missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
+    const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel);
+    const metrics = withExecution(execution.mode, timeline.metrics);
+    if (timeline.missing) {
+      return { ...base, guest, vm, execution, status: 'error', reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
     }
-    facts.p90Ms = p90;
-    return { ...base, guest, status: 'pass', metrics, facts };
+    facts.p90Ms = timeline.p90;
+    return { ...base, guest, vm, execution, status: 'pass', metrics, facts };
   },
 };

@@ -12,7 +12,7 @@ import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
-import { bootLinux, hostTscKhz } from '../linux/launch.js';
+import { bootLinux, hostTscKhz, kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from '../linux/launch.js';
 import { IO_JOBS, fioArgs, jobSide, parseFioJson, type IoJob } from '../linux/fio.js';
 import { findHostFio } from '../linux/sources.js';
 import type { MachineType } from '../vmm/qemu.js';
@@ -81,6 +81,10 @@ export const ioExecutor: CaseExecutor = {
     const img = await buildLinuxImage({ variant: 'fio', kernel: typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined, noFio: spec.args.tool === 'dd' });
     Object.assign(facts, imageFacts(img));
     const guest = guestInfo(img);
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio };
+    // Before the backing file is written: a kernel this KVM cannot run costs nothing.
+    const blocked = linuxBootBlocked(ctx, img);
+    if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
     const file = join(scratch, `kvmbench-io-${process.pid}-${Date.now()}.raw`);
     try {
       // Real data, not a sparse file: reads of holes never touch the disk.
@@ -101,6 +105,7 @@ export const ioExecutor: CaseExecutor = {
         image: img,
         machine,
         accel: ctx.accel,
+        cpu: ctx.platform.cpu,
         vcpus: spec.vcpus,
         memoryMiB: spec.memoryMiB,
         tscKhz: machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined,
@@ -130,7 +135,10 @@ export const ioExecutor: CaseExecutor = {
       facts.qemuArgv = r.argv;
       // A guest that stopped part-way (deadline, interrupt, crash) still reports the jobs it
       // finished; their host baselines are skipped, since the run is being cut short.
-      const guestFailure = r.ok ? undefined : r.reason;
+      if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
+      const guestFailure = r.ok ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason;
+      const execution = r.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+      const done = { ...base, guest, vm, execution };
 
       const hostFio = await findHostFio();
       facts.hostFio = hostFio ? hostFio.version : 'none: no host baseline';
@@ -145,7 +153,7 @@ export const ioExecutor: CaseExecutor = {
           continue;
         }
         if ((!o || o.rc !== '0') && guestFailure) break;
-        if (!o || o.rc !== '0') return { ...base, guest, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${o.text.slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
+        if (!o || o.rc !== '0') return { ...done, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${o.text.slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
         let guestValue: number;
         if (o.tool === 'dd') {
           guestValue = (o.bytes ?? 0) / 2 ** 20 / (((o.endMs ?? 0) - (o.beginMs ?? 0)) / 1000);
@@ -169,8 +177,10 @@ export const ioExecutor: CaseExecutor = {
         metrics.push(metric(job, 'ratio', hostValue > 0 ? guestValue / hostValue : 0, extra, ctx.accel, `guest ${job.id} figure divided by the host's on the same file`, 'ratio of the two single runs above'));
       }
       facts.jobs = jobFacts;
-      if (guestFailure) return { ...base, guest, status: 'error', reason: guestFailure, metrics, facts };
-      return { ...base, guest, status: 'pass', metrics, facts };
+      // Guest figures ran on the guest's kernel; host baselines ran on the host, natively.
+      const tagged = metrics.map((m) => (m.labels?.side === 'host' ? m : { ...m, execution: execution.mode }));
+      if (guestFailure) return { ...done, status: 'error', reason: guestFailure, metrics: tagged, facts };
+      return { ...done, status: 'pass', metrics: tagged, facts };
     } finally {
       rmSync(file, { force: true });
     }

@@ -20,14 +20,15 @@
  * so a byte's timestamp is when Node read it, not when a log was flushed.
  * The console stays quiet (`quiet`) in timed boots; `verbose` boots are for logs.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
-import { ProtocolParser, type ConsoleLine, type EventLine } from '../protocol/parser.js';
-import type { Accelerator } from '../results/model.js';
-import { buildQemuArgs, qemuBinary, type DriveSpec, type MachineType } from '../vmm/qemu.js';
-import { guardedSpawn, killGroup, trackQemu, untrackQemu } from '../vmm/processes.js';
+import type { ConsoleLine, EventLine } from '../protocol/parser.js';
+import { PVM_STOCK_KERNEL } from '../host/flavor.js';
+import type { Accelerator, Execution } from '../results/model.js';
+import type { CaseContext } from '../suites/types.js';
+import { decideExecution } from '../vmm/execution.js';
+import { describeKvmFailure, type KvmFailure } from '../vmm/kvm-error.js';
+import { launchQemu } from '../vmm/launch.js';
+import { queryVcpuStats, type QmpClient, type VcpuStats } from '../vmm/qmp.js';
+import { buildQemuArgs, qemuBinary, type DriveSpec, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import type { LinuxImage } from './image.js';
 
 export const PHASES = ['spawn', 'vmm_ready', 'firmware', 'kernel_entry', 'decompressor', 'kernel_main', 'init_started', 'init_done'] as const;
@@ -42,6 +43,8 @@ export interface LinuxBootOptions {
   image: LinuxImage;
   machine: MachineType;
   accel: Accelerator;
+  /** QEMU -cpu (the run's choice, src/vmm/smoke.ts); default QEMU's per accelerator. */
+  cpu?: string;
   vcpus?: number;
   memoryMiB?: number;
   /** Verbose kernel console (for the kept log); timed boots are quiet. */
@@ -84,6 +87,12 @@ export interface LinuxBootResult {
   timedOut: boolean;
   aborted: boolean;
   stderr: string;
+  /** KVM could no longer run the guest (QEMU's report, decoded); the boot ended at once. */
+  kvmFailure?: KvmFailure;
+  /** How the kernel's code ran, from KVM's counters over the boot (under TCG: tcg). */
+  execution?: Execution;
+  /** KVM's vCPU counters at the last mark, when QMP answered. */
+  kvmStats?: VcpuStats;
 }
 
 /** QEMU machine properties: the fastest documented microvm settings that boot here. */
@@ -116,29 +125,44 @@ export function kernelCmdline(verbose: boolean, guestArgs: Record<string, string
   return parts.join(' ');
 }
 
-export function buildLinuxArgs(o: LinuxBootOptions): string[] {
+/** The chardevs the timeline marks arrive on (each its own pipe, see launchQemu's channels). */
+const FIRMWARE_CHANNEL = 'fw';
+const KERNEL_MARK_CHANNEL = 'kmark';
+
+export function linuxQemuConfig(o: LinuxBootOptions): QemuConfig {
   const blk = o.machine === 'microvm' ? 'virtio-blk-device' : 'virtio-blk-pci';
-  return buildQemuArgs({
+  return {
     machine: o.machine,
     machineOptions: machineOptions(o.machine, o.accel),
     accel: o.accel,
+    ...(o.cpu ? { cpu: o.cpu } : {}),
     vcpus: o.vcpus ?? 1,
     memoryMiB: o.memoryMiB ?? 256,
     serial: 'none',
     debugExit: false,
-    chardevs: ['stdio,id=con', 'socket,id=fw,fd=3', 'socket,id=kmark,fd=4', 'socket,id=qmp,fd=5'],
+    chardevs: ['stdio,id=con'],
     devices: [
       'isa-serial,chardev=con',
-      `isa-debugcon,iobase=0x${FIRMWARE_DEBUG_PORT.toString(16)},chardev=fw`,
-      `isa-debugcon,iobase=0x${KERNEL_MARK_PORT.toString(16)},chardev=kmark`,
+      `isa-debugcon,iobase=0x${FIRMWARE_DEBUG_PORT.toString(16)},chardev=${FIRMWARE_CHANNEL}`,
+      `isa-debugcon,iobase=0x${KERNEL_MARK_PORT.toString(16)},chardev=${KERNEL_MARK_CHANNEL}`,
       ...(o.drive ? [`${blk},drive=${o.drive.id}`] : []),
     ],
     drives: o.drive ? [o.drive] : [],
     kernel: o.image.kernelPath,
     initrd: o.image.initramfsPath,
     append: [kernelCmdline(o.verbose ?? false, o.guestArgs, o.tscKhz), ...(o.extraCmdline ?? [])].join(' '),
-    extraArgs: ['-mon', 'chardev=qmp,mode=control'],
-  });
+  };
+}
+
+/** QEMU's argument list for a boot as launchQemu builds it (the mark and QMP pipes included), for facts. */
+export function buildLinuxArgs(o: LinuxBootOptions): string[] {
+  const cfg = linuxQemuConfig(o);
+  const channels = [FIRMWARE_CHANNEL, KERNEL_MARK_CHANNEL, 'kvmb_qmp'];
+  return [qemuBinary(), ...buildQemuArgs({
+    ...cfg,
+    chardevs: [...(cfg.chardevs ?? []), ...channels.map((id, i) => `socket,id=${id},fd=${3 + i}`)],
+    extraArgs: ['-mon', 'chardev=kvmb_qmp,mode=control'],
+  })];
 }
 
 export function lastPhaseOf(marks: Partial<Record<Phase, number>>): Phase {
@@ -149,102 +173,80 @@ export function lastPhaseOf(marks: Partial<Record<Phase, number>>): Phase {
 
 /** Boots once; never throws for guest trouble (that is `ok: false` with a reason). */
 export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
-  const binary = qemuBinary();
-  const args = buildLinuxArgs(o);
-  const argv = [binary, ...args];
-  let log: WriteStream | undefined;
-  if (o.logPath) {
-    mkdirSync(dirname(o.logPath), { recursive: true });
-    log = createWriteStream(o.logPath, { flags: o.appendLog ? 'a' : 'w' });
-    log.write(`# kvmbench: ${new Date().toISOString()} ${o.verbose ? 'verbose' : 'timed'} boot: ${argv.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
-  }
   const marks: Partial<Record<Phase, number>> = {};
   const lines: TimedLine[] = [];
-  const parser = new ProtocolParser();
-  let stderr = '';
   let kernelMarks = 0;
-  let timedOut = false;
-  let aborted = false;
-
-  const t0 = process.hrtime.bigint();
-  const now = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
-  marks.spawn = 0;
-  const [command, commandArgs] = guardedSpawn(binary, args);
-  const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, LC_ALL: 'C' } });
-  trackQemu(child.pid);
-  const kill = (): void => killGroup(child.pid);
-
-  const onLines = (ls: ConsoleLine[], at: number): void => {
-    for (const line of ls) {
-      lines.push({ line, atMs: at });
-      if (line.kind !== 'event') {
-        // A mark line that a kernel message broke into (see the end line below) still marks.
-        const m = /^KVMB1 (init-start|init-done)\b/.exec(line.text);
-        if (m?.[1] === 'init-start') marks.init_started ??= at;
-        if (m?.[1] === 'init-done') marks.init_done ??= at;
-        continue;
-      }
-      if (line.type === 'init-start') marks.init_started ??= at;
-      if (line.type === 'init-done') marks.init_done ??= at;
-      o.onEvent?.(line, at);
-    }
+  let spawnNs = 0n;
+  const msAt = (at: bigint): number => Number(at - spawnNs) / 1e6;
+  // KVM's counters, read at each mark while the guest still runs (it powers off right after init-done).
+  let qmp: QmpClient | undefined;
+  let kvmStats: VcpuStats | undefined;
+  const reads: Promise<void>[] = [];
+  const readStats = (): void => {
+    if (qmp && o.accel === 'kvm') reads.push(queryVcpuStats(qmp, 2000).then((s) => { if (s?.[0]) kvmStats = s[0]; }));
   };
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const at = now();
-    log?.write(chunk);
-    onLines(parser.push(chunk), at);
-  });
-  child.stderr!.on('data', (chunk: Buffer) => {
-    if (stderr.length < 65536) stderr += chunk.toString('utf8');
-  });
-  const [fw, kmark, qmp] = [3, 4, 5].map((i) => child.stdio[i] as Readable);
-  fw!.once('data', () => {
-    marks.firmware ??= now();
-  });
-  kmark!.on('data', (chunk: Buffer) => {
-    const at = now();
-    for (const b of chunk) {
-      if (b !== 0x01) continue;
-      kernelMarks++;
-      if (kernelMarks === 1) marks.kernel_entry = at;
-      else if (kernelMarks === 2) marks.decompressor = at;
-      else if (kernelMarks === 3) marks.kernel_main = at;
+
+  const onLine = (line: ConsoleLine, at: bigint): void => {
+    const ms = msAt(at);
+    lines.push({ line, atMs: ms });
+    if (line.kind !== 'event') {
+      // A mark line that a kernel message broke into (see the end line below) still marks.
+      const m = /^KVMB1 (init-start|init-done)\b/.exec(line.text);
+      if (m?.[1] === 'init-start') marks.init_started ??= ms;
+      if (m?.[1] === 'init-done') marks.init_done ??= ms;
+      return;
     }
-  });
-  qmp!.once('data', () => {
-    marks.vmm_ready ??= now();
-  });
-  for (const s of [fw, kmark, qmp]) s!.on('error', () => {});
-
-  const limits: number[] = [];
-  if (o.timeoutMs !== undefined) limits.push(o.timeoutMs);
-  if (o.deadlineAt !== undefined) limits.push(o.deadlineAt - Date.now());
-  const timer = limits.length
-    ? setTimeout(() => {
-        timedOut = true;
-        kill();
-      }, Math.max(0, Math.min(...limits)))
-    : undefined;
-  const onAbort = (): void => {
-    aborted = true;
-    kill();
+    if (line.type === 'init-start') {
+      marks.init_started ??= ms;
+      readStats();
+    }
+    if (line.type === 'init-done') marks.init_done ??= ms;
+    o.onEvent?.(line, ms);
   };
-  if (o.signal?.aborted) onAbort();
-  else o.signal?.addEventListener('abort', onAbort, { once: true });
-
-  const exitCode = await new Promise<number | null>((resolve) => {
-    child.on('error', (e) => {
-      stderr += `\nkvmbench: cannot run ${binary}: ${e.message}`;
-      resolve(null);
+  let r;
+  let logHead: string | undefined;
+  try {
+    r = await launchQemu({
+      qemu: linuxQemuConfig(o),
+      deadlineAt: o.deadlineAt,
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+      logPath: o.logPath,
+      appendLog: o.appendLog,
+      onLine,
+      channels: [
+        { id: FIRMWARE_CHANNEL, onData: (_b, at) => { marks.firmware ??= msAt(at); } },
+        {
+          id: KERNEL_MARK_CHANNEL,
+          onData: (chunk, at) => {
+            for (const b of chunk) {
+              if (b !== 0x01) continue;
+              kernelMarks++;
+              if (kernelMarks === 1) marks.kernel_entry = msAt(at);
+              else if (kernelMarks === 2) marks.decompressor = msAt(at);
+              else if (kernelMarks === 3) {
+                marks.kernel_main = msAt(at);
+                readStats();
+              }
+            }
+          },
+        },
+      ],
+      qmp: { onReady: (q) => { qmp = q; } },
+      onSpawn: (at) => { spawnNs = at; },
     });
-    child.on('close', (code) => resolve(code));
-  });
-  const exitMs = now();
-  if (timer) clearTimeout(timer);
-  o.signal?.removeEventListener('abort', onAbort);
-  kill();
-  untrackQemu(child.pid);
-  onLines(parser.end(), exitMs);
+  } catch (err) {
+    // QEMU missing or arguments refused before a process existed.
+    logHead = (err as Error).message;
+  }
+  await Promise.allSettled(reads);
+  if (!r) {
+    return { argv: buildLinuxArgs(o), ok: false, reason: `QEMU could not start: ${logHead}; last phase reached: spawn; no console output`, marks: { spawn: 0 }, lastPhase: 'spawn', lines, exitCode: null, exitMs: 0, timedOut: false, aborted: false, stderr: logHead ?? '' };
+  }
+  marks.spawn = 0;
+  if (r.timeline.qmpGreetingNs !== undefined) marks.vmm_ready = msAt(r.timeline.qmpGreetingNs);
+  const exitMs = msAt(r.timeline.exitNs);
+  const exitCode = r.exitCode;
 
   let end = lines.find((l) => l.line.kind === 'event' && l.line.type === 'end')?.line as EventLine | undefined;
   // The kernel console shares ttyS0 with /init: a kernel message can land in the middle of
@@ -255,23 +257,62 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   }
   const lastPhase = lastPhaseOf(marks);
   let reason: string | undefined;
-  if (aborted) reason = 'aborted';
-  else if (timedOut) reason = 'deadline expired';
+  if (r.aborted) reason = 'aborted';
+  else if (r.kvmFailure) reason = describeKvmFailure(r.kvmFailure);
+  else if (r.timedOut) reason = 'deadline expired';
+  else if (r.stoppedState) reason = `the VM stopped (${r.stoppedState})`;
   else if (end?.fields.status && end.fields.status !== 'pass') reason = `guest reported ${end.fields.status}${end.fields.reason ? `: ${end.fields.reason}` : ''}`;
   else if (!end) reason = `QEMU exited (status ${exitCode ?? 'none'}) before the guest said it was done`;
   else if (exitCode !== 0) reason = `QEMU exit status ${exitCode ?? 'none'}`;
   const ok = reason === undefined;
   if (!ok) {
     const tail = lines.slice(-8).map((l) => l.line.text).join('\n');
-    const err = stderr.trim().split('\n').slice(-3).join(' | ');
+    // A KVM report's register dump is in the log; its first lines are in the reason already.
+    const err = r.kvmFailure ? '' : r.stderr.trim().split('\n').slice(-3).join(' | ');
     // A panic's own line is often above the last lines (a stack trace follows it): name it.
     const panic = [...lines].reverse().find((l) => /Kernel panic|BUG:|Oops:/.test(l.line.text))?.line.text;
     reason = `${reason}; last phase reached: ${lastPhase}` + (panic ? `; guest kernel: ${panic.replace(/^\[[^\]]*\]\s*/, '')}` : '') + (tail ? `; last console lines:\n${tail}` : '; no console output') + (err ? `\nQEMU stderr: ${err}` : '');
   }
-  if (log) {
-    log.write(`\n# kvmbench: exit ${exitCode ?? 'none'} after ${exitMs.toFixed(1)} ms; marks ${JSON.stringify(marks)}${ok ? '' : `; ${reason!.split('\n')[0]}`}\n`);
-    if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
-    await new Promise<void>((r) => log!.end(r));
+  const execution = o.accel === 'tcg'
+    ? decideExecution({ accel: 'tcg' })
+    : kvmStats && typeof kvmStats.insn_emulation === 'number' && typeof kvmStats.exits === 'number'
+      ? decideExecution({ accel: 'kvm', totals: { insnEmulation: kvmStats.insn_emulation, exits: kvmStats.exits }, source: `KVM's counters of this boot up to ${marks.init_started !== undefined ? 'init started' : 'kernel main'}` })
+      : undefined;
+  return {
+    argv: r.argv, ok, reason, marks, lastPhase, lines, exitCode, exitMs, timedOut: r.timedOut, aborted: r.aborted, stderr: r.stderr,
+    ...(r.kvmFailure ? { kvmFailure: r.kvmFailure } : {}),
+    ...(execution ? { execution } : {}),
+    ...(kvmStats ? { kvmStats } : {}),
+  };
+}
+
+/** The run-memory key of a kernel that KVM could not run under an accelerator. */
+export function kernelFailureKey(accel: Accelerator, kernelSha256: string): string {
+  return `kvm-failure:${accel}:${kernelSha256}`;
+}
+
+/**
+ * Why this run must not boot `img` at all, or undefined: under KVM on a PVM host a stock kernel
+ * (Debian's, or the host's own) stops with an emulation failure, and a kernel that already hit a
+ * KVM failure in this run would only hit it again. A kernel the user gave (`--kernel`) is tried.
+ */
+export function linuxBootBlocked(ctx: Pick<CaseContext, 'accel' | 'host' | 'memory'>, img: Pick<LinuxImage, 'kernel' | 'kernelSha256'>): string | undefined {
+  if (ctx.accel !== 'kvm') return undefined;
+  const seen = ctx.memory.get(kernelFailureKey(ctx.accel, img.kernelSha256));
+  if (seen) return `this kernel already failed under KVM in this run: ${seen}`;
+  if (ctx.host.kvmFlavor === 'pvm' && img.kernel.origin !== 'flag') {
+    return `${PVM_STOCK_KERNEL}; the Linux guest's kernel is a stock one (${img.kernel.origin === 'debian-package' ? "Debian's cloud kernel" : "the host's own"}): give a PVM-enabled kernel with --kernel PATH, or use --accel tcg`;
   }
-  return { argv, ok, reason, marks, lastPhase, lines, exitCode, exitMs, timedOut, aborted, stderr };
+  return undefined;
+}
+
+/** What to do about a KVM failure of a Linux guest, by the host's flavour. */
+export function kvmFailureHint(flavor: string | undefined): string {
+  if (flavor === 'pvm') return `${PVM_STOCK_KERNEL}: boot a PVM-enabled kernel (--kernel PATH) or use --accel tcg`;
+  return 'KVM could not go on running this kernel (the register dump is in the case log); try another kernel, or --accel tcg to check the guest itself';
+}
+
+/** Remembers a KVM failure of a kernel, so later cases of the run skip instead of failing again. */
+export function rememberKernelFailure(ctx: Pick<CaseContext, 'accel' | 'memory'>, img: Pick<LinuxImage, 'kernelSha256'>, failure: KvmFailure, hint?: string): void {
+  ctx.memory.set(kernelFailureKey(ctx.accel, img.kernelSha256), `${describeKvmFailure(failure)}${hint ? `; ${hint}` : ''}`);
 }

@@ -38,7 +38,8 @@ export interface LoadOptions {
   /** Apply `quick:` overrides (kvmbench run --quick). */
   quick?: boolean;
   /** Command-line overrides, applied after everything else. */
-  cli?: { repeat?: number; machine?: string };
+  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`. */
+  cli?: { repeat?: number; machine?: string; kernel?: string };
   /** Executor kinds that exist; when given, a case of any other kind is an error. */
   kinds?: readonly string[];
   /** Directory of the shipped suites (default `<package root>/suites`). */
@@ -330,6 +331,8 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   for (const l of layers) Object.assign(args, l.args ?? {});
 
   const cli = opts.cli ?? {};
+  const guestName = c.guest ?? d.guest;
+  if (cli.kernel !== undefined && guestName === 'linux') args.kernel = cli.kernel;
   const spec: CaseSpec = {
     id: c.id,
     suite: ps.data.suite,
@@ -344,10 +347,10 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
     tags: [...(pick('tags') ?? [])],
     requires: [...(pick('requires') ?? [])],
   };
+  if (opts.quick || st.quick) spec.quick = true;
   const title = pick('title');
   if (title !== undefined) spec.title = title;
-  const guest = c.guest ?? d.guest;
-  if (guest !== undefined) spec.guest = guest;
+  if (guestName !== undefined) spec.guest = guestName;
   return spec;
 }
 
