@@ -1,92 +1,140 @@
 /*
  * VM-exit latency tests, one test per boot (argument test=NAME). Names follow
- * kvm-unit-tests' x86/vmexit.c where they measure the same thing.
+ * kvm-unit-tests' x86/vmexit.c where they measure the same thing (docs/exits.md).
  *
  * Per sample: a serialized TSC read around N iterations of the null loop, then
  * around N iterations of the test loop; the host subtracts the first from the
  * second and divides by N. N doubles until one test loop lasts target_us (the
  * adaptive count, which also warms up), computed with the TSC frequency the
- * guest found. Arguments:
- *   test=NAME samples=N target_us=U  [pmtimer=PORT]  [spin=1: hang on purpose]
+ * guest found.
+ *
+ * Exit accounting (`sync`): around every measured loop the guest prints a `phase`
+ * line and waits for the host's acknowledgement byte on COM2 (0x2f8); the host reads
+ * KVM's vCPU statistics between the two, so each loop's exits are counted by KVM
+ * itself. Both phase lines of a sample have the same length, so the console's own
+ * exits are the same in the null and the test window and cancel out.
+ *
+ * Each test declares what it causes when the CPU runs it natively (`expect`): the
+ * host checks KVM's counts against it. Interrupt tests check that every interrupt
+ * was delivered (the handler count rises by exactly the iteration count).
+ *
+ * Arguments:
+ *   test=NAME samples=N target_us=U  [pmtimer=PORT] [sync] [hist=N]
+ *   [spin: hang on purpose] [mask_irq: block the test's interrupt, which must fail it]
  */
 #include "../lib/rt.h"
 
 const char guest_name[] = "exits";
 
-typedef void (*loop_fn)(u64 n);
+typedef u64 (*loop_fn)(u64 n);
 
 static int is_amd(void) {
 	return rt_vendor[0] == 'A' || rt_vendor[0] == 'H'; /* AuthenticAMD, HygonGenuine */
 }
 
-/* ------------------------------------------------------------------ loops */
+static u64 tsc_hz; /* the guest's TSC rate, 0 when unknown */
 
-static void __attribute__((noinline)) loop_null(u64 n) {
+/* ------------------------------------------------------------------ loops */
+/* Each returns the ticks to report for its n iterations: 0 means "time the call". */
+
+static u64 __attribute__((noinline)) loop_null(u64 n) {
 	for (u64 i = 0; i < n; i++) __asm__ volatile("" ::: "memory");
+	return 0;
 }
 
-static void __attribute__((noinline)) loop_cpuid(u64 n) {
+static u64 __attribute__((noinline)) loop_cpuid(u64 n) {
 	for (u64 i = 0; i < n; i++) {
 		u32 a = 0, b, c = 0, d;
 		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
 	}
+	return 0;
 }
 
-static void __attribute__((noinline)) loop_vmcall(u64 n) {
+static u64 __attribute__((noinline)) loop_vmcall(u64 n) {
 	for (u64 i = 0; i < n; i++) {
 		u64 ax = 0xffffffff; /* no such hypercall: KVM answers -KVM_ENOSYS at once */
 		__asm__ volatile("vmcall" : "+a"(ax)::"rbx", "rcx", "rdx", "rsi", "memory");
 	}
+	return 0;
 }
 
-static void __attribute__((noinline)) loop_vmmcall(u64 n) {
+static u64 __attribute__((noinline)) loop_vmmcall(u64 n) {
 	for (u64 i = 0; i < n; i++) {
 		u64 ax = 0xffffffff;
 		__asm__ volatile("vmmcall" : "+a"(ax)::"rbx", "rcx", "rdx", "rsi", "memory");
 	}
+	return 0;
 }
 
-static void __attribute__((noinline)) loop_mov_from_cr8(u64 n) {
+static u64 __attribute__((noinline)) loop_mov_from_cr8(u64 n) {
 	for (u64 i = 0; i < n; i++) {
 		u64 v;
 		__asm__ volatile("mov %%cr8, %0" : "=r"(v)::"memory");
 	}
+	return 0;
 }
 
-static void __attribute__((noinline)) loop_mov_to_cr8(u64 n) {
+static u64 __attribute__((noinline)) loop_mov_to_cr8(u64 n) {
 	for (u64 i = 0; i < n; i++) __asm__ volatile("mov %0, %%cr8" ::"r"(0ul) : "memory");
+	return 0;
 }
 
 static u16 pmtimer_port;
-static void __attribute__((noinline)) loop_inl_pmtimer(u64 n) {
+static u64 __attribute__((noinline)) loop_inl_pmtimer(u64 n) {
 	for (u64 i = 0; i < n; i++) (void)inl(pmtimer_port);
+	return 0;
 }
 
 /* An unassigned port: KVM has no handler, so every access goes out to QEMU. */
 #define QEMU_UNASSIGNED_PORT 0x1234
-static void __attribute__((noinline)) loop_inl_qemu(u64 n) {
+static u64 __attribute__((noinline)) loop_inl_qemu(u64 n) {
 	for (u64 i = 0; i < n; i++) (void)inl(QEMU_UNASSIGNED_PORT);
+	return 0;
 }
 
 /* ELCR of the in-kernel PIC (KVM's i8259 owns 0x4d0/0x4d1). */
-static void __attribute__((noinline)) loop_inl_kernel(u64 n) {
-	for (u64 i = 0; i < n; i++) (void)inb(0x4d0);
+#define ELCR_PORT 0x4d0
+static u64 __attribute__((noinline)) loop_inl_kernel(u64 n) {
+	for (u64 i = 0; i < n; i++) (void)inb(ELCR_PORT);
+	return 0;
+}
+
+static u8 elcr_value;
+static u64 __attribute__((noinline)) loop_outl_kernel(u64 n) {
+	/* Writing back the value read keeps the PIC's trigger modes as they were. */
+	for (u64 i = 0; i < n; i++) outb(ELCR_PORT, elcr_value);
+	return 0;
 }
 
 #define HPET_BASE 0xfed00000ul
-static void __attribute__((noinline)) loop_mmio_hpet(u64 n) {
+static u64 __attribute__((noinline)) loop_mmio_hpet(u64 n) {
 	for (u64 i = 0; i < n; i++) (void)mmio_read32(HPET_BASE + 0xf0);
+	return 0;
+}
+
+static u64 __attribute__((noinline)) loop_mov_dr(u64 n) {
+	for (u64 i = 0; i < n; i++) __asm__ volatile("mov %0, %%dr7" ::"r"(0x400ul) : "memory");
+	return 0;
 }
 
 #define MSR_TSC_ADJUST 0x3b
-static void __attribute__((noinline)) loop_rd_tsc_adjust(u64 n) {
+#define MSR_KERNEL_GS_BASE 0xc0000102
+#define MSR_TSC_DEADLINE 0x6e0
+static u64 __attribute__((noinline)) loop_rd_tsc_adjust(u64 n) {
 	for (u64 i = 0; i < n; i++) (void)rdmsr(MSR_TSC_ADJUST);
+	return 0;
 }
 
 static u64 tsc_adjust_value;
-static void __attribute__((noinline)) loop_wr_tsc_adjust(u64 n) {
+static u64 __attribute__((noinline)) loop_wr_tsc_adjust(u64 n) {
 	/* Writing back the value read keeps the guest TSC where it is. */
 	for (u64 i = 0; i < n; i++) wrmsr(MSR_TSC_ADJUST, tsc_adjust_value);
+	return 0;
+}
+
+static u64 __attribute__((noinline)) loop_wr_kernel_gs_base(u64 n) {
+	for (u64 i = 0; i < n; i++) wrmsr(MSR_KERNEL_GS_BASE, 0);
+	return 0;
 }
 
 /* ---- interrupts: x2APIC self-IPI and the LAPIC timer ---- */
@@ -95,38 +143,120 @@ static void __attribute__((noinline)) loop_wr_tsc_adjust(u64 n) {
 #define X2APIC_EOI 0x80b
 #define X2APIC_SVR 0x80f
 #define X2APIC_ICR 0x830
+#define X2APIC_LVT_TIMER 0x832
 #define LAPIC_BASE 0xfee00000ul
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3e0
+#define LVT_MASKED (1u << 16)
+#define LVT_TSC_DEADLINE (2u << 17)
 static volatile u64 irq_count;
+static volatile u64 wake_tsc;
+struct test;
+static const struct test *cur;
+static int use_x2apic;
 
-static void ipi_handler(struct isr_frame *f) {
-	(void)f;
-	irq_count++;
-	wrmsr(X2APIC_EOI, 0);
+static void eoi(void) {
+	if (use_x2apic) wrmsr(X2APIC_EOI, 0);
+	else mmio_write32(LAPIC_BASE + 0xb0, 0);
 }
 
-static void __attribute__((noinline)) loop_self_ipi_sti_nop(u64 n) {
+static void count_irq(struct isr_frame *f) {
+	(void)f;
+	wake_tsc = rdtsc_serialized();
+	irq_count++;
+	eoi();
+}
+
+static u64 __attribute__((noinline)) loop_self_ipi_sti_nop(u64 n) {
 	for (u64 i = 0; i < n; i++) {
 		/* fixed delivery, assert, self shorthand */
 		wrmsr(X2APIC_ICR, (1u << 18) | (1u << 14) | IPI_VECTOR);
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 	}
+	return 0;
 }
 
-static void timer_handler(struct isr_frame *f) {
-	(void)f;
-	irq_count++;
-	mmio_write32(LAPIC_BASE + 0xb0, 0); /* EOI */
+static void undelivered(u64 got, u64 want);
+
+/* Waits with interrupts enabled until the handler count passes `before`; 10 ms at most. */
+static void wait_irq(u64 before) {
+	u64 t0 = rdtsc_serialized(), bound = (tsc_hz ? tsc_hz : 2000000000ul) / 100;
+	__asm__ volatile("sti" ::: "memory");
+	while (irq_count == before && rdtsc_serialized() - t0 < bound) __asm__ volatile("pause" ::: "memory");
+	__asm__ volatile("cli" ::: "memory");
+	if (irq_count == before) undelivered(0, 1);
 }
 
-static void __attribute__((noinline)) loop_hlt_lapic_timer(u64 n) {
+static u64 __attribute__((noinline)) loop_tscdeadline_immed(u64 n) {
+	for (u64 i = 0; i < n; i++) {
+		/* A deadline already passed: the timer fires at once (kvm-unit-tests runs it with IF=1). */
+		u64 before = irq_count;
+		wrmsr(MSR_TSC_DEADLINE, rdtsc_serialized());
+		wait_irq(before);
+	}
+	return 0;
+}
+
+/*
+ * hlt_lapic_timer: the timer is armed to fire `wake_delay` ticks in the future, the vCPU
+ * halts, and the figure is the time from the programmed expiry to the handler's first
+ * instruction: how late a halted vCPU wakes (KVM's timer emulation, halt polling or the
+ * host scheduler, interrupt injection, VM entry). The null loop does not apply (base 0).
+ */
+static int timer_tscdl;
+static u64 apic_per_tsc_q32; /* APIC timer ticks per TSC tick, 32.32 fixed point (count mode) */
+static u64 wake_delay;
+static u64 wake_early; /* iterations redone because the timer was already due before hlt */
+static u64 irq_extra;  /* interrupts of redone iterations, for the delivery count */
+
+static void timer_arm(u64 deadline) {
+	if (timer_tscdl) {
+		wrmsr(MSR_TSC_DEADLINE, deadline);
+		return;
+	}
+	u64 now = rdtsc_serialized();
+	u64 dt = deadline > now ? deadline - now : 1;
+	u64 count = (dt * apic_per_tsc_q32) >> 32;
+	mmio_write32(LAPIC_BASE + LAPIC_TIMER_INIT, count ? (u32)count : 1);
+}
+
+static int timer_masked(void) {
+	return (mmio_read32(LAPIC_BASE + LAPIC_LVT_TIMER) & LVT_MASKED) != 0;
+}
+
+static u64 __attribute__((noinline)) loop_hlt_lapic_timer(u64 n) {
+	u64 total = 0;
 	for (u64 i = 0; i < n; i++) {
 		u64 before = irq_count;
-		mmio_write32(LAPIC_BASE + 0x380, 1); /* one-shot, 1 tick of the bus clock */
+		u64 deadline = rdtsc_serialized() + wake_delay;
+		timer_arm(deadline);
+		/* hlt waits for the armed timer: make sure it can fire, or the guest would halt forever. */
+		if (timer_masked()) {
+			proto("FAIL", "test=hlt_lapic_timer reason=\"the LAPIC timer is masked: hlt would never wake\" delivered=%lu expected=%lu",
+			      irq_count, irq_count + 1);
+			rt_exit(EXIT_FAIL);
+		}
+		u64 pre = rdtsc_serialized();
 		while (irq_count == before) __asm__ volatile("sti; hlt; cli" ::: "memory");
+		if (pre >= deadline) {
+			/* Due before the vCPU halted: not a wake from hlt. Redo it with twice the delay (1 ms at most). */
+			wake_early++;
+			irq_extra++;
+			if (wake_delay < (tsc_hz ? tsc_hz : 2000000000ul) / 1000) wake_delay *= 2;
+			i--;
+			continue;
+		}
+		total += wake_tsc > deadline ? wake_tsc - deadline : 0;
 	}
+	return total;
 }
 
 /* ------------------------------------------------------------ the tests */
+
+enum figure { FIG_EXIT, FIG_COST, FIG_WAKE };
+static const char *const figure_names[] = { "exit", "cost", "wake" };
 
 struct test {
 	const char *name;
@@ -134,6 +264,14 @@ struct test {
 	/* Returns 0 when supported, else sets *reason. */
 	int (*prepare)(const char **reason);
 	const char *what; /* shown in the log and the results: what one iteration does */
+	/*
+	 * What one iteration causes when the CPU runs it natively under KVM, as KVM counts it
+	 * (query-stats names, per iteration, `lo-hi` for a range). The host judges the counts.
+	 */
+	const char *expect;
+	enum figure figure; /* exit: an exit's latency; cost: no exit needed; wake: timer wake-up */
+	int irq;            /* one interrupt per iteration must be delivered */
+	int hist;           /* long enough to time iteration by iteration */
 };
 
 /* Executes one instruction under a fault fixup; returns the exception vector or -1. */
@@ -172,6 +310,7 @@ static int prep_pmtimer(const char **reason) {
 
 static int prep_kernel_port(const char **reason) {
 	if (arg_present("nopic")) { *reason = "no PIC on this machine type (ELCR port 0x4d0 absent)"; return 1; }
+	elcr_value = inb(ELCR_PORT);
 	return 0;
 }
 
@@ -199,48 +338,204 @@ static int prep_wr_tsc_adjust(const char **reason) {
 	return 0;
 }
 
+static int prep_kernel_gs_base(const char **reason) {
+	int v = PROBE("wrmsr", : : "c"(MSR_KERNEL_GS_BASE), "a"(0), "d"(0) : "r11", "memory");
+	if (v >= 0) { *reason = "wrmsr IA32_KERNEL_GS_BASE faults"; return 1; }
+	return 0;
+}
+
+/* `mask_irq` (harness tests): block the test's interrupt, so delivery checks must fail. */
+static void maybe_block_irq(void) {
+	if (arg_present("mask_irq")) __asm__ volatile("mov %0, %%cr8" ::"r"(15ul) : "memory");
+}
+
 static int prep_x2apic_ipi(const char **reason) {
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
 	if (!(c & (1u << 21))) { *reason = "x2APIC not offered (CPUID.1:ECX[21]=0)"; return 1; }
 	wrmsr(0x1b, rdmsr(0x1b) | (1u << 11) | (1u << 10)); /* xAPIC then x2APIC enable */
 	wrmsr(X2APIC_SVR, 0x1ff);
-	irq_set_handler(IPI_VECTOR, ipi_handler);
+	use_x2apic = 1;
+	irq_set_handler(IPI_VECTOR, count_irq);
+	maybe_block_irq();
 	return 0;
 }
 
-static int prep_lapic_timer(const char **reason) {
+static int has_tsc_deadline(void) {
+	u32 a, b, c, d;
+	cpuid(1, 0, &a, &b, &c, &d);
+	return (c & (1u << 24)) != 0;
+}
+
+static int lapic_enable(const char **reason) {
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
 	if (!(d & (1u << 9))) { *reason = "no local APIC (CPUID.1:EDX[9]=0)"; return 1; }
 	if ((rdmsr(0x1b) & ~0xffful) != LAPIC_BASE) { *reason = "local APIC not at 0xfee00000"; return 1; }
-	mmio_write32(LAPIC_BASE + 0xf0, 0x1ff);        /* software enable, spurious vector 0xff */
-	mmio_write32(LAPIC_BASE + 0x3e0, 0xb);         /* divide by 1 */
-	mmio_write32(LAPIC_BASE + 0x320, TIMER_VECTOR); /* one-shot, unmasked */
-	irq_set_handler(TIMER_VECTOR, timer_handler);
+	mmio_write32(LAPIC_BASE + 0xf0, 0x1ff); /* software enable, spurious vector 0xff */
+	irq_set_handler(TIMER_VECTOR, count_irq);
+	return 0;
+}
+
+static int prep_tscdeadline(const char **reason) {
+	if (lapic_enable(reason)) return 1;
+	if (!has_tsc_deadline()) { *reason = "no TSC-deadline timer (CPUID.1:ECX[24]=0)"; return 1; }
+	mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | TIMER_VECTOR);
+	maybe_block_irq();
+	return 0;
+}
+
+static int prep_lapic_timer(const char **reason) {
+	if (lapic_enable(reason)) return 1;
+	timer_tscdl = has_tsc_deadline();
+	if (timer_tscdl) {
+		mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, LVT_TSC_DEADLINE | TIMER_VECTOR);
+	} else {
+		/* One-shot count mode: learn the APIC timer's rate against the TSC over about 1 ms. */
+		mmio_write32(LAPIC_BASE + LAPIC_TIMER_DIV, 0xb); /* divide by 1 */
+		mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, LVT_MASKED | TIMER_VECTOR);
+		mmio_write32(LAPIC_BASE + LAPIC_TIMER_INIT, 0xffffffff);
+		u64 t0 = rdtsc_serialized(), span = tsc_hz ? tsc_hz / 1000 : 2000000;
+		while (rdtsc_serialized() - t0 < span) {}
+		u32 cur = mmio_read32(LAPIC_BASE + LAPIC_TIMER_CUR);
+		u64 t1 = rdtsc_serialized();
+		mmio_write32(LAPIC_BASE + LAPIC_TIMER_INIT, 0);
+		u64 ticks = 0xffffffffu - cur;
+		if (!ticks) { *reason = "the LAPIC timer does not count"; return 1; }
+		apic_per_tsc_q32 = (ticks << 32) / (t1 - t0);
+		mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, TIMER_VECTOR); /* one-shot, unmasked */
+	}
+	/* Long enough that the vCPU is halted before the timer fires (50 µs; 200k ticks if the rate is unknown). */
+	wake_delay = tsc_hz ? tsc_hz / 20000 : 200000;
+	if (arg_present("mask_irq")) mmio_write32(LAPIC_BASE + LAPIC_LVT_TIMER, mmio_read32(LAPIC_BASE + LAPIC_LVT_TIMER) | LVT_MASKED);
 	return 0;
 }
 
 static const struct test tests[] = {
-	{ "cpuid", loop_cpuid, prep_none, "cpuid leaf 0 (exit handled in KVM)" },
-	{ "vmcall", 0, prep_vmcall, "vmcall/vmmcall by vendor, unknown hypercall (exit handled in KVM)" },
-	{ "mov_from_cr8", loop_mov_from_cr8, prep_none, "mov from cr8 (TPR read)" },
-	{ "mov_to_cr8", loop_mov_to_cr8, prep_none, "mov to cr8 (TPR write of 0)" },
-	{ "inl_from_pmtimer", loop_inl_pmtimer, prep_pmtimer, "inl from the ACPI PM timer (QEMU user space)" },
-	{ "inl_from_qemu", loop_inl_qemu, prep_none, "inl from unassigned port 0x1234 (QEMU user space)" },
-	{ "inl_from_kernel", loop_inl_kernel, prep_kernel_port, "inb from PIC ELCR port 0x4d0 (in-kernel PIC)" },
-	{ "mmio_from_qemu", loop_mmio_hpet, prep_hpet, "32-bit MMIO read of the HPET main counter (QEMU user space)" },
-	{ "rd_tsc_adjust_msr", loop_rd_tsc_adjust, prep_rd_tsc_adjust, "rdmsr IA32_TSC_ADJUST (in KVM)" },
-	{ "wr_tsc_adjust_msr", loop_wr_tsc_adjust, prep_wr_tsc_adjust, "wrmsr IA32_TSC_ADJUST, same value (in KVM)" },
-	{ "self_ipi_sti_nop", loop_self_ipi_sti_nop, prep_x2apic_ipi, "x2APIC self-IPI, sti; nop; handler + EOI" },
-	{ "hlt_lapic_timer", loop_hlt_lapic_timer, prep_lapic_timer, "LAPIC one-shot timer of 1 tick, hlt until it fires" },
+	{ "cpuid", loop_cpuid, prep_none, "cpuid leaf 0 (exit handled in KVM)", "exits=1", FIG_EXIT, 0, 1 },
+	{ "vmcall", 0, prep_vmcall, "vmcall/vmmcall by vendor, unknown hypercall (exit handled in KVM)", "exits=1 hypercalls=1", FIG_EXIT, 0, 1 },
+	{ "mov_from_cr8", loop_mov_from_cr8, prep_none, "mov from cr8 (TPR read; no exit with TPR shadow / V_TPR)", "exits=0-1", FIG_COST, 0, 0 },
+	{ "mov_to_cr8", loop_mov_to_cr8, prep_none, "mov to cr8 (TPR write of 0; no exit with TPR shadow / V_TPR)", "exits=0-1", FIG_COST, 0, 0 },
+	{ "inl_from_pmtimer", loop_inl_pmtimer, prep_pmtimer, "inl from the ACPI PM timer (QEMU user space)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
+	{ "inl_from_qemu", loop_inl_qemu, prep_none, "inl from unassigned port 0x1234 (QEMU user space)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
+	{ "inl_from_kernel", loop_inl_kernel, prep_kernel_port, "inb from PIC ELCR port 0x4d0 (in-kernel PIC)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
+	{ "outl_to_kernel", loop_outl_kernel, prep_kernel_port, "outb to PIC ELCR port 0x4d0, same value (in-kernel PIC)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
+	{ "mmio_from_qemu", loop_mmio_hpet, prep_hpet, "32-bit MMIO read of the HPET main counter (QEMU user space)", "exits=1 mmio_exits=1", FIG_EXIT, 0, 1 },
+	{ "mov_dr", loop_mov_dr, prep_none, "mov to dr7 of 0x400 (KVM stops intercepting DR writes after the first)", "exits=0-1", FIG_COST, 0, 0 },
+	{ "rd_tsc_adjust_msr", loop_rd_tsc_adjust, prep_rd_tsc_adjust, "rdmsr IA32_TSC_ADJUST (in KVM)", "exits=1", FIG_EXIT, 0, 1 },
+	{ "wr_tsc_adjust_msr", loop_wr_tsc_adjust, prep_wr_tsc_adjust, "wrmsr IA32_TSC_ADJUST, same value (in KVM)", "exits=1", FIG_EXIT, 0, 1 },
+	{ "wr_kernel_gs_base", loop_wr_kernel_gs_base, prep_kernel_gs_base, "wrmsr IA32_KERNEL_GS_BASE (passed through: no exit)", "exits=0", FIG_COST, 0, 0 },
+	{ "self_ipi_sti_nop", loop_self_ipi_sti_nop, prep_x2apic_ipi, "x2APIC self-IPI, sti; nop; handler + EOI", "exits=0-3", FIG_EXIT, 1, 0 },
+	{ "tscdeadline_immed", loop_tscdeadline_immed, prep_tscdeadline, "TSC-deadline timer armed in the past, wait with IF=1 for its handler + EOI", "exits=1-3", FIG_EXIT, 1, 0 },
+	{ "hlt_lapic_timer", loop_hlt_lapic_timer, prep_lapic_timer, "LAPIC timer armed 50 us ahead, hlt; from the timer's expiry to its handler", "exits=1-4 halt_exits=1", FIG_WAKE, 1, 0 },
 };
 
+/* ------------------------------------------------------ measuring and sync */
+
+static u64 irq_expected;
+
+static void undelivered(u64 got, u64 want) {
+	proto("FAIL", "test=%s reason=\"interrupts not delivered: %lu handled for %lu iterations\" delivered=%lu expected=%lu",
+	      cur->name, got, want, got, want);
+	rt_exit(EXIT_FAIL);
+}
+
+static u64 last_wall; /* ticks the last measured loop took, whatever figure it reported */
+
 static u64 measure(loop_fn fn, u64 n) {
+	u64 irq0 = irq_count, extra0 = irq_extra;
 	u64 t0 = rdtsc_serialized();
-	fn(n);
+	u64 r = fn(n);
 	u64 t1 = rdtsc_serialized();
-	return t1 - t0;
+	last_wall = t1 - t0;
+	if (fn != loop_null && cur->irq) {
+		u64 got = irq_count - irq0, want = n + (irq_extra - extra0);
+		if (got != want) undelivered(got, want);
+		irq_expected += want;
+	}
+	return r ? r : t1 - t0;
+}
+
+#define COM2 0x2f8
+static int sync_on;
+
+/*
+ * A phase line, then the host's acknowledgement byte on COM2. Every phase line of a test has
+ * the same length (fixed-width numbers), so each window between two acknowledgements holds the
+ * same console exits whatever the figures. The wait polls every ~200 µs (few exits while the
+ * host reads KVM's statistics) and gives up after 10 s.
+ */
+static void host_sync(const char *loop, u64 i, u64 ticks) {
+	if (!sync_on) return;
+	proto("phase", "test=%s i=%06lu loop=%s ticks=%020lu", cur->name, i, loop, ticks);
+	u64 hz = tsc_hz ? tsc_hz : 2000000000ul;
+	u64 t0 = rdtsc_serialized(), gap = hz / 5000;
+	for (;;) {
+		if (inb(COM2 + 5) & 1) {
+			(void)inb(COM2);
+			return;
+		}
+		u64 t = rdtsc_serialized();
+		if (t - t0 > hz * 10) {
+			proto("FAIL", "test=%s reason=\"the host did not acknowledge phase %s of sample %lu within 10 s\"", cur->name, loop, i);
+			rt_exit(EXIT_FAIL);
+		}
+		while (rdtsc_serialized() - t < gap) __asm__ volatile("pause");
+	}
+}
+
+/*
+ * Individually timed iterations, in quarter-octave bins: bin b holds values v (ticks, minus
+ * the cost of the two TSC reads) with floor(4 * log2(v)) = b. The host turns them into
+ * p50/p99/p99.9 (docs/exits.md).
+ */
+#define HIST_BINS 160
+static u32 hist[HIST_BINS];
+
+static int qlog2(u64 v) {
+	if (!v) return 0;
+	int e = 63 - __builtin_clzl(v);
+	/* Two bits below the leading one give the quarter. */
+	u64 frac = e >= 2 ? (v >> (e - 2)) & 3 : (v << (2 - e)) & 3;
+	return e * 4 + (int)frac;
+}
+
+static void histogram(loop_fn fn, u64 count) {
+	u64 overhead = ~0ul;
+	for (int i = 0; i < 64; i++) {
+		u64 a = rdtsc_serialized(), b = rdtsc_serialized();
+		if (b - a < overhead) overhead = b - a;
+	}
+	for (u64 i = 0; i < count; i++) {
+		u64 a = rdtsc_serialized();
+		fn(1);
+		u64 b = rdtsc_serialized();
+		u64 v = b - a > overhead ? b - a - overhead : 0;
+		int bin = qlog2(v);
+		hist[bin < HIST_BINS ? bin : HIST_BINS - 1]++;
+	}
+	char buf[400];
+	u64 len = 0;
+	for (int b = 0; b < HIST_BINS && len + 16 < sizeof buf; b++) {
+		if (!hist[b]) continue;
+		len += (u64)snfmt(buf + len, sizeof buf - len, "%s%d:%u", len ? "," : "", b, hist[b]);
+	}
+	proto("hist", "test=%s n=%lu overhead=%lu bins=%s", cur->name, count, overhead, buf);
+}
+
+/* ------------------------------------------------------------------- main */
+
+#define MAX_SAMPLES 1000
+static u64 sample_ticks[MAX_SAMPLES], sample_base[MAX_SAMPLES];
+
+/* Every TSC rate the guest can read, so the host can cross-check the one used (0: not offered). */
+static void report_tsc_sources(u16 pm) {
+	u32 a, b, c, d;
+	u64 leaf = 0, c15 = 0, c16 = 0;
+	if (rt_max_hv_leaf >= 0x40000010) { cpuid(0x40000010, 0, &a, &b, &c, &d); leaf = (u64)a * 1000; }
+	if (rt_max_leaf >= 0x15) { cpuid(0x15, 0, &a, &b, &c, &d); if (a && b && c) c15 = (u64)c * b / a; }
+	if (rt_max_leaf >= 0x16) { cpuid(0x16, 0, &a, &b, &c, &d); c16 = (u64)(a & 0xffff) * 1000000; }
+	proto("tsc-sources", "cpuid_40000010=%lu cpuid_15=%lu cpuid_16=%lu pmtimer=%lu", leaf, c15, c16, pm ? pmtimer_tsc_hz(pm) : 0);
 }
 
 int guest_main(void) {
@@ -259,6 +554,7 @@ int guest_main(void) {
 		proto("FAIL", "test=%s reason=\"unknown test\"", name);
 		return EXIT_FAIL;
 	}
+	cur = t;
 
 	u32 a, b, c, d;
 	cpuid(1, 0, &a, &b, &c, &d);
@@ -276,8 +572,11 @@ int guest_main(void) {
 	proto("cpu", "vendor=%s family=%u model=%u max_leaf=0x%x hypervisor=%s hv_max_leaf=0x%x", rt_vendor, family,
 	      model, rt_max_leaf, hv, rt_max_hv_leaf);
 
-	struct tsc_freq f = tsc_frequency(1, (u16)arg_u64("pmtimer", 0));
+	u16 pm = (u16)arg_u64("pmtimer", 0);
+	struct tsc_freq f = tsc_frequency(1, pm);
+	tsc_hz = f.hz;
 	proto("tsc", "hz=%lu source=%s", f.hz, f.source);
+	report_tsc_sources(pm);
 
 	const char *reason = 0;
 	if (t->prepare(&reason)) {
@@ -287,11 +586,13 @@ int guest_main(void) {
 	loop_fn loop = t->loop ? t->loop : (is_amd() ? loop_vmmcall : loop_vmcall);
 
 	u64 samples = arg_u64("samples", 10);
+	if (samples > MAX_SAMPLES) samples = MAX_SAMPLES;
 	u64 target_us = arg_u64("target_us", 100000);
 	/* Without a known frequency assume 1 GHz: the count is still adaptive, only the length differs. */
 	u64 hz = f.hz ? f.hz : 1000000000ul;
 	u64 target = hz / 1000000 * target_us;
 	u64 max_iters = arg_u64("max_iters", 1ul << 30);
+	sync_on = arg_present("sync");
 
 	/*
 	 * Warm up (first runs pay for page walks, and under TCG for translation), then double
@@ -301,22 +602,41 @@ int guest_main(void) {
 	measure(loop, 8);
 	u64 n = 8;
 	while (n < max_iters) {
-		u64 a = measure(loop, n), b = measure(loop, n);
-		if ((a < b ? a : b) >= target) break;
+		/* By wall time: a wake-up figure is shorter than the loop that measures it. */
+		measure(loop, n);
+		u64 x = last_wall;
+		measure(loop, n);
+		u64 y = last_wall;
+		if ((x < y ? x : y) >= target) break;
 		n <<= 1;
 	}
-	proto("test", "name=%s iters=%lu samples=%lu target_ticks=%lu what=\"%s\"", t->name, n, samples, target, t->what);
+	proto("test", "name=%s iters=%lu samples=%lu target_ticks=%lu figure=%s irq=%d expect=\"%s\" what=\"%s\"", t->name, n,
+	      samples, target, figure_names[t->figure], t->irq, t->expect, t->what);
 
 	if (arg_present("spin")) {
 		/* For the harness's own tests: a guest that hangs mid-test. */
 		rt_spin_forever();
 	}
 
+	host_sync("init", 0, 0);
 	for (u64 i = 0; i < samples; i++) {
 		u64 base = measure(loop_null, n);
+		host_sync("null", i, base);
 		u64 ticks = measure(loop, n);
-		proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu", t->name, i, n, ticks, base);
+		host_sync("test", i, ticks);
+		if (t->figure == FIG_WAKE) base = 0; /* the figure is a latency from the expiry, not a loop */
+		sample_ticks[i] = ticks;
+		sample_base[i] = base;
+		/* Without sync the samples stream as they come; with it they wait, so windows stay equal. */
+		if (!sync_on) proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu", t->name, i, n, ticks, base);
 	}
+	if (sync_on)
+		for (u64 i = 0; i < samples; i++)
+			proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu", t->name, i, n, sample_ticks[i], sample_base[i]);
+	if (t->irq) proto("irq", "test=%s delivered=%lu expected=%lu", t->name, irq_expected, irq_expected);
+	if (t->figure == FIG_WAKE) proto("wake", "test=%s delay_ticks=%lu early=%lu mode=%s", t->name, wake_delay, wake_early, timer_tscdl ? "tsc-deadline" : "one-shot");
+	u64 hn = arg_u64("hist", 0);
+	if (hn && t->hist) histogram(loop, hn);
 	proto("PASS", "test=%s", t->name);
 	proto("end", "status=pass tsc=%lu", rdtsc_serialized());
 	return EXIT_PASS;

@@ -262,7 +262,7 @@ static void pm_point(u16 port, u64 *tsc, u32 *pm) {
 	}
 }
 
-static u64 pmtimer_calibrate(u16 port) {
+u64 pmtimer_tsc_hz(u16 port) {
 	u64 t0, t1;
 	u32 p0, p1;
 	/* An absent timer reads a constant: give up after 100k reads without a tick. */
@@ -290,7 +290,7 @@ struct tsc_freq tsc_frequency(int allow_pit, u16 pmtimer_port) {
 		if (a && b && c) return (struct tsc_freq){ (u64)c * b / a, "cpuid-0x15" };
 	}
 	if (pmtimer_port) {
-		u64 hz = pmtimer_calibrate(pmtimer_port);
+		u64 hz = pmtimer_tsc_hz(pmtimer_port);
 		if (hz) return (struct tsc_freq){ hz, "pmtimer-calibration" };
 	}
 	if (allow_pit) {

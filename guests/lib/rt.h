@@ -69,6 +69,8 @@ int arg_present(const char *key);
 struct tsc_freq { u64 hz; const char *source; };
 /* pmtimer_port: ACPI PM timer I/O port, 0 if none. */
 struct tsc_freq tsc_frequency(int allow_pit, u16 pmtimer_port);
+/* TSC rate from 20 ms of the ACPI PM timer at `port`; 0 when the timer does not count. */
+u64 pmtimer_tsc_hz(u16 port);
 
 /* --- exceptions and interrupts --- */
 struct isr_frame {

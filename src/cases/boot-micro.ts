@@ -14,7 +14,7 @@ import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
-import { argString, baseOutcome, launchFacts, machineOf, qemuConfigFor } from './micro.js';
+import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
 
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
@@ -27,7 +27,11 @@ export const bootMicroExecutor: CaseExecutor = {
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const machine = machineOf(spec);
     const img = await guestImage(spec.guest ?? 'hello');
-    const base = baseOutcome(spec, ctx.accel, guestInfo(img));
+    const qemu = qemuConfigFor(spec, ctx, img.path);
+    // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
+    // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
+    const execution = runExecution(ctx);
+    const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host) };
     const boots = Math.max(1, spec.repeat);
     const spawnToEntry: number[] = [];
     const entryToExit: number[] = [];
@@ -50,7 +54,7 @@ export const bootMicroExecutor: CaseExecutor = {
       n++;
       ctx.onPhase(`boot ${n}/${boots}`);
       const r = await launchQemu({
-        qemu: qemuConfigFor(spec, ctx.accel, img.path),
+        qemu,
         deadlineAt: ctx.deadlineAt,
         signal: ctx.signal,
         logPath: ctx.logPath,
@@ -89,9 +93,11 @@ export const bootMicroExecutor: CaseExecutor = {
     const labels: Record<string, string> = { machine, guest: img.name };
     const mo = argString(spec, 'machine_options');
     if (mo) labels.machine_options = mo;
-    const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : '';
+    const fw = firmwareOf(spec);
+    if (machine !== 'microvm' && fw !== 'seabios') labels.firmware = fw;
+    const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : execution.mode === 'emulated' ? " Guest code ran in KVM's instruction emulator (see execution)." : '';
     const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
-    const metrics: Metric[] = [
+    const metrics: Metric[] = withExecution(execution.mode, [
       metric({
         name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
         interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
@@ -107,22 +113,22 @@ export const bootMicroExecutor: CaseExecutor = {
         interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
         method: hostClock, accelerator: ctx.accel, samples: spawnToExit, labels,
       }),
-    ];
+    ]);
     if (tinySamples.length) {
-      metrics.push(metric({
+      metrics.push(...withExecution(execution.mode, [metric({
         name: 'boot.launch_call', unit: 'ms', better: 'lower',
         interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
         method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
         accelerator: ctx.accel, samples: tinySamples, labels,
-      }));
+      })]));
     }
     if (guestTicks.length) {
-      metrics.push(metric({
+      metrics.push(...withExecution(execution.mode, [metric({
         name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
         interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
         method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
         accelerator: ctx.accel, samples: guestTicks, labels,
-      }));
+      })]));
     }
     if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
     if (failure) {

@@ -1,24 +1,45 @@
 /**
  * The VM-exit latency executor: one case = one test = one boot of the exits guest
- * (guests/exits/main.c), so a hang costs only this case's deadline. The guest
- * reports raw TSC ticks per sample (test loop and null loop of N iterations);
- * this turns them into per-iteration figures and summaries.
+ * (guests/exits/main.c), so a hang costs only this case's deadline. The guest reports raw
+ * TSC ticks per sample (test loop and null loop of N iterations); this turns them into
+ * per-iteration figures, and proves what they measured (docs/exits.md):
+ *
+ * - exit accounting: at each `phase` line the guest waits on COM2 for the host, which reads
+ *   KVM's vCPU statistics over QMP in between, so every loop's exits are counted by KVM;
+ * - each test's declaration of what it causes natively is checked against those counts;
+ * - native, emulated or TCG execution is decided from the null loop and KVM's counts;
+ * - interrupt tests fail when an interrupt was not delivered (the guest counts them).
  */
+import { readFileSync } from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { guestImage, guestInfo } from '../guests/index.js';
+import { PVM_STOCK_KERNEL } from '../host/flavor.js';
+import { hostTscKhz } from '../linux/launch.js';
 import type { Accelerator, Metric } from '../results/model.js';
-import { summarize } from '../stats/summary.js';
+import { median, summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
-import { argString, baseOutcome, guestWord, launchFacts, machineArgs, machineOf, qemuConfigFor } from './micro.js';
+import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
+import {
+  attributeSamples, checkExpectation, describeCheck, parseExpectation, parseHistogram, REASON_COUNTERS,
+  type PhaseSnapshot,
+} from './exit-accounting.js';
+import { argString, baseOutcome, guestWord, launchFacts, machineArgs, machineOf, qemuConfigFor, vmRecord, withExecution } from './micro.js';
 
 /** The tests the guest knows (names as in kvm-unit-tests' x86/vmexit.c where they measure the same thing). */
 export const EXIT_TESTS = [
-  'cpuid', 'vmcall', 'mov_from_cr8', 'mov_to_cr8', 'inl_from_pmtimer', 'inl_from_qemu', 'inl_from_kernel',
-  'mmio_from_qemu', 'rd_tsc_adjust_msr', 'wr_tsc_adjust_msr', 'self_ipi_sti_nop', 'hlt_lapic_timer',
+  'cpuid', 'vmcall', 'mov_from_cr8', 'mov_to_cr8', 'inl_from_pmtimer', 'inl_from_qemu', 'inl_from_kernel', 'outl_to_kernel',
+  'mmio_from_qemu', 'mov_dr', 'rd_tsc_adjust_msr', 'wr_tsc_adjust_msr', 'wr_kernel_gs_base', 'self_ipi_sti_nop',
+  'tscdeadline_immed', 'hlt_lapic_timer',
 ] as const;
 
 /** At least this many samples per test, whatever the suite asks. */
 export const MIN_SAMPLES = 10;
+/** Iterations timed one by one for the histogram (tests whose exit is long enough). */
+export const HISTOGRAM_ITERATIONS = 1000;
+/** The control line the guest waits on: a second UART at COM2. */
+const CONTROL_PORT = 0x2f8;
 
 /**
  * Length of one sample's test loop. On KVM long enough to swamp timer noise; on TCG a
@@ -48,6 +69,21 @@ function metric(m: Omit<Metric, 'summary'>): Metric {
   return { ...m, summary: summarize(m.samples) };
 }
 
+/** Why a test cannot run under this host's KVM at all, decided from its flavour before booting. */
+function flavourSkip(test: string, ctx: CaseContext): string | undefined {
+  if (ctx.accel !== 'kvm' || ctx.host.kvmFlavor !== 'pvm') return undefined;
+  if (test === 'vmcall') return "this host's KVM is PVM (kvm_pvm): vmcall is reserved for PVM hypercalls, and a plain guest's vmcall never returns; run on a VT-x/AMD-V host for this test";
+  return undefined;
+}
+
+/** What the figure of each kind measures, for the metric's name and interval. */
+const FIGURES = {
+  exit: { suffix: 'latency', interval: (what: string) => `one iteration of: ${what}; from the TSC read before the loop to the one after, per iteration, minus the null loop` },
+  cost: { suffix: 'cost', interval: (what: string) => `one iteration of: ${what} (needs no VM exit natively: a cost, not an exit latency); per iteration, minus the null loop` },
+  wake: { suffix: 'wake_latency', interval: (what: string) => `${what}: from the timer's programmed expiry (guest TSC) to the first instruction of its interrupt handler, per wake-up` },
+} as const;
+type Figure = keyof typeof FIGURES;
+
 export const exitsExecutor: CaseExecutor = {
   kind: 'exits',
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
@@ -55,44 +91,96 @@ export const exitsExecutor: CaseExecutor = {
     const machine = machineOf(spec);
     const img = await guestImage(spec.guest ?? 'exits');
     const guest = guestInfo(img);
-    const base = baseOutcome(spec, ctx.accel, guest);
+    const qemu = qemuConfigFor(spec, ctx, img.path);
+    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host) };
+    const skipWhy = flavourSkip(test, ctx);
+    if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
+
     const samples = Math.max(MIN_SAMPLES, spec.repeat);
-    const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick));
-    const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, ...machineArgs(machine)];
-    // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD.
+    const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick || spec.quick === true));
+    const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, 'sync', `hist=${HISTOGRAM_ITERATIONS}`, ...machineArgs(machine)];
+    // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD,
+    // `mask_irq` block the test's interrupt (its delivery check must fail the case).
     if (spec.args.spin === true) words.push('spin');
     if (spec.args.crash === true) words.push('crash');
+    if (spec.args.mask_irq === true) words.push('mask_irq');
+    if (spec.args.exec_mmio === true) words.push('exec_mmio');
     const hang = argString(spec, 'hang');
     if (hang) words.push(guestWord('hang', hang));
+    qemu.append = words.join(' ');
+    qemu.devices = [...(qemu.devices ?? []), `isa-serial,chardev=kvmb_ctl,iobase=0x${CONTROL_PORT.toString(16)},irq=3`];
+
+    // KVM's statistics are read between the guest's phase lines; under TCG there are none to read.
+    const wantStats = ctx.accel === 'kvm';
+    let qmp: QmpClient | undefined;
+    let qmpReady!: () => void;
+    const qmpUp = new Promise<void>((res) => { qmpReady = res; });
+    let control: Duplex | undefined;
+    const phases: PhaseSnapshot[] = [];
+    let statsMissing = false;
+    let chain = Promise.resolve();
+    const onPhase = (loop: PhaseSnapshot['loop'], i: number): void => {
+      // In order, one at a time: read the counters, then let the guest go on.
+      chain = chain.then(async () => {
+        let stats;
+        if (wantStats) {
+          await Promise.race([qmpUp, new Promise((r) => setTimeout(r, 5000))]);
+          stats = qmp ? (await queryVcpuStats(qmp))?.[0] : undefined;
+          if (!stats) statsMissing = true;
+        }
+        phases.push({ loop, i, ...(stats ? { stats } : {}) });
+        control?.write(Buffer.from([0x2e]));
+      }).catch(() => undefined);
+    };
 
     ctx.onPhase(`${test}: boot`);
     const stamps: { hello?: bigint; end?: bigint } = {};
     const r = await launchQemu({
-      qemu: qemuConfigFor(spec, ctx.accel, img.path, words.join(' ')),
+      qemu,
       deadlineAt: ctx.deadlineAt,
       signal: ctx.signal,
       logPath: ctx.logPath,
+      channels: [{ id: 'kvmb_ctl', onOpen: (s) => { control = s; } }],
+      ...(wantStats ? { qmp: { onReady: (q: QmpClient) => { qmp = q; qmpReady(); } } } : {}),
       onLine: (line, at) => {
         if (line.kind !== 'event') return;
         if (line.type === 'hello') stamps.hello = at;
         else if (line.type === 'end') stamps.end = at;
         else if (line.type === 'test') ctx.onPhase(`${test}: ${line.fields.iters ?? '?'} iterations × ${samples} samples`);
+        else if (line.type === 'phase') {
+          const loop = line.fields.loop, i = Number(line.fields.i);
+          if ((loop === 'init' || loop === 'null' || loop === 'test') && Number.isInteger(i)) onPhase(loop, i);
+        }
       },
     });
+    await chain;
     const t = r.transcript;
     const facts: Record<string, unknown> = { test, guestArgs: words.join(' '), targetMicros: targetUs, ...launchFacts(r) };
+    if (ctx.platform.cpuNote) facts.cpuNote = ctx.platform.cpuNote;
     if (t.cpu) facts.guestCpu = t.cpu;
     if (t.test?.what) facts.what = t.test.what;
 
-    if (r.status !== 'pass') return { ...base, status: r.status, reason: r.reason, metrics: [], facts };
+    if (r.status !== 'pass') {
+      // A delivery failure where the guest's code runs emulated is the host's limitation, measured.
+      const v = t.verdict;
+      const platformMode = ctx.platform.execution?.mode;
+      if (r.status === 'fail' && v?.fields.delivered !== undefined && platformMode === 'emulated') {
+        return {
+          ...base, status: 'skip', metrics: [], facts, execution: ctx.platform.execution!,
+          reason: `interrupts not delivered (${v.fields.delivered} of ${v.fields.expected}) because guest code runs in KVM's instruction emulator on this host, which takes a pending interrupt only at an exit, not in a one-instruction sti window; the figure would time the ${test.includes('ipi') ? 'ICR write' : 'timer write'}, not the interrupt${ctx.host.kvmFlavor === 'pvm' ? ` (${PVM_STOCK_KERNEL.split(':')[0]})` : ''}`,
+        };
+      }
+      return { ...base, status: r.status, reason: r.reason, metrics: [], facts };
+    }
 
     const own = t.samples.filter((s) => s.test === test);
     if (own.length < MIN_SAMPLES) {
       return { ...base, status: 'error', reason: `guest reported ${own.length} samples, fewer than ${MIN_SAMPLES}`, metrics: [], facts };
     }
+    const figure: Figure = (t.test?.figure as Figure) in FIGURES ? (t.test!.figure as Figure) : 'exit';
 
-    // TSC frequency: the guest's (CPUID leaves or PIT calibration), else a host-side estimate
-    // from the guest TSC stamps in its hello and end lines against their arrival times.
+    // TSC frequency: the guest's (hypervisor leaf with +invtsc, CPUID 0x15, PM timer, PIT), else a
+    // host-side estimate from the guest TSC stamps in its hello and end lines against their arrival.
     let hz = t.tsc?.hz ?? 0;
     let source = t.tsc?.source ?? 'none';
     const helloTsc = Number(t.hello?.tsc), endTsc = Number(t.end?.tsc);
@@ -106,24 +194,59 @@ export const exitsExecutor: CaseExecutor = {
     }
     facts.tscHz = hz;
     facts.tscSource = source;
+    facts.tscSources = tscCrossCheck(t.events.find((e) => e.type === 'tsc-sources')?.fields ?? {}, hz, source, facts.tscHzHostEstimate as number | undefined);
+    base.vm.tsc_source = source;
 
     const set = netTicksPerIteration(own);
     facts.iterationsPerSample = set.iters;
+
+    // Exit accounting and the execution mode, from KVM's own counts where there are any.
+    const accounting = wantStats && !statsMissing ? attributeSamples(phases, set.iters) : [];
+    const nullTicks = median(set.baseTicks);
+    const execution = decideExecution({
+      accel: ctx.accel,
+      nullLoopTicks: nullTicks,
+      ...(accounting.length ? { emulationsPerIteration: median(accounting.map((a) => a.nullEmulationsPerIteration)) } : {}),
+      source: `this boot's null loop of ${set.iters} iterations${accounting.length ? ' and KVM statistics around it' : ''}`,
+    });
+    const expect = t.test?.expect ? parseExpectation(t.test.expect) : {};
+    const checks = accounting.length ? checkExpectation(expect, accounting) : [];
+    if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
+    else if (!accounting.length) facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
+    else {
+      facts.exitAccounting = {
+        declared: t.test?.expect ?? '',
+        checks: checks.map((c) => ({ ...c, text: describeCheck(c) })),
+        judged: execution.mode === 'native',
+        perSample: accounting.map((a) => ({ i: a.i, null: a.nullDelta, test: a.testDelta })),
+      };
+    }
+    const hist = t.events.find((e) => e.type === 'hist');
+    const histogram = hist ? parseHistogram(hist.fields) : undefined;
+    if (histogram) facts.histogram = { ...histogram, unit: 'tsc_ticks', ...(hz > 0 ? { p50Ns: (histogram.p50 * 1e9) / hz, p99Ns: (histogram.p99 * 1e9) / hz, p999Ns: (histogram.p999 * 1e9) / hz } : {}) };
+    const wake = t.events.find((e) => e.type === 'wake');
+    if (wake) facts.wake = wake.fields;
+    const irq = t.events.find((e) => e.type === 'irq');
+    if (irq) facts.interruptsDelivered = `${irq.fields.delivered} of ${irq.fields.expected}`;
+
     const what = t.test?.what ?? test;
-    const emulated = ctx.accel === 'tcg'
+    const fig = FIGURES[figure];
+    const mode = ctx.accel === 'tcg'
       ? ' Accelerator TCG: the cost of emulating the instruction in QEMU, not a hardware VM exit.'
-      : '';
-    const method =
-      `Serialized TSC reads (lfence; rdtsc; lfence) around a loop of ${set.iters} iterations ` +
-      `(adaptive: doubled until one loop lasts at least ${targetUs} µs); each sample subtracts an empty loop ` +
-      `of the same length run just before it (null baseline) and divides by the iteration count; ` +
-      `${own.length} samples, one guest boot.${emulated}`;
-    const labels = { machine, test, mode: img.mode, tsc_source: source };
-    const interval = `one iteration of: ${what}; from the TSC read before the loop to the one after, per iteration, minus the null loop`;
+      : execution.mode === 'emulated' ? " Execution emulated: KVM's instruction emulator ran the guest code, so this is the emulator's cost, not a hardware exit." : '';
+    const method = figure === 'wake'
+      ? `Guest TSC at the timer's programmed expiry and at its handler's first instruction; each sample is the mean of ${set.iters} wake-ups (iterations where the timer was due before the vCPU halted are redone with a longer delay); ${own.length} samples, one guest boot.${mode}`
+      : `Serialized TSC reads (lfence; rdtsc; lfence) around a loop of ${set.iters} iterations ` +
+        `(adaptive: doubled until one loop lasts at least ${targetUs} µs); each sample subtracts an empty loop ` +
+        `of the same length run just before it (null baseline) and divides by the iteration count; ` +
+        `${own.length} samples, one guest boot.${mode}`;
+    // Labels are identity (compare pairs on them): the TSC source is configuration, in `vm`.
+    const labels = { machine, test, mode: img.mode };
+    const interval = fig.interval(what);
     const metrics: Metric[] = [];
     if (hz > 0) {
       metrics.push(metric({
-        name: `${test}.latency`, unit: 'ns', better: 'lower', headline: true, interval,
+        name: `${test}.${fig.suffix}`, unit: 'ns', better: 'lower', headline: true, interval,
         method: `${method} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
         accelerator: ctx.accel, samples: set.netTicks.map((v) => (v * 1e9) / hz), labels,
       }));
@@ -138,6 +261,50 @@ export const exitsExecutor: CaseExecutor = {
       method: `Serialized TSC reads around ${set.iters} iterations of an empty loop, divided by the count.`,
       accelerator: ctx.accel, samples: set.baseTicks, labels,
     }));
-    return { ...base, status: 'pass', metrics, facts };
+    if (accounting.length) {
+      const kvmMethod = `KVM's vCPU statistics (QMP query-stats) read when the guest paused at each loop's start and end: (counter over the test loop's window − over the null loop's window) / ${set.iters} iterations; one value per sample.`;
+      metrics.push(metric({
+        name: `${test}.exits_per_iteration`, unit: 'exits', better: 'lower',
+        interval: `VM exits KVM counted per iteration of: ${what}`,
+        method: kvmMethod, accelerator: ctx.accel, samples: accounting.map((a) => a.perIteration.exits ?? NaN), labels,
+      }));
+      for (const counter of REASON_COUNTERS) {
+        const values = accounting.map((a) => a.perIteration[counter]);
+        if (values.some((v) => v === undefined) || Math.abs(median(values as number[])) < 0.01) continue;
+        metrics.push(metric({
+          name: `${test}.kvm.${counter}`, unit: 'count', better: 'lower',
+          interval: `KVM's ${counter} counter per iteration of: ${what}`,
+          method: kvmMethod, accelerator: ctx.accel, samples: values as number[], labels,
+        }));
+      }
+    }
+    const outcome = { ...base, execution, metrics: withExecution(execution.mode, metrics), facts };
+    const wrong = checks.filter((c) => !c.ok);
+    if (wrong.length && execution.mode === 'native') {
+      return { ...outcome, status: 'fail', reason: `KVM's counts contradict what ${test} declares it causes natively: ${wrong.map(describeCheck).join('; ')}` };
+    }
+    return { ...outcome, status: 'pass' };
   },
 };
+
+/**
+ * Every TSC rate the guest could read, the host's own view, and how far they are from the one
+ * used: a hypervisor leaf that disagrees with the PM timer by more than 1 % is worth a look.
+ */
+function tscCrossCheck(f: Record<string, string>, usedHz: number, used: string, hostEstimate?: number): Record<string, unknown> {
+  const num = (v: string | undefined): number | undefined => (v && /^\d+$/.test(v) && v !== '0' ? Number(v) : undefined);
+  let hostCpuinfo: number | undefined;
+  try {
+    const khz = hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (khz) hostCpuinfo = khz * 1000;
+  } catch {
+    // not Linux, or unreadable
+  }
+  const views: Record<string, number | undefined> = {
+    hypervisorLeaf: num(f.cpuid_40000010), cpuid15: num(f.cpuid_15), pmTimer: num(f.pmtimer), cpuid16: num(f.cpuid_16),
+    hostCpuinfo, hostEstimate,
+  };
+  const present = Object.fromEntries(Object.entries(views).filter(([, v]) => v !== undefined)) as Record<string, number>;
+  const deviations = usedHz > 0 ? Object.fromEntries(Object.entries(present).map(([k, v]) => [k, Math.round(((v - usedHz) / usedHz) * 1e5) / 1e3])) : {};
+  return { used, usedHz, ...present, deviationPercent: deviations };
+}

@@ -2,8 +2,9 @@
  * What the micro-guest executors share: machine-specific guest arguments, the
  * case's QEMU config, and turning a launch result into the common outcome fields.
  */
-import type { Accelerator, GuestInfo } from '../results/model.js';
-import type { CaseSpec } from '../suites/types.js';
+import type { Accelerator, Execution, ExecutionMode, GuestInfo, Metric } from '../results/model.js';
+import { decideExecution } from '../vmm/execution.js';
+import type { CaseContext, CaseSpec } from '../suites/types.js';
 import type { LaunchResult } from '../vmm/launch.js';
 import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import { UsageError } from '../cli/errors.js';
@@ -44,16 +45,68 @@ export function machineOptionsOf(spec: CaseSpec): Record<string, string> | undef
   return out;
 }
 
-export function qemuConfigFor(spec: CaseSpec, accel: Accelerator, kernel: string, append?: string): QemuConfig {
+/** Firmware a case may ask for with `args.firmware` (pc and q35; microvm always boots qboot). */
+export const FIRMWARE: Record<string, string | undefined> = { seabios: undefined, qboot: 'qboot.rom' };
+
+export function firmwareOf(spec: CaseSpec): string {
+  const f = argString(spec, 'firmware') ?? 'seabios';
+  if (!(f in FIRMWARE)) throw new UsageError(`case ${spec.suite}/${spec.id}: unknown firmware '${f}'`, `use one of ${Object.keys(FIRMWARE).join(', ')}`);
+  return spec.machine === 'microvm' ? 'qboot' : f;
+}
+
+/** `args.irqchip: on|split|off` pins KVM's interrupt controllers for the case (default: QEMU's choice). */
+function irqchipOf(spec: CaseSpec): QemuConfig['irqchip'] {
+  const v = argString(spec, 'irqchip');
+  if (v === undefined) return undefined;
+  if (v !== 'on' && v !== 'split' && v !== 'off') throw new UsageError(`case ${spec.suite}/${spec.id}: irqchip must be on, split or off, got '${v}'`);
+  return v;
+}
+
+export function qemuConfigFor(spec: CaseSpec, ctx: Pick<CaseContext, 'accel' | 'platform'>, kernel: string, append?: string): QemuConfig {
+  const machine = machineOf(spec);
+  const fw = firmwareOf(spec);
+  const irqchip = irqchipOf(spec);
   return {
-    machine: machineOf(spec), machineOptions: machineOptionsOf(spec), accel,
+    machine, machineOptions: machineOptionsOf(spec), accel: ctx.accel, cpu: ctx.platform.cpu,
     vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel, append,
+    ...(machine !== 'microvm' && FIRMWARE[fw] ? { bios: FIRMWARE[fw] } : {}),
+    ...(irqchip ? { irqchip } : {}),
   };
+}
+
+/**
+ * The VM configuration that shapes a case's figures (results `vm`; compare flags pairs that
+ * differ): CPU model, firmware, interrupt controllers, and KVM's halt polling and APIC
+ * acceleration as the host's module parameters say.
+ */
+export function vmRecord(cfg: QemuConfig, host: CaseContext['host'], extra: Record<string, string> = {}): Record<string, string> {
+  const vm: Record<string, string> = { machine: cfg.machine, cpu: cfg.cpu ?? '', firmware: cfg.machine === 'microvm' ? 'qboot' : cfg.bios ? cfg.bios.replace(/\.rom$/, '') : 'seabios' };
+  if (cfg.accel === 'kvm') {
+    vm.irqchip = cfg.irqchip ?? 'qemu-default';
+    const mods = host.kvmModules ?? {};
+    const halt = mods.kvm?.halt_poll_ns;
+    if (halt !== undefined) vm.halt_poll_ns = halt;
+    const apicv = mods.kvm_intel?.enable_apicv ?? mods.kvm_amd?.avic;
+    vm.apicv = apicv !== undefined ? apicv : mods.kvm_pvm ? 'N (PVM)' : 'unknown';
+  }
+  return { ...vm, ...extra };
 }
 
 /** Case-level fields every micro-guest outcome carries. */
 export function baseOutcome(spec: CaseSpec, accel: Accelerator, guest: GuestInfo) {
   return { title: spec.title, accelerator: accel, machine: spec.machine, guest, tags: spec.tags };
+}
+
+/** How the run's calibration boot executed guest code; under TCG `tcg`; unknown when no run measured it. */
+export function runExecution(ctx: Pick<CaseContext, 'accel' | 'platform'>): Execution {
+  if (ctx.accel === 'tcg') return decideExecution({ accel: 'tcg' });
+  const e = ctx.platform.execution;
+  return e ? { mode: e.mode, evidence: [...e.evidence, "the run's calibration boot: same guest runtime, -cpu and accelerator"] } : { mode: 'unknown', evidence: ['this run made no calibration boot'] };
+}
+
+/** Every figure carries how the guest code behind it ran. */
+export function withExecution(mode: ExecutionMode, metrics: Metric[]): Metric[] {
+  return metrics.map((m) => ({ ...m, execution: mode }));
 }
 
 /** Short facts about a launch, for `facts`. */

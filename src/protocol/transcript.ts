@@ -31,6 +31,8 @@ export class Transcript {
   /** The `test` line: name, iters, samples, what... */
   test?: Record<string, string>;
   readonly samples: Sample[] = [];
+  /** Test loops finished, from `phase loop=test` lines (exit accounting holds samples back until the end). */
+  loopsDone = 0;
   verdict?: { status: GuestVerdict; test?: string; reason?: string; fields: Record<string, string> };
   end?: Record<string, string>;
   /** Lines that looked like protocol lines but were kept as text, with why. */
@@ -70,6 +72,9 @@ export class Transcript {
         }
         break;
       }
+      case 'phase':
+        if (f.loop === 'test') this.loopsDone++;
+        break;
       case 'PASS':
       case 'FAIL':
       case 'SKIP':
@@ -92,7 +97,7 @@ export class Transcript {
     if (this.verdict) return `after ${this.verdict.status.toUpperCase()} of test ${this.verdict.test ?? '?'}`;
     if (this.test) {
       const name = this.test.name ?? '?';
-      return `stopped in test ${name} after ${this.samples.length} of ${this.test.samples ?? '?'} samples`;
+      return `stopped in test ${name} after ${Math.max(this.samples.length, this.loopsDone)} of ${this.test.samples ?? '?'} samples`;
     }
     if (this.tsc) return 'stopped after TSC calibration, before the test started';
     return `stopped after the guest's hello (${this.hello.guest ?? 'guest'} started)`;

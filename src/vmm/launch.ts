@@ -62,6 +62,8 @@ export interface LaunchOptions {
   channels?: LaunchChannel[];
   /** Open QMP on its own pipe; `onReady` gets the client once QEMU's monitor greets. */
   qmp?: { onReady?(qmp: QmpClient): void };
+  /** Called with the spawn time, before any byte can arrive (timelines measure from it). */
+  onSpawn?(atNs: bigint): void;
 }
 
 export interface LaunchTimeline {
@@ -173,6 +175,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
 
   const t0 = performance.now();
   timeline.spawnNs = process.hrtime.bigint();
+  opts.onSpawn?.(timeline.spawnNs);
   const execOpts: ExecaOptions = {
     // stdin 'ignore': QEMU's stdio chardev must never wait on our terminal.
     stdio: ['ignore', 'pipe', 'pipe', ...channels.map(() => 'pipe' as const)],

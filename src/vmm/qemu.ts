@@ -33,8 +33,16 @@ export interface QemuConfig {
   /** Extra machine properties, e.g. `{acpi: 'on', pit: 'off'}`. */
   machineOptions?: Record<string, string>;
   accel: Accelerator;
-  /** CPU model; default `host` on KVM, `max` on TCG. */
+  /** CPU model; default `host` on KVM, `max` on TCG (runs pass the model their calibration boot chose). */
   cpu?: string;
+  /**
+   * KVM's interrupt controllers: `on` (PIC, IOAPIC, LAPIC and PIT in the kernel), `split`
+   * (LAPIC only) or `off`. Ignored under TCG. With `on`, the in-kernel PIT drops lost ticks
+   * (`kvm-pit.lost_tick_policy=discard`) instead of replaying them into a measurement.
+   */
+  irqchip?: 'on' | 'split' | 'off';
+  /** Firmware image for pc/q35 (`-bios`), e.g. `qboot.rom` from QEMU's data directory; default SeaBIOS. */
+  bios?: string;
   vcpus?: number;
   memoryMiB?: number;
   kernel?: string;
@@ -75,12 +83,14 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
   const machineOpts = Object.entries(cfg.machineOptions ?? {}).map(([k, v]) => `${k}=${qemuOptValue(v)}`);
   const args: string[] = [
     '-machine', [cfg.machine, ...machineOpts].join(','),
-    '-accel', cfg.accel,
+    '-accel', cfg.accel === 'kvm' && cfg.irqchip ? `kvm,kernel-irqchip=${cfg.irqchip}` : cfg.accel,
     '-cpu', cfg.cpu ?? (cfg.accel === 'kvm' ? 'host' : 'max'),
     '-smp', String(positiveInt('vcpus', cfg.vcpus, 1)),
     '-m', String(positiveInt('memoryMiB', cfg.memoryMiB, 64)),
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
   ];
+  if (cfg.accel === 'kvm' && cfg.irqchip === 'on') args.push('-global', 'kvm-pit.lost_tick_policy=discard');
+  if (cfg.bios) args.push('-bios', cfg.bios);
   for (const c of cfg.chardevs ?? []) args.push('-chardev', c);
   const serial = cfg.serial ?? 'stdio';
   if (serial === 'stdio' || serial === 'none') args.push('-serial', serial);
