@@ -4,6 +4,7 @@
  * of them set the verdict and so the exit code.
  */
 import { hostFacts } from '../host/facts.js';
+import { kvmFlavor } from '../host/flavor.js';
 import { liveHost, type HostReader } from '../host/reader.js';
 import { BENCH_CHECKS } from './checks/bench.js';
 import { KVM_CHECKS } from './checks/kvm.js';
@@ -78,6 +79,7 @@ export async function runDoctor(reader: HostReader = liveHost(), opts: DoctorOpt
     results.set(def.id, check);
   }
   const checks = [...results.values()];
+  const flavor = await kvmFlavor(facts);
   const counts: Record<CheckStatus, number> = { pass: 0, warn: 0, fail: 0, skip: 0 };
   for (const c of checks) counts[c.status]++;
   return {
@@ -90,6 +92,7 @@ export async function runDoctor(reader: HostReader = liveHost(), opts: DoctorOpt
       ...(probe.reason ? { reason: probe.reason } : {}),
       ...(probe.fix ? { fix: results.get('kvm.dev-open')?.status === 'fail' ? results.get('kvm.dev-open')!.fix : probe.fix } : {}),
       capabilities: probe.capabilities,
+      flavor: { name: flavor.flavor, ...(flavor.module ? { module: flavor.module } : {}), meaning: flavor.meaning, evidence: flavor.evidence },
     },
     verdict: verdictOf(checks, profile),
     profile,

@@ -17,6 +17,9 @@ function paint(c: ChalkInstance, s: CheckStatus, text: string): string {
   }
 }
 
+/** Checks whose evidence is the answer itself (what KVM this is, how a guest ran), shown even when they pass. */
+const ALWAYS_DETAIL = new Set(['kvm.flavor', 'kvm.boot-smoke']);
+
 /** The readable table: one line per check, evidence and fix indented under non-passing ones. */
 export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbose?: boolean } = {}): string {
   const out: string[] = [];
@@ -31,7 +34,7 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
     const label = paint(c, ch.status, LABEL[ch.status]);
     const line = `  ${label}  ${ch.id.padEnd(idWidth)}  ${ch.title}`;
     out.push(deciding(ch.profile) ? line : c.dim(line));
-    const showDetail = opts.verbose || ch.status === 'fail' || (ch.status === 'warn' && deciding(ch.profile));
+    const showDetail = opts.verbose || ch.status === 'fail' || (ch.status === 'warn' && deciding(ch.profile)) || (ALWAYS_DETAIL.has(ch.id) && deciding(ch.profile));
     if (showDetail) {
       for (const e of ch.evidence) out.push(c.dim(`        ${e}`));
       if (ch.fix) out.push(`        ${c.cyan('fix:')} ${ch.fix}`);
@@ -43,6 +46,7 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
     ? c.green.bold(`KVM is usable here (${k.device}, API ${k.apiVersion}).`)
     : c.red.bold(`KVM is NOT usable here: ${k.reason ?? k.stage}`));
   if (!k.usable && k.fix) out.push(`  ${c.cyan('fix:')} ${k.fix}`);
+  if (k.flavor.name !== 'none') out.push(`KVM flavour: ${c.bold(k.flavor.name)}${k.flavor.module ? ` (${k.flavor.module})` : ''}: ${k.flavor.meaning}`);
   const n = report.counts;
   out.push(`verdict (${report.profile}): ${paint(c, report.verdict === 'pass' ? 'pass' : report.verdict, report.verdict.toUpperCase())}  ` +
     c.dim(`${n.pass} pass, ${n.warn} warn, ${n.fail} fail, ${n.skip} skip; ${report.durationMs} ms; source ${report.source}`));

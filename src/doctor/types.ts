@@ -57,6 +57,8 @@ export interface DoctorReport {
     reason?: string;
     fix?: string;
     capabilities: Record<string, number>;
+    /** What kind of KVM this is (src/host/flavor.ts), from modules and flags even when the probe fails. */
+    flavor: { name: string; module?: string; meaning: string; evidence: string[] };
   };
   /** Worst status among the checks of the selected profile (skip counts as pass). */
   verdict: Verdict;

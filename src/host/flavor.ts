@@ -9,7 +9,8 @@
  * - `pvm`: kvm_pvm, paravirtualized KVM without VT-x / AMD-V. It runs PVM-enabled guest
  *   kernels natively; any other guest code runs through KVM's instruction emulator, a stock
  *   Linux kernel stops with an emulation failure, and vmcall is a PVM hypercall.
- * - `none`: no KVM module at all; `unknown`: KVM answers but no known module provides it.
+ * - `none`: no module provides KVM (none at all, or the `kvm` core without a vendor module);
+ *   `unknown`: a KVM module kvmbench does not know provides it.
  */
 import type { HostFacts, KernelModule } from './facts.js';
 import { parseBool, vendorInfo } from './facts.js';
@@ -94,6 +95,8 @@ export async function kvmFlavor(facts: HostFacts): Promise<FlavorInfo> {
     evidence.push(`${vendor.name} is loaded but the CPU shows no ${vendor.name === 'kvm_intel' ? 'vmx' : 'svm'} flag`);
     return base('unknown', { module: vendor.name });
   }
-  if (!mods.length) return base('none', {});
-  return base('unknown', {});
+  // `kvm` alone is the core without a vendor module: nothing provides KVM.
+  const providers = mods.filter((m) => m !== 'kvm');
+  if (!providers.length) return base('none', {});
+  return base('unknown', { module: providers[0] });
 }

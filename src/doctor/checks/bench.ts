@@ -3,6 +3,7 @@
  * expect and what would reduce it; none of them stops a run (they are recorded with it).
  */
 import { parseBool, selected } from '../../host/facts.js';
+import { kvmFlavor } from '../../host/flavor.js';
 import type { CheckDef } from '../types.js';
 import { pass, skip, warn } from './outcome.js';
 
@@ -197,4 +198,22 @@ export const wsl: CheckDef = {
   },
 };
 
-export const BENCH_CHECKS: CheckDef[] = [governor, turbo, smt, thp, loadavg, haltPoll, nxHugePages, mitigations, virtualized, container, wsl];
+export const kvmFlavorFitness: CheckDef = {
+  id: 'bench.kvm-flavor',
+  title: 'KVM flavour fit for hardware figures',
+  profile: 'bench',
+  async run(ctx) {
+    const f = await kvmFlavor(ctx.facts);
+    const ev = [`${f.flavor}${f.module ? ` (${f.module})` : ''}: ${f.meaning}`];
+    if (f.flavor === 'bare-metal') return pass(ev);
+    if (f.flavor === 'pvm') {
+      return warn(ev, "exit and boot figures here are KVM instruction-emulator costs, labelled `emulated`; for hardware exit figures run on a VT-x/AMD-V host (bare metal, or a VM with nested virtualization), and compare emulated runs only with emulated runs");
+    }
+    if (f.flavor === 'nested') {
+      return warn(ev, 'figures include the outer hypervisor; compare only with runs on the same instance type, or benchmark on bare metal for absolute figures');
+    }
+    return skip(ev, f.flavor === 'none' ? 'no KVM here: figures are TCG only' : 'kvmbench cannot tell how guest code runs here; every exits case measures and records its own execution mode');
+  },
+};
+
+export const BENCH_CHECKS: CheckDef[] = [governor, turbo, smt, thp, loadavg, haltPoll, nxHugePages, mitigations, virtualized, kvmFlavorFitness, container, wsl];

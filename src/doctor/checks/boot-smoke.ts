@@ -14,6 +14,8 @@ function evidenceLines(r: SmokeBootResult): string[] {
   const lines = [r.detail];
   if (e.image) lines.push(`guest image: ${String(e.image)} sha256=${String(e.sha256 ?? '?').slice(0, 16)}`);
   if (e.exitCode !== undefined) lines.push(`QEMU exit status ${String(e.exitCode)} (${String(e.status)}), ${String(e.consoleBytes ?? 0)} console bytes, ${String(e.durationMs)} ms`);
+  if (r.execution) lines.push(...r.execution.evidence.map((l) => `execution ${r.execution!.mode}: ${l}`));
+  if (r.cpuNote) lines.push(`-cpu ${r.cpu}: ${r.cpuNote}`);
   if (Array.isArray(e.argv)) lines.push(`argv: ${(e.argv as string[]).join(' ')}`);
   return lines;
 }

@@ -5,6 +5,7 @@
  */
 import { parseBool, vendorInfo, type KernelModule } from '../../host/facts.js';
 import { KVM_CAPABILITIES } from '../../host/kvm-probe.js';
+import { kvmFlavor } from '../../host/flavor.js';
 import type { CheckContext, CheckDef } from '../types.js';
 import { fail, pass, skip, warn } from './outcome.js';
 
@@ -67,9 +68,13 @@ export const cpuFlags: CheckDef = {
       ev.push(`vmx flags: ${key.map((k) => `${k} ${cpu.vmxFlags.has(k) ? 'yes' : 'no'}`).join(', ')}`);
     }
     if (hasVmx || hasSvm) return pass(ev);
+    const pvm = await ctx.facts.module('kvm_pvm');
     if (ctx.probe.usable) {
-      const pvm = await ctx.facts.module('kvm_pvm');
       return pass([...ev, probeLine(ctx), `no ${v?.flag ?? 'vmx/svm'} flag, yet KVM works: ${pvm ? 'paravirtualized KVM (kvm_pvm)' : 'the hypervisor hides the flag'}; the probe decides, the flag does not`]);
+    }
+    if (pvm) {
+      // kvm_pvm provides KVM without VT-x/AMD-V: a missing flag is not why the probe failed.
+      return pass([...ev, `no ${v?.flag ?? 'vmx/svm'} flag is needed: KVM here is paravirtualized (kvm_pvm), which runs guests without VT-x/AMD-V; ${probeLine(ctx)} (see kvm.dev-open for why)`]);
     }
     if (cpu.flags.has('hypervisor')) {
       return fail([...ev, 'this host is itself a virtual machine and its hypervisor does not pass VT-x/AMD-V through (no nested virtualization)'],
@@ -202,6 +207,10 @@ export const devOpen: CheckDef = {
         return fail([...ev, 'this host is a VM without nested virtualization, so no KVM device can exist here'], r.get('kvm.cpu-flags')!.fix!);
       }
       if (r.get('kvm.modules')?.status === 'fail') return fail(ev, r.get('kvm.modules')!.fix!);
+      if (await ctx.facts.module('kvm_pvm')) {
+        return fail([...ev, 'kvm_pvm is present but registered no /dev/kvm: it does so only when its own host offers PVM'],
+          'ask the provider of this VM for PVM (or nested VT-x/AMD-V) support on the outer host, then reload kvm_pvm (or reboot); until then kvmbench runs guests under TCG (`--accel tcg`)');
+      }
       return fail(ev, p.fix ?? 'load the kvm modules');
     }
     if (p.errno === 'EACCES') {
@@ -277,7 +286,22 @@ export const capabilities: CheckDef = {
   },
 };
 
-export const KVM_CHECKS: CheckDef[] = [cpuVendor, cpuFlags, bios, modules, devOpen, apiVersion, createVm, capabilities];
+export const flavor: CheckDef = {
+  id: 'kvm.flavor',
+  title: 'KVM flavour: bare metal, nested or paravirtualized (PVM)',
+  profile: 'kvm',
+  async run(ctx) {
+    const f = await kvmFlavor(ctx.facts);
+    const ev = [`${f.flavor}${f.module ? ` (${f.module}${f.tech ? `, ${f.tech}` : ''})` : ''}: ${f.meaning}`, ...f.evidence];
+    if (f.apicv !== undefined) ev.push(`APIC virtualization: ${f.apicv ? 'on' : 'off'}`);
+    // Informational in this profile: the flavour never makes KVM unusable (the probe decides);
+    // `bench.kvm-flavor` judges what it means for figures.
+    if (f.flavor === 'none') return skip([...ev, probeLine(ctx)], 'no KVM module is loaded: see kvm.modules');
+    return pass(ev);
+  },
+};
+
+export const KVM_CHECKS: CheckDef[] = [cpuVendor, cpuFlags, bios, modules, flavor, devOpen, apiVersion, createVm, capabilities];
 
 /** Whether a module parameter is on; Y/N and 1/0 both occur (kvm_intel vs kvm_amd). */
 export function paramOn(m: KernelModule | undefined, name: string): boolean | undefined {

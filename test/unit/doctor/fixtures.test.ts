@@ -38,10 +38,11 @@ const EXPECTED: Record<string, Expectation> = {
     kvmFails: ['kvm.bios', 'kvm.dev-open', 'kvm.modules'],
     allFails: ['io.vhost-net', 'kvm.bios', 'kvm.dev-open', 'kvm.modules', 'nested.state'],
   },
+  // kvm_pvm provides KVM without vmx/svm: the one cause is the missing device, with its fix.
   'vm-no-nested': {
     usable: false, verdict: 'fail',
-    kvmFails: ['kvm.cpu-flags', 'kvm.dev-open'],
-    allFails: ['io.vhost-net', 'kvm.cpu-flags', 'kvm.dev-open', 'nested.state'],
+    kvmFails: ['kvm.dev-open'],
+    allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state'],
   },
   'container-eacces': {
     usable: false, verdict: 'fail',
@@ -75,6 +76,29 @@ describe.each(Object.entries(EXPECTED))('fixture host %s', (name, want) => {
   });
 });
 
+describe('KVM flavour', () => {
+  it.each([
+    ['intel-baremetal', 'bare-metal', 'pass'],
+    ['pvm-nested', 'pvm', 'warn'],
+    ['vm-no-nested', 'pvm', 'warn'],
+    ['amd-svm-disabled', 'none', 'skip'],
+  ] as const)('%s is %s; bench.kvm-flavor %s', async (name, flavor, bench) => {
+    const r = await doctor(name);
+    expect(r.kvm.flavor.name).toBe(flavor);
+    expect(check(r, 'kvm.flavor').status).toBe(flavor === 'none' ? 'skip' : 'pass');
+    expect(check(r, 'kvm.flavor').evidence[0]).toMatch(new RegExp(`^${flavor}`));
+    expect(check(r, 'bench.kvm-flavor').status).toBe(bench);
+  });
+
+  it('says what PVM means for figures and which guests it runs', async () => {
+    const r = await doctor('pvm-nested');
+    expect(r.kvm.flavor.module).toBe('kvm_pvm');
+    expect(r.kvm.flavor.meaning).toMatch(/instruction emulator/);
+    expect(r.kvm.flavor.meaning).toMatch(/only PVM-enabled guest kernels/);
+    expect(check(r, 'bench.kvm-flavor').fix).toMatch(/emulated/);
+  });
+});
+
 describe('judgement details', () => {
   it('lets a working probe outrank a missing vmx flag (paravirtualized KVM)', async () => {
     const r = await doctor('pvm-nested');
@@ -86,12 +110,16 @@ describe('judgement details', () => {
     expect(check(r, 'nested.state').status).toBe('warn');
   });
 
-  it('names /dev/kvm and the nested-virtualization fix on a VM without nested KVM', async () => {
+  it('names /dev/kvm and the outer host as the one cause on a PVM guest whose host offers no PVM', async () => {
     const r = await doctor('vm-no-nested');
     const dev = check(r, 'kvm.dev-open');
     expect(dev.title).toContain('/dev/kvm');
     expect(dev.evidence.join('\n')).toMatch(/\/dev\/kvm: does not exist[\s\S]*ENOENT/);
-    expect(dev.fix).toMatch(/nested virtualization/);
+    expect(dev.evidence.join('\n')).toMatch(/kvm_pvm is present but registered no \/dev\/kvm/);
+    expect(dev.fix).toMatch(/PVM \(or nested VT-x\/AMD-V\) support on the outer host/);
+    // kvm_pvm needs no vmx/svm: the flag is not a second cause.
+    expect(check(r, 'kvm.cpu-flags').status).toBe('pass');
+    expect(check(r, 'kvm.cpu-flags').evidence.join(' ')).toMatch(/no (vmx|svm) flag is needed: KVM here is paravirtualized \(kvm_pvm\)/);
     expect(check(r, 'kvm.modules').status).toBe('warn'); // kvm and kvm_pvm present, device absent
     expect(check(r, 'kvm.bios').status).toBe('skip'); // a VM's firmware belongs to the outer host
     expect(['kvm.api-version', 'kvm.create-vm', 'kvm.capabilities'].map((id) => check(r, id).status)).toEqual(['skip', 'skip', 'skip']);

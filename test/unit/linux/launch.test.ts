@@ -24,7 +24,7 @@ describe('Linux launch helpers', () => {
     const image = { kernelPath: '/k', initramfsPath: '/i' } as LinuxImage;
     const drive = { id: 'd0', file: '/f,x.raw', cache: 'none', aio: 'threads' };
     const mv = buildLinuxArgs({ image, machine: 'microvm', accel: 'tcg', drive }).join(' ');
-    expect(mv).toContain('-chardev socket,id=fw,fd=3 -chardev socket,id=kmark,fd=4 -chardev socket,id=qmp,fd=5');
+    expect(mv).toContain('-chardev socket,id=fw,fd=3 -chardev socket,id=kmark,fd=4 -chardev socket,id=kvmb_qmp,fd=5');
     expect(mv).toContain('isa-debugcon,iobase=0x2f8,chardev=kmark');
     expect(mv).toContain('virtio-blk-device,drive=d0');
     expect(mv).toContain('file=/f,,x.raw');
