@@ -111,6 +111,14 @@ describe('loadSuite merging', () => {
     expect(q.cases.map((c) => c.repeat)).toEqual([1, 2, 1]);
     const cli = loadSuite(join(fixtures, 'demo.yaml'), { quick: true, cli: { repeat: 7, machine: 'q35' } });
     expect(cli.cases.map((c) => [c.repeat, c.machine])).toEqual([[7, 'q35'], [7, 'q35'], [7, 'q35']]);
+    expect(q.cases.every((c) => c.quick === true)).toBe(true);
+    expect(loadSuite(join(fixtures, 'demo.yaml')).cases.some((c) => c.quick)).toBe(false);
+  });
+
+  it('--kernel reaches only the cases whose guest is the Linux guest', () => {
+    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'boot-micro', 'boot-linux', 'io'] });
+    const withKernel = s.cases.filter((c) => c.args.kernel === '/boot/pvm-vmlinuz').map((c) => `${c.suite}/${c.id}`);
+    expect(withKernel).toEqual(['boot-linux/q35', 'io/virtio-blk']);
   });
 
   it('include with only globs keeps the included suite name and applies `set`', () => {

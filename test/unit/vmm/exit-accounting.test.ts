@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import {
+  attributeSamples, binBounds, checkExpectation, describeCheck, parseExpectation, parseHistogram, type PhaseSnapshot,
+} from '../../../src/cases/exit-accounting.js';
+
+/** Counters as KVM would show them: `console` exits per window from the phase line, `loop` exits per test iteration. */
+function phases(samples: number, iters: number, perIter: { exits: number; io_exits: number }, console = 40): PhaseSnapshot[] {
+  let exits = 1000, io = 500, emul = 0;
+  const out: PhaseSnapshot[] = [{ loop: 'init', i: 0, stats: { exits, io_exits: io, insn_emulation: emul } }];
+  for (let i = 0; i < samples; i++) {
+    // null window: the null loop (no exits) and one phase line
+    exits += console;
+    io += console;
+    emul += 3 * iters;
+    out.push({ loop: 'null', i, stats: { exits, io_exits: io, insn_emulation: emul } });
+    // test window: the test loop and one phase line of the same length
+    exits += console + perIter.exits * iters;
+    io += console + perIter.io_exits * iters;
+    out.push({ loop: 'test', i, stats: { exits, io_exits: io, insn_emulation: emul } });
+  }
+  return out;
+}
+
+describe('exit attribution', () => {
+  it('gives (test window − null window) / iterations, so the console exits cancel', () => {
+    const acc = attributeSamples(phases(3, 4096, { exits: 1, io_exits: 1 }), 4096);
+    expect(acc).toHaveLength(3);
+    for (const a of acc) {
+      expect(a.perIteration.exits).toBeCloseTo(1, 12);
+      expect(a.perIteration.io_exits).toBeCloseTo(1, 12);
+      expect(a.nullDelta.exits).toBe(40);
+      expect(a.nullEmulationsPerIteration).toBe(3);
+    }
+    expect(acc.map((a) => a.i)).toEqual([0, 1, 2]);
+  });
+
+  it('is exact to within the attribution noise of a few exits in the windows', () => {
+    const p = phases(1, 4096, { exits: 0, io_exits: 0 });
+    p[2]!.stats!.exits! += 4; // four stray exits (host interrupts) land in the test window
+    const [a] = attributeSamples(p, 4096);
+    expect(a!.perIteration.exits).toBeCloseTo(4 / 4096, 12);
+    expect(a!.perIteration.exits! * 100).toBeLessThan(1); // under 1 % of one exit per iteration
+  });
+
+  it('skips samples whose windows lack statistics or are out of order', () => {
+    const p = phases(2, 100, { exits: 1, io_exits: 0 });
+    delete p[1]!.stats;
+    expect(attributeSamples(p, 100).map((a) => a.i)).toEqual([1]);
+    expect(attributeSamples([p[0]!, p[2]!, p[1]!], 100)).toEqual([]);
+  });
+});
+
+describe('declared expectations', () => {
+  it('parses single counts and ranges, and refuses anything else', () => {
+    expect(parseExpectation('exits=1 io_exits=1')).toEqual({ exits: [1, 1], io_exits: [1, 1] });
+    expect(parseExpectation('exits=0-3')).toEqual({ exits: [0, 3] });
+    expect(parseExpectation('')).toEqual({});
+    expect(() => parseExpectation('exits=3-1')).toThrow(/backwards/);
+    expect(() => parseExpectation('exits:1')).toThrow(/bad expectation/);
+  });
+
+  it('passes counts inside the declared range and fails one outside it, with the numbers', () => {
+    const acc = attributeSamples(phases(5, 1000, { exits: 1, io_exits: 0 }), 1000);
+    const [exits, io] = checkExpectation(parseExpectation('exits=1 io_exits=1'), acc);
+    expect(exits!.ok).toBe(true);
+    expect(io!.ok).toBe(false);
+    expect(describeCheck(io!)).toBe('io_exits: 0.000 per iteration, expected 1');
+    const [cost] = checkExpectation(parseExpectation('exits=0-1'), acc);
+    expect(cost!.ok).toBe(true);
+    expect(describeCheck(cost!)).toMatch(/expected 0–1/);
+  });
+
+  it('fails a counter KVM did not report instead of passing it', () => {
+    const acc = attributeSamples(phases(2, 100, { exits: 1, io_exits: 0 }), 100);
+    const [c] = checkExpectation({ hypercalls: [1, 1] }, acc);
+    expect(c!.ok).toBe(false);
+    expect(describeCheck(c!)).toMatch(/did not report/);
+  });
+});
+
+describe('per-iteration histogram', () => {
+  it('has quarter-octave bins', () => {
+    expect(binBounds(40)).toEqual([1024, 1280]);
+    expect(binBounds(43)).toEqual([1792, 2048]);
+    expect(binBounds(44)[0]).toBe(2048);
+  });
+
+  it('gives p50/p99/p99.9 from the bins, and shows a second mode', () => {
+    const h = parseHistogram({ n: '1000', overhead: '30', bins: '40:980,52:20' })!;
+    expect(h.n).toBe(1000);
+    expect(h.overheadTicks).toBe(30);
+    expect(h.p50).toBeCloseTo(Math.sqrt(1024 * 1280), 6);
+    // 2 % of iterations sit about 8x higher: p99 and p99.9 land in that mode.
+    expect(h.p99).toBeCloseTo(Math.sqrt(binBounds(52)[0] * binBounds(52)[1]), 6);
+    expect(h.p999).toBe(h.p99);
+  });
+
+  it('refuses a garbled bins field', () => {
+    expect(parseHistogram({ n: '10', overhead: '1', bins: '40:x' })).toBeUndefined();
+    expect(parseHistogram({ n: '0', bins: '40:1' })).toBeUndefined();
+  });
+});
