@@ -108,13 +108,13 @@ export interface HistogramSummary {
   p999: number;
 }
 
-/** Bin b holds values v with floor(4·log2 v) = b: [2^(b/4), 2^((b+1)/4)). */
+/** Bin 4e + q holds values in [2^e (1 + q/4), 2^e (1 + (q+1)/4)): four equal bins per power of two. */
 export function binBounds(b: number): [number, number] {
   const e = Math.floor(b / 4), q = b % 4;
   return [2 ** e * (1 + q / 4), 2 ** e * (1 + (q + 1) / 4)];
 }
 
-/** The guest's `hist` line (`bins=60:188,61:1`) as bins and percentiles (each bin's geometric middle). */
+/** The guest's `hist` line (`bins=60:188,61:1`) as bins and percentiles (each bin's geometric middle, ±7–12 %). */
 export function parseHistogram(fields: Record<string, string>): HistogramSummary | undefined {
   const n = Number(fields.n), overheadTicks = Number(fields.overhead);
   if (!(n > 0) || !fields.bins) return undefined;

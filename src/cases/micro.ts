@@ -10,8 +10,8 @@ import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js
 import { UsageError } from '../cli/errors.js';
 
 /**
- * ACPI PM timer port per machine: SeaBIOS puts the PM base at 0x600 on both q35 (ICH9) and
- * pc (PIIX4), timer at +8; microvm has no ACPI PM block. The guest checks the port counts.
+ * ACPI PM timer port per machine: SeaBIOS and qboot put the PM base at 0x600 on both q35 (ICH9)
+ * and pc (PIIX4), timer at +8; microvm has no ACPI PM block. The guest checks the port counts.
  */
 export const PMTIMER_PORT: Record<MachineType, number | undefined> = { q35: 0x608, pc: 0x608, microvm: undefined };
 

@@ -7,7 +7,7 @@
  *   one per exit); a guest whose code is emulated shows hundreds per exit and several per
  *   iteration of an empty loop.
  * - The guest's empty loop (`for (i < n)`: about three instructions an iteration): natively
- *   1-3 TSC ticks an iteration, emulated thousands (about 2,200 on the PVM host measured).
+ *   1-3 TSC ticks an iteration, emulated thousands (2,200-10,000 on the PVM hosts measured).
  *
  * Under TCG no KVM statistics exist and none are invented: the mode is `tcg`.
  */
