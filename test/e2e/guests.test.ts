@@ -19,6 +19,7 @@ import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.
 import { launchQemu, liveQemuPids } from '../../src/vmm/launch.js';
 import { smokeBoot } from '../../src/vmm/smoke.js';
 import { packageRoot } from '../../src/version.js';
+import { caseContext, caseSpec } from '../helpers/case-context.js';
 
 let outDir: string;
 
@@ -31,21 +32,14 @@ afterAll(() => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-function context(id: string, deadlineSec: number, quick = true, controller = new AbortController()): CaseContext {
-  const deadlineAt = Date.now() + deadlineSec * 1000;
-  const timer = setTimeout(() => controller.abort(new Error('deadline')), deadlineSec * 1000 + 2000);
-  timer.unref();
-  return {
-    accel: 'tcg', quick, outputDir: outDir, logPath: join(outDir, 'logs', `${id}.log`), signal: controller.signal,
-    deadlineAt, host: {}, scratchDir: outDir, onPhase: () => {},
-  };
+function context(id: string, deadlineSec: number, quick = true, controller?: AbortController): CaseContext {
+  return caseContext({ accel: 'tcg', dir: outDir, name: id, deadlineSec, quick, ...(controller ? { controller } : {}) });
 }
 
+/** Exits cases as the shipped suite configures them (q35 with qboot, in-kernel irqchip). */
 function spec(partial: Partial<CaseSpec> & { id: string; kind: string }): CaseSpec {
-  return {
-    suite: partial.kind === 'exits' ? 'exits' : 'boot-micro', machine: 'q35', accel: ['tcg'], vcpus: 1, memoryMiB: 64,
-    args: {}, repeat: 10, deadlineSec: 20, tags: [], requires: [], ...partial,
-  };
+  const exitsArgs: Record<string, string> = partial.kind === 'exits' ? { firmware: 'qboot', irqchip: 'on' } : {};
+  return caseSpec({ accel: ['tcg'], ...partial, args: { ...exitsArgs, ...partial.args } });
 }
 
 /** A case result as the runner would record it, validated against the results schema. */
@@ -113,19 +107,26 @@ describe('exits executor under TCG', () => {
       expect(o.guest?.sha256).toMatch(/^[0-9a-f]{64}$/);
       if (o.status === 'skip') expect(o.reason).toBeTruthy();
       else {
-        const lat = o.metrics.find((m) => m.name === `${c.args.test}.latency`);
-        expect(lat, c.id).toBeDefined();
+        // The headline is an exit latency, a cost (no exit needed natively) or a wake-up latency.
+        const lat = o.metrics.find((m) => m.headline);
+        expect(lat?.name, c.id).toMatch(new RegExp(`^${String(c.args.test)}\\.(latency|cost|wake_latency)$`));
         expect(lat!.unit).toBe('ns');
         expect(lat!.samples.length).toBeGreaterThanOrEqual(10);
         expect(lat!.summary.n).toBe(lat!.samples.length);
         expect(lat!.method).toMatch(/TCG/);
-        expect(lat!.labels?.tsc_source).toBeTruthy();
+        expect(lat!.execution).toBe('tcg');
+        expect(o.execution?.mode).toBe('tcg');
+        expect(o.vm).toMatchObject({ machine: 'q35', firmware: 'qboot', cpu: 'max' });
+        expect(o.vm?.tsc_source).toBeTruthy();
         expect(o.facts?.tscSource).not.toBe('none');
+        // Under TCG there are no VM exits to count, and none are invented.
+        expect(o.metrics.some((m) => m.name.endsWith('.exits_per_iteration'))).toBe(false);
+        expect(o.facts?.exitAccounting).toMatch(/TCG/);
       }
       validate(`exits/${c.id}`, o);
     }
     // TCG emulates these: they must run, not skip.
-    for (const id of ['cpuid', 'mov_to_cr8', 'inl_from_qemu', 'inl_from_pmtimer', 'mmio_from_qemu']) expect(seen[id]).toBe('pass');
+    for (const id of ['cpuid', 'mov_to_cr8', 'inl_from_qemu', 'inl_from_pmtimer', 'mmio_from_qemu', 'hlt_lapic_timer']) expect(seen[id]).toBe('pass');
   });
 
   it('skips what the machine lacks: no PM timer on microvm', async () => {
