@@ -96,7 +96,9 @@ export const bootLinuxExecutor: CaseExecutor = {
 
     // The kept console log comes from a boot of its own, so timed boots stay quiet.
     ctx.onPhase('verbose boot');
-    const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: 120_000 });
+    // One boot's limit (the case deadline still applies): `args.boot_timeout` seconds, default 120.
+    const bootTimeoutMs = (typeof spec.args.boot_timeout === 'number' && spec.args.boot_timeout > 0 ? spec.args.boot_timeout : 120) * 1000;
+    const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: bootTimeoutMs });
     if (!verbose.ok) return failed('verbose boot', verbose);
 
     // How the kernel's code ran, from KVM's counters over the verbose boot (tcg under TCG).
@@ -106,7 +108,7 @@ export const bootLinuxExecutor: CaseExecutor = {
     facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
     for (let i = 0; i < spec.repeat; i++) {
       ctx.onPhase(`boot ${i + 1}/${spec.repeat}`);
-      const r = await bootLinux({ ...common, appendLog: true, timeoutMs: 120_000 });
+      const r = await bootLinux({ ...common, appendLog: true, timeoutMs: bootTimeoutMs });
       if (!r.ok) {
         // Keep the boots already measured: the case is an error, but its figures stand.
         const done = timelineMetrics(runs, machine, spec.repeat, ctx.accel);

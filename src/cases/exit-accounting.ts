@@ -100,7 +100,7 @@ export function describeCheck(c: ExpectationCheck): string {
 
 export interface HistogramSummary {
   n: number;
-  /** Cost of the two TSC reads around each iteration, subtracted from every value. */
+  /** Cost of timing one empty call (TSC reads, call, one loop turn), subtracted from every value. */
   overheadTicks: number;
   bins: Array<{ lo: number; hi: number; count: number }>;
   p50: number;

@@ -47,6 +47,11 @@ const MEANING: Record<KvmFlavor, string> = {
 /** The explanation a skipped or failed case gives on a PVM host. */
 export const PVM_STOCK_KERNEL = "this host's KVM is PVM (kvm_pvm): it runs only PVM-enabled guest kernels, and a stock kernel stops with a KVM emulation failure";
 
+/** One line: the flavour, its module and technology, and what it means for figures. */
+export function describeFlavor(f: FlavorInfo): string {
+  return `${f.flavor}${f.module ? ` (${f.module}${f.tech ? `, ${f.tech}` : ''})` : ''}: ${f.meaning}`;
+}
+
 function loaded(m: KernelModule | undefined): boolean {
   return m !== undefined && (m.state === 'loaded' || m.state === 'builtin');
 }

@@ -89,6 +89,8 @@ export interface LinuxBootResult {
   stderr: string;
   /** KVM could no longer run the guest (QEMU's report, decoded); the boot ended at once. */
   kvmFailure?: KvmFailure;
+  /** ms after spawn when QEMU's report of the KVM failure began. */
+  kvmFailureMs?: number;
   /** How the kernel's code ran, from KVM's counters over the boot (under TCG: tcg). */
   execution?: Execution;
   /** KVM's vCPU counters at the last mark, when QMP answered. */
@@ -258,7 +260,10 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   const lastPhase = lastPhaseOf(marks);
   let reason: string | undefined;
   if (r.aborted) reason = 'aborted';
-  else if (r.kvmFailure) reason = describeKvmFailure(r.kvmFailure);
+  else if (r.kvmFailure) {
+    const at = r.timeline.kvmFailureNs !== undefined ? msAt(r.timeline.kvmFailureNs) : undefined;
+    reason = `${describeKvmFailure(r.kvmFailure)}${at !== undefined ? ` (QEMU reported it ${(at / 1000).toFixed(1)} s after spawn; the boot ended ${(exitMs - at).toFixed(0)} ms later)` : ''}`;
+  }
   else if (r.timedOut) reason = 'deadline expired';
   else if (r.stoppedState) reason = `the VM stopped (${r.stoppedState})`;
   else if (end?.fields.status && end.fields.status !== 'pass') reason = `guest reported ${end.fields.status}${end.fields.reason ? `: ${end.fields.reason}` : ''}`;
@@ -281,6 +286,7 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   return {
     argv: r.argv, ok, reason, marks, lastPhase, lines, exitCode, exitMs, timedOut: r.timedOut, aborted: r.aborted, stderr: r.stderr,
     ...(r.kvmFailure ? { kvmFailure: r.kvmFailure } : {}),
+    ...(r.timeline.kvmFailureNs !== undefined ? { kvmFailureMs: msAt(r.timeline.kvmFailureNs) } : {}),
     ...(execution ? { execution } : {}),
     ...(kvmStats ? { kvmStats } : {}),
   };

@@ -3,7 +3,7 @@
  * expect and what would reduce it; none of them stops a run (they are recorded with it).
  */
 import { parseBool, selected } from '../../host/facts.js';
-import { kvmFlavor } from '../../host/flavor.js';
+import { describeFlavor, kvmFlavor } from '../../host/flavor.js';
 import type { CheckDef } from '../types.js';
 import { pass, skip, warn } from './outcome.js';
 
@@ -204,7 +204,7 @@ export const kvmFlavorFitness: CheckDef = {
   profile: 'bench',
   async run(ctx) {
     const f = await kvmFlavor(ctx.facts);
-    const ev = [`${f.flavor}${f.module ? ` (${f.module})` : ''}: ${f.meaning}`];
+    const ev = [describeFlavor(f)];
     if (f.flavor === 'bare-metal') return pass(ev);
     if (f.flavor === 'pvm') {
       return warn(ev, "exit and boot figures here are KVM instruction-emulator costs, labelled `emulated`; for hardware exit figures run on a VT-x/AMD-V host (bare metal, or a VM with nested virtualization), and compare emulated runs only with emulated runs");

@@ -5,7 +5,7 @@
  */
 import { parseBool, vendorInfo, type KernelModule } from '../../host/facts.js';
 import { KVM_CAPABILITIES } from '../../host/kvm-probe.js';
-import { kvmFlavor } from '../../host/flavor.js';
+import { describeFlavor, kvmFlavor } from '../../host/flavor.js';
 import type { CheckContext, CheckDef } from '../types.js';
 import { fail, pass, skip, warn } from './outcome.js';
 
@@ -292,7 +292,7 @@ export const flavor: CheckDef = {
   profile: 'kvm',
   async run(ctx) {
     const f = await kvmFlavor(ctx.facts);
-    const ev = [`${f.flavor}${f.module ? ` (${f.module}${f.tech ? `, ${f.tech}` : ''})` : ''}: ${f.meaning}`, ...f.evidence];
+    const ev = [describeFlavor(f), ...f.evidence];
     if (f.apicv !== undefined) ev.push(`APIC virtualization: ${f.apicv ? 'on' : 'off'}`);
     // Informational in this profile: the flavour never makes KVM unusable (the probe decides);
     // `bench.kvm-flavor` judges what it means for figures.
