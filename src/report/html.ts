@@ -4,18 +4,33 @@
  * the caller read; every string that came from a guest, a host or a file goes
  * through escapeHtml.
  */
-import type { CaseResult, Metric, Results } from '../results/model.js';
+import type { CaseResult, ExecutionMode, Metric, Results } from '../results/model.js';
 import {
+  EMULATED_MEANING,
   KEY_HOST_FACTS,
+  accelText,
+  caseAccelText,
+  caseMode,
   countCases,
   escapeHtml as e,
+  exitAccounting,
+  exitsPerIteration,
   flattenFacts,
   fmtNum,
   headline,
+  histogramFact,
+  isCountMetric,
+  isExitsCase,
   isPartial,
+  kvmCounters,
   metricLabelText,
+  noAccountingText,
+  notJudgedText,
+  runEmulatedWarning,
+  runPlatformParts,
   runVerdict,
   stripAnsi,
+  type HistogramView,
 } from './common.js';
 
 export interface CaseLog {
@@ -45,6 +60,14 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-error{background:var(--error)}.v-empty,.v-skip{background:var(--skip)}
 .s-pass{color:var(--pass);font-weight:600}.s-fail{color:var(--fail);font-weight:700}.s-error{color:var(--error);font-weight:700}.s-skip{color:var(--skip)}
 .banner{border:2px solid var(--warn);background:#fff8d6;padding:8px 12px;margin:10px 0;font-weight:600}
+.banner.emulated{border-color:var(--fail);background:#fdecea}
+.x-emulated{color:var(--fail);font-weight:700}.x-tcg,.x-unknown{color:var(--warn);font-weight:600}.x-native{color:var(--pass)}
+.note-emulated{border-left:4px solid var(--fail);background:#fdecea;padding:4px 10px;margin:6px 0;font-weight:600}
+.case-info{margin:4px 0 10px}.case-info p{margin:4px 0}
+ul.evidence,ul.checks{margin:2px 0 6px;padding-left:20px}ul.evidence li{font-size:12px;color:var(--muted)}
+li.check-ok{color:var(--pass)}li.check-bad{color:var(--fail);font-weight:600}li.check-unjudged{color:var(--muted)}
+.vm code{background:#f4f5f7;padding:0 4px;margin-right:4px;border-radius:3px;white-space:nowrap}
+figure.hist{max-width:420px}.nowrap{white-space:nowrap}
 .muted{color:var(--muted)}.small{font-size:12px}
 .facts{columns:2;column-gap:24px}.facts table{break-inside:avoid}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px 18px}
@@ -244,7 +267,8 @@ function intervalLabel(m: Metric): string | undefined {
 
 function isExitMetric(x: Located): boolean {
   const tagged = x.c.tags?.some((t) => /exit/i.test(t)) || /exit/i.test(x.c.suite) || x.m.labels?.kind === 'exit';
-  return Boolean(tagged) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
+  // Exit counts (exits per iteration, KVM counters) are not latencies: they get the accounting table.
+  return Boolean(tagged) && !isCountMetric(x.m) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
 }
 
 function isBootMetric(x: Located): boolean {
@@ -272,15 +296,80 @@ function otherLabels(x: Located, drop: readonly string[]): string {
     .join(' ');
 }
 
+/** The execution mode as a marked word: emulated and TCG figures must not pass for hardware exits. */
+function modeSpan(mode: ExecutionMode | undefined, text: string): string {
+  return mode ? `<span class="x-${e(mode)}">${e(text)}</span>` : e(text);
+}
+
+/** Per exits case: execution, exits per iteration, KVM's other counters and the expectation verdict. */
+function exitAccountingTable(results: Results): string {
+  const cases = results.cases.filter((c) => isExitsCase(c) && c.metrics.length > 0);
+  if (cases.length === 0) return '';
+  const rows = cases.map((c) => {
+    const epi = exitsPerIteration(c);
+    const counters = kvmCounters(c).map(({ counter, metric }) => `${e(counter)} ${e(fmtNum(metric.summary.median))}`).join('<br>');
+    const a = exitAccounting(c);
+    let verdict = '';
+    if (a && 'none' in a) verdict = `<span class="muted">${e(noAccountingText(a.none))}</span>`;
+    else if (a && !a.judged) verdict = `<span class="muted">${e(notJudgedText(c))}</span>`;
+    else if (a && a.checks.length) verdict = a.checks.every((k) => k.ok) ? '<span class="s-pass">ok</span>' : `<span class="s-fail">not ok (${a.checks.filter((k) => !k.ok).length} of ${a.checks.length})</span>`;
+    const h = histogramFact(c);
+    const hist = h ? `${e(fmtNum(h.p50))} / ${e(fmtNum(h.p99))} / ${e(fmtNum(h.p999))} ${e(h.unit)}` : '';
+    return `<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td class="nowrap">${modeSpan(caseMode(c), caseAccelText(c))}</td><td class="num exits-per-iteration">${epi ? e(fmtNum(epi.summary.median)) : '–'}</td><td class="num small">${counters}</td><td class="small">${verdict}</td><td class="num small">${hist}</td></tr>`;
+  });
+  return `<table class="exit-accounting"><thead><tr><th>case</th><th>accel · execution</th><th>exits / iteration</th><th>other KVM counters / iteration</th><th>expectation</th><th>one by one: p50 / p99 / p99.9</th></tr></thead><tbody>${rows.join('')}</tbody></table>` +
+    `<p class="muted small">Exits and counters: KVM's own vCPU statistics over each test loop minus the null loop, per iteration (median of the samples). The expectations describe native execution and are judged only there.</p>`;
+}
+
 function exitSection(results: Results): string {
   const xs = allMetrics(results).filter(isExitMetric);
-  if (xs.length === 0) return '';
+  const table = exitAccountingTable(results);
+  if (xs.length === 0 && !table) return '';
+  const modes = new Set(xs.map(({ c, m }) => m.execution ?? caseMode(c)));
   const charts = [...byUnit(xs)].map(([unit, list]) => {
     const labels = barLabels(list);
     const bars: Bar[] = list.map(({ m }, i) => ({ label: labels[i]!, median: m.summary.median, p5: m.summary.p5, p95: m.summary.p95, n: m.summary.n }));
-    return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}${needsLogAxis(bars) ? '; logarithmic axis (medians span more than ' + LOG_SPAN + '×)' : ''}</figcaption></figure>`;
+    return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}${needsLogAxis(bars) ? '; logarithmic axis (medians span more than ' + LOG_SPAN + '×)' : ''}${modes.has('emulated') ? '; <b class="x-emulated">emulated: instruction-emulator costs</b>' : ''}</figcaption></figure>`;
   });
-  return `<section id="exits"><h2>VM-exit latencies</h2>${charts.join('')}</section>`;
+  const qualifier = modes.has('emulated') ? ' <span class="x-emulated">(emulated execution: KVM instruction-emulator costs, not hardware exits)</span>' : modes.has('tcg') ? ' <span class="x-tcg">(TCG: emulation costs, not hardware exits)</span>' : '';
+  return `<section id="exits"><h2>VM-exit latencies${qualifier}</h2>${table}${charts.join('')}</section>`;
+}
+
+/**
+ * Histogram of individually timed iterations: the guest's log bins on a log axis (bar area is the
+ * count; a bin with any count is at least 1 px tall so outliers show), with p50, p99 and p99.9.
+ */
+export function histogramSvg(h: HistogramView): string {
+  const w = 340;
+  const ht = 120;
+  const pad = { l: 8, r: 8, t: 26, b: 22 };
+  const lo = Math.min(...h.bins.map((b) => b.lo));
+  const hi = Math.max(...h.bins.map((b) => b.hi));
+  const span = Math.log(hi / lo) || 1;
+  const x = (v: number): number => pad.l + (Math.log(Math.min(hi, Math.max(lo, v)) / lo) / span) * (w - pad.l - pad.r);
+  const plotH = ht - pad.t - pad.b;
+  const max = Math.max(1, ...h.bins.map((b) => b.count));
+  const base = pad.t + plotH;
+  const parts: string[] = [];
+  for (const b of h.bins) {
+    const bh = b.count > 0 ? Math.max(1, (b.count / max) * plotH) : 0;
+    parts.push(`<rect class="bin" x="${x(b.lo).toFixed(1)}" y="${(base - bh).toFixed(1)}" width="${Math.max(0.8, x(b.hi) - x(b.lo) - 0.6).toFixed(1)}" height="${bh.toFixed(1)}" fill="#3465a4" fill-opacity="0.75"><title>${e(fmtNum(b.lo))}–${e(fmtNum(b.hi))} ${e(h.unit)}: ${b.count}</title></rect>`);
+  }
+  const pcts: Array<[string, number, number | undefined, string]> = [
+    ['p50', h.p50, h.p50Ns, '#1e7e34'],
+    ['p99', h.p99, h.p99Ns, '#f57900'],
+    ['p99.9', h.p999, h.p999Ns, '#c5221f'],
+  ];
+  // Percentiles as dashed lines, named in a legend row above the plot (labels at the lines would collide).
+  pcts.forEach(([name, v, ns, color], i) => {
+    const px = x(v);
+    parts.push(`<line class="pct" x1="${px.toFixed(1)}" x2="${px.toFixed(1)}" y1="${pad.t - 6}" y2="${base}" stroke="${color}" stroke-width="1.5" stroke-dasharray="3 2"><title>${name} ${e(fmtNum(v))} ${e(h.unit)}${ns !== undefined ? ` (${e(fmtNum(ns))} ns)` : ''}</title></line>`);
+    parts.push(`<text class="pct-label" x="${pad.l + i * 110}" y="14" font-size="10" fill="${color}">- - ${name} ${e(fmtNum(v))}</text>`);
+  });
+  parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${base}" y2="${base}" stroke="#9aa0a6"/>`);
+  parts.push(`<text x="${pad.l}" y="${ht - 6}" font-size="10" fill="#5f6368">${e(fmtNum(lo))}</text>`);
+  parts.push(`<text x="${w - pad.r}" y="${ht - 6}" font-size="10" fill="#5f6368" text-anchor="end">${e(fmtNum(hi))} ${e(h.unit)} (log)</text>`);
+  return `<svg class="chart hist" viewBox="0 0 ${w} ${ht}" role="img" aria-label="histogram of ${h.n} individually timed iterations (${e(h.unit)}, log axis)">${parts.join('')}</svg>`;
 }
 
 /**
@@ -422,6 +511,49 @@ function metricsTable(c: CaseResult): string {
   return `<table class="metrics"><thead><tr><th>metric</th><th>median</th><th>p5 – p95</th><th>cv</th><th>n</th><th>unit</th><th>interval / method</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/**
+ * What shaped a case's figures: its execution mode with the evidence (emulated marked so it
+ * cannot be missed), the VM configuration, and for exits cases KVM's exit count, the expectation
+ * checks and the histogram of individually timed iterations.
+ */
+function caseInfo(c: CaseResult): string {
+  const out: string[] = [];
+  const mode = caseMode(c);
+  if (mode) {
+    out.push(`<p class="execution">execution ${modeSpan(mode, mode)}${c.accelerator ? ` · accelerator ${e(c.accelerator)}` : ''}</p>`);
+    if (mode === 'emulated') {
+      const first = c.execution?.evidence[0];
+      out.push(`<p class="note-emulated">Emulated: ${e(EMULATED_MEANING)}.${first ? ` Evidence: ${e(first)}` : ''}</p>`);
+    }
+    const ev = c.execution?.evidence ?? [];
+    if (ev.length) out.push(`<ul class="evidence">${ev.map((l) => `<li>${e(l)}</li>`).join('')}</ul>`);
+  }
+  const vm = Object.keys(c.vm ?? {}).sort();
+  if (vm.length) out.push(`<p class="vm small">VM: ${vm.map((k) => `<code>${e(k)}=${e(c.vm![k])}</code>`).join(' ')}</p>`);
+  if (isExitsCase(c) && c.status !== 'skip') {
+    const epi = exitsPerIteration(c);
+    const a = exitAccounting(c);
+    out.push(`<p>exits per iteration <b class="exits-per-iteration">${epi ? e(fmtNum(epi.summary.median)) : '–'}</b>${epi ? ` <span class="muted small">(median of ${epi.summary.n}, KVM's count)</span>` : ''}${a && 'declared' in a && a.declared ? ` · declared for native execution: <code>${e(a.declared)}</code>` : ''}</p>`);
+    if (a && 'none' in a) out.push(`<p class="muted small">${e(noAccountingText(a.none))}</p>`);
+    else if (a) {
+      if (!a.judged) out.push(`<p class="muted not-judged">${e(notJudgedText(c))}</p>`);
+      const cls = (ok: boolean): string => (!a.judged ? 'check-unjudged' : ok ? 'check-ok' : 'check-bad');
+      if (a.checks.length) out.push(`<ul class="checks">${a.checks.map((k) => `<li class="${cls(k.ok)}">${k.ok ? '✓ ok' : '✗ not ok'}: ${e(k.text)}</li>`).join('')}</ul>`);
+    }
+    const irq = c.facts?.interruptsDelivered;
+    if (typeof irq === 'string') out.push(`<p class="small">interrupts delivered: ${e(irq)}</p>`);
+  }
+  const h = histogramFact(c);
+  if (h) {
+    const at = (v: number, ns: number | undefined): string => `${e(fmtNum(v))} ${e(h.unit)}${ns !== undefined ? ` (${e(fmtNum(ns))} ns)` : ''}`;
+    out.push(
+      `<figure class="hist">${histogramSvg(h)}<figcaption>${h.n} iterations timed one by one (TSC read overhead ${e(fmtNum(h.overheadTicks))} ticks subtracted): ` +
+        `p50 ${at(h.p50, h.p50Ns)} · p99 ${at(h.p99, h.p99Ns)} · p99.9 ${at(h.p999, h.p999Ns)}</figcaption></figure>`,
+    );
+  }
+  return out.length ? `<div class="case-info" id="info-${e(c.id)}">${out.join('')}</div>` : '';
+}
+
 export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   const verdict = runVerdict(results);
   const counts = countCases(results.cases);
@@ -433,10 +565,22 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   if (isPartial(results)) {
     parts.push(`<div class="banner" id="partial">This run is ${e(r.state.toUpperCase())}: it did not finish, so cases may be missing and figures are incomplete.</div>`);
   }
+  const emulated = runEmulatedWarning(results);
+  if (emulated) parts.push(`<div class="banner emulated" id="emulated">Emulated execution: ${e(emulated)}</div>`);
   if (r.accelerator === 'tcg' || r.accelerator === 'mixed') {
     parts.push(`<div class="banner">Accelerator <b>${e(r.accelerator)}</b>: TCG figures are emulation, not hardware VM exits.</div>`);
   }
-  parts.push(`<p class="muted small">run <code>${e(r.id)}</code> · started ${e(r.start)}${r.end ? ` · ended ${e(r.end)}` : ''} · accelerator ${e(r.accelerator)}${r.acceleratorRequested ? ` (asked: ${e(r.acceleratorRequested)})` : ''} · ${r.quick ? 'quick' : 'full'} · kvmbench ${e(r.kvmbenchVersion)}${r.gitRevision ? ` (${e(r.gitRevision)})` : ''}</p>`);
+  const runAccel = r.execution ? modeSpan(r.execution.mode, accelText(r.accelerator, r.execution.mode)) : e(r.accelerator);
+  parts.push(`<p class="muted small">run <code>${e(r.id)}</code> · started ${e(r.start)}${r.end ? ` · ended ${e(r.end)}` : ''} · accelerator ${runAccel}${r.acceleratorRequested ? ` (asked: ${e(r.acceleratorRequested)})` : ''} · ${r.quick ? 'quick' : 'full'} · kvmbench ${e(r.kvmbenchVersion)}${r.gitRevision ? ` (${e(r.gitRevision)})` : ''}</p>`);
+  if (runPlatformParts(results).length || r.cpuNote) {
+    const platform = [
+      r.cpu ? `-cpu <code>${e(r.cpu)}</code>` : '',
+      r.execution ? `execution ${modeSpan(r.execution.mode, r.execution.mode)}` : '',
+      results.host.kvmFlavor ? `KVM flavour <b>${e(results.host.kvmFlavor)}</b>` : '',
+    ].filter(Boolean);
+    parts.push(`<p class="small" id="platform">${platform.join(' · ')}${r.cpuNote ? `<br><span class="muted">cpu note: ${e(r.cpuNote)}</span>` : ''}</p>`);
+    if (r.execution?.evidence.length) parts.push(`<details class="run-execution"><summary>how the run's execution mode was decided</summary><ul class="evidence">${r.execution.evidence.map((l) => `<li>${e(l)}</li>`).join('')}</ul></details>`);
+  }
   if (r.warnings?.length) parts.push(`<ul class="warnings">${r.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul>`);
   // Key facts in view; the long tail (module parameters, mitigations...) one click away.
   const facts = [...flattenFacts(results.host as Record<string, unknown>)];
@@ -447,9 +591,9 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   if (rest.length) parts.push(`<details class="host-all"><summary>all other host facts (${rest.length})</summary><table class="host"><tbody>${rest.map(row).join('')}</tbody></table></details>`);
   parts.push('</header>');
 
-  parts.push(`<section id="cases"><h2>Cases (${counts.total})</h2><table><thead><tr><th>case</th><th>status</th><th>accel</th><th>machine</th><th>time</th><th>metrics</th><th>reason</th></tr></thead><tbody>`);
+  parts.push(`<section id="cases"><h2>Cases (${counts.total})</h2><table><thead><tr><th>case</th><th>status</th><th>accel · execution</th><th>machine</th><th>time</th><th>metrics</th><th>reason</th></tr></thead><tbody>`);
   for (const c of results.cases) {
-    parts.push(`<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${statusCell(c)}</td><td>${e(c.accelerator ?? '')}</td><td>${e(c.machine ?? '')}</td><td class="num">${(c.durationMs / 1000).toFixed(2)} s</td><td class="num">${c.metrics.length}</td><td class="small">${e(c.reason ?? '')}</td></tr>`);
+    parts.push(`<tr><td><a href="#case-${e(c.id)}">${e(c.id)}</a></td><td>${statusCell(c)}</td><td class="nowrap">${modeSpan(caseMode(c), caseAccelText(c))}</td><td>${e(c.machine ?? '')}</td><td class="num">${(c.durationMs / 1000).toFixed(2)} s</td><td class="num">${c.metrics.length}</td><td class="small">${e(c.reason ?? '')}</td></tr>`);
   }
   parts.push('</tbody></table></section>');
 
@@ -470,14 +614,14 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
     for (const c of withMetrics) {
       parts.push(`<h3 id="case-${e(c.id)}">${e(c.id)} ${statusCell(c)}${c.title ? ` <span class="muted">${e(c.title)}</span>` : ''}</h3>`);
       if (c.status === 'skip') {
-        parts.push(`<p class="muted">skipped: ${e(c.reason ?? 'no reason recorded')}</p>`);
+        parts.push(`<p class="muted">skipped: ${e(c.reason ?? 'no reason recorded')}</p>`, caseInfo(c));
         continue;
       }
-      parts.push(metricsTable(c));
+      parts.push(caseInfo(c), metricsTable(c));
       parts.push('<div class="grid">');
       for (const m of c.metrics) {
         // Labels are in the table above; the caption stays one line.
-        parts.push(`<figure>${distributionSvg(m)}<figcaption>${e(m.name)} · median ${e(fmtNum(m.summary.median))} ${e(m.unit)} · n=${m.summary.n} · ${e(m.accelerator)}</figcaption></figure>`);
+        parts.push(`<figure>${distributionSvg(m)}<figcaption>${e(m.name)} · median ${e(fmtNum(m.summary.median))} ${e(m.unit)} · n=${m.summary.n} · ${modeSpan(m.execution, accelText(m.accelerator, m.execution))}</figcaption></figure>`);
       }
       parts.push('</div>');
     }

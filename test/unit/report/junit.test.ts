@@ -41,7 +41,7 @@ describe('renderJunit', () => {
     expect(exits.metadata['host.cpuModel']).toContain('Example CPU');
     const md = byName.get('exits/cpuid')!.metadata;
     const nKey = Object.keys(md).find((k) => k.startsWith('metric.cpuid.latency{') && k.endsWith('.n'));
-    expect(nKey).toBe('metric.cpuid.latency{machine=q35,mode=long64,test=cpuid,tsc_source=cpuid-0x15}.n');
+    expect(nKey).toBe('metric.cpuid.latency{machine=q35,mode=long64,test=cpuid}.n');
     expect(String(md[nKey!])).toBe('15');
   });
 
