@@ -1,7 +1,22 @@
 /** Plain-text view for a terminal; colour only through makeColor (NO_COLOR-aware). */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { CaseStatus, Results } from '../results/model.js';
-import { KEY_HOST_FACTS, fmtNum, headline, metricLabelText, runVerdict, stripAnsi } from './common.js';
+import type { CaseStatus, ExecutionMode, Results } from '../results/model.js';
+import {
+  KEY_HOST_FACTS,
+  caseAccelText,
+  caseMode,
+  emulatedNote,
+  exitChecksLine,
+  exitsPerIteration,
+  fmtNum,
+  headline,
+  isExitsCase,
+  metricLabelText,
+  runEmulatedWarning,
+  runPlatformParts,
+  runVerdict,
+  stripAnsi,
+} from './common.js';
 
 const plain = new Chalk({ level: 0 });
 
@@ -9,6 +24,13 @@ function statusColor(c: ChalkInstance, s: CaseStatus | 'empty'): (t: string) => 
   if (s === 'pass') return c.green;
   if (s === 'fail') return c.red.bold;
   if (s === 'error') return c.magenta.bold;
+  return c.gray;
+}
+
+/** Emulated and TCG figures are not hardware exits: their mode stands out. */
+function modeColor(c: ChalkInstance, m: ExecutionMode | undefined): (t: string) => string {
+  if (m === 'emulated') return c.yellow.bold;
+  if (m === 'tcg' || m === 'unknown') return c.yellow;
   return c.gray;
 }
 
@@ -23,10 +45,26 @@ export function renderText(results: Results, color: ChalkInstance = plain): stri
   out.push(statusColor(color, runVerdict(results))(clean(headline(results))));
   const facts = KEY_HOST_FACTS.filter((k) => results.host[k] !== undefined).map((k) => `${k}=${clean(String(results.host[k]))}`);
   if (facts.length) out.push(color.gray(`host: ${facts.join('  ')}`));
+  const platform = runPlatformParts(results);
+  if (platform.length) out.push(color.gray(`run: ${clean(platform.join(' · '))}`));
+  if (results.run.cpuNote) out.push(color.gray(`cpu note: ${clean(results.run.cpuNote)}`));
+  const emulated = runEmulatedWarning(results);
+  if (emulated) out.push(color.yellow.bold(`!! EMULATED: ${clean(emulated)}`));
   out.push('');
   const idW = Math.min(40, Math.max(4, ...results.cases.map((c) => c.id.length)));
   for (const c of results.cases) {
-    out.push(`${statusColor(color, c.status)(c.status.toUpperCase().padEnd(5))} ${clean(c.id).padEnd(idW)} ${color.gray(`${(c.durationMs / 1000).toFixed(2)}s`)}${c.reason ? `  ${clean(c.reason)}` : ''}`);
+    const accel = caseAccelText(c);
+    const mode = caseMode(c);
+    out.push(
+      `${statusColor(color, c.status)(c.status.toUpperCase().padEnd(5))} ${clean(c.id).padEnd(idW)} ${color.gray(`${(c.durationMs / 1000).toFixed(2)}s`)}${accel ? `  ${modeColor(color, mode)(`[${clean(accel)}]`)}` : ''}${c.reason ? `  ${clean(c.reason)}` : ''}`,
+    );
+    if (mode === 'emulated') out.push(color.yellow(`        ! ${clean(emulatedNote(c.execution))}`));
+    if (isExitsCase(c) && c.metrics.length > 0) {
+      const epi = exitsPerIteration(c);
+      const checks = exitChecksLine(c);
+      const parts = [`exits per iteration ${epi ? color.bold(fmtNum(epi.summary.median)) : '–'}`, ...(checks ? [clean(checks)] : [])];
+      out.push(`        ${parts.join(' · ')}`);
+    }
     for (const m of c.metrics) {
       const s = m.summary;
       const lab = metricLabelText(m);
