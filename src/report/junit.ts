@@ -8,7 +8,21 @@
  */
 import jrbModule, { type Builder } from 'junit-report-builder';
 import type { CaseResult, Results } from '../results/model.js';
-import { KEY_HOST_FACTS, casesBySuite, fmtNum, headline, metricLabelText, stripAnsi, xmlSafe as xmlChars } from './common.js';
+import {
+  KEY_HOST_FACTS,
+  caseAccelText,
+  caseMode,
+  casesBySuite,
+  emulatedNote,
+  exitChecksLine,
+  exitsPerIteration,
+  fmtNum,
+  headline,
+  isExitsCase,
+  metricLabelText,
+  stripAnsi,
+  xmlSafe as xmlChars,
+} from './common.js';
 
 /** Guest text carries colour codes; a JUnit reader would show them as garbage. */
 const xmlSafe = (s: string): string => xmlChars(stripAnsi(s));
@@ -103,9 +117,16 @@ export function buildJunit(name: string, suites: readonly JunitSuite[]): string 
 /** One line per case, for readers that drop properties. */
 export function caseSummaryLine(c: CaseResult): string {
   const parts = [`${c.id} ${c.status.toUpperCase()}`];
-  const where = [c.accelerator, c.machine, c.guest?.name].filter(Boolean).join(' ');
+  const where = [caseAccelText(c), c.machine, c.guest?.name].filter(Boolean).join(', ');
   if (where) parts.push(`[${where}]`);
   if (c.reason) parts.push(`reason: ${c.reason.replace(/\s+/g, ' ').trim()}`);
+  // Readers that drop properties must still see that emulated figures are not hardware exits.
+  if (caseMode(c) === 'emulated') parts.push(`${emulatedNote(c.execution)}.`);
+  if (isExitsCase(c) && c.metrics.length > 0) {
+    const epi = exitsPerIteration(c);
+    const checks = exitChecksLine(c);
+    parts.push(`exits per iteration ${epi ? fmtNum(epi.summary.median) : '–'}${checks ? `; ${checks}` : ''};`);
+  }
   const ms = c.metrics.map((m) => {
     const lab = metricLabelText(m);
     const s = m.summary;
@@ -118,6 +139,13 @@ export function caseSummaryLine(c: CaseResult): string {
 function caseProperties(c: CaseResult): Array<[string, string]> {
   const p: Array<[string, string]> = [];
   if (c.accelerator) p.push(['accelerator', c.accelerator]);
+  const mode = caseMode(c);
+  if (mode) p.push(['execution', mode]);
+  const evidence = c.execution?.evidence[0];
+  if (evidence) p.push(['execution.evidence', evidence]);
+  for (const k of Object.keys(c.vm ?? {}).sort()) p.push([`vm.${k}`, c.vm![k]!]);
+  const epi = isExitsCase(c) ? exitsPerIteration(c) : undefined;
+  if (epi) p.push(['exits_per_iteration', String(epi.summary.median)]);
   if (c.machine) p.push(['machine', c.machine]);
   if (c.guest) p.push(['guest', `${c.guest.name} (${c.guest.mode}, sha256 ${c.guest.sha256.slice(0, 12)})`]);
   if (c.log) p.push(['log', c.log]);
@@ -144,6 +172,12 @@ export function hostProperties(results: Results): Array<[string, string]> {
     ['run.accelerator', results.run.accelerator],
     ['run.quick', String(results.run.quick)],
   ];
+  const r = results.run;
+  if (r.cpu) p.push(['run.cpu', r.cpu]);
+  if (r.cpuNote) p.push(['run.cpuNote', r.cpuNote]);
+  if (r.execution) p.push(['run.execution', r.execution.mode]);
+  if (r.execution?.evidence[0]) p.push(['run.execution.evidence', r.execution.evidence[0]]);
+  if (results.host.kvmFlavor) p.push(['host.kvmFlavor', results.host.kvmFlavor]);
   for (const k of KEY_HOST_FACTS) {
     const v = results.host[k];
     if (v !== undefined && v !== null) p.push([`host.${k}`, typeof v === 'string' ? v : JSON.stringify(v)]);

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { renderJunit } from '../../../src/report/junit.js';
-import { caseResult, makeResults, metric, richResults } from '../../helpers/results-fixture.js';
+import { caseResult, exitsCase, makeResults, metric, richResults } from '../../helpers/results-fixture.js';
 
 // test-results-parser is a JUnit reader used by CI notifiers; it is CommonJS.
 const require = createRequire(import.meta.url);
@@ -76,6 +76,52 @@ describe('renderJunit', () => {
     expect(new Set(names).size).toBe(2);
     expect(parsed.suites[0]!.cases[1]!.failure).toContain('<script>alert(1)</script>');
     expect(xml).not.toContain('\u0001');
+  });
+
+  it('carries execution, its first evidence line, the VM record and exits per iteration as properties', () => {
+    const r = richResults('rich', { mode: 'emulated' });
+    const parsed = parseWithReader(renderJunit(r));
+    const all = parsed.suites.flatMap((s) => s.cases);
+    const cpuid = all.find((c) => c.name === 'exits/cpuid')!.metadata;
+    const epi = r.cases[0]!.metrics.find((m) => m.name === 'cpuid.exits_per_iteration')!.summary.median;
+    expect(cpuid.accelerator).toBe('kvm');
+    expect(cpuid.execution).toBe('emulated');
+    expect(cpuid['execution.evidence']).toBe('KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated');
+    expect(cpuid['vm.cpu']).toBe('host,+invtsc,-arch-capabilities');
+    expect(cpuid['vm.apicv']).toBe('N (PVM)');
+    expect(Number(cpuid.exits_per_iteration)).toBe(epi);
+    // Boot cases carry execution and vm too, but no exit count.
+    const boot = all.find((c) => c.name === 'boot-micro/q35')!.metadata;
+    expect(boot.execution).toBe('emulated');
+    expect(boot['vm.machine']).toBe('q35');
+    expect(boot.exits_per_iteration).toBeUndefined();
+    const suite = parsed.suites.find((s) => s.name === 'exits')!.metadata;
+    expect(suite['run.cpu']).toBe('host,+invtsc,-arch-capabilities');
+    expect(suite['run.execution']).toBe('emulated');
+    expect(suite['run.execution.evidence']).toBe('empty loop: 7,927 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): emulated');
+    expect(suite['host.kvmFlavor']).toBe('pvm');
+  });
+
+  it('says emulated and the exit checks in system-out, and leaves outcomes to the status', () => {
+    const doc = attrs.parse(renderJunit(richResults('rich', { mode: 'emulated' })));
+    const exits = (doc.testsuites.testsuite as Array<{ name: string; failures: string; skipped: string; testcase: Array<Record<string, unknown>> }>).find((s) => s.name === 'exits')!;
+    const cpuid = exits.testcase.find((c) => c.name === 'exits/cpuid')!;
+    const out = String(cpuid['system-out']);
+    expect(out).toMatch(/^exits\/cpuid PASS \[kvm · emulated, q35\] emulated: KVM instruction-emulator costs, not hardware VM exits \(KVM insn_emulation: 3\.2 /);
+    expect(out).toContain('not judged: execution emulated ([not ok] exits: 0.003 per iteration, expected 1);');
+    // Not-ok checks that were not judged do not turn a passing case into a failure.
+    expect(cpuid.failure).toBeUndefined();
+    expect(cpuid.error).toBeUndefined();
+    expect(exits.failures).toBe('1');
+    expect(exits.skipped).toBe('1');
+  });
+
+  it('gives a native case its met expectation and a TCG case tcg without exit counts', () => {
+    const native = String(attrs.parse(renderJunit(makeResults([exitsCase('cpuid')]))).testsuites.testsuite[0].testcase[0]['system-out']);
+    expect(native).toContain('[kvm · native, q35] exits per iteration 1.00; expectation met: [ok] exits: 1.000 per iteration, expected 1;');
+    const tcg = parseWithReader(renderJunit(makeResults([exitsCase('cpuid', { mode: 'tcg' })]))).suites[0]!.cases[0]!.metadata;
+    expect(tcg.execution).toBe('tcg');
+    expect(tcg.exits_per_iteration).toBeUndefined();
   });
 
   it('marks a partial run with a visible error case', () => {
