@@ -6,6 +6,7 @@
  * Both write to a stream given by the command (stderr, so `--json` keeps stdout clean).
  */
 import type { ChalkInstance } from 'chalk';
+import { caseAccelText, caseMode, exitsPerIteration, fmtNum, isExitsCase, runEmulatedWarning } from '../report/common.js';
 import type { CaseResult, Results } from '../results/model.js';
 import type { RunReporter } from './runner.js';
 import type { CaseSpec } from './types.js';
@@ -206,31 +207,53 @@ export function fmtNumber(v: number): string {
 }
 
 /**
- * The end-of-run table: case, status, key metric (the one marked `headline`, else the first) as median ± CV, unit,
- * accelerator, n; then the reasons of everything that did not pass.
+ * The metric's name less what the case column already says: its test (`exits/cpuid`, `cpuid.latency` → `latency`)
+ * or its suite's stem (`boot-micro/q35`, `boot.spawn_to_exit` → `spawn_to_exit`).
+ */
+export function shortMetricName(r: Pick<CaseResult, 'id' | 'suite'>, name: string): string {
+  const dot = name.indexOf('.');
+  if (dot <= 0 || dot === name.length - 1) return name;
+  const head = name.slice(0, dot);
+  return head === r.id.split('/').pop() || head === r.suite.split('-')[0] ? name.slice(dot + 1) : name;
+}
+
+/**
+ * The end-of-run table: case, status, key metric (the one marked `headline`, else the first) as median ± CV, unit, n,
+ * for exits cases KVM's exits per iteration (median; `–` when KVM gave no count), the accelerator with the execution
+ * mode beside it, and the key metric's short name; then the reasons of everything that did not pass, and a warning
+ * when guest code ran emulated. The exits column is left out when no case is an exits case. The rows of the quick and
+ * exits suites fit 100 columns.
  */
 export function summaryTable(results: Results, c: ChalkInstance): string {
-  const rows: string[][] = [['case', 'status', 'median ± cv', 'unit', 'accel', 'n', 'metric']];
+  const rows: string[][] = [['case', 'status', 'median ± cv', 'unit', 'n', 'exits/iter', 'accel · exec', 'metric']];
   for (const r of results.cases) {
     const m = r.metrics.find((x) => x.headline) ?? r.metrics[0];
+    const epi = exitsPerIteration(r);
     rows.push([
       r.id,
       r.status,
       m ? `${fmtNumber(m.summary.median)} ± ${(m.summary.cv * 100).toFixed(1)}%` : '',
       m?.unit ?? '',
-      m?.accelerator ?? r.accelerator ?? '',
       m ? String(m.summary.n) : '',
-      m ? m.name + (r.metrics.length > 1 ? ` (+${r.metrics.length - 1})` : '') : '',
+      epi ? fmtNum(epi.summary.median) : isExitsCase(r) ? '–' : '',
+      caseAccelText(r),
+      m ? shortMetricName(r, m.name) : '',
     ]);
   }
+  // A run without exits cases has no use for their column.
+  const EXITS = 5;
+  const anyExits = rows.slice(1).some((row) => row[EXITS] !== '');
+  const shown = rows[0]!.map((_, i) => i).filter((i) => i !== EXITS || anyExits);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const right = new Set([2, 5]);
+  const right = new Set([2, 4, EXITS]);
   const lines = rows.map((row, ri) =>
-    row
-      .map((cell, i) => {
+    shown
+      .map((i) => {
+        const cell = row[i]!;
         const padded = right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
         if (ri === 0) return c.bold(padded);
         if (i === 1) return statusText(c, cell as CaseResult['status']).padEnd(widths[i]!);
+        if (i === 6 && caseMode(results.cases[ri - 1]!) === 'emulated') return c.yellow(padded);
         return padded;
       })
       .join('  ')
@@ -241,7 +264,9 @@ export function summaryTable(results: Results, c: ChalkInstance): string {
   const notes = results.cases
     .filter((r) => r.status !== 'pass' && r.reason)
     .map((r) => `  ${statusText(c, r.status).trim()} ${r.id}: ${oneLine(r.reason!, 400)}${r.log ? c.dim(` (log: ${r.log})`) : ''}`);
+  const emulated = runEmulatedWarning(results);
+  const warn = emulated ? [c.yellow(`emulated: ${oneLine(emulated, 400)}`), ''] : [];
   const state = results.run.state === 'complete' ? '' : c.yellow(` — run ${results.run.state}`);
   const total = `${counts.pass} passed, ${counts.fail} failed, ${counts.error} errors, ${counts.skip} skipped${state}`;
-  return [...lines, '', ...(notes.length ? [...notes, ''] : []), total].join('\n');
+  return [...lines, '', ...(notes.length ? [...notes, ''] : []), ...warn, total].join('\n');
 }

@@ -73,16 +73,18 @@ describe('live display', () => {
 });
 
 describe('summary table', () => {
-  it('shows the first metric as median ± CV with unit, accelerator and n, then reasons and totals', () => {
+  it('shows the first metric as median ± CV with unit and n, exits per iteration, accelerator and execution, then reasons and totals', () => {
     const r = makeResults([
       caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', [100, 110, 120]), metric('cpuid.ticks', [1, 2, 3])] }),
       caseResult('exits/vmcall', { status: 'skip', reason: 'no hypercalls under TCG', log: 'logs/exits/vmcall.log' }),
       caseResult('boot/q35', { status: 'error', reason: 'deadline of 60 s exceeded' }),
     ]);
     const t = summaryTable(r, plain).split('\n');
-    expect(t[0]).toMatch(/^case +status +median ± cv +unit +accel +n +metric$/);
-    expect(t[1]).toMatch(/^exits\/cpuid +pass +110 ± 9\.1% +ns +kvm +3 +cpuid\.latency \(\+1\)$/);
-    expect(t[2]).toMatch(/^exits\/vmcall +skip +kvm$/);
+    expect(t[0]).toMatch(/^case +status +median ± cv +unit +n +exits\/iter +accel · exec +metric$/);
+    // An exits case without KVM's count shows `–`; the metric's name drops the test the case column names.
+    expect(t[1]).toMatch(/^exits\/cpuid +pass +110 ± 9\.1% +ns +3 +– +kvm +latency$/);
+    expect(t[2]).toMatch(/^exits\/vmcall +skip +– +kvm$/);
+    expect(t[3]).toMatch(/^boot\/q35 +error +kvm$/);
     expect(t).toContain('  skip exits/vmcall: no hypercalls under TCG (log: logs/exits/vmcall.log)');
     expect(t).toContain('  error boot/q35: deadline of 60 s exceeded');
     expect(t.at(-1)).toBe('1 passed, 0 failed, 1 errors, 1 skipped');
