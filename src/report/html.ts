@@ -547,7 +547,7 @@ function caseInfo(c: CaseResult): string {
   if (h) {
     const at = (v: number, ns: number | undefined): string => `${e(fmtNum(v))} ${e(h.unit)}${ns !== undefined ? ` (${e(fmtNum(ns))} ns)` : ''}`;
     out.push(
-      `<figure class="hist">${histogramSvg(h)}<figcaption>${h.n} iterations timed one by one (TSC read overhead ${e(fmtNum(h.overheadTicks))} ticks subtracted): ` +
+      `<figure class="hist">${histogramSvg(h)}<figcaption>${h.n} iterations timed one by one (the cost of timing one empty call, ${e(fmtNum(h.overheadTicks))} ticks, subtracted): ` +
         `p50 ${at(h.p50, h.p50Ns)} · p99 ${at(h.p99, h.p99Ns)} · p99.9 ${at(h.p999, h.p999Ns)}</figcaption></figure>`,
     );
   }
