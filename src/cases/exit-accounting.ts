@@ -4,6 +4,7 @@
  * before it goes on), turned into counts per loop iteration, and judged against what each
  * test declares it causes when the CPU runs it natively. Pure arithmetic, no I/O.
  */
+import type { ExitHistogram } from '../results/model.js';
 import type { VcpuStats } from '../vmm/qmp.js';
 import { statsDelta } from '../vmm/qmp.js';
 import { median } from '../stats/summary.js';
@@ -98,15 +99,7 @@ export function describeCheck(c: ExpectationCheck): string {
     : `${c.counter}: ${c.measured.toFixed(3)} per iteration, expected ${want}`;
 }
 
-export interface HistogramSummary {
-  n: number;
-  /** Cost of timing one empty call (TSC reads, call, one loop turn), subtracted from every value. */
-  overheadTicks: number;
-  bins: Array<{ lo: number; hi: number; count: number }>;
-  p50: number;
-  p99: number;
-  p999: number;
-}
+export type HistogramSummary = ExitHistogram;
 
 /** Bin 4e + q holds values in [2^e (1 + q/4), 2^e (1 + (q+1)/4)): four equal bins per power of two. */
 export function binBounds(b: number): [number, number] {

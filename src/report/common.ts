@@ -2,7 +2,7 @@
  * Helpers shared by the report views. Everything here is a pure function of a
  * `Results` value, so every format tells the same story about a run.
  */
-import type { CaseResult, CaseStatus, Execution, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
+import type { CaseResult, CaseStatus, Execution, ExecutionMode, ExitHistogramFact, HostFingerprint, Metric, Results } from '../results/model.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'empty';
 
@@ -276,18 +276,7 @@ export function exitChecksLine(c: CaseResult): string | undefined {
   return `${a.checks.every((k) => k.ok) ? 'expectation met' : 'expectation NOT met'}: ${each}`;
 }
 
-export interface HistogramView {
-  n: number;
-  overheadTicks: number;
-  bins: Array<{ lo: number; hi: number; count: number }>;
-  p50: number;
-  p99: number;
-  p999: number;
-  unit: string;
-  p50Ns?: number;
-  p99Ns?: number;
-  p999Ns?: number;
-}
+export type HistogramView = ExitHistogramFact;
 
 /** Reads `facts.histogram` (individually timed iterations, log bins) defensively. */
 export function histogramFact(c: CaseResult): HistogramView | undefined {

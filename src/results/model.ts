@@ -30,6 +30,28 @@ export const Execution = Type.Object({
 });
 export type Execution = Static<typeof Execution>;
 
+/**
+ * `facts.histogram` of an exits case (src/cases/exit-accounting.ts writes it, views read it):
+ * individually timed iterations in four bins per power of two, with percentiles.
+ */
+export interface ExitHistogram {
+  n: number;
+  /** Cost of timing one empty call (TSC reads, call, one loop turn), subtracted from every value. */
+  overheadTicks: number;
+  bins: Array<{ lo: number; hi: number; count: number }>;
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+/** As stored in the results: the unit, and ns figures where the TSC rate was known. */
+export interface ExitHistogramFact extends ExitHistogram {
+  unit: string;
+  p50Ns?: number;
+  p99Ns?: number;
+  p999Ns?: number;
+}
+
 export const CaseStatus = Type.Union([
   Type.Literal('pass'),
   Type.Literal('fail'), // a check failed or a confirmed regression
