@@ -79,14 +79,18 @@ export const bootLinuxExecutor: CaseExecutor = {
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
     const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
+    const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios' };
+    // Before the image is built: a stock kernel this KVM cannot run costs no download.
+    const early = linuxBootBlocked(ctx, { given: given !== undefined });
+    if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
     ctx.onPhase('image');
-    const img = await buildLinuxImage({ variant: 'base', kernel: typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined });
+    const img = await buildLinuxImage({ variant: 'base', kernel: given });
     const tscKhz = machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
     const common = { image: img, machine, accel: ctx.accel, cpu: ctx.platform.cpu, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
     const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
     const guest = guestInfo(img);
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios' };
-    const blocked = linuxBootBlocked(ctx, img);
+    const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
     if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
     const failed = (what: string, r: LinuxBootResult, metrics: Metric[] = []): CaseOutcome => {
       if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));

@@ -77,13 +77,16 @@ export const ioExecutor: CaseExecutor = {
     const free = sf.bavail * sf.bsize;
     if (free < (sizeMiB + 64) * 2 ** 20) return { ...base, status: 'error', reason: `scratch directory ${scratch} has ${Math.floor(free / 2 ** 20)} MiB free, ${sizeMiB + 64} MiB needed`, metrics: [], facts };
 
+    const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio };
+    // Before the image is built and the backing file written: a stock kernel this KVM cannot run costs nothing.
+    const early = linuxBootBlocked(ctx, { given: given !== undefined });
+    if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [], facts };
     ctx.onPhase('image');
-    const img = await buildLinuxImage({ variant: 'fio', kernel: typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined, noFio: spec.args.tool === 'dd' });
+    const img = await buildLinuxImage({ variant: 'fio', kernel: given, noFio: spec.args.tool === 'dd' });
     Object.assign(facts, imageFacts(img));
     const guest = guestInfo(img);
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio };
-    // Before the backing file is written: a kernel this KVM cannot run costs nothing.
-    const blocked = linuxBootBlocked(ctx, img);
+    const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
     if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
     const file = join(scratch, `kvmbench-io-${process.pid}-${Date.now()}.raw`);
     try {

@@ -298,16 +298,18 @@ export function kernelFailureKey(accel: Accelerator, kernelSha256: string): stri
 }
 
 /**
- * Why this run must not boot `img` at all, or undefined: under KVM on a PVM host a stock kernel
- * (Debian's, or the host's own) stops with an emulation failure, and a kernel that already hit a
- * KVM failure in this run would only hit it again. A kernel the user gave (`--kernel`) is tried.
+ * Why this run must not boot a Linux guest at all, or undefined. Under KVM on a PVM host a stock
+ * kernel (Debian's, or the host's own) stops with an emulation failure: known before the image
+ * is built, so call it first with `given` only. A kernel that already hit a KVM failure in this
+ * run would only hit it again: known once the image (its kernel's sha256) is. A kernel the user
+ * gave (`--kernel`) is always tried once.
  */
-export function linuxBootBlocked(ctx: Pick<CaseContext, 'accel' | 'host' | 'memory'>, img: Pick<LinuxImage, 'kernel' | 'kernelSha256'>): string | undefined {
+export function linuxBootBlocked(ctx: Pick<CaseContext, 'accel' | 'host' | 'memory'>, kernel: { given: boolean; sha256?: string }): string | undefined {
   if (ctx.accel !== 'kvm') return undefined;
-  const seen = ctx.memory.get(kernelFailureKey(ctx.accel, img.kernelSha256));
+  const seen = kernel.sha256 ? ctx.memory.get(kernelFailureKey(ctx.accel, kernel.sha256)) : undefined;
   if (seen) return `this kernel already failed under KVM in this run: ${seen}`;
-  if (ctx.host.kvmFlavor === 'pvm' && img.kernel.origin !== 'flag') {
-    return `${PVM_STOCK_KERNEL}; the Linux guest's kernel is a stock one (${img.kernel.origin === 'debian-package' ? "Debian's cloud kernel" : "the host's own"}): give a PVM-enabled kernel with --kernel PATH, or use --accel tcg`;
+  if (ctx.host.kvmFlavor === 'pvm' && !kernel.given) {
+    return `${PVM_STOCK_KERNEL}; the Linux guest's kernel is a stock one (Debian's cloud kernel, or this host's own): give a PVM-enabled kernel with --kernel PATH, or use --accel tcg`;
   }
   return undefined;
 }
