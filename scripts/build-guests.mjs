@@ -4,6 +4,10 @@
 // guests/lib/. Objects are compiled for x86-64 and the image is converted to a 32-bit ELF
 // container, because QEMU's multiboot loader refuses 64-bit ELF files (guests/lib/entry.S
 // starts in 32-bit mode and switches to long mode itself).
+// A guest directory with a `flat.ld` (guests/raw) is built differently: each top-level *.S
+// is a flat blob for kvmbench's own VMM (src/kvm/), linked with flat.ld and copied out with
+// objcopy -O binary to build/guests/<dir>-<stem>.bin, and helper/*.c is the host-side C exit
+// loop, a shared library build/guests/kvm<dir>.so loaded through koffi.
 // A guest is rebuilt only when the sha256 of its inputs (sources, flags, this script)
 // differs from the stamp beside its image. Tools run through execFile, never a shell.
 import { execFile } from 'node:child_process';
@@ -74,21 +78,63 @@ async function buildGuest(name, { force }) {
   return { name, image, built: true };
 }
 
+const FLAT_ASFLAGS = ['-m64', '-nostdlib', '-ffreestanding', '-fno-pic', '-fno-pie'];
+const HELPER_CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-fPIC', '-shared'];
+
+/** A `flat.ld` directory: flat blobs from its *.S, and a host helper from helper/*.c. */
+async function buildFlat(name, { force }) {
+  const dir = join(guestsDir, name);
+  const blobs = (await readdir(dir)).filter((n) => n.endsWith('.S')).sort();
+  const helperDir = join(dir, 'helper');
+  const helperSources = await sourcesIn(helperDir).catch(() => []);
+  const files = [...(await sourcesIn(dir)), ...helperSources];
+  const outputs = blobs.map((b) => join(outDir, `${name}-${b.replace(/\.S$/, '')}.bin`));
+  const helper = helperSources.some((f) => f.endsWith('.c')) ? join(outDir, `kvm${name}.so`) : undefined;
+  if (helper) outputs.push(helper);
+  const stampPath = join(outDir, `${name}.inputs`);
+  const hash = await inputsHash(files);
+  if (!force) {
+    try {
+      const [stamp] = await Promise.all([readFile(stampPath, 'utf8'), ...outputs.map((o) => stat(o))]);
+      if (stamp.trim() === hash) return { name, image: outputs.map((o) => relative(root, o)).join(', '), built: false };
+    } catch {
+      // an output or the stamp is missing: build
+    }
+  }
+  const objDir = join(outDir, 'obj', name);
+  await rm(objDir, { recursive: true, force: true });
+  await mkdir(objDir, { recursive: true });
+  for (const b of blobs) {
+    const stem = b.replace(/\.S$/, '');
+    const obj = join(objDir, `${stem}.o`);
+    const elf = join(objDir, `${stem}.elf`);
+    await run('gcc', [...FLAT_ASFLAGS, `-I${dir}`, '-c', join(dir, b), '-o', obj]);
+    await run('ld', ['-m', 'elf_x86_64', '-nostdlib', '-z', 'noexecstack', '--no-warn-rwx-segments', '-T', join(dir, 'flat.ld'), '-o', elf, obj]);
+    await run('objcopy', ['-O', 'binary', elf, join(outDir, `${name}-${stem}.bin`)]);
+  }
+  if (helper) await run('gcc', [...HELPER_CFLAGS, `-I${dir}`, '-o', helper, ...helperSources.filter((f) => f.endsWith('.c'))]);
+  await writeFile(stampPath, `${hash}\n`);
+  return { name, image: outputs.map((o) => relative(root, o)).join(', '), built: true };
+}
+
 async function main() {
   const force = process.argv.includes('--force');
   const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   const entries = await readdir(guestsDir, { withFileTypes: true });
   const names = [];
+  const flat = new Set();
   for (const e of entries) {
     if (!e.isDirectory() || e.name === 'lib') continue;
-    if ((await readdir(join(guestsDir, e.name))).some((n) => n.endsWith('.c'))) names.push(e.name);
+    const files = await readdir(join(guestsDir, e.name));
+    if (files.includes('flat.ld')) flat.add(e.name);
+    if (flat.has(e.name) || files.some((n) => n.endsWith('.c'))) names.push(e.name);
   }
   names.sort();
   await mkdir(outDir, { recursive: true });
   for (const name of only.length ? names.filter((n) => only.includes(n)) : names) {
     try {
-      const r = await buildGuest(name, { force });
-      console.log(`build-guests: ${name}: ${r.built ? 'built' : 'up to date'} ${relative(root, r.image)}`);
+      const r = flat.has(name) ? await buildFlat(name, { force }) : await buildGuest(name, { force });
+      console.log(`build-guests: ${name}: ${r.built ? 'built' : 'up to date'} ${flat.has(name) ? r.image : relative(root, r.image)}`);
     } catch (err) {
       const detail = err && typeof err === 'object' && 'stderr' in err ? String(err.stderr) : String(err);
       if (err && err.code === 'ENOENT') {

@@ -79,6 +79,21 @@ export async function guestImage(name: string): Promise<GuestImage> {
   };
 }
 
+/**
+ * A file scripts/build-guests.mjs makes under build/guests/ besides the ELF guests (the raw
+ * VMM's flat blobs and its C exit loop, src/kvm/layout.ts names them), building the guests
+ * first when it is missing.
+ */
+export async function builtGuestFile(file: string): Promise<{ path: string; relPath: string; sha256: string }> {
+  const path = join(packageRoot(), 'build', 'guests', file);
+  if (!existsSync(path)) {
+    buildOnce ??= buildGuests().finally(() => { buildOnce = undefined; });
+    await buildOnce;
+  }
+  if (!existsSync(path)) throw new EnvironmentError(`${relative(packageRoot(), path)} is missing`, 'run `npm run build:guests` (needs gcc and binutils)');
+  return { path, relPath: relative(packageRoot(), path), sha256: sha256Of(path) };
+}
+
 export function guestInfo(img: GuestImage, extra?: Record<string, string>): GuestInfo {
   return { name: img.name, image: img.relPath, sha256: img.sha256, mode: img.mode, ...(extra ? { extra } : {}) };
 }
