@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { KVM } from '../kvm/abi.js';
 
 export type KvmProbeStage = 'open' | 'api-version' | 'create-vm' | 'ok' | 'ffi-unavailable';
 
@@ -39,10 +40,10 @@ export function kvmDevice(env: NodeJS.ProcessEnv = process.env): string {
 }
 export const KVM_API_VERSION = 12;
 
-// ioctl numbers from <linux/kvm.h>: _IO(KVMIO=0xAE, nr).
-const KVM_GET_API_VERSION = 0xae00;
-const KVM_CREATE_VM = 0xae01;
-const KVM_CHECK_EXTENSION = 0xae03;
+// ioctl numbers from <linux/kvm.h> (src/kvm/abi.ts, checked against the header in its tests).
+const KVM_GET_API_VERSION = KVM.GET_API_VERSION;
+const KVM_CREATE_VM = KVM.CREATE_VM;
+const KVM_CHECK_EXTENSION = KVM.CHECK_EXTENSION;
 const O_RDWR = 0o2;
 const O_CLOEXEC = 0o2000000;
 
@@ -205,7 +206,10 @@ export function explainProbe(
   }
 }
 
-interface Libc {
+/** libc through koffi, shared with the raw VMM (src/kvm/sys.ts), which binds what else it needs from `lib`. */
+export interface Libc {
+  koffi: typeof import('koffi');
+  lib: import('koffi').LibraryHandle;
   open: (path: string, flags: number) => number;
   close: (fd: number) => number;
   ioctl: (fd: number, req: number, ...rest: unknown[]) => number;
@@ -215,8 +219,13 @@ interface Libc {
 let libc: Libc | undefined;
 let libcError: string | undefined;
 
+/** Why libc could not be loaded through koffi, once loadLibc() returned undefined. */
+export function libcLoadError(): string | undefined {
+  return libcError;
+}
+
 /** Loaded lazily and once: a missing or broken koffi must become a probe result, not a crash at import. */
-function loadLibc(): Libc | undefined {
+export function loadLibc(): Libc | undefined {
   if (libc || libcError) return libc;
   try {
     const require = createRequire(import.meta.url);
@@ -228,7 +237,7 @@ function loadLibc(): Libc | undefined {
     const errnoLocation = lib.func('int *__errno_location(void)') as () => unknown;
     // Read errno straight after the failing call; nothing in between touches libc.
     const errno = (): number => koffi.decode(errnoLocation(), 'int') as number;
-    libc = { open, close, ioctl, errno };
+    libc = { koffi, lib, open, close, ioctl, errno };
   } catch (err) {
     libcError = err instanceof Error ? err.message : String(err);
   }

@@ -5,7 +5,7 @@
  * koffi call and the JavaScript around it per exit cost more than the whole loop does in C
  * (docs/architecture.md, "The raw-KVM floor", has the figures).
  *
- * The device model is the same as the JavaScript loop's (src/kvm/harness.ts exitLoopJs): any
+ * The device model is the same as the JavaScript loop's (src/kvm/harness.ts handleExitJs): any
  * port but RAW_CTL_PORT and any MMIO address is an empty device (reads give zeros, writes are
  * dropped); RAW_CTL_PORT ends the window.
  */
