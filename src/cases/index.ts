@@ -8,6 +8,7 @@ import { exitsExecutor } from './exits.js';
 import { bootLinuxExecutor } from './boot-linux.js';
 import { ioExecutor } from './io.js';
 import { doctorExecutor } from './doctor.js';
+import { rawExecutor } from './raw.js';
 
 export const executors: Record<string, CaseExecutor> = {
   [exitsExecutor.kind]: exitsExecutor,
@@ -15,6 +16,7 @@ export const executors: Record<string, CaseExecutor> = {
   [bootLinuxExecutor.kind]: bootLinuxExecutor,
   [ioExecutor.kind]: ioExecutor,
   [doctorExecutor.kind]: doctorExecutor,
+  [rawExecutor.kind]: rawExecutor,
 };
 
 export function executorFor(kind: string): CaseExecutor | undefined {

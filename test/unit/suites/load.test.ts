@@ -116,7 +116,7 @@ describe('loadSuite merging', () => {
   });
 
   it('--kernel reaches only the cases whose guest is the Linux guest', () => {
-    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'boot-micro', 'boot-linux', 'io'] });
+    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io'] });
     const withKernel = s.cases.filter((c) => c.args.kernel === '/boot/pvm-vmlinuz').map((c) => `${c.suite}/${c.id}`);
     expect(withKernel).toEqual(['boot-linux/q35', 'io/virtio-blk']);
   });

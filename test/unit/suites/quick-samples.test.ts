@@ -9,7 +9,7 @@ import { MIN_SAMPLES_PER_SIDE } from '../../../src/compare/index.js';
 import { executors } from '../../../src/cases/index.js';
 import { listShippedSuites, loadSuite } from '../../../src/suites/load.js';
 
-const SAMPLED_KINDS = new Set(['exits', 'boot-micro', 'boot-linux']);
+const SAMPLED_KINDS = new Set(['exits', 'boot-micro', 'boot-linux', 'raw']);
 
 describe('quick runs carry enough samples for compare', () => {
   for (const name of listShippedSuites()) {
