@@ -13,16 +13,18 @@
  *   msr.json       {"0x3a": "0x5"} MSR values (any CPU)
  *   dirs.json      {path: [entries]} listings recorded live (added to the tree's own entries)
  *   realpath.json  {path: resolved}
+ *   rawrun.json    the raw VMM's guest run (src/kvm/bench.ts RawRunRecord); absent: not known
  * A missing file reads as absent, a missing command as not found: the fixture holds exactly
  * what the doctor may see. RecordingHostReader writes this format from a live host.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, posix } from 'node:path';
 import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from './kvm-probe.js';
+import type { RawRunRecord } from '../kvm/bench.js';
 import type { CommandResult, HostIdentity, HostReader, HostStat, RunOptions } from './reader.js';
 
 export const FIXTURE_META_FILES = [
-  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'dirs.json', 'realpath.json',
+  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'dirs.json', 'realpath.json', 'rawrun.json',
 ] as const;
 const KEEP = '.keep'; // keeps otherwise-empty directories in git; never listed
 
@@ -70,6 +72,7 @@ export class FixtureHostReader implements HostReader {
   private readonly dirs: Record<string, string[]>;
   private readonly realpaths: Record<string, string>;
   private readonly probe: FixtureProbe | undefined;
+  private readonly rawRun: RawRunRecord | undefined;
   private readonly ident: HostIdentity;
 
   constructor(readonly dir: string) {
@@ -81,6 +84,7 @@ export class FixtureHostReader implements HostReader {
     this.dirs = readJson(join(dir, 'dirs.json'), {});
     this.realpaths = readJson(join(dir, 'realpath.json'), {});
     this.probe = readJson<FixtureProbe | undefined>(join(dir, 'probe.json'), undefined);
+    this.rawRun = readJson<RawRunRecord | undefined>(join(dir, 'rawrun.json'), undefined);
     this.ident = readJson<HostIdentity>(join(dir, 'identity.json'), { uid: 0, gid: 0, groups: [0], user: 'root', env: {} });
   }
 
@@ -191,6 +195,10 @@ export class FixtureHostReader implements HostReader {
     return r;
   }
 
+  async runRawGuest(device: string = KVM_DEVICE): Promise<RawRunRecord | undefined> {
+    return this.rawRun ? { ...this.rawRun, device } : undefined;
+  }
+
   identity(): HostIdentity {
     return { ...this.ident, env: { ...this.ident.env } };
   }
@@ -209,6 +217,7 @@ export class RecordingHostReader implements HostReader {
   private readonly msrs = new Map<string, string>();
   private readonly realpaths = new Map<string, string>();
   private probe: KvmProbeResult | undefined;
+  private rawRun: RawRunRecord | undefined;
   private ident: HostIdentity | undefined;
 
   constructor(private readonly inner: HostReader) {
@@ -270,6 +279,11 @@ export class RecordingHostReader implements HostReader {
     return this.probe;
   }
 
+  async runRawGuest(device?: string): Promise<RawRunRecord | undefined> {
+    this.rawRun = await this.inner.runRawGuest(device);
+    return this.rawRun;
+  }
+
   identity(): HostIdentity {
     this.ident = this.inner.identity();
     return this.ident;
@@ -316,6 +330,7 @@ export class RecordingHostReader implements HostReader {
       const { stage, errno, apiVersion, capabilities, elapsedMs } = this.probe;
       put('probe.json', json({ stage, ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
     }
+    if (this.rawRun) put('rawrun.json', json(this.rawRun));
     if (this.ident) put('identity.json', json(this.ident));
   }
 }

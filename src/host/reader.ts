@@ -8,7 +8,8 @@
 import { execFile } from 'node:child_process';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { probeKvm, type KvmProbeResult } from './kvm-probe.js';
+import type { RawRunRecord } from '../kvm/bench.js';
+import { kvmDevice, probeKvm, type KvmProbeResult } from './kvm-probe.js';
 
 export type HostFileType = 'file' | 'dir' | 'char' | 'block' | 'symlink' | 'fifo' | 'socket' | 'other';
 
@@ -67,6 +68,12 @@ export interface HostReader {
   readMsr(cpu: number, msr: number): Promise<bigint | undefined>;
   /** The functional /dev/kvm probe (see kvm-probe.ts). */
   probeKvm(device?: string): KvmProbeResult;
+  /**
+   * A few guest instructions through kvmbench's own VMM (src/kvm/bench.ts rawSmokeRun): VM,
+   * memory, vCPU, first KVM_RUN. Undefined where the answer is not known (a host tree without
+   * a recorded run). Never throws.
+   */
+  runRawGuest(device?: string): Promise<RawRunRecord | undefined>;
   identity(): HostIdentity;
 }
 
@@ -174,6 +181,12 @@ export class LiveHostReader implements HostReader {
 
   probeKvm(device?: string): KvmProbeResult {
     return probeKvm(device);
+  }
+
+  async runRawGuest(device: string = kvmDevice()): Promise<RawRunRecord | undefined> {
+    // Loaded on demand: the raw VMM is not needed by anything else the doctor reads.
+    const { rawSmokeRun } = await import('../kvm/bench.js');
+    return rawSmokeRun(device);
   }
 
   identity(): HostIdentity {
