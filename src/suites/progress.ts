@@ -7,6 +7,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import { caseAccelText, caseMode, exitsPerIteration, fmtNum, isExitsCase, runEmulatedWarning } from '../report/common.js';
+import { qemuShareLine } from '../report/qemu-share.js';
 import type { CaseResult, Results } from '../results/model.js';
 import type { RunReporter } from './runner.js';
 import type { CaseSpec } from './types.js';
@@ -268,5 +269,7 @@ export function summaryTable(results: Results, c: ChalkInstance): string {
   const warn = emulated ? [c.yellow(`emulated: ${oneLine(emulated, 400)}`), ''] : [];
   const state = results.run.state === 'complete' ? '' : c.yellow(` — run ${results.run.state}`);
   const total = `${counts.pass} passed, ${counts.fail} failed, ${counts.error} errors, ${counts.skip} skipped${state}`;
-  return [...lines, '', ...(notes.length ? [...notes, ''] : []), ...warn, total].join('\n');
+  // QEMU's share of a user-space exit, where the run has inl_from_qemu and the raw floor (or only the former).
+  const share = qemuShareLine(results);
+  return [...lines, '', ...(share ? [share, ''] : []), ...(notes.length ? [...notes, ''] : []), ...warn, total].join('\n');
 }
