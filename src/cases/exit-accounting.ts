@@ -51,11 +51,16 @@ export function attributeSamples(phases: readonly PhaseSnapshot[], iterations: n
   return out;
 }
 
-/** Counters worth a metric of their own when a test causes them (per iteration, median ≥ 0.01). */
-export const REASON_COUNTERS = [
-  'io_exits', 'mmio_exits', 'halt_exits', 'halt_wakeup', 'irq_exits', 'irq_window_exits', 'nmi_window_exits',
-  'request_irq_exits', 'signal_exits', 'hypercalls', 'irq_injections', 'insn_emulation', 'insn_emulation_fail',
-] as const;
+/**
+ * The counters that get a metric of their own for a test: those its declaration names (besides
+ * `exits`, which always has one) and `insn_emulation`, the evidence of emulated execution. A
+ * fixed set per test, never one that depends on the values measured: compare pairs metrics by
+ * name across runs, and a metric present in one run only would never be judged. Every other
+ * counter's deltas stay in `facts.exitAccounting.perSample`.
+ */
+export function metricCounters(expect: Expectation): string[] {
+  return [...new Set([...Object.keys(expect).filter((k) => k !== 'exits'), 'insn_emulation'])];
+}
 
 export type Expectation = Record<string, [number, number]>;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attributeSamples, binBounds, checkExpectation, describeCheck, parseExpectation, parseHistogram, type PhaseSnapshot,
+  attributeSamples, binBounds, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram, type PhaseSnapshot,
 } from '../../../src/cases/exit-accounting.js';
 
 /** Counters as KVM would show them: `console` exits per window from the phase line, `loop` exits per test iteration. */
@@ -75,6 +75,14 @@ describe('declared expectations', () => {
     const [c] = checkExpectation({ hypercalls: [1, 1] }, acc);
     expect(c!.ok).toBe(false);
     expect(describeCheck(c!)).toMatch(/did not report/);
+  });
+});
+
+describe('which counters become metrics', () => {
+  it('are the declared ones and insn_emulation, whatever was measured, so every run has the same metrics', () => {
+    expect(metricCounters(parseExpectation('exits=1 io_exits=1'))).toEqual(['io_exits', 'insn_emulation']);
+    expect(metricCounters(parseExpectation('exits=0-1'))).toEqual(['insn_emulation']);
+    expect(metricCounters(parseExpectation('exits=1-4 halt_exits=1 insn_emulation=0'))).toEqual(['halt_exits', 'insn_emulation']);
   });
 });
 
