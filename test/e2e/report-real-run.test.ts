@@ -57,7 +57,7 @@ suite('reports of real runs', () => {
     expect(out.pairs[0]!.hosts.relation).toBe('same-host');
     const metricCount = results.cases.reduce((s, c) => s + (c.status === 'skip' ? 0 : c.metrics.length), 0);
     expect(out.pairs[0]!.metrics).toHaveLength(metricCount);
-    for (const m of out.pairs[0]!.metrics) expect(['improved', 'regressed', 'unchanged', 'too-few']).toContain(m.verdict);
+    for (const m of out.pairs[0]!.metrics) expect(['improved', 'regressed', 'unchanged', 'inconclusive', 'too-few']).toContain(m.verdict);
     const anyRegressed = out.pairs[0]!.metrics.some((m) => m.verdict === 'regressed');
     expect(cli(['compare', dirs[0]!, dirs[1]!, '--fail-on-regression']).status).toBe(anyRegressed ? 4 : 0);
 
