@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
@@ -16,13 +17,18 @@ export default class Doctor extends BaseCommand {
   static override description =
     'The verdict comes from a functional probe of /dev/kvm (open, KVM_GET_API_VERSION, KVM_CREATE_VM, ' +
     'KVM_CHECK_EXTENSION); CPU flags, firmware state and modules are evidence that explains a failure. ' +
-    'All checks run; --profile picks which decide the exit code: 0 when none of them fails, 1 otherwise.';
+    'All checks run; --profile picks which decide the exit code: 0 when none of them fails, 1 otherwise. ' +
+    '--save-host DIR writes what the doctor read (redacted: hostname, serials, MAC addresses, UUIDs) for a bug report; ' +
+    '--root DIR runs the doctor on such a snapshot instead of this host.';
   static override examples = [
     '<%= config.bin %> doctor',
     '<%= config.bin %> doctor --profile bench',
     '<%= config.bin %> doctor --boot',
     '<%= config.bin %> doctor --json > doctor.json',
     '<%= config.bin %> doctor --profile all --junit reports/doctor.xml',
+    '<%= config.bin %> doctor --profile cvm',
+    '<%= config.bin %> doctor --save-host host-snapshot/',
+    '<%= config.bin %> doctor --root host-snapshot/ --profile all',
   ];
 
   static override flags = {
@@ -31,20 +37,26 @@ export default class Doctor extends BaseCommand {
     junit: Flags.string({ description: 'also write the checks as a JUnit XML file' }),
     verbose: Flags.boolean({ char: 'v', default: false, description: 'show evidence for passing checks too' }),
     boot: Flags.boolean({ default: false, description: 'also boot a real micro guest under -accel kvm (check kvm.boot-smoke; under TCG when KVM is unusable, as evidence)' }),
-    'host-tree': Flags.string({ hidden: true, description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host' }),
-    capture: Flags.string({ hidden: true, description: 'also save everything the doctor read as a host tree in this directory' }),
+    'save-host': Flags.string({ description: 'also save what the doctor read here as a host snapshot in DIR (redacted: hostname, serials, MAC addresses, UUIDs, unrelated /etc/group entries and kernel log lines), for a bug report', helpValue: 'DIR' }),
+    root: Flags.string({ description: 'examine a host snapshot (from --save-host, or a captured tree) in DIR instead of this host', helpValue: 'DIR' }),
+    'host-tree': Flags.string({ hidden: true, description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host (same as --root)' }),
+    capture: Flags.string({ hidden: true, description: 'also save everything the doctor read as a host tree in this directory, unredacted (for fixtures)' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Doctor);
-    if (flags['host-tree'] && flags.capture) throw new UsageError('--host-tree and --capture exclude each other');
+    const tree = flags.root ?? flags['host-tree'];
+    const saveTo = flags['save-host'] ?? flags.capture;
+    if (flags.root && flags['host-tree']) throw new UsageError('--root and --host-tree are the same option; give one');
+    if (flags['save-host'] && flags.capture) throw new UsageError('--save-host and --capture exclude each other');
+    if (tree && saveTo) throw new UsageError(`${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`);
     let reader: HostReader;
     try {
-      reader = flags['host-tree'] ? new FixtureHostReader(resolve(flags['host-tree'])) : liveHost();
+      reader = tree ? new FixtureHostReader(resolve(tree)) : liveHost();
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message : String(err));
     }
-    const recorder = flags.capture ? new RecordingHostReader(reader) : undefined;
+    const recorder = saveTo ? new RecordingHostReader(reader) : undefined;
     if (recorder) reader = recorder;
 
     const profile = flags.profile as (typeof DOCTOR_PROFILES)[number] | 'all';
@@ -66,7 +78,14 @@ export default class Doctor extends BaseCommand {
       await writeFile(flags.junit, junitXml(report, host), 'utf8');
       if (!flags.json) process.stderr.write(`kvmbench: wrote ${flags.junit}\n`);
     }
-    if (recorder && flags.capture) {
+    if (recorder && flags['save-host']) {
+      const what = `${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}${host.qemuVersion ? `, QEMU ${host.qemuVersion}` : ''}; doctor verdict (${report.profile}): ${report.verdict}`;
+      recorder.save(resolve(flags['save-host']), `host snapshot: ${what}`, {
+        redact: { hostnames: [hostname(), host.hostname ?? ''] },
+        source: 'saved with `kvmbench doctor --save-host`; replay with `kvmbench doctor --root DIR`',
+      });
+      process.stderr.write(`kvmbench: saved a host snapshot to ${flags['save-host']} (redacted; review it before sharing); replay: kvmbench doctor --root ${flags['save-host']}\n`);
+    } else if (recorder && flags.capture) {
       recorder.save(resolve(flags.capture), `captured from ${host.hostname ?? 'a host'}: ${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}`);
       process.stderr.write(`kvmbench: saved host tree to ${flags.capture}\n`);
     }

@@ -94,7 +94,7 @@ export interface KernelModule {
 export interface KernelLog {
   readable: boolean;
   source: string;
-  /** Lines that matter to virtualization (kvm, vmx/svm, BIOS, hypervisor). */
+  /** Lines that matter to virtualization (RELEVANT_LOG: kvm, vmx/svm, BIOS, hypervisor, SEV/TDX, IOMMU). */
   lines: string[];
   error?: string;
 }
@@ -122,7 +122,13 @@ export interface ContainerInfo {
 }
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
-const RELEVANT_LOG = /kvm|vmx|svm|disabled by bios|virtualization|hypervisor|pvm|vt-x|amd-v|txt/i;
+/**
+ * Kernel log lines that matter to virtualization: KVM and VT-x/AMD-V, the hypervisor we run
+ * under, confidential-VM hardware and firmware (SEV, SNP, the AMD Secure Processor, TDX,
+ * TME, memory encryption) and the IOMMU. Host snapshots keep only these lines.
+ */
+export const RELEVANT_LOG =
+  /kvm|vmx|svm|disabled by bios|virtualization|hypervisor|pvm|vt-x|amd-v|txt|\bsev\b|sev-|\bsnp\b|\bsme\b|tdx|\btme\b|mktme|\bccp\b|\bpsp\b|memory encryption|\brmp\b|iommu|dmar|amd-vi/i;
 
 /** Modules whose presence and parameters matter to KVM and virtio I/O. */
 export const WATCHED_MODULES = ['kvm', 'kvm_intel', 'kvm_amd', 'kvm_pvm', 'vhost', 'vhost_net', 'vhost_vsock', 'vfio_pci', 'msr'];

@@ -11,20 +11,27 @@
  *   commands.json  {"argv joined by spaces": {exitCode, stdout, stderr?, notFound?}}
  *   identity.json  {uid, gid, groups, user?, env}
  *   msr.json       {"0x3a": "0x5"} MSR values (any CPU)
+ *   cpuid.json     {"0x8000001f": {eax, ebx, ecx, edx}} CPUID leaves (any CPU; "0x7.1" for subleaf 1)
+ *   qmp.json       {"kvm: query-sev-capabilities": {answered, replies, error?}} QEMU's QMP answers
  *   dirs.json      {path: [entries]} listings recorded live (added to the tree's own entries)
  *   realpath.json  {path: resolved}
  *   rawrun.json    the raw VMM's guest run (src/kvm/bench.ts RawRunRecord); absent: not known
  * A missing file reads as absent, a missing command as not found: the fixture holds exactly
- * what the doctor may see. RecordingHostReader writes this format from a live host.
+ * what the doctor may see. RecordingHostReader writes this format from a live host, redacted
+ * (src/host/redact.ts) when it is a snapshot meant to leave the machine (`doctor --save-host`).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, posix } from 'node:path';
-import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from './kvm-probe.js';
 import type { RawRunRecord } from '../kvm/bench.js';
-import type { CommandResult, HostIdentity, HostReader, HostStat, RunOptions } from './reader.js';
+import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from './kvm-probe.js';
+import {
+  qmpQueryKey,
+  type CommandResult, type CpuidRegs, type HostIdentity, type HostReader, type HostStat, type QmpAnswer, type QmpQuery, type RunOptions,
+} from './reader.js';
+import { REDACTED_ITEMS, redactSnapshot, type RedactOptions } from './redact.js';
 
 export const FIXTURE_META_FILES = [
-  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'dirs.json', 'realpath.json', 'rawrun.json',
+  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'cpuid.json', 'qmp.json', 'dirs.json', 'realpath.json', 'rawrun.json',
 ] as const;
 const KEEP = '.keep'; // keeps otherwise-empty directories in git; never listed
 
@@ -43,6 +50,16 @@ export interface FixtureCommand {
   stderr?: string;
   notFound?: boolean;
   timedOut?: boolean;
+}
+
+/** A CPUID leaf as stored: hex strings (or numbers). */
+export type FixtureCpuid = Record<keyof CpuidRegs, string | number>;
+
+/** A QMP answer as stored (QmpAnswer without its timing). */
+export type FixtureQmp = Omit<QmpAnswer, 'accel' | 'durationMs'>;
+
+function cpuidKey(leaf: number, subleaf: number): string {
+  return `0x${(leaf >>> 0).toString(16)}${subleaf ? `.${subleaf}` : ''}`;
 }
 
 export interface FixtureProbe {
@@ -69,6 +86,8 @@ export class FixtureHostReader implements HostReader {
   private readonly stats: Record<string, FixtureStat>;
   private readonly commands: Record<string, FixtureCommand>;
   private readonly msrs: Record<string, string>;
+  private readonly cpuids: Record<string, FixtureCpuid>;
+  private readonly qmps: Record<string, FixtureQmp>;
   private readonly dirs: Record<string, string[]>;
   private readonly realpaths: Record<string, string>;
   private readonly probe: FixtureProbe | undefined;
@@ -81,6 +100,8 @@ export class FixtureHostReader implements HostReader {
     this.stats = readJson(join(dir, 'stat.json'), {});
     this.commands = readJson(join(dir, 'commands.json'), {});
     this.msrs = readJson(join(dir, 'msr.json'), {});
+    this.cpuids = readJson(join(dir, 'cpuid.json'), {});
+    this.qmps = readJson(join(dir, 'qmp.json'), {});
     this.dirs = readJson(join(dir, 'dirs.json'), {});
     this.realpaths = readJson(join(dir, 'realpath.json'), {});
     this.probe = readJson<FixtureProbe | undefined>(join(dir, 'probe.json'), undefined);
@@ -182,6 +203,20 @@ export class FixtureHostReader implements HostReader {
     return v === undefined ? undefined : BigInt(v);
   }
 
+  async readCpuid(_cpu: number, leaf: number, subleaf = 0): Promise<CpuidRegs | undefined> {
+    const v = this.cpuids[cpuidKey(leaf, subleaf)];
+    if (!v) return undefined;
+    const n = (x: string | number): number => Number(x) >>> 0;
+    return { eax: n(v.eax), ebx: n(v.ebx), ecx: n(v.ecx), edx: n(v.edx) };
+  }
+
+  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
+    // Like an unlisted command: a query the tree did not record reads as QEMU not found.
+    const a = this.qmps[qmpQueryKey(q)];
+    if (!a) return { accel: q.accel, answered: false, replies: [], notFound: true, error: 'QEMU not found (no answer recorded in this host tree)', durationMs: 0 };
+    return { ...a, accel: q.accel, replies: a.replies ?? [], durationMs: 0 };
+  }
+
   probeKvm(device: string = KVM_DEVICE): KvmProbeResult {
     // Without probe.json the node's absence decides: the live probe would say ENOENT too.
     const p: FixtureProbe = this.probe ?? { stage: 'open', errno: 'ENOENT' };
@@ -204,6 +239,20 @@ export class FixtureHostReader implements HostReader {
   }
 }
 
+/** What a RecordingHostReader holds: everything the doctor read, keyed as the tree stores it. */
+export interface RecordedHost {
+  files: ReadonlyMap<string, Buffer>;
+  listings: ReadonlyMap<string, string[]>;
+  stats: ReadonlyMap<string, HostStat>;
+  commands: ReadonlyMap<string, FixtureCommand>;
+  msrs: ReadonlyMap<string, string>;
+  cpuids: ReadonlyMap<string, FixtureCpuid>;
+  qmps: ReadonlyMap<string, FixtureQmp>;
+  realpaths: ReadonlyMap<string, string>;
+  probe?: KvmProbeResult;
+  ident?: HostIdentity;
+}
+
 /**
  * Wraps a live reader and remembers everything read through it, then writes it out as a
  * fixture tree: running the doctor through this captures exactly what the doctor looks at.
@@ -215,6 +264,8 @@ export class RecordingHostReader implements HostReader {
   private readonly stats = new Map<string, HostStat>();
   private readonly commands = new Map<string, FixtureCommand>();
   private readonly msrs = new Map<string, string>();
+  private readonly cpuids = new Map<string, FixtureCpuid>();
+  private readonly qmps = new Map<string, FixtureQmp>();
   private readonly realpaths = new Map<string, string>();
   private probe: KvmProbeResult | undefined;
   private rawRun: RawRunRecord | undefined;
@@ -274,6 +325,20 @@ export class RecordingHostReader implements HostReader {
     return v;
   }
 
+  async readCpuid(cpu: number, leaf: number, subleaf = 0): Promise<CpuidRegs | undefined> {
+    const r = await this.inner.readCpuid(cpu, leaf, subleaf);
+    const hex = (x: number): string => `0x${(x >>> 0).toString(16).padStart(8, '0')}`;
+    if (r) this.cpuids.set(cpuidKey(leaf, subleaf), { eax: hex(r.eax), ebx: hex(r.ebx), ecx: hex(r.ecx), edx: hex(r.edx) });
+    return r;
+  }
+
+  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
+    const a = await this.inner.qmpQuery(q);
+    const { accel: _accel, durationMs: _ms, ...stored } = a;
+    this.qmps.set(qmpQueryKey(q), stored);
+    return a;
+  }
+
   probeKvm(device?: string): KvmProbeResult {
     this.probe = this.inner.probeKvm(device);
     return this.probe;
@@ -289,8 +354,21 @@ export class RecordingHostReader implements HostReader {
     return this.ident;
   }
 
-  /** Write the captured tree to `dir` (created if needed). */
-  save(dir: string, description: string): void {
+  /** Everything read so far, as it will be written. */
+  recorded(): RecordedHost {
+    return {
+      files: this.files, listings: this.listings, stats: this.stats, commands: this.commands, msrs: this.msrs,
+      cpuids: this.cpuids, qmps: this.qmps, realpaths: this.realpaths,
+      ...(this.probe ? { probe: this.probe } : {}), ...(this.ident ? { ident: this.ident } : {}),
+    };
+  }
+
+  /**
+   * Write the captured tree to `dir` (created if needed). With `redact`, identifying values
+   * are removed first (see src/host/redact.ts): what `doctor --save-host` writes for a bug report.
+   */
+  save(dir: string, description: string, opts: { redact?: RedactOptions; source?: string } = {}): void {
+    const rec = opts.redact ? redactSnapshot(this.recorded(), opts.redact) : this.recorded();
     mkdirSync(dir, { recursive: true });
     const put = (rel: string, data: string | Buffer): void => {
       const f = join(dir, rel);
@@ -298,10 +376,10 @@ export class RecordingHostReader implements HostReader {
       writeFileSync(f, data);
     };
     const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
-    for (const [p, b] of this.files) put(p.slice(1), b);
+    for (const [p, b] of rec.files) put(p.slice(1), b);
     const stats: Record<string, FixtureStat> = {};
-    for (const [p, s] of this.stats) {
-      if (s.type === 'file' && this.files.has(p)) continue; // the tree itself says it is a file
+    for (const [p, s] of rec.stats) {
+      if (s.type === 'file' && rec.files.has(p)) continue; // the tree itself says it is a file
       if (s.type === 'dir') {
         // Plain directories become directories in the tree (a .keep holds empty ones in git).
         const d = join(dir, p.slice(1));
@@ -311,26 +389,33 @@ export class RecordingHostReader implements HostReader {
       }
       stats[p] = { type: s.type, mode: `0${s.mode.toString(8)}`, uid: s.uid, gid: s.gid, ...(s.rdev ? { rdev: s.rdev } : {}) };
     }
-    for (const [p] of this.listings) {
+    for (const [p] of rec.listings) {
       const d = join(dir, p.slice(1));
       if (!existsSync(d)) mkdirSync(d, { recursive: true });
     }
     // Directories created for listings that turned out empty still need to survive git.
-    for (const [p] of this.listings) {
+    for (const [p] of rec.listings) {
       const d = join(dir, p.slice(1));
       if (statSync(d).isDirectory() && readdirSync(d).length === 0) writeFileSync(join(d, KEEP), '');
     }
-    put('host.json', json({ description, source: 'captured with `kvmbench doctor --capture`', capturedAt: new Date().toISOString() }));
+    put('host.json', json({
+      description,
+      source: opts.source ?? 'captured with `kvmbench doctor --capture`',
+      capturedAt: new Date().toISOString(),
+      ...(opts.redact ? { redacted: REDACTED_ITEMS } : {}),
+    }));
     if (Object.keys(stats).length) put('stat.json', json(stats));
-    if (this.commands.size) put('commands.json', json(Object.fromEntries(this.commands)));
-    if (this.msrs.size) put('msr.json', json(Object.fromEntries(this.msrs)));
-    if (this.listings.size) put('dirs.json', json(Object.fromEntries(this.listings)));
-    if (this.realpaths.size) put('realpath.json', json(Object.fromEntries(this.realpaths)));
-    if (this.probe) {
-      const { stage, errno, apiVersion, capabilities, elapsedMs } = this.probe;
+    if (rec.commands.size) put('commands.json', json(Object.fromEntries(rec.commands)));
+    if (rec.msrs.size) put('msr.json', json(Object.fromEntries(rec.msrs)));
+    if (rec.cpuids.size) put('cpuid.json', json(Object.fromEntries(rec.cpuids)));
+    if (rec.qmps.size) put('qmp.json', json(Object.fromEntries(rec.qmps)));
+    if (rec.listings.size) put('dirs.json', json(Object.fromEntries(rec.listings)));
+    if (rec.realpaths.size) put('realpath.json', json(Object.fromEntries(rec.realpaths)));
+    if (rec.probe) {
+      const { stage, errno, apiVersion, capabilities, elapsedMs } = rec.probe;
       put('probe.json', json({ stage, ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
     }
     if (this.rawRun) put('rawrun.json', json(this.rawRun));
-    if (this.ident) put('identity.json', json(this.ident));
+    if (rec.ident) put('identity.json', json(rec.ident));
   }
 }

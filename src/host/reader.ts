@@ -50,6 +50,57 @@ export interface HostIdentity {
   env: Record<string, string>;
 }
 
+/** The four registers of one CPUID leaf. */
+export interface CpuidRegs {
+  eax: number;
+  ebx: number;
+  ecx: number;
+  edx: number;
+}
+
+/** One QMP command for `qmpQuery`. */
+export interface QmpCommand {
+  execute: string;
+  arguments?: Record<string, unknown>;
+}
+
+/**
+ * Ask a short-lived QEMU (no guest: `-S`, CPUs never run) a few QMP questions, e.g.
+ * `query-sev-capabilities`. `accel` is the accelerator QEMU starts with: `kvm` where the
+ * probe says KVM works, else `tcg` (QEMU then answers that KVM features are unavailable).
+ */
+export interface QmpQuery {
+  accel: 'kvm' | 'tcg';
+  commands: QmpCommand[];
+  /** Kill QEMU after this long (default 4000 ms). */
+  timeoutMs?: number;
+}
+
+export interface QmpReply {
+  execute: string;
+  return?: unknown;
+  error?: { class: string; desc: string };
+}
+
+export interface QmpAnswer {
+  accel: 'kvm' | 'tcg';
+  /** QEMU started and its monitor answered (replies hold one entry per command). */
+  answered: boolean;
+  qemuVersion?: string;
+  replies: QmpReply[];
+  /** Why there is no answer: QEMU missing, exited early (its last stderr line) or timed out. */
+  error?: string;
+  notFound?: boolean;
+  /** The command line QEMU ran with (evidence). */
+  argv?: string[];
+  durationMs: number;
+}
+
+/** The key a QMP query is recorded under in a host tree's qmp.json. */
+export function qmpQueryKey(q: QmpQuery): string {
+  return `${q.accel}: ${q.commands.map((c) => (c.arguments ? `${c.execute} ${JSON.stringify(c.arguments)}` : c.execute)).join('; ')}`;
+}
+
 export interface HostReader {
   /** `live` or `fixture:<name>`; shown in evidence so a reader knows what was examined. */
   readonly source: string;
@@ -66,6 +117,10 @@ export interface HostReader {
   run(argv: string[], opts?: RunOptions): Promise<CommandResult>;
   /** Read an MSR through /dev/cpu/<cpu>/msr (root and the msr module needed); undefined otherwise. */
   readMsr(cpu: number, msr: number): Promise<bigint | undefined>;
+  /** One CPUID leaf of a CPU through /dev/cpu/<cpu>/cpuid (root and the cpuid module needed); undefined otherwise. */
+  readCpuid(cpu: number, leaf: number, subleaf?: number): Promise<CpuidRegs | undefined>;
+  /** QEMU's own answers over QMP (see QmpQuery); never throws. */
+  qmpQuery(q: QmpQuery): Promise<QmpAnswer>;
   /** The functional /dev/kvm probe (see kvm-probe.ts). */
   probeKvm(device?: string): KvmProbeResult;
   /**
@@ -177,6 +232,28 @@ export class LiveHostReader implements HostReader {
     } finally {
       await fh?.close().catch(() => undefined);
     }
+  }
+
+  async readCpuid(cpu: number, leaf: number, subleaf = 0): Promise<CpuidRegs | undefined> {
+    // The cpuid driver maps the file offset to the leaf (low 32 bits) and subleaf (high 32 bits).
+    let fh: import('node:fs/promises').FileHandle | undefined;
+    try {
+      fh = await open(`/dev/cpu/${cpu}/cpuid`, 'r');
+      const buf = Buffer.alloc(16);
+      const { bytesRead } = await fh.read(buf, 0, 16, subleaf * 2 ** 32 + (leaf >>> 0));
+      if (bytesRead !== 16) return undefined;
+      return { eax: buf.readUInt32LE(0), ebx: buf.readUInt32LE(4), ecx: buf.readUInt32LE(8), edx: buf.readUInt32LE(12) };
+    } catch {
+      return undefined;
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+
+  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
+    // Loaded on demand: the launcher is not part of a plain doctor run.
+    const { queryQemu } = await import('./qemu-query.js');
+    return queryQemu(q);
   }
 
   probeKvm(device?: string): KvmProbeResult {
