@@ -7,6 +7,7 @@ import { hostFacts } from '../host/facts.js';
 import { kvmFlavor } from '../host/flavor.js';
 import { liveHost, type HostReader } from '../host/reader.js';
 import { BENCH_CHECKS } from './checks/bench.js';
+import { cgroups, iommuKernel, tun } from './checks/host-validate.js';
 import { KVM_CHECKS } from './checks/kvm.js';
 import { kvmRun } from './checks/kvm-run.js';
 import { IO_CHECKS, NESTED_CHECKS, VMM_CHECKS } from './checks/vmm-io.js';
@@ -22,8 +23,13 @@ import {
 
 export * from './types.js';
 
-/** Every built-in check, in the order they run and print (kvm first: others read its results; kvm.run after the probe's). */
-export const DEFAULT_CHECKS: readonly CheckDef[] = [...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, ...NESTED_CHECKS, ...IO_CHECKS];
+/**
+ * Every built-in check, in the order they run and print (kvm first: others read its results;
+ * kvm.run after the probe's), each profile's checks together.
+ */
+export const DEFAULT_CHECKS: readonly CheckDef[] = [
+  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, iommuKernel,
+];
 
 export interface DoctorOptions {
   /** Which profile decides the verdict (default `kvm`). */
