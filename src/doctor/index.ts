@@ -7,6 +7,7 @@ import { hostFacts } from '../host/facts.js';
 import { kvmFlavor } from '../host/flavor.js';
 import { liveHost, type HostReader } from '../host/reader.js';
 import { BENCH_CHECKS } from './checks/bench.js';
+import { CVM_CHECKS } from './checks/cvm.js';
 import { cgroups, iommuKernel, tun } from './checks/host-validate.js';
 import { KVM_CHECKS } from './checks/kvm.js';
 import { kvmRun } from './checks/kvm-run.js';
@@ -25,10 +26,11 @@ export * from './types.js';
 
 /**
  * Every built-in check, in the order they run and print (kvm first: others read its results;
- * kvm.run after the probe's), each profile's checks together.
+ * kvm.run after the probe's), each profile's checks together. cvm comes last: it reads kvm's
+ * results, and starts QEMU only on hosts with SEV or TDX hardware.
  */
 export const DEFAULT_CHECKS: readonly CheckDef[] = [
-  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, iommuKernel,
+  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, iommuKernel, ...CVM_CHECKS,
 ];
 
 export interface DoctorOptions {
