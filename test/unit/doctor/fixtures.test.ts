@@ -29,32 +29,43 @@ interface Expectation {
   kvmFails: string[];
   /** Failing checks across all profiles. */
   allFails: string[];
+  /** Verdict of profile cvm (confidential VMs); hosts without SEV/TDX hardware skip every cvm check, so `pass`. */
+  cvmVerdict: 'pass' | 'warn' | 'fail';
 }
 
 const EXPECTED: Record<string, Expectation> = {
-  'intel-baremetal': { usable: true, verdict: 'pass', kvmFails: [], allFails: [] },
+  'intel-baremetal': { usable: true, verdict: 'pass', kvmFails: [], allFails: [], cvmVerdict: 'pass' },
   'amd-svm-disabled': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.bios', 'kvm.dev-open', 'kvm.modules'],
     allFails: ['io.vhost-net', 'kvm.bios', 'kvm.dev-open', 'kvm.modules', 'nested.state'],
+    cvmVerdict: 'pass',
   },
   // kvm_pvm provides KVM without vmx/svm: the one cause is the missing device, with its fix.
   'vm-no-nested': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state'],
+    cvmVerdict: 'pass',
   },
   'container-eacces': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
+    cvmVerdict: 'pass',
   },
   'container-eperm': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
+    cvmVerdict: 'pass',
   },
-  'pvm-nested': { usable: true, verdict: 'pass', kvmFails: [], allFails: ['io.vhost-net'] },
+  'pvm-nested': { usable: true, verdict: 'pass', kvmFails: [], allFails: ['io.vhost-net'], cvmVerdict: 'pass' },
+  // Confidential VMs: every layer ready, SEV up to SEV-SNP.
+  'amd-sev-snp': { usable: true, verdict: 'pass', kvmFails: [], allFails: [], cvmVerdict: 'pass' },
+  // KVM works; the CPU has SEV but the firmware left SMEE off: the one cvm cause, later cvm checks skip.
+  'amd-sev-bios-disabled': { usable: true, verdict: 'pass', kvmFails: [], allFails: ['cvm.cpu'], cvmVerdict: 'fail' },
+  'intel-tdx': { usable: true, verdict: 'pass', kvmFails: [], allFails: [], cvmVerdict: 'pass' },
 };
 
 describe.each(Object.entries(EXPECTED))('fixture host %s', (name, want) => {
@@ -65,6 +76,7 @@ describe.each(Object.entries(EXPECTED))('fixture host %s', (name, want) => {
     expect(failing(r, 'kvm')).toEqual(want.kvmFails);
     expect(failing(r)).toEqual(want.allFails);
     expect(r.source).toBe(`fixture:${name}`);
+    expect((await doctor(name, 'cvm')).verdict).toBe(want.cvmVerdict);
   });
 
   it('gives every non-passing check evidence and a fix', async () => {
