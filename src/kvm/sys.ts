@@ -23,9 +23,27 @@ export interface Sys {
   munmap: (addr: Ptr, len: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
-  gettid: () => number;
-  timerCreate: (clock: number, sev: Buffer, out: Buffer) => number;
-  timerSettime: (timer: bigint, flags: number, value: Buffer, old: null) => number;
+  /** POSIX timers for the watchdog: in libc since glibc 2.34, in librt before; undefined where neither has them. */
+  timers?: {
+    create: (clock: number, sev: Buffer, out: Buffer) => number;
+    settime: (timer: bigint, flags: number, value: Buffer, old: null) => number;
+  };
+}
+
+/** timer_create and timer_settime from libc, else from librt.so.1 (glibc before 2.34). */
+function bindTimers(koffi: Libc['koffi'], lib: Libc['lib']): Sys['timers'] {
+  for (const l of [() => lib, () => koffi.load('librt.so.1')]) {
+    try {
+      const h = l();
+      return {
+        create: h.func('timer_create', 'int', ['int', 'void *', 'void *']) as NonNullable<Sys['timers']>['create'],
+        settime: h.func('timer_settime', 'int', ['intptr_t', 'int', 'void *', 'void *']) as NonNullable<Sys['timers']>['settime'],
+      };
+    } catch {
+      // not in this library
+    }
+  }
+  return undefined;
 }
 
 let sys: Sys | undefined;
@@ -61,9 +79,7 @@ export function loadSys(): Sys | undefined {
       mmap: lib.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)') as Sys['mmap'],
       munmap: lib.func('int munmap(void *addr, size_t len)') as Sys['munmap'],
       strerror: lib.func('const char *strerror(int errnum)') as Sys['strerror'],
-      gettid: lib.func('int gettid(void)') as Sys['gettid'],
-      timerCreate: lib.func('timer_create', 'int', ['int', 'void *', 'void *']) as Sys['timerCreate'],
-      timerSettime: lib.func('timer_settime', 'int', ['intptr_t', 'int', 'void *', 'void *']) as Sys['timerSettime'],
+      timers: bindTimers(koffi, lib),
     };
   } catch (err) {
     sysError = err instanceof Error ? err.message : String(err);
@@ -172,16 +188,18 @@ export function callError(s: Sys, call: string, device?: string): KvmError {
  * so a vCPU that never exits to user space makes KVM_RUN return EINTR instead of blocking
  * Node's only thread for ever. Node must have a SIGALRM listener, or the signal's default
  * action would end the process; one is installed with the first timer and kept. Worker threads
- * cannot listen for signals, so there the watchdog is off (`active` false) and a stuck guest
- * blocks that thread.
+ * cannot listen for signals, and a libc without POSIX timers has none to arm: there the watchdog
+ * is off (`active` false) and a stuck guest blocks the thread.
  */
 export class Watchdog {
   private timer: bigint | undefined;
   private static listening = false;
 
-  readonly active = isMainThread;
+  readonly active: boolean;
 
-  constructor(private readonly s: Sys) {}
+  constructor(private readonly s: Sys) {
+    this.active = isMainThread && s.timers !== undefined;
+  }
 
   private ensure(): bigint {
     if (this.timer !== undefined) return this.timer;
@@ -193,9 +211,10 @@ export class Watchdog {
     const sev = Buffer.alloc(64);
     sev.writeInt32LE(14, 8); // SIGALRM
     sev.writeInt32LE(4, 12); // SIGEV_THREAD_ID
-    sev.writeInt32LE(this.s.gettid(), 16);
+    // The main thread's id is the process id (the watchdog is active only there).
+    sev.writeInt32LE(process.pid, 16);
     const out = Buffer.alloc(8);
-    if (this.s.timerCreate(1 /* CLOCK_MONOTONIC */, sev, out) !== 0) throw callError(this.s, 'timer_create');
+    if (this.s.timers!.create(1 /* CLOCK_MONOTONIC */, sev, out) !== 0) throw callError(this.s, 'timer_create');
     this.timer = out.readBigUInt64LE(0);
     return this.timer;
   }
@@ -209,7 +228,7 @@ export class Watchdog {
     const whole = Math.floor(ms / 1000);
     spec.writeBigInt64LE(BigInt(whole), 16);
     spec.writeBigInt64LE(BigInt(Math.round((ms - whole * 1000) * 1e6)), 24);
-    if (this.s.timerSettime(t, 0, spec, null) !== 0) throw callError(this.s, 'timer_settime');
+    if (this.s.timers!.settime(t, 0, spec, null) !== 0) throw callError(this.s, 'timer_settime');
   }
 
   disarm(): void {
