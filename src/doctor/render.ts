@@ -17,8 +17,11 @@ function paint(c: ChalkInstance, s: CheckStatus, text: string): string {
   }
 }
 
-/** Checks whose evidence is the answer itself (what KVM this is, how a guest ran), shown even when they pass. */
-const ALWAYS_DETAIL = new Set(['kvm.flavor', 'kvm.run', 'kvm.boot-smoke']);
+/**
+ * Checks whose evidence is the answer itself (what KVM this is, how a guest ran, which
+ * confidential-VM modes the CPU and firmware offer or why none), shown even when they pass or skip.
+ */
+const ALWAYS_DETAIL = new Set(['kvm.flavor', 'kvm.run', 'kvm.boot-smoke', 'cvm.cpu']);
 
 /** The readable table: one line per check, evidence and fix indented under non-passing ones. */
 export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbose?: boolean } = {}): string {

@@ -7,8 +7,10 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Chalk } from 'chalk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport, type ProfileSelection } from '../../../src/doctor/index.js';
+import { renderText } from '../../../src/doctor/render.js';
 import { parseSevCpuid, parseSevLog, parseTdxLog } from '../../../src/host/cvm.js';
 import { FixtureHostReader } from '../../../src/host/fixture-reader.js';
 import type { QmpAnswer, QmpQuery } from '../../../src/host/reader.js';
@@ -276,6 +278,17 @@ describe('variations of the confidential-VM hosts', () => {
     expect(cpu.status).toBe('warn');
     expect(cpu.evidence.join('\n')).toMatch(/0 TDX KeyIDs/);
     expect(cpu.fix).toMatch(/TME-MT\/TDX key split/);
+  });
+});
+
+describe('the table', () => {
+  it('shows cvm.cpu\'s evidence when cvm decides, so a skip says why', async () => {
+    const plain = new Chalk({ level: 0 });
+    const vm = renderText(await doctor(join(HOSTS, 'pvm-nested')), plain);
+    expect(vm).toMatch(/SKIP {2}cvm\.cpu[^\n]*\n( {8}[^\n]*\n)* {8}this host is a virtual machine/);
+    const off = renderText(await doctor(join(HOSTS, 'amd-sev-bios-disabled')), plain);
+    expect(off).toMatch(/FAIL {2}cvm\.cpu[\s\S]*MemEncryptionModEn 0[\s\S]*fix: in the firmware setup enable "SMEE"/);
+    expect(renderText(await doctor(join(HOSTS, 'pvm-nested'), 'kvm'), plain)).not.toMatch(/this host is a virtual machine \(/);
   });
 });
 
