@@ -64,6 +64,8 @@ function cpuidKey(leaf: number, subleaf: number): string {
 
 export interface FixtureProbe {
   stage: KvmProbeStage;
+  /** The device probed, when not /dev/kvm (KVMBENCH_KVM_DEVICE at capture time). */
+  device?: string;
   errno?: string;
   apiVersion?: number;
   capabilities?: Record<string, number>;
@@ -217,9 +219,10 @@ export class FixtureHostReader implements HostReader {
     return { ...a, accel: q.accel, replies: a.replies ?? [], durationMs: 0 };
   }
 
-  probeKvm(device: string = KVM_DEVICE): KvmProbeResult {
+  probeKvm(asked?: string): KvmProbeResult {
     // Without probe.json the node's absence decides: the live probe would say ENOENT too.
     const p: FixtureProbe = this.probe ?? { stage: 'open', errno: 'ENOENT' };
+    const device = asked ?? p.device ?? KVM_DEVICE;
     const r: KvmProbeResult = { usable: p.stage === 'ok', device, stage: p.stage, capabilities: p.capabilities ?? {} };
     if (p.errno) r.errno = p.errno;
     if (p.apiVersion !== undefined) r.apiVersion = p.apiVersion;
@@ -412,8 +415,8 @@ export class RecordingHostReader implements HostReader {
     if (rec.listings.size) put('dirs.json', json(Object.fromEntries(rec.listings)));
     if (rec.realpaths.size) put('realpath.json', json(Object.fromEntries(rec.realpaths)));
     if (rec.probe) {
-      const { stage, errno, apiVersion, capabilities, elapsedMs } = rec.probe;
-      put('probe.json', json({ stage, ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
+      const { stage, device, errno, apiVersion, capabilities, elapsedMs } = rec.probe;
+      put('probe.json', json({ stage, ...(device !== KVM_DEVICE ? { device } : {}), ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
     }
     if (this.rawRun) put('rawrun.json', json(this.rawRun));
     if (rec.ident) put('identity.json', json(rec.ident));
