@@ -9,7 +9,6 @@
  * interrupt-delivery failure that must fail its case, a guest KVM cannot run that must end
  * within seconds with the decoded reason, and on a PVM host the Linux cases' skip reasons.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_TESTS } from '../../src/cases/exits.js';
 import { probeKvm } from '../../src/host/kvm-probe.js';
 import { validateResults } from '../../src/results/load.js';
-import { packageRoot } from '../../src/version.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 import { markedQemu } from '../helpers/processes.js';
 
-const root = packageRoot();
-const bin = join(root, 'bin/run.js');
 const probe = probeKvm();
 const kvm = probe.usable;
 const noKvm = `needs usable KVM; here: ${probe.reason ?? probe.stage}`;
@@ -34,8 +31,8 @@ const flavor = (): string => {
   return (JSON.parse(r.stdout) as { kvm: { flavor: { name: string } } }).kvm.flavor.name;
 };
 
-function cli(args: string[], env: Record<string, string> = {}, timeout = 300_000) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: MARK, ...env }, timeout });
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, { KVMB_E2E_MARK: MARK, ...env });
 }
 
 function suiteFile(name: string, body: string): string {
@@ -45,8 +42,7 @@ function suiteFile(name: string, body: string): string {
 }
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/commands/run.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-kvm-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -6,8 +6,7 @@
  * over 1,000 VM create/destroy cycles, failures that name their ioctl and release everything, and
  * a guest that never exits stopped by the watchdog.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,24 +18,23 @@ import { KvmSystem } from '../../src/kvm/vm.js';
 import { validateResults } from '../../src/results/load.js';
 import type { Results } from '../../src/results/model.js';
 import { packageRoot } from '../../src/version.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
-const bin = join(root, 'bin/run.js');
 const probe = probeKvm();
 const kvm = probe.usable;
 const noKvm = `needs usable KVM; here: ${probe.reason ?? probe.stage}`;
 const HIDDEN = { KVMBENCH_KVM_DEVICE: '/nonexistent/kvm' };
 let tmp: string;
 
-function cli(args: string[], env: Record<string, string> = {}, timeout = 120_000) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', CI: '1', ...env }, timeout });
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, env, 120_000);
 }
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 const mappings = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/commands/run.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-raw-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
