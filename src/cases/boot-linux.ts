@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { variantVmRecord } from '../suites/ab.js';
 import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { quantileSorted, summarize } from '../stats/summary.js';
@@ -80,14 +81,14 @@ export const bootLinuxExecutor: CaseExecutor = {
     const machine = spec.machine as MachineType;
     const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios' };
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...variantVmRecord(ctx.platform.variant, given) };
     // Before the image is built: a stock kernel this KVM cannot run costs no download.
     const early = linuxBootBlocked(ctx, { given: given !== undefined });
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
     ctx.onPhase('image');
     const img = await buildLinuxImage({ variant: 'base', kernel: given });
     const tscKhz = machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
-    const common = { image: img, machine, accel: ctx.accel, cpu: ctx.platform.cpu, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
+    const common = { image: img, machine, accel: ctx.accel, cpu: ctx.platform.cpu, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath, variant: ctx.platform.variant };
     const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
     const guest = guestInfo(img);
     const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });

@@ -31,7 +31,7 @@ export const bootMicroExecutor: CaseExecutor = {
     // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
     // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
     const execution = runExecution(ctx);
-    const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host) };
+    const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, {}, ctx.platform.variant) };
     const boots = Math.max(1, spec.repeat);
     const spawnToEntry: number[] = [];
     const entryToExit: number[] = [];

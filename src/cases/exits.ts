@@ -95,7 +95,7 @@ export const exitsExecutor: CaseExecutor = {
     const img = await guestImage(spec.guest ?? 'exits');
     const guest = guestInfo(img);
     const qemu = qemuConfigFor(spec, ctx, img.path);
-    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host) };
+    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, {}, ctx.platform.variant) };
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, closeSync, rmSync, statfsSync, writeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { variantVmRecord } from '../suites/ab.js';
 import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
@@ -78,7 +79,7 @@ export const ioExecutor: CaseExecutor = {
     if (free < (sizeMiB + 64) * 2 ** 20) return { ...base, status: 'error', reason: `scratch directory ${scratch} has ${Math.floor(free / 2 ** 20)} MiB free, ${sizeMiB + 64} MiB needed`, metrics: [], facts };
 
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio };
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio, ...variantVmRecord(ctx.platform.variant, given) };
     // Before the image is built and the backing file written: a stock kernel this KVM cannot run costs nothing.
     const early = linuxBootBlocked(ctx, { given: given !== undefined });
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [], facts };
@@ -109,6 +110,7 @@ export const ioExecutor: CaseExecutor = {
         machine,
         accel: ctx.accel,
         cpu: ctx.platform.cpu,
+        variant: ctx.platform.variant,
         vcpus: spec.vcpus,
         memoryMiB: spec.memoryMiB,
         tscKhz: machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined,

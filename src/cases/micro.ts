@@ -4,6 +4,7 @@
  */
 import type { Accelerator, Execution, ExecutionMode, GuestInfo, Metric } from '../results/model.js';
 import { decideExecution } from '../vmm/execution.js';
+import { variantQemu, variantVmRecord } from '../suites/ab.js';
 import type { CaseContext, CaseSpec } from '../suites/types.js';
 import type { LaunchResult } from '../vmm/launch.js';
 import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js';
@@ -71,15 +72,18 @@ export function qemuConfigFor(spec: CaseSpec, ctx: Pick<CaseContext, 'accel' | '
     vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel, append,
     ...(machine !== 'microvm' && FIRMWARE[fw] ? { bios: FIRMWARE[fw] } : {}),
     ...(irqchip ? { irqchip } : {}),
+    // `kvmbench ab`: the variant's QEMU binary and its extra arguments, appended last.
+    ...variantQemu(ctx.platform.variant),
   };
 }
 
 /**
  * The VM configuration that shapes a case's figures (results `vm`; compare flags pairs that
  * differ): CPU model, firmware, interrupt controllers, and KVM's halt polling and APIC
- * acceleration as the host's module parameters say.
+ * acceleration as the host's module parameters say; in `kvmbench ab`, the variant's QEMU
+ * binary and extra arguments (`qemu`, `extra_args`).
  */
-export function vmRecord(cfg: QemuConfig, host: CaseContext['host'], extra: Record<string, string> = {}): Record<string, string> {
+export function vmRecord(cfg: QemuConfig, host: CaseContext['host'], extra: Record<string, string> = {}, variant?: CaseContext['platform']['variant']): Record<string, string> {
   const vm: Record<string, string> = { machine: cfg.machine, cpu: cfg.cpu ?? '', firmware: cfg.machine === 'microvm' ? 'qboot' : cfg.bios ? cfg.bios.replace(/\.rom$/, '') : 'seabios' };
   if (cfg.accel === 'kvm') {
     vm.irqchip = cfg.irqchip ?? 'qemu-default';
@@ -89,7 +93,7 @@ export function vmRecord(cfg: QemuConfig, host: CaseContext['host'], extra: Reco
     const apicv = mods.kvm_intel?.enable_apicv ?? mods.kvm_amd?.avic;
     vm.apicv = apicv !== undefined ? apicv : mods.kvm_pvm ? 'N (PVM)' : 'unknown';
   }
-  return { ...vm, ...extra };
+  return { ...vm, ...variantVmRecord(variant), ...extra };
 }
 
 /** Case-level fields every micro-guest outcome carries. */

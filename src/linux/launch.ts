@@ -23,7 +23,8 @@
 import type { ConsoleLine, EventLine } from '../protocol/parser.js';
 import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import type { Accelerator, Execution } from '../results/model.js';
-import type { CaseContext } from '../suites/types.js';
+import { variantQemu } from '../suites/ab.js';
+import type { CaseContext, RunVariant } from '../suites/types.js';
 import { decideExecution } from '../vmm/execution.js';
 import { describeKvmFailure, type KvmFailure } from '../vmm/kvm-error.js';
 import { launchQemu } from '../vmm/launch.js';
@@ -60,6 +61,8 @@ export interface LinuxBootOptions {
   tscKhz?: number;
   /** More kernel parameters, appended as given (e.g. for tests of the error path). */
   extraCmdline?: string[];
+  /** `kvmbench ab`: the variant's QEMU binary and extra QEMU arguments (its kernel is `image`'s). */
+  variant?: RunVariant;
   deadlineAt?: number;
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -153,6 +156,7 @@ export function linuxQemuConfig(o: LinuxBootOptions): QemuConfig {
     kernel: o.image.kernelPath,
     initrd: o.image.initramfsPath,
     append: [kernelCmdline(o.verbose ?? false, o.guestArgs, o.tscKhz), ...(o.extraCmdline ?? [])].join(' '),
+    ...variantQemu(o.variant),
   };
 }
 
@@ -160,10 +164,10 @@ export function linuxQemuConfig(o: LinuxBootOptions): QemuConfig {
 export function buildLinuxArgs(o: LinuxBootOptions): string[] {
   const cfg = linuxQemuConfig(o);
   const channels = [FIRMWARE_CHANNEL, KERNEL_MARK_CHANNEL, 'kvmb_qmp'];
-  return [qemuBinary(), ...buildQemuArgs({
+  return [cfg.binary ?? qemuBinary(), ...buildQemuArgs({
     ...cfg,
     chardevs: [...(cfg.chardevs ?? []), ...channels.map((id, i) => `socket,id=${id},fd=${3 + i}`)],
-    extraArgs: ['-mon', 'chardev=kvmb_qmp,mode=control'],
+    extraArgs: [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'],
   })];
 }
 

@@ -137,6 +137,22 @@ export const CaseResult = Type.Object({
 });
 export type CaseResult = Static<typeof CaseResult>;
 
+/**
+ * One side of an interleaved A/B run (`kvmbench ab`): what sets its guests apart. Every QEMU the
+ * run starts is `qemu` with `extraArgs` appended; `kernel` is the Linux cases' kernel.
+ */
+export const RunVariant = Type.Object({
+  /** `A` or `B`. */
+  label: Type.String(),
+  /** Absolute path of the QEMU binary. */
+  qemu: Type.Optional(Type.String()),
+  /** Extra QEMU arguments, one word each, appended after kvmbench's own. */
+  extraArgs: Type.Optional(Type.Array(Type.String())),
+  /** Absolute path of the Linux kernel the Linux cases booted. */
+  kernel: Type.Optional(Type.String()),
+});
+export type RunVariant = Static<typeof RunVariant>;
+
 export const RunInfo = Type.Object({
   id: Type.String(),
   suite: Type.String(),
@@ -159,6 +175,8 @@ export const RunInfo = Type.Object({
   cpuNote: Type.Optional(Type.String()),
   /** How the run's calibration boot executed guest code, with the evidence. */
   execution: Type.Optional(Execution),
+  /** `kvmbench ab`: the variant this run measured; its twin is the sibling directory. */
+  variant: Type.Optional(RunVariant),
 });
 export type RunInfo = Static<typeof RunInfo>;
 

@@ -31,7 +31,8 @@ export interface RequirementStatus {
 }
 
 export interface RunnerDeps {
-  resolveAccel(requested: AccelRequest): Promise<RunAccel>;
+  /** `qemu`: the QEMU binary the run's guests use when it is not the default (a `kvmbench ab` variant's). */
+  resolveAccel(requested: AccelRequest, qemu?: string): Promise<RunAccel>;
   fingerprint(): Promise<HostFingerprint>;
   /**
    * Status of the given doctor check ids; undefined when no doctor is available, in which
@@ -50,11 +51,12 @@ const CALIBRATION_TIMEOUT_MS = 20_000;
  * here and measures whether guest code runs natively or emulated. A KVM that opens but cannot
  * run a guest is exit 3 for `--accel kvm` and a TCG fallback with a warning for `auto`.
  */
-export async function resolveAccelDefault(requested: AccelRequest): Promise<RunAccel> {
-  const choice = resolveAccelerator(requested);
+export async function resolveAccelDefault(requested: AccelRequest, qemu?: string): Promise<RunAccel> {
+  const choice = resolveAccelerator(requested, undefined, qemu === undefined ? undefined : () => qemu);
   const warnings = choice.warning ? [choice.warning] : [];
   if (choice.accel === 'tcg') return { accel: 'tcg', warnings, cpu: TCG_CPU };
-  const boot = await smokeBoot({ accel: 'kvm', timeoutMs: CALIBRATION_TIMEOUT_MS });
+  // The calibration boot uses the binary the guests will use: the -cpu it picks must be one that QEMU accepts.
+  const boot = await smokeBoot({ accel: 'kvm', timeoutMs: CALIBRATION_TIMEOUT_MS, ...(qemu === undefined ? {} : { binary: qemu }) });
   if (!boot.ok) {
     if (requested === 'kvm') {
       throw new EnvironmentError(`--accel kvm: /dev/kvm opens, but QEMU cannot run a guest under KVM here: ${boot.detail}`, 'run `kvmbench doctor --boot` for the details, or use --accel tcg');

@@ -45,6 +45,8 @@ abstract class BaseReporter implements RunReporter {
   protected started = 0;
   protected caseStarted = 0;
   protected current?: CaseSpec;
+  /** The arm of an interleaved run (`A`, `B`) the current case belongs to. */
+  protected currentLabel?: string;
   protected currentPhase = '';
   protected readonly durations: number[] = [];
 
@@ -57,13 +59,16 @@ abstract class BaseReporter implements RunReporter {
     this.total = info.total;
     this.started = Date.now();
     this.line(
-      `kvmbench run ${info.suite} (${info.total} case${info.total === 1 ? '' : 's'}, accelerator ${info.accel}${info.quick ? ', quick' : ''}) → ${info.dir}`,
+      info.label === undefined
+        ? `kvmbench run ${info.suite} (${info.total} case${info.total === 1 ? '' : 's'}, accelerator ${info.accel}${info.quick ? ', quick' : ''}) → ${info.dir}`
+        : `kvmbench ab ${info.suite}: ${info.label} (accelerator ${info.accel}${info.quick ? ', quick' : ''}) → ${info.dir}`,
     );
     for (const w of info.warnings) this.warning(w);
   }
 
-  caseStart(index: number, _total: number, spec: CaseSpec): void {
+  caseStart(index: number, _total: number, spec: CaseSpec, label?: string): void {
     this.current = spec;
+    this.currentLabel = label;
     this.currentPhase = 'starting';
     this.caseStarted = Date.now();
     this.done = index;
@@ -73,12 +78,13 @@ abstract class BaseReporter implements RunReporter {
     this.currentPhase = text.replace(/[\r\n]+/g, ' ').slice(0, 80);
   }
 
-  caseEnd(index: number, total: number, r: CaseResult): void {
+  caseEnd(index: number, total: number, r: CaseResult, label?: string): void {
     this.done = index + 1;
     if (r.status !== 'skip') this.durations.push(r.durationMs);
     this.current = undefined;
     const reason = r.status !== 'pass' && r.reason ? `  ${this.c.dim(oneLine(r.reason, 160))}` : '';
-    this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${statusText(this.c, r.status)} ${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`);
+    const arm = label === undefined ? '' : `${this.c.bold(label)} `;
+    this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${statusText(this.c, r.status)} ${arm}${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`);
   }
 
   warning(text: string): void {
@@ -117,8 +123,8 @@ export class TtyReporter extends BaseReporter {
     this.timer.unref();
   }
 
-  override caseStart(index: number, total: number, spec: CaseSpec): void {
-    super.caseStart(index, total, spec);
+  override caseStart(index: number, total: number, spec: CaseSpec, label?: string): void {
+    super.caseStart(index, total, spec, label);
     this.draw();
   }
 
@@ -145,7 +151,7 @@ export class TtyReporter extends BaseReporter {
 
   private draw(): void {
     if (!this.current) return;
-    const id = `${this.current.suite}/${this.current.id}`;
+    const id = `${this.currentLabel === undefined ? '' : `${this.currentLabel} `}${this.current.suite}/${this.current.id}`;
     const est = this.estimateMs();
     const parts = [
       `${this.c.cyan(`[${this.done + 1}/${this.total}]`)} ${id}`,

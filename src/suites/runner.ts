@@ -10,6 +10,10 @@
  * An aborted `signal` (SIGINT/SIGTERM in `kvmbench run`) aborts the case in flight (its
  * executor kills QEMU's process group), records it, stops, and finishes the results as
  * `interrupted`; the caller exits 130.
+ *
+ * `runSuite` is one run; `runArms` is several runs of a suite (the variants of `kvmbench ab`)
+ * interleaved case by case in a given order, each with its own results directory. Both go
+ * through the same per-run setup, per-case recording and finish (runPlanned).
  */
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
@@ -20,12 +24,12 @@ import { EnvironmentError, KvmbenchError } from '../cli/errors.js';
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import { executorFor as registryExecutorFor } from '../cases/index.js';
 import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/model.js';
-import { prepareOutputDir } from '../results/outdir.js';
+import { prepareOutputDir, type OutputDir } from '../results/outdir.js';
 import { ResultsWriter } from '../results/writer.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './env.js';
 import type { LoadedSuite } from './load.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform } from './types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from './types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
 const runChecker = TypeCompiler.Compile(RunInfo);
@@ -33,11 +37,15 @@ const runChecker = TypeCompiler.Compile(RunInfo);
 /** Seconds an executor gets after its abort to kill its guest and return. */
 export const DEFAULT_GRACE_MS = 5_000;
 
+/**
+ * What a person sees of a run. In an interleaved run (`runArms`) `begin` is called once per arm
+ * with its `label`, `total` counts the steps of all arms, and the case events carry the label.
+ */
 export interface RunReporter {
-  begin(info: { runId: string; suite: string; dir: string; total: number; accel: Accelerator; quick: boolean; warnings: string[] }): void;
-  caseStart(index: number, total: number, spec: CaseSpec): void;
+  begin(info: { runId: string; suite: string; dir: string; total: number; accel: Accelerator; quick: boolean; warnings: string[]; label?: string }): void;
+  caseStart(index: number, total: number, spec: CaseSpec, label?: string): void;
   phase(text: string): void;
-  caseEnd(index: number, total: number, result: CaseResult): void;
+  caseEnd(index: number, total: number, result: CaseResult, label?: string): void;
   warning(text: string): void;
   /** Stop any live display (called before the summary is printed). */
   close(): void;
@@ -94,112 +102,206 @@ function interruptName(signal: AbortSignal | undefined): string {
 const noop: RunReporter = { begin() {}, caseStart() {}, phase() {}, caseEnd() {}, warning() {}, close() {} };
 
 export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
-  const reporter = opts.reporter ?? noop;
   const cases = opts.cases ?? opts.suite.cases;
+  const arm: ArmPlan = { suite: opts.suite, cases, output: opts.output, argv: opts.argv };
+  return (await runPlanned(opts, [arm], cases.map((_, index) => ({ arm: 0, index }))))[0]!;
+}
+
+/** One of the runs of `runArms`: a suite's cases under one variant, written to its own directory. */
+export interface RunArm {
+  suite: LoadedSuite;
+  cases: CaseSpec[];
+  /** Its own output directory (results.json, journal, reports, logs). */
+  output: string;
+  /** Recorded in its run.argv. */
+  argv: string[];
+  /** Applied by the executors that start QEMU, recorded in run.variant and in each case's `vm`. */
+  variant: RunVariant;
+}
+
+export interface RunArmsOptions extends Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'> {
+  arms: RunArm[];
+  /** Which case of which arm runs when: every case of every arm exactly once (src/suites/ab.ts abOrder). */
+  order: ReadonlyArray<{ arm: number; index: number }>;
+  /** Called once every arm's directory and journal exist, before the first case. */
+  onStart?: () => Promise<void>;
+}
+
+/**
+ * Several runs of a suite interleaved case by case in one process (`kvmbench ab`): each arm is a
+ * normal run with its own results directory, accelerator resolution (with its QEMU binary) and
+ * run memory, and the steps of `order` alternate between them. An interrupt stops all of them at
+ * once and finishes each as `interrupted`. The accelerators must agree: arms that resolve to
+ * different ones (one binary without KVM support under `--accel auto`) stop the run before any
+ * directory is made (EnvironmentError).
+ */
+export async function runArms(opts: RunArmsOptions): Promise<RunSummary[]> {
+  const seen = new Set<string>();
+  for (const { arm, index } of opts.order) {
+    const k = `${arm}:${index}`;
+    if (!opts.arms[arm]?.cases[index] || seen.has(k)) throw new Error(`internal error: the run order names case ${index} of arm ${arm} twice or out of range`);
+    seen.add(k);
+  }
+  const total = opts.arms.reduce((s, a) => s + a.cases.length, 0);
+  if (seen.size !== total) throw new Error(`internal error: the run order covers ${seen.size} of ${total} cases`);
+  return runPlanned(opts, opts.arms, opts.order, opts.onStart);
+}
+
+interface ArmPlan {
+  suite: LoadedSuite;
+  cases: CaseSpec[];
+  output?: string;
+  argv: string[];
+  variant?: RunVariant;
+}
+
+interface ArmState {
+  plan: ArmPlan;
+  accel: Accelerator;
+  warnings: string[];
+  platform: RunPlatform;
+  memory: RunMemory;
+  out?: OutputDir;
+  writer?: ResultsWriter;
+}
+
+async function runPlanned(
+  opts: Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'>,
+  plans: readonly ArmPlan[],
+  order: ReadonlyArray<{ arm: number; index: number }>,
+  onStart?: () => Promise<void>,
+): Promise<RunSummary[]> {
+  const reporter = opts.reporter ?? noop;
   const lookup = opts.executorFor ?? registryExecutorFor;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const label = (a: ArmState): string | undefined => a.plan.variant?.label;
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
-  const resolved = await opts.deps.resolveAccel(opts.accel);
-  const { accel, warnings } = resolved;
-  const platform: RunPlatform = {
-    cpu: resolved.cpu ?? (accel === 'kvm' ? 'host' : 'max'),
-    ...(resolved.cpuNote ? { cpuNote: resolved.cpuNote } : {}),
-    ...(resolved.execution ? { execution: resolved.execution } : {}),
-  };
-  const memory: RunMemory = new Map();
+  const arms: ArmState[] = [];
+  for (const plan of plans) {
+    const resolved = await opts.deps.resolveAccel(opts.accel, plan.variant?.qemu);
+    const platform: RunPlatform = {
+      cpu: resolved.cpu ?? (resolved.accel === 'kvm' ? 'host' : 'max'),
+      ...(resolved.cpuNote ? { cpuNote: resolved.cpuNote } : {}),
+      ...(resolved.execution ? { execution: resolved.execution } : {}),
+      ...(plan.variant ? { variant: plan.variant } : {}),
+    };
+    arms.push({ plan, accel: resolved.accel, warnings: resolved.warnings, platform, memory: new Map() });
+  }
+  const accels = [...new Set(arms.map((a) => a.accel))];
+  if (accels.length > 1) {
+    throw new EnvironmentError(
+      `the variants would run under different accelerators (${arms.map((a) => `${label(a) ?? 'run'}: ${a.accel}`).join(', ')}): their figures could not be compared`,
+      'give --accel kvm or --accel tcg, or a QEMU binary for each variant that supports the same accelerator',
+    );
+  }
   const scratchRoot = await checkScratchRoot(opts.scratchDir, opts.cwd);
-  const out = await prepareOutputDir({ output: opts.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
   try {
+    for (const a of arms) a.out = await prepareOutputDir({ output: a.plan.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
     const host = await opts.deps.fingerprint();
-    const needed = [...new Set(cases.flatMap((c) => (c.accel.includes(accel) ? c.requires : [])))];
+    const needed = [...new Set(arms.flatMap((a) => a.plan.cases.flatMap((c) => (c.accel.includes(a.accel) ? c.requires : []))))];
     let reqs: Map<string, { ok: boolean; reason: string }> | undefined;
+    const reqWarnings: string[] = [];
     if (needed.length > 0) {
       if (opts.deps.checkRequirements) {
         try {
           reqs = await opts.deps.checkRequirements(needed);
         } catch (err) {
-          warnings.push(`doctor checks could not be evaluated (${(err as Error).message}): ran cases requiring ${needed.join(', ')} without checking`);
+          reqWarnings.push(`doctor checks could not be evaluated (${(err as Error).message}): ran cases requiring ${needed.join(', ')} without checking`);
         }
-      } else warnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
+      } else reqWarnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
     }
-    const run: RunInfo = {
-      id: out.runId,
-      suite: opts.suite.name,
-      start: new Date().toISOString(),
-      kvmbenchVersion: kvmbenchVersion(),
-      argv: opts.argv,
-      accelerator: accel,
-      acceleratorRequested: opts.accel,
-      // Coerced: an unset CLI boolean arrives as undefined, which JSON drops and the schema rejects.
-      quick: opts.quick === true,
-      state: 'partial',
-      cpu: platform.cpu,
-      ...(platform.cpuNote ? { cpuNote: platform.cpuNote } : {}),
-      ...(platform.execution ? { execution: platform.execution } : {}),
-    };
     const rev = gitRevision();
-    if (rev) run.gitRevision = rev;
-    if (warnings.length) run.warnings = [...warnings];
-    // A results file that does not validate is worse than no run: fail loudly, before any guest.
-    const bad = runChecker.Errors(run).First();
-    if (bad) throw new Error(`internal error: run info does not match the results schema (${bad.path}: ${bad.message})`);
-    let writer: ResultsWriter;
-    try {
-      writer = await ResultsWriter.create(out.dir, run, host);
-    } catch (err) {
-      throw new EnvironmentError(`cannot write results to ${out.dir}: ${(err as Error).message}`);
-    }
-    reporter.begin({ runId: out.runId, suite: opts.suite.name, dir: out.dir, total: cases.length, accel, quick: opts.quick, warnings });
-
-    for (let i = 0; i < cases.length; i++) {
-      if (opts.signal?.aborted) break;
-      const spec = cases[i]!;
-      reporter.caseStart(i, cases.length, spec);
-      const result = await runCase(spec, {
-        accel,
+    for (const a of arms) {
+      const out = a.out!;
+      a.warnings.push(...reqWarnings);
+      const run: RunInfo = {
+        id: out.runId,
+        suite: a.plan.suite.name,
+        start: new Date().toISOString(),
+        kvmbenchVersion: kvmbenchVersion(),
+        argv: a.plan.argv,
+        accelerator: a.accel,
+        acceleratorRequested: opts.accel,
+        // Coerced: an unset CLI boolean arrives as undefined, which JSON drops and the schema rejects.
         quick: opts.quick === true,
-        dir: out.dir,
-        runId: out.runId,
+        state: 'partial',
+        cpu: a.platform.cpu,
+        ...(a.platform.cpuNote ? { cpuNote: a.platform.cpuNote } : {}),
+        ...(a.platform.execution ? { execution: a.platform.execution } : {}),
+        ...(a.plan.variant ? { variant: a.plan.variant } : {}),
+      };
+      if (rev) run.gitRevision = rev;
+      if (a.warnings.length) run.warnings = [...a.warnings];
+      // A results file that does not validate is worse than no run: fail loudly, before any guest.
+      const bad = runChecker.Errors(run).First();
+      if (bad) throw new Error(`internal error: run info does not match the results schema (${bad.path}: ${bad.message})`);
+      try {
+        a.writer = await ResultsWriter.create(out.dir, run, host);
+      } catch (err) {
+        throw new EnvironmentError(`cannot write results to ${out.dir}: ${(err as Error).message}`);
+      }
+    }
+    await onStart?.();
+    for (const a of arms) {
+      const l = label(a);
+      reporter.begin({ runId: a.out!.runId, suite: a.plan.suite.name, dir: a.out!.dir, total: order.length, accel: a.accel, quick: opts.quick, warnings: a.warnings, ...(l ? { label: l } : {}) });
+    }
+
+    for (let step = 0; step < order.length; step++) {
+      if (opts.signal?.aborted) break;
+      const a = arms[order[step]!.arm]!;
+      const spec = a.plan.cases[order[step]!.index]!;
+      const l = label(a);
+      reporter.caseStart(step, order.length, spec, l);
+      const result = await runCase(spec, {
+        accel: a.accel,
+        quick: opts.quick === true,
+        dir: a.out!.dir,
+        runId: a.out!.runId,
         host,
         reqs,
         executor: lookup(spec.kind),
         signal: opts.signal,
         graceMs,
         scratchRoot,
-        platform,
-        memory,
+        platform: a.platform,
+        memory: a.memory,
         onPhase: (p) => reporter.phase(p),
       });
       try {
-        await writer.addCase(result);
+        await a.writer!.addCase(result);
       } catch (err) {
-        throw new EnvironmentError(`cannot write results to ${out.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
+        throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
       }
-      reporter.caseEnd(i, cases.length, result);
+      reporter.caseEnd(step, order.length, result, l);
     }
 
     const interrupted = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
-    const ran = new Set(writer.snapshot().cases.filter((c) => c.status !== 'skip' && c.accelerator).map((c) => c.accelerator!));
-    const results = await writer.finish({
-      state: interrupted ? 'interrupted' : 'complete',
-      end: new Date().toISOString(),
-      accelerator: ran.size > 1 ? 'mixed' : accel,
-    });
-
-    let reports: string[] = [];
-    if (opts.deps.writeReports) {
-      try {
-        reports = await opts.deps.writeReports(results, out.dir);
-      } catch (err) {
-        reporter.warning(`reports not written: ${(err as Error).message}`);
+    const summaries: RunSummary[] = [];
+    for (const a of arms) {
+      const writer = a.writer!;
+      const ran = new Set(writer.snapshot().cases.filter((c) => c.status !== 'skip' && c.accelerator).map((c) => c.accelerator!));
+      const results = await writer.finish({
+        state: interrupted ? 'interrupted' : 'complete',
+        end: new Date().toISOString(),
+        accelerator: ran.size > 1 ? 'mixed' : a.accel,
+      });
+      let reports: string[] = [];
+      if (opts.deps.writeReports) {
+        try {
+          reports = await opts.deps.writeReports(results, a.out!.dir);
+        } catch (err) {
+          reporter.warning(`reports not written${label(a) ? ` for ${label(a)}` : ''}: ${(err as Error).message}`);
+        }
       }
+      const failed = results.cases.some((c) => c.status === 'fail' || c.status === 'error');
+      const exitCode = interrupted ? ExitCode.INTERRUPTED : failed ? ExitCode.FAILED : ExitCode.OK;
+      summaries.push({ results, dir: a.out!.dir, reports, exitCode, ...(interrupted ? { interrupted } : {}) });
     }
-    const failed = results.cases.some((c) => c.status === 'fail' || c.status === 'error');
-    const exitCode = interrupted ? ExitCode.INTERRUPTED : failed ? ExitCode.FAILED : ExitCode.OK;
-    return { results, dir: out.dir, reports, exitCode, ...(interrupted ? { interrupted } : {}) };
+    return summaries;
   } finally {
-    await out.release();
+    for (const a of arms) await a.out?.release();
   }
 }
 

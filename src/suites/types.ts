@@ -5,7 +5,9 @@
  * executor returns; an executor knows how to launch its guest(s) and turn what
  * they say into metrics. Executors never write results files themselves.
  */
-import type { Accelerator, CaseResult, Execution, HostFingerprint } from '../results/model.js';
+import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } from '../results/model.js';
+
+export type { RunVariant } from '../results/model.js';
 
 /** Decided once per run, before any case (src/suites/env.ts): how every guest is configured and runs. */
 export interface RunPlatform {
@@ -15,6 +17,11 @@ export interface RunPlatform {
   cpuNote?: string;
   /** How the run's calibration boot executed guest code (native / emulated / tcg). */
   execution?: Execution;
+  /**
+   * The variant of `kvmbench ab` this run measures (A or B); absent in `kvmbench run`. Executors
+   * that start QEMU apply its binary and extra arguments and record them in `vm` (src/suites/ab.ts).
+   */
+  variant?: RunVariant;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface SmokeBootResult {
   nullLoopTicks?: number;
 }
 
-export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; signal?: AbortSignal; cpu?: string }): Promise<SmokeBootResult> {
+export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; signal?: AbortSignal; cpu?: string; binary?: string }): Promise<SmokeBootResult> {
   const candidates = opts.cpu ? [{ cpu: opts.cpu, why: 'given' }] : opts.accel === 'kvm' ? KVM_CPU_CANDIDATES : [{ cpu: TCG_CPU, why: 'TCG' }];
   try {
     const img = await guestImage('hello');
@@ -51,7 +51,7 @@ export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; s
     for (const c of candidates) {
       cpu = c.cpu;
       r = await launchQemu({
-        qemu: { machine: 'microvm', accel: opts.accel, cpu, kernel: img.path, append: 'calib', memoryMiB: 32 },
+        qemu: { machine: 'microvm', accel: opts.accel, cpu, kernel: img.path, append: 'calib', memoryMiB: 32, ...(opts.binary ? { binary: opts.binary } : {}) },
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
       });

@@ -1,0 +1,77 @@
+/**
+ * Interleaved A/B runs (`kvmbench ab`): two variants of one suite, run case by case in a
+ * seeded, balanced order on one host, so that drift over the run (thermal state, other load,
+ * a cache warming up) lands on both variants alike instead of on the one that ran second.
+ *
+ * The unit of interleaving is the case: for each case of the suite, in suite order, A's run of
+ * it and B's run of it follow each other, and which of the two goes first is drawn from a
+ * seeded shuffle in which A leads exactly half the cases (one more for either when the count is
+ * odd). docs/compare.md ("Interleaved A/B on one host") says why cases and not samples.
+ */
+import { seededRng } from '../compare/random.js';
+import type { RunVariant } from './types.js';
+
+/** Default `--seed` of `kvmbench ab` (recorded in ab.json and in the comparison). */
+export const DEFAULT_AB_SEED = 20260101;
+
+export type AbLabel = 'A' | 'B';
+
+/** One step of an interleaved run: which arm (0 = A, 1 = B) runs which case (index into the case list). */
+export interface AbStep {
+  arm: 0 | 1;
+  index: number;
+}
+
+/**
+ * Which variant runs first for each of `cases` cases: a seeded shuffle of ⌈k/2⌉ of one label and
+ * ⌊k/2⌋ of the other (which label gets the odd one out is drawn too), so A leads as often as B.
+ */
+export function abFirsts(cases: number, seed: number | string = DEFAULT_AB_SEED): AbLabel[] {
+  const rng = seededRng(`ab:${seed}`);
+  const extra: AbLabel = rng() < 0.5 ? 'A' : 'B';
+  const other: AbLabel = extra === 'A' ? 'B' : 'A';
+  const firsts: AbLabel[] = Array.from({ length: cases }, (_, i) => (i % 2 === 0 ? extra : other));
+  for (let i = firsts.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [firsts[i], firsts[j]] = [firsts[j]!, firsts[i]!];
+  }
+  return firsts;
+}
+
+/** Steps for the given firsts: per case, in suite order, both variants back to back. */
+export function abSteps(firsts: readonly AbLabel[]): AbStep[] {
+  return firsts.flatMap((first, index): AbStep[] => (first === 'A' ? [{ arm: 0, index }, { arm: 1, index }] : [{ arm: 1, index }, { arm: 0, index }]));
+}
+
+/** The run order of `cases` cases: both variants of each case back to back, the first as `abFirsts` draws it. */
+export function abOrder(cases: number, seed: number | string = DEFAULT_AB_SEED): AbStep[] {
+  return abSteps(abFirsts(cases, seed));
+}
+
+/**
+ * `--a-args "-icount shift=7"` → `['-icount', 'shift=7']`: split on whitespace, nothing else.
+ * No shell is involved, so quotes and `$` are passed to QEMU as they are.
+ */
+export function splitQemuArgs(s: string | undefined): string[] {
+  return (s ?? '').split(/\s+/).filter((w) => w !== '');
+}
+
+/**
+ * What a variant contributes to a case's `vm` record, so compare's VM-configuration note names
+ * what differs between A and B: the QEMU binary, the extra arguments (absent when none) and, for
+ * the Linux cases, the kernel they booted when the variant chose one. Nothing outside a variant run.
+ */
+export function variantVmRecord(v: RunVariant | undefined, kernel?: string): Record<string, string> {
+  if (!v) return {};
+  return {
+    ...(v.qemu ? { qemu: v.qemu } : {}),
+    ...(v.extraArgs?.length ? { extra_args: v.extraArgs.join(' ') } : {}),
+    ...(kernel !== undefined && v.kernel !== undefined ? { kernel } : {}),
+  };
+}
+
+/** The part of a QEMU configuration a variant sets: the binary and the arguments appended last. */
+export function variantQemu(v: RunVariant | undefined): { binary?: string; extraArgs?: string[] } {
+  if (!v) return {};
+  return { ...(v.qemu ? { binary: v.qemu } : {}), ...(v.extraArgs?.length ? { extraArgs: [...v.extraArgs] } : {}) };
+}
