@@ -93,7 +93,10 @@ export interface MetricComparison {
   ci: [number, number];
   p: number;
   pAdjusted: number;
-  test: 'exact' | 'normal' | 'none';
+  /** exact (n ≤ 30 a side), monte-carlo (beyond, with ties: seeded), normal (beyond, no ties), none (not tested). */
+  test: 'exact' | 'normal' | 'monte-carlo' | 'none';
+  /** Random splits behind a monte-carlo p-value. */
+  permutations?: number;
   /** Noise band as a fraction. */
   threshold: number;
   verdict: MetricVerdict;
@@ -494,9 +497,11 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
       row.needed = needed;
       continue;
     }
-    const t = mannWhitney(a, b);
+    // Beyond the exact limit with ties: Monte Carlo, seeded per metric like the bootstrap, precise where the family's thresholds need it.
+    const t = mannWhitney(a, b, { mc: { rng: seededRng(`${seed}:mc:${row.key}`), family: compared, alpha } });
     row.p = t.p;
     row.test = t.method;
+    if (t.permutations !== undefined) row.permutations = t.permutations;
     tested.push(row);
   }
   const adj = holm(tested.map((r) => r.p));

@@ -124,7 +124,7 @@ export function forcedLines(p: PairComparison): string[] {
 
 function methodText(cmp: Comparison): string {
   return (
-    `Mann-Whitney U (exact for n ≤ 30 per side, conditional on ties; else normal approximation with tie correction), ` +
+    `Mann-Whitney U (exact for n ≤ 30 per side, conditional on ties; beyond, with ties, a seeded Monte Carlo permutation test; else the normal approximation), ` +
     `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}); change = relative change of medians ` +
     `with a ${cmp.bootstrap}-resample bootstrap ${Math.round(cmp.ciLevel * 100)}% CI (seed ${cmp.seed}). ` +
     `regressed/improved: p < α and the whole CI beyond the noise band; unchanged: the whole CI inside it; inconclusive (±): neither.`

@@ -1,20 +1,23 @@
 /**
  * The statistics behind `kvmbench compare`: Mann-Whitney U (exact for small samples: the
  * Mann-Whitney recurrence without ties, the permutation distribution conditional on the tie
- * pattern with ties; normal approximation with tie and continuity correction beyond),
+ * pattern with ties; beyond, a seeded Monte Carlo permutation test when there are ties and the
+ * normal approximation with continuity correction when there are none),
  * a percentile bootstrap of the relative change of medians, and Holm's step-down
  * correction across all metrics compared. Pure functions; randomness only through a
  * seeded Rng passed in.
  */
 import { quantileSorted } from '../stats/summary.js';
-import { normal, type Rng } from './random.js';
+import { normal, seededRng, type Rng } from './random.js';
 
 export interface MannWhitneyResult {
   /** U of the first sample: pairs (a, b) with a > b, ties counting one half. */
   u: number;
   /** Two-sided p-value. */
   p: number;
-  method: 'exact' | 'normal';
+  method: 'exact' | 'normal' | 'monte-carlo';
+  /** Random splits drawn by the Monte Carlo test (only with method `monte-carlo`). */
+  permutations?: number;
   /** z score of the normal approximation (0 for exact). */
   z: number;
   /** True if the pooled samples hold ties. */
@@ -138,15 +141,91 @@ export function exactRankSumCounts(groups: readonly number[], n1: number): Float
   return dp.slice(n1 * width, n1 * width + width);
 }
 
+/** Where the Monte Carlo test stops (see monteCarloRankSumP). */
+export interface MonteCarloOptions {
+  /** Seeded source of the random splits; default a fixed seed, so the same data give the same p. */
+  rng?: Rng;
+  /** Tests in the family the p-value will be corrected over (compare: metrics compared); default 1. */
+  family?: number;
+  /** Significance level the p-value will be judged at; default 0.05. */
+  alpha?: number;
+}
+
+/** Smaller-tail count at which the Monte Carlo test stops: p then has a relative standard error of about 1/√50 ≈ 14 %. */
+export const MC_TAIL_HITS = 50;
+/** Bounds on the number of random splits the Monte Carlo test draws. */
+export const MC_MIN_PERMUTATIONS = 2_000;
+export const MC_MAX_PERMUTATIONS = 2_000_000;
+
+/**
+ * Two-sided Monte Carlo permutation p-value of the first sample's rank sum, conditional on the
+ * tie pattern: random splits of the pooled midranks into n1 and n2 values (a partial
+ * Fisher-Yates shuffle of the smaller side), counting splits at or below and at or above the
+ * observed sum. Sequential, so that the work follows the need for precision:
+ *
+ *  - stop once the smaller tail has MC_TAIL_HITS hits (Besag & Clifford 1991): p = 2·hits / L,
+ *    about ±14 %; a p-value well away from zero needs a few hundred to a few thousand splits;
+ *  - stop once even a generous upper bound of p, 2·(c + 1 + 3.3·√(c + 1)) / L (c hits in the smaller
+ *    tail; about 99.9 % one-sided), lies below α/(2·family): p is then below the smallest Holm
+ *    threshold by a margin the remaining draws cannot undo, and any more precision changes no verdict;
+ *  - stop at L = 100·family/α splits (within MC_MIN_PERMUTATIONS..MC_MAX_PERMUTATIONS): a p-value
+ *    near the smallest Holm threshold α/family has then about 50 expected hits, ±14 %.
+ *
+ * Otherwise p = 2·(c + 1)/(L + 1), the usual valid Monte Carlo p-value; capped at 1.
+ */
+export function monteCarloRankSumP(doubledRanks: ArrayLike<number>, n1: number, observedDoubled: number, opts: MonteCarloOptions = {}): { p: number; permutations: number } {
+  const N = doubledRanks.length;
+  const n2 = N - n1;
+  const rng = opts.rng ?? seededRng('mann-whitney-monte-carlo');
+  const family = Math.max(1, opts.family ?? 1);
+  const alpha = opts.alpha ?? 0.05;
+  const maxL = Math.min(MC_MAX_PERMUTATIONS, Math.max(MC_MIN_PERMUTATIONS, Math.ceil((100 * family) / alpha)));
+  const certain = alpha / (2 * family);
+  // Draw the smaller side; the first side's sum is the total less the other's.
+  const k = Math.min(n1, n2);
+  const drawFirst = k === n1;
+  const pool = Int32Array.from(doubledRanks, (v) => Math.round(v));
+  let total = 0;
+  for (let i = 0; i < N; i++) total += pool[i]!;
+  let below = 0;
+  let above = 0;
+  let L = 0;
+  while (L < maxL) {
+    let sum = 0;
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(rng() * (N - i));
+      const t = pool[i]!;
+      pool[i] = pool[j]!;
+      pool[j] = t;
+      sum += pool[i]!;
+    }
+    const s1 = drawFirst ? sum : total - sum;
+    if (s1 <= observedDoubled) below++;
+    if (s1 >= observedDoubled) above++;
+    L++;
+    const c = Math.min(below, above);
+    if (c >= MC_TAIL_HITS) return { p: Math.min(1, (2 * c) / L), permutations: L };
+    if ((L & 1023) === 0 && (2 * (c + 1 + 3.3 * Math.sqrt(c + 1))) / L < certain) break;
+  }
+  const c = Math.min(below, above);
+  return { p: Math.min(1, (2 * (c + 1)) / (L + 1)), permutations: L };
+}
+
 /**
  * Two-sided Mann-Whitney U test of `a` against `b`. Exact when both sides have at most
  * EXACT_MAX_N samples: without ties from the Mann-Whitney recurrence, with ties from the
- * permutation distribution conditional on the tie pattern (exactRankSumCounts). Beyond that
- * the normal approximation with the tie-corrected variance and a continuity correction of
- * 0.5, never below the smallest p-value any arrangement can reach (minimumP), so that it
- * cannot claim what the exact test could not. Two-sided p = 2 · the smaller tail, capped at 1.
+ * permutation distribution conditional on the tie pattern (exactRankSumCounts). Beyond that,
+ * with ties, the same permutation distribution by seeded Monte Carlo (monteCarloRankSumP, its
+ * precision set by `mc.family` and `mc.alpha`); without ties the normal approximation with a
+ * continuity correction of 0.5, never below the smallest p-value any arrangement can reach
+ * (minimumP), so that it cannot claim what the exact test could not. Two-sided p = 2 · the
+ * smaller tail, capped at 1.
  */
-export function mannWhitney(a: readonly number[], b: readonly number[], opts: { forceMethod?: 'exact' | 'normal' } = {}): MannWhitneyResult {
+export function mannWhitney(
+  a: readonly number[],
+  b: readonly number[],
+  opts: { forceMethod?: 'exact' | 'normal' | 'monte-carlo'; mc?: MonteCarloOptions } = {},
+): MannWhitneyResult {
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) return { u: 0, p: 1, method: 'normal', z: 0, ties: false };
@@ -157,6 +236,12 @@ export function mannWhitney(a: readonly number[], b: readonly number[], opts: { 
   const u = r1 - (n1 * (n1 + 1)) / 2;
   const ties = tieTerm > 0;
   const useExact = opts.forceMethod ? opts.forceMethod === 'exact' : n1 <= EXACT_MAX_N && n2 <= EXACT_MAX_N;
+  if (opts.forceMethod === 'monte-carlo' || (!opts.forceMethod && !useExact && ties)) {
+    const doubled = new Int32Array(n1 + n2);
+    for (let i = 0; i < doubled.length; i++) doubled[i] = Math.round(2 * r[i]!);
+    const mc = monteCarloRankSumP(doubled, n1, Math.round(2 * r1), opts.mc);
+    return { u, p: mc.p, method: 'monte-carlo', permutations: mc.permutations, z: 0, ties };
+  }
   if (useExact && !ties) {
     const counts = exactUCounts(n1, n2);
     let total = 0;
