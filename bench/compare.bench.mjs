@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { compareRuns } = await import(join(root, 'dist/src/compare/compare.js'));
-const { renderComparison } = await import(join(root, 'dist/src/compare/render.js'));
+const { renderComparison, powerLine } = await import(join(root, 'dist/src/compare/render.js'));
+const powerOf = (p) => powerLine(p);
 const { seededRng, normal } = await import(join(root, 'dist/src/compare/random.js'));
 const { summarize } = await import(join(root, 'dist/src/stats/summary.js'));
 
@@ -65,4 +66,5 @@ const mcRows = mc.cmp.pairs[0].metrics.filter((m) => m.test === 'monte-carlo');
 const perms = mcRows.reduce((s, m) => s + m.permutations, 0);
 console.log(`compare: ${METRICS} metrics × ${SAMPLES} samples per side with ties: ${(mc.ms / 1000).toFixed(3)} s (${mcRows.length} Monte Carlo tests, ${perms} random splits in all, at most ${Math.max(...mcRows.map((m) => m.permutations))} for one metric)`);
 console.log(`verdicts: ${verdicts(mc.cmp.pairs[0])}`);
+console.log(powerOf(big.cmp.pairs[0]));
 process.exitCode = big.ms < 2000 && ties.ms < 2000 && mc.ms < 2000 ? 0 : 1;

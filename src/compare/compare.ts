@@ -18,6 +18,7 @@
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../cli/errors.js';
 import { flattenFacts } from '../report/common.js';
+import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
@@ -97,6 +98,13 @@ export interface MetricComparison {
   test: 'exact' | 'normal' | 'monte-carlo' | 'none';
   /** Random splits behind a monte-carlo p-value. */
   permutations?: number;
+  /** Tested rows: the noise of the samples as a coefficient of variation (robust, pooled: robustCv). */
+  cv?: number;
+  /**
+   * Tested rows: the smallest slowdown (a fraction) this comparison would call regressed with
+   * probability DETECT_POWER, given the row's samples, measured noise, band and the family (detectableShift).
+   */
+  detectable?: number;
   /** Noise band as a fraction. */
   threshold: number;
   verdict: MetricVerdict;
@@ -131,6 +139,27 @@ export interface Geomean {
   excludedDuplicate: number;
 }
 
+/**
+ * What the pair could have seen: the smallest shift it would confirm at DETECT_POWER, from the
+ * tested rows' own sample counts and measured noise and the size of the Holm family.
+ */
+export interface PowerSummary {
+  /** The power the shifts are stated at (0.9). */
+  power: number;
+  /** Tests in the Holm family (every tested metric of every pair). */
+  family: number;
+  /** Tested rows of this pair with a measurable noise level (the ones summarised). */
+  rows: number;
+  /** Fewest and most samples a side among them. */
+  n: [number, number];
+  /** Median of their CVs. */
+  cv: number;
+  /** Median of their detectable shifts (a fraction: 0.25 = 25 % slower); NaN when no row. */
+  shift: number;
+  /** Smallest and largest detectable shift among them. */
+  range: [number, number];
+}
+
 export interface PairComparison {
   base: Side;
   new: Side;
@@ -143,6 +172,8 @@ export interface PairComparison {
   /** Problems with the input that did not stop the comparison (a metric key met twice in a run). */
   warnings: string[];
   geomean: Geomean;
+  /** The smallest shift this pair could confirm at 90 % power (see PowerSummary). */
+  power: PowerSummary;
   counts: Record<MetricVerdict, number>;
 }
 
@@ -422,6 +453,7 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     vmDiffs,
     warnings,
     geomean: { costRatio: Number.NaN, rows: 0, excludedNonPositive: 0, excludedDuplicate: 0 },
+    power: { power: DETECT_POWER, family: 0, rows: 0, n: [0, 0], cv: Number.NaN, shift: Number.NaN, range: [Number.NaN, Number.NaN] },
     counts: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<MetricVerdict, number>,
   };
   return { pair, rows };
@@ -471,6 +503,21 @@ function geomeanOf(rows: readonly MetricComparison[]): Geomean {
   return { costRatio: geometricMean(ratios), rows: positive.length, excludedNonPositive: unique.length - positive.length, excludedDuplicate: tested.length - unique.length };
 }
 
+function powerOf(rows: readonly MetricComparison[], family: number): PowerSummary {
+  const withShift = rows.filter((r) => r.detectable !== undefined && r.cv !== undefined);
+  const shifts = withShift.map((r) => r.detectable!);
+  const ns = withShift.flatMap((r) => [r.base.n, r.new.n]);
+  return {
+    power: DETECT_POWER,
+    family,
+    rows: withShift.length,
+    n: ns.length ? [Math.min(...ns), Math.max(...ns)] : [0, 0],
+    cv: withShift.length ? median(withShift.map((r) => r.cv!)) : Number.NaN,
+    shift: shifts.length ? median(shifts) : Number.NaN,
+    range: shifts.length ? [Math.min(...shifts), Math.max(...shifts)] : [Number.NaN, Number.NaN],
+  };
+}
+
 /**
  * Compares the first run against each of the others. One family for the correction: every
  * metric tested in any pair, so several NEW runs do not multiply the false-positive rate.
@@ -488,6 +535,7 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   const compared = all.length;
   const needed = samplesNeededForAnyVerdict(compared, alpha);
   const tested: MetricComparison[] = [];
+  const samplesOf = new Map<MetricComparison, [number[], number[]]>();
   for (const { row, a, b } of all) {
     const ci = a.length >= 2 && b.length >= 2;
     if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
@@ -503,6 +551,7 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     row.test = t.method;
     if (t.permutations !== undefined) row.permutations = t.permutations;
     tested.push(row);
+    samplesOf.set(row, [a, b]);
   }
   const adj = holm(tested.map((r) => r.p));
   tested.forEach((r, i) => {
@@ -511,9 +560,18 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     r.verdict = j.verdict;
     if (j.note) r.notes.push(j.note);
   });
+  // What each tested row could have confirmed, with the family as it came out.
+  for (const r of tested) {
+    const [a, b] = samplesOf.get(r)!;
+    const cv = robustCv(a, b);
+    if (!Number.isFinite(cv)) continue;
+    r.cv = cv;
+    r.detectable = detectableShift({ n1: a.length, n2: b.length, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
+  }
   for (const { pair } of prepared) {
     for (const r of pair.metrics) pair.counts[r.verdict]++;
     pair.geomean = geomeanOf(pair.metrics);
+    pair.power = powerOf(pair.metrics, tested.length);
   }
   const pairs = prepared.map((p) => p.pair);
   return {

@@ -91,6 +91,29 @@ function geomeanText(p: PairComparison): string {
   return `geomean ${fmtPct(g.costRatio - 1)} cost (${dir}) over ${g.rows} metric${g.rows === 1 ? '' : 's'}${excluded}`;
 }
 
+function pctText(f: number): string {
+  const v = Math.abs(f) * 100;
+  return `${v >= 10 ? v.toFixed(0) : v.toFixed(1)} %`;
+}
+
+/**
+ * "with 9 tested metrics and 11 samples a side, the smallest shift this comparison could confirm at
+ * 90 % power is +27 % (−21 % for an improvement) at the median measured CV of 10 %; per metric +9 %
+ * to +180 %": what the comparison could have seen (PowerSummary, detectableShift in power.ts).
+ */
+export function powerLine(p: PairComparison): string {
+  const w = p.power;
+  if (w.rows === 0) return `power: no metric of this pair was tested (family of ${w.family}), so no shift could be confirmed`;
+  const n = w.n[0] === w.n[1] ? `${w.n[0]}` : `${w.n[0]}–${w.n[1]}`;
+  const pw = `${Math.round(w.power * 100)} %`;
+  const down = (s: number) => 1 / (1 + s) - 1;
+  const range = w.rows > 1 && w.range[0] !== w.range[1] ? `; per metric +${pctText(w.range[0])} to +${pctText(w.range[1])}` : '';
+  return (
+    `power: with ${w.family} tested metric${w.family === 1 ? '' : 's'} and ${n} samples a side, the smallest shift this comparison could confirm at ${pw} power ` +
+    `is +${pctText(w.shift)} (−${pctText(down(w.shift))} for an improvement) at the median measured CV of ${pctText(w.cv)}${range}`
+  );
+}
+
 function summaryLine(p: PairComparison): string {
   const c = p.counts;
   const parts = VERDICTS.filter((v) => c[v] > 0 || v === 'regressed' || v === 'improved' || v === 'unchanged').map((v) => `${c[v]} ${COUNT_TEXT[v]}`);
@@ -165,7 +188,7 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     }
     for (const k of p.onlyBase) out.push(color.gray(`- ${clean(k)}  only in ${clean(p.base.label)}`));
     for (const k of p.onlyNew) out.push(color.gray(`+ ${clean(k)}  only in ${clean(p.new.label)}`));
-    out.push('', (p.counts.regressed > 0 ? color.red.bold : color.bold)(summaryLine(p)), '');
+    out.push('', (p.counts.regressed > 0 ? color.red.bold : color.bold)(summaryLine(p)), color.gray(powerLine(p)), '');
   }
   out.push(color.gray(methodText(cmp)));
   return out.join('\n') + '\n';
@@ -175,7 +198,7 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   const out: string[] = [];
   for (const p of cmp.pairs) {
     out.push(`### kvmbench compare: ${mdCell(p.base.label)} → ${mdCell(p.new.label)}`, '');
-    out.push(`**${summaryLine(p)}** · hosts: ${RELATION_TEXT[p.hosts.relation]} · ${p.base.accelerator} → ${p.new.accelerator}`, '');
+    out.push(`**${summaryLine(p)}** · hosts: ${RELATION_TEXT[p.hosts.relation]} · ${p.base.accelerator} → ${p.new.accelerator}`, '', mdCell(powerLine(p)), '');
     for (const l of [...p.warnings, ...vmLines(p), ...forcedLines(p)]) out.push(`> ${mdCell(l)}`, '');
     out.push('| | metric | base | new | change | 95 % CI | verdict |', '| --- | --- | ---: | ---: | ---: | --- | --- |');
     const names = displayKeys(p);
@@ -197,8 +220,10 @@ export function renderCompareMarkdown(cmp: Comparison): string {
 }
 
 export function renderCompareJson(cmp: Comparison): string {
+  // The power line goes in as text too, beside the figures it is made of.
+  const out = { ...cmp, pairs: cmp.pairs.map((p) => ({ ...p, power: { ...p.power, line: powerLine(p) } })) };
   // Infinity/NaN are not JSON: write them as null.
-  return JSON.stringify(cmp, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+  return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
 }
 
 export function renderCompareJunit(cmp: Comparison): string {
@@ -243,6 +268,7 @@ export function renderCompareJunit(cmp: Comparison): string {
         ['base.run', p.base.runId],
         ['new.run', p.new.runId],
         ['summary', summaryLine(p)],
+        ['power', powerLine(p)],
         ...p.warnings.map((l, i) => [`warning.${i}`, l] as [string, string]),
         ...vmLines(p, Number.POSITIVE_INFINITY).map((l, i) => [`vm.${i}`, l] as [string, string]),
         ...forcedLines(p).map((l, i) => [`forced.${i}`, l] as [string, string]),
@@ -269,7 +295,7 @@ export function renderCompareHtml(cmp: Comparison): string {
   const body: string[] = [];
   for (const p of cmp.pairs) {
     const range = Math.max(0.1, ...p.metrics.flatMap((m) => [Math.abs(m.change), Math.abs(m.ci[0]), Math.abs(m.ci[1])]).filter(Number.isFinite).map((v) => Math.min(v, 2)));
-    body.push(`<h2>${e(p.base.label)} → ${e(p.new.label)}</h2><p class="${p.counts.regressed ? 'bad' : ''}"><b>${e(summaryLine(p))}</b></p>`);
+    body.push(`<h2>${e(p.base.label)} → ${e(p.new.label)}</h2><p class="${p.counts.regressed ? 'bad' : ''}"><b>${e(summaryLine(p))}</b></p><p class="muted power">${e(powerLine(p))}</p>`);
     body.push(`<p>hosts: <b>${e(RELATION_TEXT[p.hosts.relation])}</b>; accelerators ${e(p.base.accelerator)} → ${e(p.new.accelerator)}</p>`);
     for (const l of [...p.warnings, ...vmLines(p), ...forcedLines(p)]) body.push(`<p class="warn">${e(l)}</p>`);
     body.push(`<details${p.hosts.rows.some((r) => r.differs) ? ' open' : ''}><summary>host fingerprints</summary><table><thead><tr><th>fact</th><th>${e(p.base.label)}</th><th>${e(p.new.label)}</th></tr></thead><tbody>`);
