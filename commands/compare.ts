@@ -4,7 +4,8 @@ import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
 import { KvmbenchError, UsageError } from '../src/cli/errors.js';
 import { ExitCode } from '../src/cli/exit-codes.js';
-import { COMPARE_FORMATS, IncomparableError, compareRuns, parseThreshold, renderComparison, type CompareFormat } from '../src/compare/index.js';
+import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
+import { COMPARE_FORMATS, DEFAULT_SEED, IncomparableError, compareRuns, renderComparison, type CompareFormat } from '../src/compare/index.js';
 import { loadResults } from '../src/results/load.js';
 
 export default class Compare extends BaseCommand {
@@ -29,28 +30,21 @@ export default class Compare extends BaseCommand {
   static override flags = {
     format: Flags.string({ char: 'f', options: [...COMPARE_FORMATS], default: 'text', description: 'output format' }),
     output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
-    threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob): NAME=PCT' }),
-    'noise-band': Flags.string({ default: '5', description: 'default noise band in percent' }),
-    alpha: Flags.string({ default: '0.05', description: 'significance level after Holm correction' }),
-    'fail-on-regression': Flags.boolean({ default: false, description: 'exit 4 when any metric is confirmed regressed: corrected p < alpha and the whole CI beyond its band' }),
+    ...JUDGE_FLAGS,
     force: Flags.boolean({ default: false, description: 'compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway, with a note per row; never different units' }),
-    seed: Flags.integer({ default: 20260101, description: 'seed of the bootstrap resampling' }),
+    seed: Flags.integer({ default: DEFAULT_SEED, description: 'seed of the bootstrap resampling (and of the Monte Carlo p-values beyond the exact test)' }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Compare);
     const paths = argv as string[];
     if (paths.length < 2) throw new UsageError('compare needs BASE and NEW');
-    const noiseBand = Number(flags['noise-band']) / 100;
-    const alpha = Number(flags.alpha);
-    if (!(noiseBand >= 0)) throw new UsageError(`--noise-band ${flags['noise-band']}: expected a percentage`);
-    if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha ${flags.alpha}: expected a number between 0 and 1`);
-    const thresholds = (flags.threshold ?? []).map(parseThreshold);
+    const judge = judgeOptions(flags);
     const runs = [];
     for (const p of paths) runs.push({ label: p, results: (await loadResults(p)).results });
     let cmp;
     try {
-      cmp = compareRuns(runs, { alpha, noiseBand, thresholds, force: flags.force, seed: flags.seed });
+      cmp = compareRuns(runs, { ...judge, force: flags.force, seed: flags.seed });
     } catch (err) {
       if (err instanceof IncomparableError) throw new UsageError(err.message, 'pass --force to compare them anyway');
       throw err;

@@ -1,0 +1,87 @@
+/**
+ * What `kvmbench run` and `kvmbench ab` share: the suite flags, loading and selecting the
+ * suite's cases from them, the SIGINT/SIGTERM handling that turns an interrupt into partial
+ * results and exit 130, and the end-of-run text (summary table, files, interrupted note).
+ */
+import { resolve } from 'node:path';
+import { Flags } from '@oclif/core';
+import type { ChalkInstance } from 'chalk';
+import { executors } from '../cases/index.js';
+import { loadSuite, type LoadedSuite } from '../suites/load.js';
+import { summaryTable } from '../suites/progress.js';
+import type { RunSummary } from '../suites/runner.js';
+import { MACHINES } from '../suites/schema.js';
+import { selectCases } from '../suites/select.js';
+import type { CaseSpec } from '../suites/types.js';
+import { ExitCode } from './exit-codes.js';
+
+/** The flags that choose and shape a suite's cases, the same for every command that runs one. */
+export const SUITE_FLAGS = {
+  only: Flags.string({ description: 'run only cases whose id, suite/id or tag matches this glob (repeatable; tag:NAME for tags only)', multiple: true }),
+  skip: Flags.string({ description: 'leave out cases matching this glob or tag (repeatable)', multiple: true }),
+  repeat: Flags.integer({ description: 'samples/boots/repetitions per case, overriding the suite', min: 1, max: 100_000 }),
+  accel: Flags.string({ description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg', options: ['auto', 'kvm', 'tcg'], default: 'auto' }),
+  machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINES] }),
+  'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
+  quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+};
+
+export interface SuiteSelection {
+  suite: LoadedSuite;
+  cases: CaseSpec[];
+}
+
+/** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
+export function loadSelectedSuite(
+  name: string,
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+  kernel?: string,
+): SuiteSelection {
+  const suite = loadSuite(name, {
+    quick: flags.quick,
+    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel) },
+    kinds: Object.keys(executors),
+  });
+  return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
+}
+
+export interface InterruptTrap {
+  /** Aborted on the first SIGINT/SIGTERM with the signal's name as its reason. */
+  signal: AbortSignal;
+  /** Stops listening (call when the run is over, before printing). */
+  release(): void;
+}
+
+/**
+ * First SIGINT/SIGTERM: abort the case in flight (its executor kills QEMU) and finish the
+ * results as interrupted. A second one exits at once with 130; the journals already hold
+ * every finished case and launchQemu's exit hook kills any guest still running.
+ */
+export function trapInterrupts(out: { write(s: string): unknown } = process.stderr): InterruptTrap {
+  const interrupt = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupt.signal.aborted) {
+      out.write(`\nkvmbench: ${sig} again, exiting now\n`);
+      process.exit(ExitCode.INTERRUPTED);
+    }
+    out.write(`\nkvmbench: ${sig}: stopping the current case and writing partial results\n`);
+    interrupt.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: interrupt.signal,
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** The end of a run as a person reads it: the summary table, the files written, and whether it was cut short. */
+export function runSummaryText(summary: RunSummary, color: ChalkInstance): string {
+  const files = [`${summary.dir}/results.json`, ...summary.reports];
+  const lines = ['', summaryTable(summary.results, color), '', `results: ${files.join('\n         ')}`];
+  if (summary.interrupted) lines.push(color.yellow(`interrupted by ${summary.interrupted}: partial results kept`));
+  return lines.join('\n') + '\n';
+}
