@@ -3,14 +3,14 @@
  * same QEMU with an argument that really slows TCG's vCPU (one guest instruction per translated
  * block: `-one-insn-per-tb` from QEMU 8.1, `-singlestep` before; `-icount shift=7` where neither
  * exists, which slows the guest's own clock instead) must come out regressed in B, exit 4 under
- * --fail-on-regression; two identical argument sets must exit 0. Both sessions leave a/ and b/
- * that `kvmbench compare` re-reads to the same verdicts.
+ * --fail-on-regression; two identical argument sets must exit 0. The sessions leave a/ and b/
+ * that `kvmbench compare` re-reads to the same verdicts; a SIGINT keeps both partial runs (130).
  *
  * The band is 100 %: on this shared 2-core machine, adjacent TCG runs of one case moved by up to
  * 80 % under other load in A/A sessions (docs/compare.md, "Interleaved A/B on one host"), while
  * the planted slowdown is several-fold (cpuid about +700 %).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,32 @@ suite('kvmbench ab under TCG', () => {
     expect(p.vmDiffs).toEqual([]);
     expect(p.metrics.length).toBeGreaterThan(0);
     expect(p.metrics.every((m) => m.verdict !== 'regressed' && m.verdict !== 'not-comparable')).toBe(true);
+  });
+
+  it('on SIGINT keeps both partial runs, still writes the comparison, and exits 130', async () => {
+    const out = join(tmp, 'intr');
+    const child = spawn(process.execPath, [bin, 'ab', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'mov_to_cr8', '-o', out], {
+      cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        // After the first case of the session has finished in both variants.
+        if (/\[2\/6\] pass/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      child.stdout.resume();
+      child.on('close', (c) => resolve(c));
+    });
+    expect(code, stderr).toBe(130);
+    for (const side of ['a', 'b']) {
+      const r = JSON.parse(readFileSync(join(out, side, 'results.json'), 'utf8')) as { run: { state: string }; cases: Array<{ id: string }> };
+      expect(r.run.state).toBe('interrupted');
+      expect(r.cases.map((c) => c.id)).toContain('exits/cpuid');
+    }
+    const rec = JSON.parse(readFileSync(join(out, 'ab.json'), 'utf8')) as { state: string; exitCode: number };
+    expect(rec).toMatchObject({ state: 'interrupted', exitCode: 130 });
+    expect(existsSync(join(out, 'compare.json'))).toBe(true);
   });
 
   it('exits 3 for a QEMU binary that is not there, before anything is written', () => {
