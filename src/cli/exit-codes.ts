@@ -11,7 +11,7 @@ export const ExitCode = {
   USAGE: 2,
   /** The environment cannot do what was asked (e.g. `--accel kvm` with no usable KVM, no QEMU). */
   ENV_UNUSABLE: 3,
-  /** `compare --fail-on-regression` found a confirmed performance regression. */
+  /** `compare --fail-on-regression` (or `ab --fail-on-regression`) found a confirmed performance regression. */
   REGRESSION: 4,
   /** Interrupted by SIGINT or SIGTERM; partial results were written. */
   INTERRUPTED: 130,
@@ -24,6 +24,6 @@ export const EXIT_CODE_DOC: ReadonlyArray<[ExitCodeValue, string]> = [
   [ExitCode.FAILED, 'checks or tests failed (doctor found a fail, a case failed or errored)'],
   [ExitCode.USAGE, 'usage error or bad input (flags, suite file, results file)'],
   [ExitCode.ENV_UNUSABLE, 'environment not usable for what was asked (e.g. --accel kvm without usable KVM, QEMU missing)'],
-  [ExitCode.REGRESSION, 'performance regression confirmed by compare --fail-on-regression'],
+  [ExitCode.REGRESSION, 'performance regression confirmed by compare --fail-on-regression (or ab --fail-on-regression)'],
   [ExitCode.INTERRUPTED, 'interrupted (SIGINT/SIGTERM); partial results written'],
 ];
