@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/version.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin/run.js');
@@ -28,9 +29,7 @@ interface Cmp {
   pairs: Array<{ vmDiffs: Array<{ key: string; base?: string; new?: string }>; onlyBase: string[]; onlyNew: string[]; metrics: Array<{ key: string; name: string; verdict: string; change: number }>; power: { line: string } }>;
 }
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
-}
+const cli = (args: string[]) => runCli(args, {}, 120_000);
 
 /** The argument that slows TCG's vCPU on this QEMU. */
 function slowArgs(): string {
@@ -45,8 +44,9 @@ const SUBSET = ['exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only
 suite('kvmbench ab under TCG', () => {
   let tmp: string;
   beforeAll(() => {
+    // A dist/ from before this command has run.js but not ab.js.
     if (!existsSync(join(root, 'dist/commands/ab.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+    ensureBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-ab-'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -102,7 +102,7 @@ suite('kvmbench ab under TCG', () => {
   it('on SIGINT keeps both partial runs, still writes the comparison, and exits 130', async () => {
     const out = join(tmp, 'intr');
     const child = spawn(process.execPath, [bin, 'ab', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'mov_to_cr8', '-o', out], {
-      cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {

@@ -12,7 +12,6 @@
  * a 64 MiB file (a quick run of it takes about a minute here; names and labels do not depend on
  * the runtimes). `quick` and `full` are only includes of these suites.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +19,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricKey } from '../../src/compare/compare.js';
 import { loadResults } from '../../src/results/load.js';
 import type { Results } from '../../src/results/model.js';
-import { packageRoot } from '../../src/version.js';
+import { ensureBuilt, runCli } from '../helpers/cli.js';
 
-const root = packageRoot();
-const bin = join(root, 'bin/run.js');
 const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync);
 const suite = qemu || process.env.CI ? describe : describe.skip;
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1' } });
-}
+const cli = (args: string[]) => runCli(args, {}, 240_000);
 
 /** Every metric key of the cases that ran (compare leaves skipped cases out). */
 function keys(r: Results): string[] {
@@ -53,8 +48,7 @@ const IO_SHORT = 'suite: io-short\ndescription: the shipped io suite with 1 s fi
 suite('two real runs of every shipped suite pair every metric', () => {
   let tmp: string;
   beforeAll(() => {
-    if (!existsSync(join(root, 'dist/commands/compare.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+    ensureBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-pairing-'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
