@@ -38,7 +38,7 @@ export default class Ab extends BaseCommand {
     'See docs/compare.md.';
   static override examples = [
     '<%= config.bin %> ab exits --quick --a-qemu /usr/bin/qemu-system-x86_64 --b-qemu ~/qemu/build/qemu-system-x86_64',
-    '<%= config.bin %> ab exits --quick --accel tcg --b-args "-icount shift=7" --fail-on-regression',
+    '<%= config.bin %> ab exits --quick --accel tcg --b-args "-singlestep" --fail-on-regression',
     '<%= config.bin %> ab boot-linux --quick --a-kernel bzImage.base --b-kernel bzImage.patched -o ab-kernel/',
   ];
 
@@ -51,7 +51,7 @@ export default class Ab extends BaseCommand {
     output: Flags.string({ char: 'o', description: 'session directory: A in OUTPUT/a, B in OUTPUT/b, the comparison beside them (default reports/ab-<id>)' }),
     'a-qemu': Flags.string({ description: "variant A's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
     'b-qemu': Flags.string({ description: "variant B's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
-    'a-args': Flags.string({ description: "extra QEMU arguments for variant A, split on whitespace (no shell), appended to every QEMU it starts, e.g. \"-icount shift=7\"" }),
+    'a-args': Flags.string({ description: "extra QEMU arguments for variant A, split on whitespace (no shell), appended to every QEMU it starts, e.g. \"-singlestep\" (TCG; -one-insn-per-tb from QEMU 8.1). Not -icount: it turns the guest TSC into virtual time, so TSC figures stop being comparable" }),
     'b-args': Flags.string({ description: 'extra QEMU arguments for variant B, split on whitespace (no shell)' }),
     'a-kernel': Flags.string({ description: "Linux kernel (bzImage) for variant A's Linux cases (boot-linux, io), as `run --kernel`" }),
     'b-kernel': Flags.string({ description: "Linux kernel (bzImage) for variant B's Linux cases (boot-linux, io), as `run --kernel`" }),
