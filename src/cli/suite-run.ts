@@ -10,9 +10,9 @@ import { executors } from '../cases/index.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { summaryTable } from '../suites/progress.js';
 import type { RunSummary } from '../suites/runner.js';
-import { MACHINES } from '../suites/schema.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../suites/types.js';
+import { MACHINE_TYPES } from '../vmm/qemu.js';
 import { ExitCode } from './exit-codes.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
@@ -21,7 +21,7 @@ export const SUITE_FLAGS = {
   skip: Flags.string({ description: 'leave out cases matching this glob or tag (repeatable)', multiple: true }),
   repeat: Flags.integer({ description: 'samples/boots/repetitions per case, overriding the suite', min: 1, max: 100_000 }),
   accel: Flags.string({ description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg', options: ['auto', 'kvm', 'tcg'], default: 'auto' }),
-  machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINES] }),
+  machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINE_TYPES] }),
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
 };

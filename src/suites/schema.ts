@@ -8,11 +8,11 @@
  * person reads; the loader prefixes it with `FILE:LINE:COL: field:`.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { MACHINE_TYPES } from '../vmm/qemu.js';
 
 export const SUITE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 export const CASE_ID_PATTERN = '^[a-z0-9][a-z0-9._-]*$';
 
-export const MACHINES = ['microvm', 'q35', 'pc'] as const;
 export const ACCELERATORS = ['kvm', 'tcg'] as const;
 
 const Name = Type.String({
@@ -30,8 +30,8 @@ const CaseId = Type.String({
 const Text = Type.String({ maxLength: 4096, errorMessage: 'expected a string' });
 
 const Machine = Type.Union(
-  MACHINES.map((m) => Type.Literal(m)),
-  { errorMessage: `expected one of ${MACHINES.join(', ')}` },
+  MACHINE_TYPES.map((m) => Type.Literal(m)),
+  { errorMessage: `expected one of ${MACHINE_TYPES.join(', ')}` },
 );
 
 const AccelList = Type.Array(

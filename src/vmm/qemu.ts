@@ -7,6 +7,7 @@ import { delimiter, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../cli/errors.js';
 import type { Accelerator } from '../results/model.js';
 
+/** The machine types kvmbench boots: the one list (the suite schema and `--machine` take theirs from here). */
 export const MACHINE_TYPES = ['microvm', 'q35', 'pc'] as const;
 export type MachineType = (typeof MACHINE_TYPES)[number];
 
