@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
-import { EnvironmentError, InterruptedError, UsageError } from '../src/cli/errors.js';
+import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
 import { SUITE_FLAGS, loadSelectedSuite, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/compare/index.js';
@@ -119,12 +119,13 @@ export default class Ab extends BaseCommand {
     if (outcome.incomparable) {
       throw new UsageError(`A and B cannot be compared: ${outcome.incomparable}`, `both runs are kept in ${outcome.dir}/a and ${outcome.dir}/b; \`kvmbench compare --force\` compares them anyway`);
     }
-    if (outcome.comparison && outcome.comparison.regressions > 0 && flags['fail-on-regression'] && outcome.exitCode === 4) {
+    if (outcome.comparison && outcome.comparison.regressions > 0 && outcome.outcome === 'regression') {
       process.stderr.write(`kvmbench: ${outcome.comparison.regressions} confirmed regression${outcome.comparison.regressions > 1 ? 's' : ''} in B\n`);
     }
     if (outcome.a.interrupted ?? outcome.b.interrupted) human.write(color.yellow(`interrupted: both partial runs kept in ${outcome.dir}\n`));
-    process.exitCode = outcome.exitCode;
-    this.exit(outcome.exitCode);
+    const code = exitCodeOf(outcome.outcome);
+    process.exitCode = code;
+    this.exit(code);
   }
 }
 

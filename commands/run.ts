@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
-import { InterruptedError } from '../src/cli/errors.js';
+import { exitCodeOf, InterruptedError } from '../src/errors.js';
 import { SUITE_FLAGS, loadSelectedSuite, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
 import { makeReporter } from '../src/suites/progress.js';
@@ -68,7 +68,8 @@ export default class Run extends BaseCommand {
     if (flags.json) process.stdout.write(JSON.stringify(summary.results, null, 2) + '\n');
     human.write(runSummaryText(summary, color));
     // Always exit explicitly: an executor abandoned after its deadline may still hold timers.
-    process.exitCode = summary.exitCode;
-    this.exit(summary.exitCode);
+    const code = exitCodeOf(summary.outcome);
+    process.exitCode = code;
+    this.exit(code);
   }
 }

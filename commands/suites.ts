@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/cli/color.js';
-import { KvmbenchError, UsageError } from '../src/cli/errors.js';
-import { ExitCode } from '../src/cli/exit-codes.js';
+import { ExitCode, KvmbenchError, UsageError } from '../src/errors.js';
 import { executors } from '../src/cases/index.js';
 import { listShippedSuites, loadSuite, type LoadedSuite } from '../src/suites/load.js';
 

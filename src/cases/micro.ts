@@ -8,7 +8,7 @@ import { variantQemu, variantVmRecord } from '../suites/ab.js';
 import type { CaseContext, CaseSpec } from '../suites/types.js';
 import type { LaunchResult } from '../vmm/launch.js';
 import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * ACPI PM timer port per machine: SeaBIOS and qboot put the PM base at 0x600 on both q35 (ICH9)

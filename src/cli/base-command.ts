@@ -1,6 +1,5 @@
 import { Command, Errors } from '@oclif/core';
-import { KvmbenchError } from './errors.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, KvmbenchError } from '../errors.js';
 
 /**
  * Every kvmbench command extends this. It owns error rendering and exit codes:

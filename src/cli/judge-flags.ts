@@ -4,7 +4,7 @@
  */
 import { Flags } from '@oclif/core';
 import { parseThreshold, type CompareOptions } from '../compare/index.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export const JUDGE_FLAGS = {
   threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob): NAME=PCT' }),

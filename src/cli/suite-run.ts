@@ -13,7 +13,7 @@ import type { RunSummary } from '../suites/runner.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../suites/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode } from '../errors.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
 export const SUITE_FLAGS = {

@@ -16,7 +16,7 @@
  *    confirm what the CI shows).
  */
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import { flattenFacts } from '../report/common.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';

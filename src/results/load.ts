@@ -11,7 +11,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import { CaseResult, RESULTS_SCHEMA, Results } from './model.js';
 
 export interface LoadedResults {

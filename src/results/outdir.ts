@@ -8,7 +8,7 @@
 import { mkdir, open, readFile, rm, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../errors.js';
 
 /** Logs and results of a quick run take a few MiB; refuse to start with less than this. */
 export const MIN_FREE_BYTES = 64 * 1024 * 1024;

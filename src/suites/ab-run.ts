@@ -15,7 +15,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
+import { exitCodeOf, type Outcome } from '../errors.js';
 import { IncomparableError, compareRuns, type CompareOptions, type Comparison } from '../compare/compare.js';
 import { renderComparison } from '../compare/render.js';
 import { newRunId } from '../results/outdir.js';
@@ -58,8 +58,8 @@ export interface AbOutcome {
   order: Array<{ case: string; first: AbLabel }>;
   /** ab.json and the comparison files. */
   files: string[];
-  /** 130 interrupted, else 1 when a case failed or errored in either run, else 4 on a confirmed regression under failOnRegression, else 0. */
-  exitCode: ExitCodeValue;
+  /** `interrupted`, else `failed` when a case failed or errored in either run, else `regression` on a confirmed regression under failOnRegression, else `ok`. */
+  outcome: Outcome;
 }
 
 /** The session record written as ab.json (at the start, and again with the outcome at the end). */
@@ -75,6 +75,7 @@ export interface AbRecord {
   comparison?: string;
   incomparable?: string;
   regressions?: number;
+  /** The process exit code the session ends with (`exitCodeOf(outcome)`, README "Exit codes"). */
   exitCode?: number;
 }
 
@@ -147,24 +148,24 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
     }
   }
   const interrupted = a.interrupted ?? b.interrupted;
-  const failed = a.exitCode === ExitCode.FAILED || b.exitCode === ExitCode.FAILED;
-  const exitCode: ExitCodeValue = interrupted
-    ? ExitCode.INTERRUPTED
+  const failed = a.outcome === 'failed' || b.outcome === 'failed';
+  const outcome: Outcome = interrupted
+    ? 'interrupted'
     : failed
-      ? ExitCode.FAILED
+      ? 'failed'
       : opts.failOnRegression && (comparison?.regressions ?? 0) > 0
-        ? ExitCode.REGRESSION
-        : ExitCode.OK;
+        ? 'regression'
+        : 'ok';
   Object.assign(record, {
     state: interrupted ? 'interrupted' : 'complete',
     ...(comparison ? { comparison: 'compare.json', regressions: comparison.regressions } : {}),
     ...(incomparable ? { incomparable } : {}),
-    exitCode,
+    exitCode: exitCodeOf(outcome),
   });
   record.variants = [
     { ...opts.a.variant, dir: relative(dir, a.dir) },
     { ...opts.b.variant, dir: relative(dir, b.dir) },
   ];
   await writeJson(join(dir, 'ab.json'), record);
-  return { dir, a, b, ...(comparison ? { comparison } : {}), ...(incomparable ? { incomparable } : {}), order: record.order, files, exitCode };
+  return { dir, a, b, ...(comparison ? { comparison } : {}), ...(incomparable ? { incomparable } : {}), order: record.order, files, outcome };
 }

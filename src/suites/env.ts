@@ -4,7 +4,7 @@
  * The runner takes these as injectable dependencies so its tests can replace them.
  */
 import { hostname } from 'node:os';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../errors.js';
 import { resolveAccelerator, type AccelRequest } from '../vmm/accel.js';
 import { smokeBoot, TCG_CPU } from '../vmm/smoke.js';
 import type { Accelerator, Execution, HostFingerprint, Results } from '../results/model.js';

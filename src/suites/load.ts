@@ -11,7 +11,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 
 import { Alias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import type { ArgValue, CaseSpec } from './types.js';
 import {

@@ -20,8 +20,7 @@ import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { EnvironmentError, KvmbenchError } from '../cli/errors.js';
-import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
+import { EnvironmentError, KvmbenchError, type Outcome } from '../errors.js';
 import { executorFor as registryExecutorFor } from '../cases/index.js';
 import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/model.js';
 import { prepareOutputDir, type OutputDir } from '../results/outdir.js';
@@ -81,7 +80,8 @@ export interface RunSummary {
   dir: string;
   /** junit.xml, report.html... as returned by writeReports. */
   reports: string[];
-  exitCode: ExitCodeValue;
+  /** `interrupted`, else `failed` when a case failed or errored, else `ok` (the CLI maps it to an exit code). */
+  outcome: Exclude<Outcome, 'regression'>;
   /** Set when the run was interrupted: the signal's reason. */
   interrupted?: string;
 }
@@ -296,8 +296,8 @@ async function runPlanned(
         }
       }
       const failed = results.cases.some((c) => c.status === 'fail' || c.status === 'error');
-      const exitCode = interrupted ? ExitCode.INTERRUPTED : failed ? ExitCode.FAILED : ExitCode.OK;
-      summaries.push({ results, dir: a.out!.dir, reports, exitCode, ...(interrupted ? { interrupted } : {}) });
+      const outcome = interrupted ? 'interrupted' : failed ? 'failed' : 'ok';
+      summaries.push({ results, dir: a.out!.dir, reports, outcome, ...(interrupted ? { interrupted } : {}) });
     }
     return summaries;
   } finally {

@@ -3,7 +3,7 @@
  * id (`cpuid`), the result id (`exits/cpuid`) or one of its tags (`in-kernel`); `tag:NAME`
  * matches tags only. Patterns are globs: `*` and `?` (never crossing `/`), `**` (anything).
  */
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import type { CaseSpec } from './types.js';
 
 export function globToRegExp(glob: string): RegExp {

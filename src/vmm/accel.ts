@@ -2,7 +2,7 @@
  * `--accel auto|kvm|tcg`: which accelerator a run actually uses. The decision
  * rests on the functional KVM probe (src/host/kvm-probe.ts), never on CPU flags.
  */
-import { EnvironmentError, UsageError } from '../cli/errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
 import { probeKvm, type KvmProbeResult } from '../host/kvm-probe.js';
 import type { Accelerator } from '../results/model.js';
 import { qemuBinary } from './qemu.js';

@@ -4,7 +4,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { EnvironmentError, UsageError } from '../cli/errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
 import type { Accelerator } from '../results/model.js';
 
 /** The machine types kvmbench boots: the one list (the suite schema and `--machine` take theirs from here). */

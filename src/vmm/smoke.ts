@@ -11,7 +11,7 @@
  * - does the guest's code run natively or emulated (src/vmm/execution.ts)?
  */
 import { guestImage } from '../guests/index.js';
-import { KvmbenchError } from '../cli/errors.js';
+import { KvmbenchError } from '../errors.js';
 import type { Accelerator, Execution } from '../results/model.js';
 import { decideExecution } from './execution.js';
 import { launchQemu, type LaunchResult } from './launch.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/cli/errors.js';
+import { UsageError } from '../../../src/errors.js';
 import { IncomparableError, classifyHosts, comparePair, compareRuns, parseThreshold, samplesNeededForAnyVerdict, thresholdFor } from '../../../src/compare/compare.js';
 import { displayKeys, renderComparison } from '../../../src/compare/render.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';

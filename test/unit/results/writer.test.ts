@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/cli/errors.js';
+import { UsageError } from '../../../src/errors.js';
 import { loadResults, resultsFromJournal, validateResults } from '../../../src/results/load.js';
 import { ResultsWriter, writeJsonAtomic } from '../../../src/results/writer.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { qemuConfigFor, vmRecord } from '../../../src/cases/micro.js';
-import { EnvironmentError } from '../../../src/cli/errors.js';
+import { EnvironmentError } from '../../../src/errors.js';
 import { seededRng, normal } from '../../../src/compare/random.js';
 import { linuxQemuConfig, buildLinuxArgs } from '../../../src/linux/launch.js';
 import { loadResults, validateResults } from '../../../src/results/load.js';
@@ -175,7 +175,7 @@ describe('runArms', () => {
     expect(events.slice(0, 2)).toEqual(['begin A 6', 'begin B 6']);
     expect(events[2]).toMatch(/^start 1\/6 [AB] one$/);
     for (const [sum, v] of [[a!, A], [b!, B(['-slow', '2'])]] as const) {
-      expect(sum.exitCode).toBe(0);
+      expect(sum.outcome).toBe('ok');
       expect(sum.results.run.variant).toEqual(v);
       expect(sum.results.cases.map((c) => c.id)).toEqual(['arms/one', 'arms/two', 'arms/three']);
       validateResults(JSON.parse(readFileSync(join(sum.dir, 'results.json'), 'utf8')));
@@ -231,7 +231,7 @@ describe('runAb', () => {
 
   it('writes a/ and b/, ab.json with the seed, variants and order, and the comparison as JSON, text and HTML', async () => {
     const o = await session('same', []);
-    expect(o.exitCode).toBe(0);
+    expect(o.outcome).toBe('ok');
     for (const f of ['a/results.json', 'a/results.jsonl', 'b/results.json', 'b/results.jsonl', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(o.dir, f)), f).toBe(true);
     const rec = JSON.parse(readFileSync(join(o.dir, 'ab.json'), 'utf8')) as AbRecord;
     expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
@@ -248,10 +248,10 @@ describe('runAb', () => {
 
   it('confirms a planted slowdown of B (exit 4 only with failOnRegression) and names what differs', async () => {
     const plain = await session('slow', ['-slow', '1.5']);
-    expect(plain.exitCode).toBe(0);
+    expect(plain.outcome).toBe('ok');
     expect(plain.comparison!.regressions).toBe(2);
     const strict = await session('slow-strict', ['-slow', '1.5'], { failOnRegression: true });
-    expect(strict.exitCode).toBe(4);
+    expect(strict.outcome).toBe('regression');
     expect(strict.comparison!.pairs[0]!.vmDiffs.map((d) => [d.key, d.base, d.new])).toEqual([
       ['extra_args', undefined, '-slow 1.5'],
       ['extra_args', undefined, '-slow 1.5'],
@@ -260,7 +260,7 @@ describe('runAb', () => {
 
   it('exits 1 when a case fails in either run, before any regression', async () => {
     const o = await session('fails', ['-slow', '1.5'], { failOnRegression: true }, 'cases:\n  - id: one\n    args: {fail: B}\n  - id: two\n');
-    expect(o.exitCode).toBe(1);
+    expect(o.outcome).toBe('failed');
     expect(o.b.results.cases[0]!.status).toBe('fail');
   });
 
@@ -275,7 +275,7 @@ describe('runAb', () => {
       close: () => undefined,
     };
     const o = await session('intr', [], { signal: ac.signal, reporter }, 'cases:\n  - id: one\n  - id: two\n    args: {ms: 5000}\n  - id: three\n');
-    expect(o.exitCode).toBe(130);
+    expect(o.outcome).toBe('interrupted');
     for (const s of [o.a, o.b]) {
       expect(s.results.run.state).toBe('interrupted');
       expect((await loadResults(s.dir)).results.run.state).toBe('interrupted');

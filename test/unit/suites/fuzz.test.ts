@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/cli/errors.js';
+import { UsageError } from '../../../src/errors.js';
 import { parseSuiteText } from '../../../src/suites/load.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 100_000);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/cli/errors.js';
+import { UsageError } from '../../../src/errors.js';
 import { loadSuite, parseSuiteText, resolveSuiteRef, listShippedSuites } from '../../../src/suites/load.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/suites');

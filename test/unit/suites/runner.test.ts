@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../../../src/cli/errors.js';
+import { EnvironmentError } from '../../../src/errors.js';
 import { loadResults, validateResults } from '../../../src/results/load.js';
 import { prepareOutputDir } from '../../../src/results/outdir.js';
 import { summarize } from '../../../src/stats/summary.js';
@@ -81,7 +81,7 @@ describe('runSuite', () => {
     const suite = loadSuite(join(fixtures, 'demo.yaml'));
     const out = join(work, 'out-basic');
     const s = await runSuite({ suite, accel: 'auto', quick: false, argv: ['run', 'demo'], output: out, deps: deps(), executorFor: registry, reporter });
-    expect(s.exitCode).toBe(0);
+    expect(s.outcome).toBe('ok');
     expect(s.results.cases.map((c) => [c.id, c.status])).toEqual([['demo/fast', 'pass'], ['demo/slow', 'pass'], ['demo/kvm-only', 'skip']]);
     expect(s.results.cases[2]!.reason).toBe('case runs only on kvm; this run uses tcg');
     expect(s.results.run).toMatchObject({ suite: 'demo', state: 'complete', accelerator: 'tcg', acceleratorRequested: 'auto', quick: false, warnings: ['test: running under TCG'] });
@@ -105,7 +105,7 @@ describe('runSuite', () => {
     const t0 = Date.now();
     const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-dl'), deps: deps(), executorFor: registry });
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(s.exitCode).toBe(1);
+    expect(s.outcome).toBe('failed');
     expect(s.results.cases.map((c) => c.status)).toEqual(['error', 'pass']);
     expect(s.results.cases[0]!.reason).toBe('deadline of 0.3 s exceeded: guest killed');
     const rec = seen.get('dl/late')!;
@@ -165,7 +165,7 @@ describe('runSuite', () => {
       ['mix/needs', 'skip', 'requires doctor check kvm.dev: /dev/kvm does not exist'],
       ['mix/needs-ok', 'pass', undefined],
     ]);
-    expect(s.exitCode).toBe(1);
+    expect(s.outcome).toBe('failed');
     validateResults(JSON.parse(readFileSync(join(s.dir, 'results.json'), 'utf8')));
   });
 
@@ -190,7 +190,7 @@ describe('runSuite', () => {
     const t0 = Date.now();
     const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-intr'), deps: deps(), executorFor: registry, signal: ac.signal, reporter: r });
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(s.exitCode).toBe(130);
+    expect(s.outcome).toBe('interrupted');
     expect(s.interrupted).toBe('SIGINT');
     expect(s.results.run.state).toBe('interrupted');
     expect(s.results.cases.map((c) => [c.id, c.status, c.reason])).toEqual([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KvmProbeResult } from '../../../src/host/kvm-probe.js';
 import { resolveAccelerator } from '../../../src/vmm/accel.js';
-import { KvmbenchError } from '../../../src/cli/errors.js';
+import { KvmbenchError } from '../../../src/errors.js';
 
 const ok: KvmProbeResult = { usable: true, device: '/dev/kvm', stage: 'ok', capabilities: {} };
 const denied: KvmProbeResult = {

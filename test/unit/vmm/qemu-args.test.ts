@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgs, qemuBinary, qemuOptValue } from '../../../src/vmm/qemu.js';
-import { KvmbenchError } from '../../../src/cli/errors.js';
+import { KvmbenchError } from '../../../src/errors.js';
 
 function opt(args: string[], flag: string): string[] {
   const out: string[] = [];
