@@ -8,6 +8,7 @@
  * changes the meaning of an existing field bumps the trailing version number.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Summary } from '../stats/summary.js';
 
 export const RESULTS_SCHEMA = 'kvmbench.results/1';
 
@@ -59,20 +60,6 @@ export const CaseStatus = Type.Union([
   Type.Literal('skip'), // not applicable here; `reason` says why
 ]);
 export type CaseStatus = Static<typeof CaseStatus>;
-
-export const Summary = Type.Object({
-  n: Type.Integer({ minimum: 0 }),
-  median: Type.Number(),
-  mean: Type.Number(),
-  stdev: Type.Number(),
-  min: Type.Number(),
-  max: Type.Number(),
-  p5: Type.Number(),
-  p95: Type.Number(),
-  /** Coefficient of variation, stdev / mean (a fraction, not a percentage). */
-  cv: Type.Number(),
-});
-export type Summary = Static<typeof Summary>;
 
 export const Metric = Type.Object({
   /** Stable name, unique within its case, e.g. `cpuid.latency` or `boot.spawn_to_exit`. */

@@ -1,4 +1,23 @@
-import type { Summary } from '../results/model.js';
+/**
+ * Descriptive statistics of samples. `Summary` is defined here, with TypeBox, and the results
+ * model (src/results/model.ts) takes it for every metric's `summary`: statistics do not depend
+ * on the results model.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Summary = Type.Object({
+  n: Type.Integer({ minimum: 0 }),
+  median: Type.Number(),
+  mean: Type.Number(),
+  stdev: Type.Number(),
+  min: Type.Number(),
+  max: Type.Number(),
+  p5: Type.Number(),
+  p95: Type.Number(),
+  /** Coefficient of variation, stdev / mean (a fraction, not a percentage). */
+  cv: Type.Number(),
+});
+export type Summary = Static<typeof Summary>;
 
 /** Linear-interpolated quantile (type 7, as R's default and numpy's `linear`) of sorted data. */
 export function quantileSorted(sorted: readonly number[], q: number): number {
