@@ -32,7 +32,7 @@ const LDFLAGS = ['-m', 'elf_x86_64', '-nostdlib', '-z', 'max-page-size=0x1000', 
   '--no-warn-rwx-segments', '-T', join(libDir, 'linker.ld')];
 
 async function sourcesIn(dir) {
-  const names = (await readdir(dir)).filter((n) => /\.(c|S|h|ld)$/.test(n)).sort();
+  const names = (await readdir(dir)).filter((n) => /\.(c|S|h|ld|def)$/.test(n)).sort();
   return names.map((n) => join(dir, n));
 }
 

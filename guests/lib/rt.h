@@ -13,11 +13,12 @@ typedef long s64;
 #define KVMB_PROTO_VERSION 1
 #define KVMB_PREFIX "KVMB1 "
 
-/* isa-debug-exit (iobase 0xf4): QEMU exits with (code << 1) | 1. */
-#define EXIT_PASS 0 /* QEMU status 1 */
-#define EXIT_FAIL 1 /* QEMU status 3 */
-#define EXIT_SKIP 38 /* QEMU status 77 */
-#define EXIT_CRASH 2 /* QEMU status 5: the guest itself broke (unexpected exception) */
+/* isa-debug-exit (iobase 0xf4): QEMU exits with (code << 1) | 1. The codes: exit-codes.def. */
+enum guest_exit {
+#define GUEST_EXIT(name, code, meaning) EXIT_##name = code,
+#include "exit-codes.def"
+#undef GUEST_EXIT
+};
 
 /* --- port and MSR access --- */
 static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }

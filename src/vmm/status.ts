@@ -9,11 +9,19 @@
  *   0 = QEMU quit on its own (guest reset or power-off with -no-reboot, e.g. a triple fault),
  *   other even statuses = QEMU itself failed (bad arguments, missing file, no KVM...).
  * QEMU also exits 1 on some startup errors, so `pass` needs the guest's `end` line too.
+ * The guest codes come from guests/lib/exit-codes.def (through the generated guest-exit-codes.ts).
  */
-export const STATUS_PASS = 1;
-export const STATUS_FAIL = 3;
-export const STATUS_SKIP = 77;
-export const STATUS_CRASH = 5;
+import { GUEST_EXIT } from './guest-exit-codes.js';
+
+/** QEMU's exit status when the guest writes `code` to isa-debug-exit. */
+export function qemuStatus(code: number): number {
+  return (code << 1) | 1;
+}
+
+export const STATUS_PASS = qemuStatus(GUEST_EXIT.PASS);
+export const STATUS_FAIL = qemuStatus(GUEST_EXIT.FAIL);
+export const STATUS_SKIP = qemuStatus(GUEST_EXIT.SKIP);
+export const STATUS_CRASH = qemuStatus(GUEST_EXIT.CRASH);
 export const STATUS_TIMEOUT = 124;
 
 export type GuestOutcome = 'pass' | 'fail' | 'skip' | 'error';
