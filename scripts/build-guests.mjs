@@ -8,6 +8,10 @@
 // is a flat blob for kvmbench's own VMM (src/kvm/), linked with flat.ld and copied out with
 // objcopy -O binary to build/guests/<dir>-<stem>.bin, and helper/*.c is the host-side C exit
 // loop, a shared library build/guests/kvm<dir>.so loaded through koffi.
+// A guest directory with a `tests.def` (guests/exits: its list of tests, an X-macro of
+// EXIT_TEST rows that main.c includes) also gets build/guests/<name>.tests.json: the rows as
+// the C preprocessor expands them, for the host (src/guests/index.ts, src/cases/exits.ts) and
+// the suite (`guest_tests:`), so the list of tests is written once, in C.
 // A guest is rebuilt only when the sha256 of its inputs (sources, flags, this script)
 // differs from the stamp beside its image. Tools run through execFile, never a shell.
 import { execFile } from 'node:child_process';
@@ -47,16 +51,44 @@ async function inputsHash(files) {
   return h.digest('hex');
 }
 
+/** The columns of a tests.def row (guests/exits/tests.def explains them); the build keeps those the host needs. */
+const TEST_ROW_JSON = '#define EXIT_TEST(name, loop, prepare, figure, irq, hist, expect, tags, what) '
+  + '{"name": #name, "figure": #figure, "irq": irq, "hist": hist, "expect": expect, "tags": tags, "what": what},';
+
+/** A guest's tests.def as JSON: the preprocessor expands every row, so the JSON is what main.c's table holds. */
+async function testsJson(dir, def) {
+  const src = join(outDir, 'obj', `${relative(guestsDir, dir).replace(/\//g, '_')}-tests-json.c`);
+  await writeFile(src, `${TEST_ROW_JSON}\n#include "${def}"\n`);
+  const { stdout } = await run('gcc', ['-E', '-P', src]);
+  let rows;
+  try {
+    rows = JSON.parse(`[${stdout.trim().replace(/,$/, '')}]`);
+  } catch (err) {
+    throw new Error(`${relative(root, def)}: a row did not expand to JSON (${err.message}); strings must be single literals without escapes`);
+  }
+  const names = new Set();
+  for (const r of rows) {
+    if (names.has(r.name)) throw new Error(`${relative(root, def)}: test ${r.name} appears twice`);
+    names.add(r.name);
+    r.irq = r.irq === 1;
+    r.hist = r.hist === 1;
+    r.tags = r.tags.split(/\s+/).filter(Boolean);
+  }
+  return `${JSON.stringify(rows, null, 2)}\n`;
+}
+
 async function buildGuest(name, { force }) {
   const dir = join(guestsDir, name);
   const libFiles = await sourcesIn(libDir);
   const files = [...libFiles, ...(await sourcesIn(dir))];
   const image = join(outDir, `${name}.elf`);
+  const def = files.find((f) => f === join(dir, 'tests.def'));
+  const tablePath = join(outDir, `${name}.tests.json`);
   const stampPath = `${image}.inputs`;
   const hash = await inputsHash(files);
   if (!force) {
     try {
-      const [stamp] = await Promise.all([readFile(stampPath, 'utf8'), stat(image)]);
+      const [stamp] = await Promise.all([readFile(stampPath, 'utf8'), stat(image), ...(def ? [stat(tablePath)] : [])]);
       if (stamp.trim() === hash) return { name, image, built: false };
     } catch {
       // no image or stamp yet: build
@@ -74,6 +106,7 @@ async function buildGuest(name, { force }) {
   const elf64 = join(objDir, `${name}.elf64`);
   await run('ld', [...LDFLAGS, '-o', elf64, ...objects]);
   await run('objcopy', ['-O', 'elf32-i386', elf64, image]);
+  if (def) await writeFile(tablePath, await testsJson(dir, def));
   await writeFile(stampPath, `${hash}\n`);
   return { name, image, built: true };
 }

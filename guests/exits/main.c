@@ -255,8 +255,8 @@ static u64 __attribute__((noinline)) loop_hlt_lapic_timer(u64 n) {
 
 /* ------------------------------------------------------------ the tests */
 
-enum figure { FIG_EXIT, FIG_COST, FIG_WAKE };
-static const char *const figure_names[] = { "exit", "cost", "wake" };
+/* One row of tests.def, the list of tests (its header explains the columns). */
+enum figure { FIG_exit, FIG_cost, FIG_wake };
 
 struct test {
 	const char *name;
@@ -270,6 +270,7 @@ struct test {
 	 */
 	const char *expect;
 	enum figure figure; /* exit: an exit's latency; cost: no exit needed; wake: timer wake-up */
+	const char *figure_name;
 	int irq;            /* one interrupt per iteration must be delivered */
 	int hist;           /* long enough to time iteration by iteration */
 };
@@ -412,22 +413,10 @@ static int prep_lapic_timer(const char **reason) {
 }
 
 static const struct test tests[] = {
-	{ "cpuid", loop_cpuid, prep_none, "cpuid leaf 0 (exit handled in KVM)", "exits=1", FIG_EXIT, 0, 1 },
-	{ "vmcall", 0, prep_vmcall, "vmcall/vmmcall by vendor, unknown hypercall (exit handled in KVM)", "exits=1 hypercalls=1", FIG_EXIT, 0, 1 },
-	{ "mov_from_cr8", loop_mov_from_cr8, prep_none, "mov from cr8 (TPR read; no exit with TPR shadow / V_TPR)", "exits=0-1", FIG_COST, 0, 0 },
-	{ "mov_to_cr8", loop_mov_to_cr8, prep_none, "mov to cr8 (TPR write of 0; no exit with TPR shadow / V_TPR)", "exits=0-1", FIG_COST, 0, 0 },
-	{ "inl_from_pmtimer", loop_inl_pmtimer, prep_pmtimer, "inl from the ACPI PM timer (QEMU user space)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
-	{ "inl_from_qemu", loop_inl_qemu, prep_none, "inl from unassigned port 0x1234 (QEMU user space)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
-	{ "inl_from_kernel", loop_inl_kernel, prep_kernel_port, "inb from PIC ELCR port 0x4d0 (in-kernel PIC)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
-	{ "outl_to_kernel", loop_outl_kernel, prep_kernel_port, "outb to PIC ELCR port 0x4d0, same value (in-kernel PIC)", "exits=1 io_exits=1", FIG_EXIT, 0, 1 },
-	{ "mmio_from_qemu", loop_mmio_hpet, prep_hpet, "32-bit MMIO read of the HPET main counter (QEMU user space)", "exits=1 mmio_exits=1", FIG_EXIT, 0, 1 },
-	{ "mov_dr", loop_mov_dr, prep_none, "mov to dr7 of 0x400 (KVM stops intercepting DR writes after the first)", "exits=0-1", FIG_COST, 0, 0 },
-	{ "rd_tsc_adjust_msr", loop_rd_tsc_adjust, prep_rd_tsc_adjust, "rdmsr IA32_TSC_ADJUST (in KVM)", "exits=1", FIG_EXIT, 0, 1 },
-	{ "wr_tsc_adjust_msr", loop_wr_tsc_adjust, prep_wr_tsc_adjust, "wrmsr IA32_TSC_ADJUST, same value (in KVM)", "exits=1", FIG_EXIT, 0, 1 },
-	{ "wr_kernel_gs_base", loop_wr_kernel_gs_base, prep_kernel_gs_base, "wrmsr IA32_KERNEL_GS_BASE (passed through: no exit)", "exits=0", FIG_COST, 0, 0 },
-	{ "self_ipi_sti_nop", loop_self_ipi_sti_nop, prep_x2apic_ipi, "x2APIC self-IPI, sti; nop; handler + EOI", "exits=0-3", FIG_EXIT, 1, 0 },
-	{ "tscdeadline_immed", loop_tscdeadline_immed, prep_tscdeadline, "TSC-deadline timer armed in the past, wait with IF=1 for its handler + EOI", "exits=1-3", FIG_EXIT, 1, 0 },
-	{ "hlt_lapic_timer", loop_hlt_lapic_timer, prep_lapic_timer, "LAPIC timer armed 50 us ahead, hlt; from the timer's expiry to its handler", "exits=1-4 halt_exits=1", FIG_WAKE, 1, 0 },
+#define EXIT_TEST(name, loop, prepare, figure, irq, hist, expect, tags, what) \
+	{ #name, loop, prepare, what, expect, FIG_##figure, #figure, irq, hist },
+#include "tests.def"
+#undef EXIT_TEST
 };
 
 /* ------------------------------------------------------ measuring and sync */
@@ -455,7 +444,7 @@ static u64 measure(loop_fn fn, u64 n) {
 		irq_expected += want;
 	}
 	/* A wake-up loop reports its latency sum; every other loop is timed as a whole. */
-	return fn != loop_null && cur->figure == FIG_WAKE ? r : t1 - t0;
+	return fn != loop_null && cur->figure == FIG_wake ? r : t1 - t0;
 }
 
 #define COM2 0x2f8
@@ -617,7 +606,7 @@ int guest_main(void) {
 		n <<= 1;
 	}
 	proto("test", "name=%s iters=%lu samples=%lu target_ticks=%lu figure=%s irq=%d expect=\"%s\" what=\"%s\"", t->name, n,
-	      samples, target, figure_names[t->figure], t->irq, t->expect, t->what);
+	      samples, target, t->figure_name, t->irq, t->expect, t->what);
 
 	if (arg_present("spin")) {
 		/* For the harness's own tests: a guest that hangs mid-test. */
@@ -639,7 +628,7 @@ int guest_main(void) {
 		for (u64 i = 0; i < samples; i++)
 			proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu", t->name, i, n, sample_ticks[i], sample_base[i]);
 	if (t->irq) proto("irq", "test=%s delivered=%lu expected=%lu", t->name, irq_expected, irq_expected);
-	if (t->figure == FIG_WAKE) proto("wake", "test=%s delay_ticks=%lu early=%lu mode=%s", t->name, wake_delay, wake_early, timer_tscdl ? "tsc-deadline" : "one-shot");
+	if (t->figure == FIG_wake) proto("wake", "test=%s delay_ticks=%lu early=%lu mode=%s", t->name, wake_delay, wake_early, timer_tscdl ? "tsc-deadline" : "one-shot");
 	u64 hn = arg_u64("hist", 0);
 	if (hn && t->hist) histogram(loop, hn);
 	proto("PASS", "test=%s", t->name);

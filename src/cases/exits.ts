@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { guestImage, guestInfo } from '../guests/index.js';
+import { guestImage, guestInfo, guestTests } from '../guests/index.js';
 import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import { hostTscKhz } from '../linux/launch.js';
 import type { Accelerator, Metric } from '../results/model.js';
@@ -21,18 +21,60 @@ import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
+import { EnvironmentError } from '../errors.js';
 import {
   attributeSamples, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram,
-  type PhaseSnapshot,
+  type Expectation, type PhaseSnapshot,
 } from './exit-accounting.js';
 import { argString, baseOutcome, guestWord, launchFacts, machineArgs, machineOf, qemuConfigFor, vmRecord, withExecution } from './micro.js';
 
-/** The tests the guest knows (names as in kvm-unit-tests' x86/vmexit.c where they measure the same thing). */
-export const EXIT_TESTS = [
-  'cpuid', 'vmcall', 'mov_from_cr8', 'mov_to_cr8', 'inl_from_pmtimer', 'inl_from_qemu', 'inl_from_kernel', 'outl_to_kernel',
-  'mmio_from_qemu', 'mov_dr', 'rd_tsc_adjust_msr', 'wr_tsc_adjust_msr', 'wr_kernel_gs_base', 'self_ipi_sti_nop',
-  'tscdeadline_immed', 'hlt_lapic_timer',
-] as const;
+/**
+ * One test of the exits guest: a row of guests/exits/tests.def, which the guest compiles into
+ * its table and the guest build writes to build/guests/exits.tests.json. The host takes the
+ * names, figures and declarations from there; nothing here lists tests again.
+ */
+export interface ExitTest {
+  name: string;
+  /** What the headline measures: an exit's latency, a cost (natively no exit), a timer wake-up. */
+  figure: Figure;
+  /** Every iteration's interrupt must be delivered. */
+  irq: boolean;
+  /** Timed iteration by iteration for the histogram. */
+  hist: boolean;
+  /** What one iteration causes natively, as KVM counts it (`exits=1 io_exits=1`). */
+  expect: string;
+  /** The parsed declaration: its counters make the test's fixed set of accounting metrics. */
+  expectation: Expectation;
+  tags: string[];
+  what: string;
+}
+
+let tableCache: readonly ExitTest[] | undefined;
+
+/** The exits guest's tests, in the order of its table. Throws when a row is malformed. */
+export function exitTests(): readonly ExitTest[] {
+  if (tableCache) return tableCache;
+  const rows = guestTests('exits');
+  if (!rows) throw new EnvironmentError('the exits guest has no list of tests (guests/exits/tests.def)', 'run `npm run build:guests`');
+  tableCache = rows.map((r) => {
+    const where = `guests/exits/tests.def, test ${r.name}`;
+    if (typeof r.figure !== 'string' || !(r.figure in FIGURES)) throw new EnvironmentError(`${where}: figure '${String(r.figure)}' is not one of ${Object.keys(FIGURES).join(', ')}`);
+    if (typeof r.expect !== 'string') throw new EnvironmentError(`${where}: no expect column`);
+    let expectation: Expectation;
+    try {
+      expectation = parseExpectation(r.expect);
+    } catch (err) {
+      throw new EnvironmentError(`${where}: ${(err as Error).message}`);
+    }
+    return { name: r.name, figure: r.figure as Figure, irq: r.irq === true, hist: r.hist === true, expect: r.expect, expectation, tags: r.tags, what: r.what };
+  });
+  return tableCache;
+}
+
+/** The names of the exits guest's tests (kvm-unit-tests' x86/vmexit.c names where they measure the same thing). */
+export function exitTestNames(): string[] {
+  return exitTests().map((t) => t.name);
+}
 
 /** At least this many samples per test, whatever the suite asks. */
 export const MIN_SAMPLES = 10;
@@ -91,11 +133,13 @@ export const exitsExecutor: CaseExecutor = {
   kind: 'exits',
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const test = argString(spec, 'test') ?? spec.id;
+    const row = exitTests().find((t) => t.name === test);
     const machine = machineOf(spec);
     const img = await guestImage(spec.guest ?? 'exits');
     const guest = guestInfo(img);
     const qemu = qemuConfigFor(spec, ctx, img.path);
     const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, {}, ctx.platform.variant) };
+    if (!row) return { ...base, status: 'error', reason: `the exits guest has no test '${test}' (its tests: ${exitTestNames().join(', ')})`, metrics: [] };
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
 
@@ -180,7 +224,14 @@ export const exitsExecutor: CaseExecutor = {
     if (own.length < MIN_SAMPLES) {
       return { ...base, status: 'error', reason: `guest reported ${own.length} samples, fewer than ${MIN_SAMPLES}`, metrics: [], facts };
     }
-    const figure: Figure = (t.test?.figure as Figure) in FIGURES ? (t.test!.figure as Figure) : 'exit';
+    // The guest prints its table row back: a different one means the image and the table were not built together.
+    if (t.test && (t.test.figure !== row.figure || t.test.expect !== row.expect)) {
+      return {
+        ...base, status: 'error', metrics: [], facts,
+        reason: `the guest image reports figure=${t.test.figure} expect="${t.test.expect}" for ${test}, but build/guests/exits.tests.json says figure=${row.figure} expect="${row.expect}": run \`npm run build:guests\``,
+      };
+    }
+    const figure = row.figure;
 
     // TSC frequency: the guest's (hypervisor leaf with +invtsc, CPUID 0x15, PM timer, PIT), else a
     // host-side estimate from the guest TSC stamps in its hello and end lines against their arrival.
@@ -212,13 +263,13 @@ export const exitsExecutor: CaseExecutor = {
       ...(accounting.length ? { emulationsPerIteration: median(accounting.map((a) => a.nullEmulationsPerIteration)) } : {}),
       source: `this boot's null loop of ${set.iters} iterations${accounting.length ? ' and KVM statistics around it' : ''}`,
     });
-    const expect = t.test?.expect ? parseExpectation(t.test.expect) : {};
+    const expect = row.expectation;
     const checks = accounting.length ? checkExpectation(expect, accounting) : [];
     if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
     else if (!accounting.length) facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
     else {
       facts.exitAccounting = {
-        declared: t.test?.expect ?? '',
+        declared: row.expect,
         checks: checks.map((c) => ({ ...c, text: describeCheck(c) })),
         judged: execution.mode === 'native',
         perSample: accounting.map((a) => ({ i: a.i, null: a.nullDelta, test: a.testDelta })),
@@ -232,7 +283,7 @@ export const exitsExecutor: CaseExecutor = {
     const irq = t.events.find((e) => e.type === 'irq');
     if (irq) facts.interruptsDelivered = `${irq.fields.delivered} of ${irq.fields.expected}`;
 
-    const what = t.test?.what ?? test;
+    const what = row.what;
     const fig = FIGURES[figure];
     const mode = ctx.accel === 'tcg'
       ? ' Accelerator TCG: the cost of emulating the instruction in QEMU, not a hardware VM exit.'

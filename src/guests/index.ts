@@ -4,7 +4,7 @@
  * missing image is built on first use when the sources are present.
  */
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,63 @@ export async function builtGuestFile(file: string): Promise<{ path: string; relP
   }
   if (!existsSync(path)) throw new EnvironmentError(`${relative(packageRoot(), path)} is missing`, 'run `npm run build:guests` (needs gcc and binutils)');
   return { path, relPath: relative(packageRoot(), path), sha256: sha256Of(path) };
+}
+
+/**
+ * One row of a guest's list of tests (`guests/<name>/tests.def`, an X-macro the guest's C
+ * includes), as the guest build writes it to build/guests/<name>.tests.json. `name`, `tags` and
+ * `what` are what a suite needs (`guest_tests:` in src/suites/load.ts); the other columns
+ * belong to the guest's executor (src/cases/exits.ts reads them).
+ */
+export interface GuestTestRow {
+  name: string;
+  tags: string[];
+  what: string;
+  [column: string]: unknown;
+}
+
+const tablesCache = new Map<string, readonly GuestTestRow[] | undefined>();
+
+/**
+ * The list of tests of guest `name`, or undefined when the guest has none (no tests.def).
+ * A missing table is built first where the sources are present, as guestImage() does for
+ * images; synchronous, because suites are loaded synchronously. Throws EnvironmentError when
+ * it cannot be built or read.
+ */
+export function guestTests(name: string): readonly GuestTestRow[] | undefined {
+  if (tablesCache.has(name)) return tablesCache.get(name);
+  const root = packageRoot();
+  const path = join(root, 'build', 'guests', `${name}.tests.json`);
+  const def = join(root, 'guests', name, 'tests.def');
+  if (!existsSync(path) && existsSync(def)) {
+    try {
+      execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs'), name], { cwd: root, stdio: 'pipe' });
+    } catch (err) {
+      const detail = String((err as { stderr?: Buffer }).stderr ?? err);
+      throw new EnvironmentError(`building the ${name} guest's list of tests failed: ${detail.trim().split('\n').slice(-3).join(' ')}`,
+        'install gcc and binutils (sudo apt-get install -y gcc binutils), then run `npm run build:guests`');
+    }
+  }
+  if (!existsSync(path)) {
+    tablesCache.set(name, undefined);
+    return undefined;
+  }
+  let rows: unknown;
+  try {
+    rows = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new EnvironmentError(`${relative(root, path)} is unreadable: ${(err as Error).message}`, 'run `npm run build:guests`');
+  }
+  const ok = (r: unknown): r is GuestTestRow => {
+    const o = r as GuestTestRow;
+    return typeof o === 'object' && o !== null && typeof o.name === 'string' && /^[a-z0-9][a-z0-9._-]*$/.test(o.name)
+      && typeof o.what === 'string' && Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string');
+  };
+  if (!Array.isArray(rows) || !rows.length || !rows.every(ok)) {
+    throw new EnvironmentError(`${relative(root, path)} is not a list of tests (name, tags, what)`, 'run `npm run build:guests`');
+  }
+  tablesCache.set(name, rows);
+  return rows;
 }
 
 export function guestInfo(img: GuestImage, extra?: Record<string, string>): GuestInfo {

@@ -12,6 +12,7 @@ import { Alias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { UsageError } from '../errors.js';
+import { guestTests } from '../guests/index.js';
 import { packageRoot } from '../version.js';
 import type { ArgValue, CaseSpec } from './types.js';
 import {
@@ -219,8 +220,8 @@ export function parseSuiteText(input: string | Uint8Array, file: string, display
     throw new UsageError(shown.join('\n'), 'see docs/suites.md for the suite file format');
   }
   const data = raw as SuiteFile;
-  if (!data.cases?.length && !data.include?.length) {
-    throw new UsageError(`${at([])}: suite: a suite needs \`cases:\` or \`include:\``);
+  if (!data.cases?.length && !data.include?.length && data.guest_tests === undefined) {
+    throw new UsageError(`${at([])}: suite: a suite needs \`cases:\`, \`guest_tests:\` or \`include:\``);
   }
   const ids = new Map<string, number>();
   (data.cases ?? []).forEach((c, i) => {
@@ -264,10 +265,52 @@ function expand(ps: ParsedSuite, opts: LoadOptions, st: ExpandState, origins: Re
     for (const spec of pick) add(spec, subOrigins[`${spec.suite}/${spec.id}`]!, ps.at(['include', i]));
   });
 
-  (ps.data.cases ?? []).forEach((c, i) => {
-    add(mergeCase(ps, c, i, opts, st), ps.at(['cases', i]), ps.at(['cases', i]));
+  const own = ps.data.cases ?? [];
+  const overridden = new Set<number>();
+  if (ps.data.guest_tests !== undefined) {
+    const guest = ps.data.guest_tests;
+    const rows = guestTests(guest);
+    if (!rows) throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: the ${guest} guest has no list of tests (guests/${guest}/tests.def)`);
+    for (const row of rows) {
+      const i = own.findIndex((c) => c.id === row.name);
+      const c = i >= 0 ? own[i]! : undefined;
+      if (c) overridden.add(i);
+      const generated: SuiteCase = {
+        title: row.what,
+        guest,
+        tags: [...(ps.data.defaults?.tags ?? []), ...row.tags],
+        ...c,
+        id: row.name,
+        args: { test: row.name, ...c?.args },
+      };
+      const where = c ? ps.at(['cases', i]) : ps.at(['guest_tests']);
+      add(checkGuestTest(ps, mergeCase(ps, generated, i, opts, st), where), where, where);
+    }
+  }
+
+  own.forEach((c, i) => {
+    if (overridden.has(i)) return;
+    add(checkGuestTest(ps, mergeCase(ps, c, i, opts, st), ps.at(['cases', i])), ps.at(['cases', i]), ps.at(['cases', i]));
   });
   return out;
+}
+
+/**
+ * A case of a guest with a list of tests (guests/<guest>/tests.def) must name one of them, by
+ * `args.test` or else by its id (as the exits executor reads it): a typo fails here, at load,
+ * instead of as an "unknown test" boot.
+ */
+function checkGuestTest(ps: ParsedSuite, spec: CaseSpec, where: string): CaseSpec {
+  const rows = spec.guest === undefined ? undefined : guestTests(spec.guest);
+  if (!rows) return spec;
+  const test = typeof spec.args.test === 'string' ? spec.args.test : spec.id;
+  if (!rows.some((r) => r.name === test)) {
+    throw new UsageError(
+      `${where}: case ${spec.suite}/${spec.id}: the ${spec.guest} guest has no test '${test}'`,
+      `its tests (guests/${spec.guest}/tests.def): ${rows.map((r) => r.name).join(', ')}`,
+    );
+  }
+  return spec;
 }
 
 function includeSuite(ps: ParsedSuite, inc: SuiteInclude, i: number, opts: LoadOptions, st: ExpandState): ParsedSuite {

@@ -137,6 +137,12 @@ export const SuiteFile = Type.Object(
   {
     suite: Name,
     description: Type.Optional(Text),
+    /**
+     * One case per test of this guest's list of tests (guests/<guest>/tests.def), in its order:
+     * id and `args.test` the test's name, title what it does, tags `defaults.tags` then the
+     * test's own. A `cases:` entry with a test's id overrides that case's fields.
+     */
+    guest_tests: Type.Optional(caseFields.guest),
     defaults: Type.Optional(CaseDefaults),
     quick: Type.Optional(CaseOverrides),
     include: Type.Optional(
@@ -148,7 +154,7 @@ export const SuiteFile = Type.Object(
     $id: 'https://kvmbench.dev/schemas/suite.schema.json',
     title: 'kvmbench suite file',
     additionalProperties: false,
-    errorMessage: 'expected a mapping with `suite:` and `cases:` or `include:`',
+    errorMessage: 'expected a mapping with `suite:` and `cases:`, `guest_tests:` or `include:`',
   },
 );
 export type SuiteFile = Static<typeof SuiteFile>;

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_TESTS } from '../../src/cases/exits.js';
+import { exitTestNames } from '../../src/cases/exits.js';
 import { probeKvm } from '../../src/host/kvm-probe.js';
 import { validateResults } from '../../src/results/load.js';
 import { ensureBuilt, runCli } from '../helpers/cli.js';
@@ -83,7 +83,7 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(res.run.accelerator).toBe('kvm');
     expect(res.run.cpu).toMatch(/^host,\+invtsc/);
-    expect(res.cases.map((c) => c.id).sort()).toEqual(EXIT_TESTS.map((t) => `exits/${t}`).sort());
+    expect(res.cases.map((c) => c.id).sort()).toEqual(exitTestNames().map((t) => `exits/${t}`).sort());
     const expectedMode = res.host.kvmFlavor === 'pvm' ? 'emulated' : res.host.kvmFlavor === 'bare-metal' || res.host.kvmFlavor === 'nested' ? 'native' : undefined;
     if (expectedMode) expect(res.run.execution?.mode).toBe(expectedMode);
     const table: string[] = [];

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_TESTS } from '../../src/cases/exits.js';
+import { exitTestNames } from '../../src/cases/exits.js';
 import { validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
 
@@ -34,7 +34,7 @@ describe('kvmbench run exits --quick --accel tcg', () => {
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(results.run.accelerator).toBe('tcg');
-    expect(results.cases.map((c) => c.id).sort()).toEqual(EXIT_TESTS.map((t) => `exits/${t}`).sort());
+    expect(results.cases.map((c) => c.id).sort()).toEqual(exitTestNames().map((t) => `exits/${t}`).sort());
     for (const c of results.cases) {
       expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
       if (c.status === 'pass') {

@@ -2,7 +2,7 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { shortMetricName, summaryTable } from '../../../src/suites/progress.js';
-import { EXIT_TESTS } from '../../../src/cases/exits.js';
+import { exitTestNames } from '../../../src/cases/exits.js';
 import { caseResult, exitsCase, makeResults, metric, richResults, samplesAround } from '../../helpers/results-fixture.js';
 
 const plain = new Chalk({ level: 0 });
@@ -42,7 +42,7 @@ describe('summaryTable: exits per iteration and execution', () => {
   });
 
   it('fits 100 columns for every exit test beside micro boots, with the widest figures a run gives', () => {
-    const exits = EXIT_TESTS.map((test) => exitsCase(test, { mode: 'emulated', latencyNs: test === 'tscdeadline_immed' ? 370_000 : 1200 }));
+    const exits = exitTestNames().map((test) => exitsCase(test, { mode: 'emulated', latencyNs: test === 'tscdeadline_immed' ? 370_000 : 1200 }));
     // The timer test publishes a wake-up latency; a long-tailed test a cv over 10 %.
     const wake = exitsCase('hlt_lapic_timer', { mode: 'emulated' });
     wake.metrics[0] = metric('hlt_lapic_timer.wake_latency', samplesAround('w', 88_781, 15, 0.17), { headline: true, execution: 'emulated' });
@@ -51,7 +51,7 @@ describe('summaryTable: exits per iteration and execution', () => {
     );
     const t = summaryTable(makeResults([...exits.filter((c) => c.id !== 'exits/hlt_lapic_timer'), wake, ...boots]), plain);
     const table = t.split('\n\n')[0]!.split('\n');
-    expect(table).toHaveLength(1 + EXIT_TESTS.length + boots.length);
+    expect(table).toHaveLength(1 + exitTestNames().length + boots.length);
     for (const l of table) expect([...l].length, l).toBeLessThanOrEqual(100);
     expect(cells(row(t, 'exits/hlt_lapic_timer')).at(-1)).toBe('wake_latency');
     expect(cells(row(t, 'exits/tscdeadline_immed'))[2]).toMatch(/^1\.\d\de\+6 ± /);

@@ -75,7 +75,7 @@ describe('parseSuiteText errors name file, line, column and field', () => {
   it('bad names, empty files and suites without cases', () => {
     expect(errorOf('suite: Bad_Name\ncases: []\n')).toMatch(/^suites\/x\.yaml:1:8: suite: expected a name/);
     expect(errorOf('')).toBe('suites/x.yaml:1:1: the suite file is empty');
-    expect(errorOf('suite: x\n')).toMatch(/suite: a suite needs `cases:` or `include:`/);
+    expect(errorOf('suite: x\n')).toMatch(/suite: a suite needs `cases:`, `guest_tests:` or `include:`/);
     expect(errorOf('- 1\n- 2\n')).toMatch(/^suites\/x\.yaml:1:1: suite file: expected a mapping/);
   });
 
