@@ -5,22 +5,41 @@
  */
 import { createHash } from 'node:crypto';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../errors.js';
 import type { GuestInfo } from '../results/model.js';
 import { packageRoot } from '../version.js';
 
-/** The guests and the CPU mode their code runs in (guests/lib/entry.S switches to long mode). */
-export const GUESTS = {
-  hello: { mode: 'long64', description: 'smallest guest: entry, hello, end (boot timing, smoke boot)' },
-  exits: { mode: 'long64', description: 'VM-exit latency tests, one test per boot' },
-} as const;
-export type GuestName = keyof typeof GUESTS;
+/** The CPU mode of every multiboot guest's code: guests/lib/entry.S switches to long mode before guest_main(). */
+const GUEST_MODE = 'long64';
+
+/**
+ * The micro guests: each directory under guests/ with C sources over guests/lib/, the set
+ * scripts/build-guests.mjs builds (not lib/, not a flat.ld directory such as raw/, whose blobs
+ * are builtGuestFile()s). Adding a guest is adding its directory.
+ */
+export function guestNames(): string[] {
+  const dir = join(packageRoot(), 'guests');
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory() && e.name !== 'lib')
+    .filter((e) => {
+      const files = readdirSync(join(dir, e.name));
+      return !files.includes('flat.ld') && files.some((f) => f.endsWith('.c'));
+    })
+    .map((e) => e.name)
+    .sort();
+}
 
 export interface GuestImage {
-  name: GuestName;
+  name: string;
   /** Absolute path. */
   path: string;
   /** Relative to the package root. */
@@ -61,7 +80,8 @@ async function buildGuests(): Promise<void> {
 
 /** The image of guest `name`, building the guests first if it is missing. */
 export async function guestImage(name: string): Promise<GuestImage> {
-  if (!(name in GUESTS)) throw new EnvironmentError(`unknown micro guest '${name}'`, `known guests: ${Object.keys(GUESTS).join(', ')}`);
+  const known = guestNames();
+  if (!known.includes(name)) throw new EnvironmentError(`unknown micro guest '${name}'`, `known guests (directories under guests/): ${known.join(', ')}`);
   const path = guestImagePath(name);
   if (!existsSync(path)) {
     buildOnce ??= buildGuests().finally(() => { buildOnce = undefined; });
@@ -71,11 +91,11 @@ export async function guestImage(name: string): Promise<GuestImage> {
     throw new EnvironmentError(`guest image ${relative(packageRoot(), path)} is missing`, 'run `npm run build:guests`');
   }
   return {
-    name: name as GuestName,
+    name,
     path,
     relPath: relative(packageRoot(), path),
     sha256: sha256Of(path),
-    mode: GUESTS[name as GuestName].mode,
+    mode: GUEST_MODE,
   };
 }
 
