@@ -57,6 +57,20 @@ describe("the exits guest's table is the list of exit tests", () => {
     expect(byName.wr_kernel_gs_base).toMatchObject({ figure: 'cost', expectation: { exits: [0, 0] } });
   });
 
+  it("docs/exits.md's declarations agree with the table wherever they name a test", () => {
+    const doc = readFileSync(join(root, 'docs', 'exits.md'), 'utf8');
+    const section = doc.split('| test | figure | declared |')[1]!.split('\n\n')[0]!;
+    const rows = [...section.matchAll(/^\| ([a-z0-9_, ]+) \| (exit|cost|wake) \| `([^`]+)` \|/gm)];
+    expect(rows.length).toBeGreaterThan(10);
+    const byName = Object.fromEntries(exitTests().map((t) => [t.name, t]));
+    for (const [, names, figure, declared] of rows) {
+      for (const name of names!.split(', ')) {
+        expect(byName[name], `docs/exits.md names ${name}, which guests/exits/tests.def lacks`).toBeDefined();
+        expect({ name, figure, declared }).toEqual({ name, figure: byName[name]!.figure, declared: byName[name]!.expect });
+      }
+    }
+  });
+
   it('the shipped suite has one case per test, in table order: id, args.test, title and tags from the row', () => {
     const s = loadSuite('exits');
     const tests = exitTests();
