@@ -271,6 +271,7 @@ function expand(ps: ParsedSuite, opts: LoadOptions, st: ExpandState, origins: Re
     const guest = ps.data.guest_tests;
     const rows = guestTests(guest);
     if (!rows) throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: the ${guest} guest has no list of tests (guests/${guest}/tests.def)`);
+    if (ps.data.defaults?.kind === undefined) throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: its cases need \`defaults.kind\``);
     for (const row of rows) {
       const i = own.findIndex((c) => c.id === row.name);
       const c = i >= 0 ? own[i]! : undefined;

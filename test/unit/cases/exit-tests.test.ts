@@ -107,5 +107,6 @@ describe("the exits guest's table is the list of exit tests", () => {
 
   it('guest_tests of a guest without a list of tests is an error', () => {
     expect(loadError(suite('none', `guest_tests: hello\n${DEFAULTS}`)).message).toMatch(/none\.yaml:2:14: guest_tests: the hello guest has no list of tests \(guests\/hello\/tests\.def\)/);
+    expect(loadError(suite('kindless', 'guest_tests: exits\ndefaults: { guest: exits }\n')).message).toMatch(/kindless\.yaml:2:14: guest_tests: its cases need `defaults\.kind`$/);
   });
 });
