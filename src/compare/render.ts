@@ -52,7 +52,8 @@ function notesText(m: MetricComparison): string {
 
 function pText(m: MetricComparison): string {
   if (m.test === 'none') return '';
-  return `p=${m.pAdjusted < 0.001 ? m.pAdjusted.toExponential(1) : m.pAdjusted.toFixed(3)}`;
+  const p = `p=${m.pAdjusted < 0.001 ? m.pAdjusted.toExponential(1) : m.pAdjusted.toFixed(3)}`;
+  return m.test === 'welch' ? `${p} (${m.base.rounds} vs ${m.new.rounds} rounds)` : p;
 }
 
 /**
@@ -109,7 +110,7 @@ export function powerLine(p: PairComparison): string {
   const down = (s: number) => 1 / (1 + s) - 1;
   const range = w.rows > 1 && w.range[0] !== w.range[1] ? `; per metric +${pctText(w.range[0])} to +${pctText(w.range[1])}` : '';
   return (
-    `power: with ${w.family} tested metric${w.family === 1 ? '' : 's'} and ${n} samples a side, the smallest shift this comparison could confirm at ${pw} power ` +
+    `power: with ${w.family} tested metric${w.family === 1 ? '' : 's'} and ${n} ${w.unit === 'rounds' ? 'rounds (fresh guests)' : w.unit === 'mixed' ? 'samples or rounds' : 'samples'} a side, the smallest shift this comparison could confirm at ${pw} power ` +
     `is +${pctText(w.shift)} (−${pctText(down(w.shift))} for an improvement) at the median measured CV of ${pctText(w.cv)}${range}`
   );
 }
@@ -146,7 +147,16 @@ export function forcedLines(p: PairComparison): string[] {
 }
 
 function methodText(cmp: Comparison): string {
+  const rounds =
+    cmp.test === 'mann-whitney-u'
+      ? ''
+      : `Rows with ≥ 3 rounds a side (test welch): Welch's t-test on the rounds' medians (log scale), change = ratio of their geometric means − 1 with the t interval; each round is a fresh guest. ` +
+        (cmp.test === 'mixed' ? 'Other rows: ' : '');
+  if (cmp.test === 'welch-rounds') {
+    return rounds + `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}). regressed/improved: p < α and the whole CI beyond the noise band; unchanged: the whole CI inside it; inconclusive (±): neither.`;
+  }
   return (
+    rounds +
     `Mann-Whitney U (exact for n ≤ 30 per side, conditional on ties; beyond, with ties, a seeded Monte Carlo permutation test; else the normal approximation), ` +
     `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}); change = relative change of medians ` +
     `with a ${cmp.bootstrap}-resample bootstrap ${Math.round(cmp.ciLevel * 100)}% CI (seed ${cmp.seed}). ` +
