@@ -3,6 +3,8 @@
  * suite's cases from them, the SIGINT/SIGTERM handling that turns an interrupt into partial
  * results and exit 130, and the end-of-run text (summary table, files, interrupted note).
  */
+import { MIN_ROUNDS } from '../compare/rounds.js';
+import { MAX_ROUNDS } from '../suites/rounds.js';
 import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
@@ -25,6 +27,16 @@ export const SUITE_FLAGS = {
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
 };
+
+/** `--rounds`: the flag of `run` and `ab`, with the command's default. */
+export function roundsFlag(defaultRounds: number) {
+  return Flags.integer({
+    description: `run every case this many times, each in a fresh guest, one after the other (default ${defaultRounds}); compare then treats the round, not the sample, as the unit of replication once both sides have ${MIN_ROUNDS} or more`,
+    min: 1,
+    max: MAX_ROUNDS,
+    default: defaultRounds,
+  });
+}
 
 export interface SuiteSelection {
   suite: LoadedSuite;
