@@ -49,7 +49,9 @@ export function mergeRounds(rounds: readonly CaseResult[], planned: number): Cas
   const metrics: Metric[] = keys.map((k) => {
     const { metric, perRound } = byKey.get(k)!;
     const samples = perRound.flat();
-    return { ...metric, samples, summary: summarize(samples), rounds: perRound.map((s) => s.length) };
+    const sizes = perRound.map((s) => s.length);
+    const method = `${metric.method.replace(/\s*$/, '')}${/[.!?]$/.test(metric.method.trim()) || metric.method.trim() === '' ? '' : '.'} Rounds: ${rounds.length}, each a fresh guest; samples per round ${sizes.join(', ')}.`.trim();
+    return { ...metric, method, samples, summary: summarize(samples), rounds: sizes };
   });
 
   const reasons = rounds

@@ -31,6 +31,7 @@ describe('mergeRounds', () => {
     expect(m.metrics[0]!.samples).toEqual([1, 2, 3, 4, 5, 6]);
     expect(m.metrics[0]!.rounds).toEqual([2, 3, 1]);
     expect(m.metrics[0]!.summary).toEqual(summarize([1, 2, 3, 4, 5, 6]));
+    expect(m.metrics[0]!.method).toBe('synthetic fixture. Rounds: 3, each a fresh guest; samples per round 2, 3, 1.');
     expect(m.durationMs).toBe(30);
     expect(m.rounds!.map((r) => r.status)).toEqual(['pass', 'pass', 'pass']);
     expect(m.reason).toBeUndefined();
