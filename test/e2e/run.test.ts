@@ -137,7 +137,7 @@ describe('kvmbench run (the default quick suite)', () => {
 });
 
 describe('kvmbench run: interrupted at random moments', () => {
-  const seed = Number(process.env.E2E_SEED ?? Date.now() % 10_000);
+  const seed = Number(process.env.E2E_SEED ?? 4242); // fixed so a failure reproduces; E2E_SEED explores others
   let s = seed;
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 

@@ -179,7 +179,7 @@ describe('variations of a captured host', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kvmbench-doctor-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   function variant(base: string, files: Record<string, unknown>): string {
-    const dir = join(tmp, `${base}-${Object.keys(files).join('-').replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`);
+    const dir = mkdtempSync(join(tmp, `${base}-${Object.keys(files).join('-').replace(/\W/g, '')}-`));
     cpSync(join(HOSTS, base), dir, { recursive: true });
     for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
     return dir;
