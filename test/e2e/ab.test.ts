@@ -9,13 +9,13 @@
  * a/ and b/ that `kvmbench compare` re-reads to the same verdicts; a SIGINT keeps both partial
  * runs (130), with the rounds that finished.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/version.js';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin/run.js');
@@ -43,9 +43,6 @@ const SUBSET = ['exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only
 suite('kvmbench ab under TCG', () => {
   let tmp: string;
   beforeAll(() => {
-    // A dist/ from before this command has run.js but not ab.js.
-    if (!existsSync(join(root, 'dist/commands/ab.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-    ensureBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-ab-'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_TESTS } from '../../src/cases/exits.js';
 import { probeKvm } from '../../src/host/kvm-probe.js';
 import { validateResults } from '../../src/results/load.js';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { markedQemu } from '../helpers/processes.js';
 
 const probe = probeKvm();
@@ -42,7 +42,6 @@ function suiteFile(name: string, body: string): string {
 }
 
 beforeAll(() => {
-  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-kvm-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -204,10 +204,6 @@ describe('io', () => {
 });
 
 describe('through the built CLI', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-  });
-
   it.each(['boot-linux', 'io'])('kvmbench run %s --quick passes (wall time printed; budget 3 minutes)', (suite) => {
     const out = join(tmp, `cli-${suite}`);
     const t0 = performance.now();

@@ -18,7 +18,7 @@ import { KvmSystem } from '../../src/kvm/vm.js';
 import { validateResults } from '../../src/results/load.js';
 import type { Results } from '../../src/results/model.js';
 import { packageRoot } from '../../src/version.js';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
 const probe = probeKvm();
@@ -34,7 +34,6 @@ const openFds = (): number => readdirSync('/proc/self/fd').length;
 const mappings = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').length;
 
 beforeAll(() => {
-  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-raw-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -2,8 +2,8 @@
  * End to end: spawns the built CLI (`node bin/run.js`) on hand-built results files and
  * checks exit codes, stdout and stderr as CI would see them.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -38,9 +38,6 @@ function quickRun(seed: string, slower?: string): Results {
 
 let tmp: string;
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/commands/report.js')) || !existsSync(join(root, 'dist/commands/compare.js'))) {
-    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  }
   tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-'));
 });
 

@@ -4,7 +4,7 @@
  * validates and has every exit test as pass or skip; its wall time against the 30 s budget is
  * printed, not asserted (a timed test flakes under load).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +17,6 @@ const root = packageRoot();
 let tmp: string;
 
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/commands/run.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-run-exits-'));
 });
 

@@ -5,7 +5,7 @@
  * QEMU processes are found by a marker in their environment (inherited from the CLI), so
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,8 +20,6 @@ const bin = join(root, 'bin/run.js');
 let tmp: string;
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-run-'));
 });
 
