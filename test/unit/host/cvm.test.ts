@@ -2,7 +2,7 @@
  * Profile cvm (confidential VMs) in detail: the parsers of CPUID 0x8000001F and of the kernel's
  * SEV/TDX messages, what each new fixture's checks say, and variations of those hosts that
  * move the cause to another layer (firmware ASIDs, KVM parameters, the SEV firmware, QEMU).
- * Verdicts and failing ids of the fixtures themselves are pinned in fixtures.test.ts.
+ * Verdicts and failing ids of the fixtures themselves are pinned in test/unit/doctor/fixtures.test.ts.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
