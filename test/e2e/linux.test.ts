@@ -21,7 +21,7 @@ import { CaseResult, type Accelerator } from '../../src/results/model.js';
 import { validateResults } from '../../src/results/load.js';
 import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
 import { packageRoot } from '../../src/version.js';
-import { caseContext } from '../helpers/case-context.js';
+import { caseContext, caseSpec } from '../helpers/case-context.js';
 
 const root = packageRoot();
 const accel: Accelerator = 'tcg';
@@ -52,7 +52,7 @@ function linuxQemus(): number[] {
 }
 
 function spec(over: Partial<CaseSpec> & Pick<CaseSpec, 'id' | 'suite' | 'kind' | 'machine'>): CaseSpec {
-  return { accel: [accel], vcpus: 1, memoryMiB: 256, args: {}, repeat: 2, deadlineSec: 240, tags: [], requires: [], ...over };
+  return caseSpec({ accel: [accel], memoryMiB: 256, repeat: 2, deadlineSec: 240, ...over });
 }
 
 function context(name: string, deadlineSec: number): CaseContext {
