@@ -4,21 +4,15 @@
  * What to expect here is decided independently of the doctor: Node itself tries to open
  * /dev/kvm read-write, so the test cannot agree with a doctor that is wrong about the device.
  */
-import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const hosts = join(root, 'test/fixtures/hosts');
-
-function cli(...args: string[]): { code: number; stdout: string; stderr: string; ms: number } {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
-}
 
 /** The device the doctor probes: /dev/kvm, or the one KVMBENCH_KVM_DEVICE names (KVM hidden). */
 const DEVICE = process.env.KVMBENCH_KVM_DEVICE || '/dev/kvm';

@@ -6,27 +6,22 @@
  * it calls a metric regressed (two real runs on a loaded shared machine may really differ);
  * a copy of a run with its steadiest metric made 30 % slower must exit 4.
  */
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResults } from '../../src/results/load.js';
-import { packageRoot } from '../../src/version.js';
 import { EXITS_SUBSET, sharedRun } from '../helpers/shared-run.js';
+import { runCli } from '../helpers/cli.js';
 
-const root = packageRoot();
-const bin = join(root, 'bin/run.js');
 const require = createRequire(import.meta.url);
 const trp = require('test-results-parser') as { parse(o: { type: string; files: string[] }): { total: number; suites: Array<{ name: string; cases: Array<{ name: string; status: string }> }> } };
 const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync);
 // CI installs QEMU (scripts/setup-host.sh), so there its absence is a failure, not a skip.
 const suite = qemu || process.env.CI ? describe : describe.skip;
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1' } });
-}
+const cli = (args: string[]) => runCli(args, {}, 240_000);
 
 suite('reports of real runs', () => {
   let tmp: string;

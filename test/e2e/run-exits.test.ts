@@ -4,16 +4,14 @@
  * validates and has every exit test as pass or skip; its wall time against the 30 s budget is
  * printed, not asserted (a timed test flakes under load).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_TESTS } from '../../src/cases/exits.js';
 import { validateResults } from '../../src/results/load.js';
-import { packageRoot } from '../../src/version.js';
+import { runCli } from '../helpers/cli.js';
 
-const root = packageRoot();
 let tmp: string;
 
 beforeAll(() => {
@@ -26,9 +24,7 @@ describe('kvmbench run exits --quick --accel tcg', () => {
   it('passes with every test present as pass or skip (prints its wall time against the 30 s budget)', () => {
     const out = join(tmp, 'out');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
-      cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000,
-    });
+    const r = runCli(['run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {}, 120_000);
     const wallMs = Date.now() - t0;
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));

@@ -5,7 +5,7 @@
  * QEMU processes are found by a marker in their environment (inherited from the CLI), so
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResults, validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
 import { markedQemu } from '../helpers/processes.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin/run.js');
@@ -25,11 +26,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [bin, ...args], {
-    cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 120_000);
 
 describe('kvmbench run: exit codes and output', () => {
   it('a broken suite file exits 2 naming file, line, column and field', () => {
@@ -116,9 +113,7 @@ describe('kvmbench run (the default quick suite)', () => {
   it('runs every area end to end under TCG within 3 minutes and leaves readable reports', () => {
     const out = join(tmp, 'quick');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [bin, 'run', '--accel', 'tcg', '--output', out], {
-      cwd: root, encoding: 'utf8', timeout: 560_000, env: { ...process.env, NO_COLOR: '1', CI: '1' },
-    });
+    const r = runCli(['run', '--accel', 'tcg', '--output', out], {}, 560_000);
     const wallMs = Date.now() - t0;
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
