@@ -194,6 +194,15 @@ describe('variations of a captured host', () => {
     expect(r.kvm.usable).toBe(false);
   });
 
+  it('does not take another feature the firmware disabled (x86/mktme) for disabled virtualization', async () => {
+    const dmesg = (line: string) => ({ 'commands.json': { dmesg: { exitCode: 0, stdout: `[    0.000000] ${line}\n`, stderr: '' } }, 'probe.json': { stage: 'open', errno: 'ENOENT' } });
+    const mktme = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('x86/mktme: disabled by BIOS')))), 'kvm.bios');
+    expect(mktme.status).not.toBe('fail');
+    expect(mktme.evidence.join('\n')).toMatch(/no "disabled by BIOS" message/);
+    const kvm = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('kvm: disabled by bios')))), 'kvm.bios');
+    expect(kvm.status).toBe('fail');
+  });
+
   it('fails kvm.api-version on a wrong API version', async () => {
     const dir = variant('intel-baremetal', { 'probe.json': { stage: 'api-version', apiVersion: 11, capabilities: {} } });
     const r = await runDoctor(new FixtureHostReader(dir));
