@@ -165,6 +165,17 @@ describe('judgement details', () => {
     expect(check(r, 'nested.state').evidence.join('\n')).toMatch(/kvm_intel\/parameters\/nested = Y/);
   });
 
+  it('io.iommu: the fix names a kernel parameter that exists on the vendor (AMD takes no amd_iommu=on)', async () => {
+    const amd = check(await doctor('amd-svm-disabled', 'io'), 'io.iommu');
+    const intel = check(await doctor('intel-baremetal', 'io'), 'io.iommu');
+    if (amd.status === 'warn') {
+      expect(amd.fix).not.toMatch(/amd_iommu=on/);
+      expect(amd.fix).toMatch(/AMD-Vi/);
+    }
+    if (intel.status === 'warn') expect(intel.fix).toMatch(/intel_iommu=on/);
+    expect([amd.status, intel.status]).toContain('warn'); // at least one fixture exercises the fix
+  });
+
   it('decides only on the selected profile', async () => {
     const kvm = await doctor('pvm-nested', 'kvm');
     const io = await doctor('pvm-nested', 'io');
