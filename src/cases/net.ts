@@ -77,7 +77,7 @@ export function startTracked(argv: readonly string[]): { stop(): void; done: Pro
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Errors after which the client is simply started again: the server is (re)starting or still busy. */
-const RETRYABLE = /unable to connect|Connection refused|server is busy|No route to host|Connection timed out/i;
+const RETRYABLE = /unable to connect|Connection refused|server is busy|No route to host|Connection timed out|unable to receive control message: Connection reset|control socket has closed unexpectedly/i;
 
 /**
  * One iperf3 job from the host side, retried while the server is not listening yet (the
@@ -302,7 +302,8 @@ export const netExecutor: CaseExecutor = {
             if (r.attempts > 1) jobFacts[`${job.id}.guest.connectAttempts`] = r.attempts;
           }
         } catch (e) {
-          hostFailure = `guest job ${[...jobs].find((j) => !results.has(j.id) && !jobFacts[`${j.id}.skipped`])?.id ?? '?'}: ${(e as Error).message}`;
+          const failed = jobs.find((j) => !results.has(j.id) && !jobFacts[`${j.id}.skipped`])?.id ?? '?';
+          hostFailure = ctx.signal.aborted ? `aborted during guest job ${failed}` : `guest job ${failed}: ${(e as Error).message}`;
           // The guest's server would wait for a client forever: end the boot.
           stopBoot.abort('host job failed');
         }
