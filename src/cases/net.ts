@@ -34,6 +34,13 @@ function num(v: unknown, d: number): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : d;
 }
 
+/** Samples an iperf3 job of these arguments yields: one per whole interval of the runtime. */
+export function netSamplesPerJob(args: Record<string, unknown>): number {
+  const runtime = Math.max(1, Math.round(num(args.runtime, 5)));
+  const interval = Math.max(0.1, num(args.interval, 0.5));
+  return Math.floor(runtime / interval + 1e-9);
+}
+
 export type NetBackend = 'tap-netns' | 'tap-user' | 'user';
 
 /** How the guest's NIC is backed, from the privileges and flags at hand. */
@@ -291,7 +298,12 @@ export const netExecutor: CaseExecutor = {
           if (rrJob && backend !== 'user') {
             ctx.onPhase(`guest ${rrJob.id}`);
             const r = await runTracked(wrap([busybox(), ...pingArgs(run)]), { signal: stopBoot.signal, timeoutMs: 120_000 });
-            results.set(rrJob.id, pingFigures(r.stdout, run));
+            if (backend === 'tap-user' && /permission denied|Operation not permitted/i.test(r.stderr + r.stdout)) {
+              // Without root, ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range covering the user.
+              jobFacts[`${rrJob.id}.skipped`] = `ping is not allowed for this user (${r.stderr.trim().split('\n').pop() ?? ''}): \`sudo sysctl net.ipv4.ping_group_range="0 2147483647"\` allows it`;
+            } else {
+              results.set(rrJob.id, pingFigures(r.stdout, run));
+            }
           } else if (rrJob) {
             jobFacts[`${rrJob.id}.skipped`] = 'QEMU user networking forwards no ICMP to the guest';
           }
