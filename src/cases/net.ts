@@ -350,41 +350,47 @@ export const netExecutor: CaseExecutor = {
       }
 
       // The baseline: the same jobs between the case's namespace and its peer over the veth pair.
+      let baselineFailure: string | undefined;
       if (net && !guestFailure && !ctx.signal.aborted) {
         const ns = net.ns;
         const peer = net.peer;
         const hrun: NetRunOptions = { ...o, server: NET_ADDR.vethB };
         for (const job of jobs) {
           const g = results.get(job.id);
-          if (!g) continue;
+          if (!g || baselineFailure) continue;
           ctx.onPhase(`host ${job.id}`);
-          let h: JobFigures;
-          if (job.kind === 'rr') {
-            const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(hrun)]), { signal: ctx.signal, timeoutMs: 120_000 });
-            h = pingFigures(pr.stdout, hrun);
-          } else {
-            const server = startTracked(inNamespace(peer, [hostIperf3.path, ...iperf3ServerArgs({ bind: NET_ADDR.vethB })]));
-            try {
-              const hr = await iperf3Job(hostIperf3.path, (a) => inNamespace(ns, a), job, hrun, ctx.signal, 10_000);
-              h = iperf3Figures(job, hr.report, o.intervalSec);
-            } finally {
-              server.stop();
-              await server.done;
+          try {
+            let h: JobFigures;
+            if (job.kind === 'rr') {
+              const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(hrun)]), { signal: ctx.signal, timeoutMs: 120_000 });
+              h = pingFigures(pr.stdout, hrun);
+            } else {
+              const server = startTracked(inNamespace(peer, [hostIperf3.path, ...iperf3ServerArgs({ bind: NET_ADDR.vethB })]));
+              try {
+                const hr = await iperf3Job(hostIperf3.path, (a) => inNamespace(ns, a), job, hrun, ctx.signal, 10_000);
+                h = iperf3Figures(job, hr.report, o.intervalSec);
+              } finally {
+                server.stop();
+                await server.done;
+              }
             }
+            jobFacts[`${job.id}.host`] = h.detail;
+            metrics.push(mk(job, 'host', { ...h, method: `${h.method}; between two network namespaces over a veth pair` }, jobInterval(job, hrun, 'between two network namespaces joined by a veth pair on the host (no VM)')));
+            const gm = median(g.samples);
+            const hm = median(h.samples);
+            const ratio = hm > 0 ? gm / hm : 0;
+            metrics.push(mk(job, 'ratio', { samples: [ratio], unit: 'ratio', better: g.better, method: 'ratio of the medians of the two sample sets above' }, `median of the guest's ${job.id} samples divided by the median of the host baseline's`));
+          } catch (e) {
+            // The guest's figures stand; the case says which baseline job failed.
+            baselineFailure = ctx.signal.aborted ? `aborted during host job ${job.id}` : `host baseline job ${job.id}: ${(e as Error).message}`;
           }
-          jobFacts[`${job.id}.host`] = h.detail;
-          metrics.push(mk(job, 'host', { ...h, method: `${h.method}; between two network namespaces over a veth pair` }, jobInterval(job, hrun, 'between two network namespaces joined by a veth pair on the host (no VM)')));
-          const gm = median(g.samples);
-          const hm = median(h.samples);
-          const ratio = hm > 0 ? gm / hm : 0;
-          metrics.push(mk(job, 'ratio', { samples: [ratio], unit: 'ratio', better: g.better, method: 'ratio of the medians of the two sample sets above' }, `median of the guest's ${job.id} samples divided by the median of the host baseline's`));
         }
       } else if (!net) {
         facts.baseline = backend === 'user' ? 'none: user networking is not compared with the host' : 'none: --tap runs have no namespaces for the veth baseline';
       }
       facts.jobDetail = jobFacts;
       if (ctx.signal.aborted && !guestFailure) return { ...done, status: 'error', reason: 'aborted', metrics, facts };
-      if (guestFailure) return { ...done, status: 'error', reason: guestFailure, metrics, facts };
+      if (guestFailure ?? baselineFailure) return { ...done, status: 'error', reason: (guestFailure ?? baselineFailure)!, metrics, facts };
       return { ...done, status: 'pass', metrics, facts };
     } finally {
       ctx.signal.removeEventListener('abort', onCaseAbort);
