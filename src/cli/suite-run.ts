@@ -26,6 +26,7 @@ export const SUITE_FLAGS = {
   machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINES] }),
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+  tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
 
 /** `--rounds`: the flag of `run` and `ab`, with the command's default. */
@@ -46,12 +47,12 @@ export interface SuiteSelection {
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
   kernel?: string,
 ): SuiteSelection {
   const suite = loadSuite(name, {
     quick: flags.quick,
-    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel) },
+    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },
     kinds: Object.keys(executors),
   });
   return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };

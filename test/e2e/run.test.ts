@@ -119,7 +119,7 @@ describe('kvmbench run (the default quick suite)', () => {
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(results.run).toMatchObject({ suite: 'quick', state: 'complete', accelerator: 'tcg' });
     const suites = new Set(results.cases.map((c) => c.suite));
-    expect([...suites]).toEqual(['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io']);
+    expect([...suites]).toEqual(['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net']);
     for (const c of results.cases) expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
     for (const f of ['results.jsonl', 'junit.xml', 'report.html']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(r.stdout).toMatch(/^\d+ passed, 0 failed, 0 errors, \d+ skipped$/m);
