@@ -18,6 +18,7 @@
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../cli/errors.js';
 import { flattenFacts } from '../report/common.js';
+import { globToRegExp, isGlob } from '../glob.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
@@ -260,15 +261,14 @@ export function parseThreshold(s: string): [string, number] {
   return [m[1]!.trim(), pct / 100];
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
-}
-
-/** Later patterns win, so a specific override can follow a broad one. */
+/**
+ * Later patterns win, so a specific override can follow a broad one. A pattern is a metric name,
+ * a full key, or a glob (src/glob.ts: `*` stops at `/`, `**` crosses it) matched against either.
+ */
 export function thresholdFor(key: string, name: string, opts: CompareOptions): number {
   let band = opts.noiseBand ?? DEFAULT_NOISE_BAND;
   for (const [pat, v] of opts.thresholds ?? []) {
-    if (pat === name || pat === key || (pat.includes('*') && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
+    if (pat === name || pat === key || (isGlob(pat) && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
   }
   return band;
 }
