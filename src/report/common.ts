@@ -2,6 +2,7 @@
  * Helpers shared by the report views. Everything here is a pure function of a
  * `Results` value, so every format tells the same story about a run.
  */
+import { caseKind } from '../results/kind.js';
 import type { CaseResult, CaseStatus, Execution, ExecutionMode, ExitHistogramFact, HostFingerprint, Metric, Results } from '../results/model.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'empty';
@@ -202,12 +203,15 @@ export function runEmulatedWarning(results: Results): string | undefined {
   return `${who}: ${EMULATED_MEANING}${flavor}${evidence ? `. Evidence: ${evidence}` : ''}`;
 }
 
-/**
- * An exits case: of an `exits` suite or tag, or one that counted exits. The model has no case
- * kind yet, so this is the one guess every view shares.
- */
+/** An exits case: run by the `exits` executor (its kind, recorded or inferred for older results). */
 export function isExitsCase(c: CaseResult): boolean {
-  return /exit/i.test(c.suite) || Boolean(c.tags?.some((t) => /^exits?$/i.test(t))) || exitsPerIteration(c) !== undefined;
+  return caseKind(c) === 'exits';
+}
+
+/** A boot case: a micro-guest or a Linux boot. */
+export function isBootCase(c: CaseResult): boolean {
+  const k = caseKind(c);
+  return k === 'boot-micro' || k === 'boot-linux';
 }
 
 /** `<test>.exits_per_iteration`: KVM's exit count per loop iteration (exits cases under KVM). */

@@ -20,6 +20,7 @@ import {
   headline,
   histogramFact,
   isCountMetric,
+  isBootCase,
   isExitsCase,
   isPartial,
   kvmCounters,
@@ -265,14 +266,14 @@ function intervalLabel(m: Metric): string | undefined {
   return undefined;
 }
 
+/** The section a chart goes in is the case's kind (`CaseResult.kind`); the chart within it, the metric's shape. */
 function isExitMetric(x: Located): boolean {
-  const tagged = x.c.tags?.some((t) => /exit/i.test(t)) || /exit/i.test(x.c.suite) || x.m.labels?.kind === 'exit';
   // Exit counts (exits per iteration, KVM counters) are not latencies: they get the accounting table.
-  return Boolean(tagged) && !isCountMetric(x.m) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
+  return isExitsCase(x.c) && !isCountMetric(x.m) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
 }
 
 function isBootMetric(x: Located): boolean {
-  return /^boot[._]/i.test(x.m.name) || /boot/i.test(x.c.suite) || Boolean(x.c.tags?.some((t) => /boot/i.test(t)));
+  return isBootCase(x.c);
 }
 
 /** Groups by unit: one chart axis cannot mix ns and ticks. */
