@@ -71,13 +71,19 @@ export function metricTitle(m: Pick<Metric, 'name' | 'labels'>): string {
 /** Every status a view shows: a case's, a doctor check's (`warn`) or a run's (`empty`). */
 export type AnyStatus = CaseStatus | 'warn' | 'empty';
 
+/** The colours views paint with: the statuses, plus `info` and `other` (compare's inconclusive, not comparable). */
+export type Tone = AnyStatus | 'info' | 'other';
+
 /** The word for a status, as tables show it: `PASS`, `FAIL`, `SKIP`... */
 export function statusWord(s: AnyStatus): string {
   return s.toUpperCase();
 }
 
-/** The one colour per status in a terminal (chalk level 0 under NO_COLOR: src/report/color.ts). */
-export function statusColor(c: ChalkInstance, s: AnyStatus): (t: string) => string {
+/**
+ * The one colour per status in a terminal (chalk level 0 under NO_COLOR: src/report/color.ts);
+ * HTML pages use the same tones as CSS variables (./html-page.ts).
+ */
+export function statusColor(c: ChalkInstance, s: Tone): (t: string) => string {
   switch (s) {
     case 'pass':
       return c.green;
@@ -87,6 +93,10 @@ export function statusColor(c: ChalkInstance, s: AnyStatus): (t: string) => stri
       return c.red.bold;
     case 'error':
       return c.magenta.bold;
+    case 'info':
+      return c.cyan;
+    case 'other':
+      return c.magenta;
     default:
       return c.gray;
   }

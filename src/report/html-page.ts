@@ -3,23 +3,23 @@
  * comparison): self-contained (inline CSS and SVG, no script), a Content-Security-Policy that
  * forbids loading anything, and the same colours per status everywhere.
  */
-import { escapeHtml } from './format.js';
+import { escapeHtml, type Tone } from './format.js';
 
 /**
  * One colour per status on every page (`--pass`... as CSS variables, these values for SVG
  * attributes, which take no variables): a case's, a check's, and a compare verdict's (`info` for
  * inconclusive, `other` for not comparable).
  */
-export const STATUS_COLORS = {
+export const STATUS_COLORS: Readonly<Record<Tone, string>> = {
   pass: '#1e7e34',
   fail: '#c5221f',
   error: '#b3440e',
   skip: '#6b6f75',
+  empty: '#6b6f75',
   warn: '#8a6d00',
   info: '#b26a00',
   other: '#7b1fa2',
-} as const;
-export type StatusColor = keyof typeof STATUS_COLORS;
+};
 
 /** Layout, tables, type, and the status colours (`.s-<status>` for text in that colour), shared by every page. */
 export const BASE_CSS = `

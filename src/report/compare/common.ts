@@ -5,7 +5,7 @@
  */
 import type { Comparison, MetricComparison, MetricVerdict, PairComparison } from '../../compare/compare.js';
 import { VERDICTS } from '../../compare/compare.js';
-import { fmtPct } from '../format.js';
+import { fmtPct, type Tone } from '../format.js';
 
 export const RELATION_TEXT: Record<PairComparison['hosts']['relation'], string> = {
   'same-host': 'same host',
@@ -20,6 +20,19 @@ const SYMBOLS: Record<MetricVerdict, string> = {
   inconclusive: '±',
   'too-few': '?',
   'not-comparable': '≠',
+};
+
+/**
+ * A verdict's colour in every view, as a status tone (../format.ts, ../html-page.ts): a
+ * regression is a fail, an improvement a pass; an unchanged row stays uncoloured.
+ */
+export const VERDICT_TONE: Record<MetricVerdict, Tone | undefined> = {
+  regressed: 'fail',
+  improved: 'pass',
+  unchanged: undefined,
+  inconclusive: 'info',
+  'too-few': 'warn',
+  'not-comparable': 'other',
 };
 
 /** One mark per verdict, none shared: `±` is inconclusive (the interval spans a band edge), `≠` not comparable. */

@@ -1,23 +1,13 @@
 /** The HTML view of a Comparison: the shared page shell and colours (../html-page.ts), one table per pair. */
-import type { Comparison, MetricComparison, MetricVerdict } from '../../compare/compare.js';
+import type { Comparison, MetricComparison } from '../../compare/compare.js';
 import { escapeHtml as e, fmtNum, fmtPct, labelText } from '../format.js';
-import { STATUS_COLORS, htmlPage, type StatusColor } from '../html-page.js';
-import { RELATION_TEXT, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
-
-/** A verdict's colour: the shared status colours (a regression is a fail, an improvement a pass). */
-const VERDICT_COLOR: Record<MetricVerdict, StatusColor> = {
-  regressed: 'fail',
-  improved: 'pass',
-  unchanged: 'skip',
-  inconclusive: 'info',
-  'too-few': 'warn',
-  'not-comparable': 'other',
-};
+import { STATUS_COLORS, htmlPage } from '../html-page.js';
+import { RELATION_TEXT, VERDICT_TONE, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
 
 /** Rows in their verdict's colour; unchanged rows stay plain. */
 const CSS = `
 body{max-width:1200px}td{word-break:break-word}tr.differs{background:#fff3c4}.warn{background:#fff3c4;padding:2px 6px}.bad{color:var(--fail)}
-${Object.entries(VERDICT_COLOR).filter(([v]) => v !== 'unchanged').map(([v, c]) => `tr.v-${v} td{color:var(--${c})${v === 'regressed' ? ';font-weight:600' : ''}}`).join('')}
+${Object.entries(VERDICT_TONE).filter(([, t]) => t !== undefined).map(([v, t]) => `tr.v-${v} td{color:var(--${t})${v === 'regressed' ? ';font-weight:600' : ''}}`).join('')}
 `;
 
 /** Change bar with CI whisker on a symmetric ±range axis; the noise band shaded. */
@@ -25,7 +15,8 @@ function changeSvg(m: MetricComparison, range: number): string {
   const w = 220;
   const h = 18;
   const x = (v: number): number => w / 2 + (Math.max(-range, Math.min(range, v)) / range) * (w / 2 - 4);
-  const color = STATUS_COLORS[VERDICT_COLOR[m.verdict]];
+  const tone = VERDICT_TONE[m.verdict];
+  const color = STATUS_COLORS[tone ?? 'skip'];
   const parts = [`<rect x="${x(-m.threshold).toFixed(1)}" y="1" width="${(x(m.threshold) - x(-m.threshold)).toFixed(1)}" height="${h - 2}" fill="#eceff1"/>`, `<line x1="${w / 2}" x2="${w / 2}" y1="0" y2="${h}" stroke="#9aa0a6"/>`];
   if (Number.isFinite(m.change)) parts.push(`<rect class="change" x="${Math.min(x(0), x(m.change)).toFixed(1)}" y="5" width="${Math.abs(x(m.change) - x(0)).toFixed(1)}" height="${h - 10}" fill="${color}"/>`);
   if (Number.isFinite(m.ci[0]) && Number.isFinite(m.ci[1])) parts.push(`<line x1="${x(m.ci[0]).toFixed(1)}" x2="${x(m.ci[1]).toFixed(1)}" y1="${h / 2}" y2="${h / 2}" stroke="#1d1d1f"/>`);

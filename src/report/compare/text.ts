@@ -1,29 +1,11 @@
 /** The terminal view of a Comparison; colour only through the chalk instance given (../color.ts). */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { Comparison, MetricVerdict } from '../../compare/compare.js';
+import type { Comparison } from '../../compare/compare.js';
 import { KEY_HOST_FACTS } from '../common.js';
-import { fmtNum, termSafe as clean } from '../format.js';
-import { RELATION_TEXT, bandText, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
+import { fmtNum, statusColor, termSafe as clean } from '../format.js';
+import { RELATION_TEXT, VERDICT_TONE, bandText, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
 
 const plain = new Chalk({ level: 0 });
-
-/** One colour per verdict: a regression as a failed case, an improvement as a pass. */
-export function verdictColor(c: ChalkInstance, v: MetricVerdict): (t: string) => string {
-  switch (v) {
-    case 'regressed':
-      return c.red.bold;
-    case 'improved':
-      return c.green;
-    case 'too-few':
-      return c.yellow;
-    case 'inconclusive':
-      return c.cyan;
-    case 'not-comparable':
-      return c.magenta;
-    default:
-      return (s: string) => s;
-  }
-}
 
 export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain): string {
   const out: string[] = [];
@@ -45,7 +27,8 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     const w = Math.min(70, Math.max(6, ...p.metrics.map((m) => names.get(m)!.length)));
     out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
     for (const m of p.metrics) {
-      const paint = verdictColor(color, m.verdict);
+      const tone = VERDICT_TONE[m.verdict];
+      const paint = tone ? statusColor(color, tone) : (t: string) => t;
       const notes = notesText(m);
       out.push(
         `${paint(verdictSymbol(m.verdict))} ${clean(names.get(m)!).padEnd(w)}  ${fmtNum(m.base.median).padStart(10)}  ${fmtNum(m.new.median).padStart(10)}  ${changeText(m).padStart(8)}  ${ciText(m).padEnd(19)}  ${paint(verdictText(m))} ${color.gray(`${pText(m)} ${bandText(m)}, ${clean(m.unit)}${notes ? `; ${clean(notes)}` : ''}`)}`,

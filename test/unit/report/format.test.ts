@@ -13,7 +13,10 @@ import { renderHtml } from '../../../src/report/html.js';
 import { renderText as renderDoctorText } from '../../../src/report/doctor/text.js';
 import { countStatuses, fmtCv, fmtDuration, fmtNum, labelText, metricId, paintStatus, termSafe } from '../../../src/report/format.js';
 import type { DoctorReport } from '../../../src/doctor/types.js';
-import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
+import { compareRuns } from '../../../src/compare/compare.js';
+import { renderComparison } from '../../../src/report/compare/index.js';
+import { STATUS_COLORS } from '../../../src/report/html-page.js';
+import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';
 
 const ansi = new Chalk({ level: 1 });
 const plain = new Chalk({ level: 0 });
@@ -108,5 +111,24 @@ describe('terminal safety and colour switch', () => {
     expect(colorEnabled(tty, {})).toBe(true);
     expect(colorEnabled(pipe, {})).toBe(false);
     expect(makeColor(tty, { NO_COLOR: 'x' }).red('x')).toBe('x');
+  });
+});
+
+describe('compare verdicts take the status colours', () => {
+  const side = (seed: string, factor: number) =>
+    makeResults([caseResult('exits/x', { metrics: [metric('x.latency', samplesAround(seed, 1000 * factor, 30, 0.02))] })]);
+  const cmp = compareRuns([
+    { label: 'base', results: side('a', 1) },
+    { label: 'new', results: side('b', 1.3) },
+  ]);
+
+  it('a regression is painted as a failed case, in the terminal and on the page', () => {
+    expect(cmp.pairs[0]!.metrics[0]!.verdict).toBe('regressed');
+    expect(renderComparison(cmp, 'text', ansi)).toContain(ansi.red.bold('regressed'));
+    const html = renderComparison(cmp, 'html');
+    expect(html).toContain(`tr.v-regressed td{color:var(--fail);font-weight:600}`);
+    expect(html).toContain(`--fail:${STATUS_COLORS.fail}`);
+    expect(html).toContain(`<rect class="change" `);
+    expect(html).toMatch(new RegExp(`class="change"[^>]*fill="${STATUS_COLORS.fail}"`));
   });
 });
