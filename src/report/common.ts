@@ -5,7 +5,7 @@
  */
 import { caseKind } from '../results/kind.js';
 import type { CaseResult, CaseStatus, Execution, ExecutionMode, ExitHistogramFact, HostFingerprint, Metric, Results } from '../results/model.js';
-import { countStatuses } from './format.js';
+import { countStatuses, statusWord } from './format.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'empty';
 
@@ -35,7 +35,7 @@ export function runVerdict(results: Results): Verdict {
 /** A line a person reads first: verdict, counts and whether the run finished. */
 export function headline(results: Results): string {
   const c = countCases(results.cases);
-  const v = runVerdict(results).toUpperCase();
+  const v = statusWord(runVerdict(results));
   const state = results.run.state === 'complete' ? '' : ` — ${results.run.state.toUpperCase()} RUN (not every case ran)`;
   return `${v}: ${c.pass} passed, ${c.fail} failed, ${c.error} errored, ${c.skip} skipped of ${c.total} (suite ${results.run.suite}, ${results.run.accelerator})${state}`;
 }

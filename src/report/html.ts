@@ -548,7 +548,7 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   const title = opts.title ?? `kvmbench ${r.suite} — ${r.id}`;
   const parts: string[] = [];
   parts.push(`<header><h1>${e(title)}</h1>`);
-  parts.push(`<p><span class="verdict v-${verdict}" id="verdict">${e(verdict.toUpperCase())}</span> ${e(headline(results))}</p>`);
+  parts.push(`<p><span class="verdict v-${verdict}" id="verdict">${e(statusWord(verdict))}</span> ${e(headline(results))}</p>`);
   if (isPartial(results)) {
     parts.push(`<div class="banner" id="partial">This run is ${e(r.state.toUpperCase())}: it did not finish, so cases may be missing and figures are incomplete.</div>`);
   }
