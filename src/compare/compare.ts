@@ -17,7 +17,7 @@
  */
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../cli/errors.js';
-import { flattenFacts } from '../report/common.js';
+import { flattenFacts } from '../results/flatten.js';
 import { globToRegExp, isGlob } from '../glob.js';
 import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';

@@ -74,22 +74,6 @@ export const KEY_HOST_FACTS: ReadonlyArray<keyof HostFingerprint> = [
   'gitRevision',
 ];
 
-/** Flattens the fingerprint into `key → string` rows (nested records become `a.b`). */
-export function flattenFacts(obj: Record<string, unknown> | undefined, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!obj) return out;
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v === undefined) continue;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of flattenFacts(v as Record<string, unknown>, key)) out.set(k2, v2);
-    } else {
-      out.set(key, typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
-}
-
 /**
  * The accelerator with the execution mode beside it, the way every view writes it:
  * `kvm · native`, `kvm · emulated`, `tcg` (TCG is its own mode), or the accelerator alone

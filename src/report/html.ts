@@ -14,7 +14,6 @@ import {
   countCases,
   exitAccounting,
   exitsPerIteration,
-  flattenFacts,
   headline,
   histogramFact,
   isBootCase,
@@ -31,6 +30,7 @@ import {
 } from './common.js';
 import { escapeHtml as e, fmtCv, fmtNum, fmtRange, labelText, statusWord, stripAnsi } from './format.js';
 import { htmlPage } from './html-page.js';
+import { flattenFacts } from '../results/flatten.js';
 
 export interface CaseLog {
   text: string;
