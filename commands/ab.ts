@@ -2,15 +2,15 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { EnvironmentError, InterruptedError, UsageError } from '../src/cli/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
 import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
-import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/compare/index.js';
+import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
 import { runAb } from '../src/suites/ab-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
-import { makeReporter } from '../src/suites/progress.js';
+import { makeReporter } from '../src/report/progress.js';
 import type { RunVariant } from '../src/suites/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
 

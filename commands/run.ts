@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { InterruptedError } from '../src/cli/errors.js';
 import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
-import { makeReporter } from '../src/suites/progress.js';
+import { makeReporter } from '../src/report/progress.js';
 import { runSuite } from '../src/suites/runner.js';
 
 export default class Run extends BaseCommand {

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { KvmbenchError, UsageError } from '../src/cli/errors.js';
 import { ExitCode } from '../src/cli/exit-codes.js';
 import { executors } from '../src/cases/index.js';

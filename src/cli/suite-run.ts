@@ -10,7 +10,7 @@ import { Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { executors } from '../cases/index.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
-import { summaryTable } from '../suites/progress.js';
+import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
 import { MACHINES } from '../suites/schema.js';
 import { selectCases } from '../suites/select.js';

@@ -17,7 +17,9 @@
  */
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../cli/errors.js';
-import { flattenFacts } from '../report/common.js';
+import { flattenFacts } from '../results/flatten.js';
+import { globToRegExp, isGlob } from '../glob.js';
+import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';
 import { MIN_ROUNDS, roundDetectableShift, roundMedians, welchRounds, type RoundTest } from './rounds.js';
@@ -231,32 +233,7 @@ export interface LabelledResults {
 /** Thrown when the runs must not be compared; the command maps it to exit 2. */
 export class IncomparableError extends Error {}
 
-/**
- * Label keys that carry a measured value rather than a dimension (`p90_ms` from older Linux
- * boot results, anything `_ms`, `_us`, `_ns`, `_pct`): a measurement is never identity, so
- * these keys are left out when metrics are paired.
- */
-export const MEASURED_LABEL = /_(ms|us|ns|pct)$/;
-
-/** The labels that identify a metric: its dimensions (machine, test, job, side, guest...). */
-export function identityLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
-  if (!labels) return undefined;
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(labels).sort()) if (!MEASURED_LABEL.test(k)) out[k] = labels[k]!;
-  return Object.keys(out).length ? out : undefined;
-}
-
-/**
- * Stable identity of a metric across runs: case id, metric name and its identity labels.
- * The one place the pairing rule lives.
- */
-export function metricKey(caseId: string, m: Pick<Metric, 'name' | 'labels'>): string {
-  const l = identityLabels(m.labels) ?? {};
-  const lab = Object.keys(l)
-    .map((k) => `${k}=${l[k]}`)
-    .join(',');
-  return `${caseId}/${m.name}${lab ? `{${lab}}` : ''}`;
-}
+export { MEASURED_LABEL, identityLabels, metricKey } from '../results/identity.js';
 
 /**
  * What a metric measures, for counting it once: an exit test publishes the same samples as
@@ -277,15 +254,14 @@ export function parseThreshold(s: string): [string, number] {
   return [m[1]!.trim(), pct / 100];
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
-}
-
-/** Later patterns win, so a specific override can follow a broad one. */
+/**
+ * Later patterns win, so a specific override can follow a broad one. A pattern is a metric name,
+ * a full key, or a glob (src/glob.ts: `*` stops at `/`, `**` crosses it) matched against either.
+ */
 export function thresholdFor(key: string, name: string, opts: CompareOptions): number {
   let band = opts.noiseBand ?? DEFAULT_NOISE_BAND;
   for (const [pat, v] of opts.thresholds ?? []) {
-    if (pat === name || pat === key || (pat.includes('*') && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
+    if (pat === name || pat === key || (isGlob(pat) && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
   }
   return band;
 }

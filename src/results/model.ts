@@ -133,6 +133,13 @@ export const CaseResult = Type.Object({
   /** Unique within a run, `suite/case`, e.g. `exits/cpuid`. */
   id: Type.String({ minLength: 1 }),
   suite: Type.String(),
+  /**
+   * What kind of case this is: the `kind` of the executor that ran it (src/cases/index.ts:
+   * `exits`, `boot-micro`, `boot-linux`, `io`, `raw`, `doctor`...). Views choose their charts and
+   * columns by it. Absent in results written before it was recorded; `loadResults` infers it
+   * where the suite is named after its kind (src/results/kind.ts).
+   */
+  kind: Type.Optional(Type.String({ minLength: 1 })),
   title: Type.Optional(Type.String()),
   status: CaseStatus,
   /** Why it is not `pass`: skip reason, failure, or where the guest stopped. */

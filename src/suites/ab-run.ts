@@ -17,7 +17,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { ExitCode, type ExitCodeValue } from '../cli/exit-codes.js';
 import { IncomparableError, compareRuns, type CompareOptions, type Comparison } from '../compare/compare.js';
-import { renderComparison } from '../compare/render.js';
+import { renderComparison } from '../report/compare/index.js';
 import { newRunId } from '../results/outdir.js';
 import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from './ab.js';
 import type { LoadedSuite } from './load.js';

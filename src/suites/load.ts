@@ -22,7 +22,7 @@ import {
   type SuiteCase,
   type SuiteInclude,
 } from './schema.js';
-import { globToRegExp } from './select.js';
+import { globToRegExp } from '../glob.js';
 
 /** Suite files are hand-written; anything bigger is a mistake or an attack. */
 export const MAX_SUITE_BYTES = 1024 * 1024;

@@ -414,6 +414,7 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
     ...stripUndefined(outcome),
     id: `${spec.suite}/${spec.id}`,
     suite: spec.suite,
+    kind: spec.kind,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
   } as CaseResult;
@@ -424,6 +425,7 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
     return {
       id: result.id,
       suite: result.suite,
+      kind: spec.kind,
       status: 'error',
       reason: `executor '${spec.kind}' returned an invalid result (${first?.path || '/'}: ${first?.message ?? 'invalid'}); its metrics were dropped`,
       ...(result.log ? { log: result.log } : {}),

@@ -19,7 +19,6 @@ import { runDoctor } from '../../src/doctor/index.js';
 import { validateResults } from '../../src/results/load.js';
 import type { Results } from '../../src/results/model.js';
 import { packageRoot } from '../../src/version.js';
-import { ensureBuilt } from '../helpers/cli.js';
 import { markedQemu } from '../helpers/processes.js';
 
 const root = packageRoot();
@@ -28,7 +27,6 @@ const netAdmin = hasNetAdmin();
 let tmp: string;
 
 beforeAll(() => {
-  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-net-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -91,7 +91,7 @@ describe('kvmbench run: exit codes and output', () => {
     expect(results.run.argv).toEqual(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
     expect(r.stderr).toMatch(/\[1\/2\] pass +exits\/cpuid/);
     // Under TCG no exits are counted ('–'), and the mode is tcg.
-    expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d.]+ ± [\d.]+% +ns +11 +– +tcg +latency/);
+    expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d .e+]+ ± [\d.]+% +ns +11 +– +tcg +latency/);
     expect(r.stderr).toContain(`results: ${out}/results.json`);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(results);
     expect(existsSync(join(out, 'logs/exits/cpuid.log'))).toBe(true);

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { Chalk } from 'chalk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport, type ProfileSelection } from '../../../src/doctor/index.js';
-import { renderText } from '../../../src/doctor/render.js';
+import { renderText } from '../../../src/report/doctor/text.js';
 import { parseSevCpuid, parseSevLog, parseTdxLog } from '../../../src/host/cvm.js';
 import { FixtureHostReader } from '../../../src/host/fixture-reader.js';
 import type { QmpAnswer, QmpQuery } from '../../../src/host/reader.js';
