@@ -2,15 +2,15 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
-import { SUITE_FLAGS, loadSelectedSuite, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
-import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/compare/index.js';
-import { DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
+import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
+import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
 import { runAb } from '../src/suites/ab-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
-import { makeReporter } from '../src/suites/progress.js';
+import { makeReporter } from '../src/report/progress.js';
 import type { RunVariant } from '../src/suites/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
 
@@ -31,7 +31,8 @@ export default class Ab extends BaseCommand {
   static override description =
     'Runs the cases of SUITE twice, as variant A and variant B (--a-qemu/--b-qemu, --a-args/--b-args, --a-kernel/--b-kernel), ' +
     "each case's A and B runs back to back and which goes first drawn from --seed (balanced: A leads in half the cases), so drift " +
-    'over the session hits both. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
+    'over the session hits both. Every case runs --rounds times a variant (default 3), each round a fresh guest, A and B taking turns to lead, ' +
+    'because the samples of one guest are not independent: the comparison tests round against round. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
     'Writes OUTPUT/a and OUTPUT/b (normal results directories), OUTPUT/ab.json (seed, variants, order) and OUTPUT/compare.{json,txt,html}. ' +
     'Exit 0 when every case passed or was skipped, 1 when one failed or errored in either run, 2 for a bad suite or flag, 3 when the ' +
     'environment cannot run it, 4 with --fail-on-regression when B is confirmed slower on any metric, 130 when interrupted (both partial runs are kept). ' +
@@ -48,6 +49,7 @@ export default class Ab extends BaseCommand {
 
   static override flags = {
     ...SUITE_FLAGS,
+    rounds: roundsFlag(DEFAULT_AB_ROUNDS),
     output: Flags.string({ char: 'o', description: 'session directory: A in OUTPUT/a, B in OUTPUT/b, the comparison beside them (default reports/ab-<id>)' }),
     'a-qemu': Flags.string({ description: "variant A's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
     'b-qemu': Flags.string({ description: "variant B's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
@@ -97,6 +99,7 @@ export default class Ab extends BaseCommand {
         argv: ['ab', ...this.argv],
         output: flags.output,
         scratchDir: flags['scratch-dir'],
+        rounds: flags.rounds,
         seed: flags.seed,
         compare: judge,
         failOnRegression: flags['fail-on-regression'],

@@ -1,10 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { writeFile } from 'node:fs/promises';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { ExitCode, KvmbenchError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
-import { COMPARE_FORMATS, DEFAULT_SEED, IncomparableError, compareRuns, renderComparison, type CompareFormat } from '../src/compare/index.js';
+import { DEFAULT_SEED, IncomparableError, compareRuns } from '../src/compare/index.js';
+import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { loadResults } from '../src/results/load.js';
 
 export default class Compare extends BaseCommand {

@@ -3,10 +3,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { ExitCode, UsageError } from '../src/errors.js';
 import { DOCTOR_PROFILES, runDoctor } from '../src/doctor/index.js';
-import { renderText, toJson } from '../src/doctor/render.js';
+import { toJson } from '../src/report/doctor/json.js';
+import { renderText } from '../src/report/doctor/text.js';
 import { collectFingerprint } from '../src/host/fingerprint.js';
 import { FixtureHostReader, RecordingHostReader } from '../src/host/fixture-reader.js';
 import { liveHost, type HostReader } from '../src/host/reader.js';
@@ -73,7 +74,7 @@ export default class Doctor extends BaseCommand {
     if (flags.junit) {
       await mkdir(dirname(resolve(flags.junit)), { recursive: true });
       // Loaded on demand: the JUnit writer costs more start-up time than the doctor's own checks.
-      const { junitXml } = await import('../src/doctor/junit.js');
+      const { junitXml } = await import('../src/report/doctor/junit.js');
       await writeFile(flags.junit, junitXml(report, host), 'utf8');
       if (!flags.json) process.stderr.write(`kvmbench: wrote ${flags.junit}\n`);
     }

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { writeFile } from 'node:fs/promises';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { loadResults } from '../src/results/load.js';
 import { REPORT_FORMATS, renderReport } from '../src/report/render.js';
 

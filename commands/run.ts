@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError } from '../src/errors.js';
-import { SUITE_FLAGS, loadSelectedSuite, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
-import { makeReporter } from '../src/suites/progress.js';
+import { makeReporter } from '../src/report/progress.js';
 import { runSuite } from '../src/suites/runner.js';
 
 export default class Run extends BaseCommand {
@@ -18,6 +18,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run',
     '<%= config.bin %> run exits --quick --accel tcg',
     "<%= config.bin %> run full --only 'exits/*' --skip tag:slow --repeat 20",
+    '<%= config.bin %> run exits --rounds 5 -o base/   # five fresh guests a case: compare tests guest against guest',
     '<%= config.bin %> run ./my-suite.yaml --output out/ --json > results.json',
   ];
 
@@ -27,6 +28,7 @@ export default class Run extends BaseCommand {
 
   static override flags = {
     ...SUITE_FLAGS,
+    rounds: roundsFlag(1),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
     kernel: Flags.string({ description: 'Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian\'s cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM' }),
@@ -56,6 +58,7 @@ export default class Run extends BaseCommand {
         argv: ['run', ...this.argv],
         output: flags.output,
         scratchDir: flags['scratch-dir'],
+        rounds: flags.rounds,
         signal: trap.signal,
         reporter,
         deps: await defaultDeps(),

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
-import { makeColor } from '../src/cli/color.js';
+import { makeColor } from '../src/report/color.js';
 import { ExitCode, KvmbenchError, UsageError } from '../src/errors.js';
 import { executors } from '../src/cases/index.js';
 import { listShippedSuites, loadSuite, type LoadedSuite } from '../src/suites/load.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages kvmbench needs on a Debian/Ubuntu machine that has
 # only Node.js and git, and skips whatever is already there.
-#   bash scripts/setup-host.sh           run-time needs: QEMU, a C toolchain for the guests, busybox
+#   bash scripts/setup-host.sh           run-time needs: QEMU, a C toolchain for the guests, busybox, fio, iperf3
 #   bash scripts/setup-host.sh --tests   also what the test suite needs (Chromium for the HTML test)
 set -euo pipefail
 
@@ -19,6 +19,8 @@ need cpio cpio
 need dpkg-deb dpkg
 need fio fio              # guest I/O jobs and their host baseline
 need xz xz-utils          # compressed kernel modules in the Linux guest image
+need iperf3 iperf3        # net suite: the host side of every job, and the guest image's copy
+need ip iproute2          # net suite: kvmbench's network namespaces, tap and veth pair
 if [[ ${1:-} == --tests ]]; then
   need chromium chromium
 fi

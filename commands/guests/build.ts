@@ -6,20 +6,20 @@ export default class GuestsBuild extends BaseCommand {
   static override summary = 'Build a guest image (the Linux guest: kernel + kvmbench initramfs), cached under build/linux/<content-key>/.';
   static override description =
     'Kernel from --kernel, else Debian\'s cloud kernel package (apt-get download + dpkg-deb -x), else the host\'s /boot/vmlinuz-$(uname -r). ' +
-    'The initramfs holds busybox, the virtio modules in dependency order, /init (guests/linux/init) and, in the fio variant, fio and its libraries. ' +
+    'The initramfs holds busybox, the virtio modules in dependency order, /init (guests/linux/init) and, in the fio variant, fio and its libraries; in the net variant, virtio_net and iperf3 with its libraries. ' +
     'Run cases build the same images on demand; an unchanged input set reuses the cache.';
   static override examples = ['<%= config.bin %> guests build linux', '<%= config.bin %> guests build linux --kernel ./bzImage --json'];
   static override args = { guest: Args.string({ required: true, options: ['linux'], description: 'which guest to build' }) };
   static override flags = {
     kernel: Flags.string({ description: 'boot this bzImage instead of fetching one' }),
     modules: Flags.string({ description: 'the /lib/modules/<release> tree that belongs to --kernel' }),
-    variant: Flags.string({ options: ['base', 'fio', 'all'], default: 'all', description: 'base (boot timing) or fio (I/O) image' }),
+    variant: Flags.string({ options: ['base', 'fio', 'net', 'all'], default: 'all', description: 'base (boot timing), fio (I/O) or net (network) image' }),
     json: Flags.boolean({ default: false, description: 'print the image facts as JSON' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(GuestsBuild);
-    const variants: ImageVariant[] = flags.variant === 'all' ? ['base', 'fio'] : [flags.variant as ImageVariant];
+    const variants: ImageVariant[] = flags.variant === 'all' ? ['base', 'fio', 'net'] : [flags.variant as ImageVariant];
     const out: Record<string, unknown> = {};
     for (const variant of variants) {
       const img = await buildLinuxImage({ variant, kernel: flags.kernel, modulesDir: flags.modules, onProgress: (m) => !flags.json && process.stderr.write(`  ${variant}: ${m}\n`) });

@@ -52,6 +52,7 @@ function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, ma
       method: `host clock (process.hrtime) when Node reads each mark from its own pipe; one sample per quiet boot, ${runs.length} of ${planned} boots, after one untimed verbose boot`,
       accelerator: accel,
       samples,
+      perGuest: true,
       summary: summarize(samples),
       // Labels are identity (compare pairs on them); the measured p90 lives in facts.p90Ms.
       labels: { machine, from, to },

@@ -101,17 +101,17 @@ export const bootMicroExecutor: CaseExecutor = {
       metric({
         name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
         interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
-        method: hostClock, accelerator: ctx.accel, samples: spawnToEntry, labels,
+        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToEntry, labels,
       }),
       metric({
         name: 'boot.entry_to_exit', unit: 'ms', better: 'lower',
         interval: "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
-        method: hostClock, accelerator: ctx.accel, samples: entryToExit, labels,
+        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: entryToExit, labels,
       }),
       metric({
         name: 'boot.spawn_to_exit', unit: 'ms', better: 'lower', headline: true,
         interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
-        method: hostClock, accelerator: ctx.accel, samples: spawnToExit, labels,
+        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToExit, labels,
       }),
     ]);
     if (tinySamples.length) {
@@ -119,7 +119,7 @@ export const bootMicroExecutor: CaseExecutor = {
         name: 'boot.launch_call', unit: 'ms', better: 'lower',
         interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
         method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
-        accelerator: ctx.accel, samples: tinySamples, labels,
+        perGuest: true, accelerator: ctx.accel, samples: tinySamples, labels,
       })]));
     }
     if (guestTicks.length) {
@@ -127,7 +127,7 @@ export const bootMicroExecutor: CaseExecutor = {
         name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
         interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
         method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
-        accelerator: ctx.accel, samples: guestTicks, labels,
+        perGuest: true, accelerator: ctx.accel, samples: guestTicks, labels,
       })]));
     }
     if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };

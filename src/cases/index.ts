@@ -7,6 +7,7 @@ import { bootMicroExecutor } from './boot-micro.js';
 import { exitsExecutor } from './exits.js';
 import { bootLinuxExecutor } from './boot-linux.js';
 import { ioExecutor } from './io.js';
+import { netExecutor } from './net.js';
 import { doctorExecutor } from './doctor.js';
 import { rawExecutor } from './raw.js';
 
@@ -15,6 +16,7 @@ export const executors: Record<string, CaseExecutor> = {
   [bootMicroExecutor.kind]: bootMicroExecutor,
   [bootLinuxExecutor.kind]: bootLinuxExecutor,
   [ioExecutor.kind]: ioExecutor,
+  [netExecutor.kind]: netExecutor,
   [doctorExecutor.kind]: doctorExecutor,
   [rawExecutor.kind]: rawExecutor,
 };

@@ -7,7 +7,7 @@ import { parseThreshold, type CompareOptions } from '../compare/index.js';
 import { UsageError } from '../errors.js';
 
 export const JUDGE_FLAGS = {
-  threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob): NAME=PCT' }),
+  threshold: Flags.string({ multiple: true, description: 'noise band for metrics matching NAME (metric name, full key, or glob: * stops at /, ** crosses it): NAME=PCT' }),
   'noise-band': Flags.string({ default: '5', description: 'default noise band in percent' }),
   alpha: Flags.string({ default: '0.05', description: 'significance level after Holm correction' }),
   'fail-on-regression': Flags.boolean({ default: false, description: 'exit 4 when any metric is confirmed regressed: corrected p < alpha and the whole CI beyond its band' }),

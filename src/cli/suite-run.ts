@@ -3,12 +3,14 @@
  * suite's cases from them, the SIGINT/SIGTERM handling that turns an interrupt into partial
  * results and exit 130, and the end-of-run text (summary table, files, interrupted note).
  */
+import { MIN_ROUNDS } from '../compare/rounds.js';
+import { MAX_ROUNDS } from '../suites/rounds.js';
 import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { executors } from '../cases/index.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
-import { summaryTable } from '../suites/progress.js';
+import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../suites/types.js';
@@ -24,7 +26,18 @@ export const SUITE_FLAGS = {
   machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINE_TYPES] }),
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+  tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
+
+/** `--rounds`: the flag of `run` and `ab`, with the command's default. */
+export function roundsFlag(defaultRounds: number) {
+  return Flags.integer({
+    description: `run every case this many times, each in a fresh guest, one after the other (default ${defaultRounds}); compare then treats the round, not the sample, as the unit of replication once both sides have ${MIN_ROUNDS} or more`,
+    min: 1,
+    max: MAX_ROUNDS,
+    default: defaultRounds,
+  });
+}
 
 export interface SuiteSelection {
   suite: LoadedSuite;
@@ -34,12 +47,12 @@ export interface SuiteSelection {
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
   kernel?: string,
 ): SuiteSelection {
   const suite = loadSuite(name, {
     quick: flags.quick,
-    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel) },
+    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },
     kinds: Object.keys(executors),
   });
   return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };

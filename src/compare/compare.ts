@@ -17,13 +17,16 @@
  */
 import type { CaseResult, ExecutionMode, HostFingerprint, Metric, Results } from '../results/model.js';
 import { UsageError } from '../errors.js';
-import { flattenFacts } from '../report/common.js';
+import { flattenFacts } from '../results/flatten.js';
+import { globToRegExp, isGlob } from '../glob.js';
+import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';
+import { MIN_ROUNDS, roundDetectableShift, roundMedians, welchRounds, type RoundTest } from './rounds.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
 
-export const COMPARE_SCHEMA = 'kvmbench.compare/2';
+export const COMPARE_SCHEMA = 'kvmbench.compare/3';
 export const DEFAULT_ALPHA = 0.05;
 export const DEFAULT_NOISE_BAND = 0.05;
 export const DEFAULT_BOOTSTRAP = 2000;
@@ -75,6 +78,8 @@ export interface MetricSide {
   execution?: ExecutionMode;
   /** NaN or ±Infinity samples. */
   nonFinite: number;
+  /** Rounds (fresh guests) the samples came from, when the run had --rounds > 1. */
+  rounds?: number;
 }
 
 export interface MetricComparison {
@@ -94,8 +99,16 @@ export interface MetricComparison {
   ci: [number, number];
   p: number;
   pAdjusted: number;
-  /** exact (n ≤ 30 a side), monte-carlo (beyond, with ties: seeded), normal (beyond, no ties), none (not tested). */
-  test: 'exact' | 'normal' | 'monte-carlo' | 'none';
+  /**
+   * Mann-Whitney on the samples: exact (n ≤ 30 a side), monte-carlo (beyond, with ties: seeded),
+   * normal (beyond, no ties); welch: Welch's t on the round medians (both sides ≥ MIN_ROUNDS
+   * rounds: src/compare/rounds.ts); none (not tested).
+   */
+  test: 'exact' | 'normal' | 'monte-carlo' | 'welch' | 'none';
+  /** What the test treats as independent replicates: the samples, or the rounds (fresh guests). */
+  replicate?: 'sample' | 'round';
+  /** Both sides' samples are each a guest of its own (boot figures): sample-level testing is right for them. */
+  perGuest?: boolean;
   /** Random splits behind a monte-carlo p-value. */
   permutations?: number;
   /** Tested rows: the noise of the samples as a coefficient of variation (robust, pooled: robustCv). */
@@ -150,8 +163,10 @@ export interface PowerSummary {
   family: number;
   /** Tested rows of this pair with a measurable noise level (the ones summarised). */
   rows: number;
-  /** Fewest and most samples a side among them. */
+  /** Fewest and most samples a side among them (rounds, for rows tested round against round). */
   n: [number, number];
+  /** What `n` counts: samples, rounds, or both when the pair mixes the two. */
+  unit: 'samples' | 'rounds' | 'mixed';
   /** Median of their CVs. */
   cv: number;
   /** Median of their detectable shifts (a fraction: 0.25 = 25 % slower); NaN when no row. */
@@ -169,7 +184,10 @@ export interface PairComparison {
   onlyNew: string[];
   /** VM configuration keys that differ, per case present in both runs with a `vm` record. */
   vmDiffs: VmDiff[];
-  /** Problems with the input that did not stop the comparison (a metric key met twice in a run). */
+  /**
+   * Problems with the input that did not stop the comparison: a metric key met twice in a run,
+   * samples of one guest a side tested as if independent (no --rounds).
+   */
   warnings: string[];
   geomean: Geomean;
   /** The smallest shift this pair could confirm at 90 % power (see PowerSummary). */
@@ -181,7 +199,8 @@ export interface Comparison {
   schema: typeof COMPARE_SCHEMA;
   alpha: number;
   correction: 'holm';
-  test: 'mann-whitney-u';
+  /** The test behind the rows: Mann-Whitney on samples, Welch on round medians, or both (per row: `test`). */
+  test: 'mann-whitney-u' | 'welch-rounds' | 'mixed';
   seed: number;
   bootstrap: number;
   ciLevel: number;
@@ -214,32 +233,7 @@ export interface LabelledResults {
 /** Thrown when the runs must not be compared; the command maps it to exit 2. */
 export class IncomparableError extends Error {}
 
-/**
- * Label keys that carry a measured value rather than a dimension (`p90_ms` from older Linux
- * boot results, anything `_ms`, `_us`, `_ns`, `_pct`): a measurement is never identity, so
- * these keys are left out when metrics are paired.
- */
-export const MEASURED_LABEL = /_(ms|us|ns|pct)$/;
-
-/** The labels that identify a metric: its dimensions (machine, test, job, side, guest...). */
-export function identityLabels(labels: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
-  if (!labels) return undefined;
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(labels).sort()) if (!MEASURED_LABEL.test(k)) out[k] = labels[k]!;
-  return Object.keys(out).length ? out : undefined;
-}
-
-/**
- * Stable identity of a metric across runs: case id, metric name and its identity labels.
- * The one place the pairing rule lives.
- */
-export function metricKey(caseId: string, m: Pick<Metric, 'name' | 'labels'>): string {
-  const l = identityLabels(m.labels) ?? {};
-  const lab = Object.keys(l)
-    .map((k) => `${k}=${l[k]}`)
-    .join(',');
-  return `${caseId}/${m.name}${lab ? `{${lab}}` : ''}`;
-}
+export { MEASURED_LABEL, identityLabels, metricKey } from '../results/identity.js';
 
 /**
  * What a metric measures, for counting it once: an exit test publishes the same samples as
@@ -260,15 +254,14 @@ export function parseThreshold(s: string): [string, number] {
   return [m[1]!.trim(), pct / 100];
 }
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$');
-}
-
-/** Later patterns win, so a specific override can follow a broad one. */
+/**
+ * Later patterns win, so a specific override can follow a broad one. A pattern is a metric name,
+ * a full key, or a glob (src/glob.ts: `*` stops at `/`, `**` crosses it) matched against either.
+ */
 export function thresholdFor(key: string, name: string, opts: CompareOptions): number {
   let band = opts.noiseBand ?? DEFAULT_NOISE_BAND;
   for (const [pat, v] of opts.thresholds ?? []) {
-    if (pat === name || pat === key || (pat.includes('*') && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
+    if (pat === name || pat === key || (isGlob(pat) && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
   }
   return band;
 }
@@ -343,11 +336,14 @@ export function vmDifferences(a: CaseResult, b: CaseResult): VmDiff[] {
   return keys.filter((k) => a.vm![k] !== b.vm![k]).map((k) => ({ caseId: a.id, key: k, base: a.vm![k], new: b.vm![k] }));
 }
 
-function metricSide(l: Located): { side: MetricSide; finite: number[] } {
+function metricSide(l: Located): { side: MetricSide; finite: number[]; roundMedians?: number[] } {
   const finite = l.m.samples.filter(Number.isFinite);
+  const rm = l.m.rounds && l.m.rounds.reduce((s, n) => s + n, 0) === l.m.samples.length ? roundMedians(l.m.samples, l.m.rounds) : undefined;
   return {
     finite,
+    ...(rm ? { roundMedians: rm } : {}),
     side: {
+      ...(rm ? { rounds: rm.length } : {}),
       n: finite.length,
       median: median(finite),
       unit: l.m.unit,
@@ -361,7 +357,7 @@ function metricSide(l: Located): { side: MetricSide; finite: number[] } {
 
 interface Prepared {
   pair: PairComparison;
-  rows: Array<{ row: MetricComparison; a: number[]; b: number[] }>;
+  rows: Array<{ row: MetricComparison; a: number[]; b: number[]; ra?: number[]; rb?: number[] }>;
 }
 
 /** Pairs the metrics of two runs and fills everything that needs no test. */
@@ -441,7 +437,18 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
       row.verdict = 'not-comparable';
       row.change = Number.NaN; // a ratio across units, directions or NaN says nothing
     }
-    rows.push({ row, a: sa.finite, b: sb.finite });
+    const ra = sa.roundMedians;
+    const rb = sb.roundMedians;
+    // Samples that are each a guest of their own (boots) are replicates already: pooled over rounds, tested as samples.
+    const perGuest = a.m.perGuest === true && b.m.perGuest === true;
+    if (perGuest) row.perGuest = true;
+    if (!perGuest && ra && rb && ra.length >= MIN_ROUNDS && rb.length >= MIN_ROUNDS) rows.push({ row, a: sa.finite, b: sb.finite, ra, rb });
+    else {
+      if (!perGuest && ((ra?.length ?? 1) > 1 || (rb?.length ?? 1) > 1)) {
+        row.notes.push(`rounds ${ra?.length ?? 1} vs ${rb?.length ?? 1}: fewer than ${MIN_ROUNDS} a side, so samples are tested as if independent`);
+      }
+      rows.push({ row, a: sa.finite, b: sb.finite });
+    }
   }
   const pair: PairComparison = {
     base,
@@ -453,7 +460,7 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     vmDiffs,
     warnings,
     geomean: { costRatio: Number.NaN, rows: 0, excludedNonPositive: 0, excludedDuplicate: 0 },
-    power: { power: DETECT_POWER, family: 0, rows: 0, n: [0, 0], cv: Number.NaN, shift: Number.NaN, range: [Number.NaN, Number.NaN] },
+    power: { power: DETECT_POWER, family: 0, rows: 0, n: [0, 0], unit: 'samples', cv: Number.NaN, shift: Number.NaN, range: [Number.NaN, Number.NaN] },
     counts: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<MetricVerdict, number>,
   };
   return { pair, rows };
@@ -506,12 +513,14 @@ function geomeanOf(rows: readonly MetricComparison[]): Geomean {
 function powerOf(rows: readonly MetricComparison[], family: number): PowerSummary {
   const withShift = rows.filter((r) => r.detectable !== undefined && r.cv !== undefined);
   const shifts = withShift.map((r) => r.detectable!);
-  const ns = withShift.flatMap((r) => [r.base.n, r.new.n]);
+  const byRound = withShift.filter((r) => r.replicate === 'round');
+  const ns = withShift.flatMap((r) => (r.replicate === 'round' ? [r.base.rounds!, r.new.rounds!] : [r.base.n, r.new.n]));
   return {
     power: DETECT_POWER,
     family,
     rows: withShift.length,
     n: ns.length ? [Math.min(...ns), Math.max(...ns)] : [0, 0],
+    unit: byRound.length === 0 ? 'samples' : byRound.length === withShift.length ? 'rounds' : 'mixed',
     cv: withShift.length ? median(withShift.map((r) => r.cv!)) : Number.NaN,
     shift: shifts.length ? median(shifts) : Number.NaN,
     range: shifts.length ? [Math.min(...shifts), Math.max(...shifts)] : [Number.NaN, Number.NaN],
@@ -536,7 +545,21 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   const needed = samplesNeededForAnyVerdict(compared, alpha);
   const tested: MetricComparison[] = [];
   const samplesOf = new Map<MetricComparison, [number[], number[]]>();
-  for (const { row, a, b } of all) {
+  const roundTests = new Map<MetricComparison, RoundTest>();
+  for (const { row, a, b, ra, rb } of all) {
+    if (ra && rb) {
+      // Guest against guest: the round medians are the replicates; interval and test from one t.
+      const t = welchRounds(ra, rb, CI_LEVEL);
+      row.replicate = 'round';
+      row.test = 'welch';
+      row.p = t.p;
+      row.ci = t.ci;
+      row.change = t.change;
+      roundTests.set(row, t);
+      tested.push(row);
+      continue;
+    }
+    row.replicate = 'sample';
     const ci = a.length >= 2 && b.length >= 2;
     if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
     else row.notes.push('interval undefined below 2 samples a side');
@@ -562,6 +585,13 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   });
   // What each tested row could have confirmed, with the family as it came out.
   for (const r of tested) {
+    const rt = roundTests.get(r);
+    if (rt) {
+      if (!Number.isFinite(rt.cv)) continue;
+      r.cv = rt.cv;
+      r.detectable = rt.scale === 'log' ? roundDetectableShift({ se: rt.se, df: rt.df, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL, power: DETECT_POWER }) : Number.POSITIVE_INFINITY;
+      continue;
+    }
     const [a, b] = samplesOf.get(r)!;
     const cv = robustCv(a, b);
     if (!Number.isFinite(cv)) continue;
@@ -569,16 +599,23 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     r.detectable = detectableShift({ n1: a.length, n2: b.length, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
   }
   for (const { pair } of prepared) {
+    if (pair.metrics.some((r) => r.replicate === 'sample' && !r.perGuest && r.base.rounds === undefined && r.new.rounds === undefined)) {
+      pair.warnings.push(
+        `${pair.base.label} and ${pair.new.label} ran each case in one guest: its samples are tested as if independent, which leaves out how much guests differ from each other; ` +
+          `for a verdict guest against guest, run both with --rounds ${MIN_ROUNDS} or more (kvmbench ab does by default)`,
+      );
+    }
     for (const r of pair.metrics) pair.counts[r.verdict]++;
     pair.geomean = geomeanOf(pair.metrics);
     pair.power = powerOf(pair.metrics, tested.length);
   }
   const pairs = prepared.map((p) => p.pair);
+  const byRound = tested.filter((r) => r.replicate === 'round').length;
   return {
     schema: COMPARE_SCHEMA,
     alpha,
     correction: 'holm',
-    test: 'mann-whitney-u',
+    test: byRound === 0 ? 'mann-whitney-u' : byRound === tested.length ? 'welch-rounds' : 'mixed',
     seed,
     bootstrap,
     ciLevel: CI_LEVEL,

@@ -1,4 +1,4 @@
-/** `kvmbench compare`: judging runs against each other (see docs/compare.md). */
+/** `kvmbench compare`: judging runs against each other (see docs/compare.md); its views are src/report/compare/. */
 export {
   COMPARE_SCHEMA,
   DEFAULT_ALPHA,
@@ -21,4 +21,3 @@ export {
   type MetricVerdict,
   type PairComparison,
 } from './compare.js';
-export { COMPARE_FORMATS, renderComparison, type CompareFormat } from './render.js';

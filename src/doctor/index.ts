@@ -11,6 +11,7 @@ import { CVM_CHECKS } from './checks/cvm.js';
 import { cgroups, iommuKernel, tun } from './checks/host-validate.js';
 import { KVM_CHECKS } from './checks/kvm.js';
 import { kvmRun } from './checks/kvm-run.js';
+import { NET_CHECKS } from './checks/net.js';
 import { IO_CHECKS, NESTED_CHECKS, VMM_CHECKS } from './checks/vmm-io.js';
 import {
   DOCTOR_PROFILES,
@@ -30,7 +31,7 @@ export * from './types.js';
  * results, and starts QEMU only on hosts with SEV or TDX hardware.
  */
 export const DEFAULT_CHECKS: readonly CheckDef[] = [
-  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, iommuKernel, ...CVM_CHECKS,
+  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, ...NET_CHECKS, iommuKernel, ...CVM_CHECKS,
 ];
 
 export interface DoctorOptions {

@@ -10,13 +10,15 @@ import { join, relative } from 'node:path';
 import { packageRoot } from '../version.js';
 import { writeNewc, type NewcEntry } from './newc.js';
 import { resolveModulesInTree } from './modules.js';
-import { findBusybox, findHostFio, findKernel, type BinarySource, type KernelSource } from './sources.js';
+import { findBusybox, findHostFio, findHostIperf3, findKernel, type BinarySource, type KernelSource } from './sources.js';
 
-/** `base` boots to init and stops (boot timing); `fio` adds fio and its libraries (I/O). */
-export type ImageVariant = 'base' | 'fio';
+/** `base` boots to init and stops (boot timing); `fio` adds fio and its libraries (I/O); `net` adds virtio-net and iperf3 (network). */
+export type ImageVariant = 'base' | 'fio' | 'net';
 
 /** Modules the guest needs: virtio over MMIO (microvm) and PCI (q35, pc), and the block driver. */
 export const GUEST_MODULES = ['virtio_mmio', 'virtio_pci', 'virtio_blk'];
+/** The `net` image also loads the network driver (and its failover dependencies). */
+export const NET_MODULES = ['virtio_net'];
 
 /** Bump when the image layout changes in a way the inputs' hashes would not show. */
 const LAYOUT_VERSION = 1;
@@ -37,6 +39,8 @@ export interface LinuxImage {
   /** `fio` when the image carries fio, `dd` when an fio image could not get it (busybox dd, sequential jobs only), `none` for base. */
   ioTool: 'fio' | 'dd' | 'none';
   fioVersion?: string;
+  /** The `net` image's iperf3 (`iperf 3.12`), absent when the host had none. */
+  iperf3Version?: string;
   notes: string[];
   /** True when the image came from the cache. */
   cached: boolean;
@@ -73,13 +77,16 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   const { kernel, notes } = await findKernel({ kernel: o.kernel, modulesDir: o.modulesDir, cacheDir });
   const kernelBytes = readFileSync(kernel.path);
   say('modules');
-  const modules = kernel.modulesDir ? await resolveModulesInTree(kernel.modulesDir, GUEST_MODULES) : [];
+  const wanted = o.variant === 'net' ? [...GUEST_MODULES, ...NET_MODULES] : GUEST_MODULES;
+  const modules = kernel.modulesDir ? await resolveModulesInTree(kernel.modulesDir, wanted) : [];
   if (!kernel.modulesDir) notes.push('no module tree for this kernel: virtio must be built in');
   const busybox = await findBusybox(cacheDir);
   const busyboxBytes = readFileSync(busybox.path);
   const initBytes = readFileSync(initSourcePath());
   const fio = o.variant === 'fio' && !o.noFio ? await findHostFio() : undefined;
   if (o.variant === 'fio' && !fio) notes.push(o.noFio ? 'fio left out on request: dd fallback' : 'no fio on the host: dd fallback (sequential jobs only)');
+  const iperf3 = o.variant === 'net' ? await findHostIperf3() : undefined;
+  if (o.variant === 'net' && !iperf3) notes.push('no iperf3 on the host: the image has none');
 
   const entries: NewcEntry[] = [
     { type: 'dir', path: 'dev' },
@@ -99,6 +106,10 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   if (fio) {
     entries.push({ type: 'file', path: 'usr/bin/fio', data: readFileSync(fio.path), mode: 0o755 });
     for (const [guestPath, hostPath] of fio.libs) entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
+  }
+  if (iperf3) {
+    entries.push({ type: 'file', path: 'usr/bin/iperf3', data: readFileSync(iperf3.path), mode: 0o755 });
+    for (const [guestPath, hostPath] of iperf3.libs) entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
   }
 
   const h = createHash('sha256');
@@ -135,6 +146,7 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
     modules: modules.map((m) => m.name),
     ioTool: fio ? 'fio' : o.variant === 'fio' ? 'dd' : 'none',
     fioVersion: fio?.version,
+    ...(iperf3 ? { iperf3Version: iperf3.version } : {}),
     notes,
     cached: false,
     buildMs: 0,
@@ -173,6 +185,7 @@ export function imageFacts(img: LinuxImage): Record<string, string> {
   if (img.kernel.package) f.kernelPackage = `${img.kernel.package}=${img.kernel.packageVersion ?? ''}`;
   if (img.busybox.package) f.busyboxPackage = `${img.busybox.package}=${img.busybox.packageVersion ?? ''}`;
   if (img.fioVersion) f.fioVersion = img.fioVersion;
+  if (img.iperf3Version) f.iperf3Version = img.iperf3Version;
   if (img.notes.length) f.notes = img.notes.join('; ');
   return f;
 }

@@ -53,6 +53,8 @@ export interface LinuxBootOptions {
   /** kb.* parameters for /init, e.g. `{mode: 'io', jobs: '...'}`. */
   guestArgs?: Record<string, string | number>;
   drive?: DriveSpec;
+  /** A virtio NIC (the net suite): its backend and, for a tap in kvmbench's namespace, where QEMU runs. */
+  nic?: NicSpec;
   /**
    * `tsc_early_khz=` for the guest. microvm has no HPET or ACPI PM timer, and under
    * TCG the PIT calibration is unreliable ("could not calculate TSC khz", then a
@@ -98,6 +100,23 @@ export interface LinuxBootResult {
   execution?: Execution;
   /** KVM's vCPU counters at the last mark, when QMP answered. */
   kvmStats?: VcpuStats;
+}
+
+/** The guest's network card: virtio-net on a tap (vhost on or off) or on QEMU's user networking. */
+export type NicSpec =
+  | { backend: 'tap'; ifname: string; vhost: boolean; mac: string; netns?: string }
+  | { backend: 'user'; mac: string; hostfwd: string[] };
+
+/** `-netdev` and `-device` for a NIC (the same on every machine type but the device's bus). */
+export function nicArgs(nic: NicSpec, machine: MachineType): { netdev: string; device: string } {
+  const dev = machine === 'microvm' ? 'virtio-net-device' : 'virtio-net-pci';
+  const device = `${dev},netdev=n0,mac=${nic.mac}`;
+  if (nic.backend === 'tap') {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic.ifname)) throw new Error(`tap name ${JSON.stringify(nic.ifname)} is not an interface name`);
+    return { netdev: `tap,id=n0,ifname=${nic.ifname},script=no,downscript=no,vhost=${nic.vhost ? 'on' : 'off'}`, device };
+  }
+  for (const f of nic.hostfwd) if (!/^(tcp|udp):127\.0\.0\.1:\d+-:\d+$/.test(f)) throw new Error(`bad hostfwd ${f}`);
+  return { netdev: ['user,id=n0,net=10.0.2.0/24', ...nic.hostfwd.map((f) => `hostfwd=${f}`)].join(','), device };
 }
 
 /** QEMU machine properties: the fastest documented microvm settings that boot here. */
@@ -151,20 +170,31 @@ export function linuxQemuConfig(o: LinuxBootOptions): QemuConfig {
       `isa-debugcon,iobase=0x${FIRMWARE_DEBUG_PORT.toString(16)},chardev=${FIRMWARE_CHANNEL}`,
       `isa-debugcon,iobase=0x${KERNEL_MARK_PORT.toString(16)},chardev=${KERNEL_MARK_CHANNEL}`,
       ...(o.drive ? [`${blk},drive=${o.drive.id}`] : []),
+      ...(o.nic ? [nicArgs(o.nic, o.machine).device] : []),
     ],
     drives: o.drive ? [o.drive] : [],
     kernel: o.image.kernelPath,
     initrd: o.image.initramfsPath,
     append: [kernelCmdline(o.verbose ?? false, o.guestArgs, o.tscKhz), ...(o.extraCmdline ?? [])].join(' '),
-    ...variantQemu(o.variant),
+    ...withNetdev(variantQemu(o.variant), o),
   };
+}
+
+function withNetdev(v: Partial<QemuConfig>, o: LinuxBootOptions): Partial<QemuConfig> {
+  if (!o.nic) return v;
+  return { ...v, extraArgs: ['-netdev', nicArgs(o.nic, o.machine).netdev, ...(v.extraArgs ?? [])] };
+}
+
+/** The command QEMU is started through: `ip netns exec NS` for a tap inside kvmbench's namespace. */
+export function linuxWrapper(o: Pick<LinuxBootOptions, 'nic'>): string[] | undefined {
+  return o.nic?.backend === 'tap' && o.nic.netns ? ['ip', 'netns', 'exec', o.nic.netns] : undefined;
 }
 
 /** QEMU's argument list for a boot as launchQemu builds it (the mark and QMP pipes included), for facts. */
 export function buildLinuxArgs(o: LinuxBootOptions): string[] {
   const cfg = linuxQemuConfig(o);
   const channels = [FIRMWARE_CHANNEL, KERNEL_MARK_CHANNEL, 'kvmb_qmp'];
-  return [cfg.binary ?? qemuBinary(), ...buildQemuArgs({
+  return [...(linuxWrapper(o) ?? []), cfg.binary ?? qemuBinary(), ...buildQemuArgs({
     ...cfg,
     chardevs: [...(cfg.chardevs ?? []), ...channels.map((id, i) => `socket,id=${id},fd=${3 + i}`)],
     extraArgs: [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'],
@@ -240,6 +270,7 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
       ],
       qmp: { onReady: (q) => { qmp = q; } },
       onSpawn: (at) => { spawnNs = at; },
+      wrapper: linuxWrapper(o),
     });
   } catch (err) {
     // QEMU missing or arguments refused before a process existed.

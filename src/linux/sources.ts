@@ -190,9 +190,19 @@ export interface FioSource {
 
 /** The host's fio and the shared libraries it links (from ldd), or undefined when there is no fio. */
 export async function findHostFio(): Promise<FioSource | undefined> {
-  const path = which('fio');
+  return findHostTool('fio', ['--version']);
+}
+
+/** The host's iperf3 (Debian's `iperf3` package: the binary and libiperf) and its libraries, or undefined. */
+export async function findHostIperf3(): Promise<FioSource | undefined> {
+  return findHostTool('iperf3', ['--version']);
+}
+
+/** A host binary, its version line and the shared libraries it links (from ldd), for the guest image. */
+export async function findHostTool(name: string, versionArgs: string[]): Promise<FioSource | undefined> {
+  const path = which(name);
   if (!path) return undefined;
-  const version = (await execFileP(path, ['--version'])).stdout.trim();
+  const version = (await execFileP(path, versionArgs)).stdout.trim().split('\n')[0]!.trim();
   const { stdout } = await execFileP('ldd', [path]);
   const libs: Array<[string, string]> = [];
   for (const line of stdout.split('\n')) {

@@ -1,8 +1,11 @@
 /**
- * Helpers shared by the report views. Everything here is a pure function of a
- * `Results` value, so every format tells the same story about a run.
+ * What the views of a run read from a `Results` value: counts, verdict, headline, execution
+ * modes, exit accounting, histograms. Everything here is a pure function of the model, so every
+ * format tells the same story about a run; how a figure is written is ./format.ts.
  */
+import { caseKind } from '../results/kind.js';
 import type { CaseResult, CaseStatus, Execution, ExecutionMode, ExitHistogramFact, HostFingerprint, Metric, Results } from '../results/model.js';
+import { countStatuses, statusWord } from './format.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'empty';
 
@@ -14,10 +17,10 @@ export interface Counts {
   skip: number;
 }
 
+const CASE_STATUSES: readonly CaseStatus[] = ['pass', 'fail', 'error', 'skip'];
+
 export function countCases(cases: readonly CaseResult[]): Counts {
-  const c: Counts = { total: cases.length, pass: 0, fail: 0, error: 0, skip: 0 };
-  for (const k of cases) c[k.status]++;
-  return c;
+  return countStatuses(cases, CASE_STATUSES);
 }
 
 /** error beats fail beats pass; a run with no case that ran is `empty`. */
@@ -32,7 +35,7 @@ export function runVerdict(results: Results): Verdict {
 /** A line a person reads first: verdict, counts and whether the run finished. */
 export function headline(results: Results): string {
   const c = countCases(results.cases);
-  const v = runVerdict(results).toUpperCase();
+  const v = statusWord(runVerdict(results));
   const state = results.run.state === 'complete' ? '' : ` — ${results.run.state.toUpperCase()} RUN (not every case ran)`;
   return `${v}: ${c.pass} passed, ${c.fail} failed, ${c.error} errored, ${c.skip} skipped of ${c.total} (suite ${results.run.suite}, ${results.run.accelerator})${state}`;
 }
@@ -53,29 +56,6 @@ export function casesBySuite(results: Results): Map<string, CaseResult[]> {
   return m;
 }
 
-/** Significant digits that keep ticks as integers and small ns values readable. */
-export function fmtNum(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a === 0) return '0';
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US').replace(/,/g, ' ');
-  if (a >= 100) return v.toFixed(1);
-  if (a >= 1) return v.toFixed(2);
-  return v.toPrecision(3);
-}
-
-export function fmtPct(fraction: number, digits = 1): string {
-  if (!Number.isFinite(fraction)) return String(fraction);
-  const s = (fraction * 100).toFixed(digits);
-  return `${fraction > 0 ? '+' : ''}${s}%`;
-}
-
-export function metricLabelText(m: Metric): string {
-  const l = m.labels ?? {};
-  const keys = Object.keys(l).sort();
-  return keys.length === 0 ? '' : keys.map((k) => `${k}=${l[k]}`).join(',');
-}
-
 /** The host facts worth a line each in every view, in a stable order. */
 export const KEY_HOST_FACTS: ReadonlyArray<keyof HostFingerprint> = [
   'hostname',
@@ -93,51 +73,6 @@ export const KEY_HOST_FACTS: ReadonlyArray<keyof HostFingerprint> = [
   'kvmbenchVersion',
   'gitRevision',
 ];
-
-/** Flattens the fingerprint into `key → string` rows (nested records become `a.b`). */
-export function flattenFacts(obj: Record<string, unknown> | undefined, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  if (!obj) return out;
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v === undefined) continue;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of flattenFacts(v as Record<string, unknown>, key)) out.set(k2, v2);
-    } else {
-      out.set(key, typeof v === 'string' ? v : JSON.stringify(v));
-    }
-  }
-  return out;
-}
-
-export function statusWord(s: CaseStatus): string {
-  return s.toUpperCase();
-}
-
-/**
- * XML 1.0 cannot carry most C0 control characters (a guest console is full of them)
- * nor lone surrogates; xmlbuilder throws on them, so views replace them first.
- */
-export function xmlSafe(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-}
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(s: unknown): string {
-  return xmlSafe(String(s))
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
-/** ANSI escape sequences from a guest console would show as garbage in every view. */
-export function stripAnsi(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/\u001B\[[0-?]*[ -/]*[@-~]|\u001B[@-Z\\-_]/g, '');
-}
 
 /**
  * The accelerator with the execution mode beside it, the way every view writes it:
@@ -202,12 +137,15 @@ export function runEmulatedWarning(results: Results): string | undefined {
   return `${who}: ${EMULATED_MEANING}${flavor}${evidence ? `. Evidence: ${evidence}` : ''}`;
 }
 
-/**
- * An exits case: of an `exits` suite or tag, or one that counted exits. The model has no case
- * kind yet, so this is the one guess every view shares.
- */
+/** An exits case: run by the `exits` executor (its kind, recorded or inferred for older results). */
 export function isExitsCase(c: CaseResult): boolean {
-  return /exit/i.test(c.suite) || Boolean(c.tags?.some((t) => /^exits?$/i.test(t))) || exitsPerIteration(c) !== undefined;
+  return caseKind(c) === 'exits';
+}
+
+/** A boot case: a micro-guest or a Linux boot. */
+export function isBootCase(c: CaseResult): boolean {
+  const k = caseKind(c);
+  return k === 'boot-micro' || k === 'boot-linux';
 }
 
 /** `<test>.exits_per_iteration`: KVM's exit count per loop iteration (exits cases under KVM). */

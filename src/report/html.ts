@@ -12,26 +12,25 @@ import {
   caseAccelText,
   caseMode,
   countCases,
-  escapeHtml as e,
   exitAccounting,
   exitsPerIteration,
-  flattenFacts,
-  fmtNum,
   headline,
   histogramFact,
+  isBootCase,
   isCountMetric,
   isExitsCase,
   isPartial,
   kvmCounters,
-  metricLabelText,
   noAccountingText,
   notJudgedText,
   runEmulatedWarning,
   runPlatformParts,
   runVerdict,
-  stripAnsi,
   type HistogramView,
 } from './common.js';
+import { escapeHtml as e, fmtCv, fmtNum, fmtRange, labelText, statusWord, stripAnsi } from './format.js';
+import { htmlPage } from './html-page.js';
+import { flattenFacts } from '../results/flatten.js';
 
 export interface CaseLog {
   text: string;
@@ -49,16 +48,10 @@ export interface HtmlOptions {
 
 const PALETTE = ['#3465a4', '#f57900', '#4e9a06', '#75507b', '#c4a000', '#06989a', '#cc0000', '#8f5902', '#555753'];
 
+/** This page's rules, after the shared BASE_CSS (./html-page.ts: layout, tables, status colours). */
 const CSS = `
-:root{--fg:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;--pass:#1e7e34;--fail:#c5221f;--error:#b3440e;--skip:#6b6f75;--warn:#8a6d00}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);margin:0 auto;max-width:1100px;padding:16px 24px;background:#fff}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
-table{border-collapse:collapse;width:100%;margin:6px 0 12px}th,td{border-bottom:1px solid var(--line);padding:3px 8px;text-align:left;vertical-align:top}th{background:#f4f5f7;font-weight:600}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .verdict{display:inline-block;padding:2px 10px;border-radius:4px;color:#fff;font-weight:700;letter-spacing:.04em}
 .v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-error{background:var(--error)}.v-empty,.v-skip{background:var(--skip)}
-.s-pass{color:var(--pass);font-weight:600}.s-fail{color:var(--fail);font-weight:700}.s-error{color:var(--error);font-weight:700}.s-skip{color:var(--skip)}
 .banner{border:2px solid var(--warn);background:#fff8d6;padding:8px 12px;margin:10px 0;font-weight:600}
 .banner.emulated{border-color:var(--fail);background:#fdecea}
 .x-emulated{color:var(--fail);font-weight:700}.x-tcg,.x-unknown{color:var(--warn);font-weight:600}.x-native{color:var(--pass)}
@@ -68,16 +61,12 @@ ul.evidence,ul.checks{margin:2px 0 6px;padding-left:20px}ul.evidence li{font-siz
 li.check-ok{color:var(--pass)}li.check-bad{color:var(--fail);font-weight:600}li.check-unjudged{color:var(--muted)}
 .vm code{background:#f4f5f7;padding:0 4px;margin-right:4px;border-radius:3px;white-space:nowrap}
 figure.hist{max-width:420px}.nowrap{white-space:nowrap}
-.muted{color:var(--muted)}.small{font-size:12px}
 .facts{columns:2;column-gap:24px}.facts table{break-inside:avoid}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:10px 18px}
 figure{margin:0;break-inside:avoid;page-break-inside:avoid}figcaption{font-size:12px;color:var(--muted)}
-svg{max-width:100%;height:auto;font-family:inherit}
 pre.log{background:#f6f8fa;border:1px solid var(--line);padding:8px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-all;font:12px/1.35 ui-monospace,"DejaVu Sans Mono",monospace}
-details{margin:4px 0 10px}summary{cursor:pointer;color:#1a56a0}
 .failed{border-left:4px solid var(--fail);padding:2px 12px;margin:10px 0}.failed.error{border-left-color:var(--error)}
-code{font:12px ui-monospace,"DejaVu Sans Mono",monospace}
-@media print{body{max-width:none;padding:0;font-size:11px}pre.log{max-height:none}details>summary{color:var(--fg)}.grid{grid-template-columns:1fr 1fr}a{color:inherit}}
+@media print{pre.log{max-height:none}.grid{grid-template-columns:1fr 1fr}}
 `;
 
 /** Sorted copy, finite values only (a NaN sample must not break a chart). */
@@ -265,14 +254,14 @@ function intervalLabel(m: Metric): string | undefined {
   return undefined;
 }
 
+/** The section a chart goes in is the case's kind (`CaseResult.kind`); the chart within it, the metric's shape. */
 function isExitMetric(x: Located): boolean {
-  const tagged = x.c.tags?.some((t) => /exit/i.test(t)) || /exit/i.test(x.c.suite) || x.m.labels?.kind === 'exit';
   // Exit counts (exits per iteration, KVM counters) are not latencies: they get the accounting table.
-  return Boolean(tagged) && !isCountMetric(x.m) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
+  return isExitsCase(x.c) && !isCountMetric(x.m) && intervalLabel(x.m) === undefined && bootInterval(x.m) === undefined && x.m.labels?.side === undefined;
 }
 
 function isBootMetric(x: Located): boolean {
-  return /^boot[._]/i.test(x.m.name) || /boot/i.test(x.c.suite) || Boolean(x.c.tags?.some((t) => /boot/i.test(t)));
+  return isBootCase(x.c);
 }
 
 /** Groups by unit: one chart axis cannot mix ns and ticks. */
@@ -286,14 +275,11 @@ function byUnit<T extends Located>(xs: readonly T[]): Map<string, T[]> {
   return m;
 }
 
+/** The metric's identity labels less `drop`, with the case's machine where the metric names none. */
 function otherLabels(x: Located, drop: readonly string[]): string {
   const l = { ...(x.m.labels ?? {}) };
-  for (const d of drop) delete l[d];
   if (x.c.machine && l.machine === undefined) l.machine = x.c.machine;
-  return Object.keys(l)
-    .sort()
-    .map((k) => (k === 'machine' ? l[k] : `${k}=${l[k]}`))
-    .join(' ');
+  return labelText(l, drop);
 }
 
 /** The execution mode as a marked word: emulated and TCG figures must not pass for hardware exits. */
@@ -471,7 +457,8 @@ function ioSection(results: Results): string {
       // `io.randread.guest` and `io.randread.host` are one row: drop the side from the name.
       const side = x.m.labels!.side!;
       const name = x.m.name.endsWith(`.${side}`) || x.m.name.endsWith(`_${side}`) ? x.m.name.slice(0, -side.length - 1) : x.m.name;
-      const key = `${name} ${otherLabels(x, ['side'])}`.trim();
+      const lab = otherLabels(x, ['side']);
+      const key = lab ? `${name} {${lab}}` : name;
       let r = rows.get(key);
       if (!r) rows.set(key, (r = []));
       r.push(x);
@@ -490,7 +477,7 @@ function ioSection(results: Results): string {
 }
 
 function statusCell(c: CaseResult): string {
-  return `<span class="s-${c.status}">${e(c.status.toUpperCase())}</span>`;
+  return `<span class="s-${c.status}">${e(statusWord(c.status))}</span>`;
 }
 
 function logBlock(id: string, log: CaseLog | undefined, path: string | undefined): string {
@@ -505,8 +492,8 @@ function metricsTable(c: CaseResult): string {
   if (c.metrics.length === 0) return '';
   const rows = c.metrics.map((m) => {
     const s = m.summary;
-    const lab = metricLabelText(m);
-    return `<tr><td><b>${e(m.name)}</b>${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(s.median))}</td><td class="num">${e(fmtNum(s.p5))} – ${e(fmtNum(s.p95))}</td><td class="num">${(s.cv * 100).toFixed(1)}%</td><td class="num">${s.n}</td><td>${e(m.unit)}</td><td class="small">${e(m.interval)}${m.method ? `<br><span class="muted">${e(m.method)}</span>` : ''}</td></tr>`;
+    const lab = labelText(m.labels);
+    return `<tr><td><b>${e(m.name)}</b>${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(s.median))}</td><td class="num">${e(fmtRange(s.p5, s.p95, ' – '))}</td><td class="num">${e(fmtCv(s.cv))}</td><td class="num">${s.n}</td><td>${e(m.unit)}</td><td class="small">${e(m.interval)}${m.method ? `<br><span class="muted">${e(m.method)}</span>` : ''}</td></tr>`;
   });
   return `<table class="metrics"><thead><tr><th>metric</th><th>median</th><th>p5 – p95</th><th>cv</th><th>n</th><th>unit</th><th>interval / method</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -561,7 +548,7 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
   const title = opts.title ?? `kvmbench ${r.suite} — ${r.id}`;
   const parts: string[] = [];
   parts.push(`<header><h1>${e(title)}</h1>`);
-  parts.push(`<p><span class="verdict v-${verdict}" id="verdict">${e(verdict.toUpperCase())}</span> ${e(headline(results))}</p>`);
+  parts.push(`<p><span class="verdict v-${verdict}" id="verdict">${e(statusWord(verdict))}</span> ${e(headline(results))}</p>`);
   if (isPartial(results)) {
     parts.push(`<div class="banner" id="partial">This run is ${e(r.state.toUpperCase())}: it did not finish, so cases may be missing and figures are incomplete.</div>`);
   }
@@ -628,10 +615,5 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
     parts.push('</section>');
   }
   parts.push(`<footer class="muted small"><p>Generated by kvmbench ${e(r.kvmbenchVersion)} from results schema ${e(results.schema)}. Self-contained: no scripts, no network.</p></footer>`);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>${e(title)}</title><style>${CSS}</style></head>
-<body>${parts.join('\n')}</body></html>
-`;
+  return htmlPage({ title, css: CSS, body: parts.join('\n') });
 }

@@ -6,117 +6,14 @@
  * for failed checks, `skipped` with a message, and a one-line summary in system-out
  * for readers that drop properties.
  */
-import jrbModule, { type Builder } from 'junit-report-builder';
 import type { CaseResult, Results } from '../results/model.js';
-import {
-  KEY_HOST_FACTS,
-  caseAccelText,
-  caseMode,
-  casesBySuite,
-  emulatedNote,
-  exitChecksLine,
-  exitsPerIteration,
-  fmtNum,
-  headline,
-  isExitsCase,
-  metricLabelText,
-  stripAnsi,
-  xmlSafe as xmlChars,
-} from './common.js';
-
-/** Guest text carries colour codes; a JUnit reader would show them as garbage. */
-const xmlSafe = (s: string): string => xmlChars(stripAnsi(s));
-
-/** Format-neutral description of a JUnit file, so `compare` can emit JUnit too. */
-export interface JunitCase {
-  name: string;
-  classname: string;
-  timeSec: number;
-  outcome: 'pass' | 'failure' | 'error' | 'skipped';
-  /** Short message (failure/error/skipped reason). */
-  message?: string;
-  /** Longer text inside <failure>/<error>. */
-  detail?: string;
-  properties?: ReadonlyArray<[string, string]>;
-  systemOut?: string;
-}
-
-export interface JunitSuite {
-  name: string;
-  timeSec: number;
-  /** ISO 8601; written in UTC without zone because the JUnit schema has no zone. */
-  timestamp?: string;
-  hostname?: string;
-  properties?: ReadonlyArray<[string, string]>;
-  cases: JunitCase[];
-}
-
-/** The parts of xmlbuilder's element we touch after junit-report-builder built it. */
-interface XmlEl {
-  children?: Array<{ name?: string; att(name: string, value: string): unknown }>;
-  att(name: string, value: string): unknown;
-}
-
-// The package is CommonJS whose module.exports is the builder; its typings declare an ES
-// default export. Accept both shapes so Node, vitest and tsc agree.
-const rootBuilder = ((jrbModule as unknown as { default?: Builder }).default ?? jrbModule) as unknown as Builder;
-
-function junitTimestamp(iso: string | undefined): string | undefined {
-  if (!iso) return undefined;
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return undefined;
-  return d.toISOString().slice(0, 19);
-}
-
-function secs(v: number): number {
-  return Number.isFinite(v) && v > 0 ? Math.round(v * 1000) / 1000 : 0;
-}
-
-export function buildJunit(name: string, suites: readonly JunitSuite[]): string {
-  // A fresh builder each time: the package's default export is a shared singleton.
-  const builder = rootBuilder.newBuilder();
-  builder.name(xmlSafe(name));
-  for (const s of suites) {
-    const suite = builder.testSuite().name(xmlSafe(s.name)).time(secs(s.timeSec));
-    const ts = junitTimestamp(s.timestamp);
-    if (ts) suite.timestamp(ts);
-    for (const [k, v] of s.properties ?? []) suite.property(xmlSafe(k), xmlSafe(v));
-    // The builder has no setter for the standard `hostname` attribute: add it to the built element.
-    const hostname = xmlSafe(s.hostname ?? 'unknown');
-    const buildSuite = suite.build.bind(suite);
-    suite.build = (parent?: Parameters<typeof buildSuite>[0]) => {
-      const el = buildSuite(parent) as unknown as XmlEl;
-      el.att('hostname', hostname);
-      return el as unknown as ReturnType<typeof buildSuite>;
-    };
-    for (const c of s.cases) {
-      const tc = suite.testCase().className(xmlSafe(c.classname)).name(xmlSafe(c.name)).time(secs(c.timeSec));
-      for (const [k, v] of c.properties ?? []) tc.property(xmlSafe(k), xmlSafe(v));
-      if (c.outcome === 'failure') {
-        tc.failure(xmlSafe(c.message ?? 'failed'), 'failure');
-        if (c.detail) tc.stacktrace(xmlSafe(c.detail));
-      } else if (c.outcome === 'error') {
-        tc.error(xmlSafe(c.message ?? 'error'), 'error', c.detail ? xmlSafe(c.detail) : undefined);
-      } else if (c.outcome === 'skipped') {
-        tc.skipped();
-        // skipped() takes no message; readers show `message`, so set it on the built element.
-        const message = xmlSafe(c.message ?? 'skipped');
-        const buildCase = tc.build.bind(tc);
-        tc.build = (parent: Parameters<typeof buildCase>[0]) => {
-          const el = buildCase(parent) as unknown as XmlEl;
-          el.children?.find((ch) => ch.name === 'skipped')?.att('message', message);
-          return el as unknown as ReturnType<typeof buildCase>;
-        };
-      }
-      if (c.systemOut) tc.standardOutput(xmlSafe(c.systemOut));
-    }
-  }
-  return builder.build() + '\n';
-}
+import { KEY_HOST_FACTS, caseAccelText, caseMode, casesBySuite, emulatedNote, exitChecksLine, exitsPerIteration, headline, isExitsCase } from './common.js';
+import { fmtCv, fmtNum, metricId, statusWord } from './format.js';
+import { buildJunit, type JunitCase, type JunitSuite } from './junit-xml.js';
 
 /** One line per case, for readers that drop properties. */
 export function caseSummaryLine(c: CaseResult): string {
-  const parts = [`${c.id} ${c.status.toUpperCase()}`];
+  const parts = [`${c.id} ${statusWord(c.status)}`];
   const where = [caseAccelText(c), c.machine, c.guest?.name].filter(Boolean).join(', ');
   if (where) parts.push(`[${where}]`);
   if (c.reason) parts.push(`reason: ${c.reason.replace(/\s+/g, ' ').trim()}`);
@@ -128,9 +25,8 @@ export function caseSummaryLine(c: CaseResult): string {
     parts.push(`exits per iteration ${epi ? fmtNum(epi.summary.median) : '–'}${checks ? `; ${checks}` : ''};`);
   }
   const ms = c.metrics.map((m) => {
-    const lab = metricLabelText(m);
     const s = m.summary;
-    return `${m.name}${lab ? `{${lab}}` : ''} median ${fmtNum(s.median)} ${m.unit} (p5 ${fmtNum(s.p5)}, p95 ${fmtNum(s.p95)}, n=${s.n}, cv ${(s.cv * 100).toFixed(1)}%)`;
+    return `${metricId(m)} median ${fmtNum(s.median)} ${m.unit} (p5 ${fmtNum(s.p5)}, p95 ${fmtNum(s.p95)}, n=${s.n}, cv ${fmtCv(s.cv)})`;
   });
   if (ms.length) parts.push(ms.join('; '));
   return parts.join(' ');
@@ -151,8 +47,7 @@ function caseProperties(c: CaseResult): Array<[string, string]> {
   if (c.log) p.push(['log', c.log]);
   const seen = new Map<string, number>();
   for (const m of c.metrics) {
-    const lab = metricLabelText(m);
-    let key = `metric.${m.name}${lab ? `{${lab}}` : ''}`;
+    let key = `metric.${metricId(m)}`;
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
     if (n > 1) key += `#${n}`;

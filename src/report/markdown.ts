@@ -1,17 +1,7 @@
 /** Markdown view, e.g. for a pull-request comment or a CI job summary. */
 import type { Results } from '../results/model.js';
-import { KEY_HOST_FACTS, caseAccelText, caseMode, emulatedNote, fmtNum, headline, isPartial, metricLabelText, runEmulatedWarning, runPlatformParts } from './common.js';
-
-/** Table cells must not break the table: escape pipes, flatten newlines, neutralise HTML. */
-export function mdCell(s: unknown): string {
-  return String(s ?? '')
-    .replace(/\r?\n|\r/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, '\\`');
-}
+import { KEY_HOST_FACTS, caseAccelText, caseMode, emulatedNote, headline, isPartial, runEmulatedWarning, runPlatformParts } from './common.js';
+import { fmtCv, fmtNum, fmtRange, labelText, mdCell } from './format.js';
 
 export function renderMarkdown(results: Results): string {
   const out: string[] = [];
@@ -38,8 +28,8 @@ export function renderMarkdown(results: Results): string {
     }
     c.metrics.forEach((m, i) => {
       const s = m.summary;
-      const lab = metricLabelText(m);
-      out.push(`| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtNum(s.p5)} – ${fmtNum(s.p95)} | ${(s.cv * 100).toFixed(1)}% | ${s.n} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`);
+      const lab = labelText(m.labels);
+      out.push(`| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)} | ${s.n} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`);
     });
   }
   const emulatedList = results.cases.filter((c) => caseMode(c) === 'emulated');

@@ -3,10 +3,11 @@
  * 0x1234, answered by QEMU) beside `raw/pio` (the same instruction on the same port, answered
  * by kvmbench's own VMM over /dev/kvm, src/cases/raw.ts). Both are guest-timed (test − null
  * loop) per iteration, so their difference is what QEMU adds to the round trip. A pure
- * function of the results, for the run summary (src/suites/progress.ts).
+ * function of the results, for the run summary (./summary.ts).
  */
 import type { CaseResult, Metric, Results } from '../results/model.js';
-import { caseMode, fmtNum } from './common.js';
+import { caseMode } from './common.js';
+import { fmtNum } from './format.js';
 
 export const QEMU_EXIT_CASE = 'exits/inl_from_qemu';
 export const RAW_EXIT_CASE = 'raw/pio';

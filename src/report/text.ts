@@ -1,6 +1,6 @@
-/** Plain-text view for a terminal; colour only through makeColor (NO_COLOR-aware). */
+/** Plain-text view for a terminal; colour only through makeColor (NO_COLOR-aware, ./color.ts). */
 import { Chalk, type ChalkInstance } from 'chalk';
-import type { CaseStatus, ExecutionMode, Results } from '../results/model.js';
+import type { Results } from '../results/model.js';
 import {
   KEY_HOST_FACTS,
   caseAccelText,
@@ -8,37 +8,15 @@ import {
   emulatedNote,
   exitChecksLine,
   exitsPerIteration,
-  fmtNum,
   headline,
   isExitsCase,
-  metricLabelText,
   runEmulatedWarning,
   runPlatformParts,
   runVerdict,
-  stripAnsi,
 } from './common.js';
+import { fmtCv, fmtNum, fmtRange, labelText, modeColor, paintStatus, statusColor, statusWord, termSafe as clean } from './format.js';
 
 const plain = new Chalk({ level: 0 });
-
-function statusColor(c: ChalkInstance, s: CaseStatus | 'empty'): (t: string) => string {
-  if (s === 'pass') return c.green;
-  if (s === 'fail') return c.red.bold;
-  if (s === 'error') return c.magenta.bold;
-  return c.gray;
-}
-
-/** Emulated and TCG figures are not hardware exits: their mode stands out. */
-function modeColor(c: ChalkInstance, m: ExecutionMode | undefined): (t: string) => string {
-  if (m === 'emulated') return c.yellow.bold;
-  if (m === 'tcg' || m === 'unknown') return c.yellow;
-  return c.gray;
-}
-
-/** Control characters from a guest would move the cursor or recolour the terminal. */
-function clean(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return stripAnsi(s).replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '?');
-}
 
 export function renderText(results: Results, color: ChalkInstance = plain): string {
   const out: string[] = [];
@@ -56,7 +34,7 @@ export function renderText(results: Results, color: ChalkInstance = plain): stri
     const accel = caseAccelText(c);
     const mode = caseMode(c);
     out.push(
-      `${statusColor(color, c.status)(c.status.toUpperCase().padEnd(5))} ${clean(c.id).padEnd(idW)} ${color.gray(`${(c.durationMs / 1000).toFixed(2)}s`)}${accel ? `  ${modeColor(color, mode)(`[${clean(accel)}]`)}` : ''}${c.reason ? `  ${clean(c.reason)}` : ''}`,
+      `${paintStatus(color, c.status, statusWord(c.status).padEnd(5))} ${clean(c.id).padEnd(idW)} ${color.gray(`${(c.durationMs / 1000).toFixed(2)}s`)}${accel ? `  ${modeColor(color, mode)(`[${clean(accel)}]`)}` : ''}${c.reason ? `  ${clean(c.reason)}` : ''}`,
     );
     if (mode === 'emulated') out.push(color.yellow(`        ! ${clean(emulatedNote(c.execution))}`));
     if (isExitsCase(c) && c.metrics.length > 0) {
@@ -67,8 +45,8 @@ export function renderText(results: Results, color: ChalkInstance = plain): stri
     }
     for (const m of c.metrics) {
       const s = m.summary;
-      const lab = metricLabelText(m);
-      out.push(`        ${clean(m.name)}${lab ? color.gray(` {${clean(lab)}}`) : ''}: median ${color.bold(fmtNum(s.median))} ${clean(m.unit)}  p5–p95 ${fmtNum(s.p5)}–${fmtNum(s.p95)}  cv ${(s.cv * 100).toFixed(1)}%  n=${s.n}`);
+      const lab = labelText(m.labels);
+      out.push(`        ${clean(m.name)}${lab ? color.gray(` {${clean(lab)}}`) : ''}: median ${color.bold(fmtNum(s.median))} ${clean(m.unit)}  p5–p95 ${fmtRange(s.p5, s.p95)}  cv ${fmtCv(s.cv)}  n=${s.n}`);
     }
   }
   return out.join('\n') + '\n';

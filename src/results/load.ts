@@ -12,6 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { UsageError } from '../errors.js';
+import { withCaseKinds } from './kind.js';
 import { CaseResult, RESULTS_SCHEMA, Results } from './model.js';
 
 export interface LoadedResults {
@@ -72,7 +73,7 @@ function describeErrors(value: unknown, file: string): string {
 export function validateResults(doc: unknown, file = 'results'): Results {
   checkSchemaTag(doc, file);
   if (!Value.Check(Results, doc)) throw new UsageError(describeErrors(doc, file));
-  return doc as Results;
+  return withCaseKinds(doc as Results);
 }
 
 function parseJson(text: string, file: string): unknown {

@@ -81,6 +81,17 @@ export const Metric = Type.Object({
   labels: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** How the guest code behind the samples ran (the case's `execution.mode`); absent for host-side figures. */
   execution: Type.Optional(ExecutionMode),
+  /**
+   * When the case ran in several rounds (`--rounds N`, each a fresh guest): how many of
+   * `samples`, in order, each round contributed (0 for a round that produced none). compare
+   * then treats the round, not the sample, as the unit of replication.
+   */
+  rounds: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }))),
+  /**
+   * Every sample comes from a guest of its own (one boot, one QEMU process), so the samples are
+   * independent replicates already; absent: the samples were taken inside one guest.
+   */
+  perGuest: Type.Optional(Type.Boolean()),
 });
 export type Metric = Static<typeof Metric>;
 
@@ -95,10 +106,27 @@ export const GuestInfo = Type.Object({
 });
 export type GuestInfo = Static<typeof GuestInfo>;
 
+/** One round of a case run several times (`--rounds`): its own guest, outcome and log. */
+export const CaseRound = Type.Object({
+  status: CaseStatus,
+  reason: Type.Optional(Type.String()),
+  log: Type.Optional(Type.String()),
+  startedAt: Type.String({ description: 'ISO 8601' }),
+  durationMs: Type.Number({ minimum: 0 }),
+});
+export type CaseRound = Static<typeof CaseRound>;
+
 export const CaseResult = Type.Object({
   /** Unique within a run, `suite/case`, e.g. `exits/cpuid`. */
   id: Type.String({ minLength: 1 }),
   suite: Type.String(),
+  /**
+   * What kind of case this is: the `kind` of the executor that ran it (src/cases/index.ts:
+   * `exits`, `boot-micro`, `boot-linux`, `io`, `raw`, `doctor`...). Views choose their charts and
+   * columns by it. Absent in results written before it was recorded; `loadResults` infers it
+   * where the suite is named after its kind (src/results/kind.ts).
+   */
+  kind: Type.Optional(Type.String({ minLength: 1 })),
   title: Type.Optional(Type.String()),
   status: CaseStatus,
   /** Why it is not `pass`: skip reason, failure, or where the guest stopped. */
@@ -121,6 +149,8 @@ export const CaseResult = Type.Object({
   vm: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Free-form facts the case recorded (TSC frequency source, QEMU argv, kernel version...). */
   facts: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** Each round of a case run with `--rounds N` (N > 1), in order: the merged result above is their union. */
+  rounds: Type.Optional(Type.Array(CaseRound)),
 });
 export type CaseResult = Static<typeof CaseResult>;
 

@@ -7,7 +7,7 @@
  *   <dir>/a/             A's run, a normal results directory (results.json, results.jsonl,
  *   <dir>/b/             junit.xml, report.html, logs/): `kvmbench compare <dir>/a <dir>/b` re-reads them
  *   <dir>/ab.json        the session: suite, seed, variants, the order the cases ran in, the outcome
- *   <dir>/compare.json   the comparison (schema kvmbench.compare/2), and the same as
+ *   <dir>/compare.json   the comparison (schema kvmbench.compare/3), and the same as
  *   <dir>/compare.txt    plain text and
  *   <dir>/compare.html   a page
  *
@@ -17,9 +17,9 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { exitCodeOf, type Outcome } from '../errors.js';
 import { IncomparableError, compareRuns, type CompareOptions, type Comparison } from '../compare/compare.js';
-import { renderComparison } from '../compare/render.js';
+import { renderComparison } from '../report/compare/index.js';
 import { newRunId } from '../results/outdir.js';
-import { abFirsts, abSteps, type AbLabel } from './ab.js';
+import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from './ab.js';
 import type { LoadedSuite } from './load.js';
 import { runArms, type RunArmsOptions, type RunSummary } from './runner.js';
 import type { CaseSpec, RunVariant } from './types.js';
@@ -69,6 +69,8 @@ export interface AbRecord {
   seed: number;
   accelRequested: string;
   quick: boolean;
+  /** Rounds per case and variant (each a fresh guest): compare's unit of replication when ≥ 3. */
+  rounds: number;
   state: 'running' | 'complete' | 'interrupted';
   variants: Array<RunVariant & { dir: string }>;
   order: Array<{ case: string; first: AbLabel }>;
@@ -95,13 +97,15 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
   const cwd = opts.cwd ?? process.cwd();
   const dir = resolve(cwd, opts.output ?? join('reports', `ab-${newRunId()}`));
   const firsts = abFirsts(ia.length, opts.seed);
-  const order = abSteps(firsts);
+  const rounds = opts.rounds ?? DEFAULT_AB_ROUNDS;
+  const order = abSteps(firsts, rounds);
   const record: AbRecord = {
     schema: AB_SCHEMA,
     suite: opts.a.suite.name,
     seed: opts.seed,
     accelRequested: opts.accel,
     quick: opts.quick === true,
+    rounds,
     state: 'running',
     variants: [
       { ...opts.a.variant, dir: 'a' },
@@ -112,6 +116,7 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
 
   const [a, b] = (await runArms({
     ...opts,
+    rounds,
     arms: [
       { suite: opts.a.suite, cases: opts.a.cases, output: join(dir, 'a'), argv: opts.argv, variant: opts.a.variant },
       { suite: opts.b.suite, cases: opts.b.cases, output: join(dir, 'b'), argv: opts.argv, variant: opts.b.variant },

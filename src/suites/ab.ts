@@ -14,12 +14,20 @@ import type { RunVariant } from './types.js';
 /** Default `--seed` of `kvmbench ab` (recorded in ab.json and in the comparison). */
 export const DEFAULT_AB_SEED = 20260101;
 
+/**
+ * Default `--rounds` of `kvmbench ab`: each case runs in three fresh guests a variant, so that
+ * compare tests guest against guest (src/compare/rounds.ts) rather than the samples of one guest
+ * each, which are not independent and made identical variants differ (docs/compare.md).
+ */
+export const DEFAULT_AB_ROUNDS = 3;
+
 export type AbLabel = 'A' | 'B';
 
-/** One step of an interleaved run: which arm (0 = A, 1 = B) runs which case (index into the case list). */
+/** One step of an interleaved run: which arm (0 = A, 1 = B) runs which round of which case (index into the case list). */
 export interface AbStep {
   arm: 0 | 1;
   index: number;
+  round: number;
 }
 
 /**
@@ -38,14 +46,26 @@ export function abFirsts(cases: number, seed: number | string = DEFAULT_AB_SEED)
   return firsts;
 }
 
-/** Steps for the given firsts: per case, in suite order, both variants back to back. */
-export function abSteps(firsts: readonly AbLabel[]): AbStep[] {
-  return firsts.flatMap((first, index): AbStep[] => (first === 'A' ? [{ arm: 0, index }, { arm: 1, index }] : [{ arm: 1, index }, { arm: 0, index }]));
+/**
+ * Steps for the given firsts: per case, in suite order, its rounds, each round both variants back
+ * to back. The drawn first variant leads the case's odd rounds and the other its even ones
+ * (A B, B A, A B, ...), so a drift within a case lands on both alike.
+ */
+export function abSteps(firsts: readonly AbLabel[], rounds = 1): AbStep[] {
+  return firsts.flatMap((first, index): AbStep[] =>
+    Array.from({ length: rounds }, (_, round): AbStep[] => {
+      const lead: 0 | 1 = (first === 'A') === (round % 2 === 0) ? 0 : 1;
+      return [
+        { arm: lead, index, round },
+        { arm: lead === 0 ? 1 : 0, index, round },
+      ];
+    }).flat(),
+  );
 }
 
 /** The run order of `cases` cases: both variants of each case back to back, the first as `abFirsts` draws it. */
-export function abOrder(cases: number, seed: number | string = DEFAULT_AB_SEED): AbStep[] {
-  return abSteps(abFirsts(cases, seed));
+export function abOrder(cases: number, seed: number | string = DEFAULT_AB_SEED, rounds = 1): AbStep[] {
+  return abSteps(abFirsts(cases, seed), rounds);
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   type SuiteCase,
   type SuiteInclude,
 } from './schema.js';
-import { globToRegExp } from './select.js';
+import { globToRegExp } from '../glob.js';
 
 /** Suite files are hand-written; anything bigger is a mistake or an attack. */
 export const MAX_SUITE_BYTES = 1024 * 1024;
@@ -38,9 +38,8 @@ const checker = TypeCompiler.Compile(SuiteFile);
 export interface LoadOptions {
   /** Apply `quick:` overrides (kvmbench run --quick). */
   quick?: boolean;
-  /** Command-line overrides, applied after everything else. */
-  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`. */
-  cli?: { repeat?: number; machine?: string; kernel?: string };
+  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`, `tap` to every `net` case. */
+  cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string };
   /** Executor kinds that exist; when given, a case of any other kind is an error. */
   kinds?: readonly string[];
   /** Directory of the shipped suites (default `<package root>/suites`). */
@@ -377,6 +376,7 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   const cli = opts.cli ?? {};
   const guestName = c.guest ?? d.guest;
   if (cli.kernel !== undefined && guestName === 'linux') args.kernel = cli.kernel;
+  if (cli.tap !== undefined && kind === 'net') args.tap = cli.tap;
   const spec: CaseSpec = {
     id: c.id,
     suite: ps.data.suite,

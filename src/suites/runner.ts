@@ -20,7 +20,7 @@ import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { EnvironmentError, KvmbenchError, type Outcome } from '../errors.js';
+import { EnvironmentError, KvmbenchError, UsageError, type Outcome } from '../errors.js';
 import { executorFor as registryExecutorFor } from '../cases/index.js';
 import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/model.js';
 import { prepareOutputDir, type OutputDir } from '../results/outdir.js';
@@ -28,6 +28,7 @@ import { ResultsWriter } from '../results/writer.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './env.js';
 import type { LoadedSuite } from './load.js';
+import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from './types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
@@ -72,6 +73,12 @@ export interface RunSuiteOptions {
   minFreeBytes?: number;
   /** `--scratch-dir DIR`: where cases make their private scratch directories (default the OS temp dir). */
   scratchDir?: string;
+  /**
+   * `--rounds N`: run every case N times, each time in a fresh guest, one round after the other,
+   * recorded as one case whose metrics say which samples came from which round (src/suites/rounds.ts).
+   * Default 1.
+   */
+  rounds?: number;
 }
 
 export interface RunSummary {
@@ -104,7 +111,22 @@ const noop: RunReporter = { begin() {}, caseStart() {}, phase() {}, caseEnd() {}
 export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
   const cases = opts.cases ?? opts.suite.cases;
   const arm: ArmPlan = { suite: opts.suite, cases, output: opts.output, argv: opts.argv };
-  return (await runPlanned(opts, [arm], cases.map((_, index) => ({ arm: 0, index }))))[0]!;
+  const rounds = checkRounds(opts.rounds);
+  return (await runPlanned(opts, [arm], cases.flatMap((_, index) => Array.from({ length: rounds }, (_r, round) => ({ arm: 0, index, round })))))[0]!;
+}
+
+/** `--rounds`: a whole number from 1 to MAX_ROUNDS (default 1). */
+function checkRounds(n: number | undefined): number {
+  const r = n ?? 1;
+  if (!Number.isInteger(r) || r < 1 || r > MAX_ROUNDS) throw new UsageError(`--rounds ${r}: expected a whole number from 1 to ${MAX_ROUNDS}`);
+  return r;
+}
+
+/** One step of a run: round `round` (0-based; 0 when there are no rounds) of case `index` of arm `arm`. */
+export interface RunStep {
+  arm: number;
+  index: number;
+  round?: number;
 }
 
 /** One of the runs of `runArms`: a suite's cases under one variant, written to its own directory. */
@@ -121,8 +143,8 @@ export interface RunArm {
 
 export interface RunArmsOptions extends Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'> {
   arms: RunArm[];
-  /** Which case of which arm runs when: every case of every arm exactly once (src/suites/ab.ts abOrder). */
-  order: ReadonlyArray<{ arm: number; index: number }>;
+  /** Which round of which case of which arm runs when: each of them exactly once (src/suites/ab.ts abOrder); a case's rounds in order. */
+  order: ReadonlyArray<RunStep>;
   /** Called once every arm's directory and journal exist, before the first case. */
   onStart?: () => Promise<void>;
 }
@@ -136,14 +158,18 @@ export interface RunArmsOptions extends Omit<RunSuiteOptions, 'suite' | 'cases' 
  * directory is made (EnvironmentError).
  */
 export async function runArms(opts: RunArmsOptions): Promise<RunSummary[]> {
+  const rounds = checkRounds(opts.rounds);
   const seen = new Set<string>();
-  for (const { arm, index } of opts.order) {
-    const k = `${arm}:${index}`;
-    if (!opts.arms[arm]?.cases[index] || seen.has(k)) throw new Error(`internal error: the run order names case ${index} of arm ${arm} twice or out of range`);
+  const next = new Map<string, number>();
+  for (const { arm, index, round = 0 } of opts.order) {
+    const k = `${arm}:${index}:${round}`;
+    if (!opts.arms[arm]?.cases[index] || round >= rounds || seen.has(k)) throw new Error(`internal error: the run order names round ${round} of case ${index} of arm ${arm} twice or out of range`);
+    if ((next.get(`${arm}:${index}`) ?? 0) !== round) throw new Error(`internal error: the run order runs round ${round} of case ${index} of arm ${arm} out of turn`);
+    next.set(`${arm}:${index}`, round + 1);
     seen.add(k);
   }
-  const total = opts.arms.reduce((s, a) => s + a.cases.length, 0);
-  if (seen.size !== total) throw new Error(`internal error: the run order covers ${seen.size} of ${total} cases`);
+  const total = opts.arms.reduce((s, a) => s + a.cases.length, 0) * rounds;
+  if (seen.size !== total) throw new Error(`internal error: the run order covers ${seen.size} of ${total} case rounds`);
   return runPlanned(opts, opts.arms, opts.order, opts.onStart);
 }
 
@@ -168,9 +194,10 @@ interface ArmState {
 async function runPlanned(
   opts: Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'>,
   plans: readonly ArmPlan[],
-  order: ReadonlyArray<{ arm: number; index: number }>,
+  order: ReadonlyArray<RunStep>,
   onStart?: () => Promise<void>,
 ): Promise<RunSummary[]> {
+  const rounds = checkRounds(opts.rounds);
   const reporter = opts.reporter ?? noop;
   const lookup = opts.executorFor ?? registryExecutorFor;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
@@ -248,13 +275,28 @@ async function runPlanned(
       reporter.begin({ runId: a.out!.runId, suite: a.plan.suite.name, dir: a.out!.dir, total: order.length, accel: a.accel, quick: opts.quick, warnings: a.warnings, ...(l ? { label: l } : {}) });
     }
 
+    // Rounds of a case collect here until the last one, then go to the results as one case.
+    const pending = new Map<string, { arm: ArmState; results: CaseResult[]; done: number }>();
+    const record = async (a: ArmState, result: CaseResult): Promise<void> => {
+      try {
+        await a.writer!.addCase(result);
+      } catch (err) {
+        throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
+      }
+    };
     for (let step = 0; step < order.length; step++) {
       if (opts.signal?.aborted) break;
-      const a = arms[order[step]!.arm]!;
-      const spec = a.plan.cases[order[step]!.index]!;
-      const l = label(a);
-      reporter.caseStart(step, order.length, spec, l);
-      const result = await runCase(spec, {
+      const { arm, index, round = 0 } = order[step]!;
+      const a = arms[arm]!;
+      const spec = a.plan.cases[index]!;
+      const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
+      pending.set(`${arm}:${index}`, slot);
+      slot.done++;
+      // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
+      if (slot.results[0]?.status !== 'skip') {
+        const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
+        reporter.caseStart(step, order.length, spec, l);
+        const result = await runCase(spec, {
         accel: a.accel,
         quick: opts.quick === true,
         dir: a.out!.dir,
@@ -267,15 +309,19 @@ async function runPlanned(
         scratchRoot,
         platform: a.platform,
         memory: a.memory,
+        round,
         onPhase: (p) => reporter.phase(p),
-      });
-      try {
-        await a.writer!.addCase(result);
-      } catch (err) {
-        throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
+        });
+        slot.results.push(result);
+        reporter.caseEnd(step, order.length, result, l);
       }
-      reporter.caseEnd(step, order.length, result, l);
+      if (slot.done === rounds) {
+        pending.delete(`${arm}:${index}`);
+        await record(a, mergeRounds(slot.results, rounds));
+      }
     }
+    // An interrupt between rounds: the rounds that finished are kept.
+    for (const slot of pending.values()) if (slot.results.length) await record(slot.arm, mergeRounds(slot.results, rounds));
 
     const interrupted = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
     const summaries: RunSummary[] = [];
@@ -319,6 +365,8 @@ interface CaseEnv {
   scratchRoot?: string;
   platform: RunPlatform;
   memory: RunMemory;
+  /** Which round (0-based) of a case run with --rounds; rounds after the first log to their own file. */
+  round?: number;
   onPhase(p: string): void;
 }
 
@@ -342,7 +390,7 @@ async function checkScratchRoot(dir: string | undefined, cwd = process.cwd()): P
 export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const logRel = `logs/${spec.suite}/${spec.id}.log`;
+  const logRel = roundLogPath(`logs/${spec.suite}/${spec.id}.log`, env.round ?? 0);
   const logPath = join(env.dir, logRel);
   let outcome: CaseOutcome;
 
@@ -366,6 +414,7 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
     ...stripUndefined(outcome),
     id: `${spec.suite}/${spec.id}`,
     suite: spec.suite,
+    kind: spec.kind,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round((performance.now() - t0) * 1000) / 1000,
   } as CaseResult;
@@ -376,6 +425,7 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
     return {
       id: result.id,
       suite: result.suite,
+      kind: spec.kind,
       status: 'error',
       reason: `executor '${spec.kind}' returned an invalid result (${first?.path || '/'}: ${first?.message ?? 'invalid'}); its metrics were dropped`,
       ...(result.log ? { log: result.log } : {}),

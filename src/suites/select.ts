@@ -1,24 +1,12 @@
 /**
  * Case selection for `run --only/--skip`: a pattern selects a case when it matches the case
  * id (`cpuid`), the result id (`exits/cpuid`) or one of its tags (`in-kernel`); `tag:NAME`
- * matches tags only. Patterns are globs: `*` and `?` (never crossing `/`), `**` (anything).
+ * matches tags only. Patterns are globs in kvmbench's one dialect (src/glob.ts): `*` and `?`
+ * never cross `/`, `**` does.
  */
 import { UsageError } from '../errors.js';
+import { globToRegExp } from '../glob.js';
 import type { CaseSpec } from './types.js';
-
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!;
-    if (ch === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (ch === '*') re += '[^/]*';
-    else if (ch === '?') re += '[^/]';
-    else re += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 function matcher(pattern: string): (c: CaseSpec) => boolean {
   if (pattern.startsWith('tag:')) {

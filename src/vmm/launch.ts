@@ -64,6 +64,11 @@ export interface LaunchOptions {
   qmp?: { onReady?(qmp: QmpClient): void };
   /** Called with the spawn time, before any byte can arrive (timelines measure from it). */
   onSpawn?(atNs: bigint): void;
+  /**
+   * A command QEMU is started through, which execs it in place, e.g. `ip netns exec NS`
+   * (the net suite's namespace: QEMU must open its tap there). Still one process group.
+   */
+  wrapper?: string[];
 }
 
 export interface LaunchTimeline {
@@ -185,7 +190,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     cleanup: false,
     env: { ...process.env, LC_ALL: 'C' },
   };
-  const [command, commandArgs] = guardedSpawn(binary, args);
+  const [command, commandArgs] = opts.wrapper?.length ? guardedSpawn(opts.wrapper[0]!, [...opts.wrapper.slice(1), binary, ...args]) : guardedSpawn(binary, args);
   const child = execa(command, commandArgs, execOpts);
   const pid = child.pid;
   trackQemu(pid);

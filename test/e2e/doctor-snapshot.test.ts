@@ -4,26 +4,13 @@
  * the snapshot holds none of the values redaction promises to remove (this host's name, its
  * MAC addresses, DMI serials and UUID, /etc/group entries the doctor does not name).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, networkInterfaces, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
-
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return t;
-}
 
 interface DoctorJson {
   verdict: string;
@@ -34,11 +21,6 @@ interface DoctorJson {
 
 let tmp: string;
 beforeAll(() => {
-  // Rebuild when the doctor's sources are newer than the build, so the test never runs stale code.
-  const built = join(root, 'dist/commands/doctor.js');
-  const srcNewest = Math.max(newestMtime(join(root, 'src/doctor')), newestMtime(join(root, 'src/host')), statSync(join(root, 'commands/doctor.ts')).mtimeMs);
-  if (!existsSync(built) || statSync(built).mtimeMs < srcNewest) spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  expect(existsSync(built)).toBe(true);
   tmp = mkdtempSync(join(tmpdir(), 'kvmbench-snapshot-e2e-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

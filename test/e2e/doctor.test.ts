@@ -4,30 +4,15 @@
  * What to expect here is decided independently of the doctor: Node itself tries to open
  * /dev/kvm read-write, so the test cannot agree with a doctor that is wrong about the device.
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const hosts = join(root, 'test/fixtures/hosts');
-
-function cli(...args: string[]): { code: number; stdout: string; stderr: string; ms: number } {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
-}
-
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith('.ts')) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
-  }
-  return t;
-}
 
 /** The device the doctor probes: /dev/kvm, or the one KVMBENCH_KVM_DEVICE names (KVM hidden). */
 const DEVICE = process.env.KVMBENCH_KVM_DEVICE || '/dev/kvm';
@@ -52,14 +37,6 @@ interface DoctorJson {
 
 let tmp: string;
 beforeAll(() => {
-  // Rebuild when the doctor's sources are newer than the build, so the test never runs stale code.
-  const built = join(root, 'dist/commands/doctor.js');
-  const srcNewest = Math.max(newestMtime(join(root, 'src/doctor')), newestMtime(join(root, 'src/host')), statSync(join(root, 'commands/doctor.ts')).mtimeMs);
-  if (!existsSync(built) || statSync(built).mtimeMs < srcNewest) {
-    // tsc emits even when files other people are editing have type errors; the check below is what matters.
-    spawnSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  }
-  expect(existsSync(built)).toBe(true);
   tmp = mkdtempSync(join(tmpdir(), 'kvmbench-doctor-e2e-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,7 +4,6 @@
  * at their deadline with a message that says where the guest stopped.
  * Executors are called through the CaseExecutor interface with a real context.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +17,11 @@ import { loadSuite } from '../../src/suites/load.js';
 import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
 import { launchQemu, liveQemuPids } from '../../src/vmm/launch.js';
 import { smokeBoot } from '../../src/vmm/smoke.js';
-import { packageRoot } from '../../src/version.js';
 import { caseContext, caseSpec } from '../helpers/case-context.js';
 
 let outDir: string;
 
 beforeAll(() => {
-  execFileSync(process.execPath, [join(packageRoot(), 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
   outDir = mkdtempSync(join(tmpdir(), 'kvmb-e2e-guests-'));
 });
 

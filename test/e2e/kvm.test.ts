@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitTestNames } from '../../src/cases/exits.js';
 import { probeKvm } from '../../src/host/kvm-probe.js';
 import { validateResults } from '../../src/results/load.js';
-import { ensureBuilt, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { markedQemu } from '../helpers/processes.js';
 
 const probe = probeKvm();
@@ -42,7 +42,6 @@ function suiteFile(name: string, body: string): string {
 }
 
 beforeAll(() => {
-  ensureBuilt();
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-kvm-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -170,10 +169,10 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   it('on a PVM host, Linux cases under KVM skip with the reason and the way out; vmcall too', () => {
     if (flavor() !== 'pvm') return void console.log('not a PVM host: the Linux cases boot under KVM (covered by their own suites)');
     const out = join(tmp, 'pvm-skips');
-    const r = cli(['run', 'quick', '--accel', 'kvm', '--only', 'boot-linux/*', '--only', 'io/*', '--only', 'exits/vmcall', '--output', out]);
+    const r = cli(['run', 'quick', '--accel', 'kvm', '--only', 'boot-linux/*', '--only', 'io/*', '--only', 'net/*', '--only', 'exits/vmcall', '--output', out]);
     expect(r.status, r.stderr).toBe(0);
     const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
-    expect(res.cases.map((c) => [c.id, c.status])).toEqual([['exits/vmcall', 'skip'], ['boot-linux/q35', 'skip'], ['io/virtio-blk', 'skip']]);
+    expect(res.cases.map((c) => [c.id, c.status])).toEqual([['exits/vmcall', 'skip'], ['boot-linux/q35', 'skip'], ['io/virtio-blk', 'skip'], ['net/virtio-net', 'skip']]);
     for (const c of res.cases.filter((x) => x.suite !== 'exits')) expect(c.reason).toMatch(/PVM.*--kernel PATH.*--accel tcg/);
     expect(res.cases[0]!.reason).toMatch(/vmcall is reserved for PVM hypercalls/);
   });

@@ -7,7 +7,7 @@
  * against the results schema, and the quick suites pass through the built CLI within
  * the issue's 3 minutes each. No QEMU may be left behind.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +20,9 @@ import { bootLinux } from '../../src/linux/launch.js';
 import { CaseResult, type Accelerator } from '../../src/results/model.js';
 import { validateResults } from '../../src/results/load.js';
 import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
-import { packageRoot } from '../../src/version.js';
-import { caseContext } from '../helpers/case-context.js';
+import { caseContext, caseSpec } from '../helpers/case-context.js';
+import { runCli } from '../helpers/cli.js';
 
-const root = packageRoot();
 const accel: Accelerator = 'tcg';
 let tmp: string;
 // Every QEMU started from this file inherits this mark, so others' guests are never counted.
@@ -52,7 +51,7 @@ function linuxQemus(): number[] {
 }
 
 function spec(over: Partial<CaseSpec> & Pick<CaseSpec, 'id' | 'suite' | 'kind' | 'machine'>): CaseSpec {
-  return { accel: [accel], vcpus: 1, memoryMiB: 256, args: {}, repeat: 2, deadlineSec: 240, tags: [], requires: [], ...over };
+  return caseSpec({ accel: [accel], memoryMiB: 256, repeat: 2, deadlineSec: 240, ...over });
 }
 
 function context(name: string, deadlineSec: number): CaseContext {
@@ -204,16 +203,10 @@ describe('io', () => {
 });
 
 describe('through the built CLI', () => {
-  beforeAll(() => {
-    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-  });
-
   it.each(['boot-linux', 'io'])('kvmbench run %s --quick passes (wall time printed; budget 3 minutes)', (suite) => {
     const out = join(tmp, `cli-${suite}`);
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'run', suite, '--quick', '--accel', 'tcg', '--output', out], {
-      cwd: root, encoding: 'utf8', timeout: 560_000, env: { ...process.env, NO_COLOR: '1', CI: '1' },
-    });
+    const r = runCli(['run', suite, '--quick', '--accel', 'tcg', '--output', out], {}, 560_000);
     const sec = (performance.now() - t0) / 1000;
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     // The 3-minute budget is reported, not asserted: wall time here mostly measures load.

@@ -2,22 +2,16 @@
  * End to end: spawns the built CLI (`node bin/run.js`) on hand-built results files and
  * checks exit codes, stdout and stderr as CI would see them.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { caseResult, makeResults, metric, richResults, samplesAround } from '../helpers/results-fixture.js';
 import { bootLinuxResults, exitsResults } from '../helpers/compare-fixtures.js';
 import { MIN_SAMPLES_PER_SIDE } from '../../src/compare/compare.js';
 import type { Results } from '../../src/results/model.js';
+import { cli } from '../helpers/cli.js';
 
-const root = resolve(import.meta.dirname, '../..');
-
-function cli(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 60_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 
 function writeRun(dir: string, r: Results): string {
   mkdirSync(dir, { recursive: true });
@@ -38,9 +32,6 @@ function quickRun(seed: string, slower?: string): Results {
 
 let tmp: string;
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist/commands/report.js')) || !existsSync(join(root, 'dist/commands/compare.js'))) {
-    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  }
   tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-'));
 });
 

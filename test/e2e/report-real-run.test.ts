@@ -6,42 +6,37 @@
  * it calls a metric regressed (two real runs on a loaded shared machine may really differ);
  * a copy of a run with its steadiest metric made 30 % slower must exit 4.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResults } from '../../src/results/load.js';
-import { packageRoot } from '../../src/version.js';
+import { EXITS_SUBSET, sharedRun } from '../helpers/shared-run.js';
+import { runCli } from '../helpers/cli.js';
 
-const root = packageRoot();
-const bin = join(root, 'bin/run.js');
 const require = createRequire(import.meta.url);
 const trp = require('test-results-parser') as { parse(o: { type: string; files: string[] }): { total: number; suites: Array<{ name: string; cases: Array<{ name: string; status: string }> }> } };
 const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync);
 // CI installs QEMU (scripts/setup-host.sh), so there its absence is a failure, not a skip.
 const suite = qemu || process.env.CI ? describe : describe.skip;
 
-function cli(args: string[]) {
-  return spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 240_000, env: { ...process.env, NO_COLOR: '1' } });
-}
+const cli = (args: string[]) => runCli(args, {}, 240_000);
 
 suite('reports of real runs', () => {
   let tmp: string;
   beforeAll(() => {
-    execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-    execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
     tmp = mkdtempSync(join(tmpdir(), 'kvmbench-e2e-real-'));
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('run writes results.json, junit.xml and report.html; report and compare read them', async () => {
-    const dirs = [join(tmp, 'a'), join(tmp, 'b')];
-    for (const d of dirs) {
-      const r = cli(['run', 'exits', '--quick', '--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'vmcall', '--only', 'hlt_lapic_timer', '-o', d]);
+    // The two runs pairing.test.ts also reads (made by whichever file comes first).
+    const runs = [sharedRun('exits-subset-1', EXITS_SUBSET), sharedRun('exits-subset-2', EXITS_SUBSET)];
+    const dirs = runs.map((r) => r.dir);
+    for (const r of runs) {
       expect(r.status, r.stderr).toBe(0);
-      for (const f of ['results.json', 'junit.xml', 'report.html']) expect(existsSync(join(d, f)), f).toBe(true);
+      for (const f of ['results.json', 'junit.xml', 'report.html']) expect(existsSync(join(r.dir, f)), f).toBe(true);
     }
     const { results } = await loadResults(dirs[0]!);
     const parsed = trp.parse({ type: 'junit', files: [join(dirs[0]!, 'junit.xml')] });

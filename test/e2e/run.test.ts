@@ -5,7 +5,7 @@
  * QEMU processes are found by a marker in their environment (inherited from the CLI), so
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,24 +14,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResults, validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
 import { markedQemu } from '../helpers/processes.js';
+import { runCli } from '../helpers/cli.js';
 
 const root = packageRoot();
 const bin = join(root, 'bin/run.js');
 let tmp: string;
 
 beforeAll(() => {
-  execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'pipe' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
   tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-run-'));
 });
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [bin, ...args], {
-    cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, env, 120_000);
 
 describe('kvmbench run: exit codes and output', () => {
   it('a broken suite file exits 2 naming file, line, column and field', () => {
@@ -96,7 +91,7 @@ describe('kvmbench run: exit codes and output', () => {
     expect(results.run.argv).toEqual(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
     expect(r.stderr).toMatch(/\[1\/2\] pass +exits\/cpuid/);
     // Under TCG no exits are counted ('–'), and the mode is tcg.
-    expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d.]+ ± [\d.]+% +ns +11 +– +tcg +latency/);
+    expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d .e+]+ ± [\d.]+% +ns +11 +– +tcg +latency/);
     expect(r.stderr).toContain(`results: ${out}/results.json`);
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(results);
     expect(existsSync(join(out, 'logs/exits/cpuid.log'))).toBe(true);
@@ -118,15 +113,13 @@ describe('kvmbench run (the default quick suite)', () => {
   it('runs every area end to end under TCG within 3 minutes and leaves readable reports', () => {
     const out = join(tmp, 'quick');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [bin, 'run', '--accel', 'tcg', '--output', out], {
-      cwd: root, encoding: 'utf8', timeout: 560_000, env: { ...process.env, NO_COLOR: '1', CI: '1' },
-    });
+    const r = runCli(['run', '--accel', 'tcg', '--output', out], {}, 560_000);
     const wallMs = Date.now() - t0;
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(results.run).toMatchObject({ suite: 'quick', state: 'complete', accelerator: 'tcg' });
     const suites = new Set(results.cases.map((c) => c.suite));
-    expect([...suites]).toEqual(['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io']);
+    expect([...suites]).toEqual(['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net']);
     for (const c of results.cases) expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
     for (const f of ['results.jsonl', 'junit.xml', 'report.html']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(r.stdout).toMatch(/^\d+ passed, 0 failed, 0 errors, \d+ skipped$/m);
@@ -137,7 +130,7 @@ describe('kvmbench run (the default quick suite)', () => {
 });
 
 describe('kvmbench run: interrupted at random moments', () => {
-  const seed = Number(process.env.E2E_SEED ?? Date.now() % 10_000);
+  const seed = Number(process.env.E2E_SEED ?? 4242); // fixed so a failure reproduces; E2E_SEED explores others
   let s = seed;
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 

@@ -2,8 +2,7 @@
  * The built CLI as the e2e tests run it: `node bin/run.js ARGS` in the package root, no colour,
  * CI mode (one plain line per case), extra environment on top, a wall-clock limit.
  */
-import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/version.js';
 
@@ -14,9 +13,18 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
   });
 }
 
-/** Builds what the CLI needs when a test file runs alone (npm test has built it already). */
-export function ensureBuilt(): void {
-  const root = packageRoot();
-  if (!existsSync(join(root, 'dist/commands/run.js'))) execFileSync('npm', ['run', 'build:ts'], { cwd: root, stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-guests.mjs')], { stdio: 'pipe' });
+export interface CliResult {
+  /** Exit status; -1 when the process was killed (timeout, signal). */
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the whole command. */
+  ms: number;
+}
+
+/** `runCli` with the exit status as a number and the wall time: `cli('doctor', '--json')`. */
+export function cli(...args: string[]): CliResult {
+  const t0 = performance.now();
+  const r = runCli(args, {}, 120_000);
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0 };
 }

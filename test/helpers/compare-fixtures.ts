@@ -21,7 +21,7 @@ export function bootLinuxResults(seed: string, firstMs: number, opts: { n?: numb
     p90Ms[name] = q90;
     const labels: Record<string, string> = { machine: 'microvm', from, to };
     if (p90Label) labels.p90_ms = q90.toFixed(1);
-    return metric(name, samples, { unit: 'ms', labels });
+    return metric(name, samples, { unit: 'ms', labels, perGuest: true });
   });
   return makeResults([caseResult('boot-linux/microvm', { machine: 'microvm', tags: ['boot', 'linux'], metrics, facts: { p90Ms } })]);
 }

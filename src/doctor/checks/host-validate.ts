@@ -116,7 +116,7 @@ export const tun: CheckDef = {
   profile: 'io',
   async run(ctx) {
     const st = await ctx.reader.stat('/dev/net/tun');
-    const why = 'tap networking (`-netdev tap`, bridges, vhost-net) is unavailable; kvmbench\'s own cases use no guest network';
+    const why = 'tap networking (`-netdev tap`, bridges, vhost-net) is unavailable; kvmbench\'s net suite falls back to QEMU user networking (no host baseline)';
     const ev: string[] = [];
     if (!st) {
       ev.push(`/sys/module/tun: ${(await ctx.reader.exists('/sys/module/tun')) ? 'present' : 'absent (not loaded)'}`);

@@ -11,7 +11,12 @@ import { fail, pass, skip, warn } from './outcome.js';
 
 const IA32_FEATURE_CONTROL = 0x3a;
 const AMD_VM_CR = 0xc0010114;
-const BIOS_LOG = /disabled by bios|VMX \(outside TXT\) disabled|SVM (?:is )?disabled|virtualization disabled in (?:the )?bios/i;
+/**
+ * Kernel log lines that say the firmware disabled VT-x/AMD-V ("kvm: disabled by bios",
+ * "VMX (outside TXT) disabled by BIOS", "SVM disabled (by BIOS)"); not other features the
+ * firmware turned off, such as "x86/mktme: disabled by BIOS".
+ */
+const BIOS_LOG = /\b(?:kvm[\w-]*|vmx|svm):?[^\n]*disabled by bios|VMX \(outside TXT\) disabled|SVM (?:is )?disabled|virtualization disabled in (?:the )?bios/i;
 
 
 function probeOpened(ctx: CheckContext): boolean {

@@ -168,8 +168,12 @@ export const iommu: CheckDef = {
     const ev = [`/sys/kernel/iommu_groups: ${groups.length} groups`, `/sys/class/iommu: ${units.join(', ') || 'none'}`, `kernel command line: ${opts.join(' ') || 'no iommu options'}`];
     if (groups.length) return pass(ev);
     const v = vendorInfo((await ctx.facts.cpu()).vendor);
-    const param = v?.name === 'AMD' || v?.name === 'Hygon' ? 'amd_iommu=on iommu=pt' : 'intel_iommu=on iommu=pt';
-    return warn(ev, `no IOMMU groups: VFIO passthrough is unavailable (virtio I/O does not need it); enable ${v?.name === 'AMD' ? 'AMD-Vi/IOMMU' : 'VT-d'} in the firmware and add \`${param}\` to the kernel command line (reboot needed)`);
+    // AMD's IOMMU is on by default once the firmware exposes it (amd_iommu= takes no "on"); Intel's needs intel_iommu=on.
+    const amd = v?.name === 'AMD' || v?.name === 'Hygon';
+    const kernel = amd
+      ? `the kernel enables it by default (remove any \`amd_iommu=off\` or \`iommu=off\`; \`iommu=pt\` keeps host DMA fast)`
+      : 'add `intel_iommu=on iommu=pt` to the kernel command line';
+    return warn(ev, `no IOMMU groups: VFIO passthrough is unavailable (virtio I/O does not need it); enable ${amd ? 'the IOMMU (AMD-Vi)' : 'VT-d'} in the firmware and ${kernel} (reboot needed)`);
   },
 };
 

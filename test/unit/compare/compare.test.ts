@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { IncomparableError, classifyHosts, comparePair, compareRuns, parseThreshold, samplesNeededForAnyVerdict, thresholdFor } from '../../../src/compare/compare.js';
-import { displayKeys, renderComparison } from '../../../src/compare/render.js';
+import { displayKeys, renderComparison } from '../../../src/report/compare/index.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';
 import type { Results } from '../../../src/results/model.js';
 

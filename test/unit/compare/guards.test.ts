@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { IncomparableError, compareRuns, comparePair, executionsClash, vmDifferences } from '../../../src/compare/compare.js';
-import { renderComparison, verdictSymbol, vmLines } from '../../../src/compare/render.js';
+import { renderComparison, verdictSymbol, vmLines } from '../../../src/report/compare/index.js';
 import type { Results } from '../../../src/results/model.js';
 import { exitsResults } from '../../helpers/compare-fixtures.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareRuns, identityLabels, measurementKey, metricKey } from '../../../src/compare/compare.js';
-import { renderComparison } from '../../../src/compare/render.js';
+import { renderComparison } from '../../../src/report/compare/index.js';
 import type { Results } from '../../../src/results/model.js';
 import { bootLinuxResults } from '../../helpers/compare-fixtures.js';
 import { richResults } from '../../helpers/results-fixture.js';

@@ -165,6 +165,17 @@ describe('judgement details', () => {
     expect(check(r, 'nested.state').evidence.join('\n')).toMatch(/kvm_intel\/parameters\/nested = Y/);
   });
 
+  it('io.iommu: the fix names a kernel parameter that exists on the vendor (AMD takes no amd_iommu=on)', async () => {
+    const amd = check(await doctor('amd-svm-disabled', 'io'), 'io.iommu');
+    const intel = check(await doctor('intel-baremetal', 'io'), 'io.iommu');
+    if (amd.status === 'warn') {
+      expect(amd.fix).not.toMatch(/amd_iommu=on/);
+      expect(amd.fix).toMatch(/AMD-Vi/);
+    }
+    if (intel.status === 'warn') expect(intel.fix).toMatch(/intel_iommu=on/);
+    expect([amd.status, intel.status]).toContain('warn'); // at least one fixture exercises the fix
+  });
+
   it('decides only on the selected profile', async () => {
     const kvm = await doctor('pvm-nested', 'kvm');
     const io = await doctor('pvm-nested', 'io');
@@ -179,7 +190,7 @@ describe('variations of a captured host', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kvmbench-doctor-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   function variant(base: string, files: Record<string, unknown>): string {
-    const dir = join(tmp, `${base}-${Object.keys(files).join('-').replace(/\W/g, '')}-${Math.random().toString(36).slice(2, 8)}`);
+    const dir = mkdtempSync(join(tmp, `${base}-${Object.keys(files).join('-').replace(/\W/g, '')}-`));
     cpSync(join(HOSTS, base), dir, { recursive: true });
     for (const [f, v] of Object.entries(files)) writeFileSync(join(dir, f), typeof v === 'string' ? v : JSON.stringify(v));
     return dir;
@@ -192,6 +203,15 @@ describe('variations of a captured host', () => {
     expect(check(r, 'kvm.create-vm').evidence.join(' ')).toMatch(/another hypervisor/);
     expect(check(r, 'kvm.dev-open').status).toBe('pass');
     expect(r.kvm.usable).toBe(false);
+  });
+
+  it('does not take another feature the firmware disabled (x86/mktme) for disabled virtualization', async () => {
+    const dmesg = (line: string) => ({ 'commands.json': { dmesg: { exitCode: 0, stdout: `[    0.000000] ${line}\n`, stderr: '' } }, 'probe.json': { stage: 'open', errno: 'ENOENT' } });
+    const mktme = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('x86/mktme: disabled by BIOS')))), 'kvm.bios');
+    expect(mktme.status).not.toBe('fail');
+    expect(mktme.evidence.join('\n')).toMatch(/no "disabled by BIOS" message/);
+    const kvm = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('kvm: disabled by bios')))), 'kvm.bios');
+    expect(kvm.status).toBe('fail');
   });
 
   it('fails kvm.api-version on a wrong API version', async () => {

@@ -31,6 +31,25 @@ describe('renderHtml', () => {
     expect(html).not.toMatch(/<script/i);
   });
 
+  it('picks sections by the case kind, not by names', () => {
+    // A user's suite called "exit-boot" with an I/O case: no exits or boot section; its own
+    // exits case in a suite named "mine" gets the exits chart.
+    const named = caseResult('exit-boot/bootish', { kind: 'io', metrics: [metric('boot.exit_latency', [5, 6, 7])] });
+    const exits = caseResult('mine/cpuid', { kind: 'exits', metrics: [metric('cpuid.latency', [1, 2, 3])] });
+    const html = renderHtml(makeResults([named, exits]));
+    expect(html).toContain('<section id="exits">');
+    expect(html).not.toContain('<section id="boot">');
+    const exitsSection = html.slice(html.indexOf('<section id="exits">'), html.indexOf('</section>', html.indexOf('<section id="exits">')));
+    expect(exitsSection).toContain('cpuid.latency');
+    expect(exitsSection).not.toContain('boot.exit_latency');
+    // Without a kind (a user's suite in older results) nothing is guessed from the name.
+    const legacy = caseResult('exits-like/x', { metrics: [metric('boot.total', [1, 2, 3])] });
+    expect(legacy.kind).toBeUndefined();
+    const page = renderHtml(makeResults([legacy]));
+    expect(page).not.toContain('<section id="exits">');
+    expect(page).not.toContain('<section id="boot">');
+  });
+
   it('escapes every string from guests, hosts and files', () => {
     const evil = '<img src=x onerror=alert(1)>"\'&';
     const r = makeResults(

@@ -38,6 +38,19 @@ describe('the A/B order', () => {
     }
   });
 
+  it('with rounds, runs a case\'s rounds in a row, both variants each round, the lead alternating (A B, B A, A B)', () => {
+    const firsts = abFirsts(4, 3);
+    const steps = abOrder(4, 3, 3);
+    expect(steps).toHaveLength(4 * 3 * 2);
+    for (let i = 0; i < 4; i++) {
+      const own = steps.slice(6 * i, 6 * i + 6);
+      expect(own.every((st) => st.index === i)).toBe(true);
+      expect(own.map((st) => st.round)).toEqual([0, 0, 1, 1, 2, 2]);
+      const lead = firsts[i] === 'A' ? 0 : 1;
+      expect(own.map((st) => st.arm)).toEqual([lead, 1 - lead, 1 - lead, lead, lead, 1 - lead]);
+    }
+  });
+
   it('is balanced: A leads in half the cases (one more for either when odd), for every seed', () => {
     for (let seed = 0; seed < 200; seed++) {
       for (const n of [1, 2, 3, 10, 17]) {
@@ -234,15 +247,18 @@ describe('runAb', () => {
     expect(o.outcome).toBe('ok');
     for (const f of ['a/results.json', 'a/results.jsonl', 'b/results.json', 'b/results.jsonl', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(o.dir, f)), f).toBe(true);
     const rec = JSON.parse(readFileSync(join(o.dir, 'ab.json'), 'utf8')) as AbRecord;
-    expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
+    expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, rounds: 3, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
     expect(rec.variants.map((v) => [v.label, v.dir])).toEqual([['A', 'a'], ['B', 'b']]);
     expect(rec.order).toEqual(abFirsts(2, 5).map((first, i) => ({ case: ['same/one', 'same/two'][i], first })));
-    expect(ran.map((r) => r.label).join('')).toBe(rec.order.map((o2) => (o2.first === 'A' ? 'AB' : 'BA')).join(''));
+    // Three rounds a case by default, the lead alternating: A B, B A, A B.
+    expect(ran.map((r) => r.label).join('')).toBe(rec.order.map((o2) => (o2.first === 'A' ? 'ABBAAB' : 'BAABBA')).join(''));
+    expect(o.a.results.cases.map((c) => c.metrics[0]!.rounds)).toEqual([[12, 12, 12], [12, 12, 12]]);
     const cmp = JSON.parse(readFileSync(join(o.dir, 'compare.json'), 'utf8')) as { seed: number; pairs: Array<{ base: { label: string }; new: { label: string }; onlyBase: string[]; onlyNew: string[]; metrics: unknown[]; power: { line: string } }> };
     expect(cmp.seed).toBe(5);
     expect(cmp.pairs[0]).toMatchObject({ base: { label: 'A' }, new: { label: 'B' }, onlyBase: [], onlyNew: [] });
     expect(cmp.pairs[0]!.metrics).toHaveLength(2);
-    expect(cmp.pairs[0]!.power.line).toMatch(/^power: with 2 tested metrics and 12 samples a side/);
+    expect(cmp.pairs[0]!.power.line).toMatch(/^power: with 2 tested metrics and 3 rounds \(fresh guests\) a side/);
+    expect((cmp.pairs[0]!.metrics as Array<{ test: string }>).every((m) => m.test === 'welch')).toBe(true);
     expect(readFileSync(join(o.dir, 'compare.txt'), 'utf8')).toContain('A (');
   });
 
@@ -274,7 +290,7 @@ describe('runAb', () => {
       warning: () => undefined,
       close: () => undefined,
     };
-    const o = await session('intr', [], { signal: ac.signal, reporter }, 'cases:\n  - id: one\n  - id: two\n    args: {ms: 5000}\n  - id: three\n');
+    const o = await session('intr', [], { signal: ac.signal, reporter, rounds: 1 }, 'cases:\n  - id: one\n  - id: two\n    args: {ms: 5000}\n  - id: three\n');
     expect(o.outcome).toBe('interrupted');
     for (const s of [o.a, o.b]) {
       expect(s.results.run.state).toBe('interrupted');

@@ -116,9 +116,14 @@ describe('loadSuite merging', () => {
   });
 
   it('--kernel reaches only the cases whose guest is the Linux guest', () => {
-    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io'] });
+    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net'] });
     const withKernel = s.cases.filter((c) => c.args.kernel === '/boot/pvm-vmlinuz').map((c) => `${c.suite}/${c.id}`);
-    expect(withKernel).toEqual(['boot-linux/q35', 'io/virtio-blk']);
+    expect(withKernel).toEqual(['boot-linux/q35', 'io/virtio-blk', 'net/virtio-net']);
+  });
+
+  it('--tap reaches only the net cases', () => {
+    const s = loadSuite('full', { cli: { tap: 'kvmb0' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net'] });
+    expect(s.cases.filter((c) => c.args.tap === 'kvmb0').map((c) => `${c.suite}/${c.id}`)).toEqual(['net/virtio-net', 'net/virtio-net-vhost-off', 'net/virtio-net-microvm']);
   });
 
   it('include with only globs keeps the included suite name and applies `set`', () => {

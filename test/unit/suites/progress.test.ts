@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
 import { requirementsFromDoctor } from '../../../src/suites/env.js';
-import { isLiveTerminal, makeReporter, PlainReporter, summaryTable, TtyReporter } from '../../../src/suites/progress.js';
+import { isLiveTerminal, makeReporter, PlainReporter, TtyReporter } from '../../../src/report/progress.js';
+import { summaryTable } from '../../../src/report/summary.js';
 import { selectCases } from '../../../src/suites/select.js';
 import type { CaseSpec } from '../../../src/suites/types.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
@@ -82,7 +83,7 @@ describe('summary table', () => {
     const t = summaryTable(r, plain).split('\n');
     expect(t[0]).toMatch(/^case +status +median ± cv +unit +n +exits\/iter +accel · exec +metric$/);
     // An exits case without KVM's count shows `–`; the metric's name drops the test the case column names.
-    expect(t[1]).toMatch(/^exits\/cpuid +pass +110 ± 9\.1% +ns +3 +– +kvm +latency$/);
+    expect(t[1]).toMatch(/^exits\/cpuid +pass +110\.0 ± 9\.1% +ns +3 +– +kvm +latency$/);
     expect(t[2]).toMatch(/^exits\/vmcall +skip +– +kvm$/);
     expect(t[3]).toMatch(/^boot\/q35 +error +kvm$/);
     expect(t).toContain('  skip exits/vmcall: no hypercalls under TCG (log: logs/exits/vmcall.log)');

@@ -86,7 +86,9 @@ describe('runSuite', () => {
     expect(s.results.cases[2]!.reason).toBe('case runs only on kvm; this run uses tcg');
     expect(s.results.run).toMatchObject({ suite: 'demo', state: 'complete', accelerator: 'tcg', acceleratorRequested: 'auto', quick: false, warnings: ['test: running under TCG'] });
     const slow = s.results.cases[1]!;
-    expect(slow).toMatchObject({ suite: 'demo', machine: 'pc', tags: ['demo', 'slow'], accelerator: 'tcg', log: 'logs/demo/slow.log' });
+    expect(slow).toMatchObject({ suite: 'demo', kind: 'test-sleep', machine: 'pc', tags: ['demo', 'slow'], accelerator: 'tcg', log: 'logs/demo/slow.log' });
+    // The kind is recorded for every case, skipped ones too: views choose by it.
+    expect(s.results.cases.map((c) => c.kind)).toEqual(['test-sleep', 'test-sleep', 'test-sleep']);
     expect(slow.durationMs).toBeGreaterThanOrEqual(190);
     expect(readFileSync(join(out, slow.log!), 'utf8')).toBe('log of slow\n');
     // results.json validates and equals what the journal rebuilds.

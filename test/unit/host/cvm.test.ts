@@ -2,7 +2,7 @@
  * Profile cvm (confidential VMs) in detail: the parsers of CPUID 0x8000001F and of the kernel's
  * SEV/TDX messages, what each new fixture's checks say, and variations of those hosts that
  * move the cause to another layer (firmware ASIDs, KVM parameters, the SEV firmware, QEMU).
- * Verdicts and failing ids of the fixtures themselves are pinned in fixtures.test.ts.
+ * Verdicts and failing ids of the fixtures themselves are pinned in test/unit/doctor/fixtures.test.ts.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { Chalk } from 'chalk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor, type DoctorReport, type ProfileSelection } from '../../../src/doctor/index.js';
-import { renderText } from '../../../src/doctor/render.js';
+import { renderText } from '../../../src/report/doctor/text.js';
 import { parseSevCpuid, parseSevLog, parseTdxLog } from '../../../src/host/cvm.js';
 import { FixtureHostReader } from '../../../src/host/fixture-reader.js';
 import type { QmpAnswer, QmpQuery } from '../../../src/host/reader.js';

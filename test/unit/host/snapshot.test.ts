@@ -12,7 +12,7 @@ import { runDoctor, type DoctorReport } from '../../../src/doctor/index.js';
 import { collectFingerprint } from '../../../src/host/fingerprint.js';
 import { FixtureHostReader, RecordingHostReader } from '../../../src/host/fixture-reader.js';
 import { qmpQueryKey } from '../../../src/host/reader.js';
-import { REDACTED_HOSTNAME, redactGroupFile, redactText } from '../../../src/host/redact.js';
+import { REDACTED_HOSTNAME, REDACTED_USER, redactGroupFile, redactText } from '../../../src/host/redact.js';
 
 const HOSTS = join(import.meta.dirname, '../../fixtures/hosts');
 const tmp = mkdtempSync(join(tmpdir(), 'kvmbench-snapshot-'));
@@ -34,6 +34,16 @@ describe('redaction', () => {
       .toBe(`Hostname set to <${REDACTED_HOSTNAME}>; ${REDACTED_HOSTNAME} booted; genoa-070 and xgenoa-07 stay`);
     expect(redactText('kvm: vm ready; kvm_pvm loaded', { hostnames: ['vm'] })).toBe(`kvm: ${REDACTED_HOSTNAME} ready; kvm_pvm loaded`);
     expect(redactText('localhost stays', { hostnames: ['localhost'] })).toBe('localhost stays');
+  });
+
+  it('replaces the user name (not root) and IP addresses, keeping versions, times, loopback and C++ scopes', () => {
+    const u = { hostnames: [], users: ['alice'] };
+    expect(redactText('user alice (uid 1000); /home/alice/kvm; malice and alice2 stay', u)).toBe(`user ${REDACTED_USER} (uid 1000); /home/${REDACTED_USER}/kvm; malice and alice2 stay`);
+    expect(redactText('root stays root', { hostnames: [], users: ['root'] })).toBe('root stays root');
+    expect(redactText('ip=10.1.2.3::10.1.2.1:255.255.255.0 nfsroot=192.168.7.20:/srv, lo 127.0.0.1', o)).toBe('ip=192.0.2.0::192.0.2.0:192.0.2.0 nfsroot=192.0.2.0:/srv, lo 127.0.0.1');
+    expect(redactText('Linux 6.1.0.12.3 and 6.18.44; at 12:34:56; 999.1.1.1', o)).toBe('Linux 6.1.0.12.3 and 6.18.44; at 12:34:56; 999.1.1.1');
+    expect(redactText('addr fe80::1c2d:3eff:fe4f:5a6b and 2001:0db8:85a3:0000:0000:8a2e:0370:7334, ::1 stays, std::vector stays', o))
+      .toBe('addr 2001:db8:: and 2001:db8::, ::1 stays, std::vector stays');
   });
 
   it('replaces MAC addresses, UUIDs and serial numbers', () => {
@@ -65,6 +75,9 @@ describe('a snapshot of a host, redacted, replays to the same judgement', () => 
   writeFileSync(join(src, 'sys/class/dmi/id/product_serial'), 'S4NNX0R912345\n');
   const qmpFile = join(src, 'qmp.json');
   writeFileSync(qmpFile, readFileSync(qmpFile, 'utf8').replace('"cpu0-id": "redacted"', '"cpu0-id": "Q1BVMC1JRC1TRUNSRVQ="'));
+  // A non-root user and a network address on the kernel command line.
+  writeFileSync(join(src, 'identity.json'), JSON.stringify({ uid: 1000, gid: 1000, groups: [1000, 993], user: 'alice', env: {} }));
+  writeFileSync(join(src, 'proc/cmdline'), `${readFileSync(join(src, 'proc/cmdline'), 'utf8').trim()} ip=10.20.30.40::10.20.30.1:255.255.255.0\n`);
   const saved = join(tmp, 'saved');
 
   it('writes a tree without the host name, MACs, serials, the chip id, other groups or unread log lines', async () => {
@@ -75,11 +88,12 @@ describe('a snapshot of a host, redacted, replays to the same judgement', () => 
     rec.save(saved, 'test snapshot', { redact: { hostnames: ['genoa-07'] }, source: 'saved with `kvmbench doctor --save-host`' });
 
     const all = allText(saved);
-    for (const secret of ['genoa-07', '3c:ec:ef:12:34:56', '3c:ec:ef:12:34:57', '4C530001230418', 'S4NNX0R912345', 'Q1BVMC1JRC1TRUNSRVQ=', 'sudo:', 'libvirt:', 'alice', '3f0c9a55-2b8e']) {
+    for (const secret of ['genoa-07', '3c:ec:ef:12:34:56', '3c:ec:ef:12:34:57', '4C530001230418', 'S4NNX0R912345', 'Q1BVMC1JRC1TRUNSRVQ=', 'sudo:', 'libvirt:', 'alice', '3f0c9a55-2b8e', '10.20.30.40', '10.20.30.1']) {
       expect(all, secret).not.toContain(secret);
     }
     expect(readFileSync(join(saved, 'proc/sys/kernel/hostname'), 'utf8')).toBe(`${REDACTED_HOSTNAME}\n`);
     expect(readFileSync(join(saved, 'etc/group'), 'utf8')).toBe('root:x:0:\nkvm:x:993:\n');
+    expect(JSON.parse(readFileSync(join(saved, 'identity.json'), 'utf8'))).toMatchObject({ uid: 1000, user: REDACTED_USER });
     const dmesg = (JSON.parse(readFileSync(join(saved, 'commands.json'), 'utf8')) as Record<string, { stdout: string }>).dmesg!.stdout;
     expect(dmesg).not.toMatch(/usb 1-1/); // not a line the doctor reads
     expect(dmesg).toMatch(/kvm_amd: redacted-host uses xx:xx:xx:xx:xx:xx/);

@@ -2,12 +2,12 @@
  * The doctor's JUnit view. Its own module so that the JUnit writer (and what it imports) is
  * loaded only when `--junit` asks for it: the doctor's start-up time is part of its promise.
  */
-import type { HostFingerprint } from '../results/model.js';
-import { buildJunit, type JunitCase, type JunitSuite } from '../report/junit.js';
-import type { DoctorReport } from './types.js';
+import type { DoctorReport } from '../../doctor/types.js';
+import type { HostFingerprint } from '../../results/model.js';
+import { buildJunit, type JunitCase, type JunitSuite } from '../junit-xml.js';
 
 /**
- * JUnit, through the project's one JUnit writer (src/report/junit.ts): one testsuite per
+ * JUnit, through the project's one JUnit writer (../junit-xml.ts): one testsuite per
  * profile, one testcase per check (classname `doctor.<profile>`). Only the selected
  * profile's fails become <failure>; other profiles' fails and all warns stay passes with the
  * status and evidence in system-out, so CI shows them without failing on what was not asked.

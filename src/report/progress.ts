@@ -1,16 +1,15 @@
 /**
- * What a person sees while a suite runs, and the table at the end.
+ * What a person sees while a suite runs (the table at the end is ./summary.ts).
  *  - TTY: one live status line, redrawn in place: `[3/12] exits/cpuid · boot 3/10 · 4.1 s · ~35 s left`,
  *    with a permanent line per finished case above it.
  *  - CI (`CI` set) or no TTY: one plain line per case, nothing redrawn, so logs stay readable.
  * Both write to a stream given by the command (stderr, so `--json` keeps stdout clean).
  */
 import type { ChalkInstance } from 'chalk';
-import { caseAccelText, caseMode, exitsPerIteration, fmtNum, isExitsCase, runEmulatedWarning } from '../report/common.js';
-import { qemuShareLine } from '../report/qemu-share.js';
-import type { CaseResult, Results } from '../results/model.js';
-import type { RunReporter } from './runner.js';
-import type { CaseSpec } from './types.js';
+import type { CaseResult } from '../results/model.js';
+import type { RunReporter } from '../suites/runner.js';
+import type { CaseSpec } from '../suites/types.js';
+import { fmtDuration, oneLine, paintStatus } from './format.js';
 
 export interface Writable {
   write(s: string): unknown;
@@ -23,20 +22,6 @@ export function isLiveTerminal(stream: Writable, env: NodeJS.ProcessEnv = proces
   return Boolean(stream.isTTY) && !ci;
 }
 
-export function fmtDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-function statusText(c: ChalkInstance, status: CaseResult['status']): string {
-  const pad = status.padEnd(5);
-  if (status === 'pass') return c.green(pad);
-  if (status === 'fail') return c.red(pad);
-  if (status === 'error') return c.magenta(pad);
-  return c.yellow(pad);
-}
 
 /** Shared bookkeeping: counts and an estimate from the average time of the cases done. */
 abstract class BaseReporter implements RunReporter {
@@ -84,7 +69,7 @@ abstract class BaseReporter implements RunReporter {
     this.current = undefined;
     const reason = r.status !== 'pass' && r.reason ? `  ${this.c.dim(oneLine(r.reason, 160))}` : '';
     const arm = label === undefined ? '' : `${this.c.bold(label)} `;
-    this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${statusText(this.c, r.status)} ${arm}${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`);
+    this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${paintStatus(this.c, r.status, r.status.padEnd(5))} ${arm}${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`);
   }
 
   warning(text: string): void {
@@ -175,11 +160,6 @@ export function makeReporter(stream: Writable, c: ChalkInstance, env: NodeJS.Pro
   return isLiveTerminal(stream, env) ? new TtyReporter(stream, c) : new PlainReporter(stream, c);
 }
 
-function oneLine(s: string, max: number): string {
-  const t = s.replace(/\s*\n\s*/g, ' ⏎ ');
-  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
-}
-
 // eslint-disable-next-line no-control-regex -- ANSI escape sequences start with ESC
 const ANSI = /\x1b\[[0-9;]*m/g;
 function visibleLength(s: string): number {
@@ -200,82 +180,4 @@ function cutVisible(s: string, width: number): string {
     }
   }
   return s.includes('\x1b[') ? out + '\x1b[0m' : out;
-}
-
-/** Significant-figure formatting for the summary table. */
-export function fmtNumber(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a === 0) return '0';
-  if (a >= 1e6 || a < 1e-3) return v.toExponential(2);
-  if (a >= 100) return v.toFixed(0);
-  if (a >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-
-/**
- * The metric's name less what the case column already says: its test (`exits/cpuid`, `cpuid.latency` → `latency`)
- * or its suite's stem (`boot-micro/q35`, `boot.spawn_to_exit` → `spawn_to_exit`).
- */
-export function shortMetricName(r: Pick<CaseResult, 'id' | 'suite'>, name: string): string {
-  const dot = name.indexOf('.');
-  if (dot <= 0 || dot === name.length - 1) return name;
-  const head = name.slice(0, dot);
-  return head === r.id.split('/').pop() || head === r.suite.split('-')[0] ? name.slice(dot + 1) : name;
-}
-
-/**
- * The end-of-run table: case, status, key metric (the one marked `headline`, else the first) as median ± CV, unit, n,
- * for exits cases KVM's exits per iteration (median; `–` when KVM gave no count), the accelerator with the execution
- * mode beside it, and the key metric's short name; then the reasons of everything that did not pass, and a warning
- * when guest code ran emulated. The exits column is left out when no case is an exits case. The rows of the quick and
- * exits suites fit 100 columns.
- */
-export function summaryTable(results: Results, c: ChalkInstance): string {
-  const rows: string[][] = [['case', 'status', 'median ± cv', 'unit', 'n', 'exits/iter', 'accel · exec', 'metric']];
-  for (const r of results.cases) {
-    const m = r.metrics.find((x) => x.headline) ?? r.metrics[0];
-    const epi = exitsPerIteration(r);
-    rows.push([
-      r.id,
-      r.status,
-      m ? `${fmtNumber(m.summary.median)} ± ${(m.summary.cv * 100).toFixed(1)}%` : '',
-      m?.unit ?? '',
-      m ? String(m.summary.n) : '',
-      epi ? fmtNum(epi.summary.median) : isExitsCase(r) ? '–' : '',
-      caseAccelText(r),
-      m ? shortMetricName(r, m.name) : '',
-    ]);
-  }
-  // A run without exits cases has no use for their column.
-  const EXITS = 5;
-  const anyExits = rows.slice(1).some((row) => row[EXITS] !== '');
-  const shown = rows[0]!.map((_, i) => i).filter((i) => i !== EXITS || anyExits);
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  const right = new Set([2, 4, EXITS]);
-  const lines = rows.map((row, ri) =>
-    shown
-      .map((i) => {
-        const cell = row[i]!;
-        const padded = right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!);
-        if (ri === 0) return c.bold(padded);
-        if (i === 1) return statusText(c, cell as CaseResult['status']).padEnd(widths[i]!);
-        if (i === 6 && caseMode(results.cases[ri - 1]!) === 'emulated') return c.yellow(padded);
-        return padded;
-      })
-      .join('  ')
-      .trimEnd(),
-  );
-  const counts = { pass: 0, fail: 0, error: 0, skip: 0 };
-  for (const r of results.cases) counts[r.status]++;
-  const notes = results.cases
-    .filter((r) => r.status !== 'pass' && r.reason)
-    .map((r) => `  ${statusText(c, r.status).trim()} ${r.id}: ${oneLine(r.reason!, 400)}${r.log ? c.dim(` (log: ${r.log})`) : ''}`);
-  const emulated = runEmulatedWarning(results);
-  const warn = emulated ? [c.yellow(`emulated: ${oneLine(emulated, 400)}`), ''] : [];
-  const state = results.run.state === 'complete' ? '' : c.yellow(` — run ${results.run.state}`);
-  const total = `${counts.pass} passed, ${counts.fail} failed, ${counts.error} errors, ${counts.skip} skipped${state}`;
-  // QEMU's share of a user-space exit, where the run has inl_from_qemu and the raw floor (or only the former).
-  const share = qemuShareLine(results);
-  return [...lines, '', ...(share ? [share, ''] : []), ...(notes.length ? [...notes, ''] : []), ...warn, total].join('\n');
 }

@@ -1,21 +1,10 @@
 /**
- * Views of a DoctorReport: the console table and the `--json` object (JUnit: ./junit.ts).
- * Pure functions of the report (plus the fingerprint), like every other kvmbench view.
+ * The doctor's console table, a view of its DoctorReport (`--json`: ./json.ts, JUnit: ./junit.ts).
+ * Statuses are written and coloured by the shared core (../format.ts), as in every other view.
  */
 import type { ChalkInstance } from 'chalk';
-import type { HostFingerprint } from '../results/model.js';
-import type { CheckStatus, DoctorReport } from './types.js';
-
-const LABEL: Record<CheckStatus, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', skip: 'SKIP' };
-
-function paint(c: ChalkInstance, s: CheckStatus, text: string): string {
-  switch (s) {
-    case 'pass': return c.green(text);
-    case 'warn': return c.yellow(text);
-    case 'fail': return c.red.bold(text);
-    default: return c.dim(text);
-  }
-}
+import type { DoctorReport } from '../../doctor/types.js';
+import { paintStatus } from '../format.js';
 
 /**
  * Checks whose evidence is the answer itself (what KVM this is, how a guest ran, which
@@ -34,7 +23,7 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
       lastProfile = ch.profile;
       out.push('', c.bold(`${ch.profile}${deciding(ch.profile) ? '' : c.dim(' (informational: --profile ' + ch.profile + ' to decide on it)')}`));
     }
-    const label = paint(c, ch.status, LABEL[ch.status]);
+    const label = paintStatus(c, ch.status);
     const line = `  ${label}  ${ch.id.padEnd(idWidth)}  ${ch.title}`;
     out.push(deciding(ch.profile) ? line : c.dim(line));
     const showDetail = opts.verbose || ch.status === 'fail' || (ch.status === 'warn' && deciding(ch.profile)) || (ALWAYS_DETAIL.has(ch.id) && deciding(ch.profile));
@@ -51,25 +40,7 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
   if (!k.usable && k.fix) out.push(`  ${c.cyan('fix:')} ${k.fix}`);
   if (k.flavor.name !== 'none') out.push(`KVM flavour: ${c.bold(k.flavor.name)}${k.flavor.module ? ` (${k.flavor.module})` : ''}: ${k.flavor.meaning}`);
   const n = report.counts;
-  out.push(`verdict (${report.profile}): ${paint(c, report.verdict === 'pass' ? 'pass' : report.verdict, report.verdict.toUpperCase())}  ` +
+  out.push(`verdict (${report.profile}): ${paintStatus(c, report.verdict)}  ` +
     c.dim(`${n.pass} pass, ${n.warn} warn, ${n.fail} fail, ${n.skip} skip; ${report.durationMs} ms; source ${report.source}`));
   return out.join('\n').replace(/^\n/, '') + '\n';
-}
-
-/** The `--json` object: stable keys, `fix: null` on passing checks so every check has the same shape. */
-export function toJson(report: DoctorReport, host?: HostFingerprint): Record<string, unknown> {
-  return {
-    schema: 'kvmbench.doctor/1',
-    kvm: report.kvm,
-    verdict: report.verdict,
-    profile: report.profile,
-    source: report.source,
-    counts: report.counts,
-    durationMs: report.durationMs,
-    checks: report.checks.map((ch) => ({
-      id: ch.id, title: ch.title, profile: ch.profile, status: ch.status, evidence: ch.evidence, fix: ch.fix ?? null,
-      ...(ch.durationMs !== undefined ? { durationMs: ch.durationMs } : {}),
-    })),
-    ...(host ? { host } : {}),
-  };
 }

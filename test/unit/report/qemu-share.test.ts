@@ -7,7 +7,7 @@ import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { qemuShare, qemuShareLine } from '../../../src/report/qemu-share.js';
 import type { ExecutionMode } from '../../../src/results/model.js';
-import { summaryTable } from '../../../src/suites/progress.js';
+import { summaryTable } from '../../../src/report/summary.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
 
 const plain = new Chalk({ level: 0 });
