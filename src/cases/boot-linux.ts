@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { variantVmRecord } from '../suites/ab.js';
-import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { quantileSorted, summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js';
@@ -66,6 +66,30 @@ function relToRoot(p: string): string {
   return r.startsWith('..') ? p : r;
 }
 
+/**
+ * What every Linux case tells bootLinux about its VM: the image, machine, accelerator and `-cpu`,
+ * the ab variant, vCPUs and memory, and on microvm under TCG the host's TSC rate (the guest
+ * cannot calibrate it there).
+ */
+export function linuxVmOptions(spec: CaseSpec, ctx: CaseContext, image: LinuxImage) {
+  const machine = spec.machine as MachineType;
+  return {
+    image,
+    machine,
+    accel: ctx.accel,
+    cpu: ctx.platform.cpu,
+    variant: ctx.platform.variant,
+    vcpus: spec.vcpus,
+    memoryMiB: spec.memoryMiB,
+    tscKhz: machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined,
+  };
+}
+
+/** The fields of a Linux case's outcome that come from its spec. */
+export function linuxCaseBase(spec: CaseSpec, ctx: CaseContext) {
+  return { title: spec.title, accelerator: ctx.accel, machine: spec.machine as MachineType, tags: spec.tags };
+}
+
 export function guestInfo(img: LinuxImage) {
   return {
     name: 'linux',
@@ -80,7 +104,7 @@ export const bootLinuxExecutor: CaseExecutor = {
   kind: 'boot-linux',
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
-    const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
+    const base = linuxCaseBase(spec, ctx);
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
     const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...variantVmRecord(ctx.platform.variant, given) };
     // Before the image is built: a stock kernel this KVM cannot run costs no download.
@@ -88,8 +112,7 @@ export const bootLinuxExecutor: CaseExecutor = {
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
     ctx.onPhase('image');
     const img = await buildLinuxImage({ variant: 'base', kernel: given });
-    const tscKhz = machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined;
-    const common = { image: img, machine, accel: ctx.accel, cpu: ctx.platform.cpu, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, tscKhz, signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath, variant: ctx.platform.variant };
+    const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
     const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
     const guest = guestInfo(img);
     const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, rmSync, statfsSync, writeSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { variantVmRecord } from '../suites/ab.js';
@@ -13,11 +13,11 @@ import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
-import { bootLinux, hostTscKhz, kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from '../linux/launch.js';
+import { bootLinux, kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from '../linux/launch.js';
 import { IO_JOBS, fioArgs, jobSide, parseFioJson, type IoJob } from '../linux/fio.js';
 import { findHostFio } from '../linux/sources.js';
 import type { MachineType } from '../vmm/qemu.js';
-import { guestInfo } from './boot-linux.js';
+import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
 const execFileP = promisify(execFile);
 
@@ -58,7 +58,7 @@ export const ioExecutor: CaseExecutor = {
   kind: 'io',
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
-    const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
+    const base = linuxCaseBase(spec, ctx);
     const cache = str(spec.args.cache, 'none');
     const aio = str(spec.args.aio, 'threads');
     const ioengine = str(spec.args.ioengine, 'libaio');
@@ -106,14 +106,7 @@ export const ioExecutor: CaseExecutor = {
       const outputs = new Map<string, { text: string[]; beginMs?: number; endMs?: number; rc?: string; tool?: string; bytes?: number }>();
       let current: string | undefined;
       const r = await bootLinux({
-        image: img,
-        machine,
-        accel: ctx.accel,
-        cpu: ctx.platform.cpu,
-        variant: ctx.platform.variant,
-        vcpus: spec.vcpus,
-        memoryMiB: spec.memoryMiB,
-        tscKhz: machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined,
+        ...linuxVmOptions(spec, ctx, img),
         guestArgs: { mode: 'io', jobs: jobSpec, runtime: runtimeSec, ramp: rampSec, size: sizeBytes, ioengine },
         drive: { id: 'd0', file, format: 'raw', cache, aio },
         signal: ctx.signal,

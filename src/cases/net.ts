@@ -12,20 +12,20 @@
  * those figures measure slirp, not virtio-net, and are never paired with tap results).
  */
 import { createServer } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { variantVmRecord } from '../suites/ab.js';
 import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 import type { Metric } from '../results/model.js';
 import { summarize, median } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
-import { bootLinux, hostTscKhz, kvmFailureHint, linuxBootBlocked, rememberKernelFailure, type NicSpec } from '../linux/launch.js';
+import { bootLinux, kvmFailureHint, linuxBootBlocked, rememberKernelFailure, type NicSpec } from '../linux/launch.js';
 import { IPERF3_PORT, NET_JOBS, intervalSamples, iperf3ClientArgs, iperf3ServerArgs, parseIperf3Json, parsePing, pingArgs, pingCount, type NetJob, type NetRunOptions } from '../linux/iperf3.js';
 import { findHostIperf3, which } from '../linux/sources.js';
 import { NET_ADDR, createCaseNetwork, hasNetAdmin, inNamespace, removeLeftovers, vhostNetUsable, type CaseNetwork } from '../net/netns.js';
 import { guardedSpawn, killGroup, trackQemu, untrackQemu } from '../vmm/processes.js';
 import type { MachineType } from '../vmm/qemu.js';
-import { guestInfo } from './boot-linux.js';
+import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
 function str(v: unknown, d: string): string {
   return typeof v === 'string' && v ? v : d;
@@ -183,7 +183,7 @@ export const netExecutor: CaseExecutor = {
   kind: 'net',
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
-    const base = { title: spec.title, accelerator: ctx.accel, machine, tags: spec.tags };
+    const base = linuxCaseBase(spec, ctx);
     const o: Omit<NetRunOptions, 'server'> = {
       runtimeSec: Math.max(1, Math.round(num(spec.args.runtime, 5))),
       rampSec: Math.max(0, Math.round(num(spec.args.ramp, 1))),
@@ -275,14 +275,7 @@ export const netExecutor: CaseExecutor = {
       let readyResolve!: () => void;
       const ready = new Promise<void>((r) => { readyResolve = r; });
       const boot = bootLinux({
-        image: img,
-        machine,
-        accel: ctx.accel,
-        cpu: ctx.platform.cpu,
-        variant: ctx.platform.variant,
-        vcpus: spec.vcpus,
-        memoryMiB: spec.memoryMiB,
-        tscKhz: machine === 'microvm' && ctx.accel === 'tcg' ? hostTscKhz(readFileSync('/proc/cpuinfo', 'utf8')) : undefined,
+        ...linuxVmOptions(spec, ctx, img),
         guestArgs: { mode: 'net', ip: guestCidr, tests: iperfJobs.length },
         nic,
         signal: stopBoot.signal,

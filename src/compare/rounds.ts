@@ -32,29 +32,21 @@ export function logGamma(x: number): number {
 /** Continued fraction of the incomplete beta function (modified Lentz). */
 function betaContinuedFraction(a: number, b: number, x: number): number {
   const tiny = 1e-300;
+  const nonZero = (v: number): number => (Math.abs(v) < tiny ? tiny : v);
   let c = 1;
-  let d = 1 - ((a + b) * x) / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
+  let d = 1 / nonZero(1 - ((a + b) * x) / (a + 1));
   let h = d;
+  // One term of the fraction: multiplies h by the new convergent ratio and returns it.
+  const term = (num: number): number => {
+    d = 1 / nonZero(1 + num * d);
+    c = nonZero(1 + num / c);
+    h *= d * c;
+    return d * c;
+  };
   for (let m = 1; m <= 300; m++) {
     const m2 = 2 * m;
-    let num = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
-    d = 1 + num * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + num / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    num = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
-    d = 1 + num * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + num / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const step = d * c;
-    h *= step;
-    if (Math.abs(step - 1) < 1e-15) break;
+    term((m * (b - m) * x) / ((a + m2 - 1) * (a + m2)));
+    if (Math.abs(term((-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))) - 1) < 1e-15) break;
   }
   return h;
 }
