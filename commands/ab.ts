@@ -31,7 +31,7 @@ export default class Ab extends BaseCommand {
   static override description =
     'Runs the cases of SUITE twice, as variant A and variant B (--a-qemu/--b-qemu, --a-args/--b-args, --a-kernel/--b-kernel), ' +
     "each case's A and B runs back to back and which goes first drawn from --seed (balanced: A leads in half the cases), so drift " +
-    'over the session hits both. Every case runs --rounds times a variant (default 3), each round a fresh guest, A and B taking turns to lead, ' +
+    'over the session hits both. Every case runs --rounds times a variant (default 7), each round a fresh guest, A and B taking turns to lead, ' +
     'because the samples of one guest are not independent: the comparison tests round against round. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
     'Writes OUTPUT/a and OUTPUT/b (normal results directories), OUTPUT/ab.json (seed, variants, order) and OUTPUT/compare.{json,txt,html}. ' +
     'Exit 0 when every case passed or was skipped, 1 when one failed or errored in either run, 2 for a bad suite or flag, 3 when the ' +

@@ -22,7 +22,7 @@ import { globToRegExp, isGlob } from '../glob.js';
 import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from './random.js';
-import { MIN_ROUNDS, roundDetectableShift, roundMedians, welchRounds, type RoundTest } from './rounds.js';
+import { MIN_ROUNDS, hodgesLehmann, roundMedians } from './rounds.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
 
@@ -100,12 +100,15 @@ export interface MetricComparison {
   p: number;
   pAdjusted: number;
   /**
-   * Mann-Whitney on the samples: exact (n ≤ 30 a side), monte-carlo (beyond, with ties: seeded),
-   * normal (beyond, no ties); welch: Welch's t on the round medians (both sides ≥ MIN_ROUNDS
-   * rounds: src/compare/rounds.ts); none (not tested).
+   * Mann-Whitney on the replicates (samples, or round medians): exact (n ≤ 30 a side),
+   * monte-carlo (beyond, with ties: seeded), normal (beyond, no ties); none (not tested).
    */
-  test: 'exact' | 'normal' | 'monte-carlo' | 'welch' | 'none';
-  /** What the test treats as independent replicates: the samples, or the rounds (fresh guests). */
+  test: 'exact' | 'normal' | 'monte-carlo' | 'none';
+  /**
+   * What the test treats as independent replicates: the samples, or the rounds (fresh guests:
+   * both sides ≥ MIN_ROUNDS rounds, src/compare/rounds.ts). With rounds, `change` is the
+   * Hodges–Lehmann shift of the log round medians and `ci` its Mann-Whitney-inverted interval.
+   */
   replicate?: 'sample' | 'round';
   /** Both sides' samples are each a guest of its own (boot figures): sample-level testing is right for them. */
   perGuest?: boolean;
@@ -199,8 +202,9 @@ export interface Comparison {
   schema: typeof COMPARE_SCHEMA;
   alpha: number;
   correction: 'holm';
-  /** The test behind the rows: Mann-Whitney on samples, Welch on round medians, or both (per row: `test`). */
-  test: 'mann-whitney-u' | 'welch-rounds' | 'mixed';
+  test: 'mann-whitney-u';
+  /** What the rows' tests treat as replicates: samples, round medians, or each its own (per row: `replicate`). */
+  replicates: 'samples' | 'rounds' | 'mixed';
   seed: number;
   bootstrap: number;
   ciLevel: number;
@@ -545,23 +549,19 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   const needed = samplesNeededForAnyVerdict(compared, alpha);
   const tested: MetricComparison[] = [];
   const samplesOf = new Map<MetricComparison, [number[], number[]]>();
-  const roundTests = new Map<MetricComparison, RoundTest>();
-  for (const { row, a, b, ra, rb } of all) {
-    if (ra && rb) {
-      // Guest against guest: the round medians are the replicates; interval and test from one t.
-      const t = welchRounds(ra, rb, CI_LEVEL);
-      row.replicate = 'round';
-      row.test = 'welch';
-      row.p = t.p;
-      row.ci = t.ci;
-      row.change = t.change;
-      roundTests.set(row, t);
-      tested.push(row);
-      continue;
-    }
-    row.replicate = 'sample';
-    const ci = a.length >= 2 && b.length >= 2;
-    if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
+  for (const { row, a: sa, b: sb, ra, rb } of all) {
+    // Guest against guest: the round medians are the replicates (src/compare/rounds.ts).
+    const byRound = ra !== undefined && rb !== undefined;
+    const [a, b] = byRound ? [ra, rb] : [sa, sb];
+    row.replicate = byRound ? 'round' : 'sample';
+    let ci = a.length >= 2 && b.length >= 2;
+    if (byRound) {
+      const hl = hodgesLehmann(a, b, CI_LEVEL);
+      row.change = hl.change;
+      row.ci = hl.ci;
+      ci = Number.isFinite(hl.ci[0]);
+      if (!ci) row.notes.push(`interval undefined: ${a.length} vs ${b.length} rounds cannot reach ${Math.round(CI_LEVEL * 100)} %`);
+    } else if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
     else row.notes.push('interval undefined below 2 samples a side');
     if (!ci || minimumP(a.length, b.length) > alpha / Math.max(1, compared)) {
       row.verdict = 'too-few';
@@ -585,13 +585,6 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   });
   // What each tested row could have confirmed, with the family as it came out.
   for (const r of tested) {
-    const rt = roundTests.get(r);
-    if (rt) {
-      if (!Number.isFinite(rt.cv)) continue;
-      r.cv = rt.cv;
-      r.detectable = rt.scale === 'log' ? roundDetectableShift({ se: rt.se, df: rt.df, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL, power: DETECT_POWER }) : Number.POSITIVE_INFINITY;
-      continue;
-    }
     const [a, b] = samplesOf.get(r)!;
     const cv = robustCv(a, b);
     if (!Number.isFinite(cv)) continue;
@@ -615,7 +608,8 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     schema: COMPARE_SCHEMA,
     alpha,
     correction: 'holm',
-    test: byRound === 0 ? 'mann-whitney-u' : byRound === tested.length ? 'welch-rounds' : 'mixed',
+    test: 'mann-whitney-u',
+    replicates: byRound === 0 ? 'samples' : byRound === tested.length ? 'rounds' : 'mixed',
     seed,
     bootstrap,
     ciLevel: CI_LEVEL,

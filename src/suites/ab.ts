@@ -15,11 +15,13 @@ import type { RunVariant } from './types.js';
 export const DEFAULT_AB_SEED = 20260101;
 
 /**
- * Default `--rounds` of `kvmbench ab`: each case runs in three fresh guests a variant, so that
+ * Default `--rounds` of `kvmbench ab`: each case runs in seven fresh guests a variant, so that
  * compare tests guest against guest (src/compare/rounds.ts) rather than the samples of one guest
- * each, which are not independent and made identical variants differ (docs/compare.md).
+ * each, which are not independent and made identical variants differ (docs/compare.md). Seven is
+ * the fewest with which the exact test can confirm a change in a family of up to 85 metrics
+ * (2 / C(14, 7) < 0.05 / 85), enough for the exits suite; fewer rounds leave big families "too few".
  */
-export const DEFAULT_AB_ROUNDS = 3;
+export const DEFAULT_AB_ROUNDS = 7;
 
 export type AbLabel = 'A' | 'B';
 

@@ -4,7 +4,7 @@
  * block: `-one-insn-per-tb` from QEMU 8.1, `-singlestep` before; `-icount shift=7` where neither
  * exists, which slows the guest's own clock instead) must come out regressed in B, exit 4 under
  * --fail-on-regression; two identical argument sets must exit 0 at the default noise band. Both
- * run ab's default three rounds a case and variant, so compare tests guest against guest (one
+ * run ab's default seven rounds a case and variant, so compare tests guest against guest (one
  * guest a side made identical variants differ: docs/compare.md, "Rounds"). The sessions leave
  * a/ and b/ that `kvmbench compare` re-reads to the same verdicts; a SIGINT keeps both partial
  * runs (130), with the rounds that finished.
@@ -63,8 +63,8 @@ suite('kvmbench ab under TCG', () => {
     expect(p.onlyBase).toEqual([]);
     expect(p.onlyNew).toEqual([]);
     expect(new Set(p.vmDiffs.map((d) => `${d.key}: ${d.base ?? '—'} → ${d.new}`))).toEqual(new Set([`extra_args: — → ${slow}`]));
-    expect(p.power.line).toMatch(/^power: with \d+ tested metrics and 3 rounds \(fresh guests\) a side/);
-    expect(r.stderr).toMatch(/\[1\/12\] pass {2}[AB] round 1\/3 exits\/cpuid/);
+    expect(p.power.line).toMatch(/^power: with \d+ tested metrics and 7 rounds \(fresh guests\) a side/);
+    expect(r.stderr).toMatch(/\[1\/28\] pass {2}[AB] round 1\/7 exits\/cpuid/);
     for (const f of ['a/results.json', 'a/junit.xml', 'a/report.html', 'b/results.json', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(out, f)), f).toBe(true);
     const rec = JSON.parse(readFileSync(join(out, 'ab.json'), 'utf8')) as { seed: number; order: Array<{ case: string; first: string }>; exitCode: number; variants: Array<{ label: string; extraArgs?: string[] }> };
     expect(rec.seed).toBe(20260101);
@@ -105,7 +105,7 @@ suite('kvmbench ab under TCG', () => {
       child.stderr.on('data', (b: Buffer) => {
         stderr += b.toString();
         // After the first case of the session has finished in both variants.
-        if (/\[2\/18\] pass/.test(stderr) && !child.killed) child.kill('SIGINT');
+        if (/\[2\/42\] pass/.test(stderr) && !child.killed) child.kill('SIGINT');
       });
       child.stdout.resume();
       child.on('close', (c) => resolve(c));

@@ -46,7 +46,11 @@ export function ciText(m: MetricComparison): string {
 }
 
 export function verdictText(m: MetricComparison): string {
-  if (m.verdict === 'too-few') return `too few samples (${m.base.n} vs ${m.new.n}; need ≥ ${m.needed} per side)`;
+  if (m.verdict === 'too-few') {
+    return m.replicate === 'round'
+      ? `too few rounds (${m.base.rounds} vs ${m.new.rounds}; need ≥ ${m.needed} per side)`
+      : `too few samples (${m.base.n} vs ${m.new.n}; need ≥ ${m.needed} per side)`;
+  }
   if (m.verdict === 'not-comparable') return 'not comparable';
   return m.verdict;
 }
@@ -62,7 +66,7 @@ export function notesText(m: MetricComparison): string {
 export function pText(m: MetricComparison): string {
   if (m.test === 'none') return '';
   const p = `p=${m.pAdjusted < 0.001 ? m.pAdjusted.toExponential(1) : m.pAdjusted.toFixed(3)}`;
-  return m.test === 'welch' ? `${p} (${m.base.rounds} vs ${m.new.rounds} rounds)` : p;
+  return m.replicate === 'round' ? `${p} (${m.base.rounds} vs ${m.new.rounds} rounds)` : p;
 }
 
 /**
@@ -148,19 +152,17 @@ export function forcedLines(p: PairComparison): string[] {
 }
 
 export function methodText(cmp: Comparison): string {
-  const rounds =
-    cmp.test === 'mann-whitney-u'
-      ? ''
-      : `Rows with ≥ 3 rounds a side (test welch): Welch's t-test on the rounds' medians (log scale), change = ratio of their geometric means − 1 with the t interval; each round is a fresh guest. ` +
-        (cmp.test === 'mixed' ? 'Other rows: ' : '');
-  if (cmp.test === 'welch-rounds') {
-    return rounds + `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}). regressed/improved: p < α and the whole CI beyond the noise band; unchanged: the whole CI inside it; inconclusive (±): neither.`;
-  }
+  const samples = `change = relative change of medians with a ${cmp.bootstrap}-resample bootstrap ${Math.round(cmp.ciLevel * 100)}% CI (seed ${cmp.seed})`;
+  const rounds = `change = Hodges–Lehmann shift of the log round medians with its Mann-Whitney-inverted ${Math.round(cmp.ciLevel * 100)}% CI`;
+  const what =
+    cmp.replicates === 'samples'
+      ? `on the samples; ${samples}`
+      : cmp.replicates === 'rounds'
+        ? `on the medians of the rounds (each round a fresh guest); ${rounds}`
+        : `on the medians of the rounds where both sides have ≥ 3 rounds (${rounds}), else on the samples (${samples})`;
   return (
-    rounds +
-    `Mann-Whitney U (exact for n ≤ 30 per side, conditional on ties; beyond, with ties, a seeded Monte Carlo permutation test; else the normal approximation), ` +
-    `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}); change = relative change of medians ` +
-    `with a ${cmp.bootstrap}-resample bootstrap ${Math.round(cmp.ciLevel * 100)}% CI (seed ${cmp.seed}). ` +
+    `Mann-Whitney U (exact for n ≤ 30 per side, conditional on ties; beyond, with ties, a seeded Monte Carlo permutation test; else the normal approximation) ${what}; ` +
+    `Holm-corrected across all ${cmp.family} tests of all pairs (family-wise, α=${cmp.alpha}). ` +
     `regressed/improved: p < α and the whole CI beyond the noise band; unchanged: the whole CI inside it; inconclusive (±): neither.`
   );
 }

@@ -247,18 +247,18 @@ describe('runAb', () => {
     expect(o.outcome).toBe('ok');
     for (const f of ['a/results.json', 'a/results.jsonl', 'b/results.json', 'b/results.jsonl', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(o.dir, f)), f).toBe(true);
     const rec = JSON.parse(readFileSync(join(o.dir, 'ab.json'), 'utf8')) as AbRecord;
-    expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, rounds: 3, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
+    expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, rounds: 7, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
     expect(rec.variants.map((v) => [v.label, v.dir])).toEqual([['A', 'a'], ['B', 'b']]);
     expect(rec.order).toEqual(abFirsts(2, 5).map((first, i) => ({ case: ['same/one', 'same/two'][i], first })));
-    // Three rounds a case by default, the lead alternating: A B, B A, A B.
-    expect(ran.map((r) => r.label).join('')).toBe(rec.order.map((o2) => (o2.first === 'A' ? 'ABBAAB' : 'BAABBA')).join(''));
-    expect(o.a.results.cases.map((c) => c.metrics[0]!.rounds)).toEqual([[12, 12, 12], [12, 12, 12]]);
+    // Seven rounds a case by default, the lead alternating: A B, B A, A B, ...
+    expect(ran.map((r) => r.label).join('')).toBe(rec.order.map((o2) => (o2.first === 'A' ? 'ABBAABBAABBAAB' : 'BAABBAABBAABBA')).join(''));
+    expect(o.a.results.cases.map((c) => c.metrics[0]!.rounds)).toEqual([Array(7).fill(12), Array(7).fill(12)]);
     const cmp = JSON.parse(readFileSync(join(o.dir, 'compare.json'), 'utf8')) as { seed: number; pairs: Array<{ base: { label: string }; new: { label: string }; onlyBase: string[]; onlyNew: string[]; metrics: unknown[]; power: { line: string } }> };
     expect(cmp.seed).toBe(5);
     expect(cmp.pairs[0]).toMatchObject({ base: { label: 'A' }, new: { label: 'B' }, onlyBase: [], onlyNew: [] });
     expect(cmp.pairs[0]!.metrics).toHaveLength(2);
-    expect(cmp.pairs[0]!.power.line).toMatch(/^power: with 2 tested metrics and 3 rounds \(fresh guests\) a side/);
-    expect((cmp.pairs[0]!.metrics as Array<{ test: string }>).every((m) => m.test === 'welch')).toBe(true);
+    expect(cmp.pairs[0]!.power.line).toMatch(/^power: with 2 tested metrics and 7 rounds \(fresh guests\) a side/);
+    expect((cmp.pairs[0]!.metrics as Array<{ replicate: string }>).every((m) => m.replicate === 'round')).toBe(true);
     expect(readFileSync(join(o.dir, 'compare.txt'), 'utf8')).toContain('A (');
   });
 
