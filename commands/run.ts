@@ -18,7 +18,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run',
     '<%= config.bin %> run exits --quick --accel tcg',
     "<%= config.bin %> run full --only 'exits/*' --skip tag:slow --repeat 20",
-    '<%= config.bin %> run exits --rounds 5 -o base/   # five fresh guests a case: compare tests guest against guest',
+    '<%= config.bin %> run exits --rounds 7 -o base/   # seven fresh guests a case: compare tests guest against guest',
     '<%= config.bin %> run ./my-suite.yaml --output out/ --json > results.json',
   ];
 
