@@ -1,11 +1,11 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
-import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
 import { runAb } from '../src/suites/ab-run.js';
@@ -43,9 +43,7 @@ export default class Ab extends BaseCommand {
     '<%= config.bin %> ab boot-linux --quick --a-kernel bzImage.base --b-kernel bzImage.patched -o ab-kernel/',
   ];
 
-  static override args = {
-    suite: Args.string({ description: 'suite name or suite file path', default: 'quick' }),
-  };
+  static override args = SUITE_ARGS;
 
   static override flags = {
     ...SUITE_FLAGS,

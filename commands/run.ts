@@ -1,8 +1,8 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError } from '../src/errors.js';
-import { SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
 import { makeReporter } from '../src/report/progress.js';
 import { runSuite } from '../src/suites/runner.js';
@@ -22,9 +22,7 @@ export default class Run extends BaseCommand {
     '<%= config.bin %> run ./my-suite.yaml --output out/ --json > results.json',
   ];
 
-  static override args = {
-    suite: Args.string({ description: 'suite name or suite file path', default: 'quick' }),
-  };
+  static override args = SUITE_ARGS;
 
   static override flags = {
     ...SUITE_FLAGS,

@@ -3,13 +3,13 @@
  * suite's cases from them, the SIGINT/SIGTERM handling that turns an interrupt into partial
  * results and exit 130, and the end-of-run text (summary table, files, interrupted note).
  */
-import { MIN_ROUNDS } from '../compare/rounds.js';
-import { MAX_ROUNDS } from '../suites/rounds.js';
 import { resolve } from 'node:path';
-import { Flags } from '@oclif/core';
+import { Args, Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { executors } from '../cases/index.js';
+import { MIN_ROUNDS } from '../compare/rounds.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
+import { MAX_ROUNDS } from '../suites/rounds.js';
 import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
 import { selectCases } from '../suites/select.js';
@@ -18,6 +18,11 @@ import { MACHINE_TYPES } from '../vmm/qemu.js';
 import { ExitCode } from '../errors.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
+/** The SUITE argument of `run` and `ab`. */
+export const SUITE_ARGS = {
+  suite: Args.string({ description: 'suite name or suite file path', default: 'quick' }),
+};
+
 export const SUITE_FLAGS = {
   only: Flags.string({ description: 'run only cases whose id, suite/id or tag matches this glob (repeatable; tag:NAME for tags only)', multiple: true }),
   skip: Flags.string({ description: 'leave out cases matching this glob or tag (repeatable)', multiple: true }),
