@@ -5,7 +5,7 @@
  * that unit (src/compare/rounds.ts). The merged case keeps every round's samples in order, with
  * `metric.rounds` saying how many came from each round, and every round's outcome in `rounds`.
  */
-import { metricKey } from '../compare/compare.js';
+import { metricKey } from '../results/identity.js';
 import type { CaseResult, CaseRound, CaseStatus, Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 
