@@ -5,11 +5,11 @@ import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
-import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
 import { runAb } from '../src/suites/ab-run.js';
-import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
+import { defaultDeps } from '../src/suites/env.js';
 import { makeReporter } from '../src/report/progress.js';
 import type { RunVariant } from '../src/suites/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
@@ -92,12 +92,9 @@ export default class Ab extends BaseCommand {
       outcome = await runAb({
         a: { ...a, variant: va },
         b: { ...b, variant: vb },
-        accel: flags.accel as AccelRequest,
-        quick: flags.quick,
+        ...runnerOptions(flags),
         argv: ['ab', ...this.argv],
         output: flags.output,
-        scratchDir: flags['scratch-dir'],
-        rounds: flags.rounds,
         seed: flags.seed,
         compare: judge,
         failOnRegression: flags['fail-on-regression'],

@@ -2,8 +2,8 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError } from '../src/errors.js';
-import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
-import { defaultDeps, type AccelRequest } from '../src/suites/env.js';
+import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { defaultDeps } from '../src/suites/env.js';
 import { makeReporter } from '../src/report/progress.js';
 import { runSuite } from '../src/suites/runner.js';
 
@@ -51,12 +51,9 @@ export default class Run extends BaseCommand {
       summary = await runSuite({
         suite,
         cases,
-        accel: flags.accel as AccelRequest,
-        quick: flags.quick,
+        ...runnerOptions(flags),
         argv: ['run', ...this.argv],
         output: flags.output,
-        scratchDir: flags['scratch-dir'],
-        rounds: flags.rounds,
         signal: trap.signal,
         reporter,
         deps: await defaultDeps(),

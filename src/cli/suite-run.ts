@@ -12,6 +12,7 @@ import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { MAX_ROUNDS } from '../suites/rounds.js';
 import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
+import type { AccelRequest } from '../suites/env.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../suites/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
@@ -47,6 +48,11 @@ export function roundsFlag(defaultRounds: number) {
 export interface SuiteSelection {
   suite: LoadedSuite;
   cases: CaseSpec[];
+}
+
+/** What the suite flags and --rounds tell the runner, the same for `run` and `ab`. */
+export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number } {
+  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds };
 }
 
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
