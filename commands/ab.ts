@@ -11,7 +11,7 @@ import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites
 import { runAb } from '../src/suites/ab-run.js';
 import { defaultDeps } from '../src/suites/env.js';
 import { makeReporter } from '../src/report/progress.js';
-import type { RunVariant } from '../src/suites/types.js';
+import type { RunVariant } from '../src/cases/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
 
 /** A variant's QEMU binary: absolute, an executable file, or exit 3 naming the flag. */

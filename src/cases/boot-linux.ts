@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { variantVmRecord } from '../suites/ab.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import { variantVmRecord } from '../results/variant.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { quantileSorted, summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js';

@@ -12,7 +12,7 @@ import { Bench } from 'tinybench';
 import { guestImage, guestInfo } from '../guests/index.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
 import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
 

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { isProfileSelection, runDoctor } from '../doctor/index.js';
 import { liveHost } from '../host/reader.js';
-import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
+import type { CaseExecutor, CaseOutcome } from './types.js';
 
 export const doctorExecutor: CaseExecutor = {
   kind: 'doctor',

@@ -17,7 +17,7 @@ import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import { hostTscKhz } from '../linux/launch.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';

@@ -2,7 +2,7 @@
  * Registry of case executors by `kind`. Each executor lives in its own module
  * beside this one and is added here with one line.
  */
-import type { CaseExecutor } from '../suites/types.js';
+import type { CaseExecutor } from './types.js';
 import { bootMicroExecutor } from './boot-micro.js';
 import { exitsExecutor } from './exits.js';
 import { bootLinuxExecutor } from './boot-linux.js';

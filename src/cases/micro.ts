@@ -4,10 +4,10 @@
  */
 import type { Accelerator, Execution, ExecutionMode, GuestInfo, Metric } from '../results/model.js';
 import { decideExecution } from '../vmm/execution.js';
-import { variantQemu, variantVmRecord } from '../suites/ab.js';
-import type { CaseContext, CaseSpec } from '../suites/types.js';
+import { variantVmRecord } from '../results/variant.js';
+import type { CaseContext, CaseSpec } from './types.js';
 import type { LaunchResult } from '../vmm/launch.js';
-import { MACHINE_TYPES, type MachineType, type QemuConfig } from '../vmm/qemu.js';
+import { MACHINE_TYPES, variantQemu, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import { UsageError } from '../errors.js';
 
 /**

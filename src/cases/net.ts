@@ -14,8 +14,8 @@
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { variantVmRecord } from '../suites/ab.js';
-import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
+import { variantVmRecord } from '../results/variant.js';
+import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { summarize, median } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';

@@ -19,7 +19,7 @@ import { builtGuestFile } from '../guests/index.js';
 import { probeKvm } from '../host/kvm-probe.js';
 import type { Execution, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { decideExecution } from '../vmm/execution.js';
 import {
   calibrateIterations, firstInstruction, hostTscEstimate, LongGuest, measurePair, overheadSamples, perIteration,

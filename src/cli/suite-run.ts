@@ -14,7 +14,7 @@ import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
 import type { AccelRequest } from '../suites/env.js';
 import { selectCases } from '../suites/select.js';
-import type { CaseSpec } from '../suites/types.js';
+import type { CaseSpec } from '../cases/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
 import { ExitCode } from '../errors.js';
 

@@ -23,13 +23,12 @@
 import type { ConsoleLine, EventLine } from '../protocol/parser.js';
 import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import type { Accelerator, Execution } from '../results/model.js';
-import { variantQemu } from '../suites/ab.js';
-import type { CaseContext, RunVariant } from '../suites/types.js';
+import type { CaseContext, RunVariant } from '../cases/types.js';
 import { decideExecution } from '../vmm/execution.js';
 import { describeKvmFailure, type KvmFailure } from '../vmm/kvm-error.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient, type VcpuStats } from '../vmm/qmp.js';
-import { buildQemuArgs, qemuBinary, type DriveSpec, type MachineType, type QemuConfig } from '../vmm/qemu.js';
+import { buildQemuArgs, qemuBinary, variantQemu, type DriveSpec, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import type { LinuxImage } from './image.js';
 
 export const PHASES = ['spawn', 'vmm_ready', 'firmware', 'kernel_entry', 'decompressor', 'kernel_main', 'init_started', 'init_done'] as const;

@@ -8,7 +8,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { CaseResult } from '../results/model.js';
 import type { RunReporter } from '../suites/runner.js';
-import type { CaseSpec } from '../suites/types.js';
+import type { CaseSpec } from '../cases/types.js';
 import { fmtDuration, oneLine, paintStatus } from './format.js';
 
 export interface Writable {

@@ -22,7 +22,7 @@ import { newRunId } from '../results/outdir.js';
 import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from './ab.js';
 import type { LoadedSuite } from './load.js';
 import { runArms, type RunArmsOptions, type RunSummary } from './runner.js';
-import type { CaseSpec, RunVariant } from './types.js';
+import type { CaseSpec, RunVariant } from '../cases/types.js';
 
 export const AB_SCHEMA = 'kvmbench.ab/1';
 

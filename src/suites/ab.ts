@@ -9,7 +9,6 @@
  * odd). docs/compare.md ("Interleaved A/B on one host") says why cases and not samples.
  */
 import { seededRng } from '../compare/random.js';
-import type { RunVariant } from './types.js';
 
 /** Default `--seed` of `kvmbench ab` (recorded in ab.json and in the comparison). */
 export const DEFAULT_AB_SEED = 20260101;
@@ -76,24 +75,4 @@ export function abOrder(cases: number, seed: number | string = DEFAULT_AB_SEED, 
  */
 export function splitQemuArgs(s: string | undefined): string[] {
   return (s ?? '').split(/\s+/).filter((w) => w !== '');
-}
-
-/**
- * What a variant contributes to a case's `vm` record, so compare's VM-configuration note names
- * what differs between A and B: the QEMU binary, the extra arguments (absent when none) and, for
- * the Linux cases, the kernel they booted when the variant chose one. Nothing outside a variant run.
- */
-export function variantVmRecord(v: RunVariant | undefined, kernel?: string): Record<string, string> {
-  if (!v) return {};
-  return {
-    ...(v.qemu ? { qemu: v.qemu } : {}),
-    ...(v.extraArgs?.length ? { extra_args: v.extraArgs.join(' ') } : {}),
-    ...(kernel !== undefined && v.kernel !== undefined ? { kernel } : {}),
-  };
-}
-
-/** The part of a QEMU configuration a variant sets: the binary and the arguments appended last. */
-export function variantQemu(v: RunVariant | undefined): { binary?: string; extraArgs?: string[] } {
-  if (!v) return {};
-  return { ...(v.qemu ? { binary: v.qemu } : {}), ...(v.extraArgs?.length ? { extraArgs: [...v.extraArgs] } : {}) };
 }

@@ -14,7 +14,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { UsageError } from '../errors.js';
 import { guestTests } from '../guests/index.js';
 import { packageRoot } from '../version.js';
-import type { ArgValue, CaseSpec } from './types.js';
+import type { ArgValue, CaseSpec } from '../cases/types.js';
 import {
   BUILTIN_DEFAULTS,
   SuiteFile,

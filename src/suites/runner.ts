@@ -29,7 +29,7 @@ import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './env.js';
 import type { LoadedSuite } from './load.js';
 import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from './types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from '../cases/types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
 const runChecker = TypeCompiler.Compile(RunInfo);

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../errors.js';
 import { globToRegExp } from '../glob.js';
-import type { CaseSpec } from './types.js';
+import type { CaseSpec } from '../cases/types.js';
 
 function matcher(pattern: string): (c: CaseSpec) => boolean {
   if (pattern.startsWith('tag:')) {

@@ -5,7 +5,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
-import type { Accelerator } from '../results/model.js';
+import type { Accelerator, RunVariant } from '../results/model.js';
 
 /** The machine types kvmbench boots: the one list (the suite schema and `--machine` take theirs from here). */
 export const MACHINE_TYPES = ['microvm', 'q35', 'pc'] as const;
@@ -139,4 +139,10 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
     explicit ? `QEMU not found or not executable at KVMBENCH_QEMU=${explicit}` : 'QEMU (qemu-system-x86_64) not found on PATH',
     QEMU_INSTALL_HINT,
   );
+}
+
+/** The part of a QEMU configuration a variant sets: the binary and the arguments appended last. */
+export function variantQemu(v: RunVariant | undefined): { binary?: string; extraArgs?: string[] } {
+  if (!v) return {};
+  return { ...(v.qemu ? { binary: v.qemu } : {}), ...(v.extraArgs?.length ? { extraArgs: [...v.extraArgs] } : {}) };
 }

@@ -14,7 +14,7 @@ import { guestImage, guestImagePath } from '../../src/guests/index.js';
 import { Results } from '../../src/results/model.js';
 import { Value } from '@sinclair/typebox/value';
 import { loadSuite } from '../../src/suites/load.js';
-import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
+import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/cases/types.js';
 import { launchQemu, liveQemuPids } from '../../src/vmm/launch.js';
 import { smokeBoot } from '../../src/vmm/smoke.js';
 import { caseContext, caseSpec } from '../helpers/case-context.js';

@@ -19,7 +19,7 @@ import { buildLinuxImage } from '../../src/linux/image.js';
 import { bootLinux } from '../../src/linux/launch.js';
 import { CaseResult, type Accelerator } from '../../src/results/model.js';
 import { validateResults } from '../../src/results/load.js';
-import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/suites/types.js';
+import type { CaseContext, CaseOutcome, CaseSpec } from '../../src/cases/types.js';
 import { caseContext, caseSpec } from '../helpers/case-context.js';
 import { runCli } from '../helpers/cli.js';
 

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Accelerator } from '../../src/results/model.js';
-import type { CaseContext, CaseSpec, RunMemory } from '../../src/suites/types.js';
+import type { CaseContext, CaseSpec, RunMemory } from '../../src/cases/types.js';
 import { TCG_CPU } from '../../src/vmm/smoke.js';
 
 export function caseSpec(over: Partial<CaseSpec> & Pick<CaseSpec, 'id' | 'kind'>): CaseSpec {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { netTicksPerIteration, targetMicros } from '../../../src/cases/exits.js';
 import { guestWord, machineArgs, machineOptionsOf } from '../../../src/cases/micro.js';
-import type { CaseSpec } from '../../../src/suites/types.js';
+import type { CaseSpec } from '../../../src/cases/types.js';
 
 describe('exit sample arithmetic', () => {
   it('subtracts the null loop and divides by the iteration count', () => {

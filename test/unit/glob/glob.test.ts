@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { thresholdFor } from '../../../src/compare/compare.js';
 import { globMatcher, globToRegExp, isGlob } from '../../../src/glob.js';
 import { selectCases } from '../../../src/suites/select.js';
-import type { CaseSpec } from '../../../src/suites/types.js';
+import type { CaseSpec } from '../../../src/cases/types.js';
 
 describe('glob dialect', () => {
   it('* and ? stop at /, ** crosses it', () => {

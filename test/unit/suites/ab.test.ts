@@ -14,12 +14,13 @@ import { seededRng, normal } from '../../../src/compare/random.js';
 import { linuxQemuConfig, buildLinuxArgs } from '../../../src/linux/launch.js';
 import { loadResults, validateResults } from '../../../src/results/load.js';
 import { summarize } from '../../../src/stats/summary.js';
-import { abFirsts, abOrder, splitQemuArgs, variantVmRecord } from '../../../src/suites/ab.js';
+import { abFirsts, abOrder, splitQemuArgs } from '../../../src/suites/ab.js';
+import { variantVmRecord } from '../../../src/results/variant.js';
 import { AB_SCHEMA, runAb, type AbRecord } from '../../../src/suites/ab-run.js';
 import type { RunnerDeps } from '../../../src/suites/env.js';
 import { loadSuite, type LoadedSuite } from '../../../src/suites/load.js';
 import { runArms, type RunReporter } from '../../../src/suites/runner.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunVariant } from '../../../src/suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunVariant } from '../../../src/cases/types.js';
 import { caseSpec } from '../../helpers/case-context.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kvmbench-ab-'));

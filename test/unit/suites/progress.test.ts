@@ -4,7 +4,7 @@ import { requirementsFromDoctor } from '../../../src/suites/env.js';
 import { isLiveTerminal, makeReporter, PlainReporter, TtyReporter } from '../../../src/report/progress.js';
 import { summaryTable } from '../../../src/report/summary.js';
 import { selectCases } from '../../../src/suites/select.js';
-import type { CaseSpec } from '../../../src/suites/types.js';
+import type { CaseSpec } from '../../../src/cases/types.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
 
 const plain = new Chalk({ level: 0 });

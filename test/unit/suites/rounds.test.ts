@@ -14,7 +14,7 @@ import { summarize } from '../../../src/stats/summary.js';
 import { loadSuite } from '../../../src/suites/load.js';
 import { mergeRounds, roundLogPath } from '../../../src/suites/rounds.js';
 import { runSuite, type RunReporter } from '../../../src/suites/runner.js';
-import type { CaseExecutor } from '../../../src/suites/types.js';
+import type { CaseExecutor } from '../../../src/cases/types.js';
 import { caseResult, metric } from '../../helpers/results-fixture.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kvmbench-rounds-'));

@@ -9,7 +9,7 @@ import { summarize } from '../../../src/stats/summary.js';
 import type { RunnerDeps } from '../../../src/suites/env.js';
 import { loadSuite, type LoadedSuite } from '../../../src/suites/load.js';
 import { runSuite, type RunReporter } from '../../../src/suites/runner.js';
-import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../../../src/suites/types.js';
+import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../../../src/cases/types.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/suites');
 const work = mkdtempSync(join(tmpdir(), 'kvmbench-runner-'));

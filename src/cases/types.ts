@@ -1,6 +1,6 @@
 /**
  * The contract between the suite runner (src/suites/) and the case executors
- * (src/cases/): the runner loads and validates a suite, decides skip/accelerator,
+ * (src/cases/), kept with the executors so that the runner calls down into them: the runner loads and validates a suite, decides skip/accelerator,
  * gives each case a deadline, a log path and an abort signal, and records what the
  * executor returns; an executor knows how to launch its guest(s) and turn what
  * they say into metrics. Executors never write results files themselves.
@@ -9,7 +9,7 @@ import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } 
 
 export type { RunVariant } from '../results/model.js';
 
-/** Decided once per run, before any case (src/suites/env.ts): how every guest is configured and runs. */
+/** Decided once per run, before any case (the runner, from src/app/'s accelerator choice): how every guest is configured and runs. */
 export interface RunPlatform {
   /** QEMU `-cpu` for every guest of the run. */
   cpu: string;
@@ -19,7 +19,7 @@ export interface RunPlatform {
   execution?: Execution;
   /**
    * The variant of `kvmbench ab` this run measures (A or B); absent in `kvmbench run`. Executors
-   * that start QEMU apply its binary and extra arguments and record them in `vm` (src/suites/ab.ts).
+   * that start QEMU apply its binary and extra arguments and record them in `vm` (`variantQemu` in src/vmm/qemu.ts, `variantVmRecord` in src/results/variant.ts).
    */
   variant?: RunVariant;
 }
