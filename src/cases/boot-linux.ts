@@ -10,7 +10,8 @@ import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.j
 import type { Accelerator, Metric } from '../results/model.js';
 import { quantileSorted, summarize } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js';
-import { bootLinux, buildLinuxArgs, hostTscKhz, kvmFailureHint, linuxBootBlocked, rememberKernelFailure, type LinuxBootResult, type Phase } from '../linux/launch.js';
+import { bootLinux, buildLinuxArgs, hostTscKhz, type LinuxBootResult, type Phase } from '../linux/launch.js';
+import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
 import { withExecution } from './micro.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
