@@ -11,7 +11,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { compareRuns } = await import(join(root, 'dist/src/compare/compare.js'));
 const { renderComparison, powerLine } = await import(join(root, 'dist/src/report/compare/index.js'));
 const powerOf = (p) => powerLine(p);
-const { seededRng, normal } = await import(join(root, 'dist/src/compare/random.js'));
+const { seededRng, normal } = await import(join(root, 'dist/src/stats/random.js'));
 const { summarize } = await import(join(root, 'dist/src/stats/summary.js'));
 
 const METRICS = 200;

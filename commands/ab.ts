@@ -8,9 +8,8 @@ import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
 import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
-import { runAb } from '../src/suites/ab-run.js';
-import { defaultDeps } from '../src/suites/env.js';
-import { makeReporter } from '../src/report/progress.js';
+import { runAb } from '../src/app/ab.js';
+import { makeReporter } from '../src/cli/progress.js';
 import type { RunVariant } from '../src/cases/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
 
@@ -100,7 +99,6 @@ export default class Ab extends BaseCommand {
         failOnRegression: flags['fail-on-regression'],
         signal: trap.signal,
         reporter,
-        deps: await defaultDeps(),
       });
     } finally {
       reporter.close();

@@ -3,9 +3,8 @@ import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError } from '../src/errors.js';
 import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
-import { defaultDeps } from '../src/suites/env.js';
-import { makeReporter } from '../src/report/progress.js';
-import { runSuite } from '../src/suites/runner.js';
+import { makeReporter } from '../src/cli/progress.js';
+import { executeRun } from '../src/app/run.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a suite of test guests and benchmarks under QEMU and write results.';
@@ -48,7 +47,7 @@ export default class Run extends BaseCommand {
     const reporter = makeReporter(process.stderr, makeColor(process.stderr));
     let summary;
     try {
-      summary = await runSuite({
+      summary = await executeRun({
         suite,
         cases,
         ...runnerOptions(flags),
@@ -56,7 +55,6 @@ export default class Run extends BaseCommand {
         output: flags.output,
         signal: trap.signal,
         reporter,
-        deps: await defaultDeps(),
       });
     } finally {
       reporter.close();

@@ -12,7 +12,7 @@ import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { MAX_ROUNDS } from '../suites/rounds.js';
 import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
-import type { AccelRequest } from '../suites/env.js';
+import type { AccelRequest } from '../suites/deps.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../cases/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';

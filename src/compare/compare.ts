@@ -21,7 +21,7 @@ import { flattenFacts } from '../results/flatten.js';
 import { globToRegExp, isGlob } from '../glob.js';
 import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
-import { seededRng } from './random.js';
+import { seededRng } from '../stats/random.js';
 import { MIN_ROUNDS, hodgesLehmann, roundMedians } from './rounds.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';

@@ -7,7 +7,7 @@
  * succeeds when that metric's Holm-adjusted Mann-Whitney p is below alpha and the whole
  * bootstrap CI of its change lies above the noise band, exactly as compare decides "regressed".
  */
-import { seededRng, normal } from './random.js';
+import { seededRng, normal } from '../stats/random.js';
 import { median } from '../stats/summary.js';
 import { bootstrapChangeCI, holm, mannWhitney, minimumP, normalSf } from './stats.js';
 

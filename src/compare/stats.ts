@@ -8,7 +8,7 @@
  * seeded Rng passed in.
  */
 import { quantileSorted } from '../stats/summary.js';
-import { normal, seededRng, type Rng } from './random.js';
+import { normal, seededRng, type Rng } from '../stats/random.js';
 
 export interface MannWhitneyResult {
   /** U of the first sample: pairs (a, b) with a > b, ties counting one half. */

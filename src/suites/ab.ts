@@ -8,7 +8,7 @@
  * seeded shuffle in which A leads exactly half the cases (one more for either when the count is
  * odd). docs/compare.md ("Interleaved A/B on one host") says why cases and not samples.
  */
-import { seededRng } from '../compare/random.js';
+import { seededRng } from '../stats/random.js';
 
 /** Default `--seed` of `kvmbench ab` (recorded in ab.json and in the comparison). */
 export const DEFAULT_AB_SEED = 20260101;

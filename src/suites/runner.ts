@@ -26,7 +26,7 @@ import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/
 import { prepareOutputDir, type OutputDir } from '../results/outdir.js';
 import { ResultsWriter } from '../results/writer.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
-import type { AccelRequest, RunnerDeps } from './env.js';
+import type { AccelRequest, RunnerDeps } from './deps.js';
 import type { LoadedSuite } from './load.js';
 import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from '../cases/types.js';

@@ -2,7 +2,7 @@
 import { summarize } from '../../src/stats/summary.js';
 import { LEGACY_KINDS } from '../../src/results/kind.js';
 import { RESULTS_SCHEMA, type CaseResult, type Execution, type Metric, type Results } from '../../src/results/model.js';
-import { normal, seededRng } from '../../src/compare/random.js';
+import { normal, seededRng } from '../../src/stats/random.js';
 
 export function metric(name: string, samples: number[], extra: Partial<Metric> = {}): Metric {
   return {

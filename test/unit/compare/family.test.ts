@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareRuns, type Comparison, type LabelledResults } from '../../../src/compare/compare.js';
-import { normal, seededRng } from '../../../src/compare/random.js';
+import { normal, seededRng } from '../../../src/stats/random.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
 
 const METRICS = 20;

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../../src/compare/compare.js';
-import { seededRng } from '../../../src/compare/random.js';
+import { seededRng } from '../../../src/stats/random.js';
 import { EXACT_MAX_N, MC_MAX_PERMUTATIONS, MC_TAIL_HITS, mannWhitney, minimumP, monteCarloRankSumP, ranks } from '../../../src/compare/stats.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
 

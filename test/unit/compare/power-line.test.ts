@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../../src/compare/compare.js';
 import { DETECT_POWER, detectableShift, normalQuantile, robustCv, simulatePower, tQuantile } from '../../../src/compare/power.js';
-import { seededRng, normal } from '../../../src/compare/random.js';
+import { seededRng, normal } from '../../../src/stats/random.js';
 import { powerLine, renderComparison } from '../../../src/report/compare/index.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';
 

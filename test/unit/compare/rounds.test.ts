@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareRuns, type Comparison, type LabelledResults } from '../../../src/compare/compare.js';
-import { normal, seededRng, type Rng } from '../../../src/compare/random.js';
+import { normal, seededRng, type Rng } from '../../../src/stats/random.js';
 import { DETECT_POWER } from '../../../src/compare/power.js';
 import { hodgesLehmann, roundMedians, splitRounds } from '../../../src/compare/rounds.js';
 import { mannWhitney } from '../../../src/compare/stats.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRng } from '../../../src/compare/random.js';
+import { seededRng } from '../../../src/stats/random.js';
 import { bootstrapChangeCI, exactRankSumCounts, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks, resampleMedian, resampleMedianBruteForce, tieGroups } from '../../../src/compare/stats.js';
 
 /** Largest U whose exact two-sided p is ≤ alpha: the table's critical value (−1 if none). */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compareRuns, judge, type MetricComparison } from '../../../src/compare/compare.js';
-import { normal, seededRng } from '../../../src/compare/random.js';
+import { normal, seededRng } from '../../../src/stats/random.js';
 import { renderComparison } from '../../../src/report/compare/index.js';
 import type { Results } from '../../../src/results/model.js';
 import { exitsResults } from '../../helpers/compare-fixtures.js';

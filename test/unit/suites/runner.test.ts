@@ -6,7 +6,7 @@ import { EnvironmentError } from '../../../src/errors.js';
 import { loadResults, validateResults } from '../../../src/results/load.js';
 import { prepareOutputDir } from '../../../src/results/outdir.js';
 import { summarize } from '../../../src/stats/summary.js';
-import type { RunnerDeps } from '../../../src/suites/env.js';
+import type { RunnerDeps } from '../../../src/suites/deps.js';
 import { loadSuite, type LoadedSuite } from '../../../src/suites/load.js';
 import { runSuite, type RunReporter } from '../../../src/suites/runner.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../../../src/cases/types.js';

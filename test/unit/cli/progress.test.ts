@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
-import { requirementsFromDoctor } from '../../../src/suites/env.js';
-import { isLiveTerminal, makeReporter, PlainReporter, TtyReporter } from '../../../src/report/progress.js';
+import { requirementsFromDoctor } from '../../../src/app/runner-deps.js';
+import { isLiveTerminal, makeReporter, PlainReporter, TtyReporter } from '../../../src/cli/progress.js';
 import { summaryTable } from '../../../src/report/summary.js';
 import { selectCases } from '../../../src/suites/select.js';
 import type { CaseSpec } from '../../../src/cases/types.js';

@@ -1,46 +1,18 @@
 /**
- * What the runner needs from the rest of kvmbench, in one place: the accelerator to use,
- * the host fingerprint, the doctor's verdict on `requires:` checks, and the report writer.
- * The runner takes these as injectable dependencies so its tests can replace them.
+ * The runner's real dependencies (the interfaces are src/suites/deps.ts): the accelerator choice
+ * with its calibration boot, the host fingerprint, the doctor's verdict on `requires:` checks and
+ * the report writer. Only the composition root binds the engine to the doctor and the views.
  */
 import { hostname } from 'node:os';
 import { EnvironmentError } from '../errors.js';
 import { resolveAccelerator, type AccelRequest } from '../vmm/accel.js';
 import { smokeBoot, TCG_CPU } from '../vmm/smoke.js';
-import type { Accelerator, Execution, HostFingerprint, Results } from '../results/model.js';
+import type { HostFingerprint } from '../results/model.js';
+import type { RequirementStatus, RunAccel, RunnerDeps } from '../suites/deps.js';
 import { gitRevision, kvmbenchVersion } from '../version.js';
-
-export type { AccelRequest } from '../vmm/accel.js';
-
-export interface RunAccel {
-  accel: Accelerator;
-  /** E.g. the `auto` fallback to TCG, shown to the user and stored in run.warnings. */
-  warnings: string[];
-  /** The QEMU `-cpu` every guest of the run gets (default: `host` on KVM, `max` on TCG). */
-  cpu?: string;
-  /** Why `cpu` is not the first choice (e.g. a CPU feature this KVM refuses). */
-  cpuNote?: string;
-  /** How the calibration boot's code ran (native / emulated / tcg), with the evidence. */
-  execution?: Execution;
-}
-
-/** The doctor's answer for one check id: ok, or why not. */
-export interface RequirementStatus {
-  ok: boolean;
-  reason: string;
-}
-
-export interface RunnerDeps {
-  /** `qemu`: the QEMU binary the run's guests use when it is not the default (a `kvmbench ab` variant's). */
-  resolveAccel(requested: AccelRequest, qemu?: string): Promise<RunAccel>;
-  fingerprint(): Promise<HostFingerprint>;
-  /**
-   * Status of the given doctor check ids; undefined when no doctor is available, in which
-   * case the runner records a warning and runs the cases anyway.
-   */
-  checkRequirements?(ids: readonly string[]): Promise<Map<string, RequirementStatus>>;
-  writeReports?(results: Results, dir: string): Promise<string[]>;
-}
+import { runDoctor } from '../doctor/index.js';
+import { collectFingerprint } from '../host/fingerprint.js';
+import { writeReports } from '../report/index.js';
 
 /** How long the calibration boot may take (a micro guest on microvm: 0.1 s emulated, 0.05 s native). */
 const CALIBRATION_TIMEOUT_MS = 20_000;
@@ -109,16 +81,14 @@ export function requirementsFromDoctor(report: DoctorLike, ids: readonly string[
 }
 
 /**
- * The real dependencies. The doctor, fingerprint and report modules are imported when a run
- * starts (not at CLI load, to keep `kvmbench --version` fast); an import failure is a bug and
- * surfaces as one. A fingerprint that fails on an odd host falls back to the minimal record.
+ * The real dependencies. A fingerprint that fails on an odd host falls back to the minimal record.
+ * This module is loaded only by the commands that run suites, so its imports cost nothing elsewhere.
  */
-export async function defaultDeps(): Promise<RunnerDeps> {
-  const [fp, doctor, report] = await Promise.all([import('../host/fingerprint.js'), import('../doctor/index.js'), import('../report/index.js')]);
+export function defaultDeps(): RunnerDeps {
   return {
     resolveAccel: resolveAccelDefault,
-    fingerprint: () => fp.collectFingerprint().catch(() => fingerprintFallback()),
-    checkRequirements: async (ids) => requirementsFromDoctor(await doctor.runDoctor(), ids),
-    writeReports: report.writeReports,
+    fingerprint: () => collectFingerprint().catch(() => fingerprintFallback()),
+    checkRequirements: async (ids) => requirementsFromDoctor(await runDoctor(), ids),
+    writeReports,
   };
 }

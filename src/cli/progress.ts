@@ -9,7 +9,7 @@ import type { ChalkInstance } from 'chalk';
 import type { CaseResult } from '../results/model.js';
 import type { RunReporter } from '../suites/runner.js';
 import type { CaseSpec } from '../cases/types.js';
-import { fmtDuration, oneLine, paintStatus } from './format.js';
+import { fmtDuration, oneLine, paintStatus } from '../report/format.js';
 
 export interface Writable {
   write(s: string): unknown;

@@ -1,5 +1,6 @@
 /**
- * `kvmbench ab` without the command line: runs one suite's cases under two variants, A and B,
+ * `kvmbench ab` without the command line (a use case of the composition root: it binds the runner,
+ * compare and the comparison views): runs one suite's cases under two variants, A and B,
  * interleaved case by case in a seeded balanced order (src/suites/ab.ts) through the runner
  * (`runArms`), then compares B against A with the compare engine and writes everything under one
  * directory:
@@ -19,10 +20,12 @@ import { exitCodeOf, type Outcome } from '../errors.js';
 import { IncomparableError, compareRuns, type CompareOptions, type Comparison } from '../compare/compare.js';
 import { renderComparison } from '../report/compare/index.js';
 import { newRunId } from '../results/outdir.js';
-import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from './ab.js';
-import type { LoadedSuite } from './load.js';
-import { runArms, type RunArmsOptions, type RunSummary } from './runner.js';
+import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from '../suites/ab.js';
+import type { LoadedSuite } from '../suites/load.js';
+import { runArms, type RunArmsOptions, type RunSummary } from '../suites/runner.js';
 import type { CaseSpec, RunVariant } from '../cases/types.js';
+import type { RunnerDeps } from '../suites/deps.js';
+import { defaultDeps } from './runner-deps.js';
 
 export const AB_SCHEMA = 'kvmbench.ab/1';
 
@@ -33,7 +36,9 @@ export interface AbVariantInput {
   variant: RunVariant;
 }
 
-export interface AbOptions extends Omit<RunArmsOptions, 'arms' | 'order' | 'output' | 'argv'> {
+export interface AbOptions extends Omit<RunArmsOptions, 'arms' | 'order' | 'output' | 'argv' | 'deps'> {
+  /** Default: the real ones (src/app/runner-deps.ts). */
+  deps?: RunnerDeps;
   a: AbVariantInput;
   b: AbVariantInput;
   /** The session directory; default `reports/ab-<id>` under cwd. */
@@ -116,6 +121,7 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
 
   const [a, b] = (await runArms({
     ...opts,
+    deps: opts.deps ?? defaultDeps(),
     rounds,
     arms: [
       { suite: opts.a.suite, cases: opts.a.cases, output: join(dir, 'a'), argv: opts.argv, variant: opts.a.variant },
