@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { setImmediate as yieldNow } from 'node:timers/promises';
 import { builtGuestFile } from '../guests/index.js';
-import { probeKvm } from '../host/kvm-probe.js';
+import { probeKvm } from '../kvm/probe.js';
 import type { Execution, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';

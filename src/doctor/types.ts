@@ -4,7 +4,7 @@
  * when not `pass`, what a person can do (fix).
  */
 import type { HostFacts } from '../host/facts.js';
-import type { KvmProbeResult } from '../host/kvm-probe.js';
+import type { KvmProbeResult } from '../kvm/probe.js';
 import type { HostReader } from '../host/reader.js';
 
 export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm'] as const;

@@ -2,7 +2,7 @@
  * Parsed host facts shared by the doctor and the fingerprint. Each fact is read once per
  * reader (memoized), so `doctor --json`, which needs both, spawns QEMU and dmesg once.
  */
-import type { KvmProbeResult } from './kvm-probe.js';
+import type { KvmProbeResult } from '../kvm/probe.js';
 import type { HostReader } from './reader.js';
 
 export interface CpuInfo {

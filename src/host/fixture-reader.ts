@@ -23,7 +23,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize, posix } from 'node:path';
 import type { RawRunRecord } from '../kvm/bench.js';
-import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from './kvm-probe.js';
+import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from '../kvm/probe.js';
 import {
   qmpQueryKey,
   type CommandResult, type CpuidRegs, type HostIdentity, type HostReader, type HostStat, type QmpAnswer, type QmpQuery, type RunOptions,

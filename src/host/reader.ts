@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import type { RawRunRecord } from '../kvm/bench.js';
-import { kvmDevice, probeKvm, type KvmProbeResult } from './kvm-probe.js';
+import { kvmDevice, probeKvm, type KvmProbeResult } from '../kvm/probe.js';
 
 export type HostFileType = 'file' | 'dir' | 'char' | 'block' | 'symlink' | 'fifo' | 'socket' | 'other';
 
@@ -121,7 +121,7 @@ export interface HostReader {
   readCpuid(cpu: number, leaf: number, subleaf?: number): Promise<CpuidRegs | undefined>;
   /** QEMU's own answers over QMP (see QmpQuery); never throws. */
   qmpQuery(q: QmpQuery): Promise<QmpAnswer>;
-  /** The functional /dev/kvm probe (see kvm-probe.ts). */
+  /** The functional /dev/kvm probe (src/kvm/probe.ts). */
   probeKvm(device?: string): KvmProbeResult;
   /**
    * A few guest instructions through kvmbench's own VMM (src/kvm/bench.ts rawSmokeRun): VM,

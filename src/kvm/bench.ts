@@ -4,7 +4,7 @@
  * long-mode guest's timed loops, each a test loop beside its null twin, timed by the guest's
  * TSC and by the host's clock around the same windows.
  */
-import { kvmDevice } from '../host/kvm-probe.js';
+import { kvmDevice } from './probe.js';
 import { EXIT_IO } from './abi.js';
 import { CMD, MB, RAW, RAW_BLOBS, type RawCommand, type RawMode } from './layout.js';
 import type { ExitLoop } from './harness.js';

@@ -15,7 +15,7 @@
  */
 import { EXIT_IO, EXIT_IO_IN, EXIT_MMIO, KVM, OFFSETOF, SIZEOF } from './abi.js';
 import { RAW } from './layout.js';
-import { errnoName } from '../host/kvm-probe.js';
+import { errnoName } from './probe.js';
 import { KvmError, callError, errnoMeaning, watchdog, type Sys } from './sys.js';
 import type { RawVm } from './vm.js';
 

@@ -1,13 +1,13 @@
 /**
  * The system calls the raw VMM makes, through the same koffi-loaded libc as the KVM probe
- * (src/host/kvm-probe.ts loadLibc: one loader, one errno reading), plus errors a person can act
+ * (src/kvm/probe.ts loadLibc: one loader, one errno reading), plus errors a person can act
  * on: every failed call names itself, its errno and what that errno means for that call.
  *
  * x86-64 Linux only (the guests are x86). ioctl is variadic in libc; the hot paths bind it with
  * a fixed third argument, which the x86-64 SysV calling convention passes in the same register.
  */
 import { isMainThread } from 'node:worker_threads';
-import { errnoName, explainProbe, libcLoadError, loadLibc, type Libc } from '../host/kvm-probe.js';
+import { errnoName, explainProbe, libcLoadError, loadLibc, type Libc } from './probe.js';
 
 type Ptr = unknown;
 

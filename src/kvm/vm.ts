@@ -8,7 +8,7 @@
  * releases the kvm_run mapping, the vCPU and VM fds and the guest memory, whatever state the
  * VM got to, and is idempotent.
  */
-import { kvmDevice } from '../host/kvm-probe.js';
+import { kvmDevice } from './probe.js';
 import { EXIT_FAIL_ENTRY, EXIT_INTERNAL_ERROR, EXIT_IO, EXIT_MMIO, EXIT_REASONS, KVM, OFFSETOF, SIZEOF, X86, exitReasonName } from './abi.js';
 import { RAW } from './layout.js';
 import {

@@ -225,7 +225,7 @@ export const HostFingerprint = Type.Object({
   gitRevision: Type.Optional(Type.String()),
   virtualized: Type.Optional(Type.String()),
   kvmUsable: Type.Optional(Type.Boolean()),
-  /** Where the /dev/kvm probe stopped and why, e.g. `ok` or `open ENOENT` (src/host/kvm-probe.ts). */
+  /** Where the /dev/kvm probe stopped and why, e.g. `ok` or `open ENOENT` (src/kvm/probe.ts). */
   kvmProbe: Type.Optional(Type.String()),
   kvmApiVersion: Type.Optional(Type.Integer()),
   /**

@@ -1,9 +1,9 @@
 /**
  * `--accel auto|kvm|tcg`: which accelerator a run actually uses. The decision
- * rests on the functional KVM probe (src/host/kvm-probe.ts), never on CPU flags.
+ * rests on the functional KVM probe (src/kvm/probe.ts), never on CPU flags.
  */
 import { EnvironmentError, UsageError } from '../errors.js';
-import { probeKvm, type KvmProbeResult } from '../host/kvm-probe.js';
+import { probeKvm, type KvmProbeResult } from '../kvm/probe.js';
 import type { Accelerator } from '../results/model.js';
 import { qemuBinary } from './qemu.js';
 

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitTestNames } from '../../src/cases/exits.js';
-import { probeKvm } from '../../src/host/kvm-probe.js';
+import { probeKvm } from '../../src/kvm/probe.js';
 import { validateResults } from '../../src/results/load.js';
 import { runCli } from '../helpers/cli.js';
 import { markedQemu } from '../helpers/processes.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeKvm } from '../../src/host/kvm-probe.js';
+import { probeKvm } from '../../src/kvm/probe.js';
 import { firstInstruction } from '../../src/kvm/bench.js';
 import { RAW } from '../../src/kvm/layout.js';
 import { KvmError } from '../../src/kvm/sys.js';

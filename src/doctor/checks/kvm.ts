@@ -4,7 +4,7 @@
  * working probe into a failure (paravirtualized and nested hosts have no vmx flag yet work).
  */
 import { parseBool, vendorInfo, type KernelModule } from '../../host/facts.js';
-import { KVM_CAPABILITIES } from '../../host/kvm-probe.js';
+import { KVM_CAPABILITIES } from '../../kvm/probe.js';
 import { describeFlavor, kvmFlavor } from '../../host/flavor.js';
 import type { CheckContext, CheckDef } from '../types.js';
 import { fail, pass, skip, warn } from './outcome.js';

@@ -11,7 +11,7 @@ import { RAW } from '../../../src/kvm/layout.js';
 import { KvmError, errnoMeaning } from '../../../src/kvm/sys.js';
 import type { RawVm } from '../../../src/kvm/vm.js';
 import { rawSkipReason } from '../../../src/cases/raw.js';
-import type { KvmProbeResult } from '../../../src/host/kvm-probe.js';
+import type { KvmProbeResult } from '../../../src/kvm/probe.js';
 
 const R = OFFSETOF.kvm_run;
 

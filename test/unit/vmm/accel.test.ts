@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KvmProbeResult } from '../../../src/host/kvm-probe.js';
+import type { KvmProbeResult } from '../../../src/kvm/probe.js';
 import { resolveAccelerator } from '../../../src/vmm/accel.js';
 import { KvmbenchError } from '../../../src/errors.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainProbe, KVM_CAPABILITIES, probeKvm } from '../../../src/host/kvm-probe.js';
+import { explainProbe, KVM_CAPABILITIES, probeKvm } from '../../../src/kvm/probe.js';
 
 describe('probeKvm (live, through koffi)', () => {
   it('reports ENOENT at the open stage for a missing node, without throwing', () => {

@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { KVM } from '../kvm/abi.js';
+import { KVM } from './abi.js';
 
 export type KvmProbeStage = 'open' | 'api-version' | 'create-vm' | 'ok' | 'ffi-unavailable';
 
