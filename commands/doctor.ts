@@ -1,16 +1,13 @@
 import { Flags } from '@oclif/core';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { ExitCode, UsageError } from '../src/errors.js';
-import { DOCTOR_PROFILES, runDoctor } from '../src/doctor/index.js';
+import { doctorSession } from '../src/app/doctor.js';
+import { DOCTOR_PROFILES, type ProfileSelection } from '../src/doctor/types.js';
 import { toJson } from '../src/report/doctor/json.js';
 import { renderText } from '../src/report/doctor/text.js';
-import { collectFingerprint } from '../src/host/fingerprint.js';
-import { FixtureHostReader, RecordingHostReader } from '../src/host/fixture-reader.js';
-import { liveHost, type HostReader } from '../src/host/reader.js';
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
@@ -50,19 +47,13 @@ export default class Doctor extends BaseCommand {
     if (flags.root && flags['host-tree']) throw new UsageError('--root and --host-tree are the same option; give one');
     if (flags['save-host'] && flags.capture) throw new UsageError('--save-host and --capture exclude each other');
     if (tree && saveTo) throw new UsageError(`${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`);
-    let reader: HostReader;
-    try {
-      reader = tree ? new FixtureHostReader(resolve(tree)) : liveHost();
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
-    const recorder = saveTo ? new RecordingHostReader(reader) : undefined;
-    if (recorder) reader = recorder;
-
-    const profile = flags.profile as (typeof DOCTOR_PROFILES)[number] | 'all';
-    // Loaded on demand: booting a guest pulls in the launcher, which plain doctor runs do not need.
-    const extraChecks = flags.boot ? [(await import('../src/doctor/checks/boot-smoke.js')).bootSmokeCheck()] : [];
-    const [report, host] = await Promise.all([runDoctor(reader, { profile, extraChecks }), collectFingerprint(reader)]);
+    const session = await doctorSession({
+      profile: flags.profile as ProfileSelection,
+      boot: flags.boot,
+      ...(tree ? { tree } : {}),
+      ...(saveTo ? { save: { dir: saveTo, kind: flags['save-host'] ? ('snapshot' as const) : ('capture' as const) } } : {}),
+    });
+    const { report, host } = session;
 
     if (flags.json) {
       process.stdout.write(`${JSON.stringify(toJson(report, host), null, 2)}\n`);
@@ -78,17 +69,7 @@ export default class Doctor extends BaseCommand {
       await writeFile(flags.junit, junitXml(report, host), 'utf8');
       if (!flags.json) process.stderr.write(`kvmbench: wrote ${flags.junit}\n`);
     }
-    if (recorder && flags['save-host']) {
-      const what = `${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}${host.qemuVersion ? `, QEMU ${host.qemuVersion}` : ''}; doctor verdict (${report.profile}): ${report.verdict}`;
-      recorder.save(resolve(flags['save-host']), `host snapshot: ${what}`, {
-        redact: { hostnames: [hostname(), host.hostname ?? ''] },
-        source: 'saved with `kvmbench doctor --save-host`; replay with `kvmbench doctor --root DIR`',
-      });
-      process.stderr.write(`kvmbench: saved a host snapshot to ${flags['save-host']} (redacted; review it before sharing); replay: kvmbench doctor --root ${flags['save-host']}\n`);
-    } else if (recorder && flags.capture) {
-      recorder.save(resolve(flags.capture), `captured from ${host.hostname ?? 'a host'}: ${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}`);
-      process.stderr.write(`kvmbench: saved host tree to ${flags.capture}\n`);
-    }
+    if (session.saved) process.stderr.write(`kvmbench: ${session.saved}\n`);
     // Set the code explicitly: oclif 4 loses custom exit codes in some paths (see BaseCommand).
     const code = report.verdict === 'fail' ? ExitCode.FAILED : ExitCode.OK;
     process.exitCode = code;

@@ -13,6 +13,7 @@ import { gitRevision, kvmbenchVersion } from '../version.js';
 import { runDoctor } from '../doctor/index.js';
 import { collectFingerprint } from '../host/fingerprint.js';
 import { writeReports } from '../report/index.js';
+import { liveExaminedHost, liveHostActions } from './host-actions.js';
 
 /** How long the calibration boot may take (a micro guest on microvm: 0.1 s emulated, 0.05 s native). */
 const CALIBRATION_TIMEOUT_MS = 20_000;
@@ -88,7 +89,8 @@ export function defaultDeps(): RunnerDeps {
   return {
     resolveAccel: resolveAccelDefault,
     fingerprint: () => collectFingerprint().catch(() => fingerprintFallback()),
-    checkRequirements: async (ids) => requirementsFromDoctor(await runDoctor(), ids),
+    checkRequirements: async (ids) => requirementsFromDoctor(await runDoctor(liveExaminedHost()), ids),
+    hostActions: liveHostActions,
     writeReports,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { isProfileSelection, runDoctor } from '../doctor/index.js';
+import { NO_HOST_ACTIONS } from '../host/actions.js';
 import { liveHost } from '../host/reader.js';
 import type { CaseExecutor, CaseOutcome } from './types.js';
 
@@ -16,7 +17,7 @@ export const doctorExecutor: CaseExecutor = {
     if (!isProfileSelection(profile)) return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };
     const wanted = Array.isArray(spec.args.checks) ? spec.args.checks.map(String) : undefined;
     ctx.onPhase(`doctor --profile ${profile}`);
-    const report = await runDoctor(liveHost(), { profile });
+    const report = await runDoctor({ reader: liveHost(), actions: ctx.hostActions ?? NO_HOST_ACTIONS }, { profile });
     const lines = report.checks.map((c) => `${c.status.toUpperCase().padEnd(5)} ${c.id}: ${c.title}\n${c.evidence.map((e) => `      ${e}`).join('\n')}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
     await writeFile(ctx.logPath, `# kvmbench doctor --profile ${profile}: verdict ${report.verdict}\n${lines.join('\n')}\n`);
     const unknown = (wanted ?? []).filter((id) => !report.checks.some((c) => c.id === id));

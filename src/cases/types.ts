@@ -5,6 +5,7 @@
  * executor returns; an executor knows how to launch its guest(s) and turn what
  * they say into metrics. Executors never write results files themselves.
  */
+import type { HostActions } from '../host/actions.js';
 import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } from '../results/model.js';
 
 export type { RunVariant } from '../results/model.js';
@@ -81,6 +82,8 @@ export interface CaseContext {
   platform: RunPlatform;
   /** Shared by every case of the run. */
   memory: RunMemory;
+  /** What the doctor case may start on the host (src/host/actions.ts); absent: nothing (answers read as not known). */
+  hostActions?: HostActions;
 }
 
 /** What an executor returns; the runner adds id, suite, startedAt, durationMs, log. */

@@ -5,7 +5,7 @@
  */
 import { hostFacts } from '../host/facts.js';
 import { kvmFlavor } from '../host/flavor.js';
-import { liveHost, type HostReader } from '../host/reader.js';
+import type { ExaminedHost } from '../host/actions.js';
 import { BENCH_CHECKS } from './checks/bench.js';
 import { CVM_CHECKS } from './checks/cvm.js';
 import { cgroups, iommuKernel, tun } from './checks/host-validate.js';
@@ -54,8 +54,10 @@ export function verdictOf(checks: readonly DoctorCheck[], profile: ProfileSelect
   return worst === 2 ? 'fail' : worst === 1 ? 'warn' : 'pass';
 }
 
-export async function runDoctor(reader: HostReader = liveHost(), opts: DoctorOptions = {}): Promise<DoctorReport> {
+/** `host`: what is examined, its reader and the actions a check may take there (src/app/host-actions.ts live). */
+export async function runDoctor(host: ExaminedHost, opts: DoctorOptions = {}): Promise<DoctorReport> {
   const t0 = performance.now();
+  const { reader, actions } = host;
   const profile = opts.profile ?? 'kvm';
   const defs = [...DEFAULT_CHECKS, ...(opts.extraChecks ?? [])];
   const ids = new Set<string>();
@@ -75,7 +77,7 @@ export async function runDoctor(reader: HostReader = liveHost(), opts: DoctorOpt
     const c0 = performance.now();
     let check: DoctorCheck;
     try {
-      const out = await def.run({ reader, facts, probe, results });
+      const out = await def.run({ reader, actions, facts, probe, results });
       check = { id: def.id, title: def.title, profile: def.profile, status: out.status, evidence: out.evidence, ...(out.fix ? { fix: out.fix } : {}) };
     } catch (err) {
       // A broken check must not read as a pass.

@@ -6,6 +6,7 @@
 import type { HostFacts } from '../host/facts.js';
 import type { KvmProbeResult } from '../kvm/probe.js';
 import type { HostReader } from '../host/reader.js';
+import type { HostActions } from '../host/actions.js';
 
 export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm'] as const;
 export type DoctorProfile = (typeof DOCTOR_PROFILES)[number];
@@ -30,6 +31,8 @@ export type CheckOutcome = Pick<DoctorCheck, 'status' | 'evidence' | 'fix'>;
 
 export interface CheckContext {
   reader: HostReader;
+  /** Starting QEMU or a raw VM for a check: given by the caller (src/app/host-actions.ts live). */
+  actions: HostActions;
   facts: HostFacts;
   probe: KvmProbeResult;
   /** Outcomes of the checks that ran before this one, by id (checks run in list order). */

@@ -13,7 +13,8 @@
  * build:21", "virt/tdx: BIOS enabled: private KeyID range [...)", "module initialized").
  */
 import { parseBool, vendorInfo, type HostFacts, type KernelModule } from './facts.js';
-import type { CpuidRegs, HostReader, QmpAnswer, QmpCommand } from './reader.js';
+import type { CpuidRegs, HostReader } from './reader.js';
+import type { HostActions, QmpAnswer, QmpCommand } from './actions.js';
 
 export type CvmTech = 'sev' | 'tdx';
 export type CvmMode = 'sev' | 'sev-es' | 'sev-snp' | 'tdx';
@@ -441,10 +442,10 @@ export function cvmQmpCommands(tech: CvmTech): QmpCommand[] {
 const qmpMemo = new WeakMap<HostFacts, Promise<QmpAnswer>>();
 
 /** QEMU's answers for this host's technology, asked once (under KVM when the probe says it works). */
-export function cvmQemuAnswer(facts: HostFacts, tech: CvmTech): Promise<QmpAnswer> {
+export function cvmQemuAnswer(facts: HostFacts, actions: HostActions, tech: CvmTech): Promise<QmpAnswer> {
   let p = qmpMemo.get(facts);
   if (!p) {
-    p = facts.reader.qmpQuery({ accel: facts.probe().usable ? 'kvm' : 'tcg', commands: cvmQmpCommands(tech) });
+    p = actions.qmpQuery({ accel: facts.probe().usable ? 'kvm' : 'tcg', commands: cvmQmpCommands(tech) });
     qmpMemo.set(facts, p);
   }
   return p;

@@ -1,90 +1,26 @@
 /**
- * Captured host trees, so the doctor and the fingerprint can be tested against hosts we do
- * not have (bare-metal Intel, BIOS-disabled AMD, containers, paravirtualized KVM).
- *
- * A fixture is a directory that mirrors the host's paths (`proc/cpuinfo`,
- * `sys/module/kvm_intel/parameters/nested`...) plus a few JSON files for what a plain file
- * cannot hold:
- *   host.json      what the host is and whether it was captured or written by hand
- *   probe.json     the KVM probe outcome: {stage, errno?, apiVersion?, capabilities?}
- *   stat.json      {path: {type, mode: "0660", uid, gid, rdev?}} for device nodes and overrides
- *   commands.json  {"argv joined by spaces": {exitCode, stdout, stderr?, notFound?}}
- *   identity.json  {uid, gid, groups, user?, env}
- *   msr.json       {"0x3a": "0x5"} MSR values (any CPU)
- *   cpuid.json     {"0x8000001f": {eax, ebx, ecx, edx}} CPUID leaves (any CPU; "0x7.1" for subleaf 1)
- *   qmp.json       {"kvm: query-sev-capabilities": {answered, replies, error?}} QEMU's QMP answers
- *   dirs.json      {path: [entries]} listings recorded live (added to the tree's own entries)
- *   realpath.json  {path: resolved}
- *   rawrun.json    the raw VMM's guest run (src/kvm/bench.ts RawRunRecord); absent: not known
- * A missing file reads as absent, a missing command as not found: the fixture holds exactly
- * what the doctor may see. RecordingHostReader writes this format from a live host, redacted
- * (src/host/redact.ts) when it is a snapshot meant to leave the machine (`doctor --save-host`).
+ * Replay of a host snapshot (the format: src/host/snapshot-format.ts): FixtureHostReader reads a
+ * captured host tree as a HostReader, and its `actions` answer QMP queries and the raw VM run
+ * from what the tree recorded, so the doctor runs against it as against the host it came from.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, normalize, posix } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, normalize, posix } from 'node:path';
 import type { RawRunRecord } from '../kvm/bench.js';
-import { explainProbe, KVM_DEVICE, type KvmProbeResult, type KvmProbeStage } from '../kvm/probe.js';
+import { explainProbe, KVM_DEVICE, type KvmProbeResult } from '../kvm/probe.js';
+import { qmpQueryKey, type ExaminedHost, type HostActions, type QmpAnswer, type QmpQuery } from './actions.js';
+import type { CommandResult, CpuidRegs, HostIdentity, HostReader, HostStat, RunOptions } from './reader.js';
 import {
-  qmpQueryKey,
-  type CommandResult, type CpuidRegs, type HostIdentity, type HostReader, type HostStat, type QmpAnswer, type QmpQuery, type RunOptions,
-} from './reader.js';
-import { REDACTED_ITEMS, redactSnapshot, type RedactOptions } from './redact.js';
+  FIXTURE_META_FILES, KEEP, cpuidKey, hostPath, readJson,
+  type FixtureCommand, type FixtureCpuid, type FixtureProbe, type FixtureQmp, type FixtureStat,
+} from './snapshot-format.js';
 
-export const FIXTURE_META_FILES = [
-  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'cpuid.json', 'qmp.json', 'dirs.json', 'realpath.json', 'rawrun.json',
-] as const;
-const KEEP = '.keep'; // keeps otherwise-empty directories in git; never listed
-
-export interface FixtureStat {
-  type: HostStat['type'];
-  /** Octal string ("0660") or number. */
-  mode: string | number;
-  uid: number;
-  gid: number;
-  rdev?: string;
-}
-
-export interface FixtureCommand {
-  exitCode: number | null;
-  stdout?: string;
-  stderr?: string;
-  notFound?: boolean;
-  timedOut?: boolean;
-}
-
-/** A CPUID leaf as stored: hex strings (or numbers). */
-export type FixtureCpuid = Record<keyof CpuidRegs, string | number>;
-
-/** A QMP answer as stored (QmpAnswer without its timing). */
-export type FixtureQmp = Omit<QmpAnswer, 'accel' | 'durationMs'>;
-
-function cpuidKey(leaf: number, subleaf: number): string {
-  return `0x${(leaf >>> 0).toString(16)}${subleaf ? `.${subleaf}` : ''}`;
-}
-
-export interface FixtureProbe {
-  stage: KvmProbeStage;
-  /** The device probed, when not /dev/kvm (KVMBENCH_KVM_DEVICE at capture time). */
-  device?: string;
-  errno?: string;
-  apiVersion?: number;
-  capabilities?: Record<string, number>;
-  elapsedMs?: number;
-}
-
-function readJson<T>(file: string, fallback: T): T {
-  if (!existsSync(file)) return fallback;
-  return JSON.parse(readFileSync(file, 'utf8')) as T;
-}
-
-function hostPath(path: string): string {
-  const p = posix.normalize(path);
-  if (!p.startsWith('/')) throw new Error(`fixture host paths are absolute, got ${path}`);
-  return p;
-}
-
-export class FixtureHostReader implements HostReader {
+/** A snapshot is both what the doctor reads and what its actions answered: it is an ExaminedHost itself. */
+export class FixtureHostReader implements HostReader, ExaminedHost {
   readonly source: string;
+  readonly actions: HostActions = {
+    qmpQuery: (q) => this.qmpQuery(q),
+    runRawGuest: (device) => this.runRawGuest(device),
+  };
   private readonly stats: Record<string, FixtureStat>;
   private readonly commands: Record<string, FixtureCommand>;
   private readonly msrs: Record<string, string>;
@@ -212,7 +148,11 @@ export class FixtureHostReader implements HostReader {
     return { eax: n(v.eax), ebx: n(v.ebx), ecx: n(v.ecx), edx: n(v.edx) };
   }
 
-  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
+  get reader(): HostReader {
+    return this;
+  }
+
+  private async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
     // Like an unlisted command: a query the tree did not record reads as QEMU not found.
     const a = this.qmps[qmpQueryKey(q)];
     if (!a) return { accel: q.accel, answered: false, replies: [], notFound: true, error: 'QEMU not found (no answer recorded in this host tree)', durationMs: 0 };
@@ -233,192 +173,11 @@ export class FixtureHostReader implements HostReader {
     return r;
   }
 
-  async runRawGuest(device: string = KVM_DEVICE): Promise<RawRunRecord | undefined> {
+  private async runRawGuest(device: string = KVM_DEVICE): Promise<RawRunRecord | undefined> {
     return this.rawRun ? { ...this.rawRun, device } : undefined;
   }
 
   identity(): HostIdentity {
     return { ...this.ident, env: { ...this.ident.env } };
-  }
-}
-
-/** What a RecordingHostReader holds: everything the doctor read, keyed as the tree stores it. */
-export interface RecordedHost {
-  files: ReadonlyMap<string, Buffer>;
-  listings: ReadonlyMap<string, string[]>;
-  stats: ReadonlyMap<string, HostStat>;
-  commands: ReadonlyMap<string, FixtureCommand>;
-  msrs: ReadonlyMap<string, string>;
-  cpuids: ReadonlyMap<string, FixtureCpuid>;
-  qmps: ReadonlyMap<string, FixtureQmp>;
-  realpaths: ReadonlyMap<string, string>;
-  probe?: KvmProbeResult;
-  ident?: HostIdentity;
-}
-
-/**
- * Wraps a live reader and remembers everything read through it, then writes it out as a
- * fixture tree: running the doctor through this captures exactly what the doctor looks at.
- */
-export class RecordingHostReader implements HostReader {
-  readonly source: string;
-  private readonly files = new Map<string, Buffer>();
-  private readonly listings = new Map<string, string[]>();
-  private readonly stats = new Map<string, HostStat>();
-  private readonly commands = new Map<string, FixtureCommand>();
-  private readonly msrs = new Map<string, string>();
-  private readonly cpuids = new Map<string, FixtureCpuid>();
-  private readonly qmps = new Map<string, FixtureQmp>();
-  private readonly realpaths = new Map<string, string>();
-  private probe: KvmProbeResult | undefined;
-  private rawRun: RawRunRecord | undefined;
-  private ident: HostIdentity | undefined;
-
-  constructor(private readonly inner: HostReader) {
-    this.source = `recording:${inner.source}`;
-  }
-
-  async readText(path: string): Promise<string | undefined> {
-    return (await this.readFile(path))?.toString('utf8');
-  }
-
-  async readFile(path: string): Promise<Buffer | undefined> {
-    const b = await this.inner.readFile(path);
-    if (b) this.files.set(hostPath(path), b);
-    return b;
-  }
-
-  async readdir(path: string): Promise<string[] | undefined> {
-    const names = await this.inner.readdir(path);
-    if (names) this.listings.set(hostPath(path), names);
-    return names;
-  }
-
-  async exists(path: string): Promise<boolean> {
-    return (await this.stat(path)) !== undefined;
-  }
-
-  async stat(path: string): Promise<HostStat | undefined> {
-    const s = await this.inner.stat(path);
-    if (s) this.stats.set(hostPath(path), s);
-    return s;
-  }
-
-  async realpath(path: string): Promise<string | undefined> {
-    const r = await this.inner.realpath(path);
-    if (r && r !== hostPath(path)) this.realpaths.set(hostPath(path), r);
-    return r;
-  }
-
-  async run(argv: string[], opts?: RunOptions): Promise<CommandResult> {
-    const r = await this.inner.run(argv, opts);
-    this.commands.set(argv.join(' '), {
-      exitCode: r.exitCode,
-      stdout: r.stdout,
-      ...(r.stderr ? { stderr: r.stderr } : {}),
-      ...(r.notFound ? { notFound: true } : {}),
-      ...(r.timedOut ? { timedOut: true } : {}),
-    });
-    return r;
-  }
-
-  async readMsr(cpu: number, msr: number): Promise<bigint | undefined> {
-    const v = await this.inner.readMsr(cpu, msr);
-    if (v !== undefined) this.msrs.set(`0x${msr.toString(16)}`, `0x${v.toString(16)}`);
-    return v;
-  }
-
-  async readCpuid(cpu: number, leaf: number, subleaf = 0): Promise<CpuidRegs | undefined> {
-    const r = await this.inner.readCpuid(cpu, leaf, subleaf);
-    const hex = (x: number): string => `0x${(x >>> 0).toString(16).padStart(8, '0')}`;
-    if (r) this.cpuids.set(cpuidKey(leaf, subleaf), { eax: hex(r.eax), ebx: hex(r.ebx), ecx: hex(r.ecx), edx: hex(r.edx) });
-    return r;
-  }
-
-  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
-    const a = await this.inner.qmpQuery(q);
-    const { accel: _accel, durationMs: _ms, ...stored } = a;
-    this.qmps.set(qmpQueryKey(q), stored);
-    return a;
-  }
-
-  probeKvm(device?: string): KvmProbeResult {
-    this.probe = this.inner.probeKvm(device);
-    return this.probe;
-  }
-
-  async runRawGuest(device?: string): Promise<RawRunRecord | undefined> {
-    this.rawRun = await this.inner.runRawGuest(device);
-    return this.rawRun;
-  }
-
-  identity(): HostIdentity {
-    this.ident = this.inner.identity();
-    return this.ident;
-  }
-
-  /** Everything read so far, as it will be written. */
-  recorded(): RecordedHost {
-    return {
-      files: this.files, listings: this.listings, stats: this.stats, commands: this.commands, msrs: this.msrs,
-      cpuids: this.cpuids, qmps: this.qmps, realpaths: this.realpaths,
-      ...(this.probe ? { probe: this.probe } : {}), ...(this.ident ? { ident: this.ident } : {}),
-    };
-  }
-
-  /**
-   * Write the captured tree to `dir` (created if needed). With `redact`, identifying values
-   * are removed first (see src/host/redact.ts): what `doctor --save-host` writes for a bug report.
-   */
-  save(dir: string, description: string, opts: { redact?: RedactOptions; source?: string } = {}): void {
-    const rec = opts.redact ? redactSnapshot(this.recorded(), opts.redact) : this.recorded();
-    mkdirSync(dir, { recursive: true });
-    const put = (rel: string, data: string | Buffer): void => {
-      const f = join(dir, rel);
-      mkdirSync(dirname(f), { recursive: true });
-      writeFileSync(f, data);
-    };
-    const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
-    for (const [p, b] of rec.files) put(p.slice(1), b);
-    const stats: Record<string, FixtureStat> = {};
-    for (const [p, s] of rec.stats) {
-      if (s.type === 'file' && rec.files.has(p)) continue; // the tree itself says it is a file
-      if (s.type === 'dir') {
-        // Plain directories become directories in the tree (a .keep holds empty ones in git).
-        const d = join(dir, p.slice(1));
-        mkdirSync(d, { recursive: true });
-        if (readdirSync(d).length === 0) writeFileSync(join(d, KEEP), '');
-        continue;
-      }
-      stats[p] = { type: s.type, mode: `0${s.mode.toString(8)}`, uid: s.uid, gid: s.gid, ...(s.rdev ? { rdev: s.rdev } : {}) };
-    }
-    for (const [p] of rec.listings) {
-      const d = join(dir, p.slice(1));
-      if (!existsSync(d)) mkdirSync(d, { recursive: true });
-    }
-    // Directories created for listings that turned out empty still need to survive git.
-    for (const [p] of rec.listings) {
-      const d = join(dir, p.slice(1));
-      if (statSync(d).isDirectory() && readdirSync(d).length === 0) writeFileSync(join(d, KEEP), '');
-    }
-    put('host.json', json({
-      description,
-      source: opts.source ?? 'captured with `kvmbench doctor --capture`',
-      capturedAt: new Date().toISOString(),
-      ...(opts.redact ? { redacted: REDACTED_ITEMS } : {}),
-    }));
-    if (Object.keys(stats).length) put('stat.json', json(stats));
-    if (rec.commands.size) put('commands.json', json(Object.fromEntries(rec.commands)));
-    if (rec.msrs.size) put('msr.json', json(Object.fromEntries(rec.msrs)));
-    if (rec.cpuids.size) put('cpuid.json', json(Object.fromEntries(rec.cpuids)));
-    if (rec.qmps.size) put('qmp.json', json(Object.fromEntries(rec.qmps)));
-    if (rec.listings.size) put('dirs.json', json(Object.fromEntries(rec.listings)));
-    if (rec.realpaths.size) put('realpath.json', json(Object.fromEntries(rec.realpaths)));
-    if (rec.probe) {
-      const { stage, device, errno, apiVersion, capabilities, elapsedMs } = rec.probe;
-      put('probe.json', json({ stage, ...(device !== KVM_DEVICE ? { device } : {}), ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
-    }
-    if (this.rawRun) put('rawrun.json', json(this.rawRun));
-    if (rec.ident) put('identity.json', json(rec.ident));
   }
 }

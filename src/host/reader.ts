@@ -4,12 +4,13 @@
  * always with a timeout), MSRs and the functional KVM probe. The doctor and the host
  * fingerprint read only through a HostReader, so they run unchanged against a captured
  * host tree (FixtureHostReader) in tests and live (LiveHostReader) everywhere else.
+ * A reader only reads: starting QEMU or a raw VM for a check is a HostAction (actions.ts),
+ * which the composition root passes in.
  */
 import { execFile } from 'node:child_process';
 import { open, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import type { RawRunRecord } from '../kvm/bench.js';
-import { kvmDevice, probeKvm, type KvmProbeResult } from '../kvm/probe.js';
+import { probeKvm, type KvmProbeResult } from '../kvm/probe.js';
 
 export type HostFileType = 'file' | 'dir' | 'char' | 'block' | 'symlink' | 'fifo' | 'socket' | 'other';
 
@@ -58,49 +59,6 @@ export interface CpuidRegs {
   edx: number;
 }
 
-/** One QMP command for `qmpQuery`. */
-export interface QmpCommand {
-  execute: string;
-  arguments?: Record<string, unknown>;
-}
-
-/**
- * Ask a short-lived QEMU (no guest: `-S`, CPUs never run) a few QMP questions, e.g.
- * `query-sev-capabilities`. `accel` is the accelerator QEMU starts with: `kvm` where the
- * probe says KVM works, else `tcg` (QEMU then answers that KVM features are unavailable).
- */
-export interface QmpQuery {
-  accel: 'kvm' | 'tcg';
-  commands: QmpCommand[];
-  /** Kill QEMU after this long (default 4000 ms). */
-  timeoutMs?: number;
-}
-
-export interface QmpReply {
-  execute: string;
-  return?: unknown;
-  error?: { class: string; desc: string };
-}
-
-export interface QmpAnswer {
-  accel: 'kvm' | 'tcg';
-  /** QEMU started and its monitor answered (replies hold one entry per command). */
-  answered: boolean;
-  qemuVersion?: string;
-  replies: QmpReply[];
-  /** Why there is no answer: QEMU missing, exited early (its last stderr line) or timed out. */
-  error?: string;
-  notFound?: boolean;
-  /** The command line QEMU ran with (evidence). */
-  argv?: string[];
-  durationMs: number;
-}
-
-/** The key a QMP query is recorded under in a host tree's qmp.json. */
-export function qmpQueryKey(q: QmpQuery): string {
-  return `${q.accel}: ${q.commands.map((c) => (c.arguments ? `${c.execute} ${JSON.stringify(c.arguments)}` : c.execute)).join('; ')}`;
-}
-
 export interface HostReader {
   /** `live` or `fixture:<name>`; shown in evidence so a reader knows what was examined. */
   readonly source: string;
@@ -119,16 +77,8 @@ export interface HostReader {
   readMsr(cpu: number, msr: number): Promise<bigint | undefined>;
   /** One CPUID leaf of a CPU through /dev/cpu/<cpu>/cpuid (root and the cpuid module needed); undefined otherwise. */
   readCpuid(cpu: number, leaf: number, subleaf?: number): Promise<CpuidRegs | undefined>;
-  /** QEMU's own answers over QMP (see QmpQuery); never throws. */
-  qmpQuery(q: QmpQuery): Promise<QmpAnswer>;
   /** The functional /dev/kvm probe (src/kvm/probe.ts). */
   probeKvm(device?: string): KvmProbeResult;
-  /**
-   * A few guest instructions through kvmbench's own VMM (src/kvm/bench.ts rawSmokeRun): VM,
-   * memory, vCPU, first KVM_RUN. Undefined where the answer is not known (a host tree without
-   * a recorded run). Never throws.
-   */
-  runRawGuest(device?: string): Promise<RawRunRecord | undefined>;
   identity(): HostIdentity;
 }
 
@@ -250,20 +200,8 @@ export class LiveHostReader implements HostReader {
     }
   }
 
-  async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
-    // Loaded on demand: the launcher is not part of a plain doctor run.
-    const { queryQemu } = await import('./qemu-query.js');
-    return queryQemu(q);
-  }
-
   probeKvm(device?: string): KvmProbeResult {
     return probeKvm(device);
-  }
-
-  async runRawGuest(device: string = kvmDevice()): Promise<RawRunRecord | undefined> {
-    // Loaded on demand: the raw VMM is not needed by anything else the doctor reads.
-    const { rawSmokeRun } = await import('../kvm/bench.js');
-    return rawSmokeRun(device);
   }
 
   identity(): HostIdentity {

@@ -12,7 +12,7 @@
  * judge, so a replay of the snapshot gives the same verdicts.
  */
 import { RELEVANT_LOG } from './facts.js';
-import type { FixtureCommand, FixtureQmp, RecordedHost } from './fixture-reader.js';
+import type { FixtureCommand, FixtureQmp, RecordedHost } from './snapshot-format.js';
 
 export interface RedactOptions {
   /** This host's names (hostname, FQDN, short name); each whole-word occurrence is replaced. */
@@ -95,7 +95,7 @@ function redactValue(v: unknown, opts: RedactOptions): unknown {
   return v;
 }
 
-/** A redacted copy of what a RecordingHostReader holds; the recording itself is unchanged. */
+/** A redacted copy of what a RecordingHostReader (src/host/snapshot-record.ts) holds; the recording itself is unchanged. */
 export function redactSnapshot(rec: RecordedHost, opts: RedactOptions): RecordedHost {
   const names = [...opts.hostnames];
   const recordedName = rec.files.get('/proc/sys/kernel/hostname')?.toString('utf8').trim();

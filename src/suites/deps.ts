@@ -3,6 +3,7 @@
  * fingerprint, the doctor's verdict on `requires:` checks, and the report writer. The composition
  * root (src/app/runner-deps.ts) binds the real ones; the runner's tests bind their own.
  */
+import type { HostActions } from '../host/actions.js';
 import type { AccelRequest } from '../vmm/accel.js';
 import type { Accelerator, Execution, HostFingerprint, Results } from '../results/model.js';
 
@@ -36,4 +37,6 @@ export interface RunnerDeps {
    */
   checkRequirements?(ids: readonly string[]): Promise<Map<string, RequirementStatus>>;
   writeReports?(results: Results, dir: string): Promise<string[]>;
+  /** What executors may start on the host for a check (QEMU over QMP, a raw VM): `CaseContext.hostActions`. */
+  hostActions?: HostActions;
 }

@@ -22,6 +22,7 @@ import { dirname, join, resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { EnvironmentError, KvmbenchError, UsageError, type Outcome } from '../errors.js';
 import { executorFor as registryExecutorFor } from '../cases/index.js';
+import type { HostActions } from '../host/actions.js';
 import { CaseResult, RunInfo, type Accelerator, type Results } from '../results/model.js';
 import { prepareOutputDir, type OutputDir } from '../results/outdir.js';
 import { ResultsWriter } from '../results/writer.js';
@@ -309,6 +310,7 @@ async function runPlanned(
         scratchRoot,
         platform: a.platform,
         memory: a.memory,
+        ...(opts.deps.hostActions ? { hostActions: opts.deps.hostActions } : {}),
         round,
         onPhase: (p) => reporter.phase(p),
         });
@@ -365,6 +367,7 @@ interface CaseEnv {
   scratchRoot?: string;
   platform: RunPlatform;
   memory: RunMemory;
+  hostActions?: HostActions;
   /** Which round (0-based) of a case run with --rounds; rounds after the first log to their own file. */
   round?: number;
   onPhase(p: string): void;
@@ -461,6 +464,7 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
       scratchDir,
       platform: env.platform,
       memory: env.memory,
+      ...(env.hostActions ? { hostActions: env.hostActions } : {}),
       onPhase: (p) => {
         try {
           env.onPhase(p);

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLinuxImage } from '../../src/linux/image.js';
 import { hasNetAdmin, listNamespaces } from '../../src/net/netns.js';
 import { runDoctor } from '../../src/doctor/index.js';
+import { liveExaminedHost } from '../../src/app/host-actions.js';
 import { validateResults } from '../../src/results/load.js';
 import type { Results } from '../../src/results/model.js';
 import { packageRoot } from '../../src/version.js';
@@ -80,7 +81,7 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
       const dead = spawnSync('true').pid;
       leftover = `kvmb-${dead}-1-1`;
       execFileSync('ip', ['netns', 'add', leftover]);
-      const doc = await runDoctor(undefined, { profile: 'io' });
+      const doc = await runDoctor(liveExaminedHost(), { profile: 'io' });
       const check = doc.checks.find((c) => c.id === 'io.net-leftovers');
       expect(check?.status).toBe('warn');
       expect(check?.evidence.join('\n')).toContain(leftover);

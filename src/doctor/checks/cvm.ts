@@ -9,7 +9,8 @@
  */
 import { cvmFacts, cvmQemuAnswer, moduleParam, atLeast, parseRelease, SNP_MIN_API, type CvmFacts, type CvmModeState } from '../../host/cvm.js';
 import { QEMU_BINARY, type HostFacts } from '../../host/facts.js';
-import type { HostIdentity, HostStat, QmpAnswer } from '../../host/reader.js';
+import type { QmpAnswer } from '../../host/actions.js';
+import type { HostIdentity, HostStat } from '../../host/reader.js';
 import type { CheckContext, CheckDef, CheckOutcome } from '../types.js';
 import { fail, pass, skip, warn } from './outcome.js';
 
@@ -339,7 +340,7 @@ export const cvmQemu: CheckDef = {
     if (!q.found) return fail([`${QEMU_BINARY}: ${q.error ?? 'not usable'}`], `install QEMU ${v2s(best.spec.qemu)} or later for ${best.spec.label}: ${INSTALL_QEMU}`);
     const ver = await qemuVersion(ctx.facts);
     const ev = [`${QEMU_BINARY} --version: ${q.versionLine ?? '(no output)'}`];
-    const a = await cvmQemuAnswer(ctx.facts, c.tech!);
+    const a = await cvmQemuAnswer(ctx.facts, ctx.actions, c.tech!);
     const types = a.answered ? typesOf(a) : undefined;
     if (!a.answered) ev.push(`QMP: no answer (${a.error ?? 'unknown'})`);
     else ev.push(`QMP (-accel ${a.accel}${a.durationMs ? `, ${a.durationMs} ms` : ''}): confidential-guest types ${types ? [...types].sort().join(', ') || 'none' : 'not listed'}`);

@@ -30,7 +30,7 @@ export const kvmRun: CheckDef = {
     if (!p.usable) {
       return skip([`not attempted: ${p.reason ?? `the probe stopped at ${p.stage}`}`], p.fix ?? 'make the KVM probe pass first (see kvm.dev-open and kvm.create-vm)');
     }
-    const r = await ctx.reader.runRawGuest(p.device);
+    const r = await ctx.actions.runRawGuest(p.device);
     if (!r) return skip([`not known: ${ctx.reader.source} holds no record of a raw guest run (rawrun.json)`], 'capture the host again with `kvmbench doctor --capture DIR` to record one');
     if (r.ok && r.split) return pass(rawRunEvidence(r));
     if (r.stage === 'setup') {

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../../src/doctor/index.js';
 import { parseBool, parseCpuinfo, selected } from '../../../src/host/facts.js';
-import { FixtureHostReader, RecordingHostReader } from '../../../src/host/fixture-reader.js';
+import { FixtureHostReader } from '../../../src/host/fixture-reader.js';
+import { RecordingHostReader } from '../../../src/host/snapshot-record.js';
+import { liveHostActions } from '../../../src/app/host-actions.js';
 import { LiveHostReader } from '../../../src/host/reader.js';
 
 const HOSTS = join(import.meta.dirname, '../../fixtures/hosts');
@@ -81,7 +83,7 @@ describe('RecordingHostReader', () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('captures this host so that the replay reaches the same judgement', async () => {
-    const rec = new RecordingHostReader(new LiveHostReader());
+    const rec = new RecordingHostReader({ reader: new LiveHostReader(), actions: liveHostActions });
     const live = await runDoctor(rec, { profile: 'all' });
     rec.save(tmp, 'unit test capture');
     expect(JSON.parse(readFileSync(join(tmp, 'host.json'), 'utf8')).description).toBe('unit test capture');

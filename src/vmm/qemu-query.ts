@@ -1,5 +1,5 @@
 /**
- * The live side of `HostReader.qmpQuery`: start QEMU with no guest, ask it over QMP, quit.
+ * The live side of `HostActions.qmpQuery` (src/host/actions.ts): start QEMU with no guest, ask it over QMP, quit.
  *
  * QEMU starts through the one launcher (`launchQemu`), so its deadline, process-group kill
  * and registry apply. The machine is microvm with `-S`: its vCPU is created but never runs,
@@ -8,9 +8,9 @@
  * MSR 0x10a. (The launcher's argument builder always names a machine type it knows and a
  * `-cpu`, and `-machine none` with a `-cpu` aborts on x86, so microvm stands in for `none`.)
  */
-import { launchQemu } from '../vmm/launch.js';
-import { QmpError, type QmpClient } from '../vmm/qmp.js';
-import type { QmpAnswer, QmpQuery, QmpReply } from './reader.js';
+import { launchQemu } from './launch.js';
+import { QmpError, type QmpClient } from './qmp.js';
+import type { QmpAnswer, QmpQuery, QmpReply } from '../host/actions.js';
 
 const DEFAULT_TIMEOUT_MS = 4000;
 const COMMAND_TIMEOUT_MS = 2000;
