@@ -7,7 +7,6 @@
  */
 
 export const PROTOCOL_VERSION = 1;
-export const PROTOCOL_PREFIX = `KVMB${PROTOCOL_VERSION} `;
 /** Longest line kept; the rest of a longer line is dropped and the line marked truncated. */
 export const MAX_LINE_BYTES = 4096;
 

@@ -6,7 +6,7 @@
  * Pure functions; nothing here imports a view.
  */
 import type { ChalkInstance } from 'chalk';
-import type { CaseStatus, ExecutionMode, Metric } from '../results/model.js';
+import type { CaseStatus, ExecutionMode } from '../results/model.js';
 import { labelText, metricId } from '../results/identity.js';
 
 export { labelText, metricId };
@@ -54,15 +54,6 @@ export function fmtDuration(ms: number): string {
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics
-
-/** `name {k=v,...}` for display: the metric's identity (src/results/identity.ts), spaced. */
-export function metricTitle(m: Pick<Metric, 'name' | 'labels'>): string {
-  const lab = labelText(m.labels);
-  return lab ? `${m.name} {${lab}}` : m.name;
 }
 
 // ---------------------------------------------------------------------------------------------

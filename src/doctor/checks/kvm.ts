@@ -3,7 +3,7 @@
  * flags, firmware state and modules are read to explain a failure, and never turn a
  * working probe into a failure (paravirtualized and nested hosts have no vmx flag yet work).
  */
-import { parseBool, vendorInfo, type KernelModule } from '../../host/facts.js';
+import { vendorInfo, type KernelModule } from '../../host/facts.js';
 import { KVM_CAPABILITIES } from '../../kvm/probe.js';
 import { describeFlavor, kvmFlavor } from '../../host/flavor.js';
 import type { CheckContext, CheckDef } from '../types.js';
@@ -307,8 +307,3 @@ export const flavor: CheckDef = {
 };
 
 export const KVM_CHECKS: CheckDef[] = [cpuVendor, cpuFlags, bios, modules, flavor, devOpen, apiVersion, createVm, capabilities];
-
-/** Whether a module parameter is on; Y/N and 1/0 both occur (kvm_intel vs kvm_amd). */
-export function paramOn(m: KernelModule | undefined, name: string): boolean | undefined {
-  return parseBool(m?.params[name]);
-}

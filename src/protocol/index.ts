@@ -1,2 +1,0 @@
-export * from './parser.js';
-export * from './transcript.js';
