@@ -24,7 +24,7 @@ import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux
 import { IPERF3_PORT, NET_JOBS, intervalSamples, iperf3ClientArgs, iperf3ServerArgs, parseIperf3Json, parsePing, pingArgs, pingCount, type NetJob, type NetRunOptions } from '../linux/iperf3.js';
 import { findHostIperf3, which } from '../linux/sources.js';
 import { NET_ADDR, createCaseNetwork, hasNetAdmin, inNamespace, removeLeftovers, vhostNetUsable, type CaseNetwork } from '../net/netns.js';
-import { guardedSpawn, killGroup, trackQemu, untrackQemu } from '../vmm/processes.js';
+import { guardedSpawn, killGroup, trackProcessGroup, untrackProcessGroup } from '../vmm/processes.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
@@ -57,7 +57,7 @@ export async function runTracked(argv: readonly string[], o: { signal?: AbortSig
   const [cmd, args] = guardedSpawn(argv[0]!, argv.slice(1));
   const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdin: 'ignore', maxBuffer: 16 << 20, env: { ...process.env, LC_ALL: 'C' } });
   const pid = child.pid;
-  trackQemu(pid);
+  trackProcessGroup(pid);
   const kill = (): void => killGroup(pid);
   const timer = setTimeout(kill, o.timeoutMs);
   o.signal?.addEventListener('abort', kill, { once: true });
@@ -68,7 +68,7 @@ export async function runTracked(argv: readonly string[], o: { signal?: AbortSig
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', kill);
     kill();
-    untrackQemu(pid);
+    untrackProcessGroup(pid);
   }
 }
 
@@ -77,9 +77,9 @@ export function startTracked(argv: readonly string[]): { stop(): void; done: Pro
   const [cmd, args] = guardedSpawn(argv[0]!, argv.slice(1));
   const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdio: 'ignore' });
   const pid = child.pid;
-  trackQemu(pid);
-  const done = child.then(() => untrackQemu(pid), () => untrackQemu(pid));
-  return { stop: () => { killGroup(pid); untrackQemu(pid); }, done };
+  trackProcessGroup(pid);
+  const done = child.then(() => untrackProcessGroup(pid), () => untrackProcessGroup(pid));
+  return { stop: () => { killGroup(pid); untrackProcessGroup(pid); }, done };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

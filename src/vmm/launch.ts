@@ -15,7 +15,7 @@ import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { execa, type Options as ExecaOptions } from 'execa';
-import { guardedSpawn, killGroup, trackQemu, untrackQemu } from './processes.js';
+import { guardedSpawn, killGroup, trackProcessGroup, untrackProcessGroup } from './processes.js';
 import { ProtocolParser, type ConsoleLine } from '../protocol/parser.js';
 import { Transcript } from '../protocol/transcript.js';
 import { buildQemuArgs, qemuBinary, type QemuConfig } from './qemu.js';
@@ -193,7 +193,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const [command, commandArgs] = opts.wrapper?.length ? guardedSpawn(opts.wrapper[0]!, [...opts.wrapper.slice(1), binary, ...args]) : guardedSpawn(binary, args);
   const child = execa(command, commandArgs, execOpts);
   const pid = child.pid;
-  trackQemu(pid);
+  trackProcessGroup(pid);
 
   const kill = (): void => killGroup(pid);
 
@@ -291,7 +291,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     opts.signal?.removeEventListener('abort', onAbort);
     // QEMU may have left helpers in its group; the group goes whatever happened.
     kill();
-    untrackQemu(pid);
+    untrackProcessGroup(pid);
   }
   handleLines(parser.end(), timeline.exitNs);
   timeline.qmpGreetingNs ??= qmp?.greetingNs;

@@ -1,5 +1,6 @@
 /**
- * Every QEMU kvmbench starts, tracked in one place so none outlives the run:
+ * Every process group kvmbench starts (QEMU, and the net case's iperf3 and ping), tracked in one
+ * place so none outlives the run:
  * - each runs in its own process group (spawned detached) and is killed as a group;
  * - Node's `exit` kills any still registered (deadline code paths that threw, Ctrl-C);
  * - where util-linux `setpriv` exists, QEMU is started through
@@ -23,7 +24,8 @@ export function killGroup(pid: number | undefined): void {
   }
 }
 
-export function trackQemu(pid: number | undefined): void {
+/** Registers a process group (its leader's pid) to be killed at Node's exit unless untracked first. */
+export function trackProcessGroup(pid: number | undefined): void {
   if (!pid) return;
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -35,11 +37,11 @@ export function trackQemu(pid: number | undefined): void {
   live.add(pid);
 }
 
-export function untrackQemu(pid: number | undefined): void {
+export function untrackProcessGroup(pid: number | undefined): void {
   if (pid) live.delete(pid);
 }
 
-/** PIDs of QEMU process groups this process has running (for tests and diagnostics). */
+/** PIDs of the process groups (QEMU, iperf3, ping) this process has running (for tests and diagnostics). */
 export function liveQemuPids(): number[] {
   return [...live];
 }
