@@ -56,7 +56,7 @@ export default class Suites extends BaseCommand {
     const out: SuiteListing[] = [];
     for (const name of names) {
       try {
-        out.push(listing(loadSuite(name, { quick: flags.quick, kinds })));
+        out.push(listing(loadSuite(name, { quick: flags.quick, kinds, argsOf: (k) => executors[k]?.args })));
       } catch (err) {
         if (args.suite || !(err instanceof KvmbenchError)) throw err;
         out.push({ suite: name, file: '', error: err.message, cases: [] });

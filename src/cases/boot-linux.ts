@@ -13,6 +13,7 @@ import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js'
 import { bootLinux, buildLinuxArgs, hostTscKhz, type LinuxBootResult, type Phase } from '../linux/launch.js';
 import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
 import { withExecution } from './micro.js';
+import { LINUX_GUEST_ARGS, caseArgs } from './args.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
 
@@ -103,6 +104,7 @@ export function guestInfo(img: LinuxImage) {
 
 export const bootLinuxExecutor: CaseExecutor = {
   kind: 'boot-linux',
+  args: caseArgs(LINUX_GUEST_ARGS),
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
     const base = linuxCaseBase(spec, ctx);

@@ -12,6 +12,7 @@ import { Bench } from 'tinybench';
 import { guestImage, guestInfo } from '../guests/index.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
+import { MICRO_GUEST_ARGS, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
 import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
@@ -24,6 +25,7 @@ function metric(m: Omit<Metric, 'summary'>): Metric {
 
 export const bootMicroExecutor: CaseExecutor = {
   kind: 'boot-micro',
+  args: caseArgs(MICRO_GUEST_ARGS),
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const machine = machineOf(spec);
     const img = await guestImage(spec.guest ?? 'hello');

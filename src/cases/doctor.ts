@@ -8,10 +8,12 @@ import { writeFile } from 'node:fs/promises';
 import { isProfileSelection, runDoctor } from '../doctor/index.js';
 import { NO_HOST_ACTIONS } from '../host/actions.js';
 import { liveHost } from '../host/reader.js';
+import { NamesArg, TextArg, caseArgs } from './args.js';
 import type { CaseExecutor, CaseOutcome } from './types.js';
 
 export const doctorExecutor: CaseExecutor = {
   kind: 'doctor',
+  args: caseArgs({ profile: TextArg('doctor profile, or all'), checks: NamesArg('doctor check ids that decide') }),
   async run(spec, ctx): Promise<CaseOutcome> {
     const profile = String(spec.args.profile ?? 'vmm');
     if (!isProfileSelection(profile)) return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };

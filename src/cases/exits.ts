@@ -17,6 +17,7 @@ import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import { hostTscKhz } from '../linux/launch.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
+import { FlagArg, MICRO_GUEST_ARGS, NumberArg, TextArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
@@ -129,8 +130,21 @@ const FIGURES = {
 } as const;
 type Figure = keyof typeof FIGURES;
 
+export const EXITS_ARGS = caseArgs({
+  ...MICRO_GUEST_ARGS,
+  test: TextArg("the exits guest's test (guests/exits/tests.def)"),
+  target_us: NumberArg('microseconds one timed window aims at'),
+  // Test hooks (docs/exits.md): the guest hangs mid-test, hangs at a phase, raises #UD, masks the interrupt, runs code from MMIO.
+  spin: FlagArg('test hook: hang mid-test'),
+  hang: TextArg('test hook: hang at this phase'),
+  crash: FlagArg('test hook: raise #UD'),
+  mask_irq: FlagArg("test hook: block the test's interrupt"),
+  exec_mmio: FlagArg('test hook: execute from MMIO'),
+});
+
 export const exitsExecutor: CaseExecutor = {
   kind: 'exits',
+  args: EXITS_ARGS,
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const test = argString(spec, 'test') ?? spec.id;
     const row = exitTests().find((t) => t.name === test);

@@ -9,6 +9,7 @@ import { mkdirSync, openSync, closeSync, rmSync, statfsSync, writeSync } from 'n
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { variantVmRecord } from '../results/variant.js';
+import { LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, caseArgs, numberArg, textArg } from './args.js';
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
@@ -33,12 +34,18 @@ export async function filesystemType(dir: string): Promise<string> {
   }
 }
 
-function str(v: unknown, d: string): string {
-  return typeof v === 'string' && v ? v : d;
-}
-function num(v: unknown, d: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : d;
-}
+export const IO_ARGS = caseArgs({
+  ...LINUX_GUEST_ARGS,
+  cache: TextArg('QEMU -drive cache, e.g. none'),
+  aio: TextArg('QEMU -drive aio, e.g. threads'),
+  ioengine: TextArg('fio ioengine, e.g. libaio'),
+  runtime: NumberArg('seconds a job runs'),
+  ramp: NumberArg('seconds of ramp before a job is measured'),
+  sizeMiB: NumberArg('MiB of the backing file'),
+  jobs: NamesArg('io job ids to run'),
+  scratchDir: TextArg('directory of the backing file'),
+  tool: OneOfArg(['fio', 'dd'], 'the guest tool'),
+});
 
 function metric(job: IoJob, side: 'guest' | 'host' | 'ratio', value: number, extra: Record<string, string>, accel: Metric['accelerator'], interval: string, method: string): Metric {
   const seq = job.rw === 'read' || job.rw === 'write';
@@ -57,18 +64,19 @@ function metric(job: IoJob, side: 'guest' | 'host' | 'ratio', value: number, ext
 
 export const ioExecutor: CaseExecutor = {
   kind: 'io',
+  args: IO_ARGS,
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
     const base = linuxCaseBase(spec, ctx);
-    const cache = str(spec.args.cache, 'none');
-    const aio = str(spec.args.aio, 'threads');
-    const ioengine = str(spec.args.ioengine, 'libaio');
-    const runtimeSec = num(spec.args.runtime, 5);
-    const rampSec = num(spec.args.ramp, 1);
-    const sizeMiB = num(spec.args.sizeMiB, 256);
+    const cache = textArg(spec.args.cache, 'none');
+    const aio = textArg(spec.args.aio, 'threads');
+    const ioengine = textArg(spec.args.ioengine, 'libaio');
+    const runtimeSec = numberArg(spec.args.runtime, 5);
+    const rampSec = numberArg(spec.args.ramp, 1);
+    const sizeMiB = numberArg(spec.args.sizeMiB, 256);
     const only = Array.isArray(spec.args.jobs) ? spec.args.jobs : undefined;
     const jobs = IO_JOBS.filter((j) => !only || only.includes(j.id));
-    const scratch = str(spec.args.scratchDir, ctx.scratchDir);
+    const scratch = textArg(spec.args.scratchDir, ctx.scratchDir);
     mkdirSync(scratch, { recursive: true });
     const fsType = await filesystemType(scratch);
     const facts: Record<string, unknown> = { scratchDir: scratch, scratchFs: fsType, cache, aio, ioengine, runtimeSec, rampSec, sizeMiB };

@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { variantVmRecord } from '../results/variant.js';
+import { FlagArg, LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, caseArgs, numberArg, textArg } from './args.js';
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { summarize, median } from '../stats/summary.js';
@@ -28,17 +29,22 @@ import { guardedSpawn, killGroup, trackProcessGroup, untrackProcessGroup } from 
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
-function str(v: unknown, d: string): string {
-  return typeof v === 'string' && v ? v : d;
-}
-function num(v: unknown, d: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : d;
-}
+export const NET_ARGS = caseArgs({
+  ...LINUX_GUEST_ARGS,
+  runtime: NumberArg('whole seconds a job runs'),
+  ramp: NumberArg('whole seconds of ramp before a job is measured'),
+  interval: NumberArg('seconds an iperf3 interval lasts, at least 0.1'),
+  jobs: NamesArg('net job ids to run'),
+  vhost: OneOfArg(['auto', 'on', 'off'], 'vhost-net'),
+  tap: TextArg('a tap device made by the user (`--tap`)'),
+  netdev: OneOfArg(['tap', 'user'], 'QEMU network backend; user forces slirp'),
+  onlyWithVhost: FlagArg('skip where every tap case already runs without vhost'),
+});
 
 /** Samples an iperf3 job of these arguments yields: one per whole interval of the runtime. */
 export function netSamplesPerJob(args: Record<string, unknown>): number {
-  const runtime = Math.max(1, Math.round(num(args.runtime, 5)));
-  const interval = Math.max(0.1, num(args.interval, 0.5));
+  const runtime = Math.max(1, Math.round(numberArg(args.runtime, 5)));
+  const interval = Math.max(0.1, numberArg(args.interval, 0.5));
   return Math.floor(runtime / interval + 1e-9);
 }
 
@@ -182,17 +188,18 @@ export function guestAddressFor(host: string, prefix: number): string {
 
 export const netExecutor: CaseExecutor = {
   kind: 'net',
+  args: NET_ARGS,
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
     const base = linuxCaseBase(spec, ctx);
     const o: Omit<NetRunOptions, 'server'> = {
-      runtimeSec: Math.max(1, Math.round(num(spec.args.runtime, 5))),
-      rampSec: Math.max(0, Math.round(num(spec.args.ramp, 1))),
-      intervalSec: Math.max(0.1, num(spec.args.interval, 0.5)),
+      runtimeSec: Math.max(1, Math.round(numberArg(spec.args.runtime, 5))),
+      rampSec: Math.max(0, Math.round(numberArg(spec.args.ramp, 1))),
+      intervalSec: Math.max(0.1, numberArg(spec.args.interval, 0.5)),
     };
     const only = Array.isArray(spec.args.jobs) ? spec.args.jobs : undefined;
     const jobs = NET_JOBS.filter((j) => !only || only.includes(j.id));
-    const vhostArg = str(spec.args.vhost, 'auto');
+    const vhostArg = textArg(spec.args.vhost, 'auto');
     const tap = typeof spec.args.tap === 'string' && spec.args.tap ? spec.args.tap : undefined;
     const facts: Record<string, unknown> = { ...o, jobs: jobs.map((j) => j.id) };
 

@@ -19,6 +19,7 @@ import { builtGuestFile } from '../guests/index.js';
 import { probeKvm } from '../kvm/probe.js';
 import type { Execution, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
+import { NumberArg, OneOfArg, TextArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { decideExecution } from '../vmm/execution.js';
 import {
@@ -275,8 +276,16 @@ async function harnessComparison(
   return out;
 }
 
+export const RAW_ARGS = caseArgs({
+  test: TextArg('what the case measures: vm-create or an exit test'),
+  mode: OneOfArg(['real', 'long64'], 'vm-create: the guest mode'),
+  harness: OneOfArg(['c', 'ffi'], 'the exit loop'),
+  target_us: NumberArg('microseconds one timed window aims at'),
+});
+
 export const rawExecutor: CaseExecutor = {
   kind: 'raw',
+  args: RAW_ARGS,
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const test = (argString(spec, 'test') ?? spec.id) as RawTest;
     // vm-create runs the real-mode blob unless args.mode says long64; the exit tests need long mode.

@@ -5,6 +5,7 @@
  * executor returns; an executor knows how to launch its guest(s) and turn what
  * they say into metrics. Executors never write results files themselves.
  */
+import type { TObject } from '@sinclair/typebox';
 import type { HostActions } from '../host/actions.js';
 import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } from '../results/model.js';
 
@@ -91,5 +92,10 @@ export type CaseOutcome = Omit<CaseResult, 'id' | 'suite' | 'startedAt' | 'durat
 
 export interface CaseExecutor {
   kind: string;
+  /**
+   * The args this kind reads (src/cases/args.ts `caseArgs`): the suite loader rejects any other, or a
+   * value of the wrong type, at its YAML line. Absent: args are not checked (test executors).
+   */
+  args?: TObject;
   run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>;
 }

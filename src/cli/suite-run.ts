@@ -65,6 +65,7 @@ export function loadSelectedSuite(
     quick: flags.quick,
     cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },
     kinds: Object.keys(executors),
+    argsOf: (kind) => executors[kind]?.args,
   });
   return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
 }

@@ -9,7 +9,8 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Alias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { TObject } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { UsageError } from '../errors.js';
 import { guestTests } from '../guests/index.js';
@@ -42,6 +43,11 @@ export interface LoadOptions {
   cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string };
   /** Executor kinds that exist; when given, a case of any other kind is an error. */
   kinds?: readonly string[];
+  /**
+   * The args schema of a kind (its executor's `args`, src/cases/args.ts); when it gives one, a case's
+   * merged args are checked against it, and a misspelt or mistyped argument is an error at its line.
+   */
+  argsOf?: (kind: string) => TObject | undefined;
   /** Directory of the shipped suites (default `<package root>/suites`). */
   suitesDir?: string;
   /** Base for relative paths and for the file names in messages (default process.cwd()). */
@@ -66,6 +72,8 @@ export interface ParsedSuite {
   data: SuiteFile;
   /** `FILE:LINE:COL` of the node at `path` (or of its nearest existing parent). */
   at(path: readonly (string | number)[], key?: boolean): string;
+  /** Whether the file has a node at `path`. */
+  has(path: readonly (string | number)[]): boolean;
 }
 
 export function shippedSuitesDir(): string {
@@ -231,7 +239,8 @@ export function parseSuiteText(input: string | Uint8Array, file: string, display
     }
     ids.set(c.id, i);
   });
-  return { file, display, data, at };
+  const has = (path: readonly (string | number)[]): boolean => doc.hasIn(path);
+  return { file, display, data, at, has };
 }
 
 interface ExpandState {
@@ -391,6 +400,8 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
     tags: [...(pick('tags') ?? [])],
     requires: [...(pick('requires') ?? [])],
   };
+  const schema = opts.argsOf?.(kind);
+  if (schema) checkArgs(ps, spec, schema, i, layers.length > 0);
   if (opts.quick || st.quick) spec.quick = true;
   const title = pick('title');
   if (title !== undefined) spec.title = title;
@@ -449,6 +460,41 @@ function duplicateKeys(doc: Document.Parsed): { off: number; msg: string }[] {
 }
 
 /** The node's start offset for a path of keys/indexes; falls back to the nearest parent. */
+const argsCheckers = new WeakMap<TObject, TypeCheck<TObject>>();
+
+/**
+ * A case's merged args against its executor's schema. The error points at the argument where the
+ * case or this suite's `quick:`/`defaults:` sets it (an include's `set:` lives in another file: then
+ * at the case), and names what the kind takes.
+ */
+function checkArgs(ps: ParsedSuite, spec: CaseSpec, schema: TObject, i: number, overridden: boolean): void {
+  let check = argsCheckers.get(schema);
+  if (!check) {
+    check = TypeCompiler.Compile(schema);
+    argsCheckers.set(schema, check);
+  }
+  if (check.Check(spec.args)) return;
+  const e = check.Errors(spec.args).First();
+  if (!e) return;
+  const key = e.path.split('/')[1] ?? '';
+  const unknown = e.type === ValueErrorType.ObjectAdditionalProperties;
+  const candidates: (string | number)[][] = [
+    ...(i >= 0 ? [['cases', i, ...(overridden ? ['quick'] : []), 'args', key], ['cases', i, 'args', key]] : []),
+    ...(overridden ? [['quick', 'args', key]] : []),
+    ['defaults', 'args', key],
+  ];
+  const path = candidates.find((p) => ps.has(p)) ?? (i >= 0 ? ['cases', i] : ['guest_tests']);
+  const takes = Object.keys(schema.properties).sort();
+  if (unknown) {
+    const near = takes.find((p) => editDistance(p, key) <= 2);
+    throw new UsageError(
+      `${ps.at(path, true)}: args.${key}: kind ${spec.kind} takes no argument '${key}'${near ? ` (did you mean '${near}'?)` : ''}; it takes: ${takes.join(', ') || 'none'}`,
+      'see docs/suites.md, "Arguments by kind"',
+    );
+  }
+  throw new UsageError(`${ps.at(path)}: args.${key}: ${describe(e)} (case ${spec.suite}/${spec.id}, kind ${spec.kind})`, 'see docs/suites.md, "Arguments by kind"');
+}
+
 function locate(doc: Document.Parsed, path: readonly (string | number)[], key: boolean): number {
   let node: unknown = doc.contents;
   let off = (doc.contents as YamlNode | null)?.range?.[0] ?? 0;
