@@ -56,7 +56,7 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     }
     // The summary table (stdout; progress on stderr): each headline figure as median ± CV.
     const text = r.stdout + r.stderr;
-    for (const [id, unit, name] of [['raw/vm-create', 'ms', 'create.to_first_exit'], ['raw/cpuid', 'ns', 'latency'], ['raw/pio', 'ns', 'latency']]) {
+    for (const [id, unit, name] of [['raw/vm-create', 'ms', 'create.to_first_exit'], ['raw/cpuid', 'ns', 'latency'], ['raw/pio', 'ns', 'latency']] as const) {
       expect(text).toMatch(new RegExp(`${id}\\s+pass\\s+[\\d .e+]+ ± [\\d.]+%\\s+${unit}\\s+11\\s+kvm · (native|emulated)\\s+${name.replace('.', '\\.')}`));
     }
     const create = res.cases.find((c) => c.id === 'raw/vm-create')!;
