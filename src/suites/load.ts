@@ -489,10 +489,10 @@ function checkArgs(ps: ParsedSuite, spec: CaseSpec, schema: TObject, i: number, 
     const near = takes.find((p) => editDistance(p, key) <= 2);
     throw new UsageError(
       `${ps.at(path, true)}: args.${key}: kind ${spec.kind} takes no argument '${key}'${near ? ` (did you mean '${near}'?)` : ''}; it takes: ${takes.join(', ') || 'none'}`,
-      'see docs/suites.md, "Arguments by kind"',
+      'see docs/suites.md, "Arguments the shipped executors read"',
     );
   }
-  throw new UsageError(`${ps.at(path)}: args.${key}: ${describe(e)} (case ${spec.suite}/${spec.id}, kind ${spec.kind})`, 'see docs/suites.md, "Arguments by kind"');
+  throw new UsageError(`${ps.at(path)}: args.${key}: ${describe(e)} (case ${spec.suite}/${spec.id}, kind ${spec.kind})`, 'see docs/suites.md, "Arguments the shipped executors read"');
 }
 
 function locate(doc: Document.Parsed, path: readonly (string | number)[], key: boolean): number {
