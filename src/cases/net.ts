@@ -25,7 +25,7 @@ import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux
 import { IPERF3_PORT, NET_JOBS, intervalSamples, iperf3ClientArgs, iperf3ServerArgs, parseIperf3Json, parsePing, pingArgs, pingCount, type NetJob, type NetRunOptions } from '../linux/iperf3.js';
 import { findHostIperf3, which } from '../linux/sources.js';
 import { NET_ADDR, createCaseNetwork, hasNetAdmin, inNamespace, removeLeftovers, vhostNetUsable, type CaseNetwork } from '../net/netns.js';
-import { guardedSpawn, killGroup, trackProcessGroup, untrackProcessGroup } from '../vmm/processes.js';
+import { runTracked, startTracked } from '../vmm/host-process.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
@@ -56,36 +56,6 @@ export function chooseBackend(o: { tap?: string; netAdmin: boolean; tunExists: b
   if (o.forceUser) return { backend: 'user', why: 'netdev=user asked for' };
   if (o.netAdmin && o.tunExists) return { backend: 'tap-netns', why: 'CAP_NET_ADMIN: a tap and a veth pair in kvmbench\'s own namespaces' };
   return { backend: 'user', why: o.netAdmin ? '/dev/net/tun is missing: QEMU user networking (slirp)' : 'no CAP_NET_ADMIN and no --tap: QEMU user networking (slirp)' };
-}
-
-/** A run of one host-side command, tracked like QEMU (own process group, killed with the run, pdeathsig). */
-export async function runTracked(argv: readonly string[], o: { signal?: AbortSignal; timeoutMs: number }): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
-  const [cmd, args] = guardedSpawn(argv[0]!, argv.slice(1));
-  const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdin: 'ignore', maxBuffer: 16 << 20, env: { ...process.env, LC_ALL: 'C' } });
-  const pid = child.pid;
-  trackProcessGroup(pid);
-  const kill = (): void => killGroup(pid);
-  const timer = setTimeout(kill, o.timeoutMs);
-  o.signal?.addEventListener('abort', kill, { once: true });
-  try {
-    const r = await child;
-    return { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode };
-  } finally {
-    clearTimeout(timer);
-    o.signal?.removeEventListener('abort', kill);
-    kill();
-    untrackProcessGroup(pid);
-  }
-}
-
-/** Starts a long-lived host process (the baseline's iperf3 server); `stop()` kills its group. */
-export function startTracked(argv: readonly string[]): { stop(): void; done: Promise<unknown> } {
-  const [cmd, args] = guardedSpawn(argv[0]!, argv.slice(1));
-  const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdio: 'ignore' });
-  const pid = child.pid;
-  trackProcessGroup(pid);
-  const done = child.then(() => untrackProcessGroup(pid), () => untrackProcessGroup(pid));
-  return { stop: () => { killGroup(pid); untrackProcessGroup(pid); }, done };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
