@@ -328,3 +328,35 @@ export function labelLayer2(c: CaseResult, innerDirRel: string): CaseResult {
 export function nestedExitCode(outcome: NestedRunSummary['outcome']): number {
   return outcome === 'ok' ? ExitCode.OK : outcome === 'interrupted' ? ExitCode.INTERRUPTED : ExitCode.FAILED;
 }
+
+export interface BesideSummary {
+  nested: NestedRunSummary;
+  layer1: { results: Results; dir: string; outcome: string };
+  table: import('../compare/nested-costs.js').NestedCostTable;
+  files: string[];
+}
+
+/**
+ * `run SUITE --nested --beside`: the suite at layer 2 (as `--nested`), then the same cases at layer 1,
+ * directly on this host under the accelerator that ran L1, into `<run dir>/layer1-run/`, and the
+ * exit-cost table of the two (nested-costs.json, nested-costs.html).
+ */
+export async function runNestedBeside(opts: NestedRunOptions & { reporter?: import('../suites/runner.js').RunReporter }): Promise<BesideSummary> {
+  const nested = await runNested(opts);
+  const [{ runSuite }, { defaultDeps }, { nestedCostTable }, views] = await Promise.all([
+    import('../suites/runner.js'), import('../suites/env.js'), import('../compare/nested-costs.js'), import('../report/nested-costs.js'),
+  ]);
+  const outer = nested.results.run.nested?.outerAccelerator ?? 'tcg';
+  const { suite, cases } = loadSelectedSuite(opts.suite, opts.flags);
+  const l1Dir = join(nested.dir, 'layer1-run');
+  opts.log(`nested: the same cases at layer 1, on this host under ${outer.toUpperCase()} → ${l1Dir}`);
+  const l1 = await runSuite({
+    suite, cases: cases.filter((c) => !LAYER2_UNSUPPORTED[c.kind]), accel: outer, quick: opts.flags.quick, rounds: opts.flags.rounds,
+    argv: opts.argv, output: l1Dir, signal: opts.signal, ...(opts.reporter ? { reporter: opts.reporter } : {}), deps: await defaultDeps(),
+  });
+  const table = nestedCostTable(l1.results, relative(nested.dir, l1Dir), nested.results, '.');
+  const json = join(nested.dir, 'nested-costs.json'), html = join(nested.dir, 'nested-costs.html');
+  await writeJsonAtomic(json, table);
+  writeFileSync(html, views.nestedCostsHtml(table));
+  return { nested, layer1: { results: l1.results, dir: l1.dir, outcome: l1.outcome }, table, files: [json, html] };
+}

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { guestImage, guestInfo, guestTests } from '../guests/index.js';
 import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import { hostTscKhz } from '../linux/launch.js';
+import { virtFeatures } from '../host/virt-features.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
@@ -263,13 +264,17 @@ export const exitsExecutor: CaseExecutor = {
       ...(accounting.length ? { emulationsPerIteration: median(accounting.map((a) => a.nullEmulationsPerIteration)) } : {}),
       source: `this boot's null loop of ${set.iters} iterations${accounting.length ? ' and KVM statistics around it' : ''}`,
     });
-    const expect = row.expectation;
+    // The declaration resolved for this CPU (NRIPS, V_TPR/TPR shadow...), from the host the guest runs on.
+    const features = hostVirtFeatures();
+    const expect = parseExpectation(row.expect, features.known ? features.set : undefined);
+    facts.virtFeatures = features.known ? [...features.set].sort() : 'unknown: no svm or vmx flag in /proc/cpuinfo (no hardware virtualization visible, e.g. PVM or TCG)';
     const checks = accounting.length ? checkExpectation(expect, accounting) : [];
     if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
     else if (!accounting.length) facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
     else {
       facts.exitAccounting = {
         declared: row.expect,
+        resolved: Object.entries(expect).map(([k, [lo, hi]]) => `${k}=${lo === hi ? lo : `${lo}-${hi}`}`).join(' '),
         checks: checks.map((c) => ({ ...c, text: describeCheck(c) })),
         judged: execution.mode === 'native',
         perSample: accounting.map((a) => ({ i: a.i, null: a.nullDelta, test: a.testDelta })),
@@ -341,6 +346,16 @@ export const exitsExecutor: CaseExecutor = {
     return { ...outcome, status: 'pass' };
   },
 };
+
+/** This host's virtualization features (src/host/virt-features.ts); `known` when it shows svm or vmx at all. */
+function hostVirtFeatures(): { known: boolean; set: Set<string> } {
+  try {
+    const set: Set<string> = virtFeatures(readFileSync('/proc/cpuinfo', 'utf8'));
+    return { known: set.has('svm') || set.has('vmx'), set };
+  } catch {
+    return { known: false, set: new Set() };
+  }
+}
 
 /**
  * Every TSC rate the guest could read, the host's own view, and how far they are from the one
