@@ -70,6 +70,7 @@ function under(path: string, dir: string): boolean {
 
 /** The layout file's words are separated by whitespace: a path must have none (and no control characters). */
 export function checkLayoutWord(what: string, value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (!value || /[\s\0-\x1f\x7f]/.test(value)) {
     throw new UsageError(`nested: ${what} ${JSON.stringify(value)} contains whitespace or a control character, which L1's /init cannot take`, 'install kvmbench, Node.js and QEMU under paths without spaces to use --nested');
   }
