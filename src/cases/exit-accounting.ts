@@ -36,18 +36,20 @@ export interface SampleAccounting {
  * Each window holds its loop, one phase line of the same length and the wait for the
  * acknowledgement, so the console's exits cancel in test − null.
  */
-export function attributeSamples(phases: readonly PhaseSnapshot[], iterations: number): SampleAccounting[] {
+export function attributeSamples(phases: readonly PhaseSnapshot[], iterations: number, extra?: ReadonlyMap<number, number>): SampleAccounting[] {
   const out: SampleAccounting[] = [];
   for (let k = 1; k + 1 < phases.length; k++) {
     const before = phases[k - 1]!, afterNull = phases[k]!, afterTest = phases[k + 1]!;
     if (afterNull.loop !== 'null' || afterTest.loop !== 'test' || afterNull.i !== afterTest.i) continue;
     if (!before.stats || !afterNull.stats || !afterTest.stats) continue;
+    // A redone iteration (hlt_lapic_timer) is one more attempt with all its exits: count it.
+    const attempts = iterations + (extra?.get(afterTest.i) ?? 0);
     const nullDelta = statsDelta(before.stats, afterNull.stats);
     const testDelta = statsDelta(afterNull.stats, afterTest.stats);
     const perIteration: VcpuStats = {};
     for (const [name, t] of Object.entries(testDelta)) {
       const n = nullDelta[name];
-      if (n !== undefined) perIteration[name] = (t - n) / iterations;
+      if (n !== undefined) perIteration[name] = (t - n) / attempts;
     }
     out.push({ i: afterTest.i, iterations, nullDelta, testDelta, perIteration, nullEmulationsPerIteration: (nullDelta.insn_emulation ?? NaN) / iterations });
   }
