@@ -13,7 +13,7 @@ export default class GuestsBuild extends BaseCommand {
   static override flags = {
     kernel: Flags.string({ description: 'boot this bzImage instead of fetching one' }),
     modules: Flags.string({ description: 'the /lib/modules/<release> tree that belongs to --kernel' }),
-    variant: Flags.string({ options: ['base', 'fio', 'net', 'all'], default: 'all', description: 'base (boot timing), fio (I/O) or net (network) image' }),
+    variant: Flags.string({ options: ['base', 'fio', 'net', 'l1', 'all'], default: 'all', description: 'base (boot timing), fio (I/O), net (network) or l1 (the nested lab\'s L1, Debian\'s standard kernel; not in all) image' }),
     json: Flags.boolean({ default: false, description: 'print the image facts as JSON' }),
   };
 

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { guestImage, guestInfo, guestTests } from '../guests/index.js';
 import { PVM_STOCK_KERNEL } from '../host/flavor.js';
 import { hostTscKhz } from '../linux/launch.js';
+import { virtFeatures } from '../host/virt-features.js';
 import type { Accelerator, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
 import { FlagArg, MICRO_GUEST_ARGS, NumberArg, TextArg, caseArgs } from './args.js';
@@ -76,6 +77,14 @@ export function exitTests(): readonly ExitTest[] {
 export function exitTestNames(): string[] {
   return exitTests().map((t) => t.name);
 }
+
+/**
+ * At least this many iterations per loop, however long one takes: a few exits of attribution
+ * noise per window (the phase line, the wait for the host's acknowledgement) are then a few
+ * hundredths per iteration. Only slow iterations reach the floor: one level down under TCG,
+ * `hlt_lapic_timer` took 4 ms an iteration and stopped doubling at 8 for the quick target.
+ */
+export const MIN_ACCOUNTING_ITERATIONS = 64;
 
 /** At least this many samples per test, whatever the suite asks. */
 export const MIN_SAMPLES = 10;
@@ -159,7 +168,7 @@ export const exitsExecutor: CaseExecutor = {
 
     const samples = Math.max(MIN_SAMPLES, spec.repeat);
     const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick || spec.quick === true));
-    const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, 'sync', `hist=${HISTOGRAM_ITERATIONS}`, ...machineArgs(machine)];
+    const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, `min_iters=${MIN_ACCOUNTING_ITERATIONS}`, 'sync', `hist=${HISTOGRAM_ITERATIONS}`, ...machineArgs(machine)];
     // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD,
     // `mask_irq` block the test's interrupt (its delivery check must fail the case).
     if (spec.args.spin === true) words.push('spin');
@@ -269,21 +278,27 @@ export const exitsExecutor: CaseExecutor = {
     facts.iterationsPerSample = set.iters;
 
     // Exit accounting and the execution mode, from KVM's own counts where there are any.
-    const accounting = wantStats && !statsMissing ? attributeSamples(phases, set.iters) : [];
+    const redone = new Map(own.filter((s) => s.extra).map((s) => [s.i, s.extra!]));
+    const accounting = wantStats && !statsMissing ? attributeSamples(phases, set.iters, redone) : [];
     const nullTicks = median(set.baseTicks);
     const execution = decideExecution({
       accel: ctx.accel,
       nullLoopTicks: nullTicks,
+      nullLoopIterations: set.iters,
       ...(accounting.length ? { emulationsPerIteration: median(accounting.map((a) => a.nullEmulationsPerIteration)) } : {}),
       source: `this boot's null loop of ${set.iters} iterations${accounting.length ? ' and KVM statistics around it' : ''}`,
     });
-    const expect = row.expectation;
+    // The declaration resolved for this CPU (NRIPS, V_TPR/TPR shadow...), from the host the guest runs on.
+    const features = hostVirtFeatures();
+    const expect = parseExpectation(row.expect, features.known ? features.set : undefined);
+    facts.virtFeatures = features.known ? [...features.set].sort() : 'unknown: no svm or vmx flag in /proc/cpuinfo (no hardware virtualization visible, e.g. PVM or TCG)';
     const checks = accounting.length ? checkExpectation(expect, accounting) : [];
     if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
     else if (!accounting.length) facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
     else {
       facts.exitAccounting = {
         declared: row.expect,
+        resolved: Object.entries(expect).map(([k, [lo, hi]]) => `${k}=${lo === hi ? lo : `${lo}-${hi}`}`).join(' '),
         checks: checks.map((c) => ({ ...c, text: describeCheck(c) })),
         judged: execution.mode === 'native',
         perSample: accounting.map((a) => ({ i: a.i, null: a.nullDelta, test: a.testDelta })),
@@ -355,6 +370,16 @@ export const exitsExecutor: CaseExecutor = {
     return { ...outcome, status: 'pass' };
   },
 };
+
+/** This host's virtualization features (src/host/virt-features.ts); `known` when it shows svm or vmx at all. */
+function hostVirtFeatures(): { known: boolean; set: Set<string> } {
+  try {
+    const set: Set<string> = virtFeatures(readFileSync('/proc/cpuinfo', 'utf8'));
+    return { known: set.has('svm') || set.has('vmx'), set };
+  } catch {
+    return { known: false, set: new Set() };
+  }
+}
 
 /**
  * Every TSC rate the guest could read, the host's own view, and how far they are from the one

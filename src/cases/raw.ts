@@ -21,7 +21,7 @@ import type { Execution, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
 import { NumberArg, OneOfArg, TextArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
-import { decideExecution } from '../vmm/execution.js';
+import { decideExecution, MIN_TIMING_ITERATIONS } from '../vmm/execution.js';
 import {
   calibrateIterations, firstInstruction, hostTscEstimate, LongGuest, measurePair, overheadSamples, perIteration,
   type CommandResult, type CreateSplit,
@@ -104,10 +104,12 @@ async function between(ctx: CaseContext): Promise<void> {
 /** Native or emulated, from the long-mode guest's empty loop (dec; jnz), as every exits case decides it. */
 function executionOf(g: LongGuest, ctx: CaseContext, targetUs: number): { execution: Execution; emptyTicks: number; iters: number } {
   const t = timeoutMs(ctx, targetUs);
-  const iters = calibrateIterations(g, 'EMPTY', targetUs / 4, t);
+  // At least MIN_TIMING_ITERATIONS × 64: the calibration goes by the host's clock around KVM_RUN,
+  // which one level down under TCG stops it at 16 iterations, too few for the timing to vote.
+  const iters = Math.max(MIN_TIMING_ITERATIONS * 64, calibrateIterations(g, 'EMPTY', targetUs / 4, t));
   const ticks = [0, 1, 2].map(() => g.command('EMPTY', iters, t).ticks / iters);
   const emptyTicks = median(ticks);
-  const execution = decideExecution({ accel: 'kvm', nullLoopTicks: emptyTicks, source: `the raw long-mode guest's empty loop (dec; jnz) of ${iters} iterations, 3 runs, in kvmbench's own VMM` });
+  const execution = decideExecution({ accel: 'kvm', nullLoopTicks: emptyTicks, nullLoopIterations: iters, source: `the raw long-mode guest's empty loop (dec; jnz) of ${iters} iterations, 3 runs, in kvmbench's own VMM` });
   return { execution, emptyTicks, iters };
 }
 

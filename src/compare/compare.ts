@@ -368,6 +368,12 @@ interface Prepared {
 function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: CompareOptions): Prepared {
   const base = side(baseIn);
   const next = side(nextIn);
+  const layerA = baseIn.results.run.layer ?? 1, layerB = nextIn.results.run.layer ?? 1;
+  // Not even --force: a layer-2 figure includes the outer hypervisor's share of every exit, so a
+  // difference says nothing about either run. `run --nested --beside` sets the layers side by side.
+  if (layerA !== layerB) {
+    throw new IncomparableError(`${base.label} ran its guests at layer ${layerA} and ${next.label} at layer ${layerB} (nested): figures of different layers are not comparable; \`kvmbench run exits --nested --beside\` measures both and gives their ratio`);
+  }
   if (!opts.force && acceleratorsClash(base.accelerator, next.accelerator)) {
     throw new IncomparableError(`${base.label} ran on ${base.accelerator} and ${next.label} on ${next.accelerator}: emulation and hardware figures are not comparable`);
   }

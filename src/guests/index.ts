@@ -78,6 +78,12 @@ async function buildGuests(): Promise<void> {
   }
 }
 
+/** Builds every guest now (incremental: unchanged inputs are skipped), for a consumer that cannot build later (the nested lab's read-only L1). */
+export async function buildAllGuests(): Promise<void> {
+  buildOnce ??= buildGuests().finally(() => { buildOnce = undefined; });
+  await buildOnce;
+}
+
 /** The image of guest `name`, building the guests first if it is missing. */
 export async function guestImage(name: string): Promise<GuestImage> {
   const known = guestNames();

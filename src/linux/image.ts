@@ -12,13 +12,22 @@ import { writeNewc, type NewcEntry } from './newc.js';
 import { resolveModulesInTree } from './modules.js';
 import { findBusybox, findHostFio, findHostIperf3, findKernel, type BinarySource, type KernelSource } from './sources.js';
 
-/** `base` boots to init and stops (boot timing); `fio` adds fio and its libraries (I/O); `net` adds virtio-net and iperf3 (network). */
-export type ImageVariant = 'base' | 'fio' | 'net';
+/**
+ * `base` boots to init and stops (boot timing); `fio` adds fio and its libraries (I/O); `net` adds
+ * virtio-net and iperf3 (network); `l1` is the nested lab's L1 (Debian's standard kernel, 9p and
+ * KVM's modules; its /init mounts the host's shares and runs kvmbench one level down, docs/nested.md).
+ */
+export type ImageVariant = 'base' | 'fio' | 'net' | 'l1';
 
 /** Modules the guest needs: virtio over MMIO (microvm) and PCI (q35, pc), and the block driver. */
 export const GUEST_MODULES = ['virtio_mmio', 'virtio_pci', 'virtio_blk'];
 /** The `net` image also loads the network driver (and its failover dependencies). */
 export const NET_MODULES = ['virtio_net'];
+
+/** The `l1` image: the 9p client for the host's shares and KVM; the vendor modules are loaded by CPU vendor. */
+export const L1_MODULES = ['virtio_pci', '9pnet_virtio', '9p', 'kvm_amd', 'kvm_intel'];
+/** The vendor modules of KVM: /init loads the one the CPU has (svm: kvm_amd, vmx: kvm_intel). */
+export const KVM_VENDOR_MODULES = ['kvm_amd', 'kvm_intel'];
 
 /** Bump when the image layout changes in a way the inputs' hashes would not show. */
 const LAYOUT_VERSION = 1;
@@ -74,11 +83,12 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   const say = o.onProgress ?? (() => {});
   say('kernel');
-  const { kernel, notes } = await findKernel({ kernel: o.kernel, modulesDir: o.modulesDir, cacheDir });
+  const { kernel, notes } = await findKernel({ kernel: o.kernel, modulesDir: o.modulesDir, cacheDir, flavour: o.variant === 'l1' ? 'standard' : 'cloud' });
   const kernelBytes = readFileSync(kernel.path);
   say('modules');
-  const wanted = o.variant === 'net' ? [...GUEST_MODULES, ...NET_MODULES] : GUEST_MODULES;
+  const wanted = o.variant === 'net' ? [...GUEST_MODULES, ...NET_MODULES] : o.variant === 'l1' ? L1_MODULES : GUEST_MODULES;
   const modules = kernel.modulesDir ? await resolveModulesInTree(kernel.modulesDir, wanted) : [];
+  const isVendor = (name: string): boolean => KVM_VENDOR_MODULES.includes(name);
   if (!kernel.modulesDir) notes.push('no module tree for this kernel: virtio must be built in');
   const busybox = await findBusybox(cacheDir);
   const busyboxBytes = readFileSync(busybox.path);
@@ -100,7 +110,8 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
     { type: 'file', path: 'bin/busybox', data: busyboxBytes, mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'init', data: initBytes, mode: 0o755 },
-    { type: 'file', path: 'etc/kvmbench/modules', data: Buffer.from(modules.map((m) => m.name).join('\n') + '\n') },
+    { type: 'file', path: 'etc/kvmbench/modules', data: Buffer.from(modules.filter((m) => !isVendor(m.name)).map((m) => m.name).join('\n') + '\n') },
+    { type: 'file', path: 'etc/kvmbench/modules-vendor', data: Buffer.from(modules.filter((m) => isVendor(m.name)).map((m) => m.name).join('\n') + '\n') },
     ...modules.map((m): NewcEntry => ({ type: 'file', path: `lib/modules/kvmbench/${m.name}.ko`, data: m.data })),
   ];
   if (fio) {

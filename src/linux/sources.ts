@@ -100,13 +100,25 @@ export async function debExtract(deb: string, dest: string): Promise<string> {
 }
 
 /**
- * Debian's cloud kernel: the metapackage `linux-image-cloud-amd64` only depends
- * on the versioned image package, so download the metapackage, read its
+ * Which of Debian's kernels: `cloud` (`linux-image-cloud-amd64`: small, virtio and kvm-amd
+ * built, no 9p) for the Linux guest's own cases, `standard` (`linux-image-amd64`: 9p, kvm-amd
+ * and kvm-intel as modules) for the nested lab's L1, which mounts the host's files over 9p.
+ */
+export type DebianKernelFlavour = 'cloud' | 'standard';
+
+const DEBIAN_KERNEL_METAPACKAGE: Record<DebianKernelFlavour, string> = {
+  cloud: 'linux-image-cloud-amd64',
+  standard: 'linux-image-amd64',
+};
+
+/**
+ * A Debian kernel: the metapackage (`linux-image-cloud-amd64`, `linux-image-amd64`) only
+ * depends on the versioned image package, so download the metapackage, read its
  * Depends, download and unpack that.
  */
-export async function fetchDebianCloudKernel(cacheDir: string): Promise<KernelSource> {
+export async function fetchDebianKernel(cacheDir: string, flavour: DebianKernelFlavour = 'cloud'): Promise<KernelSource> {
   const debDir = join(cacheDir, 'packages');
-  const meta = await aptDownload('linux-image-cloud-amd64', debDir);
+  const meta = await aptDownload(DEBIAN_KERNEL_METAPACKAGE[flavour], debDir);
   const depends = await debField(meta, 'Depends');
   const m = /(linux-image-[0-9][^\s,(|]*)/.exec(depends);
   if (!m) throw new EnvironmentError(`cannot find the versioned kernel package in Depends: ${depends}`);
@@ -133,9 +145,11 @@ export interface KernelOptions {
   kernel?: string;
   modulesDir?: string;
   cacheDir: string;
+  /** Which Debian kernel when none is given (default `cloud`). */
+  flavour?: DebianKernelFlavour;
 }
 
-/** --kernel, else Debian's cloud kernel package, else the host's /boot kernel. */
+/** --kernel, else Debian's kernel package of the flavour, else the host's /boot kernel. */
 export async function findKernel(o: KernelOptions): Promise<{ kernel: KernelSource; notes: string[] }> {
   const notes: string[] = [];
   if (o.kernel) {
@@ -143,9 +157,9 @@ export async function findKernel(o: KernelOptions): Promise<{ kernel: KernelSour
     return { kernel: { origin: 'flag', path: realpathSync(o.kernel), modulesDir: o.modulesDir }, notes };
   }
   try {
-    return { kernel: await fetchDebianCloudKernel(o.cacheDir), notes };
+    return { kernel: await fetchDebianKernel(o.cacheDir, o.flavour), notes };
   } catch (e) {
-    notes.push(`Debian cloud kernel unavailable: ${(e as Error).message}`);
+    notes.push(`Debian ${o.flavour ?? 'cloud'} kernel unavailable: ${(e as Error).message}`);
   }
   const host = hostKernel();
   if (host) return { kernel: host, notes };

@@ -12,6 +12,8 @@ export interface Sample {
   iters: number;
   ticks: number;
   base: number;
+  /** Iterations the test loop redid (absent from older guests: 0). */
+  extra?: number;
 }
 
 const TAIL_LINES = 20;
@@ -66,7 +68,8 @@ export class Transcript {
       case 'sample': {
         const i = num(f.i), iters = num(f.iters), ticks = num(f.ticks), base = num(f.base);
         if (f.test !== undefined && i !== undefined && iters !== undefined && iters > 0 && ticks !== undefined && base !== undefined) {
-          this.samples.push({ test: f.test, i, iters, ticks, base });
+          const extra = num(f.extra);
+          this.samples.push({ test: f.test, i, iters, ticks, base, ...(extra ? { extra } : {}) });
         } else if (this.notes.length < 50) {
           this.notes.push(`sample line with missing or bad fields: ${line.text.slice(0, 120)}`);
         }

@@ -170,6 +170,33 @@ export const RunVariant = Type.Object({
 });
 export type RunVariant = Static<typeof RunVariant>;
 
+/**
+ * A run measured one level down (`kvmbench run --nested`, docs/nested.md): its guests are L2,
+ * run by KVM inside an L1 guest that kvmbench booted on this host (L0). The run's `host` is L1's
+ * fingerprint; this says what L1 was and what ran it.
+ */
+export const NestedInfo = Type.Object({
+  /** How L0 ran L1: `kvm` (nested VT-x/AMD-V passed through) or `tcg` (AMD-V emulated: timings are TCG's). */
+  outerAccelerator: Accelerator,
+  /** L1's QEMU `-cpu` (`host`, or `EPYC` under TCG). */
+  l1Cpu: Type.String(),
+  l1MemoryMiB: Type.Integer({ minimum: 1 }),
+  l1Vcpus: Type.Integer({ minimum: 1 }),
+  /** L1's kernel: release and Debian package. */
+  l1Kernel: Type.Record(Type.String(), Type.String()),
+  /** L1's doctor: verdict, KVM usable, flavour and module. */
+  l1Doctor: Type.Record(Type.String(), Type.String()),
+  /** L1's CPU virtualization features that decide exit counts (svm/vmx flags of its /proc/cpuinfo). */
+  l1CpuFeatures: Type.Optional(Type.Array(Type.String())),
+  /** L0: CPU model, kernel, QEMU version, KVM flavour. */
+  l0Host: Type.Record(Type.String(), Type.String()),
+  /** The run id L1's kvmbench gave its results (kept under `layer1/steps/`). */
+  l2RunId: Type.Optional(Type.String()),
+  /** Why the outer accelerator is what it is (e.g. no KVM here, or KVM without nesting). */
+  outerNote: Type.Optional(Type.String()),
+});
+export type NestedInfo = Static<typeof NestedInfo>;
+
 export const RunInfo = Type.Object({
   id: Type.String(),
   suite: Type.String(),
@@ -194,6 +221,12 @@ export const RunInfo = Type.Object({
   execution: Type.Optional(Execution),
   /** `kvmbench ab`: the variant this run measured; its twin is the sibling directory. */
   variant: Type.Optional(RunVariant),
+  /**
+   * The virtualization layer of the run's guests: absent or 1 for guests on this host, 2 for guests
+   * inside the nested lab's L1 (then `nested` says what L1 was). compare refuses to pair layers.
+   */
+  layer: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 })),
+  nested: Type.Optional(NestedInfo),
 });
 export type RunInfo = Static<typeof RunInfo>;
 

@@ -33,7 +33,16 @@ export interface ExecutionInput {
   totals?: { insnEmulation: number; exits: number };
   /** Where the figures come from, e.g. `the calibration boot of the hello guest on microvm`. */
   source?: string;
+  /** Iterations of the empty loop behind `nullLoopTicks`; below MIN_TIMING_ITERATIONS the timing does not vote. */
+  nullLoopIterations?: number;
 }
+
+/**
+ * An empty loop shorter than this is timed mostly by its own serialized TSC reads: one level down
+ * under TCG a loop of 8 iterations read 517 ticks per iteration while KVM counted no emulation at
+ * all (docs/exits.md §3), so such a timing is evidence, not a vote.
+ */
+export const MIN_TIMING_ITERATIONS = 64;
 
 const fmt = (v: number): string => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 1 ? v.toFixed(1) : v.toPrecision(2));
 
@@ -61,8 +70,10 @@ export function decideExecution(i: ExecutionInput): Execution {
     if (v) votes.push(v);
   }
   if (i.nullLoopTicks !== undefined && Number.isFinite(i.nullLoopTicks)) {
-    const v = byRange(i.nullLoopTicks, NATIVE_MAX_TICKS, EMULATED_MIN_TICKS);
-    evidence.push(`empty loop: ${fmt(i.nullLoopTicks)} TSC ticks per iteration (native ≤ ${NATIVE_MAX_TICKS}, emulated ≥ ${EMULATED_MIN_TICKS})${v ? `: ${v}` : ': undecided'}`);
+    const tooShort = i.nullLoopIterations !== undefined && i.nullLoopIterations < MIN_TIMING_ITERATIONS;
+    const v = tooShort ? undefined : byRange(i.nullLoopTicks, NATIVE_MAX_TICKS, EMULATED_MIN_TICKS);
+    const verdict = tooShort ? `: no vote (${i.nullLoopIterations} iterations, under ${MIN_TIMING_ITERATIONS}: the TSC reads' own cost dominates)` : v ? `: ${v}` : ': undecided';
+    evidence.push(`empty loop: ${fmt(i.nullLoopTicks)} TSC ticks per iteration (native ≤ ${NATIVE_MAX_TICKS}, emulated ≥ ${EMULATED_MIN_TICKS})${verdict}`);
     if (v) votes.push(v);
   }
   if (i.source) evidence.push(`measured in ${i.source}`);

@@ -23,6 +23,7 @@ export const FLOORS: ReadonlyArray<readonly string[]> = [
   ['src/cases'], // executors and their contract, case policy
   ['src/report'], // views: read only models (results, comparison, doctor report)
   ['src/doctor', 'src/compare'],
+  ['src/nested'], // the nested lab's mechanism: L1's layout, plan and boot (over linux and vmm)
   ['src/linux'],
   ['src/vmm', 'src/net'],
   ['src/host'],
@@ -164,7 +165,7 @@ describe('import rules (docs/architecture.md, "Floors")', () => {
       ['src/report/summary.ts', []],
     ]);
     expect(ruleBreaks(bad)).toEqual([
-      'src/vmm/launch.ts -> src/suites/runner.ts: src/vmm (floor 6) may not import src/suites (floor 11), an arrow that runs back up',
+      'src/vmm/launch.ts -> src/suites/runner.ts: src/vmm (floor 6) may not import src/suites (floor 12), an arrow that runs back up',
       'src/suites/runner.ts -> src/report/summary.ts: src/suites never imports src/report: the runner measures; judging, views and the doctor reach it as dependencies from src/app',
     ]);
     expect(fileCircles(bad)).toEqual([['src/cases/index.ts', 'src/suites/runner.ts', 'src/vmm/launch.ts']]);

@@ -45,3 +45,13 @@ describe('native, emulated or TCG', () => {
     expect(decideExecution({ accel: 'kvm', nullLoopTicks: NaN }).mode).toBe('unknown');
   });
 });
+
+describe('decideExecution with a short empty loop', () => {
+  it('lets a loop of fewer than MIN_TIMING_ITERATIONS iterations give evidence but no vote', () => {
+    // One level down under TCG: 8 iterations, 517 ticks each, KVM counted no emulation.
+    const d = decideExecution({ accel: 'kvm', nullLoopTicks: 517, nullLoopIterations: 8, emulationsPerIteration: 0 });
+    expect(d.mode).toBe('native');
+    expect(d.evidence.join(' ')).toMatch(/no vote \(8 iterations, under 64/);
+    expect(decideExecution({ accel: 'kvm', nullLoopTicks: 517, nullLoopIterations: 4096, emulationsPerIteration: 0 }).mode).toBe('unknown');
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * kvmbench at layer 1 (`kvmbench nested-l1 PLAN`, hidden): what L1's /init runs in the nested
+ * lab (docs/nested.md). One Node process: the doctor (its report to the channel, so the host
+ * records L1's verdict and KVM flavour), then each step of the plan, a normal suite run under
+ * `--accel kvm` against L2 guests, each into its own results directory in the channel. It speaks
+ * `KVMB1 step-begin/step-end` lines on stdout (L1's console) so the host can follow, and writes its
+ * exit code to the channel, since L1's /init cannot pass one through the VM's power-off.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ExitCode, exitCodeOf, KvmbenchError, type ExitCodeValue } from '../errors.js';
+import { CHANNEL_FILES, parsePlan, type NestedStep } from '../nested/plan.js';
+import { writeJsonAtomic } from '../results/writer.js';
+import type { CaseSpec } from '../cases/types.js';
+import type { LoadedSuite } from '../suites/load.js';
+import type { RunReporter } from '../suites/runner.js';
+
+function say(type: string, fields: Record<string, string | number>): void {
+  const words = Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\s+/g, '_')}`);
+  process.stdout.write(`KVMB1 ${type}${words.length ? ` ${words.join(' ')}` : ''}\n`);
+}
+
+const RANK: Record<number, number> = { [ExitCode.OK]: 0, [ExitCode.FAILED]: 1, [ExitCode.REGRESSION]: 1, [ExitCode.USAGE]: 2, [ExitCode.ENV_UNUSABLE]: 3, [ExitCode.INTERRUPTED]: 4 };
+
+/** What the command layer lends: the suite selection of `run` and the progress display. */
+export interface NestedL1Io {
+  select(name: string, flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] }): { suite: LoadedSuite; cases: CaseSpec[] };
+  reporter(): RunReporter;
+}
+
+export async function runNestedL1(planPath: string, io: NestedL1Io): Promise<ExitCodeValue> {
+  const dir = dirname(planPath);
+  let code: ExitCodeValue = ExitCode.OK;
+  const worst = (c: ExitCodeValue): void => {
+    if ((RANK[c] ?? 1) > (RANK[code] ?? 1)) code = c;
+  };
+  try {
+    const plan = parsePlan(readFileSync(planPath, 'utf8'), planPath);
+    say('l1-node', { node: process.version });
+    const [{ doctorSession }, { toJson }] = await Promise.all([import('./doctor.js'), import('../report/doctor/json.js')]);
+    const { report, host } = await doctorSession({ profile: 'kvm', boot: false });
+    await writeJsonAtomic(join(dir, CHANNEL_FILES.doctor), toJson(report, host));
+    say('l1-doctor', { verdict: report.verdict, usable: String(report.kvm.usable), flavor: report.kvm.flavor.name, module: report.kvm.flavor.module ?? 'none' });
+    for (const step of plan.steps) worst(await runStep(step, plan.argv, join(dir, CHANNEL_FILES.steps, step.id), io));
+  } catch (err) {
+    process.stderr.write(`kvmbench at layer 1: ${err instanceof Error ? err.message : String(err)}\n`);
+    worst(err instanceof KvmbenchError ? err.exitCode : ExitCode.FAILED);
+  }
+  writeFileSync(join(dir, CHANNEL_FILES.exit), `${code}\n`);
+  return code;
+}
+
+async function runStep(step: NestedStep, argv: string[], output: string, io: NestedL1Io): Promise<ExitCodeValue> {
+  say('step-begin', { id: step.id, suite: step.suite });
+  let code: ExitCodeValue;
+  try {
+    const { executeRun } = await import('./run.js');
+    const { suite, cases: selected } = io.select(step.suite, { quick: step.quick, repeat: step.repeat, machine: step.machine, only: step.only, skip: step.skip });
+    const scale = step.deadlineScale ?? 1;
+    const cases = selected.map((c) => ({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }));
+    const reporter = io.reporter();
+    try {
+      const summary = await executeRun({ suite, cases, accel: 'kvm', quick: step.quick, rounds: step.rounds ?? 1, argv, output, reporter });
+      code = exitCodeOf(summary.outcome);
+    } finally {
+      reporter.close();
+    }
+  } catch (err) {
+    process.stderr.write(`step ${step.id}: ${err instanceof Error ? err.message : String(err)}\n`);
+    code = err instanceof KvmbenchError ? err.exitCode : ExitCode.FAILED;
+  }
+  say('step-end', { id: step.id, exit: code });
+  return code;
+}

@@ -1,0 +1,89 @@
+/**
+ * Boots the nested lab's L1 (docs/nested.md): the `l1` Linux image (Debian's standard kernel,
+ * src/linux/image.ts) under QEMU through the one launcher, with the host's shares and the
+ * writable channel as 9p devices, and an AMD-V or VT-x CPU for L1's KVM. L1's /init
+ * (`guests/linux/init`, mode l1) loads KVM, builds its root from the shares and runs
+ * `kvmbench nested-l1` on the channel's plan; this module follows its console and nothing else:
+ * what the plan's steps measured is read from the channel afterwards.
+ */
+import { launchQemu, type LaunchResult } from '../vmm/launch.js';
+import type { ConsoleLine } from '../protocol/parser.js';
+import type { Accelerator } from '../results/model.js';
+import type { LinuxImage } from '../linux/image.js';
+import { virtfsArgs, type L1Layout } from './layout.js';
+
+/**
+ * The CPU L1 gets under TCG: QEMU 7.2's TCG emulates AMD-V (svm, npt; not nrip-save), not VT-x.
+ * EPYC is an AMD model, so L1 loads kvm_amd whatever the host's vendor.
+ */
+export const TCG_L1_CPU = 'EPYC';
+
+/** L1's memory: Node and kvmbench, QEMU for one small L2 guest at a time, the shares' page cache. */
+export const L1_MEMORY_MIB = 2048;
+
+export interface L1Events {
+  /** `l1-kvm`: which vendor module loaded and whether /dev/kvm appeared. */
+  kvm?: { module: string; dev: boolean };
+  ready: boolean;
+  doctor?: Record<string, string>;
+  stepsBegun: string[];
+  stepsEnded: Map<string, number>;
+  /** `end` from /init: L1 finished the plan and powers off. */
+  ended: boolean;
+}
+
+export interface BootL1Options {
+  image: LinuxImage;
+  layout: L1Layout;
+  /** The channel directory (plan, layout, results); shared read-write. */
+  channelDir: string;
+  accel: Accelerator;
+  cpu: string;
+  memoryMiB?: number;
+  vcpus?: number;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  logPath: string;
+  /** Every console line (L1's /init and kvmbench at layer 1), as it arrives. */
+  onLine?(line: ConsoleLine): void;
+}
+
+export interface L1Boot {
+  launch: LaunchResult;
+  events: L1Events;
+}
+
+export async function bootL1(o: BootL1Options): Promise<L1Boot> {
+  const events: L1Events = { ready: false, stepsBegun: [], stepsEnded: new Map(), ended: false };
+  const launch = await launchQemu({
+    qemu: {
+      machine: 'q35',
+      accel: o.accel,
+      cpu: o.cpu,
+      memoryMiB: o.memoryMiB ?? L1_MEMORY_MIB,
+      vcpus: o.vcpus ?? 1,
+      kernel: o.image.kernelPath,
+      initrd: o.image.initramfsPath,
+      // quiet: the console carries L1's own lines; panic=-1: a panic ends the VM at once.
+      append: 'console=ttyS0 panic=-1 quiet kb.mode=l1',
+      extraArgs: virtfsArgs(o.layout, o.channelDir),
+    },
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+    logPath: o.logPath,
+    onLine(line) {
+      if (line.kind === 'event') {
+        const f = line.fields;
+        if (line.type === 'l1-kvm') events.kvm = { module: f.module ?? 'none', dev: f.dev === 'yes' };
+        else if (line.type === 'l1-ready') events.ready = true;
+        else if (line.type === 'l1-doctor') events.doctor = { ...f };
+        else if (line.type === 'step-begin' && f.id) events.stepsBegun.push(f.id);
+        else if (line.type === 'step-end' && f.id) events.stepsEnded.set(f.id, Number(f.exit));
+        else if (line.type === 'end') events.ended = true;
+      }
+      o.onLine?.(line);
+    },
+    stopWhen: (line) => line.kind === 'event' && line.type === 'end',
+  });
+  return { launch, events };
+}

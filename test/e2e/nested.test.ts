@@ -1,0 +1,106 @@
+/**
+ * The nested lab's CI lane (docs/nested.md): kvmbench runs itself one level down, in an L1 guest
+ * with real KVM (kvm_amd under TCG's AMD-V on a host without nesting), so the native path users run
+ * (exit declarations judged, the `native` rule, the `nested` flavour, the raw VMM and kvm.run on
+ * kvm_amd, fail-fast on a KVM internal error) is proven on every machine, KVM or none.
+ * One L1 boot for the lane, one more for Ctrl-C. Needs `apt-get download` of Debian's standard
+ * kernel once (cached under build/linux).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { validateResults } from '../../src/results/load.js';
+import { packageRoot } from '../../src/version.js';
+import { markedQemu } from '../helpers/processes.js';
+
+const root = packageRoot();
+const tmp = mkdtempSync(join(tmpdir(), 'kvmb-nested-'));
+const MARK = `nested-${process.pid}`;
+const env = { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: MARK };
+
+afterAll(() => {
+  expect(markedQemu(MARK)).toEqual([]);
+});
+
+describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
+  it('one L1 boot: the doctor (nested, kvm_amd, kvm.run), exits --quick native and judged, raw --quick, a planted KVM internal error ending fast; the exit-cost table beside', () => {
+    const out = join(tmp, 'lane');
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'run', join(root, 'test/fixtures/suites/nested-lab.yaml'), '--nested', '--beside', '--output', out], {
+      cwd: root, encoding: 'utf8', env, timeout: 900_000,
+    });
+    const wall = (Date.now() - t0) / 1000;
+    // The planted internal error is an `error` case: exit 1, everything else passed.
+    expect(r.status, r.stderr.slice(-4000)).toBe(1);
+    const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(res.run.layer).toBe(2);
+    const n = res.run.nested!;
+    expect(n.l1Doctor).toMatchObject({ verdict: 'pass', kvmUsable: 'true', flavor: 'nested' });
+    expect(['kvm_amd', 'kvm_intel']).toContain(n.l1Doctor.module);
+    expect(n.l1Doctor.kvmRun).toMatch(/^pass/);
+    expect(n.l1Kernel.release).toMatch(/amd64$/);
+    expect(res.host.kvmFlavor).toBe('nested');
+
+    const exits = res.cases.filter((c) => c.suite === 'exits');
+    expect(exits.length).toBeGreaterThanOrEqual(16);
+    for (const c of exits) {
+      expect([c.id, c.status, c.reason]).toEqual([c.id, 'pass', undefined]);
+      expect([c.id, c.execution?.mode]).toEqual([c.id, 'native']);
+      const acc = c.facts?.exitAccounting as { judged?: boolean; checks?: Array<{ ok: boolean }> } | undefined;
+      expect([c.id, acc?.judged]).toEqual([c.id, true]);
+      expect(acc?.checks?.length, c.id).toBeGreaterThan(0);
+      for (const m of c.metrics) expect(m.labels?.layer, `${c.id} ${m.name}`).toBe('2');
+    }
+    const raw = res.cases.filter((c) => c.suite === 'raw');
+    expect(raw.map((c) => [c.id, c.status])).toEqual([['raw/vm-create', 'pass'], ['raw/cpuid', 'pass'], ['raw/pio', 'pass']]);
+    const planted = res.cases.find((c) => c.id === 'nested-lab/exec-mmio')!;
+    expect(planted.status).toBe('error');
+    expect(planted.reason).toMatch(/^KVM internal error/);
+    expect(planted.durationMs).toBeLessThan(30_000);
+
+    // The exit-cost table: every exits test paired, with an interval and L1's KVM's counts at layer 2.
+    const table = JSON.parse(readFileSync(join(out, 'nested-costs.json'), 'utf8')) as { rows: Array<{ caseId: string; multiplier: number; ci: number[]; l1: { median: number; accelerator: string }; l2: { median: number; exitsPerIteration?: number } }> };
+    expect(table.rows.length).toBeGreaterThanOrEqual(10);
+    for (const row of table.rows) expect(Number.isFinite(row.multiplier) && row.ci[0]! <= row.multiplier && row.multiplier <= row.ci[1]!, row.caseId).toBe(true);
+    expect(readFileSync(join(out, 'nested-costs.html'), 'utf8')).toMatch(/<svg[\s\S]*exits\/cpuid/);
+    expect(r.stdout).toMatch(/nested exit costs:/);
+    console.log([
+      `nested lab lane: ${wall.toFixed(0)} s wall (L1 under ${n.outerAccelerator}, -cpu ${n.l1Cpu}); per test:`,
+      ...table.rows.map((row) => `  ${row.caseId.padEnd(26)} L1 ${row.l1.accelerator} ${row.l1.median.toFixed(0)} ns  L2 ${row.l2.median.toFixed(0)} ns  ×${row.multiplier.toFixed(1)} [${row.ci[0]!.toFixed(1)}, ${row.ci[1]!.toFixed(1)}]  exits/iter L2 ${row.l2.exitsPerIteration?.toFixed(2) ?? '–'}`),
+      `  planted internal error: ${(planted.durationMs / 1000).toFixed(1)} s`,
+    ].join('\n'));
+    expect(markedQemu(MARK)).toEqual([]);
+  }, 900_000);
+
+  it('Ctrl-C while L1 runs its cases: exit 130 within seconds, nothing left running here, the results directory says interrupted', async () => {
+    const out = join(tmp, 'sigint');
+    const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--nested', '--output', out], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sentAt = 0;
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+        // The first case has started at layer 2: L1 is up, its kvmbench and an L2 QEMU are running.
+        if (!sentAt && /L1 │ .*exits\/cpuid/.test(stderr)) {
+          sentAt = Date.now();
+          child.kill('SIGINT');
+        }
+      });
+      child.stdout.resume();
+      child.on('exit', (c) => resolve(c));
+      setTimeout(() => child.kill('SIGKILL'), 600_000);
+    });
+    expect(sentAt, stderr.slice(-3000)).toBeGreaterThan(0);
+    const after = (Date.now() - sentAt) / 1000;
+    expect(code, stderr.slice(-3000)).toBe(130);
+    expect(after).toBeLessThan(20);
+    expect(markedQemu(MARK)).toEqual([]);
+    expect(existsSync(join(out, 'results.json'))).toBe(true);
+    const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+    expect(res.run.state).toBe('interrupted');
+    expect(res.run.layer).toBe(2);
+    console.log(`nested Ctrl-C: exit ${code} ${after.toFixed(1)} s after SIGINT, ${res.cases.length} case(s) kept`);
+  }, 660_000);
+});
