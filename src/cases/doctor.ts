@@ -11,6 +11,7 @@ import type { CaseExecutor, CaseOutcome } from '../suites/types.js';
 
 export const doctorExecutor: CaseExecutor = {
   kind: 'doctor',
+  startsQemu: false,
   async run(spec, ctx): Promise<CaseOutcome> {
     const profile = String(spec.args.profile ?? 'vmm');
     if (!isProfileSelection(profile)) return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };

@@ -277,6 +277,7 @@ async function harnessComparison(
 
 export const rawExecutor: CaseExecutor = {
   kind: 'raw',
+  startsQemu: false,
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const test = (argString(spec, 'test') ?? spec.id) as RawTest;
     // vm-create runs the real-mode blob unless args.mode says long64; the exit tests need long mode.
