@@ -391,6 +391,8 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
     tags: [...(pick('tags') ?? [])],
     requires: [...(pick('requires') ?? [])],
   };
+  const startup = pick('startup');
+  if (startup !== undefined) spec.startupSec = startup;
   if (opts.quick || st.quick) spec.quick = true;
   const title = pick('title');
   if (title !== undefined) spec.title = title;
