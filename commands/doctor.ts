@@ -11,6 +11,7 @@ import { renderText } from '../src/report/doctor/text.js';
 import { collectFingerprint } from '../src/host/fingerprint.js';
 import { FixtureHostReader, RecordingHostReader } from '../src/host/fixture-reader.js';
 import { liveHost, type HostReader } from '../src/host/reader.js';
+import { checkHostSnapshot } from '../src/host/snapshot-check.js';
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
@@ -50,6 +51,7 @@ export default class Doctor extends BaseCommand {
     if (flags.root && flags['host-tree']) throw new UsageError('--root and --host-tree are the same option; give one');
     if (flags['save-host'] && flags.capture) throw new UsageError('--save-host and --capture exclude each other');
     if (tree && saveTo) throw new UsageError(`${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`);
+    if (tree) checkHostSnapshot(resolve(tree), flags.root ? '--root' : '--host-tree');
     let reader: HostReader;
     try {
       reader = tree ? new FixtureHostReader(resolve(tree)) : liveHost();
