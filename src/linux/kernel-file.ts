@@ -6,9 +6,9 @@
 import { UsageError } from '../errors.js';
 import { describeFound, fileHead } from '../inputs.js';
 
-/** True for a file that starts as a bzImage or an ELF file. */
+/** True for a file that starts as a bzImage or an ELF executable (a vmlinux; a module's ELF is relocatable). */
 export function isBootableKernel(head: Buffer): boolean {
-  const elf = head.length >= 4 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF';
+  const elf = head.length >= 18 && head[0] === 0x7f && head.toString('latin1', 1, 4) === 'ELF' && head.readUInt16LE(16) === 2;
   const bz = head.length >= 0x206 && head.toString('latin1', 0x202, 0x206) === 'HdrS';
   return elf || bz;
 }
