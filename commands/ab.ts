@@ -79,8 +79,8 @@ export default class Ab extends BaseCommand {
     };
     const va = variant('A', flags['a-qemu'], flags['a-args'], flags['a-kernel']);
     const vb = variant('B', flags['b-qemu'], flags['b-args'], flags['b-kernel']);
-    const a = loadSelectedSuite(args.suite, flags, flags['a-kernel']);
-    const b = loadSelectedSuite(args.suite, flags, flags['b-kernel']);
+    const a = loadSelectedSuite(args.suite, flags, flags['a-kernel'], '--a-kernel');
+    const b = loadSelectedSuite(args.suite, flags, flags['b-kernel'], '--b-kernel');
     if (a.cases.length === 0) throw new UsageError(`no case of suite ${a.suite.name} is left to run`, 'check --only and --skip');
 
     if (trap.signal.aborted) throw new InterruptedError(`interrupted by ${String(trap.signal.reason)} before the run started`);

@@ -8,6 +8,7 @@ import { doctorSession } from '../src/app/doctor.js';
 import { DOCTOR_PROFILES, type ProfileSelection } from '../src/doctor/types.js';
 import { toJson } from '../src/report/doctor/json.js';
 import { renderText } from '../src/report/doctor/text.js';
+import { checkHostSnapshot } from '../src/host/snapshot-check.js';
 
 export default class Doctor extends BaseCommand {
   static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
@@ -47,6 +48,7 @@ export default class Doctor extends BaseCommand {
     if (flags.root && flags['host-tree']) throw new UsageError('--root and --host-tree are the same option; give one');
     if (flags['save-host'] && flags.capture) throw new UsageError('--save-host and --capture exclude each other');
     if (tree && saveTo) throw new UsageError(`${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`);
+    if (tree) checkHostSnapshot(resolve(tree), flags.root ? '--root' : '--host-tree');
     const session = await doctorSession({
       profile: flags.profile as ProfileSelection,
       boot: flags.boot,

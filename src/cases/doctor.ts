@@ -14,6 +14,7 @@ import type { CaseExecutor, CaseOutcome } from './types.js';
 export const doctorExecutor: CaseExecutor = {
   kind: 'doctor',
   args: caseArgs({ profile: TextArg('doctor profile, or all'), checks: NamesArg('doctor check ids that decide') }),
+  startsQemu: false,
   async run(spec, ctx): Promise<CaseOutcome> {
     const profile = String(spec.args.profile ?? 'vmm');
     if (!isProfileSelection(profile)) return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };

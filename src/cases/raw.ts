@@ -288,6 +288,7 @@ export const RAW_ARGS = caseArgs({
 export const rawExecutor: CaseExecutor = {
   kind: 'raw',
   args: RAW_ARGS,
+  startsQemu: false,
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
     const test = (argString(spec, 'test') ?? spec.id) as RawTest;
     // vm-create runs the real-mode blob unless args.mode says long64; the exit tests need long mode.

@@ -57,6 +57,8 @@ export interface CaseSpec {
   repeat: number;
   /** Wall-clock deadline for the whole case, seconds. */
   deadlineSec: number;
+  /** Startup budget of each QEMU launch, seconds (suite field `startup`); default by accelerator and guest (src/vmm/startup.ts). */
+  startupSec?: number;
   tags: string[];
   /** Doctor check ids that must pass, or the case is skipped with that check's reason. */
   requires: string[];
@@ -97,5 +99,7 @@ export interface CaseExecutor {
    * value of the wrong type, at its YAML line. Absent: args are not checked (test executors).
    */
   args?: TObject;
+  /** false for executors that start no QEMU (raw, doctor): no startup budget, never skipped for a QEMU failure. Default true. */
+  startsQemu?: boolean;
   run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>;
 }

@@ -16,6 +16,7 @@ import type { AccelRequest } from '../suites/deps.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../cases/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
+import { checkKernelFile } from '../linux/kernel-file.js';
 import { ExitCode } from '../errors.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
@@ -32,6 +33,7 @@ export const SUITE_FLAGS = {
   machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINE_TYPES] }),
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+  'keep-going': Flags.boolean({ description: 'run every case even after two in a row failed because QEMU never got to the guest for the same cause (by default the remaining QEMU cases then skip, naming it)', default: false }),
   tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
 
@@ -51,8 +53,8 @@ export interface SuiteSelection {
 }
 
 /** What the suite flags and --rounds tell the runner, the same for `run` and `ab`. */
-export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number } {
-  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds };
+export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number; 'keep-going': boolean }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean } {
+  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds, keepGoing: flags['keep-going'] };
 }
 
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
@@ -60,7 +62,9 @@ export function loadSelectedSuite(
   name: string,
   flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
   kernel?: string,
+  kernelFlag = '--kernel',
 ): SuiteSelection {
+  if (kernel !== undefined) checkKernelFile(resolve(kernel), kernelFlag);
   const suite = loadSuite(name, {
     quick: flags.quick,
     cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },

@@ -296,6 +296,8 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
     const at = r.timeline.kvmFailureNs !== undefined ? msAt(r.timeline.kvmFailureNs) : undefined;
     reason = `${describeKvmFailure(r.kvmFailure)}${at !== undefined ? ` (QEMU reported it ${(at / 1000).toFixed(1)} s after spawn; the boot ended ${(exitMs - at).toFixed(0)} ms later)` : ''}`;
   }
+  // The launcher's own words (its first line: QEMU's stderr is added below, as for every failure).
+  else if (r.startFailure?.kind === 'never-ran') reason = r.reason?.split('\n')[0];
   else if (r.timedOut) reason = 'deadline expired';
   else if (r.stoppedState) reason = `the VM stopped (${r.stoppedState})`;
   else if (end?.fields.status && end.fields.status !== 'pass') reason = `guest reported ${end.fields.status}${end.fields.reason ? `: ${end.fields.reason}` : ''}`;

@@ -12,6 +12,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { UsageError } from '../errors.js';
+import { describeFound } from '../inputs.js';
 import { withCaseKinds } from './kind.js';
 import { CaseResult, RESULTS_SCHEMA, Results } from './model.js';
 
@@ -174,7 +175,7 @@ export async function loadResults(pathOrDir: string): Promise<LoadedResults> {
     }
     const jtext = await readText(jsonl);
     if (jtext !== undefined) return { results: resultsFromJournal(jtext, jsonl), file: jsonl, dir: p, fromJournal: true };
-    throw new UsageError(`${pathOrDir}: no results.json or results.jsonl in this directory`, 'give a report directory written by `kvmbench run` or a results.json');
+    throw new UsageError(`${pathOrDir}: no results.json or results.jsonl in this directory; found ${describeFound(p)}`, 'give a report directory written by `kvmbench run` or a results.json');
   }
   const text = await readText(p);
   if (text === undefined) throw new UsageError(`${pathOrDir}: no such file or directory`);

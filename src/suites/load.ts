@@ -402,6 +402,8 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   };
   const schema = opts.argsOf?.(kind);
   if (schema) checkArgs(ps, spec, schema, i, layers.length > 0);
+  const startup = pick('startup');
+  if (startup !== undefined) spec.startupSec = startup;
   if (opts.quick || st.quick) spec.quick = true;
   const title = pick('title');
   if (title !== undefined) spec.title = title;

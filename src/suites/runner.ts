@@ -6,6 +6,9 @@
  * has not returned `graceMs` after the abort is recorded as `error` and left behind), a log
  * path `<outdir>/logs/<suite>/<case>.log`, a private scratch dir removed afterwards, and the
  * CaseResult checked against the results schema so results.json always validates.
+ * Every QEMU launch of a case gets the case's startup budget and reports how it ended
+ * (src/vmm/launch-scope.ts); consecutive cases whose QEMU never got to the guest for the same
+ * cause make the rest of the run's QEMU cases skip (src/suites/failure-pattern.ts).
  *
  * An aborted `signal` (SIGINT/SIGTERM in `kvmbench run`) aborts the case in flight (its
  * executor kills QEMU's process group), records it, stops, and finishes the results as
@@ -30,6 +33,9 @@ import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './deps.js';
 import type { LoadedSuite } from './load.js';
 import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
+import { FailurePattern } from './failure-pattern.js';
+import { withLaunchScope, type LaunchReport } from '../vmm/launch-scope.js';
+import { startupBudgetMs } from '../vmm/startup.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from '../cases/types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
@@ -80,6 +86,8 @@ export interface RunSuiteOptions {
    * Default 1.
    */
   rounds?: number;
+  /** `--keep-going`: run every case even when the ones before failed the same way (src/suites/failure-pattern.ts). */
+  keepGoing?: boolean;
 }
 
 export interface RunSummary {
@@ -188,6 +196,8 @@ interface ArmState {
   warnings: string[];
   platform: RunPlatform;
   memory: RunMemory;
+  /** The same QEMU start failure over consecutive cases: the rest skip. */
+  pattern: FailurePattern;
   out?: OutputDir;
   writer?: ResultsWriter;
 }
@@ -214,7 +224,7 @@ async function runPlanned(
       ...(resolved.execution ? { execution: resolved.execution } : {}),
       ...(plan.variant ? { variant: plan.variant } : {}),
     };
-    arms.push({ plan, accel: resolved.accel, warnings: resolved.warnings, platform, memory: new Map() });
+    arms.push({ plan, accel: resolved.accel, warnings: resolved.warnings, platform, memory: new Map(), pattern: new FailurePattern(opts.keepGoing === true) });
   }
   const accels = [...new Set(arms.map((a) => a.accel))];
   if (accels.length > 1) {
@@ -297,6 +307,9 @@ async function runPlanned(
       if (slot.results[0]?.status !== 'skip') {
         const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
         reporter.caseStart(step, order.length, spec, l);
+        const executor = lookup(spec.kind);
+        const launches: LaunchReport[] = [];
+        const patternSkip = executor?.startsQemu === false ? undefined : a.pattern.skipReason();
         const result = await runCase(spec, {
         accel: a.accel,
         quick: opts.quick === true,
@@ -304,7 +317,9 @@ async function runPlanned(
         runId: a.out!.runId,
         host,
         reqs,
-        executor: lookup(spec.kind),
+        executor,
+        ...(patternSkip ? { patternSkip } : {}),
+        onLaunch: (r) => launches.push(r),
         signal: opts.signal,
         graceMs,
         scratchRoot,
@@ -314,6 +329,7 @@ async function runPlanned(
         round,
         onPhase: (p) => reporter.phase(p),
         });
+        a.pattern.record(result, launches);
         slot.results.push(result);
         reporter.caseEnd(step, order.length, result, l);
       }
@@ -371,6 +387,10 @@ interface CaseEnv {
   /** Which round (0-based) of a case run with --rounds; rounds after the first log to their own file. */
   round?: number;
   onPhase(p: string): void;
+  /** Set when earlier cases failed the same way: the case skips with this reason. */
+  patternSkip?: string;
+  /** Every QEMU launch of the case reports here how it ended. */
+  onLaunch?(report: LaunchReport): void;
 }
 
 /**
@@ -402,6 +422,8 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
     outcome = { status: 'skip', reason: `case runs only on ${spec.accel.join(', ')}; this run uses ${env.accel}`, metrics: [] };
   } else if (unmet) {
     outcome = { status: 'skip', reason: `requires doctor check ${unmet[0]}: ${unmet[1]!.reason}`, metrics: [] };
+  } else if (env.patternSkip) {
+    outcome = { status: 'skip', reason: env.patternSkip, metrics: [] };
   } else if (!env.executor) {
     outcome = { status: 'error', reason: `no executor for kind '${spec.kind}'`, metrics: [] };
   } else {
@@ -475,7 +497,7 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     };
     type Settled = { ok: CaseOutcome } | { err: unknown } | { hung: true };
     const ran: Promise<Settled> = Promise.resolve()
-      .then(() => executor.run(spec, ctx))
+      .then(() => withLaunchScope(launchScopeOf(spec, executor, env), () => executor.run(spec, ctx)))
       .then((ok) => ({ ok }), (err: unknown) => ({ err }));
     // After an abort, the executor has graceMs to return; past that the case is given up on.
     const hung = new Promise<Settled>((res) => {
@@ -509,6 +531,12 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     env.signal?.removeEventListener('abort', onInterrupt);
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** The startup budget its QEMU launches get (none for executors that start no QEMU), and where they report. */
+function launchScopeOf(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv) {
+  const startupMs = executor.startsQemu === false ? 0 : startupBudgetMs(env.accel, spec.guest, spec.startupSec);
+  return { startupMs, ...(env.onLaunch ? { onLaunch: env.onLaunch } : {}) };
 }
 
 function abortText(reason: unknown): string {

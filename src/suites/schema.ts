@@ -78,6 +78,10 @@ const caseFields = {
   deadline: Type.Optional(
     Type.Number({ exclusiveMinimum: 0, maximum: 86_400, errorMessage: 'expected a positive number (seconds, at most 86400)' }),
   ),
+  /** Seconds each QEMU launch may take to show the guest's first byte (default by accelerator and guest). */
+  startup: Type.Optional(
+    Type.Number({ exclusiveMinimum: 0, maximum: 3_600, errorMessage: 'expected a positive number (seconds, at most 3600)' }),
+  ),
   tags: Type.Optional(StringList('tag')),
   requires: Type.Optional(StringList('doctor check id')),
 };
@@ -93,6 +97,7 @@ export const CaseOverrides = Type.Object(
     args: caseFields.args,
     repeat: caseFields.repeat,
     deadline: caseFields.deadline,
+    startup: caseFields.startup,
     tags: caseFields.tags,
     requires: caseFields.requires,
   },

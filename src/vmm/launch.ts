@@ -10,6 +10,10 @@
  * failed VM entry QEMU stops the VM and waits forever, so the launcher watches QEMU's
  * stderr (and QMP's STOP / GUEST_PANICKED events when QMP is on) and kills it as soon
  * as the report is complete, with the decoded reason (src/vmm/kvm-error.ts).
+ *
+ * And a guest that never starts: with a startup budget (the launch's own, else its case's scope,
+ * src/vmm/launch-scope.ts) a QEMU that has shown no guest byte by then is ended as "QEMU started
+ * but the guest never ran" (src/vmm/startup.ts), and every launch tells its scope how it ended.
  */
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,6 +26,8 @@ import { buildQemuArgs, qemuBinary, type QemuConfig } from './qemu.js';
 import { mapExitStatus, type GuestOutcome } from './status.js';
 import { describeKvmFailure, kvmFailureComplete, kvmFailureStart, parseKvmFailure, type KvmFailure } from './kvm-error.js';
 import { QmpClient } from './qmp.js';
+import { currentLaunchScope } from './launch-scope.js';
+import { neverRanReason, startFailureOf, type StartFailure } from './startup.js';
 
 /** A byte stream between host and guest on its own pipe: a `socket,fd=N` chardev named `id`. */
 export interface LaunchChannel {
@@ -69,6 +75,11 @@ export interface LaunchOptions {
    * (the net suite's namespace: QEMU must open its tap there). Still one process group.
    */
   wrapper?: string[];
+  /**
+   * Startup budget: ms from spawn to the guest's first byte (console or a channel other than
+   * QMP), else QEMU is ended as "the guest never ran". Default: the case's (launch scope); 0: none.
+   */
+  startupMs?: number;
 }
 
 export interface LaunchTimeline {
@@ -105,6 +116,8 @@ export interface LaunchResult {
   kvmFailure?: KvmFailure;
   /** QMP's run state when the VM stopped on its own (`internal-error`, `guest-panicked`...). */
   stoppedState?: string;
+  /** The launch never got to its guest (src/vmm/startup.ts); absent when the guest ran. */
+  startFailure?: StartFailure;
 }
 
 const STDERR_CAP = 64 * 1024;
@@ -177,6 +190,15 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   let stoppedEarly = false;
   let failureKill = false;
   let stoppedState: string | undefined;
+  const scope = currentLaunchScope();
+  const startupMs = opts.startupMs ?? scope?.startupMs ?? 0;
+  let guestRan = false;
+  let startupTimer: NodeJS.Timeout | undefined;
+  let neverRan: { qmpStatus?: string } | undefined;
+  const onGuestByte = (): void => {
+    guestRan = true;
+    if (startupTimer) clearTimeout(startupTimer);
+  };
 
   const t0 = performance.now();
   timeline.spawnNs = process.hrtime.bigint();
@@ -224,6 +246,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   child.stdout?.on('data', (chunk: Buffer) => {
     const at = process.hrtime.bigint();
     timeline.firstByteNs ??= at;
+    onGuestByte();
     log?.write(chunk);
     handleLines(parser.push(chunk), at);
   });
@@ -237,6 +260,8 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     const stream = stdio[3 + i];
     if (!stream) return;
     stream.on('error', () => {});
+    // QMP's bytes are QEMU's, not the guest's; every other channel's are the guest's.
+    if (c.id !== 'kvmb_qmp') stream.on('data', onGuestByte);
     if (c.onData) stream.on('data', (chunk: Buffer) => c.onData!(chunk, process.hrtime.bigint()));
     c.onOpen?.(stream);
   });
@@ -274,6 +299,18 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
       kill();
     }, ms);
   }
+  if (startupMs > 0) {
+    startupTimer = setTimeout(() => {
+      if (guestRan) return;
+      neverRan = {};
+      // Where QMP answers, its run state says what QEMU was doing (e.g. prelaunch, paused).
+      const ask = qmp ? qmp.execute<{ status?: string; running?: boolean }>('query-status', undefined, 1000).catch(() => undefined) : Promise.resolve(undefined);
+      void ask.then((st) => {
+        if (st?.status) neverRan!.qmpStatus = `${st.status}${st.running === false ? ' (not running)' : ''}`;
+        kill();
+      });
+    }, startupMs);
+  }
   const onAbort = (): void => {
     aborted = true;
     kill();
@@ -287,6 +324,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   } finally {
     timeline.exitNs = process.hrtime.bigint();
     if (timer) clearTimeout(timer);
+    if (startupTimer) clearTimeout(startupTimer);
     if (failureTimer) clearTimeout(failureTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     // QEMU may have left helpers in its group; the group goes whatever happened.
@@ -302,7 +340,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
   const signal = result.signal ?? null;
   const kvmFailure = parseKvmFailure(stderr);
-  const killedByUs = timedOut || aborted || failureKill;
+  const killedByUs = timedOut || aborted || failureKill || neverRan !== undefined;
   let mapped = stoppedEarly && !killedByUs
     ? { status: 'pass' as GuestOutcome, reason: undefined as string | undefined }
     : mapExitStatus({
@@ -315,24 +353,40 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
       });
   if (kvmFailure && !aborted) {
     mapped = { status: 'error', reason: `${describeKvmFailure(kvmFailure)}; QEMU stopped the VM and was ended by kvmbench` };
+  } else if (neverRan && !aborted && !timedOut) {
+    mapped = { status: 'error', reason: neverRanReason(startupMs, neverRan.qmpStatus) };
   } else if (failureKill && stoppedState) {
     mapped = { status: 'error', reason: `the VM stopped in state ${stoppedState} (QMP) and was ended by kvmbench` };
   }
 
   let reason = mapped.reason;
   if (mapped.status === 'error') {
-    const where = transcript.whereStopped(parser.totalBytes);
+    // A guest that never ran stopped nowhere: the reason says so already.
+    const where = neverRan ? '' : transcript.whereStopped(parser.totalBytes);
     const tail = transcript.tailText(6);
     // A KVM report's first lines say what happened; its register dump goes to the log.
     const err = kvmFailure ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
-    reason = `${mapped.reason}; ${where}` +
+    reason = `${mapped.reason}${where ? `; ${where}` : ''}` +
       (tail ? `; last console lines:\n${tail}` : '') +
       (err ? `\nQEMU stderr: ${err}` : '');
   }
 
+  const startFailure = startFailureOf({
+    binary,
+    ...(result.code === 'ENOENT' || result.code === 'EACCES' ? { execError: result.message ?? result.code } : {}),
+    ...(neverRan && !aborted && !timedOut ? { neverRanMs: startupMs } : {}),
+    guestRan,
+    killedByUs,
+    exitCode,
+    signal,
+    stderr,
+    ...(kvmFailure ? { kvmFailure: describeKvmFailure(kvmFailure) } : {}),
+  });
+  scope?.onLaunch?.({ binary, accel: cfg.accel, ...(startFailure ? { startFailure } : {}) });
+
   if (log) {
     log.write(`\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
-      `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
+      `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''}${neverRan ? ' (ended at the startup budget)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
     if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
     await new Promise<void>((resolve) => {
       log!.once('error', () => resolve());
@@ -356,6 +410,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     durationMs: performance.now() - t0,
     ...(kvmFailure ? { kvmFailure } : {}),
     ...(stoppedState ? { stoppedState } : {}),
+    ...(startFailure ? { startFailure } : {}),
   };
 }
 

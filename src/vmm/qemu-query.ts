@@ -55,6 +55,8 @@ export async function queryQemu(q: QmpQuery): Promise<QmpAnswer> {
         extraArgs: ['-S'],
       },
       timeoutMs: q.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      // -S: the guest is never meant to run, so no startup budget applies.
+      startupMs: 0,
       qmp: { onReady: (qmp) => { pending = ask(qmp); } },
     });
     await pending;

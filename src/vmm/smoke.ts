@@ -15,6 +15,7 @@ import { KvmbenchError } from '../errors.js';
 import type { Accelerator, Execution } from '../results/model.js';
 import { decideExecution } from './execution.js';
 import { launchQemu, type LaunchResult } from './launch.js';
+import { STARTUP_BUDGET_MS } from './startup.js';
 
 /** The CPU models tried under KVM, in order; each entry says why it exists. */
 export const KVM_CPU_CANDIDATES: ReadonlyArray<{ cpu: string; why: string }> = [
@@ -53,6 +54,8 @@ export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; s
       r = await launchQemu({
         qemu: { machine: 'microvm', accel: opts.accel, cpu, kernel: img.path, append: 'calib', memoryMiB: 32, ...(opts.binary ? { binary: opts.binary } : {}) },
         timeoutMs: opts.timeoutMs,
+        // A QEMU that hangs before the guest costs the micro budget here too, not the whole timeout.
+        startupMs: STARTUP_BUDGET_MS[opts.accel].micro,
         signal: opts.signal,
       });
       if (!cpuModelRefused(r)) break;
