@@ -6,6 +6,7 @@
  * they say into metrics. Executors never write results files themselves.
  */
 import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } from '../results/model.js';
+import type { SamplingRequest } from '../stats/precision.js';
 
 export type { RunVariant } from '../results/model.js';
 
@@ -81,6 +82,8 @@ export interface CaseContext {
   platform: RunPlatform;
   /** Shared by every case of the run. */
   memory: RunMemory;
+  /** Adaptive sampling asked for the run (`--precision`, `--max-samples`, `--max-time`); absent: the suite's fixed counts. */
+  sampling?: SamplingRequest;
 }
 
 /** What an executor returns; the runner adds id, suite, startedAt, durationMs, log. */
