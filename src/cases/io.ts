@@ -195,6 +195,8 @@ export const ioExecutor: CaseExecutor = {
           if (ev.type === 'job-begin' && ev.fields.id) {
             ctx.onPhase(`guest ${ev.fields.id}`);
             outputs.set(ev.fields.id, { sections: { json: [] }, section: 'json', beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
+          } else if (ev.type === 'job-log' && ev.fields.id) {
+            ctx.onPhase(`guest ${ev.fields.id}: ${ev.fields.log ?? '?'} log`);
           } else if (ev.type === 'job-end' && ev.fields.id) {
             const o = outputs.get(ev.fields.id);
             if (o) Object.assign(o, { endMs: at, rc: ev.fields.rc });
@@ -266,7 +268,7 @@ export const ioExecutor: CaseExecutor = {
           return { ...done, status: 'error', reason: `guest job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows (fio log empty or garbled)`, metrics, facts };
         }
         const sampling = (xs: number[]): Sampling => cutShort
-          ? fixedSampling(xs, { expected: ioSamplesPerJob(spec.args), why: 'the guest stopped before the job ended' })
+          ? fixedSampling(xs, { cutShort: true, expected: ioSamplesPerJob(spec.args), why: 'the guest stopped before the job ended' })
           : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : `${runtimeSec} s job in ${intervalMs} ms windows` });
         if (cutShort) jobFacts[`${job.id}.guest.note`] = `output cut short: ${guest.throughput.length} windows arrived before the guest stopped`;
         const windowText = o.tool === 'dd' ? `${what}, the whole dd run` : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;

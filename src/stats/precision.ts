@@ -41,41 +41,45 @@ export interface MedianInterval {
   level: number;
 }
 
-/** log of n choose k. */
-function logChoose(n: number, k: number): number {
-  let s = 0;
-  for (let i = 1; i <= k; i++) s += Math.log((n - k + i) / i);
-  return s;
-}
+const rankCache = new Map<string, number>();
 
-/** Largest 1-based rank r such that P(Bin(n, ½) < r) ≤ (1 − level)/2; 0 when none. */
+/** Largest 1-based rank r such that P(Bin(n, ½) < r) ≤ (1 − level)/2; 0 when none. Memoized: adaptive runs ask after every sample. */
 export function lowerRank(n: number, level = 0.95): number {
+  const key = `${n}:${level}`;
+  const hit = rankCache.get(key);
+  if (hit !== undefined) return hit;
   const tail = (1 - level) / 2;
+  let logP = -n * Math.LN2; // P(X = 0), kept in logs: 2^-n underflows beyond n = 1074
   let cdf = 0;
   let r = 0;
   for (let k = 0; k < n; k++) {
-    const p = Math.exp(logChoose(n, k) - n * Math.LN2);
+    const p = Math.exp(logP);
     if (cdf + p > tail) break;
     cdf += p;
     r = k + 1;
+    logP += Math.log((n - k) / (k + 1));
   }
+  rankCache.set(key, r);
   return r;
+}
+
+function intervalOfSorted(sorted: readonly number[], level: number): MedianInterval | undefined {
+  const n = sorted.length;
+  const r = lowerRank(n, level);
+  if (r < 1) return undefined;
+  return { low: sorted[r - 1]!, high: sorted[n - r]!, level };
 }
 
 /** The sign-test 95 % interval of the median: x(r) … x(n+1−r); undefined below 6 samples (no such r). */
 export function medianInterval(samples: readonly number[], level = 0.95): MedianInterval | undefined {
-  const n = samples.length;
-  const r = lowerRank(n, level);
-  if (r < 1) return undefined;
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { low: sorted[r - 1]!, high: sorted[n - r]!, level };
+  return intervalOfSorted([...samples].sort((a, b) => a - b), level);
 }
 
 /** Half the interval's width over the median's magnitude (0.02 = ± 2 %); Infinity when it cannot be said. */
 export function relativePrecision(samples: readonly number[]): number {
-  const ci = medianInterval(samples);
-  if (!ci) return Number.POSITIVE_INFINITY;
   const sorted = [...samples].sort((a, b) => a - b);
+  const ci = intervalOfSorted(sorted, 0.95);
+  if (!ci) return Number.POSITIVE_INFINITY;
   const n = sorted.length;
   const med = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   if (med === 0) return ci.high === ci.low ? 0 : Number.POSITIVE_INFINITY;
@@ -127,12 +131,12 @@ export function shouldStop(samples: readonly number[], elapsedMs: number, rule: 
 }
 
 /** The record of samples that were not sampled adaptively (a fixed count or duration, or cut short). */
-export function fixedSampling(samples: readonly number[], o: { expected?: number; elapsedMs?: number; why?: string } = {}): Sampling {
+export function fixedSampling(samples: readonly number[], o: { expected?: number; elapsedMs?: number; why?: string; cutShort?: boolean } = {}): Sampling {
   const n = samples.length;
   const precision = relativePrecision(samples);
   const p = Number.isFinite(precision) ? { precision } : {};
   const t = o.elapsedMs !== undefined ? { elapsedMs: o.elapsedMs } : {};
-  if (o.expected !== undefined && n < o.expected) return { reason: 'cut-short', n, ...p, ...t, note: `cut short: ${n} of ${o.expected} samples arrived${o.why ? ` (${o.why})` : ''}: ${pct(precision)}` };
+  if (o.cutShort || (o.expected !== undefined && n < o.expected)) return { reason: 'cut-short', n, ...p, ...t, note: `cut short: ${n}${o.expected !== undefined ? ` of ${o.expected}` : ''} samples arrived${o.why ? ` (${o.why})` : ''}: ${pct(precision)}` };
   return { reason: 'fixed', n, ...p, ...t, note: `fixed ${o.why ?? `count of ${n} samples`} (no --precision asked): ${pct(precision)}` };
 }
 
