@@ -597,7 +597,7 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     r.cv = cv;
     r.detectable = detectableShift({ n1: a.length, n2: b.length, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
     if (r.verdict === 'inconclusive') {
-      const n = replicatesToConfirm({ change: r.change, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
+      const n = replicatesToConfirm({ change: r.change, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL, hint: { n: Math.min(a.length, b.length), detectable: r.detectable } });
       const unit = r.replicate === 'round' ? 'rounds' : 'samples';
       if (n !== undefined) {
         r.toConfirm = n;

@@ -15,6 +15,8 @@ describe('replicates to confirm a change', () => {
       const n = replicatesToConfirm({ change, cv, family, noiseBand: 0.05 })!;
       expect(detectableShift({ n1: n, n2: n, cv, family, noiseBand: 0.05 })).toBeLessThanOrEqual(change);
       expect(detectableShift({ n1: n - 1, n2: n - 1, cv, family, noiseBand: 0.05 })).toBeGreaterThan(change);
+      // The guess from a row's own detectable shift changes the search, not the answer.
+      for (const k of [6, 11, 40]) expect(replicatesToConfirm({ change, cv, family, noiseBand: 0.05, hint: { n: k, detectable: detectableShift({ n1: k, n2: k, cv, family, noiseBand: 0.05 }) } })).toBe(n);
     }
   });
   it('has no answer inside the noise band', () => {
