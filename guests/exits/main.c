@@ -12,7 +12,9 @@
  * line and waits for the host's acknowledgement byte on COM2 (0x2f8); the host reads
  * KVM's vCPU statistics between the two, so each loop's exits are counted by KVM
  * itself. Both phase lines of a sample have the same length, so the console's own
- * exits are the same in the null and the test window and cancel out.
+ * exits are the same in the null and the test window and cancel out. The host
+ * answers the last phase of a sample with 'q' when it has enough samples (adaptive
+ * sampling, `--precision`): `samples=N` is then a cap.
  *
  * Each test declares what it causes when the CPU runs it natively (`expect`): the
  * host checks KVM's counts against it. Interrupt tests check that every interrupt
@@ -452,6 +454,8 @@ static u64 measure(loop_fn fn, u64 n) {
 }
 
 #define COM2 0x2f8
+/* The acknowledgement that ends sampling after this sample (any other byte goes on). */
+#define ACK_LAST 'q'
 static int sync_on;
 
 /*
@@ -460,16 +464,13 @@ static int sync_on;
  * same console exits whatever the figures. The wait polls every ~200 µs (few exits while the
  * host reads KVM's statistics) and gives up after 10 s.
  */
-static void host_sync(const char *loop, u64 i, u64 ticks) {
-	if (!sync_on) return;
+static int host_sync(const char *loop, u64 i, u64 ticks) {
+	if (!sync_on) return 0;
 	proto("phase", "test=%s i=%06lu loop=%s ticks=%020lu", cur->name, i, loop, ticks);
 	u64 hz = tsc_hz ? tsc_hz : 2000000000ul;
 	u64 t0 = rdtsc_serialized(), gap = hz / 5000;
 	for (;;) {
-		if (inb(COM2 + 5) & 1) {
-			(void)inb(COM2);
-			return;
-		}
+		if (inb(COM2 + 5) & 1) return inb(COM2);
 		u64 t = rdtsc_serialized();
 		if (t - t0 > hz * 10) {
 			proto("FAIL", "test=%s reason=\"the host did not acknowledge phase %s of sample %lu within 10 s\"", cur->name, loop, i);
@@ -627,10 +628,12 @@ int guest_main(void) {
 		host_sync("null", i, base);
 		u64 early0 = wake_early;
 		u64 ticks = measure(loop, n);
-		host_sync("test", i, ticks);
+		int ack = host_sync("test", i, ticks);
 		sample_ticks[i] = ticks;
 		sample_base[i] = base;
 		sample_extra[i] = wake_early - early0;
+		/* The host's "enough" (adaptive sampling: the precision it asked is reached, or a cap). */
+		if (ack == ACK_LAST) samples = i + 1;
 		/* Without sync the samples stream as they come; with it they wait, so windows stay equal. */
 		if (!sync_on) proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu extra=%lu", t->name, i, n, ticks, base, sample_extra[i]);
 	}

@@ -20,6 +20,7 @@ import type { Accelerator, Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
 import { FlagArg, MICRO_GUEST_ARGS, NumberArg, TextArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
+import { fixedSampling, shouldStop, type Sampling, type StopRule } from '../stats/precision.js';
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
@@ -131,6 +132,26 @@ function flavourSkip(test: string, ctx: CaseContext): string | undefined {
   return undefined;
 }
 
+/** The acknowledgement that lets the guest go on, and the one that makes this its last sample (guests/exits/main.c). */
+const ACK_GO_ON = 0x2e;
+const ACK_LAST = 0x71; // 'q'
+/** Kept for the histogram and the guest's last lines after sampling stops. */
+const DEADLINE_RESERVE_MS = 15_000;
+
+/**
+ * The stopping rule of an adaptive run, or undefined for a fixed count. The time cap is the
+ * one asked, shortened so the case still ends before its deadline.
+ */
+function adaptiveRule(spec: CaseSpec, ctx: CaseContext): StopRule | undefined {
+  const want = ctx.sampling;
+  if (want?.precision === undefined) return undefined;
+  const room = ctx.deadlineAt - Date.now() - DEADLINE_RESERVE_MS;
+  const maxTimeMs = Math.max(1000, Math.min(want.maxTimeMs ?? Number.POSITIVE_INFINITY, room));
+  return { precision: want.precision, maxSamples: Math.min(Math.max(want.maxSamples ?? MAX_GUEST_SAMPLES, MIN_SAMPLES), MAX_GUEST_SAMPLES), maxTimeMs, minSamples: Math.max(MIN_SAMPLES, Math.min(spec.repeat, MAX_GUEST_SAMPLES)) };
+}
+/** The guest's sample buffer (MAX_SAMPLES in guests/exits/main.c). */
+const MAX_GUEST_SAMPLES = 1000;
+
 /** What the figure of each kind measures, for the metric's name and interval. */
 const FIGURES = {
   exit: { suffix: 'latency', interval: (what: string) => `one iteration of: ${what}; from the TSC read before the loop to the one after, per iteration, minus the null loop` },
@@ -166,7 +187,9 @@ export const exitsExecutor: CaseExecutor = {
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
 
-    const samples = Math.max(MIN_SAMPLES, spec.repeat);
+    // Adaptive (--precision): `samples` is the cap, and the host ends sampling at a test phase (below).
+    const rule = adaptiveRule(spec, ctx);
+    const samples = rule ? rule.maxSamples : Math.max(MIN_SAMPLES, spec.repeat);
     const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick || spec.quick === true));
     const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, `min_iters=${MIN_ACCOUNTING_ITERATIONS}`, 'sync', `hist=${HISTOGRAM_ITERATIONS}`, ...machineArgs(machine)];
     // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD,
@@ -189,7 +212,9 @@ export const exitsExecutor: CaseExecutor = {
     const phases: PhaseSnapshot[] = [];
     let statsMissing = false;
     let chain = Promise.resolve();
-    const onPhase = (loop: PhaseSnapshot['loop'], i: number): void => {
+    // What the host has seen of the samples so far, for the stopping rule.
+    const live = { iters: 0, base: 0, values: [] as number[], startedAt: 0, stop: undefined as Sampling | undefined };
+    const onPhase = (loop: PhaseSnapshot['loop'], i: number, ticks: number): void => {
       // In order, one at a time: read the counters, then let the guest go on.
       chain = chain.then(async () => {
         let stats;
@@ -199,7 +224,15 @@ export const exitsExecutor: CaseExecutor = {
           if (!stats) statsMissing = true;
         }
         phases.push({ loop, i, ...(stats ? { stats } : {}) });
-        control?.write(Buffer.from([0x2e]));
+        let ack = ACK_GO_ON;
+        if (loop === 'init') live.startedAt = Date.now();
+        else if (loop === 'null') live.base = ticks;
+        else if (rule && !live.stop && live.iters > 0) {
+          live.values.push((ticks - (row?.figure === 'wake' ? 0 : live.base)) / live.iters);
+          live.stop = shouldStop(live.values, Date.now() - live.startedAt, rule);
+          if (live.stop) ack = ACK_LAST;
+        }
+        control?.write(Buffer.from([ack]));
       }).catch(() => undefined);
     };
 
@@ -216,10 +249,12 @@ export const exitsExecutor: CaseExecutor = {
         if (line.kind !== 'event') return;
         if (line.type === 'hello') stamps.hello = at;
         else if (line.type === 'end') stamps.end = at;
-        else if (line.type === 'test') ctx.onPhase(`${test}: ${line.fields.iters ?? '?'} iterations × ${samples} samples`);
-        else if (line.type === 'phase') {
+        else if (line.type === 'test') {
+          live.iters = Number(line.fields.iters) || 0;
+          ctx.onPhase(`${test}: ${line.fields.iters ?? '?'} iterations × ${rule ? `up to ${samples}` : samples} samples`);
+        } else if (line.type === 'phase') {
           const loop = line.fields.loop, i = Number(line.fields.i);
-          if ((loop === 'init' || loop === 'null' || loop === 'test') && Number.isInteger(i)) onPhase(loop, i);
+          if ((loop === 'init' || loop === 'null' || loop === 'test') && Number.isInteger(i)) onPhase(loop, i, Number(line.fields.ticks) || 0);
         }
       },
     });
@@ -362,7 +397,14 @@ export const exitsExecutor: CaseExecutor = {
         }));
       }
     }
-    const outcome = { ...base, execution, metrics: withExecution(execution.mode, metrics), facts };
+    // Why the case has the samples it has: the host's stopping decision, else the fixed count.
+    const headlineSamples = metrics[0]!.samples;
+    const sampling: Sampling = live.stop
+      ? { ...live.stop, n: own.length }
+      : rule ? (shouldStop(headlineSamples, rule.maxTimeMs ?? 0, { ...rule, maxSamples: own.length }) ?? fixedSampling(headlineSamples))
+        : fixedSampling(headlineSamples, { why: `count of ${own.length} samples${spec.repeat > MIN_SAMPLES ? '' : ` (at least ${MIN_SAMPLES})`}` });
+    facts.sampling = sampling;
+    const outcome = { ...base, execution, metrics: withExecution(execution.mode, metrics).map((m) => ({ ...m, sampling })), facts };
     const wrong = checks.filter((c) => !c.ok);
     if (wrong.length && execution.mode === 'native') {
       return { ...outcome, status: 'fail', reason: `KVM's counts contradict what ${test} declares it causes natively: ${wrong.map(describeCheck).join('; ')}` };

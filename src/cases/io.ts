@@ -5,18 +5,22 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, openSync, closeSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { variantVmRecord } from '../results/variant.js';
 import { LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, caseArgs, numberArg, textArg } from './args.js';
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
-import { summarize } from '../stats/summary.js';
+import { median, summarize } from '../stats/summary.js';
+import { fixedSampling, type Sampling } from '../stats/precision.js';
+import { ratioOfMediansInterval } from '../stats/ratio.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootLinux } from '../linux/launch.js';
 import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
 import { IO_JOBS, fioArgs, jobSide, parseFioJson, type IoJob } from '../linux/fio.js';
+import { HIST_COARSENESS } from '../linux/fio.js';
+import { parseFioHistLog, parseFioValueLog, wholeWindows } from '../linux/fio-log.js';
 import { findHostFio } from '../linux/sources.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
@@ -45,21 +49,94 @@ export const IO_ARGS = caseArgs({
   jobs: NamesArg('io job ids to run'),
   scratchDir: TextArg('directory of the backing file'),
   tool: OneOfArg(['fio', 'dd'], 'the guest tool'),
+  intervalMs: NumberArg('ms of one fio log window (one sample)'),
+  driveOptions: TextArg('extra QEMU -drive options, comma-separated, e.g. throttling.bps-total=8388608'),
 });
 
-function metric(job: IoJob, side: 'guest' | 'host' | 'ratio', value: number, extra: Record<string, string>, accel: Metric['accelerator'], interval: string, method: string): Metric {
-  const seq = job.rw === 'read' || job.rw === 'write';
+/** Default window of fio's per-interval logs: the quick suite asks a shorter one (suites/io.yaml). */
+export const DEFAULT_INTERVAL_MS = 500;
+
+/**
+ * Samples a fio job yields per side: one per whole window after the ramp. fio's first window
+ * ends a little late and the last is cut by the end of the run, so one is counted off.
+ */
+export function ioSamplesPerJob(args: Record<string, unknown>): number {
+  const runtimeSec = numberArg(args.runtime, 5);
+  const intervalMs = numberArg(args.intervalMs, DEFAULT_INTERVAL_MS);
+  return Math.floor((runtimeSec * 1000) / intervalMs) - 1;
+}
+
+type Side = 'guest' | 'host' | 'ratio';
+
+interface Figure {
+  name: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  samples: number[];
+  side: Side;
+  interval: string;
+  method: string;
+  sampling?: Sampling;
+  ratio?: Metric['ratio'];
+}
+
+function metric(job: IoJob, f: Figure, extra: Record<string, string>, accel: Metric['accelerator']): Metric {
   return {
-    name: `io.${job.id}.${side}`,
-    unit: side === 'ratio' ? 'ratio' : seq ? 'MiB/s' : 'IOPS',
-    better: 'higher',
-    interval,
-    method,
+    name: f.name,
+    unit: f.unit,
+    better: f.better,
+    interval: f.interval,
+    method: f.method,
     accelerator: accel,
-    samples: [value],
-    summary: summarize([value]),
-    labels: { side, job: job.id, ...extra },
+    samples: f.samples,
+    summary: summarize(f.samples),
+    labels: { side: f.side, job: job.id, ...extra },
+    ...(f.sampling ? { sampling: f.sampling } : {}),
+    ...(f.ratio ? { ratio: f.ratio } : {}),
   };
+}
+
+/** What one side's fio run of a job gave: per-window throughput and latency percentiles. */
+interface SideFigures {
+  throughput: number[];
+  clatP50Us: number[];
+  clatP99Us: number[];
+  skipped: number;
+}
+
+/** The figures of one job from its logs' lines (bw or iops by the job's kind; clat from the histogram log). */
+export function sideFigures(job: IoJob, logs: { iops: string[]; bw: string[]; hist: string[] }, intervalMs: number): SideFigures {
+  const seq = job.rw === 'read' || job.rw === 'write';
+  const ddir = job.rw === 'read' || job.rw === 'randread' ? 0 : 1;
+  const tp = parseFioValueLog(seq ? logs.bw : logs.iops, ddir);
+  const hist = parseFioHistLog(logs.hist, ddir, HIST_COARSENESS);
+  const lat = wholeWindows(hist.windows, intervalMs);
+  return {
+    // bw logs are in KiB/s.
+    throughput: wholeWindows(tp.windows, intervalMs).map((w) => (seq ? w.value / 1024 : w.value)),
+    clatP50Us: lat.map((w) => w.p50Ns / 1000),
+    clatP99Us: lat.map((w) => w.p99Ns / 1000),
+    skipped: tp.skipped + hist.skipped,
+  };
+}
+
+function readLog(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n');
+  } catch {
+    return [];
+  }
+}
+
+/** The guest's output of one job: the text of each section its `job-log` lines open. */
+interface GuestJobOutput {
+  sections: Record<string, string[]>;
+  section: string;
+  beginMs?: number;
+  endMs?: number;
+  rc?: string;
+  tool?: string;
+  bytes?: number;
 }
 
 export const ioExecutor: CaseExecutor = {
@@ -74,12 +151,17 @@ export const ioExecutor: CaseExecutor = {
     const runtimeSec = numberArg(spec.args.runtime, 5);
     const rampSec = numberArg(spec.args.ramp, 1);
     const sizeMiB = numberArg(spec.args.sizeMiB, 256);
+    const intervalMs = numberArg(spec.args.intervalMs, DEFAULT_INTERVAL_MS);
+    // Extra -drive options from the suite, e.g. a throttle (`throttling.bps-total=…`) to plant a slower disk.
+    const driveOptions = typeof spec.args.driveOptions === 'string' && spec.args.driveOptions ? spec.args.driveOptions.split(',') : [];
     const only = Array.isArray(spec.args.jobs) ? spec.args.jobs : undefined;
     const jobs = IO_JOBS.filter((j) => !only || only.includes(j.id));
     const scratch = textArg(spec.args.scratchDir, ctx.scratchDir);
     mkdirSync(scratch, { recursive: true });
     const fsType = await filesystemType(scratch);
-    const facts: Record<string, unknown> = { scratchDir: scratch, scratchFs: fsType, cache, aio, ioengine, runtimeSec, rampSec, sizeMiB };
+    const badOption = driveOptions.find((kv) => !/^[a-z][a-z0-9.-]*=[A-Za-z0-9._-]+$/.test(kv) || /^(id|file|format|if|cache|aio)=/.test(kv));
+    if (badOption) return { ...base, status: 'error', reason: `args.driveOptions: '${badOption}' is not a key=value -drive option kvmbench passes on (e.g. throttling.bps-total=52428800; id, file, format, if, cache and aio are set by the case)`, metrics: [], facts: {} };
+    const facts: Record<string, unknown> = { scratchDir: scratch, scratchFs: fsType, cache, aio, ioengine, runtimeSec, rampSec, sizeMiB, intervalMs, ...(driveOptions.length ? { driveOptions } : {}) };
 
     const sf = statfsSync(scratch);
     const noDirect = NO_ODIRECT_FS[sf.type];
@@ -88,7 +170,7 @@ export const ioExecutor: CaseExecutor = {
     if (free < (sizeMiB + 64) * 2 ** 20) return { ...base, status: 'error', reason: `scratch directory ${scratch} has ${Math.floor(free / 2 ** 20)} MiB free, ${sizeMiB + 64} MiB needed`, metrics: [], facts };
 
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio, ...variantVmRecord(ctx.platform.variant, given) };
+    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio, ...(driveOptions.length ? { drive_options: driveOptions.join(',') } : {}), ...variantVmRecord(ctx.platform.variant, given) };
     // Before the image is built and the backing file written: a stock kernel this KVM cannot run costs nothing.
     const early = linuxBootBlocked(ctx, { given: given !== undefined });
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [], facts };
@@ -112,19 +194,21 @@ export const ioExecutor: CaseExecutor = {
       const sizeBytes = sizeMiB * 2 ** 20;
       const jobSpec = jobs.map((j) => `${j.id}:${j.rw}:${j.bs}:${j.iodepth}`).join(',');
       ctx.onPhase('guest jobs');
-      const outputs = new Map<string, { text: string[]; beginMs?: number; endMs?: number; rc?: string; tool?: string; bytes?: number }>();
+      const outputs = new Map<string, GuestJobOutput>();
       let current: string | undefined;
       const r = await bootLinux({
         ...linuxVmOptions(spec, ctx, img),
-        guestArgs: { mode: 'io', jobs: jobSpec, runtime: runtimeSec, ramp: rampSec, size: sizeBytes, ioengine },
-        drive: { id: 'd0', file, format: 'raw', cache, aio },
+        guestArgs: { mode: 'io', jobs: jobSpec, runtime: runtimeSec, ramp: rampSec, size: sizeBytes, ioengine, interval: intervalMs },
+        drive: { id: 'd0', file, format: 'raw', cache, aio, ...(driveOptions.length ? { options: driveOptions } : {}) },
         signal: ctx.signal,
         deadlineAt: ctx.deadlineAt,
         logPath: ctx.logPath,
         onEvent: (ev, at) => {
           if (ev.type === 'job-begin' && ev.fields.id) {
             ctx.onPhase(`guest ${ev.fields.id}`);
-            outputs.set(ev.fields.id, { text: [], beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
+            outputs.set(ev.fields.id, { sections: { json: [] }, section: 'json', beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
+          } else if (ev.type === 'job-log' && ev.fields.id) {
+            ctx.onPhase(`guest ${ev.fields.id}: ${ev.fields.log ?? '?'} log`);
           } else if (ev.type === 'job-end' && ev.fields.id) {
             const o = outputs.get(ev.fields.id);
             if (o) Object.assign(o, { endMs: at, rc: ev.fields.rc });
@@ -136,7 +220,17 @@ export const ioExecutor: CaseExecutor = {
         if (line.kind === 'event') {
           if (line.type === 'job-begin') current = line.fields.id;
           else if (line.type === 'job-end') current = undefined;
-        } else if (current !== undefined) outputs.get(current)?.text.push(line.text);
+          else if (line.type === 'job-log' && current !== undefined && line.fields.log) {
+            const o = outputs.get(current);
+            if (o) {
+              o.section = line.fields.log;
+              o.sections[o.section] = [];
+            }
+          }
+        } else if (current !== undefined) {
+          const o = outputs.get(current);
+          o?.sections[o.section]?.push(line.text);
+        }
       }
       facts.guestBootMarks = r.marks;
       facts.qemuArgv = r.argv;
@@ -151,6 +245,7 @@ export const ioExecutor: CaseExecutor = {
       facts.hostFio = hostFio ? hostFio.version : 'none: no host baseline';
       const metrics: Metric[] = [];
       const jobFacts: Record<string, unknown> = {};
+      const hostLogDir = mkdtempSync(join(ctx.scratchDir, 'fio-host-'));
       for (const job of jobs) {
         const o = outputs.get(job.id);
         const seq = job.rw === 'read' || job.rw === 'write';
@@ -159,30 +254,62 @@ export const ioExecutor: CaseExecutor = {
           jobFacts[`${job.id}.skipped`] = 'busybox dd does sequential jobs only';
           continue;
         }
-        if ((!o || o.rc !== '0') && guestFailure) break;
-        if (!o || o.rc !== '0') return { ...done, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${o.text.slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
-        let guestValue: number;
+        // A job whose end line never came (deadline, interrupt, crash) keeps the windows that arrived.
+        const cutShort = o !== undefined && o.rc === undefined && guestFailure !== undefined;
+        if (!o && guestFailure) break;
+        if (!o || (o.rc !== '0' && !cutShort)) return { ...done, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${(o.sections.json ?? []).slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
+        const tpUnit = seq ? 'MiB/s' : 'IOPS';
+        const what = `one ${job.rw} job, bs=${job.bs}, iodepth=${job.iodepth}, direct I/O`;
+        const guestWhere = `in the guest on /dev/vda (virtio-blk, cache=${cache}, aio=${aio}${driveOptions.length ? `, ${driveOptions.join(',')}` : ''})`;
+        let guest: SideFigures;
         if (o.tool === 'dd') {
-          guestValue = (o.bytes ?? 0) / 2 ** 20 / (((o.endMs ?? 0) - (o.beginMs ?? 0)) / 1000);
+          const v = (o.bytes ?? 0) / 2 ** 20 / (((o.endMs ?? 0) - (o.beginMs ?? 0)) / 1000);
+          guest = { throughput: Number.isFinite(v) ? [v] : [], clatP50Us: [], clatP99Us: [], skipped: 0 };
         } else {
-          const rep = parseFioJson(o.text.join('\n'));
-          const s = jobSide(job, rep.jobs[0]!);
-          guestValue = seq ? s.bwBytes / 2 ** 20 : s.iops;
-          jobFacts[`${job.id}.guest.clatMeanUs`] = s.clatMeanNs / 1000;
+          guest = sideFigures(job, { iops: o.sections.iops ?? [], bw: o.sections.bw ?? [], hist: o.sections.clat_hist ?? [] }, intervalMs);
+          if (guest.skipped) jobFacts[`${job.id}.guest.skippedLogLines`] = guest.skipped;
+          try {
+            jobFacts[`${job.id}.guest.clatMeanUs`] = jobSide(job, parseFioJson((o.sections.json ?? []).join('\n')).jobs[0]!).clatMeanNs / 1000;
+          } catch (err) {
+            // The summary JSON is not a sample; without it the windows still stand.
+            jobFacts[`${job.id}.guest.json`] = (err as Error).message;
+          }
         }
-        const interval = `one ${job.rw} job, bs=${job.bs}, iodepth=${job.iodepth}, direct I/O, ${runtimeSec} s after ${rampSec} s ramp`;
-        metrics.push(metric(job, 'guest', guestValue, extra, ctx.accel, `${interval}, in the guest on /dev/vda (virtio-blk, cache=${cache}, aio=${aio})`,
-          o.tool === 'dd' ? 'busybox dd in the guest, timed on the host from the arrival of its begin and end lines (includes about 1 ms of line latency)' : 'fio JSON from the guest (bw_bytes or iops of the job)'));
+        if (guest.throughput.length === 0) {
+          if (cutShort) break;
+          return { ...done, status: 'error', reason: `guest job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows (fio log empty or garbled)`, metrics, facts };
+        }
+        const sampling = (xs: number[]): Sampling => cutShort
+          ? fixedSampling(xs, { cutShort: true, expected: ioSamplesPerJob(spec.args), why: 'the guest stopped before the job ended' })
+          : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : `${runtimeSec} s job in ${intervalMs} ms windows` });
+        if (cutShort) jobFacts[`${job.id}.guest.note`] = `output cut short: ${guest.throughput.length} windows arrived before the guest stopped`;
+        const windowText = o.tool === 'dd' ? `${what}, the whole dd run` : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;
+        metrics.push(metric(job, {
+          name: `io.${job.id}.guest`, unit: tpUnit, better: 'higher', side: 'guest', samples: guest.throughput, sampling: sampling(guest.throughput),
+          interval: `${windowText}, ${guestWhere}`,
+          method: o.tool === 'dd' ? 'busybox dd in the guest, timed on the host from the arrival of its begin and end lines (includes about 1 ms of line latency)' : `fio's ${seq ? 'bandwidth' : 'IOPS'} log in the guest (--log_avg_msec=${intervalMs}: the window's average), one sample per whole window`,
+        }, extra, ctx.accel));
+        const latMethod = (where: string): string => `fio's completion-latency histogram log ${where} (--log_hist_msec=${intervalMs}, bins merged in ${2 ** HIST_COARSENESS}s, about 3 % resolution): the window's percentile`;
+        for (const [q, xs] of [['p50', guest.clatP50Us], ['p99', guest.clatP99Us]] as const) {
+          if (xs.length) metrics.push(metric(job, { name: `io.${job.id}.clat_${q}.guest`, unit: 'µs', better: 'lower', side: 'guest', samples: xs, sampling: sampling(xs), interval: `${q} of the completion latency (submission to completion) of the I/Os in ${windowText}, ${guestWhere}`, method: latMethod('in the guest') }, extra, ctx.accel));
+        }
         // dd figures get no fio baseline: the two tools would not be running the same job.
         if (!hostFio || o.tool === 'dd' || guestFailure) continue;
         ctx.onPhase(`host ${job.id}`);
-        const { stdout } = await execFileP(hostFio.path, fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine }), { signal: ctx.signal, maxBuffer: 16 << 20 });
-        const hs = jobSide(job, parseFioJson(stdout).jobs[0]!);
-        const hostValue = seq ? hs.bwBytes / 2 ** 20 : hs.iops;
-        jobFacts[`${job.id}.host.clatMeanUs`] = hs.clatMeanNs / 1000;
-        metrics.push(metric(job, 'host', hostValue, { ...extra, tool: 'fio' }, ctx.accel, `${interval}, on the host on the backing file`, 'fio JSON on the host, same job options as the guest'));
-        metrics.push(metric(job, 'ratio', hostValue > 0 ? guestValue / hostValue : 0, extra, ctx.accel, `guest ${job.id} figure divided by the host's on the same file`, 'ratio of the two single runs above'));
+        const prefix = join(hostLogDir, job.id);
+        const { stdout } = await execFileP(hostFio.path, fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }), { signal: ctx.signal, maxBuffer: 16 << 20 });
+        jobFacts[`${job.id}.host.clatMeanUs`] = jobSide(job, parseFioJson(stdout).jobs[0]!).clatMeanNs / 1000;
+        const host = sideFigures(job, { iops: readLog(`${prefix}_iops.1.log`), bw: readLog(`${prefix}_bw.1.log`), hist: readLog(`${prefix}_clat_hist.1.log`) }, intervalMs);
+        if (host.throughput.length === 0) return { ...done, status: 'error', reason: `host fio job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows`, metrics, facts };
+        const hostWhere = 'on the host on the backing file';
+        const hostExtra = { ...extra, tool: 'fio' };
+        metrics.push(metric(job, { name: `io.${job.id}.host`, unit: tpUnit, better: 'higher', side: 'host', samples: host.throughput, sampling: fixedSampling(host.throughput, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }), interval: `${windowText}, ${hostWhere}`, method: `fio's ${seq ? 'bandwidth' : 'IOPS'} log on the host, same job options and window as the guest` }, hostExtra, ctx.accel));
+        for (const [q, xs] of [['p50', host.clatP50Us], ['p99', host.clatP99Us]] as const) {
+          if (xs.length) metrics.push(metric(job, { name: `io.${job.id}.clat_${q}.host`, unit: 'µs', better: 'lower', side: 'host', samples: xs, sampling: fixedSampling(xs, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }), interval: `${q} of the completion latency of the I/Os in ${windowText}, ${hostWhere}`, method: latMethod('on the host') }, hostExtra, ctx.accel));
+        }
+        metrics.push(ratioMetric(job, guest.throughput, host.throughput, extra, ctx.accel, `guest ${job.id} ${tpUnit} over the host's, same job and window on the same file`));
       }
+      rmSync(hostLogDir, { recursive: true, force: true });
       facts.jobs = jobFacts;
       // Guest figures ran on the guest's kernel; host baselines ran on the host, natively.
       const tagged = metrics.map((m) => (m.labels?.side === 'host' ? m : { ...m, execution: execution.mode }));
@@ -193,3 +320,20 @@ export const ioExecutor: CaseExecutor = {
     }
   },
 };
+
+/**
+ * A guest/host ratio: each guest window over the host's median, so the metric's median is
+ * the ratio of the medians and compare tests it like any other metric; its 95 % interval,
+ * which carries the host's spread too, is a bootstrap of the ratio of medians (src/stats/ratio.ts).
+ */
+export function ratioMetric(job: IoJob, guest: number[], host: number[], extra: Record<string, string>, accel: Metric['accelerator'], interval: string): Metric {
+  const hm = median(host);
+  const samples = hm > 0 ? guest.map((g) => g / hm) : [];
+  const ci = ratioOfMediansInterval(guest, host);
+  return metric(job, {
+    name: `io.${job.id}.ratio`, unit: 'ratio', better: 'higher', side: 'ratio', samples, interval,
+    method: `each guest window over the median of the host's ${host.length} windows; 95 % interval: ${ci?.method ?? 'none (no host median)'}`,
+    sampling: fixedSampling(samples, { why: `${guest.length} guest windows over ${host.length} host windows` }),
+    ...(ci ? { ratio: ci } : {}),
+  }, extra, accel);
+}

@@ -8,6 +8,7 @@
 import type { TObject } from '@sinclair/typebox';
 import type { HostActions } from '../host/actions.js';
 import type { Accelerator, CaseResult, Execution, HostFingerprint, RunVariant } from '../results/model.js';
+import type { SamplingRequest } from '../stats/precision.js';
 
 export type { RunVariant } from '../results/model.js';
 
@@ -87,6 +88,8 @@ export interface CaseContext {
   memory: RunMemory;
   /** What the doctor case may start on the host (src/host/actions.ts); absent: nothing (answers read as not known). */
   hostActions?: HostActions;
+  /** Adaptive sampling asked for the run (`--precision`, `--max-samples`, `--max-time`); absent: the suite's fixed counts. */
+  sampling?: SamplingRequest;
 }
 
 /** What an executor returns; the runner adds id, suite, startedAt, durationMs, log. */

@@ -17,7 +17,8 @@ import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../cases/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
 import { checkKernelFile } from '../linux/kernel-file.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { DEFAULT_MAX_SAMPLES, parseDuration, parsePrecision, type SamplingRequest } from '../stats/precision.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
 /** The SUITE argument of `run` and `ab`. */
@@ -34,6 +35,9 @@ export const SUITE_FLAGS = {
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
   'keep-going': Flags.boolean({ description: 'run every case even after two in a row failed because QEMU never got to the guest for the same cause (by default the remaining QEMU cases then skip, naming it)', default: false }),
+  precision: Flags.string({ description: 'adaptive sampling: keep sampling each case (exits: more measured windows) until the 95 % interval of its median is within ± this much, e.g. 2% (docs/compare.md, "Adaptive sampling")' }),
+  'max-samples': Flags.integer({ description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`, min: 11, max: 1000 }),
+  'max-time': Flags.string({ description: 'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted)' }),
   tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
 
@@ -53,8 +57,26 @@ export interface SuiteSelection {
 }
 
 /** What the suite flags and --rounds tell the runner, the same for `run` and `ab`. */
-export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number; 'keep-going': boolean }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean } {
-  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds, keepGoing: flags['keep-going'] };
+export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number; 'keep-going': boolean; precision?: string; 'max-samples'?: number; 'max-time'?: string }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean; sampling?: SamplingRequest } {
+  const sampling = samplingRequest(flags);
+  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds, keepGoing: flags['keep-going'], ...(sampling ? { sampling } : {}) };
+}
+
+/** `--precision`, `--max-samples`, `--max-time` as the runner takes them; a bad value is a usage error (exit 2). */
+export function samplingRequest(flags: { precision?: string; 'max-samples'?: number; 'max-time'?: string }): SamplingRequest | undefined {
+  if (flags.precision === undefined) {
+    if (flags['max-samples'] !== undefined || flags['max-time'] !== undefined) throw new UsageError('--max-samples and --max-time are caps of adaptive sampling: give --precision too (e.g. --precision 3%)');
+    return undefined;
+  }
+  try {
+    return {
+      precision: parsePrecision(flags.precision),
+      maxSamples: flags['max-samples'] ?? DEFAULT_MAX_SAMPLES,
+      ...(flags['max-time'] !== undefined ? { maxTimeMs: parseDuration(flags['max-time']) } : {}),
+    };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */

@@ -22,6 +22,7 @@ import { globToRegExp, isGlob } from '../glob.js';
 import { identityLabels, metricKey } from '../results/identity.js';
 import { DETECT_POWER, detectableShift, robustCv } from './power.js';
 import { seededRng } from '../stats/random.js';
+import { replicatesToConfirm } from './confirm.js';
 import { MIN_ROUNDS, hodgesLehmann, roundMedians } from './rounds.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
@@ -121,6 +122,11 @@ export interface MetricComparison {
    * probability DETECT_POWER, given the row's samples, measured noise, band and the family (detectableShift).
    */
   detectable?: number;
+  /**
+   * Inconclusive rows: replicates a side (samples, or rounds when `replicate` is round) that
+   * would confirm the observed change at DETECT_POWER with this noise and family (src/compare/confirm.ts).
+   */
+  toConfirm?: number;
   /** Noise band as a fraction. */
   threshold: number;
   verdict: MetricVerdict;
@@ -596,6 +602,16 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     if (!Number.isFinite(cv)) continue;
     r.cv = cv;
     r.detectable = detectableShift({ n1: a.length, n2: b.length, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
+    if (r.verdict === 'inconclusive') {
+      const n = replicatesToConfirm({ change: r.change, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL, hint: { n: Math.min(a.length, b.length), detectable: r.detectable } });
+      const unit = r.replicate === 'round' ? 'rounds' : 'samples';
+      if (n !== undefined) {
+        r.toConfirm = n;
+        r.notes.push(`about ${n} ${unit} a side (now ${a.length} and ${b.length}) would confirm a change of ${(r.change * 100).toFixed(1)} % at ${Math.round(DETECT_POWER * 100)} % power${unit === 'samples' ? ' (or --precision to sample until the interval is narrow)' : ''}`);
+      } else if (Math.abs(r.change) <= r.threshold) {
+        r.notes.push(`the change seen (${(r.change * 100).toFixed(1)} %) is inside the noise band: more ${unit} can make it unchanged, never regressed`);
+      }
+    }
   }
   for (const { pair } of prepared) {
     if (pair.metrics.some((r) => r.replicate === 'sample' && !r.perGuest && r.base.rounds === undefined && r.new.rounds === undefined)) {

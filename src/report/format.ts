@@ -6,7 +6,7 @@
  * Pure functions; nothing here imports a view.
  */
 import type { ChalkInstance } from 'chalk';
-import type { CaseStatus, ExecutionMode } from '../results/model.js';
+import type { CaseStatus, ExecutionMode, Metric } from '../results/model.js';
 import { labelText, metricId } from '../results/identity.js';
 
 export { labelText, metricId };
@@ -54,6 +54,24 @@ export function fmtDuration(ms: number): string {
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+/** Why a metric has its samples, as every view writes it: `n=23, precision 1.8 % reached after 23 samples`. */
+export function samplingText(m: Pick<Metric, 'summary' | 'sampling'>): string {
+  return m.sampling ? `n=${m.summary.n}, ${m.sampling.note}` : `n=${m.summary.n}`;
+}
+
+/** The short word of a metric's stopping reason for narrow columns (`precision`, `max-time`…); empty when fixed or unrecorded. */
+export function samplingWord(m: Pick<Metric, 'sampling'>): string {
+  return m.sampling && m.sampling.reason !== 'fixed' ? m.sampling.reason : '';
+}
+
+/** A ratio's interval: `95 % CI 0.480–0.530`; empty for metrics that are not ratios. */
+export function ratioText(m: Pick<Metric, 'ratio'>): string {
+  return m.ratio ? `${Math.round(m.ratio.level * 100)} % CI ${fmtRange(m.ratio.low, m.ratio.high)}` : '';
 }
 
 // ---------------------------------------------------------------------------------------------

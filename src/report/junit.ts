@@ -8,7 +8,7 @@
  */
 import type { CaseResult, Results } from '../results/model.js';
 import { KEY_HOST_FACTS, caseAccelText, caseMode, casesBySuite, emulatedNote, exitChecksLine, exitsPerIteration, headline, isExitsCase } from './common.js';
-import { fmtCv, fmtNum, metricId, statusWord } from './format.js';
+import { fmtCv, fmtNum, metricId, ratioText, statusWord } from './format.js';
 import { buildJunit, type JunitCase, type JunitSuite } from './junit-xml.js';
 
 /** One line per case, for readers that drop properties. */
@@ -26,7 +26,7 @@ export function caseSummaryLine(c: CaseResult): string {
   }
   const ms = c.metrics.map((m) => {
     const s = m.summary;
-    return `${metricId(m)} median ${fmtNum(s.median)} ${m.unit} (p5 ${fmtNum(s.p5)}, p95 ${fmtNum(s.p95)}, n=${s.n}, cv ${fmtCv(s.cv)})`;
+    return `${metricId(m)} median ${fmtNum(s.median)} ${m.unit} (p5 ${fmtNum(s.p5)}, p95 ${fmtNum(s.p95)}, n=${s.n}, cv ${fmtCv(s.cv)}${m.ratio ? `, ${ratioText(m)}` : ''}${m.sampling ? `, ${m.sampling.note}` : ''})`;
   });
   if (ms.length) parts.push(ms.join('; '));
   return parts.join(' ');
@@ -56,6 +56,8 @@ function caseProperties(c: CaseResult): Array<[string, string]> {
     p.push([`${key}.p5_p95`, `${s.p5} .. ${s.p95} ${m.unit}`]);
     p.push([`${key}.n`, String(s.n)]);
     p.push([`${key}.cv`, s.cv.toFixed(4)]);
+    if (m.sampling) p.push([`${key}.stopped`, m.sampling.note]);
+    if (m.ratio) p.push([`${key}.ci95`, `${m.ratio.low} .. ${m.ratio.high}`]);
   }
   return p;
 }

@@ -1,7 +1,7 @@
 /** Markdown view, e.g. for a pull-request comment or a CI job summary. */
 import type { Results } from '../results/model.js';
 import { KEY_HOST_FACTS, caseAccelText, caseMode, emulatedNote, headline, isPartial, runEmulatedWarning, runPlatformParts } from './common.js';
-import { fmtCv, fmtNum, fmtRange, labelText, mdCell } from './format.js';
+import { fmtCv, fmtNum, fmtRange, labelText, mdCell, ratioText } from './format.js';
 
 export function renderMarkdown(results: Results): string {
   const out: string[] = [];
@@ -29,7 +29,7 @@ export function renderMarkdown(results: Results): string {
     c.metrics.forEach((m, i) => {
       const s = m.summary;
       const lab = labelText(m.labels);
-      out.push(`| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)} | ${s.n} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`);
+      out.push(`| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)}${m.ratio ? ` (${ratioText(m)})` : ''} | ${s.n}${m.sampling ? ` (${mdCell(m.sampling.note)})` : ''} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`);
     });
   }
   const emulatedList = results.cases.filter((c) => caseMode(c) === 'emulated');

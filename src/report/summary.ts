@@ -5,7 +5,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { CaseResult, Results } from '../results/model.js';
 import { caseAccelText, caseMode, countCases, exitsPerIteration, isExitsCase, runEmulatedWarning } from './common.js';
-import { fmtCv, fmtNum, oneLine, paintStatus } from './format.js';
+import { fmtCv, fmtNum, oneLine, paintStatus, samplingWord } from './format.js';
 import { qemuShareLine } from './qemu-share.js';
 
 /**
@@ -36,7 +36,7 @@ export function summaryTable(results: Results, c: ChalkInstance): string {
       r.status,
       m ? `${fmtNum(m.summary.median)} ± ${fmtCv(m.summary.cv)}` : '',
       m?.unit ?? '',
-      m ? String(m.summary.n) : '',
+      m ? `${m.summary.n}${samplingWord(m) ? ` ${samplingWord(m)}` : ''}` : '',
       epi ? fmtNum(epi.summary.median) : isExitsCase(r) ? '–' : '',
       caseAccelText(r),
       m ? shortMetricName(r, m.name) : '',

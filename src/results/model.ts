@@ -9,6 +9,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Summary } from '../stats/summary.js';
+import { Sampling } from '../stats/precision.js';
+import { RatioInterval } from '../stats/ratio.js';
 
 export const RESULTS_SCHEMA = 'kvmbench.results/1';
 
@@ -92,6 +94,10 @@ export const Metric = Type.Object({
    * independent replicates already; absent: the samples were taken inside one guest.
    */
   perGuest: Type.Optional(Type.Boolean()),
+  /** Why the metric has `summary.n` samples: the precision reached, a cap, a fixed count, or cut short (src/stats/precision.ts). */
+  sampling: Type.Optional(Sampling),
+  /** A ratio of two sample sets (guest over host): its 95 % interval (src/stats/ratio.ts). */
+  ratio: Type.Optional(RatioInterval),
 });
 export type Metric = Static<typeof Metric>;
 

@@ -18,6 +18,7 @@
  * interleaved case by case in a given order, each with its own results directory. Both go
  * through the same per-run setup, per-case recording and finish (runPlanned).
  */
+import type { SamplingRequest } from '../stats/precision.js';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +81,8 @@ export interface RunSuiteOptions {
   minFreeBytes?: number;
   /** `--scratch-dir DIR`: where cases make their private scratch directories (default the OS temp dir). */
   scratchDir?: string;
+  /** `--precision`/`--max-samples`/`--max-time`, handed to every case (src/stats/precision.ts). */
+  sampling?: SamplingRequest;
   /**
    * `--rounds N`: run every case N times, each time in a fresh guest, one round after the other,
    * recorded as one case whose metrics say which samples came from which round (src/suites/rounds.ts).
@@ -324,6 +327,7 @@ async function runPlanned(
         graceMs,
         scratchRoot,
         platform: a.platform,
+        ...(opts.sampling ? { sampling: opts.sampling } : {}),
         memory: a.memory,
         ...(opts.deps.hostActions ? { hostActions: opts.deps.hostActions } : {}),
         round,
@@ -370,6 +374,7 @@ async function runPlanned(
 }
 
 interface CaseEnv {
+  sampling?: SamplingRequest;
   accel: Accelerator;
   quick: boolean;
   dir: string;
@@ -487,6 +492,7 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
       platform: env.platform,
       memory: env.memory,
       ...(env.hostActions ? { hostActions: env.hostActions } : {}),
+      ...(env.sampling ? { sampling: env.sampling } : {}),
       onPhase: (p) => {
         try {
           env.onPhase(p);

@@ -25,6 +25,8 @@ export interface DriveSpec {
   cache?: string;
   /** e.g. `native`, `io_uring`, `threads`. */
   aio?: string;
+  /** Further `key=value` drive options, e.g. `throttling.iops-total=500` (keys checked by the caller). */
+  options?: string[];
 }
 
 export interface QemuConfig {
@@ -108,6 +110,10 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
     if (d.readonly) parts.push('readonly=on');
     if (d.cache) parts.push(`cache=${qemuOptValue(d.cache)}`);
     if (d.aio) parts.push(`aio=${qemuOptValue(d.aio)}`);
+    for (const kv of d.options ?? []) {
+      const eq = kv.indexOf('=');
+      parts.push(eq < 0 ? qemuOptValue(kv) : `${kv.slice(0, eq)}=${qemuOptValue(kv.slice(eq + 1))}`);
+    }
     args.push('-drive', parts.join(','));
   }
   for (const d of cfg.devices ?? []) args.push('-device', d);

@@ -123,16 +123,22 @@ describe('io', () => {
     const ctx = context('io', 240);
     const out = await ioExecutor.run(spec({
       id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, repeat: 1,
-      args: { cache: 'none', aio: 'threads', runtime: 1, ramp: 1, sizeMiB: 64, jobs: ['seqread-1m', 'randwrite-4k-qd32'] },
+      args: { cache: 'none', aio: 'threads', runtime: 1, ramp: 1, sizeMiB: 64, intervalMs: 100, jobs: ['seqread-1m', 'randwrite-4k-qd32'] },
     }), ctx);
     expect(out.status, out.reason).toBe('pass');
     for (const job of ['seqread-1m', 'randwrite-4k-qd32']) {
-      for (const side of ['guest', 'host', 'ratio']) {
-        const m = out.metrics.find((x) => x.name === `io.${job}.${side}`);
-        expect(m, `${job} ${side}`).toBeDefined();
-        expect(m!.samples[0]).toBeGreaterThan(0);
-        expect(m!.labels).toMatchObject({ side, job, cache: 'none', aio: 'threads' });
+      for (const name of ['guest', 'host', 'ratio', 'clat_p50.guest', 'clat_p99.guest', 'clat_p50.host', 'clat_p99.host']) {
+        const m = out.metrics.find((x) => x.name === `io.${job}.${name}`);
+        expect(m, `${job} ${name}`).toBeDefined();
+        // One sample per 100 ms window of the 1 s job, guest and host alike.
+        expect(m!.summary.n, `${job} ${name}`).toBeGreaterThanOrEqual(6);
+        for (const v of m!.samples) expect(v).toBeGreaterThan(0);
+        expect(m!.sampling?.reason).toBe('fixed');
+        expect(m!.labels).toMatchObject({ side: name.split('.').pop(), job, cache: 'none', aio: 'threads' });
       }
+      const ratio = out.metrics.find((x) => x.name === `io.${job}.ratio`)!;
+      expect(ratio.ratio!.low).toBeLessThanOrEqual(ratio.summary.median);
+      expect(ratio.ratio!.high).toBeGreaterThanOrEqual(ratio.summary.median);
     }
     expect(out.facts?.scratchFs).toBeTruthy();
     expect(readdirSync(ctx.scratchDir).filter((f) => f.endsWith('.raw'))).toEqual([]);
@@ -170,6 +176,24 @@ describe('io', () => {
     expect(linuxQemus()).toEqual([]);
   });
 
+  it("a guest cut short in the middle of a job's output keeps the windows that arrived, marked cut-short", async () => {
+    const ac = new AbortController();
+    const ctx = { ...context('io-cut-logs', 240), signal: ac.signal };
+    ctx.onPhase = (p: string) => {
+      // The histogram log's header line: the bandwidth log before it has arrived whole.
+      if (p === 'guest seqread-1m: clat_hist log') ac.abort();
+    };
+    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 1, ramp: 0, sizeMiB: 64, intervalMs: 100, jobs: ['seqread-1m', 'randread-4k-qd1'] } }), ctx);
+    expect(out.status).toBe('error');
+    const m = out.metrics.find((x) => x.name === 'io.seqread-1m.guest');
+    expect(m, JSON.stringify(out.metrics.map((x) => x.name))).toBeDefined();
+    expect(m!.summary.n).toBeGreaterThanOrEqual(6);
+    expect(m!.sampling).toMatchObject({ reason: 'cut-short' });
+    expect(m!.sampling!.note).toMatch(/^cut short: \d+ of \d+ samples arrived/);
+    expect(out.metrics.some((x) => x.labels?.side === 'host')).toBe(false);
+    expect(linuxQemus()).toEqual([]);
+  });
+
   it('a run cut short keeps the guest jobs that finished', async () => {
     const ac = new AbortController();
     const ctx = { ...context('io-cut-short', 240), signal: ac.signal };
@@ -177,14 +201,14 @@ describe('io', () => {
     ctx.onPhase = (p: string) => {
       phases.push(p);
       // The second job's begin line means the first one ended: interrupt now.
-      if (phases.filter((x) => x.startsWith('guest ') && x !== 'guest jobs').length === 2) ac.abort();
+      if (phases.filter((x) => /^guest [^:]+$/.test(x) && x !== 'guest jobs').length === 2) ac.abort();
     };
     const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 1, ramp: 0, sizeMiB: 64 } }), ctx);
     expect(out.status).toBe('error');
     expect(out.reason).toMatch(/^aborted/);
-    const guestJobs = out.metrics.filter((m) => m.labels?.side === 'guest');
+    const guestJobs = out.metrics.filter((m) => m.labels?.side === 'guest' && !m.name.includes('.clat_'));
     expect(guestJobs.length, JSON.stringify(phases)).toBe(1);
-    expect(guestJobs[0]!.summary.n).toBe(1);
+    expect(guestJobs[0]!.summary.n).toBeGreaterThanOrEqual(1);
     expect(out.metrics.some((m) => m.labels?.side === 'host')).toBe(false);
     expect(readdirSync(ctx.scratchDir).filter((f) => f.endsWith('.raw'))).toEqual([]);
     expect(linuxQemus()).toEqual([]);

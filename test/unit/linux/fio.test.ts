@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { IO_JOBS, fioArgs, jobSide, parseFioJson } from '../../../src/linux/fio.js';
+import { HIST_COARSENESS, IO_JOBS, fioArgs, jobSide, parseFioJson } from '../../../src/linux/fio.js';
 import { initSourcePath } from '../../../src/linux/image.js';
 
 const sample = {
@@ -50,8 +50,11 @@ describe('parseFioJson', () => {
 describe('guest and host run the same job', () => {
   it('every option fioArgs gives the host is also on the guest /init fio command line', () => {
     const init = readFileSync(initSourcePath(), 'utf8');
-    for (const a of fioArgs(IO_JOBS[0]!, { filename: 'f', runtimeSec: 1, rampSec: 1, sizeBytes: 1, ioengine: 'libaio' })) {
+    for (const a of fioArgs(IO_JOBS[0]!, { filename: 'f', runtimeSec: 1, rampSec: 1, sizeBytes: 1, ioengine: 'libaio', logPrefix: 'p', intervalMs: 100 })) {
       expect(init).toContain(`${a.split('=')[0]}=`);
     }
+  });
+  it('the guest merges histogram bins as the host parser expects', () => {
+    expect(readFileSync(initSourcePath(), 'utf8')).toContain(`--log_hist_coarseness=${HIST_COARSENESS}`);
   });
 });

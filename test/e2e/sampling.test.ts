@@ -1,0 +1,133 @@
+/**
+ * Enough samples behind every figure, through the built CLI under TCG:
+ * - exits with `--precision`: each test stops for a reason it records, and views show it;
+ * - I/O: one sample per fio window (≥ 11 per metric in a 3 s job), every ratio with its
+ *   interval, and a disk throttled to half (a QEMU `-drive` throttle in a suite file) compares
+ *   as regressed on the guest's throughput rows (exit 4), while an identical run does not.
+ *
+ * The disk is throttled in the base runs too (at twice the slow run's rate): the throttle, not
+ * this shared machine's load, then sets the guest's throughput, so two identical runs measure
+ * the same thing. The host's own fio rows are not throttled and follow the load: between two
+ * single runs their windows are not independent replicates, and they are not asserted on.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Results } from '../../src/results/model.js';
+import { runCli } from '../helpers/cli.js';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'kvmb-e2e-sampling-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const load = (dir: string): Results => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;
+
+describe('adaptive sampling of the exits suite', () => {
+  it('run exits --precision 3% --max-time 20s stops each test for a recorded reason, shown in every view', () => {
+    const out = join(tmp, 'exits');
+    const r = runCli(['run', 'exits', '--accel', 'tcg', '--precision', '3%', '--max-time', '20s', '--only', 'cpuid', '--only', 'hlt_lapic_timer', '-o', out], {}, 240_000);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const res = load(out);
+    expect(res.cases.map((c) => c.id)).toEqual(['exits/cpuid', 'exits/hlt_lapic_timer']);
+    for (const c of res.cases) {
+      const head = c.metrics.find((m) => m.headline)!;
+      expect(head.sampling, c.id).toBeDefined();
+      expect(['precision', 'max-samples', 'max-time']).toContain(head.sampling!.reason);
+      expect(head.sampling!.n).toBe(head.summary.n);
+      expect(head.summary.n).toBeGreaterThanOrEqual(11);
+      expect(head.sampling!.elapsedMs!).toBeLessThan(21_000);
+      if (head.sampling!.reason === 'precision') expect(head.sampling!.precision!).toBeLessThanOrEqual(0.03);
+      else expect(head.sampling!.precision!).toBeGreaterThan(0.03);
+      expect(head.sampling!.note).toMatch(/^(precision \d+\.\d % reached after \d+ samples|cap of .* reached at .*)$/);
+      // Every metric of the case carries the same record.
+      for (const m of c.metrics) expect(m.sampling?.reason).toBe(head.sampling!.reason);
+    }
+    const md = runCli(['report', out, '--format', 'md']);
+    expect(md.status).toBe(0);
+    for (const c of res.cases) expect(md.stdout).toContain(c.metrics.find((m) => m.headline)!.sampling!.note);
+  });
+
+  it('caps without a precision, or a precision that is not one, are usage errors (exit 2)', () => {
+    const a = runCli(['run', 'exits', '--accel', 'tcg', '--max-time', '5s', '-o', join(tmp, 'bad-a')]);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/give --precision too/);
+    const b = runCli(['run', 'exits', '--accel', 'tcg', '--precision', 'fast', '-o', join(tmp, 'bad-b')]);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/not a percentage/);
+  });
+});
+
+/** A two-job I/O suite with the guest's disk throttled to `bps` bytes/s and `iops` requests/s. */
+function throttledSuite(dir: string, bps: number, iops: number): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'io-throttled.yaml');
+  writeFileSync(file, [
+    'suite: io-throttled',
+    'defaults:',
+    '  kind: io',
+    '  guest: linux',
+    '  machine: q35',
+    '  accel: [kvm, tcg]',
+    '  memory: 512',
+    '  deadline: 300',
+    `  args: { cache: none, aio: threads, ioengine: libaio, runtime: 3, ramp: 1, sizeMiB: 128, intervalMs: 200, jobs: [seqread-1m, randread-4k-qd1], driveOptions: "throttling.bps-total=${bps},throttling.iops-total=${iops}" }`,
+    'cases:',
+    '  - id: virtio-blk',
+    '',
+  ].join('\n'));
+  return file;
+}
+
+interface Row { name: string; verdict: string; notes: string[] }
+function compareRows(a: string, b: string): { code: number; rows: Row[] } {
+  const r = runCli(['compare', a, b, '--format', 'json', '--fail-on-regression']);
+  const c = JSON.parse(r.stdout) as { pairs: Array<{ metrics: Row[] }> };
+  return { code: r.status ?? -1, rows: c.pairs.flatMap((p) => p.metrics) };
+}
+
+describe('I/O samples per window, ratios with intervals, a planted slower disk', () => {
+  const THROUGHPUT = ['io.seqread-1m.guest', 'io.randread-4k-qd1.guest'];
+  let base = '', again = '', slow = '';
+  beforeAll(() => {
+    const run = (name: string, bps: number, iops: number): string => {
+      const out = join(tmp, `run-${name}`);
+      const r = runCli(['run', throttledSuite(join(tmp, name), bps, iops), '--accel', 'tcg', '-o', out], {}, 330_000);
+      if (r.status !== 0) throw new Error(`run ${name} exited ${r.status}: ${r.stderr}${r.stdout}`);
+      return out;
+    };
+    base = run('base', 16 << 20, 100);
+    again = run('again', 16 << 20, 100);
+    slow = run('slow', 8 << 20, 50);
+  }, 1_000_000);
+
+  it('every I/O metric has at least 11 samples and every ratio a 95 % interval around its median', () => {
+    for (const dir of [base, again, slow]) {
+      const c = load(dir).cases[0]!;
+      expect(c.status, c.reason).toBe('pass');
+      expect(c.metrics.length).toBe(2 * 7);
+      for (const m of c.metrics) {
+        expect(m.summary.n, `${m.name} in ${dir}`).toBeGreaterThanOrEqual(11);
+        expect(m.sampling?.n).toBe(m.summary.n);
+        if (m.labels?.side !== 'ratio') continue;
+        expect(m.ratio, m.name).toBeDefined();
+        expect(m.ratio!.low).toBeLessThanOrEqual(m.summary.median);
+        expect(m.ratio!.high).toBeGreaterThanOrEqual(m.summary.median);
+        expect(m.ratio!.method).toMatch(/bootstrap of the ratio of medians/);
+      }
+    }
+  });
+
+  it('half the disk rate compares as regressed on the guest throughput rows, exit 4', () => {
+    const { code, rows } = compareRows(base, slow);
+    expect(code).toBe(4);
+    for (const name of THROUGHPUT) expect(rows.find((r) => r.name === name)?.verdict, name).toBe('regressed');
+  });
+
+  it('an identical run does not regress the guest throughput rows', () => {
+    const { rows } = compareRows(base, again);
+    for (const name of THROUGHPUT) expect(rows.find((r) => r.name === name)?.verdict, name).not.toBe('regressed');
+  });
+});
