@@ -64,12 +64,15 @@ export function metricCounters(expect: Expectation): string[] {
 
 export type Expectation = Record<string, [number, number]>;
 
-/** `exits=1 io_exits=1` or `exits=0-1` (per iteration, inclusive ranges). Unknown syntax throws. */
+/**
+ * `exits=1 io_exits=1` or `exits=0-1` (per iteration, inclusive ranges); `peers.exits=0-2` declares
+ * a counter of every vCPU but 0 (src/cases/smp.ts). Unknown syntax throws.
+ */
 export function parseExpectation(text: string): Expectation {
   const out: Expectation = {};
   for (const word of text.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^([a-z_][a-z0-9_]*)=(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(word);
-    if (!m) throw new Error(`bad expectation '${word}' (want name=N or name=LO-HI)`);
+    const m = /^((?:peers\.)?[a-z_][a-z0-9_]*)=(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(word);
+    if (!m) throw new Error(`bad expectation '${word}' (want name=N, name=LO-HI or peers.name=...)`);
     const lo = Number(m[2]), hi = m[3] === undefined ? lo : Number(m[3]);
     if (hi < lo) throw new Error(`bad expectation '${word}': range runs backwards`);
     out[m[1]!] = [lo, hi];
