@@ -14,6 +14,7 @@ import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites/types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
+import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
 import { vcpuLabel } from './smp.js';
 import { runVcpuSweep } from './vcpu-sweep.js';
@@ -36,10 +37,13 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
   const machine = machineOf(spec);
   const img = await guestImage(spec.guest ?? 'hello');
   const qemu = qemuConfigFor(spec, ctx, img.path, spec.vcpus > 1 ? `smp cpus=${spec.vcpus}` : undefined);
+  // `--pin`: the threads are pinned once QMP answers, which can be after a short guest has ended (facts.pin counts).
+  const pin = spec.args.pin === true;
+  const pinned: PinOutcome[] = [];
   // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
   // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
   const execution = runExecution(ctx);
-  const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}, ctx.platform.variant) };
+  const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, { ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) }, ctx.platform.variant) };
   const boots = Math.max(1, spec.repeat);
   const spawnToEntry: number[] = [];
   const entryToExit: number[] = [];
@@ -70,6 +74,7 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       appendLog: n > 1,
       // Only the first byte's arrival matters; the launcher timestamps it.
       onDebugBytes: () => {},
+      ...(pin ? { qmp: { onReady: (q) => { void pinVcpuThreads(q).then((o) => pinned.push(o)); } } } : {}),
     });
     last = r;
     if (r.status !== 'pass') {
@@ -95,6 +100,7 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
     if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
   }
   const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
+  if (pin) facts.pin = { boots, pinned: pinned.filter((o) => o.applied).length, errors: [...new Set(pinned.flatMap((o) => (o.error ? [o.error] : [])))] };
   // tinybench keeps samples only for a completed task; the per-boot arrays below hold every
   // boot that finished, so a failed or aborted case still reports what it measured.
   const task = stopped || failure ? undefined : bench.getTask('boot');

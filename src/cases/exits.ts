@@ -21,6 +21,7 @@ import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from '../suites
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
+import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { EnvironmentError } from '../errors.js';
 import {
   attributeSamples, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram,
@@ -147,8 +148,10 @@ export const exitsExecutor: CaseExecutor = {
     // A test on several vCPUs boots as many as it needs even where the suite says fewer (tests.def's `cpus`).
     const vcpus = Math.max(spec.vcpus, row?.cpus ?? 1);
     const parallel = spec.args.parallel === true;
+    const pin = spec.args.pin === true;
     qemu.vcpus = vcpus;
-    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, vcpus > 1 ? { vcpus: String(vcpus) } : {}, ctx.platform.variant) };
+    const vmExtra: Record<string, string> = { ...(vcpus > 1 ? { vcpus: String(vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) };
+    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, vmExtra, ctx.platform.variant) };
     if (!row) return { ...base, status: 'error', reason: `the exits guest has no test '${test}' (its tests: ${exitTestNames().join(', ')})`, metrics: [] };
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
@@ -196,6 +199,7 @@ export const exitsExecutor: CaseExecutor = {
       }).catch(() => undefined);
     };
 
+    let pinning: Promise<PinOutcome> | undefined;
     ctx.onPhase(`${test}: boot`);
     const stamps: { hello?: bigint; end?: bigint } = {};
     const r = await launchQemu({
@@ -204,7 +208,11 @@ export const exitsExecutor: CaseExecutor = {
       signal: ctx.signal,
       logPath: ctx.logPath,
       channels: [{ id: 'kvmb_ctl', onOpen: (s) => { control = s; } }],
-      ...(wantStats ? { qmp: { onReady: (q: QmpClient) => { qmp = q; qmpReady(); } } } : {}),
+      // QMP for KVM's statistics, and for the vCPU threads' ids when they are to be pinned (`--pin`).
+      ...(wantStats || pin ? { qmp: { onReady: (q: QmpClient) => {
+        if (pin) pinning = pinVcpuThreads(q);
+        if (wantStats) { qmp = q; qmpReady(); }
+      } } } : {}),
       onLine: (line, at) => {
         if (line.kind !== 'event') return;
         if (line.type === 'hello') stamps.hello = at;
@@ -219,6 +227,7 @@ export const exitsExecutor: CaseExecutor = {
     await chain;
     const t = r.transcript;
     const facts: Record<string, unknown> = { test, guestArgs: words.join(' '), targetMicros: targetUs, ...launchFacts(r) };
+    if (pin) facts.pin = (await pinning) ?? { error: 'QMP never answered: the vCPU threads were not pinned' };
     if (ctx.platform.cpuNote) facts.cpuNote = ctx.platform.cpuNote;
     if (t.cpu) facts.guestCpu = t.cpu;
     if (t.test?.what) facts.what = t.test.what;

@@ -32,6 +32,7 @@ export const SUITE_FLAGS = {
   machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINE_TYPES] }),
   'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
+  pin: Flags.boolean({ description: "pin each guest's vCPU threads to host CPUs (vCPU k to the k-th CPU kvmbench may use); recorded as `vm.pin`, so compare flags runs that differ", default: false }),
   tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
 
@@ -58,12 +59,12 @@ export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-d
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; pin?: boolean },
   kernel?: string,
 ): SuiteSelection {
   const suite = loadSuite(name, {
     quick: flags.quick,
-    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },
+    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap, pin: flags.pin },
     kinds: Object.keys(executors),
   });
   return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };

@@ -38,8 +38,8 @@ const checker = TypeCompiler.Compile(SuiteFile);
 export interface LoadOptions {
   /** Apply `quick:` overrides (kvmbench run --quick). */
   quick?: boolean;
-  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`, `tap` to every `net` case. */
-  cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string };
+  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`, `tap` to every `net` case, `pin` to every case. */
+  cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string; pin?: boolean };
   /** Executor kinds that exist; when given, a case of any other kind is an error. */
   kinds?: readonly string[];
   /** Directory of the shipped suites (default `<package root>/suites`). */
@@ -377,6 +377,7 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   const guestName = c.guest ?? d.guest;
   if (cli.kernel !== undefined && guestName === 'linux') args.kernel = cli.kernel;
   if (cli.tap !== undefined && kind === 'net') args.tap = cli.tap;
+  if (cli.pin) args.pin = true;
   const spec: CaseSpec = {
     id: c.id,
     suite: ps.data.suite,
