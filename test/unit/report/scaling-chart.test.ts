@@ -5,8 +5,8 @@ import type { CaseResult, Metric } from '../../../src/results/model.js';
 function m(name: string, labels: Record<string, string>, median: number): Metric {
   return {
     name, unit: 'ns', better: 'lower', interval: 'i', method: 'm', accelerator: 'tcg', samples: [median], labels,
-    summary: { n: 11, mean: median, median, min: median, max: median, p5: median * 0.9, p95: median * 1.1, stddev: 0, cv: 0 },
-  } as Metric;
+    summary: { n: 11, mean: median, median, min: median, max: median, p5: median * 0.9, p95: median * 1.1, stdev: 0, cv: 0 },
+  };
 }
 
 const scaling = {
