@@ -16,6 +16,7 @@ import { vcpuLabel } from './smp.js';
 import { runVcpuSweep } from './vcpu-sweep.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
+import { PIN_RECORD } from '../vmm/pin.js';
 
 const PHASE_DEF: Record<Phase, string> = {
   spawn: 'the host calls spawn() for QEMU',
@@ -113,14 +114,16 @@ export const bootLinuxExecutor: CaseExecutor = {
 async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
   const machine = spec.machine as MachineType;
   const base = linuxCaseBase(spec, ctx);
+  const pin = spec.args.pin === true;
   const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-  const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...variantVmRecord(ctx.platform.variant, given) };
+  const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}), ...variantVmRecord(ctx.platform.variant, given) };
   // Before the image is built: a stock kernel this KVM cannot run costs no download.
   const early = linuxBootBlocked(ctx, { given: given !== undefined });
   if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
   ctx.onPhase('image');
   const img = await buildLinuxImage({ variant: 'base', kernel: given });
-  const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
+  const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath, pin };
+  const pinned: Array<NonNullable<LinuxBootResult['pin']>> = [];
   const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
   const guest = guestInfo(img);
   const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
@@ -152,6 +155,7 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
       return failed(`timed boot ${i + 1}`, r, withExecution(execution.mode, done.metrics));
     }
     runs.push(r.marks);
+    if (r.pin) pinned.push(r.pin);
   }
   const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
   const metrics = withExecution(execution.mode, timeline.metrics);
@@ -159,5 +163,6 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
     return { ...base, guest, vm, execution, status: 'error', reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
   }
   facts.p90Ms = timeline.p90;
+  if (pin) facts.pin = { boots: spec.repeat, pinned: pinned.filter((p) => p.applied).length, errors: [...new Set(pinned.flatMap((p) => (p.error ? [p.error] : [])))] };
   return { ...base, guest, vm, execution, status: 'pass', metrics, facts };
 }
