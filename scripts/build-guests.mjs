@@ -52,8 +52,8 @@ async function inputsHash(files) {
 }
 
 /** The columns of a tests.def row (guests/exits/tests.def explains them); the build keeps those the host needs. */
-const TEST_ROW_JSON = '#define EXIT_TEST(name, loop, prepare, figure, irq, hist, expect, tags, what) '
-  + '{"name": #name, "figure": #figure, "irq": irq, "hist": hist, "expect": expect, "tags": tags, "what": what},';
+const TEST_ROW_JSON = '#define EXIT_TEST(name, loop, prepare, figure, irq, hist, cpus, parallel, expect, tags, what) '
+  + '{"name": #name, "figure": #figure, "irq": irq, "hist": hist, "cpus": cpus, "parallel": parallel, "expect": expect, "tags": tags, "what": what},';
 
 /** A guest's tests.def as JSON: the preprocessor expands every row, so the JSON is what main.c's table holds. */
 async function testsJson(dir, def) {
@@ -72,6 +72,7 @@ async function testsJson(dir, def) {
     names.add(r.name);
     r.irq = r.irq === 1;
     r.hist = r.hist === 1;
+    r.parallel = r.parallel === 1;
     r.tags = r.tags.split(/\s+/).filter(Boolean);
   }
   return `${JSON.stringify(rows, null, 2)}\n`;

@@ -24,17 +24,16 @@
  *   test=NAME samples=N target_us=U  [min_iters=N] [pmtimer=PORT] [sync] [hist=N]
  *   [spin: hang on purpose] [mask_irq: block the test's interrupt, which must fail it]
  */
-#include "../lib/rt.h"
+#include "exits.h"
+#include "../lib/smp.h"
 
 const char guest_name[] = "exits";
-
-typedef u64 (*loop_fn)(u64 n);
 
 static int is_amd(void) {
 	return rt_vendor[0] == 'A' || rt_vendor[0] == 'H'; /* AuthenticAMD, HygonGenuine */
 }
 
-static u64 tsc_hz; /* the guest's TSC rate, 0 when unknown */
+u64 tsc_hz;
 
 /* ------------------------------------------------------------------ loops */
 /* Each returns what a wake-up loop reports (its latency sum); the others return 0 and are timed whole. */
@@ -146,14 +145,14 @@ static u64 __attribute__((noinline)) loop_wr_kernel_gs_base(u64 n) {
 #define X2APIC_SVR 0x80f
 #define X2APIC_ICR 0x830
 #define X2APIC_LVT_TIMER 0x832
-#define LAPIC_BASE 0xfee00000ul
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3e0
 #define LVT_MASKED (1u << 16)
 #define LVT_TSC_DEADLINE (2u << 17)
-static volatile u64 irq_count;
+volatile u64 irq_count;
+u64 irq_per_iteration = 1;
 static volatile u64 wake_tsc;
 struct test;
 static const struct test *cur;
@@ -180,7 +179,6 @@ static u64 __attribute__((noinline)) loop_self_ipi_sti_nop(u64 n) {
 	return 0;
 }
 
-static void undelivered(u64 got, u64 want);
 
 /*
  * Waits with interrupts enabled until the handler count passes `before`; 100 ms at most. A
@@ -279,6 +277,8 @@ struct test {
 	const char *figure_name;
 	int irq;            /* one interrupt per iteration must be delivered */
 	int hist;           /* long enough to time iteration by iteration */
+	int cpus;           /* vCPUs the test needs */
+	int parallel;       /* may run on every vCPU at once (`parallel`) */
 };
 
 /* Executes one instruction under a fault fixup; returns the exception vector or -1. */
@@ -418,9 +418,45 @@ static int prep_lapic_timer(const char **reason) {
 	return 0;
 }
 
+/* How long the APs may take to start: far more than KVM or TCG need, well inside a case's deadline. */
+#define SMP_START_MS 2000
+static u32 smp_started;
+
+/*
+ * Brings up every vCPU the VM has (once) for a test that needs `need` of them, or for
+ * `parallel`. A VM with fewer vCPUs is a SKIP; an AP that does not start ends the guest at
+ * once as an error (`smp=ap-not-started`), never as a hang.
+ */
+int smp_prepare(const char **reason, u32 need) {
+	if (!smp_started) {
+		const char *why = "", *source = "";
+		smp_tsc_hz = tsc_hz ? tsc_hz : 3000000000ul;
+		u64 t0 = rdtsc_serialized();
+		u32 n = smp_start(SMP_START_MS, &why, &source);
+		u64 took = rdtsc_serialized() - t0;
+		if (!n) {
+			proto("FAIL", "test=%s reason=\"%s\" smp=ap-not-started", cur->name, why);
+			rt_exit(EXIT_CRASH);
+		}
+		char ids[160];
+		u64 len = 0;
+		ids[0] = 0;
+		for (u32 i = 0; i < n && len + 12 < sizeof ids; i++) len += (u64)snfmt(ids + len, sizeof ids - len, "%s%u", i ? "," : "", smp_apic_ids[i]);
+		proto("smp", "cpus=%u apic_ids=%s source=%s bringup_ticks=%lu", n, ids, source, took);
+		smp_started = n;
+	}
+	if (smp_started < need) {
+		static char why[120];
+		snfmt(why, sizeof why, "%s needs %u vCPUs, this VM has %u (give the case vcpus: %u)", cur->name, need, smp_started, need);
+		*reason = why;
+		return 1;
+	}
+	return 0;
+}
+
 static const struct test tests[] = {
-#define EXIT_TEST(name, loop, prepare, figure, irq, hist, expect, tags, what) \
-	{ #name, loop, prepare, what, expect, FIG_##figure, #figure, irq, hist },
+#define EXIT_TEST(name, loop, prepare, figure, irq, hist, cpus, parallel, expect, tags, what) \
+	{ #name, loop, prepare, what, expect, FIG_##figure, #figure, irq, hist, cpus, parallel },
 #include "tests.def"
 #undef EXIT_TEST
 };
@@ -429,7 +465,7 @@ static const struct test tests[] = {
 
 static u64 irq_expected;
 
-static void undelivered(u64 got, u64 want) {
+void undelivered(u64 got, u64 want) {
 	/* window: how long the interrupt had to arrive (a one-instruction sti window, or a bounded wait with IF=1). */
 	proto("FAIL", "test=%s reason=\"interrupts not delivered: %lu handled for %lu iterations\" delivered=%lu expected=%lu window=%s",
 	      cur->name, got, want, got, want, cur->loop == loop_self_ipi_sti_nop ? "sti-nop" : "bounded");
@@ -445,7 +481,7 @@ static u64 measure(loop_fn fn, u64 n) {
 	u64 t1 = rdtsc_serialized();
 	last_wall = t1 - t0;
 	if (fn != loop_null && cur->irq) {
-		u64 got = irq_count - irq0, want = n + (irq_extra - extra0);
+		u64 got = irq_count - irq0, want = n * irq_per_iteration + (irq_extra - extra0);
 		if (got != want) undelivered(got, want);
 		irq_expected += want;
 	}
@@ -530,6 +566,74 @@ static u64 sample_ticks[MAX_SAMPLES], sample_base[MAX_SAMPLES];
 /* Iterations a sample's test loop redid (hlt_lapic_timer: the timer was due before hlt): each is a whole extra attempt. */
 static u64 sample_extra[MAX_SAMPLES];
 
+/*
+ * `parallel`: the test loop on every vCPU at once (kvm-unit-tests' `parallel`). vCPU 0 chose N
+ * alone; then per sample every vCPU runs the null loop, meets the others at a barrier, vCPU 0
+ * prints the phase line (the host reads every vCPU's counters), they meet again, run the test
+ * loop, and so on. Each vCPU keeps its own figures, printed as `vsample` lines at the end.
+ */
+#define PAR_BARRIER_MS 30000 /* longer than the host's 10 s acknowledgement bound */
+static struct smp_barrier par_bar;
+static loop_fn par_loop;
+static u64 par_n, par_samples;
+static u64 par_ticks[SMP_MAX_CPUS][MAX_SAMPLES], par_base[SMP_MAX_CPUS][MAX_SAMPLES];
+
+static u64 timed(loop_fn fn, u64 n) {
+	u64 t0 = rdtsc_serialized();
+	fn(n);
+	return rdtsc_serialized() - t0;
+}
+
+static void par_worker(void *arg) {
+	(void)arg;
+	u32 me = this_cpu()->index, sense = 0;
+	for (u64 i = 0; i < par_samples; i++) {
+		if (smp_barrier_wait(&par_bar, &sense, PAR_BARRIER_MS)) return;
+		par_base[me][i] = timed(loop_null, par_n);
+		if (smp_barrier_wait(&par_bar, &sense, PAR_BARRIER_MS)) return;
+		if (smp_barrier_wait(&par_bar, &sense, PAR_BARRIER_MS)) return; /* vCPU 0's phase line is out */
+		par_ticks[me][i] = timed(par_loop, par_n);
+		if (smp_barrier_wait(&par_bar, &sense, PAR_BARRIER_MS)) return;
+	}
+}
+
+static int host_sync(const char *loop, u64 i, u64 ticks);
+
+static void par_meet(u32 *sense) {
+	if (!smp_barrier_wait(&par_bar, sense, PAR_BARRIER_MS)) return;
+	proto("FAIL", "test=%s reason=\"a vCPU did not reach the parallel barrier within %u s\"", cur->name, PAR_BARRIER_MS / 1000);
+	rt_exit(EXIT_FAIL);
+}
+
+static void run_parallel(loop_fn loop, u64 n, u64 samples) {
+	par_loop = loop;
+	par_n = n;
+	par_samples = samples;
+	smp_barrier_init(&par_bar, smp_ncpus);
+	for (u32 c = 1; c < smp_ncpus; c++) {
+		if (smp_run_on(c, par_worker, 0, 1000)) {
+			proto("FAIL", "test=%s reason=\"vCPU %u did not take the parallel loop within 1 s\"", cur->name, c);
+			rt_exit(EXIT_FAIL);
+		}
+	}
+	u32 sense = 0;
+	host_sync("init", 0, 0);
+	for (u64 i = 0; i < samples; i++) {
+		par_meet(&sense);
+		par_base[0][i] = timed(loop_null, n);
+		par_meet(&sense);
+		host_sync("null", i, par_base[0][i]);
+		par_meet(&sense);
+		par_ticks[0][i] = timed(loop, n);
+		par_meet(&sense);
+		host_sync("test", i, par_ticks[0][i]);
+	}
+	for (u64 i = 0; i < samples; i++) {
+		sample_ticks[i] = par_ticks[0][i];
+		sample_base[i] = par_base[0][i];
+	}
+}
+
 /* Every TSC rate the guest can read, so the host can cross-check the one used (0: not offered). */
 static void report_tsc_sources(u16 pm) {
 	u32 a, b, c, d;
@@ -581,9 +685,21 @@ int guest_main(void) {
 	report_tsc_sources(pm);
 
 	const char *reason = 0;
+	smp_tsc_hz = tsc_hz ? tsc_hz : 3000000000ul;
 	if (t->prepare(&reason)) {
 		proto("SKIP", "test=%s reason=\"%s\"", t->name, reason);
 		return EXIT_SKIP;
+	}
+	int par = arg_present("parallel");
+	if (par) {
+		if (!t->parallel) {
+			proto("SKIP", "test=%s reason=\"%s cannot run on every vCPU at once (its state or interrupt is one vCPU's)\"", t->name, t->name);
+			return EXIT_SKIP;
+		}
+		if (smp_prepare(&reason, 1)) {
+			proto("SKIP", "test=%s reason=\"%s\"", t->name, reason);
+			return EXIT_SKIP;
+		}
 	}
 	loop_fn loop = t->loop ? t->loop : (is_amd() ? loop_vmmcall : loop_vmcall);
 
@@ -614,16 +730,17 @@ int guest_main(void) {
 		if ((x < y ? x : y) >= target) break;
 		n <<= 1;
 	}
-	proto("test", "name=%s iters=%lu samples=%lu target_ticks=%lu figure=%s irq=%d expect=\"%s\" what=\"%s\"", t->name, n,
-	      samples, target, t->figure_name, t->irq, t->expect, t->what);
+	proto("test", "name=%s iters=%lu samples=%lu target_ticks=%lu figure=%s irq=%d cpus=%u parallel=%d expect=\"%s\" what=\"%s\"", t->name, n,
+	      samples, target, t->figure_name, t->irq, smp_started ? smp_started : 1, par, t->expect, t->what);
 
 	if (arg_present("spin")) {
 		/* For the harness's own tests: a guest that hangs mid-test. */
 		rt_spin_forever();
 	}
 
-	host_sync("init", 0, 0);
-	for (u64 i = 0; i < samples; i++) {
+	if (par) run_parallel(loop, n, samples);
+	else host_sync("init", 0, 0);
+	for (u64 i = 0; i < samples && !par; i++) {
 		u64 base = measure(loop_null, n);
 		host_sync("null", i, base);
 		u64 early0 = wake_early;
@@ -637,13 +754,17 @@ int guest_main(void) {
 		/* Without sync the samples stream as they come; with it they wait, so windows stay equal. */
 		if (!sync_on) proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu extra=%lu", t->name, i, n, ticks, base, sample_extra[i]);
 	}
-	if (sync_on)
+	if (sync_on || par)
 		for (u64 i = 0; i < samples; i++)
 			proto("sample", "test=%s i=%lu iters=%lu ticks=%lu base=%lu extra=%lu", t->name, i, n, sample_ticks[i], sample_base[i], sample_extra[i]);
+	if (par)
+		for (u32 c = 0; c < smp_ncpus; c++)
+			for (u64 i = 0; i < samples; i++)
+				proto("vsample", "test=%s cpu=%u i=%lu iters=%lu ticks=%lu base=%lu", t->name, c, i, n, par_ticks[c][i], par_base[c][i]);
 	if (t->irq) proto("irq", "test=%s delivered=%lu expected=%lu", t->name, irq_expected, irq_expected);
 	if (t->figure == FIG_wake) proto("wake", "test=%s delay_ticks=%lu early=%lu mode=%s", t->name, wake_delay, wake_early, timer_tscdl ? "tsc-deadline" : "one-shot");
 	u64 hn = arg_u64("hist", 0);
-	if (hn && t->hist) histogram(loop, hn);
+	if (hn && t->hist && !par) histogram(loop, hn);
 	proto("PASS", "test=%s", t->name);
 	proto("end", "status=pass tsc=%lu", rdtsc_serialized());
 	return EXIT_PASS;

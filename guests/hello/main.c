@@ -3,9 +3,11 @@
  * timing (boot-micro) and the calibration boot (doctor --boot, the start of a KVM
  * run); its whole runtime is the shared entry (long-mode switch) plus two protocol
  * lines. With `calib` it first times an empty loop, which tells native execution
- * (a few TSC ticks an iteration) from emulated (thousands).
+ * (a few TSC ticks an iteration) from emulated (thousands). With `smp` it starts every other
+ * vCPU before its end line (boot-micro with several vCPUs: the boot includes their bring-up).
  */
 #include "../lib/rt.h"
+#include "../lib/smp.h"
 
 const char guest_name[] = "hello";
 
@@ -27,6 +29,16 @@ int guest_main(void) {
 			if (t < best) best = t;
 		}
 		proto("calib", "iters=%lu ticks=%lu", n, best);
+	}
+	if (arg_present("smp")) {
+		const char *why = "", *source = "";
+		u64 t0 = rdtsc_serialized();
+		u32 n = smp_start(2000, &why, &source);
+		if (!n) {
+			proto("FAIL", "reason=\"%s\" smp=ap-not-started", why);
+			return EXIT_CRASH;
+		}
+		proto("smp", "cpus=%u source=%s bringup_ticks=%lu", n, source, rdtsc_serialized() - t0);
 	}
 	proto("end", "status=pass tsc=%lu", rdtsc_serialized());
 	return EXIT_PASS;

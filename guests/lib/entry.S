@@ -10,6 +10,7 @@
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS 0x00000003 /* page-aligned modules, memory info */
 #define DEBUGCON_PORT 0xe9  /* isa-debugcon: one byte at entry, timestamped by the host */
+#define SMP_STACK_SHIFT 14  /* 16 KiB per AP stack: SMP_STACK in smp.h */
 
 	.section .multiboot, "a"
 	.align 4
@@ -161,15 +162,97 @@ gdt:
 	.quad 0
 	.quad 0x00AF9A000000FFFF   /* 0x08: 64-bit code */
 	.quad 0x00CF92000000FFFF   /* 0x10: data */
+	.quad 0x00CF9A000000FFFF   /* 0x18: 32-bit code (the APs' way from real mode to long mode) */
 gdt_end:
 gdt_ptr:
 	.word gdt_end - gdt - 1
 	.long gdt
 
+/*
+ * Application processors (guests/lib/smp.c). The real-mode trampoline below is copied to
+ * SMP_TRAMPOLINE (0x8000, SIPI vector 0x08), so it uses only offsets from its own start with
+ * DS = CS. It loads the shared GDT (its 32-bit base through an operand-size prefix) and jumps
+ * straight into the image at 1 MiB in 32-bit protected mode; from there each AP takes the
+ * same path to long mode as the BSP, on the BSP's page tables.
+ */
+	.section .text.boot, "ax"
+	.code16
+	.globl smp_trampoline, smp_trampoline_end
+smp_trampoline:
+	cli
+	movw %cs, %ax
+	movw %ax, %ds
+	lgdtl (ap_gdt_ptr - smp_trampoline)
+	movl %cr0, %eax
+	orl $1, %eax               /* PE */
+	movl %eax, %cr0
+	ljmpl $0x18, $ap_entry32
+ap_gdt_ptr:
+	.word gdt_end - gdt - 1
+	.long gdt
+smp_trampoline_end:
+
+	.code32
+ap_entry32:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movl %cr4, %eax
+	orl $0x20, %eax            /* PAE */
+	movl %eax, %cr4
+	movl $boot_pml4, %eax
+	movl %eax, %cr3
+	movl $0xC0000080, %ecx     /* EFER */
+	rdmsr
+	orl $0x100, %eax           /* LME */
+	wrmsr
+	movl %cr0, %eax
+	orl $0x80000001, %eax      /* PG | PE */
+	movl %eax, %cr0
+	ljmp $0x08, $ap_long_entry
+
+	.code64
+/*
+ * Every AP finds its own index, and with it its stack, from its APIC ID (CPUID.1:EBX[31:24])
+ * in smp_apic_ids[], so all APs can be started at once. An AP whose ID is not listed halts.
+ */
+ap_long_entry:
+	movw $0x10, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	xorw %ax, %ax
+	movw %ax, %fs
+	movw %ax, %gs
+	movl $1, %eax
+	cpuid
+	shrl $24, %ebx
+	xorl %ecx, %ecx
+	movl smp_ncpus(%rip), %edx
+	leaq smp_apic_ids(%rip), %rsi
+5:	cmpl %edx, %ecx
+	jae 7f
+	cmpl (%rsi,%rcx,4), %ebx
+	je 6f
+	incl %ecx
+	jmp 5b
+6:	movl %ecx, %edi            /* smp_ap_main(index) */
+	leaq 1(%rcx), %rax
+	shlq $SMP_STACK_SHIFT, %rax
+	leaq smp_stacks(%rip), %rsp
+	addq %rax, %rsp
+	xorq %rbp, %rbp
+	call smp_ap_main
+7:	cli
+	hlt
+	jmp 7b
+
 	.section .bss
 	.align 4096
 boot_pml4:	.skip 4096
 boot_pdpt:	.skip 4096
+	.globl boot_pd
 boot_pd:	.skip 4096 * 4
 	.align 16
 boot_stack:	.skip 16384

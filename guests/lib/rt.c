@@ -197,6 +197,11 @@ void idt_init(void) {
 		u64 a = (u64)isr_table + 16 * (u64)v;
 		idt[v] = (struct idt_entry){ (u16)a, 0x08, 0, 0x8e, (u16)(a >> 16), (u32)(a >> 32), 0 };
 	}
+	idt_load();
+}
+
+/* Loads the shared IDT on this CPU (the BSP in idt_init, each AP as it starts). */
+void idt_load(void) {
 	struct { u16 limit; u64 base; } __attribute__((packed)) ptr = { sizeof idt - 1, (u64)idt };
 	__asm__ volatile("lidt %0" ::"m"(ptr));
 }

@@ -80,6 +80,7 @@ struct isr_frame {
 };
 typedef void (*irq_handler)(struct isr_frame *f);
 void idt_init(void);
+void idt_load(void); /* the shared IDT on this CPU (each AP loads it as it starts) */
 void irq_set_handler(u8 vector, irq_handler h);
 /*
  * Expected-fault support: while rt_fixup_rip is non-zero, a CPU exception

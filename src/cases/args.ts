@@ -22,17 +22,23 @@ export function caseArgs<P extends TProperties>(props: P): TObject<P> {
   return Type.Object(optional, { additionalProperties: false });
 }
 
-/** A micro guest's QEMU configuration (src/cases/micro.ts qemuConfigFor). */
+/** vCPU counts a boot or scaling case sweeps, e.g. [1, 2, 4] (numbers or digit strings). */
+export const VcpuSweepArg = (what: string) =>
+  Type.Array(Type.Union([Type.Number(), Type.String()]), { errorMessage: `expected a list of vCPU counts (${what})` });
+
+/** A micro guest's QEMU configuration (src/cases/micro.ts qemuConfigFor); `--pin` sets `pin`. */
 export const MICRO_GUEST_ARGS = {
   firmware: TextArg('pc and q35: firmware image, e.g. qboot'),
   irqchip: OneOfArg(['on', 'split', 'off'], 'KVM interrupt controllers'),
   machine_options: TextArg('QEMU machine properties, e.g. "pit=off,rtc=off"'),
+  pin: FlagArg('pin vCPU threads to host CPUs (--pin)'),
 };
 
-/** What every Linux guest case takes: `--kernel` sets `kernel`. */
+/** What every Linux guest case takes: `--kernel` sets `kernel`, `--pin` sets `pin`. */
 export const LINUX_GUEST_ARGS = {
   kernel: TextArg('path of a bzImage'),
   boot_timeout: NumberArg('seconds one boot may take'),
+  pin: FlagArg('pin vCPU threads to host CPUs (--pin)'),
 };
 
 /** The case's args as its executor declared them; the loader has checked them against `schema`. */

@@ -13,9 +13,12 @@ import { buildLinuxImage, imageFacts, type LinuxImage } from '../linux/image.js'
 import { bootLinux, buildLinuxArgs, hostTscKhz, type LinuxBootResult, type Phase } from '../linux/launch.js';
 import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
 import { withExecution } from './micro.js';
-import { LINUX_GUEST_ARGS, caseArgs } from './args.js';
+import { LINUX_GUEST_ARGS, VcpuSweepArg, caseArgs } from './args.js';
+import { vcpuLabel } from './smp.js';
+import { runVcpuSweep } from './vcpu-sweep.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
+import { PIN_RECORD } from '../vmm/pin.js';
 
 const PHASE_DEF: Record<Phase, string> = {
   spawn: 'the host calls spawn() for QEMU',
@@ -35,7 +38,7 @@ export function intervalsFor(machine: string): Array<[Phase, Phase]> {
 }
 
 /** One metric per timeline interval over the boots in `runs`; stops at the first interval some boot lacks. */
-function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, machine: string, planned: number, accel: Accelerator): { metrics: Metric[]; p90: Record<string, number>; missing?: Phase } {
+function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, machine: string, planned: number, accel: Accelerator, vcpus = 1): { metrics: Metric[]; p90: Record<string, number>; missing?: Phase } {
   const metrics: Metric[] = [];
   const p90: Record<string, number> = {};
   if (runs.length === 0) return { metrics, p90 };
@@ -57,7 +60,7 @@ function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, ma
       perGuest: true,
       summary: summarize(samples),
       // Labels are identity (compare pairs on them); the measured p90 lives in facts.p90Ms.
-      labels: { machine, from, to },
+      labels: { machine, from, to, ...vcpuLabel(vcpus, false) },
     });
   }
   return { metrics, p90 };
@@ -104,56 +107,65 @@ export function guestInfo(img: LinuxImage) {
 
 export const bootLinuxExecutor: CaseExecutor = {
   kind: 'boot-linux',
-  args: caseArgs(LINUX_GUEST_ARGS),
+  args: caseArgs({ ...LINUX_GUEST_ARGS, vcpu_sweep: VcpuSweepArg('boot with each of these vCPU counts') }),
   async run(spec, ctx): Promise<CaseOutcome> {
-    const machine = spec.machine as MachineType;
-    const base = linuxCaseBase(spec, ctx);
-    const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...variantVmRecord(ctx.platform.variant, given) };
-    // Before the image is built: a stock kernel this KVM cannot run costs no download.
-    const early = linuxBootBlocked(ctx, { given: given !== undefined });
-    if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
-    ctx.onPhase('image');
-    const img = await buildLinuxImage({ variant: 'base', kernel: given });
-    const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath };
-    const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
-    const guest = guestInfo(img);
-    const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
-    if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
-    const failed = (what: string, r: LinuxBootResult, metrics: Metric[] = []): CaseOutcome => {
-      if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
-      const hint = r.kvmFailure ? `; ${kvmFailureHint(ctx.host.kvmFlavor)}` : '';
-      return { ...base, guest, vm, ...(r.execution ? { execution: r.execution } : {}), status: 'error', reason: `${what}: ${r.reason}${hint}`, metrics, facts };
-    };
-
-    // The kept console log comes from a boot of its own, so timed boots stay quiet.
-    ctx.onPhase('verbose boot');
-    // One boot's limit (the case deadline still applies): `args.boot_timeout` seconds, default 120.
-    const bootTimeoutMs = (typeof spec.args.boot_timeout === 'number' && spec.args.boot_timeout > 0 ? spec.args.boot_timeout : 120) * 1000;
-    const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: bootTimeoutMs });
-    if (!verbose.ok) return failed('verbose boot', verbose);
-
-    // How the kernel's code ran, from KVM's counters over the verbose boot (tcg under TCG).
-    const execution = verbose.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
-    if (verbose.kvmStats) facts.kvmStatsVerboseBoot = verbose.kvmStats;
-    const runs: Array<Partial<Record<Phase, number>>> = [];
-    facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
-    for (let i = 0; i < spec.repeat; i++) {
-      ctx.onPhase(`boot ${i + 1}/${spec.repeat}`);
-      const r = await bootLinux({ ...common, appendLog: true, timeoutMs: bootTimeoutMs });
-      if (!r.ok) {
-        // Keep the boots already measured: the case is an error, but its figures stand.
-        const done = timelineMetrics(runs, machine, spec.repeat, ctx.accel);
-        return failed(`timed boot ${i + 1}`, r, withExecution(execution.mode, done.metrics));
-      }
-      runs.push(r.marks);
-    }
-    const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel);
-    const metrics = withExecution(execution.mode, timeline.metrics);
-    if (timeline.missing) {
-      return { ...base, guest, vm, execution, status: 'error', reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
-    }
-    facts.p90Ms = timeline.p90;
-    return { ...base, guest, vm, execution, status: 'pass', metrics, facts };
+    return (await runVcpuSweep(spec, ctx, bootLinuxCase)) ?? bootLinuxCase(spec, ctx);
   },
 };
+
+/** One vCPU count (`vcpus` in every figure's identity when more than one). */
+async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
+  const machine = spec.machine as MachineType;
+  const base = linuxCaseBase(spec, ctx);
+  const pin = spec.args.pin === true;
+  const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
+  const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}), ...variantVmRecord(ctx.platform.variant, given) };
+  // Before the image is built: a stock kernel this KVM cannot run costs no download.
+  const early = linuxBootBlocked(ctx, { given: given !== undefined });
+  if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
+  ctx.onPhase('image');
+  const img = await buildLinuxImage({ variant: 'base', kernel: given });
+  const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath, pin };
+  const pinned: Array<NonNullable<LinuxBootResult['pin']>> = [];
+  const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
+  const guest = guestInfo(img);
+  const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
+  if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
+  const failed = (what: string, r: LinuxBootResult, metrics: Metric[] = []): CaseOutcome => {
+    if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
+    const hint = r.kvmFailure ? `; ${kvmFailureHint(ctx.host.kvmFlavor)}` : '';
+    return { ...base, guest, vm, ...(r.execution ? { execution: r.execution } : {}), status: 'error', reason: `${what}: ${r.reason}${hint}`, metrics, facts };
+  };
+
+  // The kept console log comes from a boot of its own, so timed boots stay quiet.
+  ctx.onPhase('verbose boot');
+  // One boot's limit (the case deadline still applies): `args.boot_timeout` seconds, default 120.
+  const bootTimeoutMs = (typeof spec.args.boot_timeout === 'number' && spec.args.boot_timeout > 0 ? spec.args.boot_timeout : 120) * 1000;
+  const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: bootTimeoutMs });
+  if (!verbose.ok) return failed('verbose boot', verbose);
+
+  // How the kernel's code ran, from KVM's counters over the verbose boot (tcg under TCG).
+  const execution = verbose.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+  if (verbose.kvmStats) facts.kvmStatsVerboseBoot = verbose.kvmStats;
+  const runs: Array<Partial<Record<Phase, number>>> = [];
+  facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
+  for (let i = 0; i < spec.repeat; i++) {
+    ctx.onPhase(`boot ${i + 1}/${spec.repeat}`);
+    const r = await bootLinux({ ...common, appendLog: true, timeoutMs: bootTimeoutMs });
+    if (!r.ok) {
+      // Keep the boots already measured: the case is an error, but its figures stand.
+      const done = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
+      return failed(`timed boot ${i + 1}`, r, withExecution(execution.mode, done.metrics));
+    }
+    runs.push(r.marks);
+    if (r.pin) pinned.push(r.pin);
+  }
+  const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
+  const metrics = withExecution(execution.mode, timeline.metrics);
+  if (timeline.missing) {
+    return { ...base, guest, vm, execution, status: 'error', reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
+  }
+  facts.p90Ms = timeline.p90;
+  if (pin) facts.pin = { boots: spec.repeat, pinned: pinned.filter((p) => p.applied).length, errors: [...new Set(pinned.flatMap((p) => (p.error ? [p.error] : [])))] };
+  return { ...base, guest, vm, execution, status: 'pass', metrics, facts };
+}

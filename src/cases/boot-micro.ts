@@ -12,10 +12,13 @@ import { Bench } from 'tinybench';
 import { guestImage, guestInfo } from '../guests/index.js';
 import type { Metric } from '../results/model.js';
 import { summarize } from '../stats/summary.js';
-import { MICRO_GUEST_ARGS, caseArgs } from './args.js';
+import { MICRO_GUEST_ARGS, VcpuSweepArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
+import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
+import { vcpuLabel } from './smp.js';
+import { runVcpuSweep } from './vcpu-sweep.js';
 
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
@@ -25,117 +28,138 @@ function metric(m: Omit<Metric, 'summary'>): Metric {
 
 export const bootMicroExecutor: CaseExecutor = {
   kind: 'boot-micro',
-  args: caseArgs(MICRO_GUEST_ARGS),
+  args: caseArgs({ ...MICRO_GUEST_ARGS, vcpu_sweep: VcpuSweepArg('boot with each of these vCPU counts') }),
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
-    const machine = machineOf(spec);
-    const img = await guestImage(spec.guest ?? 'hello');
-    const qemu = qemuConfigFor(spec, ctx, img.path);
-    // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
-    // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
-    const execution = runExecution(ctx);
-    const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, {}, ctx.platform.variant) };
-    const boots = Math.max(1, spec.repeat);
-    const spawnToEntry: number[] = [];
-    const entryToExit: number[] = [];
-    const spawnToExit: number[] = [];
-    const guestTicks: number[] = [];
-    let failure: LaunchResult | undefined;
-    let last: LaunchResult | undefined;
-    let n = 0;
-
-    const bench = new Bench({
-      name: `boot-micro/${machine}`,
-      iterations: boots,
-      time: 0,
-      warmup: false,
-      retainSamples: true,
-      throws: true,
-      signal: ctx.signal,
-    });
-    bench.add('boot', async () => {
-      n++;
-      ctx.onPhase(`boot ${n}/${boots}`);
-      const r = await launchQemu({
-        qemu,
-        deadlineAt: ctx.deadlineAt,
-        signal: ctx.signal,
-        logPath: ctx.logPath,
-        appendLog: n > 1,
-        // Only the first byte's arrival matters; the launcher timestamps it.
-        onDebugBytes: () => {},
-      });
-      last = r;
-      if (r.status !== 'pass') {
-        failure = r;
-        throw new Error(r.reason ?? r.status);
-      }
-      const tl = r.timeline;
-      spawnToExit.push(nsToMs(tl.exitNs - tl.spawnNs));
-      if (tl.firstDebugByteNs !== undefined) {
-        spawnToEntry.push(nsToMs(tl.firstDebugByteNs - tl.spawnNs));
-        entryToExit.push(nsToMs(tl.exitNs - tl.firstDebugByteNs));
-      }
-      const entry = Number(r.transcript.hello?.entry_tsc), end = Number(r.transcript.end?.tsc);
-      if (end > entry) guestTicks.push(end - entry);
-    });
-
-    let stopped: string | undefined;
-    try {
-      await bench.run();
-    } catch (err) {
-      if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
-    }
-    const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
-    // tinybench keeps samples only for a completed task; the per-boot arrays below hold every
-    // boot that finished, so a failed or aborted case still reports what it measured.
-    const task = stopped || failure ? undefined : bench.getTask('boot');
-    const tr = task?.result;
-    const tinySamples = tr && 'latency' in tr && tr.latency.samples ? [...tr.latency.samples] : [];
-
-    const labels: Record<string, string> = { machine, guest: img.name };
-    const mo = argString(spec, 'machine_options');
-    if (mo) labels.machine_options = mo;
-    const fw = firmwareOf(spec);
-    if (machine !== 'microvm' && fw !== 'seabios') labels.firmware = fw;
-    const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : execution.mode === 'emulated' ? " Guest code ran in KVM's instruction emulator (see execution)." : '';
-    const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
-    const metrics: Metric[] = withExecution(execution.mode, [
-      metric({
-        name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
-        interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
-        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToEntry, labels,
-      }),
-      metric({
-        name: 'boot.entry_to_exit', unit: 'ms', better: 'lower',
-        interval: "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
-        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: entryToExit, labels,
-      }),
-      metric({
-        name: 'boot.spawn_to_exit', unit: 'ms', better: 'lower', headline: true,
-        interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
-        method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToExit, labels,
-      }),
-    ]);
-    if (tinySamples.length) {
-      metrics.push(...withExecution(execution.mode, [metric({
-        name: 'boot.launch_call', unit: 'ms', better: 'lower',
-        interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
-        method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
-        perGuest: true, accelerator: ctx.accel, samples: tinySamples, labels,
-      })]));
-    }
-    if (guestTicks.length) {
-      metrics.push(...withExecution(execution.mode, [metric({
-        name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
-        interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
-        method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
-        perGuest: true, accelerator: ctx.accel, samples: guestTicks, labels,
-      })]));
-    }
-    if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
-    if (failure) {
-      return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: metrics.filter((m) => m.samples.length > 0), facts };
-    }
-    return { ...base, status: 'pass', metrics, facts };
+    return (await runVcpuSweep(spec, ctx, bootMicro)) ?? bootMicro(spec, ctx);
   },
 };
+
+/** One vCPU count: with more than one the guest starts every AP before its end line, so the boot includes their bring-up. */
+async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
+  const machine = machineOf(spec);
+  const img = await guestImage(spec.guest ?? 'hello');
+  const qemu = qemuConfigFor(spec, ctx, img.path, spec.vcpus > 1 ? `smp cpus=${spec.vcpus}` : undefined);
+  // `--pin`: the threads are pinned once QMP answers, which can be after a short guest has ended (facts.pin counts).
+  const pin = spec.args.pin === true;
+  const pinned: PinOutcome[] = [];
+  // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
+  // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
+  const execution = runExecution(ctx);
+  const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, { ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) }, ctx.platform.variant) };
+  const boots = Math.max(1, spec.repeat);
+  const spawnToEntry: number[] = [];
+  const entryToExit: number[] = [];
+  const spawnToExit: number[] = [];
+  const guestTicks: number[] = [];
+  const bringupTicks: number[] = [];
+  let failure: LaunchResult | undefined;
+  let last: LaunchResult | undefined;
+  let n = 0;
+
+  const bench = new Bench({
+    name: `boot-micro/${machine}`,
+    iterations: boots,
+    time: 0,
+    warmup: false,
+    retainSamples: true,
+    throws: true,
+    signal: ctx.signal,
+  });
+  bench.add('boot', async () => {
+    n++;
+    ctx.onPhase(`boot ${n}/${boots}`);
+    const r = await launchQemu({
+      qemu,
+      deadlineAt: ctx.deadlineAt,
+      signal: ctx.signal,
+      logPath: ctx.logPath,
+      appendLog: n > 1,
+      // Only the first byte's arrival matters; the launcher timestamps it.
+      onDebugBytes: () => {},
+      ...(pin ? { qmp: { onReady: (q) => { void pinVcpuThreads(q).then((o) => pinned.push(o)); } } } : {}),
+    });
+    last = r;
+    if (r.status !== 'pass') {
+      failure = r;
+      throw new Error(r.reason ?? r.status);
+    }
+    const tl = r.timeline;
+    spawnToExit.push(nsToMs(tl.exitNs - tl.spawnNs));
+    if (tl.firstDebugByteNs !== undefined) {
+      spawnToEntry.push(nsToMs(tl.firstDebugByteNs - tl.spawnNs));
+      entryToExit.push(nsToMs(tl.exitNs - tl.firstDebugByteNs));
+    }
+    const entry = Number(r.transcript.hello?.entry_tsc), end = Number(r.transcript.end?.tsc);
+    if (end > entry) guestTicks.push(end - entry);
+    const smp = r.transcript.events.find((e) => e.type === 'smp');
+    if (smp && Number(smp.fields.bringup_ticks) > 0) bringupTicks.push(Number(smp.fields.bringup_ticks));
+  });
+
+  let stopped: string | undefined;
+  try {
+    await bench.run();
+  } catch (err) {
+    if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
+  }
+  const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
+  if (pin) facts.pin = { boots, pinned: pinned.filter((o) => o.applied).length, errors: [...new Set(pinned.flatMap((o) => (o.error ? [o.error] : [])))] };
+  // tinybench keeps samples only for a completed task; the per-boot arrays below hold every
+  // boot that finished, so a failed or aborted case still reports what it measured.
+  const task = stopped || failure ? undefined : bench.getTask('boot');
+  const tr = task?.result;
+  const tinySamples = tr && 'latency' in tr && tr.latency.samples ? [...tr.latency.samples] : [];
+
+  const labels: Record<string, string> = { machine, guest: img.name, ...vcpuLabel(spec.vcpus, false) };
+  const mo = argString(spec, 'machine_options');
+  if (mo) labels.machine_options = mo;
+  const fw = firmwareOf(spec);
+  if (machine !== 'microvm' && fw !== 'seabios') labels.firmware = fw;
+  const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : execution.mode === 'emulated' ? " Guest code ran in KVM's instruction emulator (see execution)." : '';
+  const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
+  const metrics: Metric[] = withExecution(execution.mode, [
+    metric({
+      name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
+      interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
+      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToEntry, labels,
+    }),
+    metric({
+      name: 'boot.entry_to_exit', unit: 'ms', better: 'lower',
+      interval: "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
+      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: entryToExit, labels,
+    }),
+    metric({
+      name: 'boot.spawn_to_exit', unit: 'ms', better: 'lower', headline: true,
+      interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
+      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToExit, labels,
+    }),
+  ]);
+  if (tinySamples.length) {
+    metrics.push(...withExecution(execution.mode, [metric({
+      name: 'boot.launch_call', unit: 'ms', better: 'lower',
+      interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
+      method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
+      perGuest: true, accelerator: ctx.accel, samples: tinySamples, labels,
+    })]));
+  }
+  if (guestTicks.length) {
+    metrics.push(...withExecution(execution.mode, [metric({
+      name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
+      interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
+      method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
+      perGuest: true, accelerator: ctx.accel, samples: guestTicks, labels,
+    })]));
+  }
+  if (bringupTicks.length) {
+    metrics.push(...withExecution(execution.mode, [metric({
+      name: 'guest.ap_bringup', unit: 'tsc_ticks', better: 'lower',
+      interval: `guest TSC from the BSP's first INIT IPI to the last of the ${spec.vcpus - 1} APs reporting itself online (INIT-SIPI-SIPI, real mode to long mode, per-CPU setup)`,
+      method: `serialized rdtsc on the BSP around smp_start() (guests/lib/smp.c).${tcg}`,
+      perGuest: true, accelerator: ctx.accel, samples: bringupTicks, labels,
+    })]));
+  }
+  if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
+  if (failure) {
+    return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: metrics.filter((m) => m.samples.length > 0), facts };
+  }
+  return { ...base, status: 'pass', metrics, facts };
+}

@@ -70,7 +70,8 @@ export function metricCounters(expect: Expectation): string[] {
 export type Expectation = Record<string, [number, number]>;
 
 /**
- * `exits=1 io_exits=1` or `exits=0-1` (per iteration, inclusive ranges); a word may hold only on
+ * `exits=1 io_exits=1` or `exits=0-1` (per iteration, inclusive ranges); `peers.exits=0-2` declares
+ * a counter of every vCPU but 0 (src/cases/smp.ts); a word may hold only on
  * CPUs with (`counter@feature=N`) or without (`counter@!feature=N`) a virtualization feature of
  * src/host/virt-features.ts, e.g. `insn_emulation@!nrips=1 insn_emulation@nrips=0`. With
  * `features` the conditions are resolved (a word whose condition holds overrides the plain one;
@@ -81,8 +82,8 @@ export function parseExpectation(text: string, features?: ReadonlySet<string>): 
   const plain: Expectation = {};
   const conditional: Expectation = {};
   for (const word of text.trim().split(/\s+/).filter(Boolean)) {
-    const m = /^([a-z_][a-z0-9_]*)(?:@(!?)([a-z_][a-z0-9_]*))?=(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(word);
-    if (!m) throw new Error(`bad expectation '${word}' (want name=N, name=LO-HI, or name@feature=... / name@!feature=...)`);
+    const m = /^((?:peers\.)?[a-z_][a-z0-9_]*)(?:@(!?)([a-z_][a-z0-9_]*))?=(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(word);
+    if (!m) throw new Error(`bad expectation '${word}' (want name=N, name=LO-HI, peers.name=..., or name@feature=... / name@!feature=...)`);
     const lo = Number(m[4]), hi = m[5] === undefined ? lo : Number(m[5]);
     if (hi < lo) throw new Error(`bad expectation '${word}': range runs backwards`);
     if (m[3] === undefined) {

@@ -24,12 +24,14 @@ import { fixedSampling, shouldStop, type Sampling, type StopRule } from '../stat
 import { decideExecution } from '../vmm/execution.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
+import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { EnvironmentError } from '../errors.js';
 import {
   attributeSamples, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram,
   type Expectation, type PhaseSnapshot,
 } from './exit-accounting.js';
 import { argString, baseOutcome, guestWord, launchFacts, machineArgs, machineOf, qemuConfigFor, vmRecord, withExecution } from './micro.js';
+import { aggregatePerIteration, expandExpectation, flattenVcpuStats, vcpuLabel, vcpuSamples } from './smp.js';
 
 /**
  * One test of the exits guest: a row of guests/exits/tests.def, which the guest compiles into
@@ -44,6 +46,10 @@ export interface ExitTest {
   irq: boolean;
   /** Timed iteration by iteration for the histogram. */
   hist: boolean;
+  /** vCPUs the test needs; the case boots at least this many. */
+  cpus: number;
+  /** May run on every vCPU at once (`args.parallel`, the scaling case). */
+  parallel: boolean;
   /** What one iteration causes natively, as KVM counts it (`exits=1 io_exits=1`). */
   expect: string;
   /** The parsed declaration: its counters make the test's fixed set of accounting metrics. */
@@ -69,7 +75,8 @@ export function exitTests(): readonly ExitTest[] {
     } catch (err) {
       throw new EnvironmentError(`${where}: ${(err as Error).message}`);
     }
-    return { name: r.name, figure: r.figure as Figure, irq: r.irq === true, hist: r.hist === true, expect: r.expect, expectation, tags: r.tags, what: r.what };
+    const cpus = typeof r.cpus === 'number' && Number.isInteger(r.cpus) && r.cpus >= 1 ? r.cpus : 1;
+    return { name: r.name, figure: r.figure as Figure, irq: r.irq === true, hist: r.hist === true, cpus, parallel: r.parallel === true, expect: r.expect, expectation, tags: r.tags, what: r.what };
   });
   return tableCache;
 }
@@ -170,6 +177,8 @@ export const EXITS_ARGS = caseArgs({
   crash: FlagArg('test hook: raise #UD'),
   mask_irq: FlagArg("test hook: block the test's interrupt"),
   exec_mmio: FlagArg('test hook: execute from MMIO'),
+  parallel: FlagArg('run the test on every vCPU at once'),
+  no_sipi: FlagArg('test hook: send INIT but no SIPI (an AP that never starts)'),
 });
 
 export const exitsExecutor: CaseExecutor = {
@@ -182,7 +191,13 @@ export const exitsExecutor: CaseExecutor = {
     const img = await guestImage(spec.guest ?? 'exits');
     const guest = guestInfo(img);
     const qemu = qemuConfigFor(spec, ctx, img.path);
-    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, {}, ctx.platform.variant) };
+    // A test on several vCPUs boots as many as it needs even where the suite says fewer (tests.def's `cpus`).
+    const vcpus = Math.max(spec.vcpus, row?.cpus ?? 1);
+    const parallel = spec.args.parallel === true;
+    const pin = spec.args.pin === true;
+    qemu.vcpus = vcpus;
+    const vmExtra: Record<string, string> = { ...(vcpus > 1 ? { vcpus: String(vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) };
+    const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, vmExtra, ctx.platform.variant) };
     if (!row) return { ...base, status: 'error', reason: `the exits guest has no test '${test}' (its tests: ${exitTestNames().join(', ')})`, metrics: [] };
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
@@ -198,6 +213,11 @@ export const exitsExecutor: CaseExecutor = {
     if (spec.args.crash === true) words.push('crash');
     if (spec.args.mask_irq === true) words.push('mask_irq');
     if (spec.args.exec_mmio === true) words.push('exec_mmio');
+    // Several vCPUs: the count (the guest's fallback without a MADT), every vCPU at once, and the
+    // hook that sends no SIPI, so no AP starts and the guest must end by its bring-up deadline.
+    if (vcpus > 1) words.push(`cpus=${vcpus}`);
+    if (parallel) words.push('parallel');
+    if (spec.args.no_sipi === true) words.push('no_sipi');
     const hang = argString(spec, 'hang');
     if (hang) words.push(guestWord('hang', hang));
     qemu.append = words.join(' ');
@@ -220,7 +240,8 @@ export const exitsExecutor: CaseExecutor = {
         let stats;
         if (wantStats) {
           await Promise.race([qmpUp, new Promise((r) => setTimeout(r, 5000))]);
-          stats = qmp ? (await queryVcpuStats(qmp))?.[0] : undefined;
+          const all = qmp ? await queryVcpuStats(qmp) : undefined;
+          stats = all?.length ? flattenVcpuStats(all) : undefined;
           if (!stats) statsMissing = true;
         }
         phases.push({ loop, i, ...(stats ? { stats } : {}) });
@@ -236,6 +257,7 @@ export const exitsExecutor: CaseExecutor = {
       }).catch(() => undefined);
     };
 
+    let pinning: Promise<PinOutcome> | undefined;
     ctx.onPhase(`${test}: boot`);
     const stamps: { hello?: bigint; end?: bigint } = {};
     const r = await launchQemu({
@@ -244,7 +266,11 @@ export const exitsExecutor: CaseExecutor = {
       signal: ctx.signal,
       logPath: ctx.logPath,
       channels: [{ id: 'kvmb_ctl', onOpen: (s) => { control = s; } }],
-      ...(wantStats ? { qmp: { onReady: (q: QmpClient) => { qmp = q; qmpReady(); } } } : {}),
+      // QMP for KVM's statistics, and for the vCPU threads' ids when they are to be pinned (`--pin`).
+      ...(wantStats || pin ? { qmp: { onReady: (q: QmpClient) => {
+        if (pin) pinning = pinVcpuThreads(q);
+        if (wantStats) { qmp = q; qmpReady(); }
+      } } } : {}),
       onLine: (line, at) => {
         if (line.kind !== 'event') return;
         if (line.type === 'hello') stamps.hello = at;
@@ -261,10 +287,15 @@ export const exitsExecutor: CaseExecutor = {
     await chain;
     const t = r.transcript;
     const facts: Record<string, unknown> = { test, guestArgs: words.join(' '), targetMicros: targetUs, ...launchFacts(r) };
+    if (pin) facts.pin = (await pinning) ?? { error: 'QMP never answered: the vCPU threads were not pinned' };
     if (ctx.platform.cpuNote) facts.cpuNote = ctx.platform.cpuNote;
     if (t.cpu) facts.guestCpu = t.cpu;
     if (t.test?.what) facts.what = t.test.what;
 
+    if (r.status !== 'pass' && t.verdict?.fields.smp === 'ap-not-started') {
+      // Not the test's failure: the VM's other vCPUs never came up (an INIT-SIPI-SIPI the hypervisor did not act on).
+      return { ...base, status: 'error', reason: `vCPU bring-up failed: ${t.verdict.reason ?? 'an AP did not start'}`, metrics: [], facts };
+    }
     if (r.status !== 'pass') {
       // A delivery failure where the guest's code runs emulated is the host's limitation, measured.
       const v = t.verdict;
@@ -325,7 +356,7 @@ export const exitsExecutor: CaseExecutor = {
     });
     // The declaration resolved for this CPU (NRIPS, V_TPR/TPR shadow...), from the host the guest runs on.
     const features = hostVirtFeatures();
-    const expect = parseExpectation(row.expect, features.known ? features.set : undefined);
+    const expect = expandExpectation(parseExpectation(row.expect, features.known ? features.set : undefined), vcpus, parallel);
     facts.virtFeatures = features.known ? [...features.set].sort() : 'unknown: no svm or vmx flag in /proc/cpuinfo (no hardware virtualization visible, e.g. PVM or TCG)';
     const checks = accounting.length ? checkExpectation(expect, accounting) : [];
     if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
@@ -359,20 +390,35 @@ export const exitsExecutor: CaseExecutor = {
         `of the same length run just before it (null baseline) and divides by the iteration count; ` +
         `${own.length} samples, one guest boot.${mode}`;
     // Labels are identity (compare pairs on them): the TSC source is configuration, in `vm`.
-    const labels = { machine, test, mode: img.mode };
+    const labels: Record<string, string> = { machine, test, mode: img.mode, ...vcpuLabel(vcpus, false) };
     const interval = fig.interval(what);
     const metrics: Metric[] = [];
-    if (hz > 0) {
+    // `parallel`: every vCPU's own figure (label vcpu=K) and their mean per sample (vcpu=all, the headline).
+    let figures: Array<{ extra: Record<string, string>; net: number[]; headline: boolean; how: string }> = [{ extra: {}, net: set.netTicks, headline: true, how: method }];
+    if (parallel) {
+      const byCpu = vcpuSamples(t.events, test);
+      const short = [...Array(vcpus).keys()].filter((k) => (byCpu.get(k)?.length ?? 0) < own.length);
+      if (short.length) return { ...base, status: 'error', reason: `parallel run: vCPU ${short.join(', ')} reported fewer than ${own.length} samples (vsample lines)`, metrics: [], facts };
+      const perCpu = `${method} Parallel: all ${vcpus} vCPUs ran the same loop at once between barriers`;
+      figures = [
+        { extra: { vcpu: 'all' }, net: aggregatePerIteration(byCpu), headline: true, how: `${perCpu}; each sample is the mean over the vCPUs of their per-iteration figures.` },
+        ...[...byCpu.entries()].map(([k, list]) => ({ extra: { vcpu: String(k) }, net: list.map((x) => (x.ticks - x.base) / x.iters), headline: false, how: `${perCpu}; this vCPU's own loops.` })),
+      ];
+      facts.parallel = { vcpus, samplesPerVcpu: own.length };
+    }
+    for (const f of figures) {
+      if (hz > 0) {
+        metrics.push(metric({
+          name: `${test}.${fig.suffix}`, unit: 'ns', better: 'lower', ...(f.headline ? { headline: true } : {}), interval,
+          method: `${f.how} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
+          accelerator: ctx.accel, samples: f.net.map((v) => (v * 1e9) / hz), labels: { ...labels, ...f.extra },
+        }));
+      }
       metrics.push(metric({
-        name: `${test}.${fig.suffix}`, unit: 'ns', better: 'lower', headline: true, interval,
-        method: `${method} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
-        accelerator: ctx.accel, samples: set.netTicks.map((v) => (v * 1e9) / hz), labels,
+        name: `${test}.ticks`, unit: 'tsc_ticks', better: 'lower', interval,
+        method: f.how, accelerator: ctx.accel, samples: f.net, labels: { ...labels, ...f.extra },
       }));
     }
-    metrics.push(metric({
-      name: `${test}.ticks`, unit: 'tsc_ticks', better: 'lower', interval,
-      method, accelerator: ctx.accel, samples: set.netTicks, labels,
-    }));
     metrics.push(metric({
       name: 'null_loop.ticks', unit: 'tsc_ticks', better: 'lower',
       interval: 'one iteration of the empty loop (the baseline subtracted above)',

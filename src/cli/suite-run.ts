@@ -38,6 +38,7 @@ export const SUITE_FLAGS = {
   precision: Flags.string({ description: 'adaptive sampling: keep sampling each case (exits: more measured windows) until the 95 % interval of its median is within ± this much, e.g. 2% (docs/compare.md, "Adaptive sampling")' }),
   'max-samples': Flags.integer({ description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`, min: 11, max: 1000 }),
   'max-time': Flags.string({ description: 'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted)' }),
+  pin: Flags.boolean({ description: "pin each guest's vCPU threads to host CPUs (vCPU k to the k-th CPU kvmbench may use); recorded as `vm.pin`, so compare flags runs that differ", default: false }),
   tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
 };
 
@@ -82,14 +83,14 @@ export function samplingRequest(flags: { precision?: string; 'max-samples'?: num
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; pin?: boolean },
   kernel?: string,
   kernelFlag = '--kernel',
 ): SuiteSelection {
   if (kernel !== undefined) checkKernelFile(resolve(kernel), kernelFlag);
   const suite = loadSuite(name, {
     quick: flags.quick,
-    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },
+    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap, pin: flags.pin },
     kinds: Object.keys(executors),
     argsOf: (kind) => executors[kind]?.args,
   });

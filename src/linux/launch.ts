@@ -26,6 +26,7 @@ import { decideExecution } from '../vmm/execution.js';
 import { describeKvmFailure, type KvmFailure } from '../vmm/kvm-error.js';
 import { launchQemu } from '../vmm/launch.js';
 import { queryVcpuStats, type QmpClient, type VcpuStats } from '../vmm/qmp.js';
+import { pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { buildQemuArgs, qemuBinary, variantQemu, type DriveSpec, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import type { LinuxImage } from './image.js';
 
@@ -58,6 +59,8 @@ export interface LinuxBootOptions {
    * stall), so microvm on TCG is told the host's TSC rate (TCG's rdtsc reads the host TSC).
    */
   tscKhz?: number;
+  /** Pin the vCPU threads once QMP answers (`run --pin`, src/vmm/pin.ts). */
+  pin?: boolean;
   /** More kernel parameters, appended as given (e.g. for tests of the error path). */
   extraCmdline?: string[];
   /** `kvmbench ab`: the variant's QEMU binary and extra QEMU arguments (its kernel is `image`'s). */
@@ -97,6 +100,8 @@ export interface LinuxBootResult {
   execution?: Execution;
   /** KVM's vCPU counters at the last mark, when QMP answered. */
   kvmStats?: VcpuStats;
+  /** What pinning did, when `pin` was asked. */
+  pin?: PinOutcome;
 }
 
 /** The guest's network card: virtio-net on a tap (vhost on or off) or on QEMU's user networking. */
@@ -215,6 +220,7 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   let qmp: QmpClient | undefined;
   let kvmStats: VcpuStats | undefined;
   const reads: Promise<void>[] = [];
+  let pinned: PinOutcome | undefined;
   const readStats = (): void => {
     if (qmp && o.accel === 'kvm') reads.push(queryVcpuStats(qmp, 2000).then((s) => { if (s?.[0]) kvmStats = s[0]; }));
   };
@@ -265,7 +271,10 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
           },
         },
       ],
-      qmp: { onReady: (q) => { qmp = q; } },
+      qmp: { onReady: (q) => {
+        qmp = q;
+        if (o.pin) reads.push(pinVcpuThreads(q).then((p) => { pinned = p; }));
+      } },
       onSpawn: (at) => { spawnNs = at; },
       wrapper: linuxWrapper(o),
     });
@@ -323,5 +332,6 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
     ...(r.timeline.kvmFailureNs !== undefined ? { kvmFailureMs: msAt(r.timeline.kvmFailureNs) } : {}),
     ...(execution ? { execution } : {}),
     ...(kvmStats ? { kvmStats } : {}),
+    ...(pinned ? { pin: pinned } : {}),
   };
 }

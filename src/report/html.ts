@@ -31,6 +31,7 @@ import {
 import { escapeHtml as e, fmtCv, fmtNum, fmtRange, labelText, ratioText, statusWord, stripAnsi } from './format.js';
 import { htmlPage } from './html-page.js';
 import { flattenFacts } from '../results/flatten.js';
+import { scalingSection } from './scaling-chart.js';
 
 export interface CaseLog {
   text: string;
@@ -593,7 +594,7 @@ export function renderHtml(results: Results, opts: HtmlOptions = {}): string {
     parts.push('</section>');
   }
 
-  parts.push(exitSection(results), bootSection(results), ioSection(results));
+  parts.push(exitSection(results), scalingSection(results), bootSection(results), ioSection(results));
 
   const withMetrics = results.cases.filter((c) => c.metrics.length > 0 || c.status === 'skip');
   if (withMetrics.length) {

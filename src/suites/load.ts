@@ -39,8 +39,8 @@ const checker = TypeCompiler.Compile(SuiteFile);
 export interface LoadOptions {
   /** Apply `quick:` overrides (kvmbench run --quick). */
   quick?: boolean;
-  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`, `tap` to every `net` case. */
-  cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string };
+  /** Command-line overrides, applied last; `kernel` goes to every case whose guest is `linux`, `tap` to every `net` case, `pin` to every case. */
+  cli?: { repeat?: number; machine?: string; kernel?: string; tap?: string; pin?: boolean };
   /** Executor kinds that exist; when given, a case of any other kind is an error. */
   kinds?: readonly string[];
   /**
@@ -386,6 +386,9 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   const guestName = c.guest ?? d.guest;
   if (cli.kernel !== undefined && guestName === 'linux') args.kernel = cli.kernel;
   if (cli.tap !== undefined && kind === 'net') args.tap = cli.tap;
+  const schema = opts.argsOf?.(kind);
+  // --pin reaches every case whose executor pins vCPU threads (those that start a guest under QEMU).
+  if (cli.pin && (!schema || 'pin' in schema.properties)) args.pin = true;
   const spec: CaseSpec = {
     id: c.id,
     suite: ps.data.suite,
@@ -400,7 +403,6 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
     tags: [...(pick('tags') ?? [])],
     requires: [...(pick('requires') ?? [])],
   };
-  const schema = opts.argsOf?.(kind);
   if (schema) checkArgs(ps, spec, schema, i, layers.length > 0);
   const startup = pick('startup');
   if (startup !== undefined) spec.startupSec = startup;

@@ -122,8 +122,15 @@ describe('loadSuite merging', () => {
   });
 
   it('--tap reaches only the net cases', () => {
-    const s = loadSuite('full', { cli: { tap: 'kvmb0' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net'] });
+    const s = loadSuite('full', { cli: { tap: 'kvmb0' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net', 'exits-scaling'] });
     expect(s.cases.filter((c) => c.args.tap === 'kvmb0').map((c) => `${c.suite}/${c.id}`)).toEqual(['net/virtio-net', 'net/virtio-net-vhost-off', 'net/virtio-net-microvm']);
+  });
+
+  it('--pin reaches every case (each executor that starts QEMU pins and records vm.pin)', () => {
+    const s = loadSuite('smp', { cli: { pin: true }, kinds: ['exits', 'boot-micro', 'boot-linux', 'exits-scaling'] });
+    expect(s.cases.length).toBeGreaterThan(4);
+    expect(s.cases.every((c) => c.args.pin === true)).toBe(true);
+    expect(loadSuite('smp', { kinds: ['exits', 'boot-micro', 'boot-linux', 'exits-scaling'] }).cases.some((c) => c.args.pin !== undefined)).toBe(false);
   });
 
   it('include with only globs keeps the included suite name and applies `set`', () => {
