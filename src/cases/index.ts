@@ -10,6 +10,7 @@ import { ioExecutor } from './io.js';
 import { netExecutor } from './net.js';
 import { doctorExecutor } from './doctor.js';
 import { rawExecutor } from './raw.js';
+import { conformanceExecutor } from './conformance.js';
 
 export const executors: Record<string, CaseExecutor> = {
   [exitsExecutor.kind]: exitsExecutor,
@@ -19,6 +20,7 @@ export const executors: Record<string, CaseExecutor> = {
   [netExecutor.kind]: netExecutor,
   [doctorExecutor.kind]: doctorExecutor,
   [rawExecutor.kind]: rawExecutor,
+  [conformanceExecutor.kind]: conformanceExecutor,
 };
 
 export function executorFor(kind: string): CaseExecutor | undefined {

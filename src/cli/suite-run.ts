@@ -8,6 +8,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { executors } from '../cases/index.js';
 import { MIN_ROUNDS } from '../compare/rounds.js';
+import { KUT_SUITE, loadKutSuite } from '../suites/kut.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { MAX_ROUNDS } from '../suites/rounds.js';
 import { summaryTable } from '../report/summary.js';
@@ -16,7 +17,7 @@ import type { AccelRequest } from '../suites/env.js';
 import { selectCases } from '../suites/select.js';
 import type { CaseSpec } from '../suites/types.js';
 import { MACHINE_TYPES } from '../vmm/qemu.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 
 /** The flags that choose and shape a suite's cases, the same for every command that runs one. */
 /** The SUITE argument of `run` and `ab`. */
@@ -55,12 +56,24 @@ export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-d
   return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds };
 }
 
+/** `run kut --kut-dir DIR`: a kvm-unit-tests tree as a suite (docs/kut.md). */
+export const KUT_FLAGS = {
+  'kut-dir': Flags.string({ description: 'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags' }),
+  jobs: Flags.integer({ description: 'run up to this many cases at once (at most the cores, and what free memory holds); results keep the suite\'s order', min: 1, max: 64 }),
+};
+
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; 'kut-dir'?: string },
   kernel?: string,
 ): SuiteSelection {
+  if (name === KUT_SUITE || flags['kut-dir'] !== undefined) {
+    if (name !== KUT_SUITE) throw new UsageError(`--kut-dir is for suite ${KUT_SUITE}, not ${name}`, `run it as: kvmbench run ${KUT_SUITE} --kut-dir DIR`);
+    if (flags['kut-dir'] === undefined) throw new UsageError(`suite ${KUT_SUITE} needs --kut-dir DIR`, 'DIR is the top of a kvm-unit-tests checkout built for x86_64 (./configure && make)');
+    const suite = loadKutSuite(flags['kut-dir'], { explicit: (flags.only?.length ?? 0) > 0 });
+    return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
+  }
   const suite = loadSuite(name, {
     quick: flags.quick,
     cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap },

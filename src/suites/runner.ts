@@ -29,6 +29,7 @@ import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './env.js';
 import type { LoadedSuite } from './load.js';
 import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
+import { boundJobs, runInOrder } from './parallel.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from './types.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
@@ -79,6 +80,8 @@ export interface RunSuiteOptions {
    * Default 1.
    */
   rounds?: number;
+  /** `--jobs N`: up to N cases at once, recorded in plan order (src/suites/parallel.ts); one run, one round. Default 1. */
+  jobs?: number;
 }
 
 export interface RunSummary {
@@ -202,6 +205,8 @@ async function runPlanned(
   const lookup = opts.executorFor ?? registryExecutorFor;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const label = (a: ArmState): string | undefined => a.plan.variant?.label;
+  if ((opts.jobs ?? 1) > 1 && (plans.length > 1 || rounds > 1)) throw new UsageError('--jobs runs the cases of one run side by side: it cannot be combined with --rounds above 1 or with ab');
+  const jobs = boundJobs(opts.jobs, Math.max(0, ...plans.flatMap((p) => p.cases.map((c) => c.memoryMiB))));
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
   const arms: ArmState[] = [];
@@ -213,7 +218,7 @@ async function runPlanned(
       ...(resolved.execution ? { execution: resolved.execution } : {}),
       ...(plan.variant ? { variant: plan.variant } : {}),
     };
-    arms.push({ plan, accel: resolved.accel, warnings: resolved.warnings, platform, memory: new Map() });
+    arms.push({ plan, accel: resolved.accel, warnings: [...resolved.warnings, ...(plan.suite.warnings ?? [])], platform, memory: new Map() });
   }
   const accels = [...new Set(arms.map((a) => a.accel))];
   if (accels.length > 1) {
@@ -242,6 +247,7 @@ async function runPlanned(
     for (const a of arms) {
       const out = a.out!;
       a.warnings.push(...reqWarnings);
+      if (jobs.note) a.warnings.push(jobs.note);
       const run: RunInfo = {
         id: out.runId,
         suite: a.plan.suite.name,
@@ -284,6 +290,40 @@ async function runPlanned(
         throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
       }
     };
+    const envOf = (a: ArmState, spec: CaseSpec, round: number): CaseEnv => ({
+      accel: a.accel,
+      quick: opts.quick === true,
+      dir: a.out!.dir,
+      runId: a.out!.runId,
+      host,
+      reqs,
+      executor: lookup(spec.kind),
+      signal: opts.signal,
+      graceMs,
+      scratchRoot,
+      platform: a.platform,
+      memory: a.memory,
+      round,
+      onPhase: (p) => reporter.phase(p),
+    });
+    if (jobs.jobs > 1) {
+      // One arm, one round a case: each step is a case, recorded in plan order.
+      const a = arms[0]!;
+      await runInOrder(
+        order.length,
+        jobs.jobs,
+        async (step) => {
+          const spec = a.plan.cases[order[step]!.index]!;
+          reporter.caseStart(step, order.length, spec, label(a));
+          return runCase(spec, envOf(a, spec, 0));
+        },
+        async (step, result) => {
+          reporter.caseEnd(step, order.length, result, label(a));
+          await record(a, result);
+        },
+        () => opts.signal?.aborted === true,
+      );
+    } else
     for (let step = 0; step < order.length; step++) {
       if (opts.signal?.aborted) break;
       const { arm, index, round = 0 } = order[step]!;
@@ -296,22 +336,7 @@ async function runPlanned(
       if (slot.results[0]?.status !== 'skip') {
         const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
         reporter.caseStart(step, order.length, spec, l);
-        const result = await runCase(spec, {
-        accel: a.accel,
-        quick: opts.quick === true,
-        dir: a.out!.dir,
-        runId: a.out!.runId,
-        host,
-        reqs,
-        executor: lookup(spec.kind),
-        signal: opts.signal,
-        graceMs,
-        scratchRoot,
-        platform: a.platform,
-        memory: a.memory,
-        round,
-        onPhase: (p) => reporter.phase(p),
-        });
+        const result = await runCase(spec, envOf(a, spec, round));
         slot.results.push(result);
         reporter.caseEnd(step, order.length, result, l);
       }
