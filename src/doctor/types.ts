@@ -7,7 +7,7 @@ import type { HostFacts } from '../host/facts.js';
 import type { KvmProbeResult } from '../host/kvm-probe.js';
 import type { HostReader } from '../host/reader.js';
 
-export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm'] as const;
+export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm', 'conform'] as const;
 export type DoctorProfile = (typeof DOCTOR_PROFILES)[number];
 /** What `--profile` accepts: one profile, or `all` (every check decides). */
 export type ProfileSelection = DoctorProfile | 'all';
