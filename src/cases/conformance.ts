@@ -55,6 +55,9 @@ function conformanceOf(spec: CaseSpec, out?: KutOutput, exitStatus?: number | nu
 /** Why the stanza cannot run here, before QEMU starts; undefined when it can. */
 async function precondition(spec: CaseSpec, ctx: CaseContext): Promise<string | undefined> {
   if (spec.args.nodefault === true) return "in group nodefault (kvm-unit-tests runs it only when asked): select it with --only NAME or --only 'tag:nodefault'";
+  const groups = Array.isArray(spec.args.groups) ? spec.args.groups : [];
+  if (groups.includes('migration')) return 'group migration: the test wants to be migrated to a second QEMU, which kvmbench does not do';
+  if (groups.includes('panic')) return 'group panic: the test ends in a guest panic that kvm-unit-tests judges over QMP, which kvmbench does not do for it';
   if (spec.args.efi === true) return 'the tree is built for EFI (CONFIG_EFI=y): kvmbench runs .flat images only; configure it without --enable-efi';
   const arch = str(spec, 'arch');
   const treeArch = str(spec, 'tree_arch') ?? 'x86_64';

@@ -248,6 +248,7 @@ async function runPlanned(
       const out = a.out!;
       a.warnings.push(...reqWarnings);
       if (jobs.note) a.warnings.push(jobs.note);
+      if (jobs.jobs > 1) a.warnings.push(`--jobs ${jobs.jobs}: cases ran side by side, so timing figures of this run include their contention for the host`);
       const run: RunInfo = {
         id: out.runId,
         suite: a.plan.suite.name,
