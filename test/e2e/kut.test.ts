@@ -109,6 +109,16 @@ describe('kvmbench run kut --accel tcg (guests/conform)', () => {
     expect(runCli(['compare', out, out, '--fail-on-regression']).status).toBe(0);
   });
 
+  it('doctor --profile conform --kut-dir names the stanzas that would skip here', () => {
+    const r = runCli(['doctor', '--profile', 'conform', '--kut-dir', tree, '--json']);
+    expect([0, 1], r.stderr).toContain(r.status);
+    const stanzas = (JSON.parse(r.stdout) as { checks: Array<{ id: string; evidence: string[] }> }).checks.find((c) => c.id === 'conform.stanzas')!;
+    expect(stanzas.evidence[0]).toMatch(/^14 stanzas in .*unittests\.cfg, \d+ would skip here$/);
+    expect(stanzas.evidence).toContain('i386_only: i386 only');
+    expect(stanzas.evidence).toContain('manual: group nodefault (runs only with --only)');
+    expect(stanzas.evidence).toContain('needs_param: /sys/module/kvm/parameters/no_such_parameter_kvmbench is absent, not Y');
+  });
+
   it('refuses a truncated cfg with its line (exit 2) before any guest starts', () => {
     const bad = join(tmp, 'bad');
     mkdirSync(join(bad, 'x86'), { recursive: true });
