@@ -71,6 +71,8 @@ export function loadSelectedSuite(
   if (name === KUT_SUITE || flags['kut-dir'] !== undefined) {
     if (name !== KUT_SUITE) throw new UsageError(`--kut-dir is for suite ${KUT_SUITE}, not ${name}`, `run it as: kvmbench run ${KUT_SUITE} --kut-dir DIR`);
     if (flags['kut-dir'] === undefined) throw new UsageError(`suite ${KUT_SUITE} needs --kut-dir DIR`, 'DIR is the top of a kvm-unit-tests checkout built for x86_64 (./configure && make)');
+    // A stanza says its own machine and runs once: these overrides would be silently ignored.
+    if (flags.machine !== undefined || flags.repeat !== undefined) throw new UsageError(`--machine and --repeat do not apply to suite ${KUT_SUITE}: each stanza names its machine (qemu_params) and runs once`);
     const suite = loadKutSuite(flags['kut-dir'], { explicit: (flags.only?.length ?? 0) > 0 });
     return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
   }
