@@ -10,6 +10,12 @@ import { toJson } from '../src/report/doctor/json.js';
 import { renderText } from '../src/report/doctor/text.js';
 import { checkHostSnapshot } from '../src/host/snapshot-check.js';
 
+/** `--kut-dir`: the tree read now (a bad tree is exit 2 before any check runs), its check loaded on demand. */
+async function kutStanzasCheckFor(dir: string) {
+  const [{ readKutTree }, { kutStanzasCheck }] = await Promise.all([import('../src/kut/tree.js'), import('../src/doctor/checks/conform.js')]);
+  return kutStanzasCheck(readKutTree(dir));
+}
+
 export default class Doctor extends BaseCommand {
   static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
   static override description =
@@ -25,6 +31,7 @@ export default class Doctor extends BaseCommand {
     '<%= config.bin %> doctor --json > doctor.json',
     '<%= config.bin %> doctor --profile all --junit reports/doctor.xml',
     '<%= config.bin %> doctor --profile cvm',
+    '<%= config.bin %> doctor --profile conform --kut-dir ~/kvm-unit-tests',
     '<%= config.bin %> doctor --save-host host-snapshot/',
     '<%= config.bin %> doctor --root host-snapshot/ --profile all',
   ];
@@ -37,6 +44,7 @@ export default class Doctor extends BaseCommand {
     boot: Flags.boolean({ default: false, description: 'also boot a real micro guest under -accel kvm (check kvm.boot-smoke; under TCG when KVM is unusable, as evidence)' }),
     'save-host': Flags.string({ description: 'also save what the doctor read here as a host snapshot in DIR (redacted: hostname, serials, MAC addresses, UUIDs, unrelated /etc/group entries and kernel log lines), for a bug report', helpValue: 'DIR' }),
     root: Flags.string({ description: 'examine a host snapshot (from --save-host, or a captured tree) in DIR instead of this host', helpValue: 'DIR' }),
+    'kut-dir': Flags.string({ description: 'with --profile conform: also say which stanzas of this kvm-unit-tests tree (x86/unittests.cfg) would skip here, and why (check conform.stanzas)', helpValue: 'DIR' }),
     'host-tree': Flags.string({ hidden: true, description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host (same as --root)' }),
     capture: Flags.string({ hidden: true, description: 'also save everything the doctor read as a host tree in this directory, unredacted (for fixtures)' }),
   };
@@ -52,6 +60,7 @@ export default class Doctor extends BaseCommand {
     const session = await doctorSession({
       profile: flags.profile as ProfileSelection,
       boot: flags.boot,
+      ...(flags['kut-dir'] ? { extraChecks: [await kutStanzasCheckFor(flags['kut-dir'])] } : {}),
       ...(tree ? { tree } : {}),
       ...(saveTo ? { save: { dir: saveTo, kind: flags['save-host'] ? ('snapshot' as const) : ('capture' as const) } } : {}),
     });

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
-import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import { KUT_FLAGS, SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { makeReporter } from '../src/cli/progress.js';
 import { executeRun } from '../src/app/run.js';
 
@@ -19,12 +19,14 @@ export default class Run extends BaseCommand {
     "<%= config.bin %> run full --only 'exits/*' --skip tag:slow --repeat 20",
     '<%= config.bin %> run exits --rounds 7 -o base/   # seven fresh guests a case: compare tests guest against guest',
     '<%= config.bin %> run ./my-suite.yaml --output out/ --json > results.json',
+    "<%= config.bin %> run kut --kut-dir ~/kvm-unit-tests --accel tcg --only 'tag:vmexit' --jobs 2   # kvm-unit-tests stanzas as cases",
   ];
 
   static override args = SUITE_ARGS;
 
   static override flags = {
     ...SUITE_FLAGS,
+    ...KUT_FLAGS,
     rounds: roundsFlag(1),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
@@ -77,6 +79,7 @@ export default class Run extends BaseCommand {
         suite,
         cases,
         ...runnerOptions(flags),
+        jobs: flags.jobs,
         argv: ['run', ...this.argv],
         output: flags.output,
         signal: trap.signal,

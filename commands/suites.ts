@@ -82,6 +82,8 @@ export default class Suites extends BaseCommand {
         }
         process.stdout.write('\n');
       }
+      // Not a file: built from the user's tree at run time (docs/kut.md).
+      process.stdout.write(`${c.bold('kut')} — a kvm-unit-tests tree's x86/unittests.cfg, one case a stanza: run kut --kut-dir DIR\n`);
     }
     if (out.some((s) => s.error)) {
       process.exitCode = ExitCode.USAGE;

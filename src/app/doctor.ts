@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { runDoctor, type DoctorReport, type ProfileSelection } from '../doctor/index.js';
+import type { CheckDef } from '../doctor/types.js';
 import type { ExaminedHost } from '../host/actions.js';
 import { FixtureHostReader } from '../host/fixture-reader.js';
 import { collectFingerprint } from '../host/fingerprint.js';
@@ -18,6 +19,8 @@ export interface DoctorSessionOptions {
   profile: ProfileSelection;
   /** Also boot a real micro guest (check kvm.boot-smoke). */
   boot: boolean;
+  /** Further checks after the built-in ones (e.g. `conform.stanzas` of a kvm-unit-tests tree). */
+  extraChecks?: readonly CheckDef[];
   /** Examine this snapshot directory instead of this host. */
   tree?: string;
   /** Save what was read: `snapshot` redacted for a bug report (--save-host), `capture` unredacted (--capture). */
@@ -42,7 +45,7 @@ export async function doctorSession(opts: DoctorSessionOptions): Promise<DoctorS
   if (recorder) examined = recorder;
 
   // Loaded on demand: booting a guest pulls in the launcher, which plain doctor runs do not need.
-  const extraChecks = opts.boot ? [(await import('../doctor/checks/boot-smoke.js')).bootSmokeCheck()] : [];
+  const extraChecks = [...(opts.boot ? [(await import('../doctor/checks/boot-smoke.js')).bootSmokeCheck()] : []), ...(opts.extraChecks ?? [])];
   const [report, host] = await Promise.all([runDoctor(examined, { profile: opts.profile, extraChecks }), collectFingerprint(examined.reader)]);
 
   if (!recorder || !opts.save) return { report, host };

@@ -11,6 +11,7 @@ import { netExecutor } from './net.js';
 import { doctorExecutor } from './doctor.js';
 import { rawExecutor } from './raw.js';
 import { exitsScalingExecutor } from './exits-scaling.js';
+import { conformanceExecutor } from './conformance.js';
 
 export const executors: Record<string, CaseExecutor> = {
   [exitsExecutor.kind]: exitsExecutor,
@@ -21,6 +22,7 @@ export const executors: Record<string, CaseExecutor> = {
   [doctorExecutor.kind]: doctorExecutor,
   [rawExecutor.kind]: rawExecutor,
   [exitsScalingExecutor.kind]: exitsScalingExecutor,
+  [conformanceExecutor.kind]: conformanceExecutor,
 };
 
 export function executorFor(kind: string): CaseExecutor | undefined {

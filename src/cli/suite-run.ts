@@ -8,6 +8,7 @@ import { Args, Flags } from '@oclif/core';
 import type { ChalkInstance } from 'chalk';
 import { executors } from '../cases/index.js';
 import { MIN_ROUNDS } from '../compare/rounds.js';
+import { KUT_SUITE, loadKutSuite } from '../suites/kut.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { MAX_ROUNDS } from '../suites/rounds.js';
 import { summaryTable } from '../report/summary.js';
@@ -80,13 +81,27 @@ export function samplingRequest(flags: { precision?: string; 'max-samples'?: num
   }
 }
 
+/** `run kut --kut-dir DIR`: a kvm-unit-tests tree as a suite (docs/kut.md). */
+export const KUT_FLAGS = {
+  'kut-dir': Flags.string({ description: 'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags' }),
+  jobs: Flags.integer({ description: 'run up to this many cases at once (at most the cores, and what free memory holds); results keep the suite\'s order', min: 1, max: 64 }),
+};
+
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; pin?: boolean },
+  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; pin?: boolean; 'kut-dir'?: string },
   kernel?: string,
   kernelFlag = '--kernel',
 ): SuiteSelection {
+  if (name === KUT_SUITE || flags['kut-dir'] !== undefined) {
+    if (name !== KUT_SUITE) throw new UsageError(`--kut-dir is for suite ${KUT_SUITE}, not ${name}`, `run it as: kvmbench run ${KUT_SUITE} --kut-dir DIR`);
+    if (flags['kut-dir'] === undefined) throw new UsageError(`suite ${KUT_SUITE} needs --kut-dir DIR`, 'DIR is the top of a kvm-unit-tests checkout built for x86_64 (./configure && make)');
+    // A stanza says its own machine and runs once: these overrides would be silently ignored.
+    if (flags.machine !== undefined || flags.repeat !== undefined) throw new UsageError(`--machine and --repeat do not apply to suite ${KUT_SUITE}: each stanza names its machine (qemu_params) and runs once`);
+    const suite = loadKutSuite(flags['kut-dir'], { explicit: (flags.only?.length ?? 0) > 0 });
+    return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
+  }
   if (kernel !== undefined) checkKernelFile(resolve(kernel), kernelFlag);
   const suite = loadSuite(name, {
     quick: flags.quick,

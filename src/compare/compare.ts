@@ -26,6 +26,7 @@ import { replicatesToConfirm } from './confirm.js';
 import { MIN_ROUNDS, hodgesLehmann, roundMedians } from './rounds.js';
 import { bootstrapChangeCI, geometricMean, holm, mannWhitney, minimumP, relativeChange } from './stats.js';
 import { median } from '../stats/summary.js';
+import { compareConformance, type ConformanceComparison } from './conformance.js';
 
 export const COMPARE_SCHEMA = 'kvmbench.compare/3';
 export const DEFAULT_ALPHA = 0.05;
@@ -202,6 +203,8 @@ export interface PairComparison {
   /** The smallest shift this pair could confirm at 90 % power (see PowerSummary). */
   power: PowerSummary;
   counts: Record<MetricVerdict, number>;
+  /** Conformance tests (kvm-unit-tests stanzas) by verdict, when either run has them (./conformance.ts). */
+  conformance?: ConformanceComparison;
 }
 
 export interface Comparison {
@@ -219,7 +222,7 @@ export interface Comparison {
   /** Tests in the Holm family: every tested metric of every pair. */
   family: number;
   pairs: PairComparison[];
-  /** Confirmed regressions across all pairs. */
+  /** Confirmed regressions across all pairs: metrics, and conformance tests that went from pass to fail. */
   regressions: number;
 }
 
@@ -555,6 +558,10 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   const [base, ...others] = runs;
   const prepared = others.map((o) => preparePair(base!, o, opts));
   guardForced(prepared, opts.force);
+  prepared.forEach((p, i) => {
+    const conformance = compareConformance(base!.results, others[i]!.results);
+    if (conformance) p.pair.conformance = conformance;
+  });
 
   const all = prepared.flatMap((p) => p.rows).filter((x) => x.row.verdict !== 'not-comparable');
   const compared = all.length;
@@ -638,7 +645,7 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     compared,
     family: tested.length,
     pairs,
-    regressions: pairs.reduce((s, p) => s + p.counts.regressed, 0),
+    regressions: pairs.reduce((s, p) => s + p.counts.regressed + (p.conformance?.regressions ?? 0), 0),
   };
 }
 

@@ -7,6 +7,7 @@ import { hostFacts } from '../host/facts.js';
 import { kvmFlavor } from '../host/flavor.js';
 import type { ExaminedHost } from '../host/actions.js';
 import { BENCH_CHECKS } from './checks/bench.js';
+import { CONFORM_CHECKS } from './checks/conform.js';
 import { CVM_CHECKS } from './checks/cvm.js';
 import { cgroups, iommuKernel, tun } from './checks/host-validate.js';
 import { KVM_CHECKS } from './checks/kvm.js';
@@ -31,7 +32,7 @@ export * from './types.js';
  * results, and starts QEMU only on hosts with SEV or TDX hardware.
  */
 export const DEFAULT_CHECKS: readonly CheckDef[] = [
-  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, ...NET_CHECKS, iommuKernel, ...CVM_CHECKS,
+  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, ...NET_CHECKS, iommuKernel, ...CVM_CHECKS, ...CONFORM_CHECKS,
 ];
 
 export interface DoctorOptions {

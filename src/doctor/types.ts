@@ -8,7 +8,7 @@ import type { KvmProbeResult } from '../kvm/probe.js';
 import type { HostReader } from '../host/reader.js';
 import type { HostActions } from '../host/actions.js';
 
-export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm'] as const;
+export const DOCTOR_PROFILES = ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm', 'conform'] as const;
 export type DoctorProfile = (typeof DOCTOR_PROFILES)[number];
 /** What `--profile` accepts: one profile, or `all` (every check decides). */
 export type ProfileSelection = DoctorProfile | 'all';

@@ -10,6 +10,7 @@ import type { CaseResult, Results } from '../results/model.js';
 import { KEY_HOST_FACTS, caseAccelText, caseMode, casesBySuite, emulatedNote, exitChecksLine, exitsPerIteration, headline, isExitsCase } from './common.js';
 import { fmtCv, fmtNum, metricId, ratioText, statusWord } from './format.js';
 import { buildJunit, type JunitCase, type JunitSuite } from './junit-xml.js';
+import { subCheckJunitCases } from './conformance.js';
 
 /** One line per case, for readers that drop properties. */
 export function caseSummaryLine(c: CaseResult): string {
@@ -89,7 +90,7 @@ export function renderJunit(results: Results): string {
   const hostProps = hostProperties(results);
   for (const [suiteName, cases] of casesBySuite(results)) {
     const starts = cases.map((c) => Date.parse(c.startedAt)).filter((t) => Number.isFinite(t));
-    const jcases: JunitCase[] = cases.map((c) => {
+    const caseTestcase = (c: CaseResult): JunitCase => {
       let name = c.id;
       for (let i = 2; usedNames.has(name); i++) name = `${c.id}#${i}`;
       usedNames.add(name);
@@ -106,7 +107,9 @@ export function renderJunit(results: Results): string {
         properties: caseProperties(c),
         systemOut: caseSummaryLine(c),
       };
-    });
+    };
+    // A conformance case is its stanza's verdict, then one testcase per sub-check (src/report/conformance.ts).
+    const jcases: JunitCase[] = cases.flatMap((c) => [caseTestcase(c), ...subCheckJunitCases(c, usedNames)]);
     suites.push({
       name: suiteName,
       timeSec: cases.reduce((s, c) => s + c.durationMs, 0) / 1000,

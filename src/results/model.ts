@@ -122,6 +122,36 @@ export const CaseRound = Type.Object({
 });
 export type CaseRound = Static<typeof CaseRound>;
 
+/** A sub-check of a conformance test (kvm-unit-tests' report lines): `xfail`/`kfail` are expected failures, `xpass` counts as a failure. */
+export const SubCheckStatus = Type.Union([
+  Type.Literal('pass'), Type.Literal('fail'), Type.Literal('skip'), Type.Literal('xfail'), Type.Literal('xpass'), Type.Literal('kfail'),
+]);
+export type SubCheckStatus = Static<typeof SubCheckStatus>;
+
+export const SubCheck = Type.Object({
+  /** The report line after its status word: prefixes and message, e.g. `apic: self IPI`. */
+  name: Type.String(),
+  status: SubCheckStatus,
+});
+export type SubCheck = Static<typeof SubCheck>;
+
+/** What a conformance case (kind `conformance`: a kvm-unit-tests stanza) ran and said; src/cases/conformance.ts. */
+export const Conformance = Type.Object({
+  /** The stanza's name in unittests.cfg. */
+  test: Type.String(),
+  /** Its test image, relative to the tree (`x86/apic.flat`). */
+  file: Type.String(),
+  groups: Type.Array(Type.String()),
+  /** QEMU's exit status (the debug-exit convention), when QEMU ran and exited. */
+  exitStatus: Type.Optional(Type.Integer()),
+  /** The guest's SUMMARY line. */
+  summary: Type.Optional(Type.String()),
+  /** Every sub-check the guest reported, in order (at most 5000; the rest counted in checksDropped). */
+  checks: Type.Array(SubCheck),
+  checksDropped: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type Conformance = Static<typeof Conformance>;
+
 export const CaseResult = Type.Object({
   /** Unique within a run, `suite/case`, e.g. `exits/cpuid`. */
   id: Type.String({ minLength: 1 }),
@@ -155,6 +185,8 @@ export const CaseResult = Type.Object({
   vm: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Free-form facts the case recorded (TSC frequency source, QEMU argv, kernel version...). */
   facts: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  /** Conformance cases (kind `conformance`): the test, its sub-checks and how QEMU ended. */
+  conformance: Type.Optional(Conformance),
   /** Each round of a case run with `--rounds N` (N > 1), in order: the merged result above is their union. */
   rounds: Type.Optional(Type.Array(CaseRound)),
 });

@@ -63,6 +63,8 @@ export interface LoadedSuite {
   cases: CaseSpec[];
   /** Where each case was declared (`suites/exits.yaml:14:5`), keyed by `${suite}/${id}`. */
   origins: Record<string, string>;
+  /** What loading ignored and the run should say (recorded in run.warnings), e.g. an unknown cfg key of the kut suite. */
+  warnings?: string[];
 }
 
 /** A suite file that parsed and matched the schema, with a way back from fields to lines. */

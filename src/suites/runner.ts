@@ -38,6 +38,7 @@ import { FailurePattern } from './failure-pattern.js';
 import { withLaunchScope, type LaunchReport } from '../vmm/launch-scope.js';
 import { startupBudgetMs } from '../vmm/startup.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec, RunMemory, RunPlatform, RunVariant } from '../cases/types.js';
+import { boundJobs, runInOrder } from './parallel.js';
 
 const caseChecker = TypeCompiler.Compile(CaseResult);
 const runChecker = TypeCompiler.Compile(RunInfo);
@@ -91,6 +92,8 @@ export interface RunSuiteOptions {
   rounds?: number;
   /** `--keep-going`: run every case even when the ones before failed the same way (src/suites/failure-pattern.ts). */
   keepGoing?: boolean;
+  /** `--jobs N`: up to N cases at once, recorded in plan order (src/suites/parallel.ts); one run, one round. Default 1. */
+  jobs?: number;
 }
 
 export interface RunSummary {
@@ -216,6 +219,8 @@ async function runPlanned(
   const lookup = opts.executorFor ?? registryExecutorFor;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const label = (a: ArmState): string | undefined => a.plan.variant?.label;
+  if ((opts.jobs ?? 1) > 1 && (plans.length > 1 || rounds > 1)) throw new UsageError('--jobs runs the cases of one run side by side: it cannot be combined with --rounds above 1 or with ab');
+  const jobs = boundJobs(opts.jobs, Math.max(0, ...plans.flatMap((p) => p.cases.map((c) => c.memoryMiB))));
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
   const arms: ArmState[] = [];
@@ -227,7 +232,7 @@ async function runPlanned(
       ...(resolved.execution ? { execution: resolved.execution } : {}),
       ...(plan.variant ? { variant: plan.variant } : {}),
     };
-    arms.push({ plan, accel: resolved.accel, warnings: resolved.warnings, platform, memory: new Map(), pattern: new FailurePattern(opts.keepGoing === true) });
+    arms.push({ plan, accel: resolved.accel, warnings: [...resolved.warnings, ...(plan.suite.warnings ?? [])], platform, memory: new Map(), pattern: new FailurePattern(opts.keepGoing === true) });
   }
   const accels = [...new Set(arms.map((a) => a.accel))];
   if (accels.length > 1) {
@@ -256,6 +261,8 @@ async function runPlanned(
     for (const a of arms) {
       const out = a.out!;
       a.warnings.push(...reqWarnings);
+      if (jobs.note) a.warnings.push(jobs.note);
+      if (jobs.jobs > 1) a.warnings.push(`--jobs ${jobs.jobs}: cases ran side by side, so timing figures of this run include their contention for the host`);
       const run: RunInfo = {
         id: out.runId,
         suite: a.plan.suite.name,
@@ -298,22 +305,10 @@ async function runPlanned(
         throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
       }
     };
-    for (let step = 0; step < order.length; step++) {
-      if (opts.signal?.aborted) break;
-      const { arm, index, round = 0 } = order[step]!;
-      const a = arms[arm]!;
-      const spec = a.plan.cases[index]!;
-      const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
-      pending.set(`${arm}:${index}`, slot);
-      slot.done++;
-      // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
-      if (slot.results[0]?.status !== 'skip') {
-        const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
-        reporter.caseStart(step, order.length, spec, l);
-        const executor = lookup(spec.kind);
-        const launches: LaunchReport[] = [];
-        const patternSkip = executor?.startsQemu === false ? undefined : a.pattern.skipReason();
-        const result = await runCase(spec, {
+    const envOf = (a: ArmState, spec: CaseSpec, round: number, launches: LaunchReport[]): CaseEnv => {
+      const executor = lookup(spec.kind);
+      const patternSkip = executor?.startsQemu === false ? undefined : a.pattern.skipReason();
+      return {
         accel: a.accel,
         quick: opts.quick === true,
         dir: a.out!.dir,
@@ -332,8 +327,46 @@ async function runPlanned(
         ...(opts.deps.hostActions ? { hostActions: opts.deps.hostActions } : {}),
         round,
         onPhase: (p) => reporter.phase(p),
-        });
-        a.pattern.record(result, launches);
+      };
+    };
+    // Every case's launches feed the failure pattern (src/suites/failure-pattern.ts).
+    const runRecorded = async (a: ArmState, spec: CaseSpec, round: number): Promise<CaseResult> => {
+      const launches: LaunchReport[] = [];
+      const result = await runCase(spec, envOf(a, spec, round, launches));
+      a.pattern.record(result, launches);
+      return result;
+    };
+    if (jobs.jobs > 1) {
+      // One arm, one round a case: each step is a case, recorded in plan order.
+      const a = arms[0]!;
+      await runInOrder(
+        order.length,
+        jobs.jobs,
+        async (step) => {
+          const spec = a.plan.cases[order[step]!.index]!;
+          reporter.caseStart(step, order.length, spec, label(a));
+          return runRecorded(a, spec, 0);
+        },
+        async (step, result) => {
+          reporter.caseEnd(step, order.length, result, label(a));
+          await record(a, result);
+        },
+        () => opts.signal?.aborted === true,
+      );
+    } else
+    for (let step = 0; step < order.length; step++) {
+      if (opts.signal?.aborted) break;
+      const { arm, index, round = 0 } = order[step]!;
+      const a = arms[arm]!;
+      const spec = a.plan.cases[index]!;
+      const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
+      pending.set(`${arm}:${index}`, slot);
+      slot.done++;
+      // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
+      if (slot.results[0]?.status !== 'skip') {
+        const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
+        reporter.caseStart(step, order.length, spec, l);
+        const result = await runRecorded(a, spec, round);
         slot.results.push(result);
         reporter.caseEnd(step, order.length, result, l);
       }

@@ -3,6 +3,7 @@ import type { Comparison, MetricComparison } from '../../compare/compare.js';
 import { escapeHtml as e, fmtNum, fmtPct, labelText } from '../format.js';
 import { STATUS_COLORS, htmlPage } from '../html-page.js';
 import { RELATION_TEXT, VERDICT_TONE, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
+import { conformanceHtml } from './conformance.js';
 
 /** Rows in their verdict's colour; unchanged rows stay plain. */
 const CSS = `
@@ -40,6 +41,7 @@ export function renderCompareHtml(cmp: Comparison): string {
       body.push(`<tr class="v-${m.verdict}"><td>${e(verdictSymbol(m.verdict))}</td><td>${e(names.get(m)!)}${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(m.base.median))} ${e(m.unit)}</td><td class="num">${e(fmtNum(m.new.median))}</td><td class="num">${e(changeText(m))}</td><td class="num">${e(ciText(m))}</td><td>${changeSvg(m, range)}</td><td>${e(verdictText(m))} <span class="muted">${e(pText(m))}${m.notes.length ? ` · ${e(notesText(m))}` : ''}</span></td></tr>`);
     }
     body.push('</tbody></table>');
+    body.push(conformanceHtml(p));
     if (p.onlyBase.length || p.onlyNew.length) body.push(`<p class="muted">Only in base: ${e(p.onlyBase.join(', ') || 'none')}. Only in new: ${e(p.onlyNew.join(', ') || 'none')}.</p>`);
   }
   return htmlPage({ title: 'kvmbench compare', css: CSS, body: `<h1>kvmbench compare</h1>${body.join('\n')}<p class="muted">${e(methodText(cmp))} Grey band: noise band; bar: change of medians; whisker: CI.</p>` });

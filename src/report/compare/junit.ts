@@ -6,6 +6,7 @@ import type { Comparison } from '../../compare/compare.js';
 import { fmtNum, fmtPct } from '../format.js';
 import { buildJunit, type JunitCase, type JunitSuite } from '../junit-xml.js';
 import { bandText, changeText, ciText, forcedLines, notesText, pText, powerLine, summaryLine, verdictText, vmLines } from './common.js';
+import { conformanceJunit } from './conformance.js';
 
 export function renderCompareJunit(cmp: Comparison): string {
   const suites: JunitSuite[] = cmp.pairs.map((p) => {
@@ -40,6 +41,7 @@ export function renderCompareJunit(cmp: Comparison): string {
         systemOut: `${m.key}: ${fmtNum(m.base.median)} → ${fmtNum(m.new.median)} ${m.unit} (${changeText(m)} ${ciText(m)}) ${verdictText(m)} ${pText(m)}${notes ? `; ${notes}` : ''}`,
       };
     });
+    cases.push(...conformanceJunit(p));
     return {
       name: `compare ${p.base.label} → ${p.new.label}`,
       timeSec: 0,

@@ -2,6 +2,7 @@
 import type { Comparison } from '../../compare/compare.js';
 import { fmtNum, mdCell } from '../format.js';
 import { RELATION_TEXT, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
+import { conformanceMarkdown } from './conformance.js';
 
 export function renderCompareMarkdown(cmp: Comparison): string {
   const out: string[] = [];
@@ -19,6 +20,7 @@ export function renderCompareMarkdown(cmp: Comparison): string {
     if (p.onlyBase.length || p.onlyNew.length) {
       out.push('', `Only in base: ${p.onlyBase.map(mdCell).join(', ') || 'none'}. Only in new: ${p.onlyNew.map(mdCell).join(', ') || 'none'}.`);
     }
+    out.push(...conformanceMarkdown(p));
     const diff = p.hosts.rows.filter((r) => r.differs);
     out.push('', '<details><summary>host fingerprints' + (diff.length ? ` (${diff.length} differ)` : '') + '</summary>', '', '| fact | base | new |', '| --- | --- | --- |');
     for (const r of p.hosts.rows) out.push(`| ${r.differs ? '**' + mdCell(r.key) + '**' : mdCell(r.key)} | ${mdCell(r.base ?? '—')} | ${mdCell(r.new ?? '—')} |`);

@@ -4,6 +4,7 @@ import type { Comparison } from '../../compare/compare.js';
 import { KEY_HOST_FACTS } from '../common.js';
 import { fmtNum, statusColor, termSafe as clean } from '../format.js';
 import { RELATION_TEXT, VERDICT_TONE, bandText, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
+import { conformanceTextLines } from './conformance.js';
 
 const plain = new Chalk({ level: 0 });
 
@@ -25,7 +26,7 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     out.push('');
     const names = displayKeys(p);
     const w = Math.min(70, Math.max(6, ...p.metrics.map((m) => names.get(m)!.length)));
-    out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
+    if (p.metrics.length) out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
     for (const m of p.metrics) {
       const tone = VERDICT_TONE[m.verdict];
       const paint = tone ? statusColor(color, tone) : (t: string) => t;
@@ -36,6 +37,7 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     }
     for (const k of p.onlyBase) out.push(color.gray(`- ${clean(k)}  only in ${clean(p.base.label)}`));
     for (const k of p.onlyNew) out.push(color.gray(`+ ${clean(k)}  only in ${clean(p.new.label)}`));
+    for (const l of conformanceTextLines(p, clean)) out.push(l.startsWith('✗') ? color.red(l) : l);
     out.push('', (p.counts.regressed > 0 ? color.red.bold : color.bold)(summaryLine(p)), color.gray(powerLine(p)), '');
   }
   out.push(color.gray(methodText(cmp)));

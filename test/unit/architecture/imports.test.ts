@@ -24,7 +24,7 @@ export const FLOORS: ReadonlyArray<readonly string[]> = [
   ['src/report'], // views: read only models (results, comparison, doctor report)
   ['src/doctor', 'src/compare'],
   ['src/nested'], // the nested lab's mechanism: L1's layout, plan and boot (over linux and vmm)
-  ['src/linux'],
+  ['src/linux', 'src/kut'],
   ['src/vmm', 'src/net'],
   ['src/host'],
   ['src/kvm'], // libc/KVM binding, probe, own VMM: ground for host and vmm

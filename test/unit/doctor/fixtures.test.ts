@@ -51,13 +51,13 @@ const EXPECTED: Record<string, Expectation> = {
   'container-eacces': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
-    allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
+    allFails: ['conform.kvm-access', 'io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
     cvmVerdict: 'pass',
   },
   'container-eperm': {
     usable: false, verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
-    allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
+    allFails: ['conform.kvm-access', 'io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
     cvmVerdict: 'pass',
   },
   'pvm-nested': { usable: true, verdict: 'pass', kvmFails: [], allFails: ['io.vhost-net'], cvmVerdict: 'pass' },

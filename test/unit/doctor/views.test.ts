@@ -44,7 +44,7 @@ describe('doctor views', () => {
     const xml = junitXml(r);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
     const suites = [doc.testsuites.testsuite].flat();
-    expect(suites.map((s: { name: string }) => s.name)).toEqual(['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm'].map((p) => `kvmbench doctor: ${p}`));
+    expect(suites.map((s: { name: string }) => s.name)).toEqual(['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm', 'conform'].map((p) => `kvmbench doctor: ${p}`));
     const cases = suites.flatMap((s: { testcase: unknown }) => [s.testcase].flat()) as Array<Record<string, unknown>>;
     const failed = cases.filter((c) => c.failure !== undefined).map((c) => String(c.name).split(':')[0]);
     expect(failed).toEqual(['kvm.dev-open']); // vmm.qemu and io.vhost-net fail too, but do not decide
