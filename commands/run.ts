@@ -6,6 +6,7 @@ import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, 
 import { defaultDeps } from '../src/suites/env.js';
 import { makeReporter } from '../src/report/progress.js';
 import { runSuite } from '../src/suites/runner.js';
+import { storeFinishedRun } from '../src/cli/store-run.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a suite of test guests and benchmarks under QEMU and write results.';
@@ -29,6 +30,8 @@ export default class Run extends BaseCommand {
     rounds: roundsFlag(1),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
+    store: Flags.boolean({ default: false, description: 'add the run to the history store when it ends ($KVMBENCH_STORE, else reports/kvmbench.db; see `kvmbench history`)' }),
+    'store-at': Flags.string({ description: 'add the run to this history store when it ends (a file or a postgres:// URL); implies --store' }),
     kernel: Flags.string({ description: 'Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian\'s cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM' }),
   };
 
@@ -66,7 +69,8 @@ export default class Run extends BaseCommand {
     if (flags.json) process.stdout.write(JSON.stringify(summary.results, null, 2) + '\n');
     human.write(runSummaryText(summary, color));
     // Always exit explicitly: an executor abandoned after its deadline may still hold timers.
-    const code = exitCodeOf(summary.outcome);
+    let code: number = exitCodeOf(summary.outcome);
+    if (flags.store || flags['store-at']) code = await storeFinishedRun(summary, flags['store-at'], human, code);
     process.exitCode = code;
     this.exit(code);
   }
