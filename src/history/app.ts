@@ -26,6 +26,9 @@ async function withStore<T>(location: string, write: boolean, fn: (s: HistorySto
   }
 }
 
+/** Runs per import transaction. */
+export const IMPORT_BATCH = 50;
+
 export interface ImportLine {
   path: string;
   runId: string;
@@ -40,8 +43,12 @@ export async function importRuns(location: string, paths: readonly string[]): Pr
   for (const p of paths) loaded.push({ path: p, results: (await loadResults(p)).results });
   return withStore(location, true, async (store) => {
     const out: ImportLine[] = [];
-    for (const { path, results } of loaded) {
-      out.push({ path, runId: results.run.id, state: results.run.state, outcome: await store.importRun(results, resolve(path)) });
+    // Batches of runs per transaction: one commit (one fsync) per batch, and a concurrent
+    // importer waits for at most one batch at a time.
+    for (let i = 0; i < loaded.length; i += IMPORT_BATCH) {
+      const batch = loaded.slice(i, i + IMPORT_BATCH);
+      const outcomes = await store.importRuns(batch.map((l) => ({ results: l.results, source: resolve(l.path) })));
+      batch.forEach((l, j) => out.push({ path: l.path, runId: l.results.run.id, state: l.results.run.state, outcome: outcomes[j]! }));
     }
     return out;
   });

@@ -38,36 +38,80 @@ export interface ChangePoint {
   q: number;
 }
 
-/** Best split of values[s, e) by q, at least `minSeg` from either end; O((e−s)²). */
+/**
+ * Sums of |x − v| over a changing set of values, by rank (two Fenwick trees: counts and sums),
+ * so moving one value between the two sides of a split costs O(log n), not O(n).
+ */
+class AbsDistanceSet {
+  private readonly count: Float64Array;
+  private readonly sum: Float64Array;
+  private total = 0;
+  private size = 0;
+
+  constructor(private readonly sortedValues: readonly number[]) {
+    this.count = new Float64Array(sortedValues.length + 1);
+    this.sum = new Float64Array(sortedValues.length + 1);
+  }
+
+  update(rank: number, sign: 1 | -1): void {
+    const v = this.sortedValues[rank]!;
+    this.total += sign * v;
+    this.size += sign;
+    for (let i = rank + 1; i < this.count.length; i += i & -i) {
+      this.count[i]! += sign;
+      this.sum[i]! += sign * v;
+    }
+  }
+
+  /** Σ over the set of |x − v|, where x has this rank. */
+  distance(rank: number): number {
+    const x = this.sortedValues[rank]!;
+    let c = 0;
+    let s = 0;
+    for (let i = rank + 1; i > 0; i -= i & -i) {
+      c += this.count[i]!;
+      s += this.sum[i]!;
+    }
+    return x * c - s + (this.total - s) - x * (this.size - c);
+  }
+}
+
+/**
+ * Best split of values[s, e) by q, at least `minSeg` from either end. Moving τ by one moves one
+ * value from Y to X; the three sums change by that value's distances to each side, read from
+ * rank-indexed trees: O(n log n) per segment (10,000 runs in milliseconds).
+ */
 export function bestSplit(values: readonly number[], s: number, e: number, minSeg: number): { tau: number; q: number } | undefined {
   const n = e - s;
   if (n < 2 * minSeg) return undefined;
-  // τ = s + 1: X = {x_s}.
-  let between = 0; // Σ_{i∈X, j∈Y} |x_i − x_j|
-  let within1 = 0; // Σ_{i<i' ∈ X}
-  let within2 = 0; // Σ_{j<j' ∈ Y}
-  for (let j = s + 1; j < e; j++) between += Math.abs(values[s]! - values[j]!);
-  for (let i = s + 1; i < e; i++) for (let j = i + 1; j < e; j++) within2 += Math.abs(values[i]! - values[j]!);
+  const order = Array.from({ length: n }, (_, i) => s + i).sort((a, b) => values[a]! - values[b]! || a - b);
+  const sorted = order.map((i) => values[i]!);
+  const rank = new Int32Array(n);
+  order.forEach((idx, r) => (rank[idx - s] = r));
+  const X = new AbsDistanceSet(sorted);
+  const Y = new AbsDistanceSet(sorted);
+  for (let r = 0; r < n; r++) Y.update(r, 1);
+  // Σ_{j<j'} |y_j − y_j'| over all values, from the sorted order.
+  let within2 = 0;
+  for (let r = 0; r < n; r++) within2 += sorted[r]! * (2 * r - n + 1);
+  let within1 = 0;
+  let between = 0;
   let best: { tau: number; q: number } | undefined;
-  for (let tau = s + 1; tau <= e - 1; tau++) {
-    const m = tau - s;
-    const k = e - tau;
-    if (m >= minSeg && k >= minSeg) {
-      const mean1 = m > 1 ? within1 / ((m * (m - 1)) / 2) : 0;
-      const mean2 = k > 1 ? within2 / ((k * (k - 1)) / 2) : 0;
-      const q = ((m * k) / (m + k)) * ((2 * between) / (m * k) - mean1 - mean2);
-      if (!best || q > best.q) best = { tau, q };
-    }
-    if (tau === e - 1) break;
-    // Move x_tau from Y to X.
-    const x = values[tau]!;
-    let toX = 0;
-    let toY = 0;
-    for (let i = s; i < tau; i++) toX += Math.abs(x - values[i]!);
-    for (let j = tau + 1; j < e; j++) toY += Math.abs(x - values[j]!);
+  for (let tau = s; tau < e - 1; tau++) {
+    const r = rank[tau - s]!;
+    Y.update(r, -1);
+    const toX = X.distance(r);
+    const toY = Y.distance(r);
+    X.update(r, 1);
     within1 += toX;
     within2 -= toY;
     between += toY - toX;
+    // X = values[s, tau], Y = values[tau + 1, e): the split at tau + 1.
+    const m = tau + 1 - s;
+    const k = e - tau - 1;
+    if (m < minSeg || k < minSeg) continue;
+    const q = ((m * k) / (m + k)) * ((2 * between) / (m * k) - within1 / ((m * (m - 1)) / 2) - within2 / ((k * (k - 1)) / 2));
+    if (!best || q > best.q) best = { tau: tau + 1, q };
   }
   return best;
 }

@@ -18,7 +18,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
-    why: 'runs, host classes, cases and metrics with their samples',
+    why: 'runs, host classes, cases, metrics, and the raw samples of each metric',
     statements: [
       'CREATE TABLE kvmbench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)',
       // The fingerprint fields that decide whether two hosts' figures are comparable.
@@ -46,9 +46,14 @@ export const MIGRATIONS: readonly Migration[] = [
         interval_text TEXT NOT NULL, method TEXT NOT NULL,
         n INTEGER NOT NULL, median DOUBLE PRECISION NOT NULL,
         ci_lo DOUBLE PRECISION NOT NULL, ci_hi DOUBLE PRECISION NOT NULL,
-        samples TEXT NOT NULL, rounds TEXT,
         PRIMARY KEY (run_id, metric_key))`,
       'CREATE INDEX metrics_by_key ON metrics (metric_key)',
+      // Raw samples apart from the metrics, so the series queries read small rows only.
+      `CREATE TABLE samples (
+        run_id TEXT NOT NULL, metric_key TEXT NOT NULL,
+        "values" TEXT NOT NULL, rounds TEXT,
+        PRIMARY KEY (run_id, metric_key),
+        FOREIGN KEY (run_id, metric_key) REFERENCES metrics (run_id, metric_key))`,
     ],
   },
 ];

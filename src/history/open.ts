@@ -31,7 +31,7 @@ export async function openStore(location: string, opts: OpenOptions): Promise<Hi
     checkPostgresUrl(location);
     driver = await PostgresDriver.open(location);
   } else {
-    driver = EmbeddedDriver.open(resolve(location), { create: opts.write });
+    driver = await EmbeddedDriver.open(resolve(location), { create: opts.write });
   }
   try {
     if (opts.write) await migrate(driver);

@@ -153,47 +153,60 @@ export class SqlHistoryStore implements HistoryStore {
   }
 
   async importRun(results: Results, source?: string): Promise<ImportOutcome> {
+    return (await this.importRuns([{ results, source }]))[0]!;
+  }
+
+  async importRuns(runs: ReadonlyArray<{ results: Results; source?: string }>): Promise<ImportOutcome[]> {
+    return this.db.writeTransaction(async () => {
+      const out: ImportOutcome[] = [];
+      for (const r of runs) out.push(await this.insertRun(r.results, r.source));
+      return out;
+    });
+  }
+
+  private async insertRun(results: Results, source?: string): Promise<ImportOutcome> {
     const cls = hostClassOf(results.host);
     const rows = metricRowsOf(results);
     const run = results.run;
     const caseRows = new Map<string, SqlParam[]>();
     for (const c of results.cases) if (!caseRows.has(c.id)) caseRows.set(c.id, [run.id, c.id, c.kind ?? null, c.status, c.execution?.mode ?? null]);
-    return this.db.writeTransaction(async () => {
-      await this.db.run(
-        `INSERT INTO host_classes (id, cpu_model, microcode, kernel, kvm_params, qemu_version, smt, thp, governor, flavor)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        [cls.id, cls.cpuModel ?? null, cls.microcode ?? null, cls.kernel ?? null, cls.kvmParams ?? null, cls.qemuVersion ?? null, cls.smt ?? null, cls.thp ?? null, cls.governor ?? null, cls.flavor ?? null],
-      );
-      const added = await this.db.run(
-        `INSERT INTO runs (id, suite, started_at, ended_at, state, git_revision, kvmbench_version, accelerator, execution, flavor, hostname, host_class, host_json, source, imported_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-        [
-          run.id, run.suite, run.start, run.end ?? null, run.state, run.gitRevision ?? null, run.kvmbenchVersion, run.accelerator,
-          run.execution?.mode ?? null, results.host.kvmFlavor ?? null, results.host.hostname ?? 'unknown', cls.id,
-          JSON.stringify(results.host), source ?? null, new Date().toISOString(),
-        ],
-      );
-      if (added === 0) return 'exists';
-      for (const part of chunks([...caseRows.values()], BATCH)) {
-        await this.db.run(`INSERT INTO cases (run_id, case_id, kind, status, execution) VALUES ${placeholders(part.length, 5)}`, part.flat());
-      }
-      for (const part of chunks(rows, BATCH)) {
-        const params: SqlParam[] = [];
-        for (const m of part) {
-          const iv = medianInterval(m.samples);
-          params.push(
-            run.id, m.key, m.caseId, m.name, m.labels ? JSON.stringify(m.labels) : null, m.unit, m.better, m.accelerator, m.execution ?? null,
-            m.interval, m.method, m.samples.length, iv.median, iv.lo, iv.hi, JSON.stringify(m.samples), m.rounds ? JSON.stringify(m.rounds) : null,
-          );
-        }
-        await this.db.run(
-          `INSERT INTO metrics (run_id, metric_key, case_id, name, labels, unit, better, accelerator, execution, interval_text, method, n, median, ci_lo, ci_hi, samples, rounds)
-           VALUES ${placeholders(part.length, 17)}`,
-          params,
+    await this.db.run(
+      `INSERT INTO host_classes (id, cpu_model, microcode, kernel, kvm_params, qemu_version, smt, thp, governor, flavor)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      [cls.id, cls.cpuModel ?? null, cls.microcode ?? null, cls.kernel ?? null, cls.kvmParams ?? null, cls.qemuVersion ?? null, cls.smt ?? null, cls.thp ?? null, cls.governor ?? null, cls.flavor ?? null],
+    );
+    const added = await this.db.run(
+      `INSERT INTO runs (id, suite, started_at, ended_at, state, git_revision, kvmbench_version, accelerator, execution, flavor, hostname, host_class, host_json, source, imported_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      [
+        run.id, run.suite, run.start, run.end ?? null, run.state, run.gitRevision ?? null, run.kvmbenchVersion, run.accelerator,
+        run.execution?.mode ?? null, results.host.kvmFlavor ?? null, results.host.hostname ?? 'unknown', cls.id,
+        JSON.stringify(results.host), source ?? null, new Date().toISOString(),
+      ],
+    );
+    if (added === 0) return 'exists';
+    for (const part of chunks([...caseRows.values()], BATCH)) {
+      await this.db.run(`INSERT INTO cases (run_id, case_id, kind, status, execution) VALUES ${placeholders(part.length, 5)}`, part.flat());
+    }
+    for (const part of chunks(rows, BATCH)) {
+      const params: SqlParam[] = [];
+      const sampleParams: SqlParam[] = [];
+      for (const m of part) {
+        const iv = medianInterval(m.samples);
+        params.push(
+          run.id, m.key, m.caseId, m.name, m.labels ? JSON.stringify(m.labels) : null, m.unit, m.better, m.accelerator, m.execution ?? null,
+          m.interval, m.method, m.samples.length, iv.median, iv.lo, iv.hi,
         );
+        sampleParams.push(run.id, m.key, JSON.stringify(m.samples), m.rounds ? JSON.stringify(m.rounds) : null);
       }
-      return 'added';
-    });
+      await this.db.run(
+        `INSERT INTO metrics (run_id, metric_key, case_id, name, labels, unit, better, accelerator, execution, interval_text, method, n, median, ci_lo, ci_hi)
+         VALUES ${placeholders(part.length, 15)}`,
+        params,
+      );
+      await this.db.run(`INSERT INTO samples (run_id, metric_key, "values", rounds) VALUES ${placeholders(part.length, 4)}`, sampleParams);
+    }
+    return 'added';
   }
 
   async listRuns(filter: RunFilter = {}): Promise<StoredRun[]> {
@@ -225,8 +238,9 @@ export class SqlHistoryStore implements HistoryStore {
     const out: StoredMetric[] = [];
     for (const ids of chunks(runIds, IN_CHUNK)) {
       const rows = await this.db.all(
-        `SELECT ${POINT_COLUMNS}, m.labels, m.method, m.samples, m.rounds, c.kind AS case_kind, c.status AS case_status
-         FROM metrics m JOIN runs r ON r.id = m.run_id LEFT JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id
+        `SELECT ${POINT_COLUMNS}, m.labels, m.method, s."values" AS sample_values, s.rounds, c.kind AS case_kind, c.status AS case_status
+         FROM metrics m JOIN runs r ON r.id = m.run_id JOIN samples s ON s.run_id = m.run_id AND s.metric_key = m.metric_key
+         LEFT JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id
          WHERE m.run_id IN (${ids.map(() => '?').join(', ')}) ORDER BY r.started_at, r.id, m.metric_key`,
         ids,
       );
@@ -235,7 +249,7 @@ export class SqlHistoryStore implements HistoryStore {
           ...pointOf(r),
           labels: r.labels ? (JSON.parse(String(r.labels)) as Record<string, string>) : undefined,
           method: String(r.method),
-          samples: JSON.parse(String(r.samples)) as number[],
+          samples: JSON.parse(String(r.sample_values)) as number[],
           rounds: r.rounds ? (JSON.parse(String(r.rounds)) as number[]) : undefined,
           caseKind: opt(r.case_kind),
           caseStatus: opt(r.case_status),

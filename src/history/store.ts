@@ -80,6 +80,8 @@ export interface HistoryStore {
   readonly location: string;
   /** Adds a run in one transaction (all of it or nothing); `exists` when its id is already stored. */
   importRun(results: Results, source?: string): Promise<ImportOutcome>;
+  /** Several runs in one transaction (all of them or none): faster for many directories. */
+  importRuns(runs: ReadonlyArray<{ results: Results; source?: string }>): Promise<ImportOutcome[]>;
   /** Runs, newest first. */
   listRuns(filter?: RunFilter): Promise<StoredRun[]>;
   /** Points in time order (oldest first), of complete runs unless `states` says otherwise. */
