@@ -7,6 +7,8 @@ import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
 import { DEFAULT_SEED, IncomparableError, compareRuns } from '../src/compare/index.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { loadResults } from '../src/results/load.js';
+import { againstHistory } from '../src/app/history.js';
+import { STORE_FLAG, storeOf } from '../src/cli/history-flags.js';
 
 export default class Compare extends BaseCommand {
   static override summary = 'Compare runs: per-metric verdicts with a significance test, exit 4 on a confirmed regression.';
@@ -20,11 +22,12 @@ export default class Compare extends BaseCommand {
   static override examples = [
     '<%= config.bin %> compare reports/base reports/new',
     '<%= config.bin %> compare base/results.json new/results.json --fail-on-regression --threshold "boot.*=10"',
+    '<%= config.bin %> compare reports/new --against-history 10 --fail-on-regression   # base: the last 10 stored runs of this host class',
   ];
 
   static override args = {
     base: Args.string({ description: 'baseline results.json or report directory', required: true }),
-    new: Args.string({ description: 'results to judge against BASE', required: true }),
+    new: Args.string({ description: 'results to judge against BASE (with --against-history, BASE is the run to judge and there is no NEW)' }),
   };
 
   static override flags = {
@@ -32,16 +35,24 @@ export default class Compare extends BaseCommand {
     output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
     ...JUDGE_FLAGS,
     force: Flags.boolean({ default: false, description: 'compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway, with a note per row; never different units' }),
+    'against-history': Flags.integer({ min: 1, description: 'judge the one run given against the last N complete runs of its host class in the history store (their raw samples, each run a round)' }),
+    ...STORE_FLAG,
     seed: Flags.integer({ default: DEFAULT_SEED, description: 'seed of the bootstrap resampling (and of the Monte Carlo p-values beyond the exact test)' }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Compare);
     const paths = argv as string[];
-    if (paths.length < 2) throw new UsageError('compare needs BASE and NEW');
     const judge = judgeOptions(flags);
     const runs = [];
-    for (const p of paths) runs.push({ label: p, results: (await loadResults(p)).results });
+    if (flags['against-history'] !== undefined) {
+      if (paths.length !== 1) throw new UsageError('compare --against-history takes one run: the one to judge', 'e.g. `kvmbench compare reports/new --against-history 10`');
+      const h = await againstHistory(storeOf(flags), paths[0]!, flags['against-history']);
+      runs.push({ label: `history (${h.runIds.length} runs of ${h.store})`, results: h.baseline }, { label: paths[0]!, results: h.next });
+    } else {
+      if (paths.length < 2) throw new UsageError('compare needs BASE and NEW');
+      for (const p of paths) runs.push({ label: p, results: (await loadResults(p)).results });
+    }
     let cmp;
     try {
       cmp = compareRuns(runs, { ...judge, force: flags.force, seed: flags.seed });

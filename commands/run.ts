@@ -5,6 +5,7 @@ import { exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { KUT_FLAGS, SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
 import { makeReporter } from '../src/cli/progress.js';
 import { executeRun } from '../src/app/run.js';
+import { storeFinishedRun } from '../src/cli/store-run.js';
 
 export default class Run extends BaseCommand {
   static override summary = 'Run a suite of test guests and benchmarks under QEMU and write results.';
@@ -32,6 +33,8 @@ export default class Run extends BaseCommand {
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
     nested: Flags.boolean({ description: 'run the suite one level down: in an L1 guest kvmbench boots with KVM inside (nested VT-x/AMD-V where this host offers it, else TCG\'s AMD-V), against L2 guests; every figure is labelled layer 2 (docs/nested.md)', default: false }),
     beside: Flags.boolean({ description: 'with --nested: also run the cases at layer 1 (directly on this host) and write the nested exit-cost table (layer 2 / layer 1 per test, with its interval): nested-costs.json and .html', default: false, dependsOn: ['nested'] }),
+    store: Flags.boolean({ default: false, description: 'add the run to the history store when it ends ($KVMBENCH_STORE, else reports/kvmbench.db; see `kvmbench history`)' }),
+    'store-at': Flags.string({ description: 'add the run to this history store when it ends (a file or a postgres:// URL); implies --store' }),
     kernel: Flags.string({ description: 'Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian\'s cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM' }),
   };
 
@@ -93,7 +96,8 @@ export default class Run extends BaseCommand {
     if (flags.json) process.stdout.write(JSON.stringify(summary.results, null, 2) + '\n');
     human.write(runSummaryText(summary, color));
     // Always exit explicitly: an executor abandoned after its deadline may still hold timers.
-    const code = exitCodeOf(summary.outcome);
+    let code: number = exitCodeOf(summary.outcome);
+    if (flags.store || flags['store-at']) code = await storeFinishedRun(summary, flags['store-at'], human, code);
     process.exitCode = code;
     this.exit(code);
   }

@@ -22,7 +22,7 @@ export const FLOORS: ReadonlyArray<readonly string[]> = [
   ['src/suites'], // the runner, suite loading, A/B scheduling
   ['src/cases'], // executors and their contract, case policy
   ['src/report'], // views: read only models (results, comparison, doctor report)
-  ['src/doctor', 'src/compare'],
+  ['src/doctor', 'src/compare', 'src/history'], // history: the results store, change points, trends and the fleet
   ['src/nested'], // the nested lab's mechanism: L1's layout, plan and boot (over linux and vmm)
   ['src/linux', 'src/kut'],
   ['src/vmm', 'src/net'],
