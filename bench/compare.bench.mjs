@@ -27,14 +27,42 @@ function makeRun(seed, slower, samplesPerMetric = SAMPLES, grid = false) {
       const i = c * 10 + m;
       const scale = 1000 * (1 + i) * (slower.has(i) ? 1.1 : 1);
       const step = grid ? 20 * (1 + i) : 1;
-      const samples = Array.from({ length: samplesPerMetric }, () => step * Math.round((scale * Math.exp(0.05 * normal(rng))) / step));
-      metrics.push({ name: `m${m}.latency`, unit: 'ns', better: 'lower', interval: 'synthetic', method: 'synthetic', accelerator: 'kvm', samples, summary: summarize(samples) });
+      const samples = Array.from(
+        { length: samplesPerMetric },
+        () => step * Math.round((scale * Math.exp(0.05 * normal(rng))) / step),
+      );
+      metrics.push({
+        name: `m${m}.latency`,
+        unit: 'ns',
+        better: 'lower',
+        interval: 'synthetic',
+        method: 'synthetic',
+        accelerator: 'kvm',
+        samples,
+        summary: summarize(samples),
+      });
     }
-    cases.push({ id: `bench/c${c}`, suite: 'bench', status: 'pass', startedAt: new Date(0).toISOString(), durationMs: 1, metrics });
+    cases.push({
+      id: `bench/c${c}`,
+      suite: 'bench',
+      status: 'pass',
+      startedAt: new Date(0).toISOString(),
+      durationMs: 1,
+      metrics,
+    });
   }
   return {
     schema: 'kvmbench.results/1',
-    run: { id: seed, suite: 'bench', start: new Date(0).toISOString(), kvmbenchVersion: '0', argv: [], accelerator: 'kvm', quick: false, state: 'complete' },
+    run: {
+      id: seed,
+      suite: 'bench',
+      start: new Date(0).toISOString(),
+      kvmbenchVersion: '0',
+      argv: [],
+      accelerator: 'kvm',
+      quick: false,
+      state: 'complete',
+    },
     host: { hostname: 'bench', cpuModel: 'synthetic' },
     cases,
   };
@@ -42,7 +70,10 @@ function makeRun(seed, slower, samplesPerMetric = SAMPLES, grid = false) {
 
 function time(base, next) {
   const t0 = performance.now();
-  const cmp = compareRuns([{ label: 'base', results: base }, { label: 'new', results: next }]);
+  const cmp = compareRuns([
+    { label: 'base', results: base },
+    { label: 'new', results: next },
+  ]);
   const text = renderComparison(cmp, 'text');
   return { ms: performance.now() - t0, cmp, text };
 }
@@ -54,17 +85,23 @@ function verdicts(p) {
 
 const slower = new Set([3, 50, 150]);
 const big = time(makeRun('base', new Set()), makeRun('new', slower));
-console.log(`compare: ${METRICS} metrics × ${SAMPLES} samples per side: ${(big.ms / 1000).toFixed(3)} s (test + ${big.cmp.bootstrap}-resample bootstrap + Holm + text render, ${big.text.length} chars)`);
+console.log(
+  `compare: ${METRICS} metrics × ${SAMPLES} samples per side: ${(big.ms / 1000).toFixed(3)} s (test + ${big.cmp.bootstrap}-resample bootstrap + Holm + text render, ${big.text.length} chars)`,
+);
 console.log(`verdicts: ${verdicts(big.cmp.pairs[0])} (3 metrics were made 10 % slower)`);
 const ties = time(makeRun('base-t', new Set(), 30, true), makeRun('new-t', slower, 30, true));
 const exact = ties.cmp.pairs[0].metrics.filter((m) => m.test === 'exact').length;
-console.log(`compare: ${METRICS} metrics × 30 samples per side with ties: ${(ties.ms / 1000).toFixed(3)} s (${exact} exact conditional tests)`);
+console.log(
+  `compare: ${METRICS} metrics × 30 samples per side with ties: ${(ties.ms / 1000).toFixed(3)} s (${exact} exact conditional tests)`,
+);
 console.log(`verdicts: ${verdicts(ties.cmp.pairs[0])}`);
 // Beyond the exact limit with ties: every metric gets the seeded Monte Carlo permutation test.
 const mc = time(makeRun('base-mc', new Set(), SAMPLES, true), makeRun('new-mc', slower, SAMPLES, true));
 const mcRows = mc.cmp.pairs[0].metrics.filter((m) => m.test === 'monte-carlo');
 const perms = mcRows.reduce((s, m) => s + m.permutations, 0);
-console.log(`compare: ${METRICS} metrics × ${SAMPLES} samples per side with ties: ${(mc.ms / 1000).toFixed(3)} s (${mcRows.length} Monte Carlo tests, ${perms} random splits in all, at most ${Math.max(...mcRows.map((m) => m.permutations))} for one metric)`);
+console.log(
+  `compare: ${METRICS} metrics × ${SAMPLES} samples per side with ties: ${(mc.ms / 1000).toFixed(3)} s (${mcRows.length} Monte Carlo tests, ${perms} random splits in all, at most ${Math.max(...mcRows.map((m) => m.permutations))} for one metric)`,
+);
 console.log(`verdicts: ${verdicts(mc.cmp.pairs[0])}`);
 console.log(powerOf(big.cmp.pairs[0]));
 process.exitCode = big.ms < 2000 && ties.ms < 2000 && mc.ms < 2000 ? 0 : 1;

@@ -35,16 +35,24 @@ const rows = [];
 const progress = (s) => process.stderr.write(`${s}\n`);
 
 const hello = await guestImage('hello');
-for (const [machine, bios] of [['microvm', undefined], ['q35', 'qboot.rom'], ['q35', undefined], ['pc', undefined]]) {
+for (const [machine, bios] of [
+  ['microvm', undefined],
+  ['q35', 'qboot.rom'],
+  ['q35', undefined],
+  ['pc', undefined],
+]) {
   progress(`hello on ${machine}${bios ? ` with ${bios}` : ''}`);
-  const entry = [], line = [];
+  const entry = [],
+    line = [];
   for (let i = 0; i < boots; i++) {
     let helloAt;
     const r = await launchQemu({
       qemu: { machine, accel, cpu, memoryMiB: 64, kernel: hello.path, ...(bios ? { bios } : {}) },
       timeoutMs: 60_000,
       onDebugBytes: () => {},
-      onLine: (l, at) => { if (l.kind === 'event' && l.type === 'hello') helloAt ??= at; },
+      onLine: (l, at) => {
+        if (l.kind === 'event' && l.type === 'hello') helloAt ??= at;
+      },
     });
     if (r.status !== 'pass') throw new Error(`${machine}: ${r.reason}`);
     if (r.timeline.firstDebugByteNs !== undefined) entry.push(ms(r.timeline.spawnNs, r.timeline.firstDebugByteNs));
@@ -67,7 +75,8 @@ for (const machine of ['q35', 'microvm']) {
     const first = Math.min(...['firmware', 'kernel_entry', 'init_started'].map((k) => r.marks[k] ?? Infinity));
     by.first.push(first);
   }
-  for (const [k, v] of Object.entries(by)) if (v.length) rows.push(`linux ${machine}: spawn→${k === 'first' ? 'first guest byte' : k} ${stats(v)}`);
+  for (const [k, v] of Object.entries(by))
+    if (v.length) rows.push(`linux ${machine}: spawn→${k === 'first' ? 'first guest byte' : k} ${stats(v)}`);
 }
 console.log(`first guest output, accelerator ${accel}, ${boots} boots each (host clock, ms from spawn):`);
 for (const r of rows) console.log(`  ${r}`);

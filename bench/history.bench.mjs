@@ -28,11 +28,30 @@ function run(id, i, metricsPerRun, samplesPerMetric, rng, level = 1) {
   const metrics = [];
   for (let m = 0; m < metricsPerRun; m++) {
     const samples = Array.from({ length: samplesPerMetric }, () => 1000 * (1 + m) * level * Math.exp(0.03 * normal(rng)));
-    metrics.push({ name: `m${m}.latency`, unit: 'ns', better: 'lower', interval: 'bench', method: 'bench', accelerator: 'kvm', samples, summary: summarize(samples) });
+    metrics.push({
+      name: `m${m}.latency`,
+      unit: 'ns',
+      better: 'lower',
+      interval: 'bench',
+      method: 'bench',
+      accelerator: 'kvm',
+      samples,
+      summary: summarize(samples),
+    });
   }
   return {
     schema: 'kvmbench.results/1',
-    run: { id, suite: 'bench', start, end: start, kvmbenchVersion: '0.1.0', argv: [], accelerator: 'kvm', quick: false, state: 'complete' },
+    run: {
+      id,
+      suite: 'bench',
+      start,
+      end: start,
+      kvmbenchVersion: '0.1.0',
+      argv: [],
+      accelerator: 'kvm',
+      quick: false,
+      state: 'complete',
+    },
     host,
     cases: [{ id: 'bench/case', suite: 'bench', status: 'pass', startedAt: start, durationMs: 1, metrics }],
   };
@@ -55,7 +74,8 @@ async function seed(location, runs, metricsPerRun, samplesPerMetric) {
   const t0 = performance.now();
   for (let i = 0; i < runs; i += 250) {
     const batch = [];
-    for (let j = i; j < Math.min(runs, i + 250); j++) batch.push({ results: run(`r${j}`, j, metricsPerRun, samplesPerMetric, rng, j >= runs - 5 ? 1.2 : 1) });
+    for (let j = i; j < Math.min(runs, i + 250); j++)
+      batch.push({ results: run(`r${j}`, j, metricsPerRun, samplesPerMetric, rng, j >= runs - 5 ? 1.2 : 1) });
     await store.importRuns(batch);
   }
   await store.close();
@@ -76,9 +96,13 @@ async function freshLocation(lane, name) {
   return u.toString();
 }
 
-const fmt = (r) => `${(r.median / 1000).toFixed(3)} s (median of ${REPEAT}; min ${(r.min / 1000).toFixed(3)}, max ${(r.max / 1000).toFixed(3)})`;
+const fmt = (r) =>
+  `${(r.median / 1000).toFixed(3)} s (median of ${REPEAT}; min ${(r.min / 1000).toFixed(3)}, max ${(r.max / 1000).toFixed(3)})`;
 const lanes = ['embedded', ...(pgUrl ? ['postgres'] : [])];
-if (!pgUrl) console.log('postgres: skipped (set KVMBENCH_BENCH_POSTGRES_URL or KVMBENCH_TEST_POSTGRES_URL; scripts/ci-postgres.sh starts one)');
+if (!pgUrl)
+  console.log(
+    'postgres: skipped (set KVMBENCH_BENCH_POSTGRES_URL or KVMBENCH_TEST_POSTGRES_URL; scripts/ci-postgres.sh starts one)',
+  );
 console.log(`node ${process.version}; wall-clock medians of ${REPEAT} timings`);
 for (const lane of lanes) {
   // 1. import of one run of 1,000 metrics × 30 samples, into a store that exists
@@ -99,13 +123,17 @@ for (const lane of lanes) {
   const seeded2 = await seed(loc2, 10_000, 2, 10);
   const tr = await time(() => app.trend(loc2, ['m0.latency'], {}, DEFAULT_CHANGE_POINT_OPTIONS));
   const t = await app.trend(loc2, ['m0.latency'], {}, DEFAULT_CHANGE_POINT_OPTIONS);
-  console.log(`${lane}: trend of 1 metric over 10,000 runs: ${fmt(tr)}  (goal ≤ 1 s; ${t.series[0].points.length} points, ${t.series[0].changes.length} change points; seeding took ${(seeded2 / 1000).toFixed(1)} s)`);
+  console.log(
+    `${lane}: trend of 1 metric over 10,000 runs: ${fmt(tr)}  (goal ≤ 1 s; ${t.series[0].points.length} points, ${t.series[0].changes.length} change points; seeding took ${(seeded2 / 1000).toFixed(1)} s)`,
+  );
 
   // 3. check over 200 metrics × 500 runs
   const loc3 = await freshLocation(lane, 'check');
   const seeded3 = await seed(loc3, 500, 200, 10);
   const ch = await time(() => app.check(loc3, {}, DEFAULT_CHANGE_POINT_OPTIONS, 10));
   const c = await app.check(loc3, {}, DEFAULT_CHANGE_POINT_OPTIONS, 10);
-  console.log(`${lane}: check over 200 metrics × 500 runs: ${fmt(ch)}  (goal ≤ 5 s; ${c.series} series, ${c.findings.length} change points found, the +20 % step planted 5 runs from the end; seeding took ${(seeded3 / 1000).toFixed(1)} s)`);
+  console.log(
+    `${lane}: check over 200 metrics × 500 runs: ${fmt(ch)}  (goal ≤ 5 s; ${c.series} series, ${c.findings.length} change points found, the +20 % step planted 5 runs from the end; seeding took ${(seeded3 / 1000).toFixed(1)} s)`,
+  );
   if (lane === 'embedded') for (const l of [loc1, loc2, loc3]) rmSync(dirname(l), { recursive: true, force: true });
 }

@@ -28,7 +28,13 @@ const opt = (name, d) => {
 const many = (name) => rest.flatMap((a, i) => (a === name ? [rest[i + 1]] : []));
 const pct = (f) => (Number.isFinite(f) ? `${(f * 100).toFixed(1)} %` : '–');
 const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
-const kvmbench = (args) => spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NO_COLOR: '1', CI: '1' } });
+const kvmbench = (args) =>
+  spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NO_COLOR: '1', CI: '1' },
+  });
 const load = (dir) => JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
 
 function table(head, rows) {
@@ -45,7 +51,21 @@ if (mode === 'exits') {
   const out = mkdtempSync(join(tmpdir(), 'kvmbench-bench-samples-'));
   const only = many('--only').flatMap((t) => ['--only', t]);
   const t0 = performance.now();
-  const r = kvmbench(['run', 'exits', '--accel', accel, '--precision', tight, '--max-samples', '1000', '--max-time', maxTime, ...only, '-o', out]);
+  const r = kvmbench([
+    'run',
+    'exits',
+    '--accel',
+    accel,
+    '--precision',
+    tight,
+    '--max-samples',
+    '1000',
+    '--max-time',
+    maxTime,
+    ...only,
+    '-o',
+    out,
+  ]);
   const wall = performance.now() - t0;
   if (r.status !== 0 && r.status !== 1) throw new Error(`run exits exited ${r.status}`);
   const res = load(out);
@@ -60,7 +80,8 @@ if (mode === 'exits') {
     const s = m.sampling;
     // Replay the rule over the samples in the order they came: where the looser target was met.
     let nLoose;
-    for (let k = 1; k <= m.samples.length && nLoose === undefined; k++) if (shouldStop(m.samples.slice(0, k), 0, { precision: looseF, maxSamples: 1e9 })?.reason === 'precision') nLoose = k;
+    for (let k = 1; k <= m.samples.length && nLoose === undefined; k++)
+      if (shouldStop(m.samples.slice(0, k), 0, { precision: looseF, maxSamples: 1e9 })?.reason === 'precision') nLoose = k;
     const perSample = (s.elapsedMs ?? 0) / s.n;
     rows.push([
       c.id.replace('exits/', ''),
@@ -72,8 +93,12 @@ if (mode === 'exits') {
       secs(c.durationMs),
     ]);
   }
-  console.log(`exits under ${res.run.accelerator} (${res.run.execution?.mode ?? res.run.accelerator}), one boot a test, --precision ${tight} --max-time ${maxTime} --max-samples 1000; ${loose} replayed on the same samples; whole run ${secs(wall)}`);
-  console.log(table(['test', 'CV', `n to ${loose}`, `time to ${loose}`, `n to ${tight}`, `time to ${tight}`, 'case wall time'], rows));
+  console.log(
+    `exits under ${res.run.accelerator} (${res.run.execution?.mode ?? res.run.accelerator}), one boot a test, --precision ${tight} --max-time ${maxTime} --max-samples 1000; ${loose} replayed on the same samples; whole run ${secs(wall)}`,
+  );
+  console.log(
+    table(['test', 'CV', `n to ${loose}`, `time to ${loose}`, `n to ${tight}`, `time to ${tight}`, 'case wall time'], rows),
+  );
   rmSync(out, { recursive: true, force: true });
 } else if (mode === 'io') {
   const dirs = rest.filter((a, i) => !a.startsWith('--') && rest[i - 1] !== '--runs');
@@ -104,15 +129,32 @@ if (mode === 'exits') {
     const within = ms.map((m) => m.summary.cv).sort((a, b) => a - b);
     const wholeJob = ms.map((m) => m.summary.mean);
     rows.push([
-      name.replace(/^io\./, ''), ms[0].unit, ms.length,
+      name.replace(/^io\./, ''),
+      ms[0].unit,
+      ms.length,
       ms.map((m) => m.summary.n).join('/'),
       pct(within[Math.floor(within.length / 2)]),
       ms.length > 1 ? pct(summarize(wholeJob).cv) : '–',
       ms.map((m) => m.summary.median.toFixed(0)).join('/'),
     ]);
   }
-  console.log(`I/O (${dirs.length} runs): windows within a run, the samples now, against each run's whole-job figure, the one sample a job gave before`);
-  console.log(table(['job.side', 'unit', 'runs', 'n windows per run', 'CV of windows (median over runs)', 'CV across runs of the whole-job figure', 'median per run'], rows));
+  console.log(
+    `I/O (${dirs.length} runs): windows within a run, the samples now, against each run's whole-job figure, the one sample a job gave before`,
+  );
+  console.log(
+    table(
+      [
+        'job.side',
+        'unit',
+        'runs',
+        'n windows per run',
+        'CV of windows (median over runs)',
+        'CV across runs of the whole-job figure',
+        'median per run',
+      ],
+      rows,
+    ),
+  );
   for (const d of made) rmSync(d, { recursive: true, force: true });
 } else {
   console.error('usage: node bench/samples.mjs exits|io [options] (see the header of bench/samples.mjs)');

@@ -30,7 +30,9 @@ await bench.run();
 
 const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
-  const pos = (s.length - 1) * q, lo = Math.floor(pos), hi = Math.ceil(pos);
+  const pos = (s.length - 1) * q,
+    lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 };
 const rows = bench.tasks.map((t) => {
@@ -44,4 +46,8 @@ for (const r of rows) {
   console.log(`${r.name.padEnd(26)} n=${r.n}  median ${r.median.toFixed(1)} ms  p95 ${r.p95.toFixed(1)} ms${extra}`);
 }
 const over = rows[1].median - base;
-console.log(over < 80 ? `ok: --version adds ${over.toFixed(1)} ms (goal < 80 ms)` : `SLOW: --version adds ${over.toFixed(1)} ms (goal < 80 ms)`);
+console.log(
+  over < 80
+    ? `ok: --version adds ${over.toFixed(1)} ms (goal < 80 ms)`
+    : `SLOW: --version adds ${over.toFixed(1)} ms (goal < 80 ms)`,
+);

@@ -5,7 +5,15 @@ import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
-import { SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import {
+  SUITE_ARGS,
+  SUITE_FLAGS,
+  loadSelectedSuite,
+  roundsFlag,
+  runnerOptions,
+  runSummaryText,
+  trapInterrupts,
+} from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
 import { runAb } from '../src/app/ab.js';
@@ -20,13 +28,17 @@ function qemuPath(flag: string, p: string): string {
     if (!statSync(abs).isFile()) throw new Error('not a file');
     accessSync(abs, constants.X_OK);
   } catch (err) {
-    throw new EnvironmentError(`${flag} ${abs}: not an executable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'give the path of a qemu-system-x86_64 binary, e.g. build/qemu-system-x86_64 of a QEMU tree');
+    throw new EnvironmentError(
+      `${flag} ${abs}: not an executable file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      'give the path of a qemu-system-x86_64 binary, e.g. build/qemu-system-x86_64 of a QEMU tree',
+    );
   }
   return abs;
 }
 
 export default class Ab extends BaseCommand {
-  static override summary = 'Interleaved A/B on one host: run a suite under two QEMU binaries, argument sets or kernels, alternating case by case, and compare B against A.';
+  static override summary =
+    'Interleaved A/B on one host: run a suite under two QEMU binaries, argument sets or kernels, alternating case by case, and compare B against A.';
   static override description =
     'Runs the cases of SUITE twice, as variant A and variant B (--a-qemu/--b-qemu, --a-args/--b-args, --a-kernel/--b-kernel), ' +
     "each case's A and B runs back to back and which goes first drawn from --seed (balanced: A leads in half the cases), so drift " +
@@ -47,15 +59,34 @@ export default class Ab extends BaseCommand {
   static override flags = {
     ...SUITE_FLAGS,
     rounds: roundsFlag(DEFAULT_AB_ROUNDS),
-    output: Flags.string({ char: 'o', description: 'session directory: A in OUTPUT/a, B in OUTPUT/b, the comparison beside them (default reports/ab-<id>)' }),
+    output: Flags.string({
+      char: 'o',
+      description: 'session directory: A in OUTPUT/a, B in OUTPUT/b, the comparison beside them (default reports/ab-<id>)',
+    }),
     'a-qemu': Flags.string({ description: "variant A's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
     'b-qemu': Flags.string({ description: "variant B's QEMU binary (default KVMBENCH_QEMU, else qemu-system-x86_64 on PATH)" }),
-    'a-args': Flags.string({ description: "extra QEMU arguments for variant A, split on whitespace (no shell), appended to every QEMU it starts, e.g. \"-singlestep\" (TCG; -one-insn-per-tb from QEMU 8.1). Not -icount: it turns the guest TSC into virtual time, so TSC figures stop being comparable" }),
+    'a-args': Flags.string({
+      description:
+        'extra QEMU arguments for variant A, split on whitespace (no shell), appended to every QEMU it starts, e.g. "-singlestep" (TCG; -one-insn-per-tb from QEMU 8.1). Not -icount: it turns the guest TSC into virtual time, so TSC figures stop being comparable',
+    }),
     'b-args': Flags.string({ description: 'extra QEMU arguments for variant B, split on whitespace (no shell)' }),
-    'a-kernel': Flags.string({ description: "Linux kernel (bzImage) for variant A's Linux cases (boot-linux, io), as `run --kernel`" }),
-    'b-kernel': Flags.string({ description: "Linux kernel (bzImage) for variant B's Linux cases (boot-linux, io), as `run --kernel`" }),
-    seed: Flags.integer({ default: DEFAULT_AB_SEED, description: 'seed of the A/B order and of the comparison (bootstrap, Monte Carlo p-values); recorded in ab.json' }),
-    format: Flags.string({ char: 'f', options: [...COMPARE_FORMATS], default: 'text', description: 'format of the comparison printed on stdout (text, md, json, junit, html); with any but text the rest goes to stderr' }),
+    'a-kernel': Flags.string({
+      description: "Linux kernel (bzImage) for variant A's Linux cases (boot-linux, io), as `run --kernel`",
+    }),
+    'b-kernel': Flags.string({
+      description: "Linux kernel (bzImage) for variant B's Linux cases (boot-linux, io), as `run --kernel`",
+    }),
+    seed: Flags.integer({
+      default: DEFAULT_AB_SEED,
+      description: 'seed of the A/B order and of the comparison (bootstrap, Monte Carlo p-values); recorded in ab.json',
+    }),
+    format: Flags.string({
+      char: 'f',
+      options: [...COMPARE_FORMATS],
+      default: 'text',
+      description:
+        'format of the comparison printed on stdout (text, md, json, junit, html); with any but text the rest goes to stderr',
+    }),
     ...JUDGE_FLAGS,
   };
 
@@ -67,7 +98,12 @@ export default class Ab extends BaseCommand {
     const color = makeColor(human);
     const judge = judgeOptions(flags);
 
-    const variant = (label: 'A' | 'B', qemu: string | undefined, extra: string | undefined, kernel: string | undefined): RunVariant => {
+    const variant = (
+      label: 'A' | 'B',
+      qemu: string | undefined,
+      extra: string | undefined,
+      kernel: string | undefined,
+    ): RunVariant => {
       const f = label.toLowerCase();
       const words = splitQemuArgs(extra);
       return {
@@ -105,20 +141,32 @@ export default class Ab extends BaseCommand {
       trap.release();
     }
 
-    for (const [s, v] of [[outcome.a, va], [outcome.b, vb]] as const) {
+    for (const [s, v] of [
+      [outcome.a, va],
+      [outcome.b, vb],
+    ] as const) {
       human.write(`\n${color.bold(`${v.label}: ${describeVariant(v)}`)}\n`);
       human.write(runSummaryText(s, color));
     }
-    human.write(`\norder (seed ${flags.seed}): ${outcome.order.map((o) => o.first).join('')} (the variant that ran each case first)\n\n`);
-    if (outcome.comparison) process.stdout.write(renderComparison(outcome.comparison, format, format === 'text' ? color : undefined));
+    human.write(
+      `\norder (seed ${flags.seed}): ${outcome.order.map((o) => o.first).join('')} (the variant that ran each case first)\n\n`,
+    );
+    if (outcome.comparison)
+      process.stdout.write(renderComparison(outcome.comparison, format, format === 'text' ? color : undefined));
     human.write(`\nab: ${outcome.files.join('\n    ')}\n`);
     if (outcome.incomparable) {
-      throw new UsageError(`A and B cannot be compared: ${outcome.incomparable}`, `both runs are kept in ${outcome.dir}/a and ${outcome.dir}/b; \`kvmbench compare --force\` compares them anyway`);
+      throw new UsageError(
+        `A and B cannot be compared: ${outcome.incomparable}`,
+        `both runs are kept in ${outcome.dir}/a and ${outcome.dir}/b; \`kvmbench compare --force\` compares them anyway`,
+      );
     }
     if (outcome.comparison && outcome.comparison.regressions > 0 && outcome.outcome === 'regression') {
-      process.stderr.write(`kvmbench: ${outcome.comparison.regressions} confirmed regression${outcome.comparison.regressions > 1 ? 's' : ''} in B\n`);
+      process.stderr.write(
+        `kvmbench: ${outcome.comparison.regressions} confirmed regression${outcome.comparison.regressions > 1 ? 's' : ''} in B\n`,
+      );
     }
-    if (outcome.a.interrupted ?? outcome.b.interrupted) human.write(color.yellow(`interrupted: both partial runs kept in ${outcome.dir}\n`));
+    if (outcome.a.interrupted ?? outcome.b.interrupted)
+      human.write(color.yellow(`interrupted: both partial runs kept in ${outcome.dir}\n`));
     const code = exitCodeOf(outcome.outcome);
     process.exitCode = code;
     this.exit(code);

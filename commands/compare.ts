@@ -27,17 +27,30 @@ export default class Compare extends BaseCommand {
 
   static override args = {
     base: Args.string({ description: 'baseline results.json or report directory', required: true }),
-    new: Args.string({ description: 'results to judge against BASE (with --against-history, BASE is the run to judge and there is no NEW)' }),
+    new: Args.string({
+      description: 'results to judge against BASE (with --against-history, BASE is the run to judge and there is no NEW)',
+    }),
   };
 
   static override flags = {
     format: Flags.string({ char: 'f', options: [...COMPARE_FORMATS], default: 'text', description: 'output format' }),
     output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
     ...JUDGE_FLAGS,
-    force: Flags.boolean({ default: false, description: 'compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway, with a note per row; never different units' }),
-    'against-history': Flags.integer({ min: 1, description: 'judge the one run given against the last N complete runs of its host class in the history store (their raw samples, each run a round)' }),
+    force: Flags.boolean({
+      default: false,
+      description:
+        'compare different accelerators (kvm vs tcg) or execution modes (native vs emulated) anyway, with a note per row; never different units',
+    }),
+    'against-history': Flags.integer({
+      min: 1,
+      description:
+        'judge the one run given against the last N complete runs of its host class in the history store (their raw samples, each run a round)',
+    }),
     ...STORE_FLAG,
-    seed: Flags.integer({ default: DEFAULT_SEED, description: 'seed of the bootstrap resampling (and of the Monte Carlo p-values beyond the exact test)' }),
+    seed: Flags.integer({
+      default: DEFAULT_SEED,
+      description: 'seed of the bootstrap resampling (and of the Monte Carlo p-values beyond the exact test)',
+    }),
   };
 
   async run(): Promise<void> {
@@ -46,9 +59,16 @@ export default class Compare extends BaseCommand {
     const judge = judgeOptions(flags);
     const runs = [];
     if (flags['against-history'] !== undefined) {
-      if (paths.length !== 1) throw new UsageError('compare --against-history takes one run: the one to judge', 'e.g. `kvmbench compare reports/new --against-history 10`');
+      if (paths.length !== 1)
+        throw new UsageError(
+          'compare --against-history takes one run: the one to judge',
+          'e.g. `kvmbench compare reports/new --against-history 10`',
+        );
       const h = await againstHistory(storeOf(flags), paths[0]!, flags['against-history']);
-      runs.push({ label: `history (${h.runIds.length} runs of ${h.store})`, results: h.baseline }, { label: paths[0]!, results: h.next });
+      runs.push(
+        { label: `history (${h.runIds.length} runs of ${h.store})`, results: h.baseline },
+        { label: paths[0]!, results: h.next },
+      );
     } else {
       if (paths.length < 2) throw new UsageError('compare needs BASE and NEW');
       for (const p of paths) runs.push({ label: p, results: (await loadResults(p)).results });
@@ -69,7 +89,9 @@ export default class Compare extends BaseCommand {
       process.stdout.write(out);
     }
     if (flags['fail-on-regression'] && cmp.regressions > 0) {
-      throw new KvmbenchError(`${cmp.regressions} confirmed regression${cmp.regressions > 1 ? 's' : ''}`, { exitCode: ExitCode.REGRESSION });
+      throw new KvmbenchError(`${cmp.regressions} confirmed regression${cmp.regressions > 1 ? 's' : ''}`, {
+        exitCode: ExitCode.REGRESSION,
+      });
     }
   }
 }

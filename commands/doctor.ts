@@ -12,12 +12,16 @@ import { checkHostSnapshot } from '../src/host/snapshot-check.js';
 
 /** `--kut-dir`: the tree read now (a bad tree is exit 2 before any check runs), its check loaded on demand. */
 async function kutStanzasCheckFor(dir: string) {
-  const [{ readKutTree }, { kutStanzasCheck }] = await Promise.all([import('../src/kut/tree.js'), import('../src/doctor/checks/conform.js')]);
+  const [{ readKutTree }, { kutStanzasCheck }] = await Promise.all([
+    import('../src/kut/tree.js'),
+    import('../src/doctor/checks/conform.js'),
+  ]);
   return kutStanzasCheck(readKutTree(dir));
 }
 
 export default class Doctor extends BaseCommand {
-  static override summary = 'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
+  static override summary =
+    'Check whether this host can run KVM guests (and is fit for benchmarking), and say how to fix what is not.';
   static override description =
     'The verdict comes from a functional probe of /dev/kvm (open, KVM_GET_API_VERSION, KVM_CREATE_VM, ' +
     'KVM_CHECK_EXTENSION); CPU flags, firmware state and modules are evidence that explains a failure. ' +
@@ -37,16 +41,45 @@ export default class Doctor extends BaseCommand {
   ];
 
   static override flags = {
-    profile: Flags.string({ char: 'p', options: [...DOCTOR_PROFILES, 'all'], default: 'kvm', description: 'which checks decide the verdict and exit code' }),
-    json: Flags.boolean({ default: false, description: 'print one JSON object (checks, kvm.usable, verdict, host fingerprint) instead of the table' }),
+    profile: Flags.string({
+      char: 'p',
+      options: [...DOCTOR_PROFILES, 'all'],
+      default: 'kvm',
+      description: 'which checks decide the verdict and exit code',
+    }),
+    json: Flags.boolean({
+      default: false,
+      description: 'print one JSON object (checks, kvm.usable, verdict, host fingerprint) instead of the table',
+    }),
     junit: Flags.string({ description: 'also write the checks as a JUnit XML file' }),
     verbose: Flags.boolean({ char: 'v', default: false, description: 'show evidence for passing checks too' }),
-    boot: Flags.boolean({ default: false, description: 'also boot a real micro guest under -accel kvm (check kvm.boot-smoke; under TCG when KVM is unusable, as evidence)' }),
-    'save-host': Flags.string({ description: 'also save what the doctor read here as a host snapshot in DIR (redacted: hostname, serials, MAC addresses, UUIDs, unrelated /etc/group entries and kernel log lines), for a bug report', helpValue: 'DIR' }),
-    root: Flags.string({ description: 'examine a host snapshot (from --save-host, or a captured tree) in DIR instead of this host', helpValue: 'DIR' }),
-    'kut-dir': Flags.string({ description: 'with --profile conform: also say which stanzas of this kvm-unit-tests tree (x86/unittests.cfg) would skip here, and why (check conform.stanzas)', helpValue: 'DIR' }),
-    'host-tree': Flags.string({ hidden: true, description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host (same as --root)' }),
-    capture: Flags.string({ hidden: true, description: 'also save everything the doctor read as a host tree in this directory, unredacted (for fixtures)' }),
+    boot: Flags.boolean({
+      default: false,
+      description:
+        'also boot a real micro guest under -accel kvm (check kvm.boot-smoke; under TCG when KVM is unusable, as evidence)',
+    }),
+    'save-host': Flags.string({
+      description:
+        'also save what the doctor read here as a host snapshot in DIR (redacted: hostname, serials, MAC addresses, UUIDs, unrelated /etc/group entries and kernel log lines), for a bug report',
+      helpValue: 'DIR',
+    }),
+    root: Flags.string({
+      description: 'examine a host snapshot (from --save-host, or a captured tree) in DIR instead of this host',
+      helpValue: 'DIR',
+    }),
+    'kut-dir': Flags.string({
+      description:
+        'with --profile conform: also say which stanzas of this kvm-unit-tests tree (x86/unittests.cfg) would skip here, and why (check conform.stanzas)',
+      helpValue: 'DIR',
+    }),
+    'host-tree': Flags.string({
+      hidden: true,
+      description: 'examine a captured host tree (test/fixtures/hosts/<name>) instead of this host (same as --root)',
+    }),
+    capture: Flags.string({
+      hidden: true,
+      description: 'also save everything the doctor read as a host tree in this directory, unredacted (for fixtures)',
+    }),
   };
 
   async run(): Promise<void> {
@@ -55,7 +88,10 @@ export default class Doctor extends BaseCommand {
     const saveTo = flags['save-host'] ?? flags.capture;
     if (flags.root && flags['host-tree']) throw new UsageError('--root and --host-tree are the same option; give one');
     if (flags['save-host'] && flags.capture) throw new UsageError('--save-host and --capture exclude each other');
-    if (tree && saveTo) throw new UsageError(`${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`);
+    if (tree && saveTo)
+      throw new UsageError(
+        `${flags.root ? '--root' : '--host-tree'} and ${flags['save-host'] ? '--save-host' : '--capture'} exclude each other: a snapshot is saved from this host only`,
+      );
     if (tree) checkHostSnapshot(resolve(tree), flags.root ? '--root' : '--host-tree');
     const session = await doctorSession({
       profile: flags.profile as ProfileSelection,
@@ -70,7 +106,14 @@ export default class Doctor extends BaseCommand {
       process.stdout.write(`${JSON.stringify(toJson(report, host), null, 2)}\n`);
     } else {
       const c = makeColor();
-      const head = [host.cpuModel, host.kernelRelease && `Linux ${host.kernelRelease}`, host.qemuVersion && `QEMU ${host.qemuVersion}`, host.virtualized !== 'no' && host.virtualized].filter(Boolean).join(' · ');
+      const head = [
+        host.cpuModel,
+        host.kernelRelease && `Linux ${host.kernelRelease}`,
+        host.qemuVersion && `QEMU ${host.qemuVersion}`,
+        host.virtualized !== 'no' && host.virtualized,
+      ]
+        .filter(Boolean)
+        .join(' · ');
       process.stdout.write(`${c.bold('kvmbench doctor')} ${c.dim(head)}\n${renderText(report, c, { verbose: flags.verbose })}`);
     }
     if (flags.junit) {

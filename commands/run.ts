@@ -2,7 +2,16 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
 import { exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
-import { KUT_FLAGS, SUITE_ARGS, SUITE_FLAGS, loadSelectedSuite, roundsFlag, runnerOptions, runSummaryText, trapInterrupts } from '../src/cli/suite-run.js';
+import {
+  KUT_FLAGS,
+  SUITE_ARGS,
+  SUITE_FLAGS,
+  loadSelectedSuite,
+  roundsFlag,
+  runnerOptions,
+  runSummaryText,
+  trapInterrupts,
+} from '../src/cli/suite-run.js';
 import { makeReporter } from '../src/cli/progress.js';
 import { executeRun } from '../src/app/run.js';
 import { storeFinishedRun } from '../src/cli/store-run.js';
@@ -31,11 +40,29 @@ export default class Run extends BaseCommand {
     rounds: roundsFlag(1),
     output: Flags.string({ char: 'o', description: 'output directory (default reports/<run-id>)' }),
     json: Flags.boolean({ description: 'print the results JSON on stdout; human output goes to stderr', default: false }),
-    nested: Flags.boolean({ description: 'run the suite one level down: in an L1 guest kvmbench boots with KVM inside (nested VT-x/AMD-V where this host offers it, else TCG\'s AMD-V), against L2 guests; every figure is labelled layer 2 (docs/nested.md)', default: false }),
-    beside: Flags.boolean({ description: 'with --nested: also run the cases at layer 1 (directly on this host) and write the nested exit-cost table (layer 2 / layer 1 per test, with its interval): nested-costs.json and .html', default: false, dependsOn: ['nested'] }),
-    store: Flags.boolean({ default: false, description: 'add the run to the history store when it ends ($KVMBENCH_STORE, else reports/kvmbench.db; see `kvmbench history`)' }),
-    'store-at': Flags.string({ description: 'add the run to this history store when it ends (a file or a postgres:// URL); implies --store' }),
-    kernel: Flags.string({ description: 'Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian\'s cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM' }),
+    nested: Flags.boolean({
+      description:
+        "run the suite one level down: in an L1 guest kvmbench boots with KVM inside (nested VT-x/AMD-V where this host offers it, else TCG's AMD-V), against L2 guests; every figure is labelled layer 2 (docs/nested.md)",
+      default: false,
+    }),
+    beside: Flags.boolean({
+      description:
+        'with --nested: also run the cases at layer 1 (directly on this host) and write the nested exit-cost table (layer 2 / layer 1 per test, with its interval): nested-costs.json and .html',
+      default: false,
+      dependsOn: ['nested'],
+    }),
+    store: Flags.boolean({
+      default: false,
+      description:
+        'add the run to the history store when it ends ($KVMBENCH_STORE, else reports/kvmbench.db; see `kvmbench history`)',
+    }),
+    'store-at': Flags.string({
+      description: 'add the run to this history store when it ends (a file or a postgres:// URL); implies --store',
+    }),
+    kernel: Flags.string({
+      description:
+        "Linux kernel (bzImage) for the Linux guest cases (boot-linux, io) instead of Debian's cloud kernel; on a PVM host, a PVM-enabled kernel is what runs under KVM",
+    }),
   };
 
   async run(): Promise<void> {
@@ -49,8 +76,19 @@ export default class Run extends BaseCommand {
     if (flags.nested) {
       const { runNested, runNestedBeside, nestedExitCode } = await import('../src/app/nested.js');
       try {
-        if (flags.kernel) throw new UsageError('--kernel does not apply with --nested (L1 boots Debian\'s standard kernel; Linux cases at layer 2 use the cloud kernel)');
-        const nestedOpts = { suite: args.suite, flags, output: flags.output, argv: ['run', ...this.argv], signal: trap.signal, log: (l: string) => process.stderr.write(`${l}\n`), select: loadSelectedSuite };
+        if (flags.kernel)
+          throw new UsageError(
+            "--kernel does not apply with --nested (L1 boots Debian's standard kernel; Linux cases at layer 2 use the cloud kernel)",
+          );
+        const nestedOpts = {
+          suite: args.suite,
+          flags,
+          output: flags.output,
+          argv: ['run', ...this.argv],
+          signal: trap.signal,
+          log: (l: string) => process.stderr.write(`${l}\n`),
+          select: loadSelectedSuite,
+        };
         let summary;
         if (flags.beside) {
           const { nestedCostsText } = await import('../src/report/nested-costs.js');
@@ -58,10 +96,13 @@ export default class Run extends BaseCommand {
           const b = await runNestedBeside({ ...nestedOpts, reporter }).finally(() => reporter.close());
           summary = b.nested;
           human.write(`\n${nestedCostsText(b.table)}\ntable: ${b.files.join('\n       ')}\n`);
-          if (b.layer1.outcome !== 'ok' && summary.outcome === 'ok') summary = { ...summary, outcome: b.layer1.outcome as typeof summary.outcome };
+          if (b.layer1.outcome !== 'ok' && summary.outcome === 'ok')
+            summary = { ...summary, outcome: b.layer1.outcome as typeof summary.outcome };
         } else summary = await runNested(nestedOpts);
         if (flags.json) process.stdout.write(JSON.stringify(summary.results, null, 2) + '\n');
-        human.write(runSummaryText({ ...summary, interrupted: summary.outcome === 'interrupted' ? 'interrupt' : undefined }, color));
+        human.write(
+          runSummaryText({ ...summary, interrupted: summary.outcome === 'interrupted' ? 'interrupt' : undefined }, color),
+        );
         const code = nestedExitCode(summary.outcome);
         process.exitCode = code;
         this.exit(code);

@@ -11,7 +11,17 @@ interface SuiteListing {
   description?: string;
   /** Set when the file does not load; its cases are then unknown. */
   error?: string;
-  cases: { id: string; kind: string; machine: string; accel: string[]; repeat: number; deadline: number; tags: string[]; requires: string[]; title?: string }[];
+  cases: {
+    id: string;
+    kind: string;
+    machine: string;
+    accel: string[];
+    repeat: number;
+    deadline: number;
+    tags: string[];
+    requires: string[];
+    title?: string;
+  }[];
 }
 
 function listing(s: LoadedSuite): SuiteListing {
@@ -38,7 +48,11 @@ export default class Suites extends BaseCommand {
   static override description =
     'Shows every suite under suites/ (or one, by name or path) with its cases after includes and defaults. ' +
     'Exit 2 if a suite file does not load.';
-  static override examples = ['<%= config.bin %> suites', '<%= config.bin %> suites exits --quick', '<%= config.bin %> suites --json'];
+  static override examples = [
+    '<%= config.bin %> suites',
+    '<%= config.bin %> suites exits --quick',
+    '<%= config.bin %> suites --json',
+  ];
 
   static override args = {
     suite: Args.string({ description: 'show only this suite (name or path)' }),
@@ -83,7 +97,9 @@ export default class Suites extends BaseCommand {
         process.stdout.write('\n');
       }
       // Not a file: built from the user's tree at run time (docs/kut.md).
-      process.stdout.write(`${c.bold('kut')} — a kvm-unit-tests tree's x86/unittests.cfg, one case a stanza: run kut --kut-dir DIR\n`);
+      process.stdout.write(
+        `${c.bold('kut')} — a kvm-unit-tests tree's x86/unittests.cfg, one case a stanza: run kut --kut-dir DIR\n`,
+      );
     }
     if (out.some((s) => s.error)) {
       process.exitCode = ExitCode.USAGE;

@@ -28,12 +28,35 @@ const libDir = join(guestsDir, 'lib');
 const outDir = join(root, 'build', 'guests');
 
 const CFLAGS = [
-  '-m64', '-ffreestanding', '-fno-pic', '-fno-pie', '-mno-red-zone', '-mgeneral-regs-only',
-  '-fno-stack-protector', '-fno-asynchronous-unwind-tables', '-fno-builtin', '-nostdlib',
-  '-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11', '-mcmodel=small',
+  '-m64',
+  '-ffreestanding',
+  '-fno-pic',
+  '-fno-pie',
+  '-mno-red-zone',
+  '-mgeneral-regs-only',
+  '-fno-stack-protector',
+  '-fno-asynchronous-unwind-tables',
+  '-fno-builtin',
+  '-nostdlib',
+  '-O2',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-std=gnu11',
+  '-mcmodel=small',
 ];
-const LDFLAGS = ['-m', 'elf_x86_64', '-nostdlib', '-z', 'max-page-size=0x1000', '-z', 'noexecstack',
-  '--no-warn-rwx-segments', '-T', join(libDir, 'linker.ld')];
+const LDFLAGS = [
+  '-m',
+  'elf_x86_64',
+  '-nostdlib',
+  '-z',
+  'max-page-size=0x1000',
+  '-z',
+  'noexecstack',
+  '--no-warn-rwx-segments',
+  '-T',
+  join(libDir, 'linker.ld'),
+];
 
 async function sourcesIn(dir) {
   const names = (await readdir(dir)).filter((n) => /\.(c|S|h|ld|def)$/.test(n)).sort();
@@ -52,8 +75,9 @@ async function inputsHash(files) {
 }
 
 /** The columns of a tests.def row (guests/exits/tests.def explains them); the build keeps those the host needs. */
-const TEST_ROW_JSON = '#define EXIT_TEST(name, loop, prepare, figure, irq, hist, cpus, parallel, expect, tags, what) '
-  + '{"name": #name, "figure": #figure, "irq": irq, "hist": hist, "cpus": cpus, "parallel": parallel, "expect": expect, "tags": tags, "what": what},';
+const TEST_ROW_JSON =
+  '#define EXIT_TEST(name, loop, prepare, figure, irq, hist, cpus, parallel, expect, tags, what) ' +
+  '{"name": #name, "figure": #figure, "irq": irq, "hist": hist, "cpus": cpus, "parallel": parallel, "expect": expect, "tags": tags, "what": what},';
 
 /** A guest's tests.def as JSON: the preprocessor expands every row, so the JSON is what main.c's table holds. */
 async function testsJson(dir, def) {
@@ -64,7 +88,9 @@ async function testsJson(dir, def) {
   try {
     rows = JSON.parse(`[${stdout.trim().replace(/,$/, '')}]`);
   } catch (err) {
-    throw new Error(`${relative(root, def)}: a row did not expand to JSON (${err.message}); strings must be single literals without escapes`);
+    throw new Error(
+      `${relative(root, def)}: a row did not expand to JSON (${err.message}); strings must be single literals without escapes`,
+    );
   }
   const names = new Set();
   for (const r of rows) {
@@ -143,7 +169,19 @@ async function buildFlat(name, { force }) {
     const obj = join(objDir, `${stem}.o`);
     const elf = join(objDir, `${stem}.elf`);
     await run('gcc', [...FLAT_ASFLAGS, `-I${dir}`, '-c', join(dir, b), '-o', obj]);
-    await run('ld', ['-m', 'elf_x86_64', '-nostdlib', '-z', 'noexecstack', '--no-warn-rwx-segments', '-T', join(dir, 'flat.ld'), '-o', elf, obj]);
+    await run('ld', [
+      '-m',
+      'elf_x86_64',
+      '-nostdlib',
+      '-z',
+      'noexecstack',
+      '--no-warn-rwx-segments',
+      '-T',
+      join(dir, 'flat.ld'),
+      '-o',
+      elf,
+      obj,
+    ]);
     await run('objcopy', ['-O', 'binary', elf, join(outDir, `${name}-${stem}.bin`)]);
   }
   if (helper) await run('gcc', [...HELPER_CFLAGS, `-I${dir}`, '-o', helper, ...helperSources.filter((f) => f.endsWith('.c'))]);
@@ -168,11 +206,15 @@ async function main() {
   for (const name of only.length ? names.filter((n) => only.includes(n)) : names) {
     try {
       const r = flat.has(name) ? await buildFlat(name, { force }) : await buildGuest(name, { force });
-      console.log(`build-guests: ${name}: ${r.built ? 'built' : 'up to date'} ${flat.has(name) ? r.image : relative(root, r.image)}`);
+      console.log(
+        `build-guests: ${name}: ${r.built ? 'built' : 'up to date'} ${flat.has(name) ? r.image : relative(root, r.image)}`,
+      );
     } catch (err) {
       const detail = err && typeof err === 'object' && 'stderr' in err ? String(err.stderr) : String(err);
       if (err && err.code === 'ENOENT') {
-        console.error(`build-guests: ${err.path ?? 'a tool'} not found; install gcc and binutils (apt-get install -y gcc binutils)`);
+        console.error(
+          `build-guests: ${err.path ?? 'a tool'} not found; install gcc and binutils (apt-get install -y gcc binutils)`,
+        );
       } else {
         console.error(`build-guests: ${name} failed:\n${detail}`);
       }

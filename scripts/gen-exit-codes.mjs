@@ -26,7 +26,8 @@ function parse(text, file) {
     const m = ROW.exec(line);
     if (!m) throw new Error(`${file}:${i + 1}: not a GUEST_EXIT(NAME, CODE, "meaning") row: ${line}`);
     const [, name, code, meaning] = m;
-    if (Number(code) > 127) throw new Error(`${file}:${i + 1}: code ${code} is above 127: QEMU's status (code << 1) | 1 would not fit a byte`);
+    if (Number(code) > 127)
+      throw new Error(`${file}:${i + 1}: code ${code} is above 127: QEMU's status (code << 1) | 1 would not fit a byte`);
     if (rows.some((r) => r.name === name)) throw new Error(`${file}:${i + 1}: ${name} appears twice`);
     if (rows.some((r) => r.code === Number(code))) throw new Error(`${file}:${i + 1}: code ${code} appears twice`);
     if (meaning.includes('*/')) throw new Error(`${file}:${i + 1}: the meaning may not contain */ (it becomes a comment)`);
@@ -63,7 +64,9 @@ try {
       // missing: out of date
     }
     if (current !== text) {
-      console.error(`gen-exit-codes: ${relative(process.cwd(), out)} is out of date with ${relative(process.cwd(), def)}; run \`npm run gen:exit-codes\``);
+      console.error(
+        `gen-exit-codes: ${relative(process.cwd(), out)} is out of date with ${relative(process.cwd(), def)}; run \`npm run gen:exit-codes\``,
+      );
       process.exitCode = 1;
     }
   } else {

@@ -55,7 +55,15 @@ export function describeFound(path: string): string {
     return `a directory holding ${entries.length === 1 ? '1 entry' : `${entries.length} entries`} (${shown}${entries.length > 5 ? ', …' : ''})`;
   }
   if (!st.isFile()) {
-    const what = st.isCharacterDevice() ? 'a character device' : st.isBlockDevice() ? 'a block device' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
+    const what = st.isCharacterDevice()
+      ? 'a character device'
+      : st.isBlockDevice()
+        ? 'a block device'
+        : st.isFIFO()
+          ? 'a named pipe'
+          : st.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
     return what;
   }
   if (st.size === 0) return 'an empty file';

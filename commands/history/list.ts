@@ -6,13 +6,23 @@ import { renderHistoryJson, renderRunsText } from '../../src/report/history/inde
 
 export default class HistoryList extends BaseCommand {
   static override summary = 'List the stored runs, newest first, filtered by host, host class, suite or time.';
-  static override examples = ['<%= config.bin %> history list --host ci-07 --since 2026-12-01', '<%= config.bin %> history list --suite exits --json'];
-  static override flags = { ...STORE_FLAG, ...FILTER_FLAGS, limit: Flags.integer({ min: 1, description: 'at most this many runs' }), json: Flags.boolean({ default: false, description: 'JSON instead of a table' }) };
+  static override examples = [
+    '<%= config.bin %> history list --host ci-07 --since 2026-12-01',
+    '<%= config.bin %> history list --suite exits --json',
+  ];
+  static override flags = {
+    ...STORE_FLAG,
+    ...FILTER_FLAGS,
+    limit: Flags.integer({ min: 1, description: 'at most this many runs' }),
+    json: Flags.boolean({ default: false, description: 'JSON instead of a table' }),
+  };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(HistoryList);
     const { store, runs } = await listRuns(storeOf(flags), filterOf(flags));
     const shown = flags.limit ? runs.slice(0, flags.limit) : runs;
-    process.stdout.write(flags.json ? renderHistoryJson({ schema: 'kvmbench.history-list/1', store, runs: shown }) : renderRunsText(shown, store));
+    process.stdout.write(
+      flags.json ? renderHistoryJson({ schema: 'kvmbench.history-list/1', store, runs: shown }) : renderRunsText(shown, store),
+    );
   }
 }

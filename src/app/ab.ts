@@ -97,7 +97,9 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
   const ia = ids(opts.a.cases);
   const ib = ids(opts.b.cases);
   if (ia.length !== ib.length || ia.some((id, i) => id !== ib[i])) {
-    throw new Error(`internal error: A and B must run the same cases in the same order (A: ${ia.join(', ')}; B: ${ib.join(', ')})`);
+    throw new Error(
+      `internal error: A and B must run the same cases in the same order (A: ${ia.join(', ')}; B: ${ib.join(', ')})`,
+    );
   }
   const cwd = opts.cwd ?? process.cwd();
   const dir = resolve(cwd, opts.output ?? join('reports', `ab-${newRunId()}`));
@@ -178,5 +180,14 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
     { ...opts.b.variant, dir: relative(dir, b.dir) },
   ];
   await writeJson(join(dir, 'ab.json'), record);
-  return { dir, a, b, ...(comparison ? { comparison } : {}), ...(incomparable ? { incomparable } : {}), order: record.order, files, outcome };
+  return {
+    dir,
+    a,
+    b,
+    ...(comparison ? { comparison } : {}),
+    ...(incomparable ? { incomparable } : {}),
+    order: record.order,
+    files,
+    outcome,
+  };
 }

@@ -45,8 +45,14 @@ export async function doctorSession(opts: DoctorSessionOptions): Promise<DoctorS
   if (recorder) examined = recorder;
 
   // Loaded on demand: booting a guest pulls in the launcher, which plain doctor runs do not need.
-  const extraChecks = [...(opts.boot ? [(await import('../doctor/checks/boot-smoke.js')).bootSmokeCheck()] : []), ...(opts.extraChecks ?? [])];
-  const [report, host] = await Promise.all([runDoctor(examined, { profile: opts.profile, extraChecks }), collectFingerprint(examined.reader)]);
+  const extraChecks = [
+    ...(opts.boot ? [(await import('../doctor/checks/boot-smoke.js')).bootSmokeCheck()] : []),
+    ...(opts.extraChecks ?? []),
+  ];
+  const [report, host] = await Promise.all([
+    runDoctor(examined, { profile: opts.profile, extraChecks }),
+    collectFingerprint(examined.reader),
+  ]);
 
   if (!recorder || !opts.save) return { report, host };
   const dir = resolve(opts.save.dir);
@@ -56,8 +62,15 @@ export async function doctorSession(opts: DoctorSessionOptions): Promise<DoctorS
       redact: { hostnames: [hostname(), host.hostname ?? ''] },
       source: 'saved with `kvmbench doctor --save-host`; replay with `kvmbench doctor --root DIR`',
     });
-    return { report, host, saved: `saved a host snapshot to ${opts.save.dir} (redacted; review it before sharing); replay: kvmbench doctor --root ${opts.save.dir}` };
+    return {
+      report,
+      host,
+      saved: `saved a host snapshot to ${opts.save.dir} (redacted; review it before sharing); replay: kvmbench doctor --root ${opts.save.dir}`,
+    };
   }
-  recorder.save(dir, `captured from ${host.hostname ?? 'a host'}: ${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}`);
+  recorder.save(
+    dir,
+    `captured from ${host.hostname ?? 'a host'}: ${host.cpuModel ?? 'unknown CPU'}, Linux ${host.kernelRelease ?? '?'}`,
+  );
   return { report, host, saved: `saved host tree to ${opts.save.dir}` };
 }

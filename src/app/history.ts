@@ -43,7 +43,9 @@ export async function importRuns(location: string, paths: readonly string[]): Pr
     for (let i = 0; i < loaded.length; i += IMPORT_BATCH) {
       const batch = loaded.slice(i, i + IMPORT_BATCH);
       const outcomes = await store.importRuns(batch.map((l) => ({ results: l.results, source: resolve(l.path) })));
-      batch.forEach((l, j) => out.push({ path: l.path, runId: l.results.run.id, state: l.results.run.state, outcome: outcomes[j]! }));
+      batch.forEach((l, j) =>
+        out.push({ path: l.path, runId: l.results.run.id, state: l.results.run.state, outcome: outcomes[j]! }),
+      );
     }
     return out;
   });
@@ -60,18 +62,34 @@ export async function listRuns(location: string, filter: RunFilter): Promise<{ s
 
 async function keysFor(store: HistoryStore, patterns: readonly string[], filter: RunFilter): Promise<string[]> {
   const keys = selectKeys(await store.metricKeys(filter), patterns);
-  if (keys.length === 0) throw new UsageError(`no stored metric matches ${patterns.join(', ')}`, 'give a metric name (cpuid.latency), a full key (exits/cpuid/cpuid.latency{machine=q35}) or a glob (exits/**); `kvmbench history list` shows what is stored');
+  if (keys.length === 0)
+    throw new UsageError(
+      `no stored metric matches ${patterns.join(', ')}`,
+      'give a metric name (cpuid.latency), a full key (exits/cpuid/cpuid.latency{machine=q35}) or a glob (exits/**); `kvmbench history list` shows what is stored',
+    );
   return keys;
 }
 
-export async function trend(location: string, patterns: readonly string[], filter: RunFilter, options: ChangePointOptions, last?: number): Promise<Trend> {
+export async function trend(
+  location: string,
+  patterns: readonly string[],
+  filter: RunFilter,
+  options: ChangePointOptions,
+  last?: number,
+): Promise<Trend> {
   return withStore(location, false, async (store) => {
     const points = await store.points({ ...filter, metricKeys: await keysFor(store, patterns, filter) });
     return buildTrend(points, await store.hostClasses(), store.location, options, last);
   });
 }
 
-export async function check(location: string, filter: RunFilter, options: ChangePointOptions, lastRuns: number, patterns?: readonly string[]): Promise<CheckReport> {
+export async function check(
+  location: string,
+  filter: RunFilter,
+  options: ChangePointOptions,
+  lastRuns: number,
+  patterns?: readonly string[],
+): Promise<CheckReport> {
   return withStore(location, false, async (store) => {
     const metricKeys = patterns?.length ? await keysFor(store, patterns, filter) : undefined;
     const points = await store.points({ ...filter, metricKeys });
@@ -79,7 +97,13 @@ export async function check(location: string, filter: RunFilter, options: Change
   });
 }
 
-export async function hosts(location: string, patterns: readonly string[], filter: RunFilter, lastRuns: number, minDeviation?: number): Promise<FleetReport> {
+export async function hosts(
+  location: string,
+  patterns: readonly string[],
+  filter: RunFilter,
+  lastRuns: number,
+  minDeviation?: number,
+): Promise<FleetReport> {
   return withStore(location, false, async (store) => {
     const points = await store.points({ ...filter, metricKeys: await keysFor(store, patterns, filter) });
     return buildFleet(points, store.location, { lastRuns, minDeviation });
@@ -87,7 +111,15 @@ export async function hosts(location: string, patterns: readonly string[], filte
 }
 
 /** `compare --against-history NEW`: NEW and a baseline of its host class's last runs, ready for compareRuns. */
-export async function againstHistory(location: string, newPath: string, lastRuns: number): Promise<{ baseline: Results; next: Results; runIds: string[]; store: string }> {
+export async function againstHistory(
+  location: string,
+  newPath: string,
+  lastRuns: number,
+): Promise<{ baseline: Results; next: Results; runIds: string[]; store: string }> {
   const next = (await loadResults(newPath)).results;
-  return withStore(location, false, async (store) => ({ ...(await historyBaseline(store, next, lastRuns)), next, store: store.location }));
+  return withStore(location, false, async (store) => ({
+    ...(await historyBaseline(store, next, lastRuns)),
+    next,
+    store: store.location,
+  }));
 }

@@ -20,11 +20,21 @@ function say(type: string, fields: Record<string, string | number>): void {
   process.stdout.write(`KVMB1 ${type}${words.length ? ` ${words.join(' ')}` : ''}\n`);
 }
 
-const RANK: Record<number, number> = { [ExitCode.OK]: 0, [ExitCode.FAILED]: 1, [ExitCode.REGRESSION]: 1, [ExitCode.USAGE]: 2, [ExitCode.ENV_UNUSABLE]: 3, [ExitCode.INTERRUPTED]: 4 };
+const RANK: Record<number, number> = {
+  [ExitCode.OK]: 0,
+  [ExitCode.FAILED]: 1,
+  [ExitCode.REGRESSION]: 1,
+  [ExitCode.USAGE]: 2,
+  [ExitCode.ENV_UNUSABLE]: 3,
+  [ExitCode.INTERRUPTED]: 4,
+};
 
 /** What the command layer lends: the suite selection of `run` and the progress display. */
 export interface NestedL1Io {
-  select(name: string, flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] }): { suite: LoadedSuite; cases: CaseSpec[] };
+  select(
+    name: string,
+    flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+  ): { suite: LoadedSuite; cases: CaseSpec[] };
   reporter(): RunReporter;
 }
 
@@ -40,7 +50,12 @@ export async function runNestedL1(planPath: string, io: NestedL1Io): Promise<Exi
     const [{ doctorSession }, { toJson }] = await Promise.all([import('./doctor.js'), import('../report/doctor/json.js')]);
     const { report, host } = await doctorSession({ profile: 'kvm', boot: false });
     await writeJsonAtomic(join(dir, CHANNEL_FILES.doctor), toJson(report, host));
-    say('l1-doctor', { verdict: report.verdict, usable: String(report.kvm.usable), flavor: report.kvm.flavor.name, module: report.kvm.flavor.module ?? 'none' });
+    say('l1-doctor', {
+      verdict: report.verdict,
+      usable: String(report.kvm.usable),
+      flavor: report.kvm.flavor.name,
+      module: report.kvm.flavor.module ?? 'none',
+    });
     for (const step of plan.steps) worst(await runStep(step, plan.argv, join(dir, CHANNEL_FILES.steps, step.id), io));
   } catch (err) {
     process.stderr.write(`kvmbench at layer 1: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -55,12 +70,27 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
   let code: ExitCodeValue;
   try {
     const { executeRun } = await import('./run.js');
-    const { suite, cases: selected } = io.select(step.suite, { quick: step.quick, repeat: step.repeat, machine: step.machine, only: step.only, skip: step.skip });
+    const { suite, cases: selected } = io.select(step.suite, {
+      quick: step.quick,
+      repeat: step.repeat,
+      machine: step.machine,
+      only: step.only,
+      skip: step.skip,
+    });
     const scale = step.deadlineScale ?? 1;
     const cases = selected.map((c) => ({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }));
     const reporter = io.reporter();
     try {
-      const summary = await executeRun({ suite, cases, accel: 'kvm', quick: step.quick, rounds: step.rounds ?? 1, argv, output, reporter });
+      const summary = await executeRun({
+        suite,
+        cases,
+        accel: 'kvm',
+        quick: step.quick,
+        rounds: step.rounds ?? 1,
+        argv,
+        output,
+        reporter,
+      });
       code = exitCodeOf(summary.outcome);
     } finally {
       reporter.close();

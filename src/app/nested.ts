@@ -27,7 +27,10 @@ import { packageRoot, kvmbenchVersion, gitRevision } from '../version.js';
 
 /** Case kinds that do not run at layer 2 (yet), with why. */
 const LAYER2_UNSUPPORTED: Record<string, (outer: Accelerator) => string | undefined> = {
-  'boot-linux': (outer) => (outer === 'tcg' ? 'a Linux boot under nested KVM inside TCG takes minutes per boot: run --nested on a host with nested VT-x/AMD-V for Linux boots at layer 2' : undefined),
+  'boot-linux': (outer) =>
+    outer === 'tcg'
+      ? 'a Linux boot under nested KVM inside TCG takes minutes per boot: run --nested on a host with nested VT-x/AMD-V for Linux boots at layer 2'
+      : undefined,
   io: () => 'I/O at layer 2 needs a disk-backed scratch directory inside L1, which the nested lab does not provide yet',
   net: () => 'the net suite at layer 2 needs network namespaces and iperf3 inside L1, which the nested lab does not provide yet',
   doctor: () => 'the doctor runs at layer 1 in every nested run: see run.nested.l1Doctor and layer1/doctor.json',
@@ -80,14 +83,24 @@ export async function chooseOuter(): Promise<OuterChoice> {
   if (fp.kernelRelease) l0Host.kernelRelease = fp.kernelRelease;
   if (fp.qemuVersion) l0Host.qemuVersion = fp.qemuVersion;
   if (report.kvm.usable && (flavor === 'bare-metal' || flavor === 'nested') && nested?.status === 'pass') {
-    return { accel: 'kvm', cpu: 'host', note: `this host's KVM (${report.kvm.flavor.module ?? flavor}) passes VT-x/AMD-V through to L1 (nested.state passes)`, l0Host };
+    return {
+      accel: 'kvm',
+      cpu: 'host',
+      note: `this host's KVM (${report.kvm.flavor.module ?? flavor}) passes VT-x/AMD-V through to L1 (nested.state passes)`,
+      l0Host,
+    };
   }
   const why = !report.kvm.usable
     ? `no usable KVM here (${report.kvm.stage})`
     : flavor === 'pvm'
-      ? 'this host\'s KVM is PVM, which cannot run a stock L1 kernel'
+      ? "this host's KVM is PVM, which cannot run a stock L1 kernel"
       : `this host's KVM does not offer nesting (${nested?.evidence.at(-1) ?? 'nested.state did not pass'})`;
-  return { accel: 'tcg', cpu: TCG_L1_CPU, note: `${why}: L1 runs under TCG with an emulated AMD-V CPU (${TCG_L1_CPU}); timings are TCG's, exit counts are L1's KVM's own`, l0Host };
+  return {
+    accel: 'tcg',
+    cpu: TCG_L1_CPU,
+    note: `${why}: L1 runs under TCG with an emulated AMD-V CPU (${TCG_L1_CPU}); timings are TCG's, exit counts are L1's KVM's own`,
+    l0Host,
+  };
 }
 
 /** The live file system, as the layout rules see it. */
@@ -109,7 +122,11 @@ function suitePathForL1(suite: string, layout: L1Layout): string {
   if (!/[/.]/.test(suite) || !existsSync(suite)) return suite; // a shipped suite's name
   const abs = realpathSync(resolve(suite));
   const shared = layout.shares.some((s) => !relative(s.path, abs).startsWith('..'));
-  if (!shared) throw new UsageError(`${suite}: a suite file for --nested must lie inside kvmbench's directory or a shared system directory (L1 sees nothing else)`, `copy it under ${packageRoot()}, e.g. into suites/`);
+  if (!shared)
+    throw new UsageError(
+      `${suite}: a suite file for --nested must lie inside kvmbench's directory or a shared system directory (L1 sees nothing else)`,
+      `copy it under ${packageRoot()}, e.g. into suites/`,
+    );
   return abs;
 }
 
@@ -118,7 +135,11 @@ function suitePathForL1(suite: string, layout: L1Layout): string {
  * nested exit-cost table (`--beside`).
  */
 export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummary> {
-  if (opts.flags.accel === 'tcg') throw new UsageError('--nested runs L2 guests under L1\'s KVM: --accel tcg does not apply', 'drop --accel, or run without --nested for TCG');
+  if (opts.flags.accel === 'tcg')
+    throw new UsageError(
+      "--nested runs L2 guests under L1's KVM: --accel tcg does not apply",
+      'drop --accel, or run without --nested for TCG',
+    );
   // The suite and selection are checked here first: a mistake is exit 2 before anything boots.
   const { suite, cases } = opts.select(opts.suite, opts.flags);
   const outer = await chooseOuter();
@@ -134,7 +155,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
   // Everything L1 runs must exist before it boots: L1 sees kvmbench's tree read-only.
   const { buildAllGuests } = await import('../guests/index.js');
   await buildAllGuests();
-  opts.log('nested: building the L1 image (Debian\'s standard kernel, 9p and KVM modules)');
+  opts.log("nested: building the L1 image (Debian's standard kernel, 9p and KVM modules)");
   const image = await buildLinuxImage({ variant: 'l1', onProgress: (m) => opts.log(`nested: l1 image: ${m}`) });
 
   const layout = planLayout({
@@ -170,16 +191,30 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
       writeFileSync(join(channel, CHANNEL_FILES.layout), layoutFile(layout));
       await writeJsonAtomic(join(channel, CHANNEL_FILES.plan), plan);
       // The deadline bounds L1 as a whole: its boot and every case's own deadline (each rounds times).
-      const timeoutMs = L1_BOOT_BUDGET_MS + runnable.reduce((s, c) => s + c.deadlineSec * 1000, 0) * Math.max(1, opts.flags.rounds) * (step.deadlineScale ?? 1);
+      const timeoutMs =
+        L1_BOOT_BUDGET_MS +
+        runnable.reduce((s, c) => s + c.deadlineSec * 1000, 0) * Math.max(1, opts.flags.rounds) * (step.deadlineScale ?? 1);
       opts.log(`nested: booting L1 (${layout.shares.length} read-only shares: ${layout.shares.map((s) => s.path).join(', ')})`);
       boot = await bootL1({
-        image, layout, channelDir: channel, accel: outer.accel, cpu: outer.cpu, timeoutMs, signal: opts.signal,
+        image,
+        layout,
+        channelDir: channel,
+        accel: outer.accel,
+        cpu: outer.cpu,
+        timeoutMs,
+        signal: opts.signal,
         logPath: join(channel, 'console.log'),
         onLine(line) {
           if (line.kind === 'event') {
-            if (line.type === 'l1-kvm') opts.log(`nested: L1 kernel up; KVM module ${line.fields.module}, /dev/kvm ${line.fields.dev === 'yes' ? 'present' : 'MISSING'}`);
+            if (line.type === 'l1-kvm')
+              opts.log(
+                `nested: L1 kernel up; KVM module ${line.fields.module}, /dev/kvm ${line.fields.dev === 'yes' ? 'present' : 'MISSING'}`,
+              );
             else if (line.type === 'l1-ready') opts.log('nested: L1 root assembled; starting kvmbench at layer 1');
-            else if (line.type === 'l1-doctor') opts.log(`nested: L1 doctor: ${line.fields.verdict}, KVM usable ${line.fields.usable}, flavour ${line.fields.flavor} (${line.fields.module})`);
+            else if (line.type === 'l1-doctor')
+              opts.log(
+                `nested: L1 doctor: ${line.fields.verdict}, KVM usable ${line.fields.usable}, flavour ${line.fields.flavor} (${line.fields.module})`,
+              );
           } else if (line.text.trim()) opts.log(`  L1 │ ${line.text}`);
         },
       });
@@ -188,7 +223,21 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     await out.release();
   }
   const interrupted = opts.signal?.aborted === true;
-  return finishNested({ dir: out.dir, runId: out.runId, channel, boot, outer, image: imageFacts(image), unsupported, suiteName: suite.name, argv: opts.argv, quick: opts.flags.quick, started, interrupted, interruptReason: interrupted ? String(opts.signal?.reason) : undefined });
+  return finishNested({
+    dir: out.dir,
+    runId: out.runId,
+    channel,
+    boot,
+    outer,
+    image: imageFacts(image),
+    unsupported,
+    suiteName: suite.name,
+    argv: opts.argv,
+    quick: opts.flags.quick,
+    started,
+    interrupted,
+    interruptReason: interrupted ? String(opts.signal?.reason) : undefined,
+  });
 }
 
 interface FinishInput {
@@ -210,7 +259,11 @@ interface FinishInput {
 /** The tail of L1's console, for an error that says where L1 stopped. */
 function consoleTail(channel: string, lines = 15): string {
   try {
-    return readFileSync(join(channel, 'console.log'), 'utf8').split('\n').filter((l) => l.trim()).slice(-lines).join('\n');
+    return readFileSync(join(channel, 'console.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .slice(-lines)
+      .join('\n');
   } catch {
     return '(no console log)';
   }
@@ -228,12 +281,17 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
     }
   }
   if (boot && !inner && !f.interrupted) {
-    const why = !boot.events.kvm ? 'L1\'s kernel never reached its /init'
-      : !boot.events.kvm.dev ? `L1 has no /dev/kvm (KVM module ${boot.events.kvm.module})`
-        : !boot.events.ready ? 'L1\'s /init could not assemble its root from the shares'
+    const why = !boot.events.kvm
+      ? "L1's kernel never reached its /init"
+      : !boot.events.kvm.dev
+        ? `L1 has no /dev/kvm (KVM module ${boot.events.kvm.module})`
+        : !boot.events.ready
+          ? "L1's /init could not assemble its root from the shares"
           : `kvmbench at layer 1 measured nothing (exit ${readExit(f.channel) ?? 'unknown'})`;
-    throw new EnvironmentError(`nested: ${why}; L1 ${boot.launch.timedOut ? 'ran past its deadline' : `ended: ${boot.launch.reason ?? boot.launch.status}`}\n${consoleTail(f.channel)}`,
-      `L1's console is ${join(f.channel, 'console.log')}`);
+    throw new EnvironmentError(
+      `nested: ${why}; L1 ${boot.launch.timedOut ? 'ran past its deadline' : `ended: ${boot.launch.reason ?? boot.launch.status}`}\n${consoleTail(f.channel)}`,
+      `L1's console is ${join(f.channel, 'console.log')}`,
+    );
   }
   const doctor = readDoctor(f.channel);
   const nested: NestedInfo = {
@@ -241,7 +299,11 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
     l1Cpu: f.outer.cpu,
     l1MemoryMiB: L1_MEMORY_MIB,
     l1Vcpus: 1,
-    l1Kernel: Object.fromEntries(Object.entries({ release: f.image.kernelRelease, package: f.image.kernelPackage, sha256: f.image.kernelSha256 }).filter((e): e is [string, string] => e[1] !== undefined)),
+    l1Kernel: Object.fromEntries(
+      Object.entries({ release: f.image.kernelRelease, package: f.image.kernelPackage, sha256: f.image.kernelSha256 }).filter(
+        (e): e is [string, string] => e[1] !== undefined,
+      ),
+    ),
     l1Doctor: doctor.summary,
     ...(doctor.cpuFeatures.length ? { l1CpuFeatures: doctor.cpuFeatures } : {}),
     l0Host: f.outer.l0Host,
@@ -251,11 +313,37 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
   const rel = relative(f.dir, stepDir);
   const cases: CaseResult[] = (inner?.cases ?? []).map((c) => labelLayer2(c, rel));
   for (const [c, why] of f.unsupported) {
-    cases.push({ id: `${c.suite}/${c.id}`, suite: c.suite, kind: c.kind, status: 'skip', reason: `not run at layer 2: ${why}`, startedAt: f.started, durationMs: 0, metrics: [], tags: c.tags });
+    cases.push({
+      id: `${c.suite}/${c.id}`,
+      suite: c.suite,
+      kind: c.kind,
+      status: 'skip',
+      reason: `not run at layer 2: ${why}`,
+      startedAt: f.started,
+      durationMs: 0,
+      metrics: [],
+      tags: c.tags,
+    });
   }
-  const state = f.interrupted ? 'interrupted' : !inner ? (f.unsupported.size ? 'complete' : 'partial') : inner.run.state === 'complete' && boot?.events.ended ? 'complete' : inner.run.state === 'interrupted' ? 'interrupted' : 'partial';
-  const warnings = [...(inner?.run.warnings ?? []), `layer 2: every guest ran under KVM inside L1, itself under ${f.outer.accel.toUpperCase()} on this host (${f.outer.note})`];
-  if (boot && !boot.events.ended && !f.interrupted) warnings.push(`L1 did not finish its plan: ${boot.launch.timedOut ? 'deadline' : (boot.launch.reason ?? boot.launch.status)}; the cases it finished are kept`);
+  const state = f.interrupted
+    ? 'interrupted'
+    : !inner
+      ? f.unsupported.size
+        ? 'complete'
+        : 'partial'
+      : inner.run.state === 'complete' && boot?.events.ended
+        ? 'complete'
+        : inner.run.state === 'interrupted'
+          ? 'interrupted'
+          : 'partial';
+  const warnings = [
+    ...(inner?.run.warnings ?? []),
+    `layer 2: every guest ran under KVM inside L1, itself under ${f.outer.accel.toUpperCase()} on this host (${f.outer.note})`,
+  ];
+  if (boot && !boot.events.ended && !f.interrupted)
+    warnings.push(
+      `L1 did not finish its plan: ${boot.launch.timedOut ? 'deadline' : (boot.launch.reason ?? boot.launch.status)}; the cases it finished are kept`,
+    );
   const rev = gitRevision();
   const results: Results = {
     schema: RESULTS_SCHEMA,
@@ -281,7 +369,8 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
   const { writeReports } = await import('../report/index.js');
   const reports = await writeReports(results, f.dir);
   const failed = cases.some((c) => c.status === 'fail' || c.status === 'error');
-  const outcome: NestedRunSummary['outcome'] = f.interrupted || state === 'interrupted' ? 'interrupted' : failed || state === 'partial' ? 'failed' : 'ok';
+  const outcome: NestedRunSummary['outcome'] =
+    f.interrupted || state === 'interrupted' ? 'interrupted' : failed || state === 'partial' ? 'failed' : 'ok';
   return { results, dir: f.dir, reports, outcome };
 }
 
@@ -298,7 +387,8 @@ function readExit(channel: string): number | undefined {
 function readDoctor(channel: string): { summary: Record<string, string>; cpuFeatures: string[] } {
   try {
     const d = JSON.parse(readFileSync(join(channel, CHANNEL_FILES.doctor), 'utf8')) as {
-      verdict?: string; kvm?: { usable?: boolean; flavor?: { name?: string; module?: string } };
+      verdict?: string;
+      kvm?: { usable?: boolean; flavor?: { name?: string; module?: string } };
       checks?: Array<{ id: string; status: string; evidence?: string[] }>;
     };
     const run = d.checks?.find((c) => c.id === 'kvm.run');
@@ -343,21 +433,33 @@ export interface BesideSummary {
  * directly on this host under the accelerator that ran L1, into `<run dir>/layer1-run/`, and the
  * exit-cost table of the two (nested-costs.json, nested-costs.html).
  */
-export async function runNestedBeside(opts: NestedRunOptions & { reporter?: import('../suites/runner.js').RunReporter }): Promise<BesideSummary> {
+export async function runNestedBeside(
+  opts: NestedRunOptions & { reporter?: import('../suites/runner.js').RunReporter },
+): Promise<BesideSummary> {
   const nested = await runNested(opts);
   const [{ executeRun }, { nestedCostTable }, views] = await Promise.all([
-    import('./run.js'), import('../compare/nested-costs.js'), import('../report/nested-costs.js'),
+    import('./run.js'),
+    import('../compare/nested-costs.js'),
+    import('../report/nested-costs.js'),
   ]);
   const outer = nested.results.run.nested?.outerAccelerator ?? 'tcg';
   const { suite, cases } = opts.select(opts.suite, opts.flags);
   const l1Dir = join(nested.dir, 'layer1-run');
   opts.log(`nested: the same cases at layer 1, on this host under ${outer.toUpperCase()} → ${l1Dir}`);
   const l1 = await executeRun({
-    suite, cases: cases.filter((c) => !LAYER2_UNSUPPORTED[c.kind]), accel: outer, quick: opts.flags.quick, rounds: opts.flags.rounds,
-    argv: opts.argv, output: l1Dir, signal: opts.signal, ...(opts.reporter ? { reporter: opts.reporter } : {}),
+    suite,
+    cases: cases.filter((c) => !LAYER2_UNSUPPORTED[c.kind]),
+    accel: outer,
+    quick: opts.flags.quick,
+    rounds: opts.flags.rounds,
+    argv: opts.argv,
+    output: l1Dir,
+    signal: opts.signal,
+    ...(opts.reporter ? { reporter: opts.reporter } : {}),
   });
   const table = nestedCostTable(l1.results, relative(nested.dir, l1Dir), nested.results, '.');
-  const json = join(nested.dir, 'nested-costs.json'), html = join(nested.dir, 'nested-costs.html');
+  const json = join(nested.dir, 'nested-costs.json'),
+    html = join(nested.dir, 'nested-costs.html');
   await writeJsonAtomic(json, table);
   writeFileSync(html, views.nestedCostsHtml(table));
   return { nested, layer1: { results: l1.results, dir: l1.dir, outcome: l1.outcome }, table, files: [json, html] };

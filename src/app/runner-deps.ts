@@ -29,17 +29,39 @@ export async function resolveAccelDefault(requested: AccelRequest, qemu?: string
   const warnings = choice.warning ? [choice.warning] : [];
   if (choice.accel === 'tcg') return { accel: 'tcg', warnings, cpu: TCG_CPU };
   // The calibration boot uses the binary the guests will use: the -cpu it picks must be one that QEMU accepts.
-  const boot = await smokeBoot({ accel: 'kvm', timeoutMs: CALIBRATION_TIMEOUT_MS, ...(qemu === undefined ? {} : { binary: qemu }) });
+  const boot = await smokeBoot({
+    accel: 'kvm',
+    timeoutMs: CALIBRATION_TIMEOUT_MS,
+    ...(qemu === undefined ? {} : { binary: qemu }),
+  });
   if (!boot.ok) {
     if (requested === 'kvm') {
-      throw new EnvironmentError(`--accel kvm: /dev/kvm opens, but QEMU cannot run a guest under KVM here: ${boot.detail}`, 'run `kvmbench doctor --boot` for the details, or use --accel tcg');
+      throw new EnvironmentError(
+        `--accel kvm: /dev/kvm opens, but QEMU cannot run a guest under KVM here: ${boot.detail}`,
+        'run `kvmbench doctor --boot` for the details, or use --accel tcg',
+      );
     }
-    return { accel: 'tcg', cpu: TCG_CPU, warnings: [...warnings, `KVM opens but QEMU cannot run a guest under it (${boot.detail}); running under TCG: figures are software emulation`] };
+    return {
+      accel: 'tcg',
+      cpu: TCG_CPU,
+      warnings: [
+        ...warnings,
+        `KVM opens but QEMU cannot run a guest under it (${boot.detail}); running under TCG: figures are software emulation`,
+      ],
+    };
   }
   if (boot.execution?.mode === 'emulated') {
-    warnings.push(`guest code runs emulated under this host's KVM (${boot.execution.evidence[0]}): exit and boot figures are KVM instruction-emulator costs, not hardware virtualization`);
+    warnings.push(
+      `guest code runs emulated under this host's KVM (${boot.execution.evidence[0]}): exit and boot figures are KVM instruction-emulator costs, not hardware virtualization`,
+    );
   }
-  return { accel: 'kvm', warnings, cpu: boot.cpu!, ...(boot.cpuNote ? { cpuNote: boot.cpuNote } : {}), ...(boot.execution ? { execution: boot.execution } : {}) };
+  return {
+    accel: 'kvm',
+    warnings,
+    cpu: boot.cpu!,
+    ...(boot.cpuNote ? { cpuNote: boot.cpuNote } : {}),
+    ...(boot.execution ? { execution: boot.execution } : {}),
+  };
 }
 
 /** Minimal record used when src/host/fingerprint.ts cannot be loaded. */

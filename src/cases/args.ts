@@ -14,7 +14,10 @@ export const TextArg = (what: string) => Type.String({ errorMessage: `expected a
 export const FlagArg = (what: string) => Type.Boolean({ errorMessage: `expected true or false (${what})` });
 export const NamesArg = (what: string) => Type.Array(Type.String(), { errorMessage: `expected a list of names (${what})` });
 export const OneOfArg = (values: readonly string[], what: string) =>
-  Type.Union(values.map((v) => Type.Literal(v)), { errorMessage: `expected one of ${values.join(', ')} (${what})` });
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { errorMessage: `expected one of ${values.join(', ')} (${what})` },
+  );
 
 /** The args schema of an executor: every argument optional, none other allowed. */
 export function caseArgs<P extends TProperties>(props: P): TObject<P> {

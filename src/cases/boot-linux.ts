@@ -24,21 +24,42 @@ const PHASE_DEF: Record<Phase, string> = {
   spawn: 'the host calls spawn() for QEMU',
   vmm_ready: "QEMU's QMP greeting arrives on its pipe (options parsed, backends and monitor created; board and firmware not yet)",
   firmware: 'first byte SeaBIOS writes to its debug port 0x402',
-  kernel_entry: "first byte on port 0x2f8: the kernel's real-mode setup code initialises its early console (the firmware has handed over)",
+  kernel_entry:
+    "first byte on port 0x2f8: the kernel's real-mode setup code initialises its early console (the firmware has handed over)",
   decompressor: 'second byte on port 0x2f8: the bzImage decompressor starts',
-  kernel_main: "third byte on port 0x2f8: the decompressed kernel's setup_arch() parses early parameters, shortly after start_kernel()",
+  kernel_main:
+    "third byte on port 0x2f8: the decompressed kernel's setup_arch() parses early parameters, shortly after start_kernel()",
   init_started: "/init's first protocol line (init-start) has arrived on ttyS0",
   init_done: "/init's init-done line: virtio modules loaded",
 };
 
 /** The intervals reported for a machine, in timeline order. microvm's qboot leaves no firmware mark. */
 export function intervalsFor(machine: string): Array<[Phase, Phase]> {
-  const fw: Array<[Phase, Phase]> = machine === 'microvm' ? [['vmm_ready', 'kernel_entry']] : [['vmm_ready', 'firmware'], ['firmware', 'kernel_entry']];
-  return [['spawn', 'vmm_ready'], ...fw, ['kernel_entry', 'kernel_main'], ['kernel_main', 'init_started'], ['init_started', 'init_done'], ['spawn', 'init_done']];
+  const fw: Array<[Phase, Phase]> =
+    machine === 'microvm'
+      ? [['vmm_ready', 'kernel_entry']]
+      : [
+          ['vmm_ready', 'firmware'],
+          ['firmware', 'kernel_entry'],
+        ];
+  return [
+    ['spawn', 'vmm_ready'],
+    ...fw,
+    ['kernel_entry', 'kernel_main'],
+    ['kernel_main', 'init_started'],
+    ['init_started', 'init_done'],
+    ['spawn', 'init_done'],
+  ];
 }
 
 /** One metric per timeline interval over the boots in `runs`; stops at the first interval some boot lacks. */
-function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, machine: string, planned: number, accel: Accelerator, vcpus = 1): { metrics: Metric[]; p90: Record<string, number>; missing?: Phase } {
+function timelineMetrics(
+  runs: ReadonlyArray<Partial<Record<Phase, number>>>,
+  machine: string,
+  planned: number,
+  accel: Accelerator,
+  vcpus = 1,
+): { metrics: Metric[]; p90: Record<string, number>; missing?: Phase } {
   const metrics: Metric[] = [];
   const p90: Record<string, number> = {};
   if (runs.length === 0) return { metrics, p90 };
@@ -46,7 +67,10 @@ function timelineMetrics(runs: ReadonlyArray<Partial<Record<Phase, number>>>, ma
     const samples = runs.map((m) => (m[to] ?? NaN) - (m[from] ?? NaN));
     if (samples.some((v) => !Number.isFinite(v))) return { metrics, p90, missing: to };
     const name = `boot.${from}_to_${to}`;
-    const q90 = quantileSorted([...samples].sort((a, b) => a - b), 0.9);
+    const q90 = quantileSorted(
+      [...samples].sort((a, b) => a - b),
+      0.9,
+    );
     p90[name] = q90;
     metrics.push({
       name,
@@ -101,7 +125,12 @@ export function guestInfo(img: LinuxImage) {
     image: relToRoot(img.initramfsPath),
     sha256: img.initramfsSha256,
     mode: 'linux',
-    extra: { kernel: relToRoot(img.kernelPath), kernelSha256: img.kernelSha256, kernelRelease: img.kernel.release ?? 'unknown', kernelOrigin: img.kernel.origin },
+    extra: {
+      kernel: relToRoot(img.kernelPath),
+      kernelSha256: img.kernelSha256,
+      kernelRelease: img.kernel.release ?? 'unknown',
+      kernelOrigin: img.kernel.origin,
+    },
   };
 }
 
@@ -119,7 +148,14 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
   const base = linuxCaseBase(spec, ctx);
   const pin = spec.args.pin === true;
   const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-  const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}), ...variantVmRecord(ctx.platform.variant, given) };
+  const vm = {
+    machine,
+    cpu: ctx.platform.cpu,
+    firmware: machine === 'microvm' ? 'qboot' : 'seabios',
+    ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}),
+    ...(pin ? { pin: PIN_RECORD } : {}),
+    ...variantVmRecord(ctx.platform.variant, given),
+  };
   // Before the image is built: a stock kernel this KVM cannot run costs no download.
   const early = linuxBootBlocked(ctx, { given: given !== undefined });
   if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [] };
@@ -127,25 +163,43 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
   const img = await buildLinuxImage({ variant: 'base', kernel: given });
   const common = { ...linuxVmOptions(spec, ctx, img), signal: ctx.signal, deadlineAt: ctx.deadlineAt, logPath: ctx.logPath, pin };
   const pinned: Array<NonNullable<LinuxBootResult['pin']>> = [];
-  const facts: Record<string, unknown> = { ...imageFacts(img), imageBuildMs: Math.round(img.buildMs), imageCached: img.cached, marks: PHASE_DEF };
+  const facts: Record<string, unknown> = {
+    ...imageFacts(img),
+    imageBuildMs: Math.round(img.buildMs),
+    imageCached: img.cached,
+    marks: PHASE_DEF,
+  };
   const guest = guestInfo(img);
   const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
   if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
   const failed = (what: string, r: LinuxBootResult, metrics: Metric[] = []): CaseOutcome => {
     if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
     const hint = r.kvmFailure ? `; ${kvmFailureHint(ctx.host.kvmFlavor)}` : '';
-    return { ...base, guest, vm, ...(r.execution ? { execution: r.execution } : {}), status: 'error', reason: `${what}: ${r.reason}${hint}`, metrics, facts };
+    return {
+      ...base,
+      guest,
+      vm,
+      ...(r.execution ? { execution: r.execution } : {}),
+      status: 'error',
+      reason: `${what}: ${r.reason}${hint}`,
+      metrics,
+      facts,
+    };
   };
 
   // The kept console log comes from a boot of its own, so timed boots stay quiet.
   ctx.onPhase('verbose boot');
   // One boot's limit (the case deadline still applies): `args.boot_timeout` seconds, default 120.
-  const bootTimeoutMs = (typeof spec.args.boot_timeout === 'number' && spec.args.boot_timeout > 0 ? spec.args.boot_timeout : 120) * 1000;
+  const bootTimeoutMs =
+    (typeof spec.args.boot_timeout === 'number' && spec.args.boot_timeout > 0 ? spec.args.boot_timeout : 120) * 1000;
   const verbose = await bootLinux({ ...common, verbose: true, timeoutMs: bootTimeoutMs });
   if (!verbose.ok) return failed('verbose boot', verbose);
 
   // How the kernel's code ran, from KVM's counters over the verbose boot (tcg under TCG).
-  const execution = verbose.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+  const execution = verbose.execution ?? {
+    mode: 'unknown' as const,
+    evidence: ['KVM statistics not available for this boot (QMP query-stats)'],
+  };
   if (verbose.kvmStats) facts.kvmStatsVerboseBoot = verbose.kvmStats;
   const runs: Array<Partial<Record<Phase, number>>> = [];
   facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
@@ -163,9 +217,23 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
   const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
   const metrics = withExecution(execution.mode, timeline.metrics);
   if (timeline.missing) {
-    return { ...base, guest, vm, execution, status: 'error', reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`, metrics, facts };
+    return {
+      ...base,
+      guest,
+      vm,
+      execution,
+      status: 'error',
+      reason: `timeline incomplete: no ${timeline.missing} mark in some boot (markers: ${JSON.stringify(runs)})`,
+      metrics,
+      facts,
+    };
   }
   facts.p90Ms = timeline.p90;
-  if (pin) facts.pin = { boots: spec.repeat, pinned: pinned.filter((p) => p.applied).length, errors: [...new Set(pinned.flatMap((p) => (p.error ? [p.error] : [])))] };
+  if (pin)
+    facts.pin = {
+      boots: spec.repeat,
+      pinned: pinned.filter((p) => p.applied).length,
+      errors: [...new Set(pinned.flatMap((p) => (p.error ? [p.error] : [])))],
+    };
   return { ...base, guest, vm, execution, status: 'pass', metrics, facts };
 }

@@ -16,7 +16,17 @@ import { MICRO_GUEST_ARGS, VcpuSweepArg, caseArgs } from './args.js';
 import type { CaseContext, CaseExecutor, CaseOutcome, CaseSpec } from './types.js';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
 import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
-import { argString, baseOutcome, firmwareOf, launchFacts, machineOf, qemuConfigFor, runExecution, vmRecord, withExecution } from './micro.js';
+import {
+  argString,
+  baseOutcome,
+  firmwareOf,
+  launchFacts,
+  machineOf,
+  qemuConfigFor,
+  runExecution,
+  vmRecord,
+  withExecution,
+} from './micro.js';
 import { vcpuLabel } from './smp.js';
 import { runVcpuSweep } from './vcpu-sweep.js';
 
@@ -45,7 +55,16 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
   // A boot is over before anything could ask KVM how it ran: the run's calibration boot of the
   // same guest, -cpu and accelerator says (src/vmm/smoke.ts).
   const execution = runExecution(ctx);
-  const base = { ...baseOutcome(spec, ctx.accel, guestInfo(img)), execution, vm: vmRecord(qemu, ctx.host, { ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) }, ctx.platform.variant) };
+  const base = {
+    ...baseOutcome(spec, ctx.accel, guestInfo(img)),
+    execution,
+    vm: vmRecord(
+      qemu,
+      ctx.host,
+      { ...(spec.vcpus > 1 ? { vcpus: String(spec.vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) },
+      ctx.platform.variant,
+    ),
+  };
   const boots = Math.max(1, spec.repeat);
   const spawnToEntry: number[] = [];
   const entryToExit: number[] = [];
@@ -76,7 +95,15 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       appendLog: n > 1,
       // Only the first byte's arrival matters; the launcher timestamps it.
       onDebugBytes: () => {},
-      ...(pin ? { qmp: { onReady: (q) => { void pinVcpuThreads(q).then((o) => pinned.push(o)); } } } : {}),
+      ...(pin
+        ? {
+            qmp: {
+              onReady: (q) => {
+                void pinVcpuThreads(q).then((o) => pinned.push(o));
+              },
+            },
+          }
+        : {}),
     });
     last = r;
     if (r.status !== 'pass') {
@@ -89,7 +116,8 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       spawnToEntry.push(nsToMs(tl.firstDebugByteNs - tl.spawnNs));
       entryToExit.push(nsToMs(tl.exitNs - tl.firstDebugByteNs));
     }
-    const entry = Number(r.transcript.hello?.entry_tsc), end = Number(r.transcript.end?.tsc);
+    const entry = Number(r.transcript.hello?.entry_tsc),
+      end = Number(r.transcript.end?.tsc);
     if (end > entry) guestTicks.push(end - entry);
     const smp = r.transcript.events.find((e) => e.type === 'smp');
     if (smp && Number(smp.fields.bringup_ticks) > 0) bringupTicks.push(Number(smp.fields.bringup_ticks));
@@ -102,7 +130,12 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
     if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
   }
   const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
-  if (pin) facts.pin = { boots, pinned: pinned.filter((o) => o.applied).length, errors: [...new Set(pinned.flatMap((o) => (o.error ? [o.error] : [])))] };
+  if (pin)
+    facts.pin = {
+      boots,
+      pinned: pinned.filter((o) => o.applied).length,
+      errors: [...new Set(pinned.flatMap((o) => (o.error ? [o.error] : [])))],
+    };
   // tinybench keeps samples only for a completed task; the per-boot arrays below hold every
   // boot that finished, so a failed or aborted case still reports what it measured.
   const task = stopped || failure ? undefined : bench.getTask('boot');
@@ -114,52 +147,111 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
   if (mo) labels.machine_options = mo;
   const fw = firmwareOf(spec);
   if (machine !== 'microvm' && fw !== 'seabios') labels.firmware = fw;
-  const tcg = ctx.accel === 'tcg' ? ' Accelerator TCG: guest code is emulated.' : execution.mode === 'emulated' ? " Guest code ran in KVM's instruction emulator (see execution)." : '';
+  const tcg =
+    ctx.accel === 'tcg'
+      ? ' Accelerator TCG: guest code is emulated.'
+      : execution.mode === 'emulated'
+        ? " Guest code ran in KVM's instruction emulator (see execution)."
+        : '';
   const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
   const metrics: Metric[] = withExecution(execution.mode, [
     metric({
-      name: 'boot.spawn_to_entry', unit: 'ms', better: 'lower',
-      interval: 'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
-      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToEntry, labels,
+      name: 'boot.spawn_to_entry',
+      unit: 'ms',
+      better: 'lower',
+      interval:
+        'from just before Node spawns QEMU to the arrival at the host of the byte the guest writes to the debug port (isa-debugcon 0xe9) in its first instructions (QEMU start, firmware, multiboot load)',
+      method: hostClock,
+      perGuest: true,
+      accelerator: ctx.accel,
+      samples: spawnToEntry,
+      labels,
     }),
     metric({
-      name: 'boot.entry_to_exit', unit: 'ms', better: 'lower',
-      interval: "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
-      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: entryToExit, labels,
+      name: 'boot.entry_to_exit',
+      unit: 'ms',
+      better: 'lower',
+      interval:
+        "from the arrival of the guest's entry byte to the host seeing QEMU exit (long-mode switch, hello/end lines on COM1, isa-debug-exit, QEMU teardown)",
+      method: hostClock,
+      perGuest: true,
+      accelerator: ctx.accel,
+      samples: entryToExit,
+      labels,
     }),
     metric({
-      name: 'boot.spawn_to_exit', unit: 'ms', better: 'lower', headline: true,
+      name: 'boot.spawn_to_exit',
+      unit: 'ms',
+      better: 'lower',
+      headline: true,
       interval: 'from just before Node spawns QEMU to the host seeing QEMU exit after the guest wrote isa-debug-exit',
-      method: hostClock, perGuest: true, accelerator: ctx.accel, samples: spawnToExit, labels,
+      method: hostClock,
+      perGuest: true,
+      accelerator: ctx.accel,
+      samples: spawnToExit,
+      labels,
     }),
   ]);
   if (tinySamples.length) {
-    metrics.push(...withExecution(execution.mode, [metric({
-      name: 'boot.launch_call', unit: 'ms', better: 'lower',
-      interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
-      method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
-      perGuest: true, accelerator: ctx.accel, samples: tinySamples, labels,
-    })]));
+    metrics.push(
+      ...withExecution(execution.mode, [
+        metric({
+          name: 'boot.launch_call',
+          unit: 'ms',
+          better: 'lower',
+          interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
+          method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
+          perGuest: true,
+          accelerator: ctx.accel,
+          samples: tinySamples,
+          labels,
+        }),
+      ]),
+    );
   }
   if (guestTicks.length) {
-    metrics.push(...withExecution(execution.mode, [metric({
-      name: 'guest.entry_to_end', unit: 'tsc_ticks', better: 'lower',
-      interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
-      method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
-      perGuest: true, accelerator: ctx.accel, samples: guestTicks, labels,
-    })]));
+    metrics.push(
+      ...withExecution(execution.mode, [
+        metric({
+          name: 'guest.entry_to_end',
+          unit: 'tsc_ticks',
+          better: 'lower',
+          interval: "guest TSC from its first instruction (entry stamp) to its end line, i.e. the guest's own run time",
+          method: `guest rdtsc at entry (before paging is set up) and serialized rdtsc at the end line.${tcg}`,
+          perGuest: true,
+          accelerator: ctx.accel,
+          samples: guestTicks,
+          labels,
+        }),
+      ]),
+    );
   }
   if (bringupTicks.length) {
-    metrics.push(...withExecution(execution.mode, [metric({
-      name: 'guest.ap_bringup', unit: 'tsc_ticks', better: 'lower',
-      interval: `guest TSC from the BSP's first INIT IPI to the last of the ${spec.vcpus - 1} APs reporting itself online (INIT-SIPI-SIPI, real mode to long mode, per-CPU setup)`,
-      method: `serialized rdtsc on the BSP around smp_start() (guests/lib/smp.c).${tcg}`,
-      perGuest: true, accelerator: ctx.accel, samples: bringupTicks, labels,
-    })]));
+    metrics.push(
+      ...withExecution(execution.mode, [
+        metric({
+          name: 'guest.ap_bringup',
+          unit: 'tsc_ticks',
+          better: 'lower',
+          interval: `guest TSC from the BSP's first INIT IPI to the last of the ${spec.vcpus - 1} APs reporting itself online (INIT-SIPI-SIPI, real mode to long mode, per-CPU setup)`,
+          method: `serialized rdtsc on the BSP around smp_start() (guests/lib/smp.c).${tcg}`,
+          perGuest: true,
+          accelerator: ctx.accel,
+          samples: bringupTicks,
+          labels,
+        }),
+      ]),
+    );
   }
   if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
   if (failure) {
-    return { ...base, status: failure.status === 'skip' ? 'error' : failure.status, reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`, metrics: metrics.filter((m) => m.samples.length > 0), facts };
+    return {
+      ...base,
+      status: failure.status === 'skip' ? 'error' : failure.status,
+      reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`,
+      metrics: metrics.filter((m) => m.samples.length > 0),
+      facts,
+    };
   }
   return { ...base, status: 'pass', metrics, facts };
 }

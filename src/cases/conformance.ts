@@ -27,17 +27,17 @@ export const CONFORMANCE_ARGS = caseArgs({
   tree_arch: TextArg('the arch the tree was built for'),
   file: TextArg('the test binary, relative to the tree'),
   cfg_line: TextArg('where the stanza is: FILE:LINE'),
-  smp: TextArg('the stanza\'s smp value'),
-  groups: NamesArg('the stanza\'s groups'),
+  smp: TextArg("the stanza's smp value"),
+  groups: NamesArg("the stanza's groups"),
   efi: FlagArg('an EFI build'),
-  qemu_params: TextArg('the stanza\'s qemu_params / extra_params'),
-  test_args: TextArg('the stanza\'s test_args'),
-  arch: TextArg('the stanza\'s arch'),
-  stanza_machine: TextArg('the stanza\'s machine'),
-  accel: TextArg('the stanza\'s accel'),
-  check: TextArg('the stanza\'s check lines'),
-  disabled_if: TextArg('the stanza\'s disabled_if'),
-  timeout: TextArg('the stanza\'s timeout'),
+  qemu_params: TextArg("the stanza's qemu_params / extra_params"),
+  test_args: TextArg("the stanza's test_args"),
+  arch: TextArg("the stanza's arch"),
+  stanza_machine: TextArg("the stanza's machine"),
+  accel: TextArg("the stanza's accel"),
+  check: TextArg("the stanza's check lines"),
+  disabled_if: TextArg("the stanza's disabled_if"),
+  timeout: TextArg("the stanza's timeout"),
   nodefault: FlagArg('a nodefault stanza not named by --only'),
 });
 import { describeKvmFailure } from '../vmm/kvm-error.js';
@@ -75,21 +75,27 @@ function conformanceOf(spec: CaseSpec, out?: KutOutput, exitStatus?: number | nu
 
 /** Why the stanza cannot run here, before QEMU starts; undefined when it can. */
 async function precondition(spec: CaseSpec, ctx: CaseContext): Promise<string | undefined> {
-  if (spec.args.nodefault === true) return "in group nodefault (kvm-unit-tests runs it only when asked): select it with --only NAME or --only 'tag:nodefault'";
+  if (spec.args.nodefault === true)
+    return "in group nodefault (kvm-unit-tests runs it only when asked): select it with --only NAME or --only 'tag:nodefault'";
   const groups = Array.isArray(spec.args.groups) ? spec.args.groups : [];
-  if (groups.includes('migration')) return 'group migration: the test wants to be migrated to a second QEMU, which kvmbench does not do';
-  if (groups.includes('panic')) return 'group panic: the test ends in a guest panic that kvm-unit-tests judges over QMP, which kvmbench does not do for it';
-  if (spec.args.efi === true) return 'the tree is built for EFI (CONFIG_EFI=y): kvmbench runs .flat images only; configure it without --enable-efi';
+  if (groups.includes('migration'))
+    return 'group migration: the test wants to be migrated to a second QEMU, which kvmbench does not do';
+  if (groups.includes('panic'))
+    return 'group panic: the test ends in a guest panic that kvm-unit-tests judges over QMP, which kvmbench does not do for it';
+  if (spec.args.efi === true)
+    return 'the tree is built for EFI (CONFIG_EFI=y): kvmbench runs .flat images only; configure it without --enable-efi';
   const arch = str(spec, 'arch');
   const treeArch = str(spec, 'tree_arch') ?? 'x86_64';
   if (arch && arch !== treeArch) return `${arch} only; this tree is built for ${treeArch}`;
   const machine = str(spec, 'stanza_machine');
-  if (machine && machine !== 'pc' && machine !== 'q35') return `machine ${machine} only; kvmbench boots kvm-unit-tests on pc or q35`;
+  if (machine && machine !== 'pc' && machine !== 'q35')
+    return `machine ${machine} only; kvmbench boots kvm-unit-tests on pc or q35`;
   const disabled = str(spec, 'disabled_if');
   if (disabled) return `has disabled_if = ${disabled}: a shell expression, which kvmbench does not evaluate`;
   const smp = str(spec, 'smp') ?? '1';
   if (!/^\d+$/.test(smp) || Number(smp) < 1) return `smp = ${smp} needs a shell to evaluate`;
-  if (timeoutSeconds(str(spec, 'timeout')) === undefined) return `timeout = ${str(spec, 'timeout')}: not a duration (e.g. 90, 90s, 2m)`;
+  if (timeoutSeconds(str(spec, 'timeout')) === undefined)
+    return `timeout = ${str(spec, 'timeout')}: not a duration (e.g. 90, 90s, 2m)`;
   const conditions = parseCheck(str(spec, 'check'));
   if (!conditions) return `check = ${str(spec, 'check')}: expected path=value conditions`;
   const unmet = unmetText(await evaluateCheck(conditions, liveHost()));
@@ -104,7 +110,13 @@ async function precondition(spec: CaseSpec, ctx: CaseContext): Promise<string | 
   return undefined;
 }
 
-export function conformanceQemu(spec: CaseSpec, ctx: Pick<CaseContext, 'accel'>, image: string, params: string[], append: string | undefined): QemuConfig {
+export function conformanceQemu(
+  spec: CaseSpec,
+  ctx: Pick<CaseContext, 'accel'>,
+  image: string,
+  params: string[],
+  append: string | undefined,
+): QemuConfig {
   return {
     machine: spec.machine === 'q35' ? 'q35' : 'pc',
     accel: ctx.accel,
@@ -130,8 +142,20 @@ export const conformanceExecutor: CaseExecutor = {
     if (skipped) return { status: 'skip', reason: skipped, metrics: [], conformance: conformanceOf(spec) };
     const params = splitWords(str(spec, 'qemu_params') ?? '');
     const args = splitWords(str(spec, 'test_args') ?? '');
-    if (!params.ok) return { status: 'skip', reason: `qemu_params ${params.reason}: kvmbench never runs one with cfg values`, metrics: [], conformance: conformanceOf(spec) };
-    if (!args.ok) return { status: 'skip', reason: `test_args ${args.reason}: kvmbench never runs one with cfg values`, metrics: [], conformance: conformanceOf(spec) };
+    if (!params.ok)
+      return {
+        status: 'skip',
+        reason: `qemu_params ${params.reason}: kvmbench never runs one with cfg values`,
+        metrics: [],
+        conformance: conformanceOf(spec),
+      };
+    if (!args.ok)
+      return {
+        status: 'skip',
+        reason: `test_args ${args.reason}: kvmbench never runs one with cfg values`,
+        metrics: [],
+        conformance: conformanceOf(spec),
+      };
     const image = join(str(spec, 'kut_dir')!, str(spec, 'file')!);
     const qemu = conformanceQemu(spec, ctx, image, params.words, args.words.length ? args.words.join(' ') : undefined);
     const timeoutSec = timeoutSeconds(str(spec, 'timeout'))!;
@@ -169,7 +193,10 @@ export const conformanceExecutor: CaseExecutor = {
       },
       out,
     );
-    const vm: Record<string, string> = { machine: qemu.machine, cpu: params.words.includes('-cpu') ? params.words[params.words.lastIndexOf('-cpu') + 1] ?? 'qemu64' : 'qemu64' };
+    const vm: Record<string, string> = {
+      machine: qemu.machine,
+      cpu: params.words.includes('-cpu') ? (params.words[params.words.lastIndexOf('-cpu') + 1] ?? 'qemu64') : 'qemu64',
+    };
     return {
       status: verdict.status,
       ...(verdict.reason ? { reason: verdict.reason } : {}),
@@ -177,7 +204,13 @@ export const conformanceExecutor: CaseExecutor = {
       metrics: [],
       vm,
       conformance: conformanceOf(spec, out, r.timedOut || r.aborted || flooded ? undefined : r.exitCode),
-      facts: { qemuArgv: r.argv, qemuExitCode: r.exitCode, ...(r.signal ? { qemuSignal: r.signal } : {}), consoleBytes: r.consoleBytes, cfg: str(spec, 'cfg_line') ?? '' },
+      facts: {
+        qemuArgv: r.argv,
+        qemuExitCode: r.exitCode,
+        ...(r.signal ? { qemuSignal: r.signal } : {}),
+        consoleBytes: r.consoleBytes,
+        cfg: str(spec, 'cfg_line') ?? '',
+      },
     };
   },
 };

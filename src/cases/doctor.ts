@@ -17,14 +17,19 @@ export const doctorExecutor: CaseExecutor = {
   startsQemu: false,
   async run(spec, ctx): Promise<CaseOutcome> {
     const profile = String(spec.args.profile ?? 'vmm');
-    if (!isProfileSelection(profile)) return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };
+    if (!isProfileSelection(profile))
+      return { status: 'error', reason: `args.profile: unknown doctor profile '${profile}'`, metrics: [] };
     const wanted = Array.isArray(spec.args.checks) ? spec.args.checks.map(String) : undefined;
     ctx.onPhase(`doctor --profile ${profile}`);
     const report = await runDoctor({ reader: liveHost(), actions: ctx.hostActions ?? NO_HOST_ACTIONS }, { profile });
-    const lines = report.checks.map((c) => `${c.status.toUpperCase().padEnd(5)} ${c.id}: ${c.title}\n${c.evidence.map((e) => `      ${e}`).join('\n')}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+    const lines = report.checks.map(
+      (c) =>
+        `${c.status.toUpperCase().padEnd(5)} ${c.id}: ${c.title}\n${c.evidence.map((e) => `      ${e}`).join('\n')}${c.fix ? `\n      fix: ${c.fix}` : ''}`,
+    );
     await writeFile(ctx.logPath, `# kvmbench doctor --profile ${profile}: verdict ${report.verdict}\n${lines.join('\n')}\n`);
     const unknown = (wanted ?? []).filter((id) => !report.checks.some((c) => c.id === id));
-    if (unknown.length) return { status: 'error', reason: `args.checks: the doctor has no check ${unknown.join(', ')}`, metrics: [] };
+    if (unknown.length)
+      return { status: 'error', reason: `args.checks: the doctor has no check ${unknown.join(', ')}`, metrics: [] };
     const judged = report.checks.filter((c) => (wanted ? wanted.includes(c.id) : profile === 'all' || c.profile === profile));
     const failing = judged.filter((c) => c.status === 'fail');
     const facts = {

@@ -36,10 +36,16 @@ export interface SampleAccounting {
  * Each window holds its loop, one phase line of the same length and the wait for the
  * acknowledgement, so the console's exits cancel in test − null.
  */
-export function attributeSamples(phases: readonly PhaseSnapshot[], iterations: number, extra?: ReadonlyMap<number, number>): SampleAccounting[] {
+export function attributeSamples(
+  phases: readonly PhaseSnapshot[],
+  iterations: number,
+  extra?: ReadonlyMap<number, number>,
+): SampleAccounting[] {
   const out: SampleAccounting[] = [];
   for (let k = 1; k + 1 < phases.length; k++) {
-    const before = phases[k - 1]!, afterNull = phases[k]!, afterTest = phases[k + 1]!;
+    const before = phases[k - 1]!,
+      afterNull = phases[k]!,
+      afterTest = phases[k + 1]!;
     if (afterNull.loop !== 'null' || afterTest.loop !== 'test' || afterNull.i !== afterTest.i) continue;
     if (!before.stats || !afterNull.stats || !afterTest.stats) continue;
     // A redone iteration (hlt_lapic_timer) is one more attempt with all its exits: count it.
@@ -51,7 +57,14 @@ export function attributeSamples(phases: readonly PhaseSnapshot[], iterations: n
       const n = nullDelta[name];
       if (n !== undefined) perIteration[name] = (t - n) / attempts;
     }
-    out.push({ i: afterTest.i, iterations, nullDelta, testDelta, perIteration, nullEmulationsPerIteration: (nullDelta.insn_emulation ?? NaN) / iterations });
+    out.push({
+      i: afterTest.i,
+      iterations,
+      nullDelta,
+      testDelta,
+      perIteration,
+      nullEmulationsPerIteration: (nullDelta.insn_emulation ?? NaN) / iterations,
+    });
   }
   return out;
 }
@@ -83,15 +96,20 @@ export function parseExpectation(text: string, features?: ReadonlySet<string>): 
   const conditional: Expectation = {};
   for (const word of text.trim().split(/\s+/).filter(Boolean)) {
     const m = /^((?:peers\.)?[a-z_][a-z0-9_]*)(?:@(!?)([a-z_][a-z0-9_]*))?=(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(word);
-    if (!m) throw new Error(`bad expectation '${word}' (want name=N, name=LO-HI, peers.name=..., or name@feature=... / name@!feature=...)`);
-    const lo = Number(m[4]), hi = m[5] === undefined ? lo : Number(m[5]);
+    if (!m)
+      throw new Error(
+        `bad expectation '${word}' (want name=N, name=LO-HI, peers.name=..., or name@feature=... / name@!feature=...)`,
+      );
+    const lo = Number(m[4]),
+      hi = m[5] === undefined ? lo : Number(m[5]);
     if (hi < lo) throw new Error(`bad expectation '${word}': range runs backwards`);
     if (m[3] === undefined) {
       plain[m[1]!] = [lo, hi];
       continue;
     }
-    if (!(VIRT_FEATURES as readonly string[]).includes(m[3])) throw new Error(`bad expectation '${word}': unknown CPU feature '${m[3]}' (known: ${VIRT_FEATURES.join(', ')})`);
-    const holds = features !== undefined && (features.has(m[3]) !== (m[2] === '!'));
+    if (!(VIRT_FEATURES as readonly string[]).includes(m[3]))
+      throw new Error(`bad expectation '${word}': unknown CPU feature '${m[3]}' (known: ${VIRT_FEATURES.join(', ')})`);
+    const holds = features !== undefined && features.has(m[3]) !== (m[2] === '!');
     if (holds) conditional[m[1]!] = [lo, hi];
   }
   return { ...plain, ...conditional };
@@ -124,7 +142,10 @@ export interface ExpectationCheck {
  * (docs/exits.md §2). It widens the tolerance, by at most MAX_NOISE_ALLOWANCE.
  */
 export function protocolNoise(samples: readonly SampleAccounting[], counter: string): number {
-  const v = samples.map((s) => (s.nullDelta[counter] ?? NaN) / s.iterations).filter(Number.isFinite).sort((a, b) => a - b);
+  const v = samples
+    .map((s) => (s.nullDelta[counter] ?? NaN) / s.iterations)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
   if (v.length < 2) return 0;
   const q = (p: number): number => v[Math.min(v.length - 1, Math.max(0, Math.round(p * (v.length - 1))))]!;
   return q(0.9) - q(0.1);
@@ -137,7 +158,13 @@ export function checkExpectation(expect: Expectation, samples: readonly SampleAc
     const measured = median(values);
     const noise = Math.min(MAX_NOISE_ALLOWANCE, protocolNoise(samples, counter));
     const slack = EXPECT_TOLERANCE + noise;
-    return { counter, expected, measured, ...(noise > 0 ? { noise } : {}), ok: measured >= expected[0] - slack && measured <= expected[1] + slack };
+    return {
+      counter,
+      expected,
+      measured,
+      ...(noise > 0 ? { noise } : {}),
+      ok: measured >= expected[0] - slack && measured <= expected[1] + slack,
+    };
   });
 }
 
@@ -153,13 +180,15 @@ export type HistogramSummary = ExitHistogram;
 
 /** Bin 4e + q holds values in [2^e (1 + q/4), 2^e (1 + (q+1)/4)): four equal bins per power of two. */
 export function binBounds(b: number): [number, number] {
-  const e = Math.floor(b / 4), q = b % 4;
+  const e = Math.floor(b / 4),
+    q = b % 4;
   return [2 ** e * (1 + q / 4), 2 ** e * (1 + (q + 1) / 4)];
 }
 
 /** The guest's `hist` line (`bins=60:188,61:1`) as bins and percentiles (each bin's geometric middle, ±7–12 %). */
 export function parseHistogram(fields: Record<string, string>): HistogramSummary | undefined {
-  const n = Number(fields.n), overheadTicks = Number(fields.overhead);
+  const n = Number(fields.n),
+    overheadTicks = Number(fields.overhead);
   if (!(n > 0) || !fields.bins) return undefined;
   const bins: HistogramSummary['bins'] = [];
   for (const item of fields.bins.split(',')) {
@@ -179,5 +208,12 @@ export function parseHistogram(fields: Record<string, string>): HistogramSummary
     }
     return Math.sqrt(bins.at(-1)!.lo * bins.at(-1)!.hi);
   };
-  return { n: total, overheadTicks: Number.isFinite(overheadTicks) ? overheadTicks : 0, bins, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+  return {
+    n: total,
+    overheadTicks: Number.isFinite(overheadTicks) ? overheadTicks : 0,
+    bins,
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+  };
 }

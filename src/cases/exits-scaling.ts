@@ -19,7 +19,10 @@ export const DEFAULT_SCALING_TESTS = ['cpuid', 'inl_from_qemu'];
 /** The vCPU counts of the scaling case: `args.vcpu_sweep`, else powers of two up to the host's CPUs; never past them. */
 export function scalingCounts(spec: Pick<CaseSpec, 'args'>, hostCpus: number): { counts: number[]; leftOut: number[] } {
   const raw = spec.args.vcpu_sweep;
-  const asked = raw === undefined ? powersOfTwoUpTo(hostCpus) : (Array.isArray(raw) ? raw : String(raw).split(',')).map((v) => Number(String(v).trim()));
+  const asked =
+    raw === undefined
+      ? powersOfTwoUpTo(hostCpus)
+      : (Array.isArray(raw) ? raw : String(raw).split(',')).map((v) => Number(String(v).trim()));
   const counts = [...new Set(asked)].filter((n) => Number.isInteger(n) && n >= 1).sort((a, b) => a - b);
   return { counts: counts.filter((n) => n <= hostCpus), leftOut: counts.filter((n) => n > hostCpus) };
 }
@@ -36,12 +39,26 @@ export const exitsScalingExecutor: CaseExecutor = {
     const table = exitTests();
     const bad = tests.filter((t) => !table.find((r) => r.name === t)?.parallel);
     if (bad.length) {
-      const ok = table.filter((r) => r.parallel).map((r) => r.name).join(', ');
-      return { ...base, status: 'error', reason: `args.tests: ${bad.join(', ')} cannot run on every vCPU at once (tests that can: ${ok})`, metrics: [] };
+      const ok = table
+        .filter((r) => r.parallel)
+        .map((r) => r.name)
+        .join(', ');
+      return {
+        ...base,
+        status: 'error',
+        reason: `args.tests: ${bad.join(', ')} cannot run on every vCPU at once (tests that can: ${ok})`,
+        metrics: [],
+      };
     }
     const hostCpus = hostCpuCount();
     const { counts, leftOut } = scalingCounts(spec, hostCpus);
-    if (!counts.length) return { ...base, status: 'error', reason: `no vCPU count to run: the sweep asks only for more than the host's ${hostCpus} CPUs`, metrics: [] };
+    if (!counts.length)
+      return {
+        ...base,
+        status: 'error',
+        reason: `no vCPU count to run: the sweep asks only for more than the host's ${hostCpus} CPUs`,
+        metrics: [],
+      };
 
     const { tests: _tests, vcpu_sweep: _sweep, ...args } = spec.args;
     const metrics: Metric[] = [];
@@ -57,7 +74,10 @@ export const exitsScalingExecutor: CaseExecutor = {
           { ...spec, guest: 'exits', vcpus: n, args: { ...args, test, parallel: true } },
           { ...ctx, logPath: subLog, onPhase: (p) => ctx.onPhase(`${n} vCPUs: ${p}`) },
         );
-        await appendFile(ctx.logPath, `# kvmbench: ${test} on ${n} vCPUs (${sub.status})\n${await readFile(subLog, 'utf8').catch(() => '')}`);
+        await appendFile(
+          ctx.logPath,
+          `# kvmbench: ${test} on ${n} vCPUs (${sub.status})\n${await readFile(subLog, 'utf8').catch(() => '')}`,
+        );
         runs.push({ test, vcpus: n, status: sub.status, ...(sub.reason ? { reason: sub.reason } : {}) });
         for (const m of sub.metrics) metrics.push({ ...m, labels: { ...m.labels, vcpus: String(n) } });
         guest ??= sub.guest;
@@ -65,7 +85,11 @@ export const exitsScalingExecutor: CaseExecutor = {
           const { vcpus: _vcpus, ...rest } = sub.vm;
           vm ??= rest;
         }
-        if (sub.execution) execution = !execution || execution.mode === sub.execution.mode ? sub.execution : { mode: 'unknown', evidence: ['the boots of this case disagree on how guest code ran'] };
+        if (sub.execution)
+          execution =
+            !execution || execution.mode === sub.execution.mode
+              ? sub.execution
+              : { mode: 'unknown', evidence: ['the boots of this case disagree on how guest code ran'] };
         if (ctx.signal.aborted) break;
       }
     }
@@ -74,14 +98,23 @@ export const exitsScalingExecutor: CaseExecutor = {
     const overall: CaseStatus = status === 'skip' && !runs.every((r) => r.status === 'skip') ? 'pass' : status;
     const notOk = runs.filter((r) => r.status !== 'pass');
     const facts: Record<string, unknown> = {
-      tests, vcpuCounts: counts, hostCpus, runs,
+      tests,
+      vcpuCounts: counts,
+      hostCpus,
+      runs,
       ...(leftOut.length ? { leftOut: leftOut.map((n) => `${n} vCPUs: more than the host's ${hostCpus} CPUs`) } : {}),
     };
     return {
-      ...base, status: overall, metrics, facts,
-      ...(guest ? { guest } : {}), ...(execution ? { execution } : {}),
+      ...base,
+      status: overall,
+      metrics,
+      facts,
+      ...(guest ? { guest } : {}),
+      ...(execution ? { execution } : {}),
       ...(vm ? { vm: { ...vm, vcpu_sweep: counts.join(',') } } : {}),
-      ...(notOk.length ? { reason: notOk.map((r) => `${r.test} on ${r.vcpus} vCPUs: ${r.status}${r.reason ? ` (${r.reason})` : ''}`).join('; ') } : {}),
+      ...(notOk.length
+        ? { reason: notOk.map((r) => `${r.test} on ${r.vcpus} vCPUs: ${r.status}${r.reason ? ` (${r.reason})` : ''}`).join('; ') }
+        : {}),
     };
   },
 };

@@ -27,10 +27,26 @@ import { queryVcpuStats, type QmpClient } from '../vmm/qmp.js';
 import { PIN_RECORD, pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { EnvironmentError } from '../errors.js';
 import {
-  attributeSamples, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram,
-  type Expectation, type PhaseSnapshot,
+  attributeSamples,
+  checkExpectation,
+  describeCheck,
+  metricCounters,
+  parseExpectation,
+  parseHistogram,
+  type Expectation,
+  type PhaseSnapshot,
 } from './exit-accounting.js';
-import { argString, baseOutcome, guestWord, launchFacts, machineArgs, machineOf, qemuConfigFor, vmRecord, withExecution } from './micro.js';
+import {
+  argString,
+  baseOutcome,
+  guestWord,
+  launchFacts,
+  machineArgs,
+  machineOf,
+  qemuConfigFor,
+  vmRecord,
+  withExecution,
+} from './micro.js';
 import { aggregatePerIteration, expandExpectation, flattenVcpuStats, vcpuLabel, vcpuSamples } from './smp.js';
 
 /**
@@ -64,10 +80,12 @@ let tableCache: readonly ExitTest[] | undefined;
 export function exitTests(): readonly ExitTest[] {
   if (tableCache) return tableCache;
   const rows = guestTests('exits');
-  if (!rows) throw new EnvironmentError('the exits guest has no list of tests (guests/exits/tests.def)', 'run `npm run build:guests`');
+  if (!rows)
+    throw new EnvironmentError('the exits guest has no list of tests (guests/exits/tests.def)', 'run `npm run build:guests`');
   tableCache = rows.map((r) => {
     const where = `guests/exits/tests.def, test ${r.name}`;
-    if (typeof r.figure !== 'string' || !(r.figure in FIGURES)) throw new EnvironmentError(`${where}: figure '${String(r.figure)}' is not one of ${Object.keys(FIGURES).join(', ')}`);
+    if (typeof r.figure !== 'string' || !(r.figure in FIGURES))
+      throw new EnvironmentError(`${where}: figure '${String(r.figure)}' is not one of ${Object.keys(FIGURES).join(', ')}`);
     if (typeof r.expect !== 'string') throw new EnvironmentError(`${where}: no expect column`);
     let expectation: Expectation;
     try {
@@ -76,7 +94,18 @@ export function exitTests(): readonly ExitTest[] {
       throw new EnvironmentError(`${where}: ${(err as Error).message}`);
     }
     const cpus = typeof r.cpus === 'number' && Number.isInteger(r.cpus) && r.cpus >= 1 ? r.cpus : 1;
-    return { name: r.name, figure: r.figure as Figure, irq: r.irq === true, hist: r.hist === true, cpus, parallel: r.parallel === true, expect: r.expect, expectation, tags: r.tags, what: r.what };
+    return {
+      name: r.name,
+      figure: r.figure as Figure,
+      irq: r.irq === true,
+      hist: r.hist === true,
+      cpus,
+      parallel: r.parallel === true,
+      expect: r.expect,
+      expectation,
+      tags: r.tags,
+      what: r.what,
+    };
   });
   return tableCache;
 }
@@ -120,7 +149,10 @@ export interface ExitSampleSet {
  * Per-iteration ticks of each sample: (test loop − null loop) / N. A wake-up figure is already
  * a latency from the timer's expiry, so nothing is subtracted from it (`subtractNull` false).
  */
-export function netTicksPerIteration(samples: { ticks: number; base: number; iters: number }[], subtractNull = true): ExitSampleSet {
+export function netTicksPerIteration(
+  samples: { ticks: number; base: number; iters: number }[],
+  subtractNull = true,
+): ExitSampleSet {
   return {
     netTicks: samples.map((s) => (s.ticks - (subtractNull ? s.base : 0)) / s.iters),
     baseTicks: samples.map((s) => s.base / s.iters),
@@ -135,7 +167,8 @@ function metric(m: Omit<Metric, 'summary'>): Metric {
 /** Why a test cannot run under this host's KVM at all, decided from its flavour before booting. */
 function flavourSkip(test: string, ctx: CaseContext): string | undefined {
   if (ctx.accel !== 'kvm' || ctx.host.kvmFlavor !== 'pvm') return undefined;
-  if (test === 'vmcall') return "this host's KVM is PVM (kvm_pvm): vmcall is reserved for PVM hypercalls, and a plain guest's vmcall never returns; run on a VT-x/AMD-V host for this test";
+  if (test === 'vmcall')
+    return "this host's KVM is PVM (kvm_pvm): vmcall is reserved for PVM hypercalls, and a plain guest's vmcall never returns; run on a VT-x/AMD-V host for this test";
   return undefined;
 }
 
@@ -154,16 +187,33 @@ function adaptiveRule(spec: CaseSpec, ctx: CaseContext): StopRule | undefined {
   if (want?.precision === undefined) return undefined;
   const room = ctx.deadlineAt - Date.now() - DEADLINE_RESERVE_MS;
   const maxTimeMs = Math.max(1000, Math.min(want.maxTimeMs ?? Number.POSITIVE_INFINITY, room));
-  return { precision: want.precision, maxSamples: Math.min(Math.max(want.maxSamples ?? MAX_GUEST_SAMPLES, MIN_SAMPLES), MAX_GUEST_SAMPLES), maxTimeMs, minSamples: Math.max(MIN_SAMPLES, Math.min(spec.repeat, MAX_GUEST_SAMPLES)) };
+  return {
+    precision: want.precision,
+    maxSamples: Math.min(Math.max(want.maxSamples ?? MAX_GUEST_SAMPLES, MIN_SAMPLES), MAX_GUEST_SAMPLES),
+    maxTimeMs,
+    minSamples: Math.max(MIN_SAMPLES, Math.min(spec.repeat, MAX_GUEST_SAMPLES)),
+  };
 }
 /** The guest's sample buffer (MAX_SAMPLES in guests/exits/main.c). */
 const MAX_GUEST_SAMPLES = 1000;
 
 /** What the figure of each kind measures, for the metric's name and interval. */
 const FIGURES = {
-  exit: { suffix: 'latency', interval: (what: string) => `one iteration of: ${what}; from the TSC read before the loop to the one after, per iteration, minus the null loop` },
-  cost: { suffix: 'cost', interval: (what: string) => `one iteration of: ${what} (needs no VM exit natively: a cost, not an exit latency); per iteration, minus the null loop` },
-  wake: { suffix: 'wake_latency', interval: (what: string) => `${what}: from the timer's programmed expiry (guest TSC) to the first instruction of its interrupt handler, per wake-up` },
+  exit: {
+    suffix: 'latency',
+    interval: (what: string) =>
+      `one iteration of: ${what}; from the TSC read before the loop to the one after, per iteration, minus the null loop`,
+  },
+  cost: {
+    suffix: 'cost',
+    interval: (what: string) =>
+      `one iteration of: ${what} (needs no VM exit natively: a cost, not an exit latency); per iteration, minus the null loop`,
+  },
+  wake: {
+    suffix: 'wake_latency',
+    interval: (what: string) =>
+      `${what}: from the timer's programmed expiry (guest TSC) to the first instruction of its interrupt handler, per wake-up`,
+  },
 } as const;
 type Figure = keyof typeof FIGURES;
 
@@ -196,9 +246,18 @@ export const exitsExecutor: CaseExecutor = {
     const parallel = spec.args.parallel === true;
     const pin = spec.args.pin === true;
     qemu.vcpus = vcpus;
-    const vmExtra: Record<string, string> = { ...(vcpus > 1 ? { vcpus: String(vcpus) } : {}), ...(pin ? { pin: PIN_RECORD } : {}) };
+    const vmExtra: Record<string, string> = {
+      ...(vcpus > 1 ? { vcpus: String(vcpus) } : {}),
+      ...(pin ? { pin: PIN_RECORD } : {}),
+    };
     const base = { ...baseOutcome(spec, ctx.accel, guest), vm: vmRecord(qemu, ctx.host, vmExtra, ctx.platform.variant) };
-    if (!row) return { ...base, status: 'error', reason: `the exits guest has no test '${test}' (its tests: ${exitTestNames().join(', ')})`, metrics: [] };
+    if (!row)
+      return {
+        ...base,
+        status: 'error',
+        reason: `the exits guest has no test '${test}' (its tests: ${exitTestNames().join(', ')})`,
+        metrics: [],
+      };
     const skipWhy = flavourSkip(test, ctx);
     if (skipWhy) return { ...base, status: 'skip', reason: skipWhy, metrics: [] };
 
@@ -206,7 +265,15 @@ export const exitsExecutor: CaseExecutor = {
     const rule = adaptiveRule(spec, ctx);
     const samples = rule ? rule.maxSamples : Math.max(MIN_SAMPLES, spec.repeat);
     const targetUs = Number(argString(spec, 'target_us') ?? targetMicros(ctx.accel, ctx.quick || spec.quick === true));
-    const words = [guestWord('test', test), `samples=${samples}`, `target_us=${targetUs}`, `min_iters=${MIN_ACCOUNTING_ITERATIONS}`, 'sync', `hist=${HISTOGRAM_ITERATIONS}`, ...machineArgs(machine)];
+    const words = [
+      guestWord('test', test),
+      `samples=${samples}`,
+      `target_us=${targetUs}`,
+      `min_iters=${MIN_ACCOUNTING_ITERATIONS}`,
+      'sync',
+      `hist=${HISTOGRAM_ITERATIONS}`,
+      ...machineArgs(machine),
+    ];
     // Test hooks: `spin` makes the guest hang mid-test, `hang` before its first output, `crash` raise #UD,
     // `mask_irq` block the test's interrupt (its delivery check must fail the case).
     if (spec.args.spin === true) words.push('spin');
@@ -227,7 +294,9 @@ export const exitsExecutor: CaseExecutor = {
     const wantStats = ctx.accel === 'kvm';
     let qmp: QmpClient | undefined;
     let qmpReady!: () => void;
-    const qmpUp = new Promise<void>((res) => { qmpReady = res; });
+    const qmpUp = new Promise<void>((res) => {
+      qmpReady = res;
+    });
     let control: Duplex | undefined;
     const phases: PhaseSnapshot[] = [];
     let statsMissing = false;
@@ -236,25 +305,27 @@ export const exitsExecutor: CaseExecutor = {
     const live = { iters: 0, base: 0, values: [] as number[], startedAt: 0, stop: undefined as Sampling | undefined };
     const onPhase = (loop: PhaseSnapshot['loop'], i: number, ticks: number): void => {
       // In order, one at a time: read the counters, then let the guest go on.
-      chain = chain.then(async () => {
-        let stats;
-        if (wantStats) {
-          await Promise.race([qmpUp, new Promise((r) => setTimeout(r, 5000))]);
-          const all = qmp ? await queryVcpuStats(qmp) : undefined;
-          stats = all?.length ? flattenVcpuStats(all) : undefined;
-          if (!stats) statsMissing = true;
-        }
-        phases.push({ loop, i, ...(stats ? { stats } : {}) });
-        let ack = ACK_GO_ON;
-        if (loop === 'init') live.startedAt = Date.now();
-        else if (loop === 'null') live.base = ticks;
-        else if (rule && !live.stop && live.iters > 0) {
-          live.values.push((ticks - (row?.figure === 'wake' ? 0 : live.base)) / live.iters);
-          live.stop = shouldStop(live.values, Date.now() - live.startedAt, rule);
-          if (live.stop) ack = ACK_LAST;
-        }
-        control?.write(Buffer.from([ack]));
-      }).catch(() => undefined);
+      chain = chain
+        .then(async () => {
+          let stats;
+          if (wantStats) {
+            await Promise.race([qmpUp, new Promise((r) => setTimeout(r, 5000))]);
+            const all = qmp ? await queryVcpuStats(qmp) : undefined;
+            stats = all?.length ? flattenVcpuStats(all) : undefined;
+            if (!stats) statsMissing = true;
+          }
+          phases.push({ loop, i, ...(stats ? { stats } : {}) });
+          let ack = ACK_GO_ON;
+          if (loop === 'init') live.startedAt = Date.now();
+          else if (loop === 'null') live.base = ticks;
+          else if (rule && !live.stop && live.iters > 0) {
+            live.values.push((ticks - (row?.figure === 'wake' ? 0 : live.base)) / live.iters);
+            live.stop = shouldStop(live.values, Date.now() - live.startedAt, rule);
+            if (live.stop) ack = ACK_LAST;
+          }
+          control?.write(Buffer.from([ack]));
+        })
+        .catch(() => undefined);
     };
 
     let pinning: Promise<PinOutcome> | undefined;
@@ -265,12 +336,28 @@ export const exitsExecutor: CaseExecutor = {
       deadlineAt: ctx.deadlineAt,
       signal: ctx.signal,
       logPath: ctx.logPath,
-      channels: [{ id: 'kvmb_ctl', onOpen: (s) => { control = s; } }],
+      channels: [
+        {
+          id: 'kvmb_ctl',
+          onOpen: (s) => {
+            control = s;
+          },
+        },
+      ],
       // QMP for KVM's statistics, and for the vCPU threads' ids when they are to be pinned (`--pin`).
-      ...(wantStats || pin ? { qmp: { onReady: (q: QmpClient) => {
-        if (pin) pinning = pinVcpuThreads(q);
-        if (wantStats) { qmp = q; qmpReady(); }
-      } } } : {}),
+      ...(wantStats || pin
+        ? {
+            qmp: {
+              onReady: (q: QmpClient) => {
+                if (pin) pinning = pinVcpuThreads(q);
+                if (wantStats) {
+                  qmp = q;
+                  qmpReady();
+                }
+              },
+            },
+          }
+        : {}),
       onLine: (line, at) => {
         if (line.kind !== 'event') return;
         if (line.type === 'hello') stamps.hello = at;
@@ -279,8 +366,10 @@ export const exitsExecutor: CaseExecutor = {
           live.iters = Number(line.fields.iters) || 0;
           ctx.onPhase(`${test}: ${line.fields.iters ?? '?'} iterations × ${rule ? `up to ${samples}` : samples} samples`);
         } else if (line.type === 'phase') {
-          const loop = line.fields.loop, i = Number(line.fields.i);
-          if ((loop === 'init' || loop === 'null' || loop === 'test') && Number.isInteger(i)) onPhase(loop, i, Number(line.fields.ticks) || 0);
+          const loop = line.fields.loop,
+            i = Number(line.fields.i);
+          if ((loop === 'init' || loop === 'null' || loop === 'test') && Number.isInteger(i))
+            onPhase(loop, i, Number(line.fields.ticks) || 0);
         }
       },
     });
@@ -294,7 +383,13 @@ export const exitsExecutor: CaseExecutor = {
 
     if (r.status !== 'pass' && t.verdict?.fields.smp === 'ap-not-started') {
       // Not the test's failure: the VM's other vCPUs never came up (an INIT-SIPI-SIPI the hypervisor did not act on).
-      return { ...base, status: 'error', reason: `vCPU bring-up failed: ${t.verdict.reason ?? 'an AP did not start'}`, metrics: [], facts };
+      return {
+        ...base,
+        status: 'error',
+        reason: `vCPU bring-up failed: ${t.verdict.reason ?? 'an AP did not start'}`,
+        metrics: [],
+        facts,
+      };
     }
     if (r.status !== 'pass') {
       // A delivery failure where the guest's code runs emulated is the host's limitation, measured.
@@ -302,7 +397,11 @@ export const exitsExecutor: CaseExecutor = {
       const platformMode = ctx.platform.execution?.mode;
       if (r.status === 'fail' && v?.fields.window === 'sti-nop' && platformMode === 'emulated') {
         return {
-          ...base, status: 'skip', metrics: [], facts, execution: ctx.platform.execution!,
+          ...base,
+          status: 'skip',
+          metrics: [],
+          facts,
+          execution: ctx.platform.execution!,
           reason: `interrupts not delivered (${v.fields.delivered} of ${v.fields.expected}) because guest code runs in KVM's instruction emulator on this host, which takes a pending interrupt only at an exit, not in a one-instruction sti window; the figure would time the ${test.includes('ipi') ? 'ICR write' : 'timer write'}, not the interrupt${ctx.host.kvmFlavor === 'pvm' ? ` (${PVM_STOCK_KERNEL.split(':')[0]})` : ''}`,
         };
       }
@@ -311,12 +410,21 @@ export const exitsExecutor: CaseExecutor = {
 
     const own = t.samples.filter((s) => s.test === test);
     if (own.length < MIN_SAMPLES) {
-      return { ...base, status: 'error', reason: `guest reported ${own.length} samples, fewer than ${MIN_SAMPLES}`, metrics: [], facts };
+      return {
+        ...base,
+        status: 'error',
+        reason: `guest reported ${own.length} samples, fewer than ${MIN_SAMPLES}`,
+        metrics: [],
+        facts,
+      };
     }
     // The guest prints its table row back: a different one means the image and the table were not built together.
     if (t.test && (t.test.figure !== row.figure || t.test.expect !== row.expect)) {
       return {
-        ...base, status: 'error', metrics: [], facts,
+        ...base,
+        status: 'error',
+        metrics: [],
+        facts,
         reason: `the guest image reports figure=${t.test.figure} expect="${t.test.expect}" for ${test}, but build/guests/exits.tests.json says figure=${row.figure} expect="${row.expect}": run \`npm run build:guests\``,
       };
     }
@@ -326,7 +434,8 @@ export const exitsExecutor: CaseExecutor = {
     // host-side estimate from the guest TSC stamps in its hello and end lines against their arrival.
     let hz = t.tsc?.hz ?? 0;
     let source = t.tsc?.source ?? 'none';
-    const helloTsc = Number(t.hello?.tsc), endTsc = Number(t.end?.tsc);
+    const helloTsc = Number(t.hello?.tsc),
+      endTsc = Number(t.end?.tsc);
     if (stamps.hello !== undefined && stamps.end !== undefined && endTsc > helloTsc) {
       const hostNs = Number(stamps.end - stamps.hello);
       if (hostNs > 1e6) facts.tscHzHostEstimate = Math.round(((endTsc - helloTsc) * 1e9) / hostNs);
@@ -337,7 +446,12 @@ export const exitsExecutor: CaseExecutor = {
     }
     facts.tscHz = hz;
     facts.tscSource = source;
-    facts.tscSources = tscCrossCheck(t.events.find((e) => e.type === 'tsc-sources')?.fields ?? {}, hz, source, facts.tscHzHostEstimate as number | undefined);
+    facts.tscSources = tscCrossCheck(
+      t.events.find((e) => e.type === 'tsc-sources')?.fields ?? {},
+      hz,
+      source,
+      facts.tscHzHostEstimate as number | undefined,
+    );
     base.vm.tsc_source = source;
 
     const set = netTicksPerIteration(own, figure !== 'wake');
@@ -357,14 +471,19 @@ export const exitsExecutor: CaseExecutor = {
     // The declaration resolved for this CPU (NRIPS, V_TPR/TPR shadow...), from the host the guest runs on.
     const features = hostVirtFeatures();
     const expect = expandExpectation(parseExpectation(row.expect, features.known ? features.set : undefined), vcpus, parallel);
-    facts.virtFeatures = features.known ? [...features.set].sort() : 'unknown: no svm or vmx flag in /proc/cpuinfo (no hardware virtualization visible, e.g. PVM or TCG)';
+    facts.virtFeatures = features.known
+      ? [...features.set].sort()
+      : 'unknown: no svm or vmx flag in /proc/cpuinfo (no hardware virtualization visible, e.g. PVM or TCG)';
     const checks = accounting.length ? checkExpectation(expect, accounting) : [];
     if (ctx.accel === 'tcg') facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
-    else if (!accounting.length) facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
+    else if (!accounting.length)
+      facts.exitAccounting = `none: KVM statistics not available (QMP query-stats needs QEMU 7.1+ and Linux 5.14+)${statsMissing ? '; query-stats gave no answer' : ''}`;
     else {
       facts.exitAccounting = {
         declared: row.expect,
-        resolved: Object.entries(expect).map(([k, [lo, hi]]) => `${k}=${lo === hi ? lo : `${lo}-${hi}`}`).join(' '),
+        resolved: Object.entries(expect)
+          .map(([k, [lo, hi]]) => `${k}=${lo === hi ? lo : `${lo}-${hi}`}`)
+          .join(' '),
         checks: checks.map((c) => ({ ...c, text: describeCheck(c) })),
         judged: execution.mode === 'native',
         perSample: accounting.map((a) => ({ i: a.i, null: a.nullDelta, test: a.testDelta })),
@@ -372,7 +491,14 @@ export const exitsExecutor: CaseExecutor = {
     }
     const hist = t.events.find((e) => e.type === 'hist');
     const histogram = hist ? parseHistogram(hist.fields) : undefined;
-    if (histogram) facts.histogram = { ...histogram, unit: 'tsc_ticks', ...(hz > 0 ? { p50Ns: (histogram.p50 * 1e9) / hz, p99Ns: (histogram.p99 * 1e9) / hz, p999Ns: (histogram.p999 * 1e9) / hz } : {}) };
+    if (histogram)
+      facts.histogram = {
+        ...histogram,
+        unit: 'tsc_ticks',
+        ...(hz > 0
+          ? { p50Ns: (histogram.p50 * 1e9) / hz, p99Ns: (histogram.p99 * 1e9) / hz, p999Ns: (histogram.p999 * 1e9) / hz }
+          : {}),
+      };
     const wake = t.events.find((e) => e.type === 'wake');
     if (wake) facts.wake = wake.fields;
     const irq = t.events.find((e) => e.type === 'irq');
@@ -380,80 +506,152 @@ export const exitsExecutor: CaseExecutor = {
 
     const what = row.what;
     const fig = FIGURES[figure];
-    const mode = ctx.accel === 'tcg'
-      ? ' Accelerator TCG: the cost of emulating the instruction in QEMU, not a hardware VM exit.'
-      : execution.mode === 'emulated' ? " Execution emulated: KVM's instruction emulator ran the guest code, so this is the emulator's cost, not a hardware exit." : '';
-    const method = figure === 'wake'
-      ? `Guest TSC at the timer's programmed expiry and at its handler's first instruction; each sample is the mean of ${set.iters} wake-ups (iterations where the timer was due before the vCPU halted are redone with a longer delay); ${own.length} samples, one guest boot.${mode}`
-      : `Serialized TSC reads (lfence; rdtsc; lfence) around a loop of ${set.iters} iterations ` +
-        `(adaptive: doubled until one loop lasts at least ${targetUs} µs); each sample subtracts an empty loop ` +
-        `of the same length run just before it (null baseline) and divides by the iteration count; ` +
-        `${own.length} samples, one guest boot.${mode}`;
+    const mode =
+      ctx.accel === 'tcg'
+        ? ' Accelerator TCG: the cost of emulating the instruction in QEMU, not a hardware VM exit.'
+        : execution.mode === 'emulated'
+          ? " Execution emulated: KVM's instruction emulator ran the guest code, so this is the emulator's cost, not a hardware exit."
+          : '';
+    const method =
+      figure === 'wake'
+        ? `Guest TSC at the timer's programmed expiry and at its handler's first instruction; each sample is the mean of ${set.iters} wake-ups (iterations where the timer was due before the vCPU halted are redone with a longer delay); ${own.length} samples, one guest boot.${mode}`
+        : `Serialized TSC reads (lfence; rdtsc; lfence) around a loop of ${set.iters} iterations ` +
+          `(adaptive: doubled until one loop lasts at least ${targetUs} µs); each sample subtracts an empty loop ` +
+          `of the same length run just before it (null baseline) and divides by the iteration count; ` +
+          `${own.length} samples, one guest boot.${mode}`;
     // Labels are identity (compare pairs on them): the TSC source is configuration, in `vm`.
     const labels: Record<string, string> = { machine, test, mode: img.mode, ...vcpuLabel(vcpus, false) };
     const interval = fig.interval(what);
     const metrics: Metric[] = [];
     // `parallel`: every vCPU's own figure (label vcpu=K) and their mean per sample (vcpu=all, the headline).
-    let figures: Array<{ extra: Record<string, string>; net: number[]; headline: boolean; how: string }> = [{ extra: {}, net: set.netTicks, headline: true, how: method }];
+    let figures: Array<{ extra: Record<string, string>; net: number[]; headline: boolean; how: string }> = [
+      { extra: {}, net: set.netTicks, headline: true, how: method },
+    ];
     if (parallel) {
       const byCpu = vcpuSamples(t.events, test);
       const short = [...Array(vcpus).keys()].filter((k) => (byCpu.get(k)?.length ?? 0) < own.length);
-      if (short.length) return { ...base, status: 'error', reason: `parallel run: vCPU ${short.join(', ')} reported fewer than ${own.length} samples (vsample lines)`, metrics: [], facts };
+      if (short.length)
+        return {
+          ...base,
+          status: 'error',
+          reason: `parallel run: vCPU ${short.join(', ')} reported fewer than ${own.length} samples (vsample lines)`,
+          metrics: [],
+          facts,
+        };
       const perCpu = `${method} Parallel: all ${vcpus} vCPUs ran the same loop at once between barriers`;
       figures = [
-        { extra: { vcpu: 'all' }, net: aggregatePerIteration(byCpu), headline: true, how: `${perCpu}; each sample is the mean over the vCPUs of their per-iteration figures.` },
-        ...[...byCpu.entries()].map(([k, list]) => ({ extra: { vcpu: String(k) }, net: list.map((x) => (x.ticks - x.base) / x.iters), headline: false, how: `${perCpu}; this vCPU's own loops.` })),
+        {
+          extra: { vcpu: 'all' },
+          net: aggregatePerIteration(byCpu),
+          headline: true,
+          how: `${perCpu}; each sample is the mean over the vCPUs of their per-iteration figures.`,
+        },
+        ...[...byCpu.entries()].map(([k, list]) => ({
+          extra: { vcpu: String(k) },
+          net: list.map((x) => (x.ticks - x.base) / x.iters),
+          headline: false,
+          how: `${perCpu}; this vCPU's own loops.`,
+        })),
       ];
       facts.parallel = { vcpus, samplesPerVcpu: own.length };
     }
     for (const f of figures) {
       if (hz > 0) {
-        metrics.push(metric({
-          name: `${test}.${fig.suffix}`, unit: 'ns', better: 'lower', ...(f.headline ? { headline: true } : {}), interval,
-          method: `${f.how} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
-          accelerator: ctx.accel, samples: f.net.map((v) => (v * 1e9) / hz), labels: { ...labels, ...f.extra },
-        }));
+        metrics.push(
+          metric({
+            name: `${test}.${fig.suffix}`,
+            unit: 'ns',
+            better: 'lower',
+            ...(f.headline ? { headline: true } : {}),
+            interval,
+            method: `${f.how} ns = ticks × 1e9 / ${hz} Hz (TSC frequency from ${source}).`,
+            accelerator: ctx.accel,
+            samples: f.net.map((v) => (v * 1e9) / hz),
+            labels: { ...labels, ...f.extra },
+          }),
+        );
       }
-      metrics.push(metric({
-        name: `${test}.ticks`, unit: 'tsc_ticks', better: 'lower', interval,
-        method: f.how, accelerator: ctx.accel, samples: f.net, labels: { ...labels, ...f.extra },
-      }));
+      metrics.push(
+        metric({
+          name: `${test}.ticks`,
+          unit: 'tsc_ticks',
+          better: 'lower',
+          interval,
+          method: f.how,
+          accelerator: ctx.accel,
+          samples: f.net,
+          labels: { ...labels, ...f.extra },
+        }),
+      );
     }
-    metrics.push(metric({
-      name: 'null_loop.ticks', unit: 'tsc_ticks', better: 'lower',
-      interval: 'one iteration of the empty loop (the baseline subtracted above)',
-      method: `Serialized TSC reads around ${set.iters} iterations of an empty loop, divided by the count.`,
-      accelerator: ctx.accel, samples: set.baseTicks, labels,
-    }));
+    metrics.push(
+      metric({
+        name: 'null_loop.ticks',
+        unit: 'tsc_ticks',
+        better: 'lower',
+        interval: 'one iteration of the empty loop (the baseline subtracted above)',
+        method: `Serialized TSC reads around ${set.iters} iterations of an empty loop, divided by the count.`,
+        accelerator: ctx.accel,
+        samples: set.baseTicks,
+        labels,
+      }),
+    );
     if (accounting.length) {
       const kvmMethod = `KVM's vCPU statistics (QMP query-stats) read when the guest paused at each loop's start and end: (counter over the test loop's window − over the null loop's window) / ${set.iters} iterations; one value per sample.`;
-      metrics.push(metric({
-        name: `${test}.exits_per_iteration`, unit: 'exits', better: 'lower',
-        interval: `VM exits KVM counted per iteration of: ${what}`,
-        method: kvmMethod, accelerator: ctx.accel, samples: accounting.map((a) => a.perIteration.exits ?? NaN), labels,
-      }));
+      metrics.push(
+        metric({
+          name: `${test}.exits_per_iteration`,
+          unit: 'exits',
+          better: 'lower',
+          interval: `VM exits KVM counted per iteration of: ${what}`,
+          method: kvmMethod,
+          accelerator: ctx.accel,
+          samples: accounting.map((a) => a.perIteration.exits ?? NaN),
+          labels,
+        }),
+      );
       for (const counter of metricCounters(expect)) {
         const values = accounting.map((a) => a.perIteration[counter]);
         if (values.some((v) => v === undefined)) continue; // KVM does not have this counter
 
-        metrics.push(metric({
-          name: `${test}.kvm.${counter}`, unit: 'count', better: 'lower',
-          interval: `KVM's ${counter} counter per iteration of: ${what}`,
-          method: kvmMethod, accelerator: ctx.accel, samples: values as number[], labels,
-        }));
+        metrics.push(
+          metric({
+            name: `${test}.kvm.${counter}`,
+            unit: 'count',
+            better: 'lower',
+            interval: `KVM's ${counter} counter per iteration of: ${what}`,
+            method: kvmMethod,
+            accelerator: ctx.accel,
+            samples: values as number[],
+            labels,
+          }),
+        );
       }
     }
     // Why the case has the samples it has: the host's stopping decision, else the fixed count.
     const headlineSamples = metrics[0]!.samples;
     const sampling: Sampling = live.stop
       ? { ...live.stop, n: own.length }
-      : rule ? (shouldStop(headlineSamples, rule.maxTimeMs ?? 0, { ...rule, maxSamples: own.length }) ?? fixedSampling(headlineSamples))
-        : fixedSampling(headlineSamples, { why: `count of ${own.length} samples${spec.repeat > MIN_SAMPLES ? '' : ` (at least ${MIN_SAMPLES})`}` });
+      : rule
+        ? (shouldStop(headlineSamples, rule.maxTimeMs ?? 0, { ...rule, maxSamples: own.length }) ??
+          fixedSampling(headlineSamples))
+        : fixedSampling(headlineSamples, {
+            why: `count of ${own.length} samples${spec.repeat > MIN_SAMPLES ? '' : ` (at least ${MIN_SAMPLES})`}`,
+          });
     facts.sampling = sampling;
-    const outcome = { ...base, execution, metrics: withExecution(execution.mode, metrics).map((m) => ({ ...m, sampling })), facts };
+    const outcome = {
+      ...base,
+      execution,
+      metrics: withExecution(execution.mode, metrics).map((m) => ({ ...m, sampling })),
+      facts,
+    };
     const wrong = checks.filter((c) => !c.ok);
     if (wrong.length && execution.mode === 'native') {
-      return { ...outcome, status: 'fail', reason: `KVM's counts contradict what ${test} declares it causes natively: ${wrong.map(describeCheck).join('; ')}` };
+      return {
+        ...outcome,
+        status: 'fail',
+        reason: `KVM's counts contradict what ${test} declares it causes natively: ${wrong.map(describeCheck).join('; ')}`,
+      };
     }
     return { ...outcome, status: 'pass' };
   },
@@ -483,12 +681,29 @@ function tscCrossCheck(f: Record<string, string>, usedHz: number, used: string, 
     // not Linux, or unreadable
   }
   const views: Record<string, number | undefined> = {
-    hypervisorLeaf: num(f.cpuid_40000010), cpuid15: num(f.cpuid_15), pmTimer: num(f.pmtimer), cpuid16: num(f.cpuid_16),
-    hostCpuinfo, hostEstimate,
+    hypervisorLeaf: num(f.cpuid_40000010),
+    cpuid15: num(f.cpuid_15),
+    pmTimer: num(f.pmtimer),
+    cpuid16: num(f.cpuid_16),
+    hostCpuinfo,
+    hostEstimate,
   };
   const present = Object.fromEntries(Object.entries(views).filter(([, v]) => v !== undefined)) as Record<string, number>;
-  const deviations = usedHz > 0 ? Object.fromEntries(Object.entries(present).map(([k, v]) => [k, Math.round(((v - usedHz) / usedHz) * 1e5) / 1e3])) : {};
+  const deviations =
+    usedHz > 0
+      ? Object.fromEntries(Object.entries(present).map(([k, v]) => [k, Math.round(((v - usedHz) / usedHz) * 1e5) / 1e3]))
+      : {};
   // The host estimate rides on line arrival times; the guest's own sources should agree to 1 %.
   const off = Object.entries(deviations).filter(([k, d]) => k !== 'hostEstimate' && Math.abs(d) > 1);
-  return { used, usedHz, ...present, deviationPercent: deviations, ...(off.length ? { warning: `TSC rate sources disagree with the one used (${used}) by more than 1 %: ${off.map(([k, d]) => `${k} ${d > 0 ? '+' : ''}${d} %`).join(', ')}` } : {}) };
+  return {
+    used,
+    usedHz,
+    ...present,
+    deviationPercent: deviations,
+    ...(off.length
+      ? {
+          warning: `TSC rate sources disagree with the one used (${used}) by more than 1 %: ${off.map(([k, d]) => `${k} ${d > 0 ? '+' : ''}${d} %`).join(', ')}`,
+        }
+      : {}),
+  };
 }

@@ -153,24 +153,67 @@ export const ioExecutor: CaseExecutor = {
     const sizeMiB = numberArg(spec.args.sizeMiB, 256);
     const intervalMs = numberArg(spec.args.intervalMs, DEFAULT_INTERVAL_MS);
     // Extra -drive options from the suite, e.g. a throttle (`throttling.bps-total=…`) to plant a slower disk.
-    const driveOptions = typeof spec.args.driveOptions === 'string' && spec.args.driveOptions ? spec.args.driveOptions.split(',') : [];
+    const driveOptions =
+      typeof spec.args.driveOptions === 'string' && spec.args.driveOptions ? spec.args.driveOptions.split(',') : [];
     const only = Array.isArray(spec.args.jobs) ? spec.args.jobs : undefined;
     const jobs = IO_JOBS.filter((j) => !only || only.includes(j.id));
     const scratch = textArg(spec.args.scratchDir, ctx.scratchDir);
     mkdirSync(scratch, { recursive: true });
     const fsType = await filesystemType(scratch);
-    const badOption = driveOptions.find((kv) => !/^[a-z][a-z0-9.-]*=[A-Za-z0-9._-]+$/.test(kv) || /^(id|file|format|if|cache|aio)=/.test(kv));
-    if (badOption) return { ...base, status: 'error', reason: `args.driveOptions: '${badOption}' is not a key=value -drive option kvmbench passes on (e.g. throttling.bps-total=52428800; id, file, format, if, cache and aio are set by the case)`, metrics: [], facts: {} };
-    const facts: Record<string, unknown> = { scratchDir: scratch, scratchFs: fsType, cache, aio, ioengine, runtimeSec, rampSec, sizeMiB, intervalMs, ...(driveOptions.length ? { driveOptions } : {}) };
+    const badOption = driveOptions.find(
+      (kv) => !/^[a-z][a-z0-9.-]*=[A-Za-z0-9._-]+$/.test(kv) || /^(id|file|format|if|cache|aio)=/.test(kv),
+    );
+    if (badOption)
+      return {
+        ...base,
+        status: 'error',
+        reason: `args.driveOptions: '${badOption}' is not a key=value -drive option kvmbench passes on (e.g. throttling.bps-total=52428800; id, file, format, if, cache and aio are set by the case)`,
+        metrics: [],
+        facts: {},
+      };
+    const facts: Record<string, unknown> = {
+      scratchDir: scratch,
+      scratchFs: fsType,
+      cache,
+      aio,
+      ioengine,
+      runtimeSec,
+      rampSec,
+      sizeMiB,
+      intervalMs,
+      ...(driveOptions.length ? { driveOptions } : {}),
+    };
 
     const sf = statfsSync(scratch);
     const noDirect = NO_ODIRECT_FS[sf.type];
-    if (noDirect) return { ...base, status: 'error', reason: `scratch directory ${scratch} is on ${noDirect}, where O_DIRECT (fio direct=1, QEMU cache=none) cannot work; pass scratchDir on a disk filesystem`, metrics: [], facts };
+    if (noDirect)
+      return {
+        ...base,
+        status: 'error',
+        reason: `scratch directory ${scratch} is on ${noDirect}, where O_DIRECT (fio direct=1, QEMU cache=none) cannot work; pass scratchDir on a disk filesystem`,
+        metrics: [],
+        facts,
+      };
     const free = sf.bavail * sf.bsize;
-    if (free < (sizeMiB + 64) * 2 ** 20) return { ...base, status: 'error', reason: `scratch directory ${scratch} has ${Math.floor(free / 2 ** 20)} MiB free, ${sizeMiB + 64} MiB needed`, metrics: [], facts };
+    if (free < (sizeMiB + 64) * 2 ** 20)
+      return {
+        ...base,
+        status: 'error',
+        reason: `scratch directory ${scratch} has ${Math.floor(free / 2 ** 20)} MiB free, ${sizeMiB + 64} MiB needed`,
+        metrics: [],
+        facts,
+      };
 
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
-    const vm = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', cache, aio, ...(driveOptions.length ? { drive_options: driveOptions.join(',') } : {}), ...variantVmRecord(ctx.platform.variant, given) };
+    const vm = {
+      machine,
+      cpu: ctx.platform.cpu,
+      firmware: machine === 'microvm' ? 'qboot' : 'seabios',
+      cache,
+      aio,
+      ...(driveOptions.length ? { drive_options: driveOptions.join(',') } : {}),
+      ...variantVmRecord(ctx.platform.variant, given),
+    };
     // Before the image is built and the backing file written: a stock kernel this KVM cannot run costs nothing.
     const early = linuxBootBlocked(ctx, { given: given !== undefined });
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [], facts };
@@ -198,7 +241,15 @@ export const ioExecutor: CaseExecutor = {
       let current: string | undefined;
       const r = await bootLinux({
         ...linuxVmOptions(spec, ctx, img),
-        guestArgs: { mode: 'io', jobs: jobSpec, runtime: runtimeSec, ramp: rampSec, size: sizeBytes, ioengine, interval: intervalMs },
+        guestArgs: {
+          mode: 'io',
+          jobs: jobSpec,
+          runtime: runtimeSec,
+          ramp: rampSec,
+          size: sizeBytes,
+          ioengine,
+          interval: intervalMs,
+        },
         drive: { id: 'd0', file, format: 'raw', cache, aio, ...(driveOptions.length ? { options: driveOptions } : {}) },
         signal: ctx.signal,
         deadlineAt: ctx.deadlineAt,
@@ -206,7 +257,13 @@ export const ioExecutor: CaseExecutor = {
         onEvent: (ev, at) => {
           if (ev.type === 'job-begin' && ev.fields.id) {
             ctx.onPhase(`guest ${ev.fields.id}`);
-            outputs.set(ev.fields.id, { sections: { json: [] }, section: 'json', beginMs: at, tool: ev.fields.tool, bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined });
+            outputs.set(ev.fields.id, {
+              sections: { json: [] },
+              section: 'json',
+              beginMs: at,
+              tool: ev.fields.tool,
+              bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined,
+            });
           } else if (ev.type === 'job-log' && ev.fields.id) {
             ctx.onPhase(`guest ${ev.fields.id}: ${ev.fields.log ?? '?'} log`);
           } else if (ev.type === 'job-end' && ev.fields.id) {
@@ -238,7 +295,10 @@ export const ioExecutor: CaseExecutor = {
       // finished; their host baselines are skipped, since the run is being cut short.
       if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
       const guestFailure = r.ok ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason;
-      const execution = r.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+      const execution = r.execution ?? {
+        mode: 'unknown' as const,
+        evidence: ['KVM statistics not available for this boot (QMP query-stats)'],
+      };
       const done = { ...base, guest, vm, execution };
 
       const hostFio = await findHostFio();
@@ -257,7 +317,14 @@ export const ioExecutor: CaseExecutor = {
         // A job whose end line never came (deadline, interrupt, crash) keeps the windows that arrived.
         const cutShort = o !== undefined && o.rc === undefined && guestFailure !== undefined;
         if (!o && guestFailure) break;
-        if (!o || (o.rc !== '0' && !cutShort)) return { ...done, status: 'error', reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${(o.sections.json ?? []).slice(-3).join(' | ')}` : 'did not run'}`, metrics, facts };
+        if (!o || (o.rc !== '0' && !cutShort))
+          return {
+            ...done,
+            status: 'error',
+            reason: `guest job ${job.id} ${o ? `exited ${o.rc}: ${(o.sections.json ?? []).slice(-3).join(' | ')}` : 'did not run'}`,
+            metrics,
+            facts,
+          };
         const tpUnit = seq ? 'MiB/s' : 'IOPS';
         const what = `one ${job.rw} job, bs=${job.bs}, iodepth=${job.iodepth}, direct I/O`;
         const guestWhere = `in the guest on /dev/vda (virtio-blk, cache=${cache}, aio=${aio}${driveOptions.length ? `, ${driveOptions.join(',')}` : ''})`;
@@ -266,10 +333,15 @@ export const ioExecutor: CaseExecutor = {
           const v = (o.bytes ?? 0) / 2 ** 20 / (((o.endMs ?? 0) - (o.beginMs ?? 0)) / 1000);
           guest = { throughput: Number.isFinite(v) ? [v] : [], clatP50Us: [], clatP99Us: [], skipped: 0 };
         } else {
-          guest = sideFigures(job, { iops: o.sections.iops ?? [], bw: o.sections.bw ?? [], hist: o.sections.clat_hist ?? [] }, intervalMs);
+          guest = sideFigures(
+            job,
+            { iops: o.sections.iops ?? [], bw: o.sections.bw ?? [], hist: o.sections.clat_hist ?? [] },
+            intervalMs,
+          );
           if (guest.skipped) jobFacts[`${job.id}.guest.skippedLogLines`] = guest.skipped;
           try {
-            jobFacts[`${job.id}.guest.clatMeanUs`] = jobSide(job, parseFioJson((o.sections.json ?? []).join('\n')).jobs[0]!).clatMeanNs / 1000;
+            jobFacts[`${job.id}.guest.clatMeanUs`] =
+              jobSide(job, parseFioJson((o.sections.json ?? []).join('\n')).jobs[0]!).clatMeanNs / 1000;
           } catch (err) {
             // The summary JSON is not a sample; without it the windows still stand.
             jobFacts[`${job.id}.guest.json`] = (err as Error).message;
@@ -277,37 +349,153 @@ export const ioExecutor: CaseExecutor = {
         }
         if (guest.throughput.length === 0) {
           if (cutShort) break;
-          return { ...done, status: 'error', reason: `guest job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows (fio log empty or garbled)`, metrics, facts };
+          return {
+            ...done,
+            status: 'error',
+            reason: `guest job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows (fio log empty or garbled)`,
+            metrics,
+            facts,
+          };
         }
-        const sampling = (xs: number[]): Sampling => cutShort
-          ? fixedSampling(xs, { cutShort: true, expected: ioSamplesPerJob(spec.args), why: 'the guest stopped before the job ended' })
-          : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : `${runtimeSec} s job in ${intervalMs} ms windows` });
-        if (cutShort) jobFacts[`${job.id}.guest.note`] = `output cut short: ${guest.throughput.length} windows arrived before the guest stopped`;
-        const windowText = o.tool === 'dd' ? `${what}, the whole dd run` : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;
-        metrics.push(metric(job, {
-          name: `io.${job.id}.guest`, unit: tpUnit, better: 'higher', side: 'guest', samples: guest.throughput, sampling: sampling(guest.throughput),
-          interval: `${windowText}, ${guestWhere}`,
-          method: o.tool === 'dd' ? 'busybox dd in the guest, timed on the host from the arrival of its begin and end lines (includes about 1 ms of line latency)' : `fio's ${seq ? 'bandwidth' : 'IOPS'} log in the guest (--log_avg_msec=${intervalMs}: the window's average), one sample per whole window`,
-        }, extra, ctx.accel));
-        const latMethod = (where: string): string => `fio's completion-latency histogram log ${where} (--log_hist_msec=${intervalMs}, bins merged in ${2 ** HIST_COARSENESS}s, about 3 % resolution): the window's percentile`;
-        for (const [q, xs] of [['p50', guest.clatP50Us], ['p99', guest.clatP99Us]] as const) {
-          if (xs.length) metrics.push(metric(job, { name: `io.${job.id}.clat_${q}.guest`, unit: 'µs', better: 'lower', side: 'guest', samples: xs, sampling: sampling(xs), interval: `${q} of the completion latency (submission to completion) of the I/Os in ${windowText}, ${guestWhere}`, method: latMethod('in the guest') }, extra, ctx.accel));
+        const sampling = (xs: number[]): Sampling =>
+          cutShort
+            ? fixedSampling(xs, {
+                cutShort: true,
+                expected: ioSamplesPerJob(spec.args),
+                why: 'the guest stopped before the job ended',
+              })
+            : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : `${runtimeSec} s job in ${intervalMs} ms windows` });
+        if (cutShort)
+          jobFacts[`${job.id}.guest.note`] =
+            `output cut short: ${guest.throughput.length} windows arrived before the guest stopped`;
+        const windowText =
+          o.tool === 'dd'
+            ? `${what}, the whole dd run`
+            : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;
+        metrics.push(
+          metric(
+            job,
+            {
+              name: `io.${job.id}.guest`,
+              unit: tpUnit,
+              better: 'higher',
+              side: 'guest',
+              samples: guest.throughput,
+              sampling: sampling(guest.throughput),
+              interval: `${windowText}, ${guestWhere}`,
+              method:
+                o.tool === 'dd'
+                  ? 'busybox dd in the guest, timed on the host from the arrival of its begin and end lines (includes about 1 ms of line latency)'
+                  : `fio's ${seq ? 'bandwidth' : 'IOPS'} log in the guest (--log_avg_msec=${intervalMs}: the window's average), one sample per whole window`,
+            },
+            extra,
+            ctx.accel,
+          ),
+        );
+        const latMethod = (where: string): string =>
+          `fio's completion-latency histogram log ${where} (--log_hist_msec=${intervalMs}, bins merged in ${2 ** HIST_COARSENESS}s, about 3 % resolution): the window's percentile`;
+        for (const [q, xs] of [
+          ['p50', guest.clatP50Us],
+          ['p99', guest.clatP99Us],
+        ] as const) {
+          if (xs.length)
+            metrics.push(
+              metric(
+                job,
+                {
+                  name: `io.${job.id}.clat_${q}.guest`,
+                  unit: 'µs',
+                  better: 'lower',
+                  side: 'guest',
+                  samples: xs,
+                  sampling: sampling(xs),
+                  interval: `${q} of the completion latency (submission to completion) of the I/Os in ${windowText}, ${guestWhere}`,
+                  method: latMethod('in the guest'),
+                },
+                extra,
+                ctx.accel,
+              ),
+            );
         }
         // dd figures get no fio baseline: the two tools would not be running the same job.
         if (!hostFio || o.tool === 'dd' || guestFailure) continue;
         ctx.onPhase(`host ${job.id}`);
         const prefix = join(hostLogDir, job.id);
-        const { stdout } = await execFileP(hostFio.path, fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }), { signal: ctx.signal, maxBuffer: 16 << 20 });
+        const { stdout } = await execFileP(
+          hostFio.path,
+          fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
+          { signal: ctx.signal, maxBuffer: 16 << 20 },
+        );
         jobFacts[`${job.id}.host.clatMeanUs`] = jobSide(job, parseFioJson(stdout).jobs[0]!).clatMeanNs / 1000;
-        const host = sideFigures(job, { iops: readLog(`${prefix}_iops.1.log`), bw: readLog(`${prefix}_bw.1.log`), hist: readLog(`${prefix}_clat_hist.1.log`) }, intervalMs);
-        if (host.throughput.length === 0) return { ...done, status: 'error', reason: `host fio job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows`, metrics, facts };
+        const host = sideFigures(
+          job,
+          {
+            iops: readLog(`${prefix}_iops.1.log`),
+            bw: readLog(`${prefix}_bw.1.log`),
+            hist: readLog(`${prefix}_clat_hist.1.log`),
+          },
+          intervalMs,
+        );
+        if (host.throughput.length === 0)
+          return {
+            ...done,
+            status: 'error',
+            reason: `host fio job ${job.id} gave no ${seq ? 'bandwidth' : 'IOPS'} windows`,
+            metrics,
+            facts,
+          };
         const hostWhere = 'on the host on the backing file';
         const hostExtra = { ...extra, tool: 'fio' };
-        metrics.push(metric(job, { name: `io.${job.id}.host`, unit: tpUnit, better: 'higher', side: 'host', samples: host.throughput, sampling: fixedSampling(host.throughput, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }), interval: `${windowText}, ${hostWhere}`, method: `fio's ${seq ? 'bandwidth' : 'IOPS'} log on the host, same job options and window as the guest` }, hostExtra, ctx.accel));
-        for (const [q, xs] of [['p50', host.clatP50Us], ['p99', host.clatP99Us]] as const) {
-          if (xs.length) metrics.push(metric(job, { name: `io.${job.id}.clat_${q}.host`, unit: 'µs', better: 'lower', side: 'host', samples: xs, sampling: fixedSampling(xs, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }), interval: `${q} of the completion latency of the I/Os in ${windowText}, ${hostWhere}`, method: latMethod('on the host') }, hostExtra, ctx.accel));
+        metrics.push(
+          metric(
+            job,
+            {
+              name: `io.${job.id}.host`,
+              unit: tpUnit,
+              better: 'higher',
+              side: 'host',
+              samples: host.throughput,
+              sampling: fixedSampling(host.throughput, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }),
+              interval: `${windowText}, ${hostWhere}`,
+              method: `fio's ${seq ? 'bandwidth' : 'IOPS'} log on the host, same job options and window as the guest`,
+            },
+            hostExtra,
+            ctx.accel,
+          ),
+        );
+        for (const [q, xs] of [
+          ['p50', host.clatP50Us],
+          ['p99', host.clatP99Us],
+        ] as const) {
+          if (xs.length)
+            metrics.push(
+              metric(
+                job,
+                {
+                  name: `io.${job.id}.clat_${q}.host`,
+                  unit: 'µs',
+                  better: 'lower',
+                  side: 'host',
+                  samples: xs,
+                  sampling: fixedSampling(xs, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }),
+                  interval: `${q} of the completion latency of the I/Os in ${windowText}, ${hostWhere}`,
+                  method: latMethod('on the host'),
+                },
+                hostExtra,
+                ctx.accel,
+              ),
+            );
         }
-        metrics.push(ratioMetric(job, guest.throughput, host.throughput, extra, ctx.accel, `guest ${job.id} ${tpUnit} over the host's, same job and window on the same file`));
+        metrics.push(
+          ratioMetric(
+            job,
+            guest.throughput,
+            host.throughput,
+            extra,
+            ctx.accel,
+            `guest ${job.id} ${tpUnit} over the host's, same job and window on the same file`,
+          ),
+        );
       }
       rmSync(hostLogDir, { recursive: true, force: true });
       facts.jobs = jobFacts;
@@ -326,14 +514,31 @@ export const ioExecutor: CaseExecutor = {
  * the ratio of the medians and compare tests it like any other metric; its 95 % interval,
  * which carries the host's spread too, is a bootstrap of the ratio of medians (src/stats/ratio.ts).
  */
-export function ratioMetric(job: IoJob, guest: number[], host: number[], extra: Record<string, string>, accel: Metric['accelerator'], interval: string): Metric {
+export function ratioMetric(
+  job: IoJob,
+  guest: number[],
+  host: number[],
+  extra: Record<string, string>,
+  accel: Metric['accelerator'],
+  interval: string,
+): Metric {
   const hm = median(host);
   const samples = hm > 0 ? guest.map((g) => g / hm) : [];
   const ci = ratioOfMediansInterval(guest, host);
-  return metric(job, {
-    name: `io.${job.id}.ratio`, unit: 'ratio', better: 'higher', side: 'ratio', samples, interval,
-    method: `each guest window over the median of the host's ${host.length} windows; 95 % interval: ${ci?.method ?? 'none (no host median)'}`,
-    sampling: fixedSampling(samples, { why: `${guest.length} guest windows over ${host.length} host windows` }),
-    ...(ci ? { ratio: ci } : {}),
-  }, extra, accel);
+  return metric(
+    job,
+    {
+      name: `io.${job.id}.ratio`,
+      unit: 'ratio',
+      better: 'higher',
+      side: 'ratio',
+      samples,
+      interval,
+      method: `each guest window over the median of the host's ${host.length} windows; 95 % interval: ${ci?.method ?? 'none (no host median)'}`,
+      sampling: fixedSampling(samples, { why: `${guest.length} guest windows over ${host.length} host windows` }),
+      ...(ci ? { ratio: ci } : {}),
+    },
+    extra,
+    accel,
+  );
 }

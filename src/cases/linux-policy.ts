@@ -21,7 +21,10 @@ export function kernelFailureKey(accel: Accelerator, kernelSha256: string): stri
  * run would only hit it again: known once the image (its kernel's sha256) is. A kernel the user
  * gave (`--kernel`) is always tried once.
  */
-export function linuxBootBlocked(ctx: Pick<CaseContext, 'accel' | 'host' | 'memory'>, kernel: { given: boolean; sha256?: string }): string | undefined {
+export function linuxBootBlocked(
+  ctx: Pick<CaseContext, 'accel' | 'host' | 'memory'>,
+  kernel: { given: boolean; sha256?: string },
+): string | undefined {
   if (ctx.accel !== 'kvm') return undefined;
   const seen = kernel.sha256 ? ctx.memory.get(kernelFailureKey(ctx.accel, kernel.sha256)) : undefined;
   if (seen) return `this kernel already failed under KVM in this run: ${seen}`;
@@ -38,6 +41,11 @@ export function kvmFailureHint(flavor: string | undefined): string {
 }
 
 /** Remembers a KVM failure of a kernel, so later cases of the run skip instead of failing again. */
-export function rememberKernelFailure(ctx: Pick<CaseContext, 'accel' | 'memory'>, img: Pick<LinuxImage, 'kernelSha256'>, failure: KvmFailure, hint?: string): void {
+export function rememberKernelFailure(
+  ctx: Pick<CaseContext, 'accel' | 'memory'>,
+  img: Pick<LinuxImage, 'kernelSha256'>,
+  failure: KvmFailure,
+  hint?: string,
+): void {
   ctx.memory.set(kernelFailureKey(ctx.accel, img.kernelSha256), `${describeKvmFailure(failure)}${hint ? `; ${hint}` : ''}`);
 }

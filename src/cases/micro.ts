@@ -18,7 +18,10 @@ export const PMTIMER_PORT: Record<MachineType, number | undefined> = { q35: 0x60
 
 export function machineOf(spec: CaseSpec): MachineType {
   if (!(MACHINE_TYPES as readonly string[]).includes(spec.machine)) {
-    throw new UsageError(`case ${spec.suite}/${spec.id}: unknown machine '${spec.machine}'`, `use one of ${MACHINE_TYPES.join(', ')}`);
+    throw new UsageError(
+      `case ${spec.suite}/${spec.id}: unknown machine '${spec.machine}'`,
+      `use one of ${MACHINE_TYPES.join(', ')}`,
+    );
   }
   return spec.machine as MachineType;
 }
@@ -51,7 +54,11 @@ export const FIRMWARE: Record<string, string | undefined> = { seabios: undefined
 
 export function firmwareOf(spec: CaseSpec): string {
   const f = argString(spec, 'firmware') ?? 'seabios';
-  if (!(f in FIRMWARE)) throw new UsageError(`case ${spec.suite}/${spec.id}: unknown firmware '${f}'`, `use one of ${Object.keys(FIRMWARE).join(', ')}`);
+  if (!(f in FIRMWARE))
+    throw new UsageError(
+      `case ${spec.suite}/${spec.id}: unknown firmware '${f}'`,
+      `use one of ${Object.keys(FIRMWARE).join(', ')}`,
+    );
   return spec.machine === 'microvm' ? 'qboot' : f;
 }
 
@@ -59,17 +66,29 @@ export function firmwareOf(spec: CaseSpec): string {
 function irqchipOf(spec: CaseSpec): QemuConfig['irqchip'] {
   const v = argString(spec, 'irqchip');
   if (v === undefined) return undefined;
-  if (v !== 'on' && v !== 'split' && v !== 'off') throw new UsageError(`case ${spec.suite}/${spec.id}: irqchip must be on, split or off, got '${v}'`);
+  if (v !== 'on' && v !== 'split' && v !== 'off')
+    throw new UsageError(`case ${spec.suite}/${spec.id}: irqchip must be on, split or off, got '${v}'`);
   return v;
 }
 
-export function qemuConfigFor(spec: CaseSpec, ctx: Pick<CaseContext, 'accel' | 'platform'>, kernel: string, append?: string): QemuConfig {
+export function qemuConfigFor(
+  spec: CaseSpec,
+  ctx: Pick<CaseContext, 'accel' | 'platform'>,
+  kernel: string,
+  append?: string,
+): QemuConfig {
   const machine = machineOf(spec);
   const fw = firmwareOf(spec);
   const irqchip = irqchipOf(spec);
   return {
-    machine, machineOptions: machineOptionsOf(spec), accel: ctx.accel, cpu: ctx.platform.cpu,
-    vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, kernel, append,
+    machine,
+    machineOptions: machineOptionsOf(spec),
+    accel: ctx.accel,
+    cpu: ctx.platform.cpu,
+    vcpus: spec.vcpus,
+    memoryMiB: spec.memoryMiB,
+    kernel,
+    append,
     ...(machine !== 'microvm' && FIRMWARE[fw] ? { bios: FIRMWARE[fw] } : {}),
     ...(irqchip ? { irqchip } : {}),
     // `kvmbench ab`: the variant's QEMU binary and its extra arguments, appended last.
@@ -83,8 +102,17 @@ export function qemuConfigFor(spec: CaseSpec, ctx: Pick<CaseContext, 'accel' | '
  * acceleration as the host's module parameters say; in `kvmbench ab`, the variant's QEMU
  * binary and extra arguments (`qemu`, `extra_args`).
  */
-export function vmRecord(cfg: QemuConfig, host: CaseContext['host'], extra: Record<string, string> = {}, variant?: CaseContext['platform']['variant']): Record<string, string> {
-  const vm: Record<string, string> = { machine: cfg.machine, cpu: cfg.cpu ?? '', firmware: cfg.machine === 'microvm' ? 'qboot' : cfg.bios ? cfg.bios.replace(/\.rom$/, '') : 'seabios' };
+export function vmRecord(
+  cfg: QemuConfig,
+  host: CaseContext['host'],
+  extra: Record<string, string> = {},
+  variant?: CaseContext['platform']['variant'],
+): Record<string, string> {
+  const vm: Record<string, string> = {
+    machine: cfg.machine,
+    cpu: cfg.cpu ?? '',
+    firmware: cfg.machine === 'microvm' ? 'qboot' : cfg.bios ? cfg.bios.replace(/\.rom$/, '') : 'seabios',
+  };
   if (cfg.accel === 'kvm') {
     vm.irqchip = cfg.irqchip ?? 'qemu-default';
     const mods = host.kvmModules ?? {};
@@ -105,7 +133,9 @@ export function baseOutcome(spec: CaseSpec, accel: Accelerator, guest: GuestInfo
 export function runExecution(ctx: Pick<CaseContext, 'accel' | 'platform'>): Execution {
   if (ctx.accel === 'tcg') return decideExecution({ accel: 'tcg' });
   const e = ctx.platform.execution;
-  return e ? { mode: e.mode, evidence: [...e.evidence, "the run's calibration boot: same guest runtime, -cpu and accelerator"] } : { mode: 'unknown', evidence: ['this run made no calibration boot'] };
+  return e
+    ? { mode: e.mode, evidence: [...e.evidence, "the run's calibration boot: same guest runtime, -cpu and accelerator"] }
+    : { mode: 'unknown', evidence: ['this run made no calibration boot'] };
 }
 
 /** Every figure carries how the guest code behind it ran. */

@@ -22,9 +22,29 @@ import { summarize, median } from '../stats/summary.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootLinux, type NicSpec } from '../linux/launch.js';
 import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
-import { IPERF3_PORT, NET_JOBS, intervalSamples, iperf3ClientArgs, iperf3ServerArgs, parseIperf3Json, parsePing, pingArgs, pingCount, type NetJob, type NetRunOptions } from '../linux/iperf3.js';
+import {
+  IPERF3_PORT,
+  NET_JOBS,
+  intervalSamples,
+  iperf3ClientArgs,
+  iperf3ServerArgs,
+  parseIperf3Json,
+  parsePing,
+  pingArgs,
+  pingCount,
+  type NetJob,
+  type NetRunOptions,
+} from '../linux/iperf3.js';
 import { findHostIperf3, which } from '../linux/sources.js';
-import { NET_ADDR, createCaseNetwork, hasNetAdmin, inNamespace, removeLeftovers, vhostNetUsable, type CaseNetwork } from '../net/netns.js';
+import {
+  NET_ADDR,
+  createCaseNetwork,
+  hasNetAdmin,
+  inNamespace,
+  removeLeftovers,
+  vhostNetUsable,
+  type CaseNetwork,
+} from '../net/netns.js';
 import { runTracked, startTracked } from '../vmm/host-process.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
@@ -51,23 +71,40 @@ export function netSamplesPerJob(args: Record<string, unknown>): number {
 export type NetBackend = 'tap-netns' | 'tap-user' | 'user';
 
 /** How the guest's NIC is backed, from the privileges and flags at hand. */
-export function chooseBackend(o: { tap?: string; netAdmin: boolean; tunExists: boolean; forceUser?: boolean }): { backend: NetBackend; why: string } {
+export function chooseBackend(o: { tap?: string; netAdmin: boolean; tunExists: boolean; forceUser?: boolean }): {
+  backend: NetBackend;
+  why: string;
+} {
   if (o.tap) return { backend: 'tap-user', why: `--tap ${o.tap}: a tap the user created, in the host's namespace` };
   if (o.forceUser) return { backend: 'user', why: 'netdev=user asked for' };
-  if (o.netAdmin && o.tunExists) return { backend: 'tap-netns', why: 'CAP_NET_ADMIN: a tap and a veth pair in kvmbench\'s own namespaces' };
-  return { backend: 'user', why: o.netAdmin ? '/dev/net/tun is missing: QEMU user networking (slirp)' : 'no CAP_NET_ADMIN and no --tap: QEMU user networking (slirp)' };
+  if (o.netAdmin && o.tunExists)
+    return { backend: 'tap-netns', why: "CAP_NET_ADMIN: a tap and a veth pair in kvmbench's own namespaces" };
+  return {
+    backend: 'user',
+    why: o.netAdmin
+      ? '/dev/net/tun is missing: QEMU user networking (slirp)'
+      : 'no CAP_NET_ADMIN and no --tap: QEMU user networking (slirp)',
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Errors after which the client is simply started again: the server is (re)starting or still busy. */
-const RETRYABLE = /unable to connect|Connection refused|server is busy|No route to host|Connection timed out|unable to receive control message: Connection reset|control socket has closed unexpectedly/i;
+const RETRYABLE =
+  /unable to connect|Connection refused|server is busy|No route to host|Connection timed out|unable to receive control message: Connection reset|control socket has closed unexpectedly/i;
 
 /**
  * One iperf3 job from the host side, retried while the server is not listening yet (the
  * guest's one-off server restarts between jobs; the baseline's starts beside the client).
  */
-export async function iperf3Job(iperf3: string, wrap: (argv: string[]) => string[], job: NetJob, o: NetRunOptions, signal: AbortSignal, retryForMs = 30_000) {
+export async function iperf3Job(
+  iperf3: string,
+  wrap: (argv: string[]) => string[],
+  job: NetJob,
+  o: NetRunOptions,
+  signal: AbortSignal,
+  retryForMs = 30_000,
+) {
   const t0 = Date.now();
   const argv = wrap([iperf3, ...iperf3ClientArgs(job, o)]);
   for (let attempt = 1; ; attempt++) {
@@ -77,7 +114,8 @@ export async function iperf3Job(iperf3: string, wrap: (argv: string[]) => string
       return { report: parseIperf3Json(r.stdout), attempts: attempt, argv };
     } catch (e) {
       const msg = (e as Error).message;
-      if (!RETRYABLE.test(msg) || Date.now() - t0 > retryForMs || signal.aborted) throw new Error(`${msg}${r.stderr.trim() ? ` (stderr: ${r.stderr.trim().split('\n').slice(-2).join(' | ')})` : ''}`);
+      if (!RETRYABLE.test(msg) || Date.now() - t0 > retryForMs || signal.aborted)
+        throw new Error(`${msg}${r.stderr.trim() ? ` (stderr: ${r.stderr.trim().split('\n').slice(-2).join(' | ')})` : ''}`);
       await sleep(300);
     }
   }
@@ -94,14 +132,21 @@ interface JobFigures {
 /** The samples of one job's report: Mbit/s per interval (TCP), packets/s per interval (UDP). */
 export function iperf3Figures(job: NetJob, report: ReturnType<typeof parseIperf3Json>, intervalSec: number): JobFigures {
   const udp = job.kind === 'udp';
-  const samples = intervalSamples(report, intervalSec, (iv) => (udp ? iv.packetsPerSecond ?? 0 : iv.bitsPerSecond / 1e6));
+  const samples = intervalSamples(report, intervalSec, (iv) => (udp ? (iv.packetsPerSecond ?? 0) : iv.bitsPerSecond / 1e6));
   const side = report.reverse ? 'receiver (the host-side client, --reverse)' : 'sender (the host-side client)';
   return {
     samples,
     unit: udp ? 'pps' : 'Mbit/s',
     better: 'higher',
-    detail: { receivedMbps: report.receivedBitsPerSecond / 1e6, ...(report.retransmits !== undefined ? { retransmits: report.retransmits } : {}), ...(report.lostPercent !== undefined ? { lostPercent: report.lostPercent } : {}), iperf3: report.version },
-    method: udp ? `iperf3 --json on the host, per-interval packets the ${side} got, less those it counted lost, per second` : `iperf3 --json on the host, per-interval sum over streams as the ${side} counted it`,
+    detail: {
+      receivedMbps: report.receivedBitsPerSecond / 1e6,
+      ...(report.retransmits !== undefined ? { retransmits: report.retransmits } : {}),
+      ...(report.lostPercent !== undefined ? { lostPercent: report.lostPercent } : {}),
+      iperf3: report.version,
+    },
+    method: udp
+      ? `iperf3 --json on the host, per-interval packets the ${side} got, less those it counted lost, per second`
+      : `iperf3 --json on the host, per-interval sum over streams as the ${side} counted it`,
   };
 }
 
@@ -110,7 +155,13 @@ export function pingFigures(text: string, o: Pick<NetRunOptions, 'runtimeSec' | 
   const p = parsePing(text);
   const { ramp } = pingCount(o);
   const samples = p.rttUs.slice(Math.min(ramp, Math.max(0, p.rttUs.length - 1)));
-  return { samples, unit: 'us', better: 'lower', detail: { transmitted: p.transmitted, received: p.received, rampReplies: ramp }, method: 'busybox ping from the host side; each echo reply\'s round-trip time is a sample (the ramp\'s first replies left out)' };
+  return {
+    samples,
+    unit: 'us',
+    better: 'lower',
+    detail: { transmitted: p.transmitted, received: p.received, rampReplies: ramp },
+    method: "busybox ping from the host side; each echo reply's round-trip time is a sample (the ramp's first replies left out)",
+  };
 }
 
 function jobInterval(job: NetJob, o: NetRunOptions, where: string): string {
@@ -118,7 +169,10 @@ function jobInterval(job: NetJob, o: NetRunOptions, where: string): string {
     const { interval } = pingCount(o);
     return `one ICMP echo round trip (56-byte payload, one every ${interval} s), ${where}`;
   }
-  const what = job.kind === 'udp' ? `UDP ${job.length}-byte datagrams, unlimited rate` : `TCP, ${job.streams} stream${job.streams > 1 ? 's' : ''}`;
+  const what =
+    job.kind === 'udp'
+      ? `UDP ${job.length}-byte datagrams, unlimited rate`
+      : `TCP, ${job.streams} stream${job.streams > 1 ? 's' : ''}`;
   const dir = job.direction === 'g2h' ? 'guest to host' : 'host to guest';
   return `one ${o.intervalSec} s iperf3 interval of ${o.runtimeSec} s after a ${o.rampSec} s ramp, ${what}, ${dir}, ${where}`;
 }
@@ -175,7 +229,12 @@ export const netExecutor: CaseExecutor = {
 
     const given = typeof spec.args.kernel === 'string' ? spec.args.kernel : undefined;
     const early = linuxBootBlocked(ctx, { given: given !== undefined });
-    const { backend, why } = chooseBackend({ tap, netAdmin: hasNetAdmin(), tunExists: existsTun(), forceUser: spec.args.netdev === 'user' });
+    const { backend, why } = chooseBackend({
+      tap,
+      netAdmin: hasNetAdmin(),
+      tunExists: existsTun(),
+      forceUser: spec.args.netdev === 'user',
+    });
     facts.backend = backend;
     facts.backendWhy = why;
     // vhost only means something on a tap; decided before anything is built.
@@ -183,8 +242,22 @@ export const netExecutor: CaseExecutor = {
     if (backend !== 'user') {
       const v = vhostNetUsable();
       facts.vhostNet = v.why;
-      if (spec.args.onlyWithVhost === true && !v.usable) return { ...base, status: 'skip', reason: `${v.why}: every tap case here runs with vhost=off already, so this comparison case has nothing to add`, metrics: [], facts };
-      if (vhostArg === 'on' && !v.usable) return { ...base, status: 'skip', reason: `vhost=on asked for, but ${v.why}: \`sudo modprobe vhost_net\``, metrics: [], facts };
+      if (spec.args.onlyWithVhost === true && !v.usable)
+        return {
+          ...base,
+          status: 'skip',
+          reason: `${v.why}: every tap case here runs with vhost=off already, so this comparison case has nothing to add`,
+          metrics: [],
+          facts,
+        };
+      if (vhostArg === 'on' && !v.usable)
+        return {
+          ...base,
+          status: 'skip',
+          reason: `vhost=on asked for, but ${v.why}: \`sudo modprobe vhost_net\``,
+          metrics: [],
+          facts,
+        };
       vhost = vhostArg === 'on' || (vhostArg === 'auto' && v.usable);
     } else if (vhostArg === 'on') {
       return { ...base, status: 'skip', reason: `vhost=on needs a tap; this run has ${why}`, metrics: [], facts };
@@ -192,11 +265,28 @@ export const netExecutor: CaseExecutor = {
     const netdev = backend === 'user' ? 'user' : 'tap';
     facts.vhost = backend === 'user' ? 'n/a (user networking)' : vhost ? 'on' : 'off';
     const nicModel = machine === 'microvm' ? 'virtio-net-device' : 'virtio-net-pci';
-    const vm: Record<string, string> = { machine, cpu: ctx.platform.cpu, firmware: machine === 'microvm' ? 'qboot' : 'seabios', nic: nicModel, netdev, ...(netdev === 'tap' ? { vhost: vhost ? 'on' : 'off' } : {}), ...variantVmRecord(ctx.platform.variant, given) };
+    const vm: Record<string, string> = {
+      machine,
+      cpu: ctx.platform.cpu,
+      firmware: machine === 'microvm' ? 'qboot' : 'seabios',
+      nic: nicModel,
+      netdev,
+      ...(netdev === 'tap' ? { vhost: vhost ? 'on' : 'off' } : {}),
+      ...variantVmRecord(ctx.platform.variant, given),
+    };
     if (early) return { ...base, vm, status: 'skip', reason: early, metrics: [], facts };
 
     const hostIperf3 = await findHostIperf3();
-    if (!hostIperf3) return { ...base, vm, status: 'error', reason: 'no iperf3 on the host (the client of every job, and the guest image\'s copy): `sudo apt-get install iperf3` (or `bash scripts/setup-host.sh`)', metrics: [], facts };
+    if (!hostIperf3)
+      return {
+        ...base,
+        vm,
+        status: 'error',
+        reason:
+          "no iperf3 on the host (the client of every job, and the guest image's copy): `sudo apt-get install iperf3` (or `bash scripts/setup-host.sh`)",
+        metrics: [],
+        facts,
+      };
     facts.hostIperf3 = hostIperf3.version;
     if (backend === 'tap-netns') {
       const removed = removeLeftovers();
@@ -208,7 +298,8 @@ export const netExecutor: CaseExecutor = {
     const guest = guestInfo(img);
     const blocked = linuxBootBlocked(ctx, { given: given !== undefined, sha256: img.kernelSha256 });
     if (blocked) return { ...base, guest, vm, status: 'skip', reason: blocked, metrics: [], facts };
-    if (!img.iperf3Version) return { ...base, guest, vm, status: 'error', reason: 'the guest image has no iperf3', metrics: [], facts };
+    if (!img.iperf3Version)
+      return { ...base, guest, vm, status: 'error', reason: 'the guest image has no iperf3', metrics: [], facts };
 
     let net: CaseNetwork | undefined;
     const stopBoot = new AbortController();
@@ -232,7 +323,16 @@ export const netExecutor: CaseExecutor = {
         nic = { backend: 'tap', ifname: net.tap, vhost, mac: NET_ADDR.guestMac, netns: net.ns };
       } else if (backend === 'tap-user') {
         const a = await tapAddress(tap!);
-        if (!a) return { ...base, guest, vm, status: 'error', reason: `--tap ${tap}: no such device, or it has no IPv4 address: create it once with \`sudo ip tuntap add dev ${tap} mode tap user $USER && sudo ip addr add 10.213.0.1/24 dev ${tap} && sudo ip link set ${tap} up\``, metrics: [], facts };
+        if (!a)
+          return {
+            ...base,
+            guest,
+            vm,
+            status: 'error',
+            reason: `--tap ${tap}: no such device, or it has no IPv4 address: create it once with \`sudo ip tuntap add dev ${tap} mode tap user $USER && sudo ip addr add 10.213.0.1/24 dev ${tap} && sudo ip link set ${tap} up\``,
+            metrics: [],
+            facts,
+          };
         guestAddr = guestAddressFor(a.addr, a.prefix);
         guestCidr = `${guestAddr}/${a.prefix}`;
         facts.tap = { name: tap, hostAddress: a.addr, guestAddress: guestAddr };
@@ -241,7 +341,11 @@ export const netExecutor: CaseExecutor = {
         port = await freePort();
         guestAddr = '127.0.0.1';
         guestCidr = '10.0.2.15/24';
-        nic = { backend: 'user', mac: NET_ADDR.guestMac, hostfwd: [`tcp:127.0.0.1:${port}-:${IPERF3_PORT}`, `udp:127.0.0.1:${port}-:${IPERF3_PORT}`] };
+        nic = {
+          backend: 'user',
+          mac: NET_ADDR.guestMac,
+          hostfwd: [`tcp:127.0.0.1:${port}-:${IPERF3_PORT}`, `udp:127.0.0.1:${port}-:${IPERF3_PORT}`],
+        };
       }
       const iperfJobs = jobs.filter((j) => j.kind !== 'rr');
       const rrJob = jobs.find((j) => j.kind === 'rr');
@@ -251,7 +355,9 @@ export const netExecutor: CaseExecutor = {
 
       ctx.onPhase('guest boot');
       let readyResolve!: () => void;
-      const ready = new Promise<void>((r) => { readyResolve = r; });
+      const ready = new Promise<void>((r) => {
+        readyResolve = r;
+      });
       const boot = bootLinux({
         ...linuxVmOptions(spec, ctx, img),
         guestArgs: { mode: 'net', ip: guestCidr, tests: iperfJobs.length },
@@ -259,7 +365,9 @@ export const netExecutor: CaseExecutor = {
         signal: stopBoot.signal,
         deadlineAt: ctx.deadlineAt,
         logPath: ctx.logPath,
-        onEvent: (ev) => { if (ev.type === 'net-ready') readyResolve(); },
+        onEvent: (ev) => {
+          if (ev.type === 'net-ready') readyResolve();
+        },
       });
       const first = await Promise.race([ready.then(() => 'ready' as const), boot.then(() => 'ended' as const)]);
       if (first === 'ready') {
@@ -271,7 +379,8 @@ export const netExecutor: CaseExecutor = {
             const r = await runTracked(wrap([busybox(), ...pingArgs(run)]), { signal: stopBoot.signal, timeoutMs: 120_000 });
             if (backend === 'tap-user' && /permission denied|Operation not permitted/i.test(r.stderr + r.stdout)) {
               // Without root, ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range covering the user.
-              jobFacts[`${rrJob.id}.skipped`] = `ping is not allowed for this user (${r.stderr.trim().split('\n').pop() ?? ''}): \`sudo sysctl net.ipv4.ping_group_range="0 2147483647"\` allows it`;
+              jobFacts[`${rrJob.id}.skipped`] =
+                `ping is not allowed for this user (${r.stderr.trim().split('\n').pop() ?? ''}): \`sudo sysctl net.ipv4.ping_group_range="0 2147483647"\` allows it`;
             } else {
               results.set(rrJob.id, pingFigures(r.stdout, run));
             }
@@ -286,7 +395,9 @@ export const netExecutor: CaseExecutor = {
           }
         } catch (e) {
           const failed = jobs.find((j) => !results.has(j.id) && !jobFacts[`${j.id}.skipped`])?.id ?? '?';
-          hostFailure = ctx.signal.aborted ? `aborted during guest job ${failed}` : `guest job ${failed}: ${(e as Error).message}`;
+          hostFailure = ctx.signal.aborted
+            ? `aborted during guest job ${failed}`
+            : `guest job ${failed}: ${(e as Error).message}`;
           // The guest's server would wait for a client forever: end the boot.
           stopBoot.abort('host job failed');
         }
@@ -295,14 +406,32 @@ export const netExecutor: CaseExecutor = {
       facts.guestBootMarks = r.marks;
       facts.qemuArgv = r.argv;
       if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
-      const guestFailure = hostFailure ?? (r.ok ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason);
-      const execution = r.execution ?? { mode: 'unknown' as const, evidence: ['KVM statistics not available for this boot (QMP query-stats)'] };
+      const guestFailure =
+        hostFailure ?? (r.ok ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason);
+      const execution = r.execution ?? {
+        mode: 'unknown' as const,
+        evidence: ['KVM statistics not available for this boot (QMP query-stats)'],
+      };
       const done = { ...base, guest, vm, execution };
 
-      const where = backend === 'user' ? 'guest to/from the host through QEMU user networking (slirp; not comparable with tap figures)' : `between the host side (in ${backend === 'tap-netns' ? 'kvmbench\'s namespace' : `the host, on --tap ${tap}`}) and the guest (${nicModel} on a tap, vhost=${vhost ? 'on' : 'off'})`;
+      const where =
+        backend === 'user'
+          ? 'guest to/from the host through QEMU user networking (slirp; not comparable with tap figures)'
+          : `between the host side (in ${backend === 'tap-netns' ? "kvmbench's namespace" : `the host, on --tap ${tap}`}) and the guest (${nicModel} on a tap, vhost=${vhost ? 'on' : 'off'})`;
       const metrics: Metric[] = [];
-      const labelsFor = (job: NetJob, side: string): Record<string, string> => ({ side, job: job.id, netdev, ...(netdev === 'tap' ? { vhost: vhost ? 'on' : 'off' } : {}), machine });
-      const mk = (job: NetJob, side: 'guest' | 'host' | 'ratio', f: Pick<JobFigures, 'samples' | 'unit' | 'better' | 'method'>, interval: string): Metric => ({
+      const labelsFor = (job: NetJob, side: string): Record<string, string> => ({
+        side,
+        job: job.id,
+        netdev,
+        ...(netdev === 'tap' ? { vhost: vhost ? 'on' : 'off' } : {}),
+        machine,
+      });
+      const mk = (
+        job: NetJob,
+        side: 'guest' | 'host' | 'ratio',
+        f: Pick<JobFigures, 'samples' | 'unit' | 'better' | 'method'>,
+        interval: string,
+      ): Metric => ({
         name: `net.${job.id}.${side}`,
         unit: f.unit,
         better: f.better,
@@ -333,7 +462,10 @@ export const netExecutor: CaseExecutor = {
           try {
             let h: JobFigures;
             if (job.kind === 'rr') {
-              const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(hrun)]), { signal: ctx.signal, timeoutMs: 120_000 });
+              const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(hrun)]), {
+                signal: ctx.signal,
+                timeoutMs: 120_000,
+              });
               h = pingFigures(pr.stdout, hrun);
             } else {
               const server = startTracked(inNamespace(peer, [hostIperf3.path, ...iperf3ServerArgs({ bind: NET_ADDR.vethB })]));
@@ -346,22 +478,47 @@ export const netExecutor: CaseExecutor = {
               }
             }
             jobFacts[`${job.id}.host`] = h.detail;
-            metrics.push(mk(job, 'host', { ...h, method: `${h.method}; between two network namespaces over a veth pair` }, jobInterval(job, hrun, 'between two network namespaces joined by a veth pair on the host (no VM)')));
+            metrics.push(
+              mk(
+                job,
+                'host',
+                { ...h, method: `${h.method}; between two network namespaces over a veth pair` },
+                jobInterval(job, hrun, 'between two network namespaces joined by a veth pair on the host (no VM)'),
+              ),
+            );
             const gm = median(g.samples);
             const hm = median(h.samples);
             const ratio = hm > 0 ? gm / hm : 0;
-            metrics.push(mk(job, 'ratio', { samples: [ratio], unit: 'ratio', better: g.better, method: 'ratio of the medians of the two sample sets above' }, `median of the guest's ${job.id} samples divided by the median of the host baseline's`));
+            metrics.push(
+              mk(
+                job,
+                'ratio',
+                {
+                  samples: [ratio],
+                  unit: 'ratio',
+                  better: g.better,
+                  method: 'ratio of the medians of the two sample sets above',
+                },
+                `median of the guest's ${job.id} samples divided by the median of the host baseline's`,
+              ),
+            );
           } catch (e) {
             // The guest's figures stand; the case says which baseline job failed.
-            baselineFailure = ctx.signal.aborted ? `aborted during host job ${job.id}` : `host baseline job ${job.id}: ${(e as Error).message}`;
+            baselineFailure = ctx.signal.aborted
+              ? `aborted during host job ${job.id}`
+              : `host baseline job ${job.id}: ${(e as Error).message}`;
           }
         }
       } else if (!net) {
-        facts.baseline = backend === 'user' ? 'none: user networking is not compared with the host' : 'none: --tap runs have no namespaces for the veth baseline';
+        facts.baseline =
+          backend === 'user'
+            ? 'none: user networking is not compared with the host'
+            : 'none: --tap runs have no namespaces for the veth baseline';
       }
       facts.jobDetail = jobFacts;
       if (ctx.signal.aborted && !guestFailure) return { ...done, status: 'error', reason: 'aborted', metrics, facts };
-      if (guestFailure ?? baselineFailure) return { ...done, status: 'error', reason: (guestFailure ?? baselineFailure)!, metrics, facts };
+      if (guestFailure ?? baselineFailure)
+        return { ...done, status: 'error', reason: (guestFailure ?? baselineFailure)!, metrics, facts };
       return { ...done, status: 'pass', metrics, facts };
     } finally {
       ctx.signal.removeEventListener('abort', onCaseAbort);

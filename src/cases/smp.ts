@@ -42,10 +42,19 @@ export function expandExpectation(expect: Expectation, vcpus: number, parallel: 
   return out;
 }
 
-export interface VcpuSample { cpu: number; i: number; iters: number; ticks: number; base: number }
+export interface VcpuSample {
+  cpu: number;
+  i: number;
+  iters: number;
+  ticks: number;
+  base: number;
+}
 
 /** The `vsample` lines of a `parallel` run (docs/protocol.md), grouped by vCPU, in sample order. */
-export function vcpuSamples(events: ReadonlyArray<{ type: string; fields: Record<string, string> }>, test: string): Map<number, VcpuSample[]> {
+export function vcpuSamples(
+  events: ReadonlyArray<{ type: string; fields: Record<string, string> }>,
+  test: string,
+): Map<number, VcpuSample[]> {
   const out = new Map<number, VcpuSample[]>();
   for (const e of events) {
     if (e.type !== 'vsample' || e.fields.test !== test) continue;
@@ -102,7 +111,11 @@ export const TCG_SWEEP_FLOOR = 4;
  * host's CPUs under KVM (more would time the host's scheduler) and by the larger of those and
  * TCG_SWEEP_FLOOR under TCG; without a sweep, the case's `vcpus`.
  */
-export function vcpuPlan(spec: Pick<CaseSpec, 'args' | 'vcpus' | 'suite' | 'id'>, accel: Accelerator, hostCpus = hostCpuCount()): VcpuPlan {
+export function vcpuPlan(
+  spec: Pick<CaseSpec, 'args' | 'vcpus' | 'suite' | 'id'>,
+  accel: Accelerator,
+  hostCpus = hostCpuCount(),
+): VcpuPlan {
   const raw = spec.args.vcpu_sweep;
   if (raw === undefined) return { counts: [spec.vcpus], leftOut: [], sweep: false };
   const items = (Array.isArray(raw) ? raw : String(raw).split(',')).map((v) => Number(String(v).trim()));
@@ -112,7 +125,12 @@ export function vcpuPlan(spec: Pick<CaseSpec, 'args' | 'vcpus' | 'suite' | 'id'>
   const cap = accel === 'kvm' ? hostCpus : Math.max(hostCpus, TCG_SWEEP_FLOOR);
   const counts = [...new Set(items)].sort((a, b) => a - b);
   const kept = counts.filter((n) => n <= cap);
-  const leftOut = counts.filter((n) => n > cap).map((n) => `${n} vCPUs: more than ${accel === 'kvm' ? `the host's ${hostCpus} CPUs` : `max(the host's ${hostCpus} CPUs, ${TCG_SWEEP_FLOOR}) under TCG`}`);
+  const leftOut = counts
+    .filter((n) => n > cap)
+    .map(
+      (n) =>
+        `${n} vCPUs: more than ${accel === 'kvm' ? `the host's ${hostCpus} CPUs` : `max(the host's ${hostCpus} CPUs, ${TCG_SWEEP_FLOOR}) under TCG`}`,
+    );
   return { counts: kept, leftOut, sweep: true };
 }
 

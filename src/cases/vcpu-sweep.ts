@@ -23,28 +23,53 @@ export async function runVcpuSweep(spec: CaseSpec, ctx: CaseContext, runOne: Run
   for (const n of plan.counts) {
     if (ctx.signal.aborted) break;
     const logPath = join(ctx.scratchDir, `vcpus-${n}.log`);
-    const outcome = await runOne({ ...spec, vcpus: n, args }, { ...ctx, logPath, onPhase: (p) => ctx.onPhase(`${n} vCPU${n > 1 ? 's' : ''}: ${p}`) });
-    await appendFile(ctx.logPath, `# kvmbench: ${n} vCPUs (${outcome.status})\n${await readFile(logPath, 'utf8').catch(() => '')}`);
+    const outcome = await runOne(
+      { ...spec, vcpus: n, args },
+      { ...ctx, logPath, onPhase: (p) => ctx.onPhase(`${n} vCPU${n > 1 ? 's' : ''}: ${p}`) },
+    );
+    await appendFile(
+      ctx.logPath,
+      `# kvmbench: ${n} vCPUs (${outcome.status})\n${await readFile(logPath, 'utf8').catch(() => '')}`,
+    );
     parts.push({ vcpus: n, outcome });
   }
   const first = parts[0]?.outcome;
-  if (!first) return { title: spec.title, accelerator: ctx.accel, machine: spec.machine, tags: spec.tags, status: 'error', reason: 'no vCPU count to run', metrics: [] };
+  if (!first)
+    return {
+      title: spec.title,
+      accelerator: ctx.accel,
+      machine: spec.machine,
+      tags: spec.tags,
+      status: 'error',
+      reason: 'no vCPU count to run',
+      metrics: [],
+    };
   const status = WORST.find((s) => parts.some((p) => p.outcome.status === s)) ?? 'error';
   const notOk = parts.filter((p) => p.outcome.status !== 'pass');
   const modes = new Set(parts.map((p) => p.outcome.execution?.mode));
-  const execution: Execution | undefined = modes.size === 1 ? first.execution : { mode: 'unknown', evidence: ['the vCPU counts of this case disagree on how guest code ran'] };
+  const execution: Execution | undefined =
+    modes.size === 1
+      ? first.execution
+      : { mode: 'unknown', evidence: ['the vCPU counts of this case disagree on how guest code ran'] };
   const { vcpus: _vcpus, ...vm } = first.vm ?? {};
   return {
     ...first,
     status,
-    ...(notOk.length ? { reason: notOk.map((p) => `${p.vcpus} vCPUs: ${p.outcome.reason ?? p.outcome.status}`).join('; ') } : { reason: undefined }),
+    ...(notOk.length
+      ? { reason: notOk.map((p) => `${p.vcpus} vCPUs: ${p.outcome.reason ?? p.outcome.status}`).join('; ') }
+      : { reason: undefined }),
     ...(execution ? { execution } : {}),
     vm: { ...vm, vcpu_sweep: plan.counts.join(',') },
     metrics: parts.flatMap((p) => p.outcome.metrics.map((m) => ({ ...m, labels: { ...m.labels, vcpus: String(p.vcpus) } }))),
     facts: {
       vcpuCounts: plan.counts,
       ...(plan.leftOut.length ? { vcpusLeftOut: plan.leftOut } : {}),
-      perVcpus: Object.fromEntries(parts.map((p) => [String(p.vcpus), { status: p.outcome.status, ...(p.outcome.reason ? { reason: p.outcome.reason } : {}), ...(p.outcome.facts ?? {}) }])),
+      perVcpus: Object.fromEntries(
+        parts.map((p) => [
+          String(p.vcpus),
+          { status: p.outcome.status, ...(p.outcome.reason ? { reason: p.outcome.reason } : {}), ...(p.outcome.facts ?? {}) },
+        ]),
+      ),
     },
   };
 }

@@ -22,7 +22,6 @@ export function isLiveTerminal(stream: Writable, env: NodeJS.ProcessEnv = proces
   return Boolean(stream.isTTY) && !ci;
 }
 
-
 /** Shared bookkeeping: counts and an estimate from the average time of the cases done. */
 abstract class BaseReporter implements RunReporter {
   protected total = 0;
@@ -69,7 +68,9 @@ abstract class BaseReporter implements RunReporter {
     this.current = undefined;
     const reason = r.status !== 'pass' && r.reason ? `  ${this.c.dim(oneLine(r.reason, 160))}` : '';
     const arm = label === undefined ? '' : `${this.c.bold(label)} `;
-    this.line(`${this.c.dim(`[${index + 1}/${total}]`)} ${paintStatus(this.c, r.status, r.status.padEnd(5))} ${arm}${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`);
+    this.line(
+      `${this.c.dim(`[${index + 1}/${total}]`)} ${paintStatus(this.c, r.status, r.status.padEnd(5))} ${arm}${r.id}  ${this.c.dim(fmtDuration(r.durationMs))}${reason}`,
+    );
   }
 
   warning(text: string): void {

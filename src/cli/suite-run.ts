@@ -28,19 +28,49 @@ export const SUITE_ARGS = {
 };
 
 export const SUITE_FLAGS = {
-  only: Flags.string({ description: 'run only cases whose id, suite/id or tag matches this glob (repeatable; tag:NAME for tags only)', multiple: true }),
+  only: Flags.string({
+    description: 'run only cases whose id, suite/id or tag matches this glob (repeatable; tag:NAME for tags only)',
+    multiple: true,
+  }),
   skip: Flags.string({ description: 'leave out cases matching this glob or tag (repeatable)', multiple: true }),
   repeat: Flags.integer({ description: 'samples/boots/repetitions per case, overriding the suite', min: 1, max: 100_000 }),
-  accel: Flags.string({ description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg', options: ['auto', 'kvm', 'tcg'], default: 'auto' }),
+  accel: Flags.string({
+    description: 'accelerator: auto (KVM if usable, else TCG with a warning), kvm or tcg',
+    options: ['auto', 'kvm', 'tcg'],
+    default: 'auto',
+  }),
   machine: Flags.string({ description: 'QEMU machine type for every case', options: [...MACHINE_TYPES] }),
-  'scratch-dir': Flags.string({ description: 'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)' }),
+  'scratch-dir': Flags.string({
+    description:
+      'where cases put scratch files such as the I/O backing file (default the temp directory; must be disk-backed for O_DIRECT)',
+  }),
   quick: Flags.boolean({ description: "apply the suites' quick overrides (fewer samples, shorter deadlines)", default: false }),
-  'keep-going': Flags.boolean({ description: 'run every case even after two in a row failed because QEMU never got to the guest for the same cause (by default the remaining QEMU cases then skip, naming it)', default: false }),
-  precision: Flags.string({ description: 'adaptive sampling: keep sampling each case (exits: more measured windows) until the 95 % interval of its median is within ± this much, e.g. 2% (docs/compare.md, "Adaptive sampling")' }),
-  'max-samples': Flags.integer({ description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`, min: 11, max: 1000 }),
-  'max-time': Flags.string({ description: 'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted)' }),
-  pin: Flags.boolean({ description: "pin each guest's vCPU threads to host CPUs (vCPU k to the k-th CPU kvmbench may use); recorded as `vm.pin`, so compare flags runs that differ", default: false }),
-  tap: Flags.string({ description: 'net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench\'s own namespace; for runs without CAP_NET_ADMIN' }),
+  'keep-going': Flags.boolean({
+    description:
+      'run every case even after two in a row failed because QEMU never got to the guest for the same cause (by default the remaining QEMU cases then skip, naming it)',
+    default: false,
+  }),
+  precision: Flags.string({
+    description:
+      'adaptive sampling: keep sampling each case (exits: more measured windows) until the 95 % interval of its median is within ± this much, e.g. 2% (docs/compare.md, "Adaptive sampling")',
+  }),
+  'max-samples': Flags.integer({
+    description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`,
+    min: 11,
+    max: 1000,
+  }),
+  'max-time': Flags.string({
+    description: 'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted)',
+  }),
+  pin: Flags.boolean({
+    description:
+      "pin each guest's vCPU threads to host CPUs (vCPU k to the k-th CPU kvmbench may use); recorded as `vm.pin`, so compare flags runs that differ",
+    default: false,
+  }),
+  tap: Flags.string({
+    description:
+      "net cases: use this tap device (created once with `sudo ip tuntap add dev NAME mode tap user $USER`, given an IPv4 address and set up) instead of kvmbench's own namespace; for runs without CAP_NET_ADMIN",
+  }),
 };
 
 /** `--rounds`: the flag of `run` and `ab`, with the command's default. */
@@ -59,15 +89,38 @@ export interface SuiteSelection {
 }
 
 /** What the suite flags and --rounds tell the runner, the same for `run` and `ab`. */
-export function runnerOptions(flags: { accel: string; quick: boolean; 'scratch-dir'?: string; rounds: number; 'keep-going': boolean; precision?: string; 'max-samples'?: number; 'max-time'?: string }): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean; sampling?: SamplingRequest } {
+export function runnerOptions(flags: {
+  accel: string;
+  quick: boolean;
+  'scratch-dir'?: string;
+  rounds: number;
+  'keep-going': boolean;
+  precision?: string;
+  'max-samples'?: number;
+  'max-time'?: string;
+}): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean; sampling?: SamplingRequest } {
   const sampling = samplingRequest(flags);
-  return { accel: flags.accel as AccelRequest, quick: flags.quick, scratchDir: flags['scratch-dir'], rounds: flags.rounds, keepGoing: flags['keep-going'], ...(sampling ? { sampling } : {}) };
+  return {
+    accel: flags.accel as AccelRequest,
+    quick: flags.quick,
+    scratchDir: flags['scratch-dir'],
+    rounds: flags.rounds,
+    keepGoing: flags['keep-going'],
+    ...(sampling ? { sampling } : {}),
+  };
 }
 
 /** `--precision`, `--max-samples`, `--max-time` as the runner takes them; a bad value is a usage error (exit 2). */
-export function samplingRequest(flags: { precision?: string; 'max-samples'?: number; 'max-time'?: string }): SamplingRequest | undefined {
+export function samplingRequest(flags: {
+  precision?: string;
+  'max-samples'?: number;
+  'max-time'?: string;
+}): SamplingRequest | undefined {
   if (flags.precision === undefined) {
-    if (flags['max-samples'] !== undefined || flags['max-time'] !== undefined) throw new UsageError('--max-samples and --max-time are caps of adaptive sampling: give --precision too (e.g. --precision 3%)');
+    if (flags['max-samples'] !== undefined || flags['max-time'] !== undefined)
+      throw new UsageError(
+        '--max-samples and --max-time are caps of adaptive sampling: give --precision too (e.g. --precision 3%)',
+      );
     return undefined;
   }
   try {
@@ -83,29 +136,63 @@ export function samplingRequest(flags: { precision?: string; 'max-samples'?: num
 
 /** `run kut --kut-dir DIR`: a kvm-unit-tests tree as a suite (docs/kut.md). */
 export const KUT_FLAGS = {
-  'kut-dir': Flags.string({ description: 'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags' }),
-  jobs: Flags.integer({ description: 'run up to this many cases at once (at most the cores, and what free memory holds); results keep the suite\'s order', min: 1, max: 64 }),
+  'kut-dir': Flags.string({
+    description:
+      'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags',
+  }),
+  jobs: Flags.integer({
+    description:
+      "run up to this many cases at once (at most the cores, and what free memory holds); results keep the suite's order",
+    min: 1,
+    max: 64,
+  }),
 };
 
 /** The suite named by SUITE with the CLI overrides applied, and its cases after --only/--skip. */
 export function loadSelectedSuite(
   name: string,
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; tap?: string; pin?: boolean; 'kut-dir'?: string },
+  flags: {
+    quick: boolean;
+    repeat?: number;
+    machine?: string;
+    only?: string[];
+    skip?: string[];
+    tap?: string;
+    pin?: boolean;
+    'kut-dir'?: string;
+  },
   kernel?: string,
   kernelFlag = '--kernel',
 ): SuiteSelection {
   if (name === KUT_SUITE || flags['kut-dir'] !== undefined) {
-    if (name !== KUT_SUITE) throw new UsageError(`--kut-dir is for suite ${KUT_SUITE}, not ${name}`, `run it as: kvmbench run ${KUT_SUITE} --kut-dir DIR`);
-    if (flags['kut-dir'] === undefined) throw new UsageError(`suite ${KUT_SUITE} needs --kut-dir DIR`, 'DIR is the top of a kvm-unit-tests checkout built for x86_64 (./configure && make)');
+    if (name !== KUT_SUITE)
+      throw new UsageError(
+        `--kut-dir is for suite ${KUT_SUITE}, not ${name}`,
+        `run it as: kvmbench run ${KUT_SUITE} --kut-dir DIR`,
+      );
+    if (flags['kut-dir'] === undefined)
+      throw new UsageError(
+        `suite ${KUT_SUITE} needs --kut-dir DIR`,
+        'DIR is the top of a kvm-unit-tests checkout built for x86_64 (./configure && make)',
+      );
     // A stanza says its own machine and runs once: these overrides would be silently ignored.
-    if (flags.machine !== undefined || flags.repeat !== undefined) throw new UsageError(`--machine and --repeat do not apply to suite ${KUT_SUITE}: each stanza names its machine (qemu_params) and runs once`);
+    if (flags.machine !== undefined || flags.repeat !== undefined)
+      throw new UsageError(
+        `--machine and --repeat do not apply to suite ${KUT_SUITE}: each stanza names its machine (qemu_params) and runs once`,
+      );
     const suite = loadKutSuite(flags['kut-dir'], { explicit: (flags.only?.length ?? 0) > 0 });
     return { suite, cases: selectCases(suite.cases, { only: flags.only, skip: flags.skip }) };
   }
   if (kernel !== undefined) checkKernelFile(resolve(kernel), kernelFlag);
   const suite = loadSuite(name, {
     quick: flags.quick,
-    cli: { repeat: flags.repeat, machine: flags.machine, kernel: kernel === undefined ? undefined : resolve(kernel), tap: flags.tap, pin: flags.pin },
+    cli: {
+      repeat: flags.repeat,
+      machine: flags.machine,
+      kernel: kernel === undefined ? undefined : resolve(kernel),
+      tap: flags.tap,
+      pin: flags.pin,
+    },
     kinds: Object.keys(executors),
     argsOf: (kind) => executors[kind]?.args,
   });

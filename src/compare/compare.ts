@@ -253,7 +253,12 @@ export { MEASURED_LABEL, identityLabels, metricKey } from '../results/identity.j
  * `<test>.latency` in ns and `<test>.ticks` in TSC ticks; both map to one measurement.
  */
 export function measurementKey(m: Pick<MetricComparison, 'caseId' | 'name' | 'labels' | 'unit'>): string {
-  const stem = m.unit === 'ns' && m.name.endsWith('.latency') ? m.name.slice(0, -'.latency'.length) : m.unit === 'tsc_ticks' && m.name.endsWith('.ticks') ? m.name.slice(0, -'.ticks'.length) : undefined;
+  const stem =
+    m.unit === 'ns' && m.name.endsWith('.latency')
+      ? m.name.slice(0, -'.latency'.length)
+      : m.unit === 'tsc_ticks' && m.name.endsWith('.ticks')
+        ? m.name.slice(0, -'.ticks'.length)
+        : undefined;
   const key = metricKey(m.caseId, { name: stem === undefined ? m.name : `${stem}.*`, labels: m.labels });
   return stem === undefined ? `metric:${key}` : `time:${key}`;
 }
@@ -280,7 +285,16 @@ export function thresholdFor(key: string, name: string, opts: CompareOptions): n
 }
 
 /** The facts that make two machines the same hardware (hostname aside). */
-export const HARDWARE_FACTS = ['cpuModel', 'cpuVendor', 'cpuFamily', 'cpuModelNumber', 'cpuStepping', 'cores', 'threads', 'memTotalKiB'] as const;
+export const HARDWARE_FACTS = [
+  'cpuModel',
+  'cpuVendor',
+  'cpuFamily',
+  'cpuModelNumber',
+  'cpuStepping',
+  'cores',
+  'threads',
+  'memTotalKiB',
+] as const;
 
 export function classifyHosts(a: HostFingerprint, b: HostFingerprint): HostRelation {
   if (!a.cpuModel || !b.cpuModel) return 'different';
@@ -300,7 +314,14 @@ export function factRows(a: HostFingerprint, b: HostFingerprint): FactRow[] {
 
 function side(x: LabelledResults): Side {
   const r = x.results;
-  return { label: x.label, runId: r.run.id, suite: r.run.suite, accelerator: r.run.accelerator, state: r.run.state, host: r.host };
+  return {
+    label: x.label,
+    runId: r.run.id,
+    suite: r.run.suite,
+    accelerator: r.run.accelerator,
+    state: r.run.state,
+    host: r.host,
+  };
 }
 
 interface Located {
@@ -351,7 +372,10 @@ export function vmDifferences(a: CaseResult, b: CaseResult): VmDiff[] {
 
 function metricSide(l: Located): { side: MetricSide; finite: number[]; roundMedians?: number[] } {
   const finite = l.m.samples.filter(Number.isFinite);
-  const rm = l.m.rounds && l.m.rounds.reduce((s, n) => s + n, 0) === l.m.samples.length ? roundMedians(l.m.samples, l.m.rounds) : undefined;
+  const rm =
+    l.m.rounds && l.m.rounds.reduce((s, n) => s + n, 0) === l.m.samples.length
+      ? roundMedians(l.m.samples, l.m.rounds)
+      : undefined;
   return {
     finite,
     ...(rm ? { roundMedians: rm } : {}),
@@ -377,14 +401,19 @@ interface Prepared {
 function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: CompareOptions): Prepared {
   const base = side(baseIn);
   const next = side(nextIn);
-  const layerA = baseIn.results.run.layer ?? 1, layerB = nextIn.results.run.layer ?? 1;
+  const layerA = baseIn.results.run.layer ?? 1,
+    layerB = nextIn.results.run.layer ?? 1;
   // Not even --force: a layer-2 figure includes the outer hypervisor's share of every exit, so a
   // difference says nothing about either run. `run --nested --beside` sets the layers side by side.
   if (layerA !== layerB) {
-    throw new IncomparableError(`${base.label} ran its guests at layer ${layerA} and ${next.label} at layer ${layerB} (nested): figures of different layers are not comparable; \`kvmbench run exits --nested --beside\` measures both and gives their ratio`);
+    throw new IncomparableError(
+      `${base.label} ran its guests at layer ${layerA} and ${next.label} at layer ${layerB} (nested): figures of different layers are not comparable; \`kvmbench run exits --nested --beside\` measures both and gives their ratio`,
+    );
   }
   if (!opts.force && acceleratorsClash(base.accelerator, next.accelerator)) {
-    throw new IncomparableError(`${base.label} ran on ${base.accelerator} and ${next.label} on ${next.accelerator}: emulation and hardware figures are not comparable`);
+    throw new IncomparableError(
+      `${base.label} ran on ${base.accelerator} and ${next.label} on ${next.accelerator}: emulation and hardware figures are not comparable`,
+    );
   }
   const { byKey: ia, duplicates: da } = indexMetrics(baseIn.results);
   const { byKey: ib, duplicates: db } = indexMetrics(nextIn.results);
@@ -405,7 +434,10 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     if (!vmByCase.has(a.c.id)) {
       const d = vmDifferences(a.c, b.c);
       vmDiffs.push(...d);
-      vmByCase.set(a.c.id, d.map((x) => x.key));
+      vmByCase.set(
+        a.c.id,
+        d.map((x) => x.key),
+      );
     }
     const sa = metricSide(a);
     const sb = metricSide(b);
@@ -440,7 +472,12 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     }
     if (sa.side.nonFinite || sb.side.nonFinite) {
       row.refused.push('non-finite');
-      const which = [sa.side.nonFinite ? `${base.label} has ${sa.side.nonFinite}` : '', sb.side.nonFinite ? `${next.label} has ${sb.side.nonFinite}` : ''].filter(Boolean).join(', ');
+      const which = [
+        sa.side.nonFinite ? `${base.label} has ${sa.side.nonFinite}` : '',
+        sb.side.nonFinite ? `${next.label} has ${sb.side.nonFinite}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       row.notes.push(`non-finite samples (NaN or ±Infinity): ${which}`);
     }
     if (acceleratorsClash(a.m.accelerator, b.m.accelerator)) {
@@ -461,10 +498,13 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     // Samples that are each a guest of their own (boots) are replicates already: pooled over rounds, tested as samples.
     const perGuest = a.m.perGuest === true && b.m.perGuest === true;
     if (perGuest) row.perGuest = true;
-    if (!perGuest && ra && rb && ra.length >= MIN_ROUNDS && rb.length >= MIN_ROUNDS) rows.push({ row, a: sa.finite, b: sb.finite, ra, rb });
+    if (!perGuest && ra && rb && ra.length >= MIN_ROUNDS && rb.length >= MIN_ROUNDS)
+      rows.push({ row, a: sa.finite, b: sb.finite, ra, rb });
     else {
       if (!perGuest && ((ra?.length ?? 1) > 1 || (rb?.length ?? 1) > 1)) {
-        row.notes.push(`rounds ${ra?.length ?? 1} vs ${rb?.length ?? 1}: fewer than ${MIN_ROUNDS} a side, so samples are tested as if independent`);
+        row.notes.push(
+          `rounds ${ra?.length ?? 1} vs ${rb?.length ?? 1}: fewer than ${MIN_ROUNDS} a side, so samples are tested as if independent`,
+        );
       }
       rows.push({ row, a: sa.finite, b: sb.finite });
     }
@@ -479,7 +519,16 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     vmDiffs,
     warnings,
     geomean: { costRatio: Number.NaN, rows: 0, excludedNonPositive: 0, excludedDuplicate: 0 },
-    power: { power: DETECT_POWER, family: 0, rows: 0, n: [0, 0], unit: 'samples', cv: Number.NaN, shift: Number.NaN, range: [Number.NaN, Number.NaN] },
+    power: {
+      power: DETECT_POWER,
+      family: 0,
+      rows: 0,
+      n: [0, 0],
+      unit: 'samples',
+      cv: Number.NaN,
+      shift: Number.NaN,
+      range: [Number.NaN, Number.NaN],
+    },
     counts: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<MetricVerdict, number>,
   };
   return { pair, rows };
@@ -492,23 +541,37 @@ function guardForced(prepared: readonly Prepared[], force: boolean | undefined):
     const hits = prepared.flatMap((p) => p.pair.metrics.filter((r) => r.forced.includes(kind)).map((r) => ({ p: p.pair, r })));
     if (hits.length === 0) continue;
     const { p, r } = hits[0]!;
-    const what = kind === 'accelerator' ? `${r.base.accelerator} in ${p.base.label}, ${r.new.accelerator} in ${p.new.label}` : `${r.base.execution} execution in ${p.base.label}, ${r.new.execution} in ${p.new.label}`;
+    const what =
+      kind === 'accelerator'
+        ? `${r.base.accelerator} in ${p.base.label}, ${r.new.accelerator} in ${p.new.label}`
+        : `${r.base.execution} execution in ${p.base.label}, ${r.new.execution} in ${p.new.label}`;
     const more = hits.length > 1 ? ` (and ${hits.length - 1} more metric${hits.length > 2 ? 's' : ''})` : '';
-    const why = kind === 'accelerator' ? 'emulation and hardware figures are not comparable' : 'figures of different execution modes measure different things and are not comparable';
+    const why =
+      kind === 'accelerator'
+        ? 'emulation and hardware figures are not comparable'
+        : 'figures of different execution modes measure different things and are not comparable';
     throw new IncomparableError(`${r.key}: ${what}${more}: ${why}`);
   }
 }
 
 /** Verdict of a tested row from its Holm-adjusted p-value and its interval. */
-export function judge(r: Pick<MetricComparison, 'pAdjusted' | 'ci' | 'threshold' | 'better'>, alpha: number): { verdict: MetricVerdict; note?: string } {
+export function judge(
+  r: Pick<MetricComparison, 'pAdjusted' | 'ci' | 'threshold' | 'better'>,
+  alpha: number,
+): { verdict: MetricVerdict; note?: string } {
   const [lo, hi] = r.ci;
   const t = r.threshold;
   const significant = r.pAdjusted < alpha;
   const above = lo > t; // the whole interval above the band
   const below = hi < -t; // the whole interval below the band
   if (significant && (above || below)) return { verdict: above === (r.better === 'lower') ? 'regressed' : 'improved' };
-  if (lo >= -t && hi <= t) return significant ? { verdict: 'unchanged', note: 'significant but within the noise band' } : { verdict: 'unchanged' };
-  if (above || below) return { verdict: 'inconclusive', note: 'the interval lies beyond the noise band but the test does not confirm it after correction' };
+  if (lo >= -t && hi <= t)
+    return significant ? { verdict: 'unchanged', note: 'significant but within the noise band' } : { verdict: 'unchanged' };
+  if (above || below)
+    return {
+      verdict: 'inconclusive',
+      note: 'the interval lies beyond the noise band but the test does not confirm it after correction',
+    };
   if (significant) return { verdict: 'inconclusive', note: 'significant, but the interval reaches into the noise band' };
   return { verdict: 'inconclusive' };
 }
@@ -526,7 +589,12 @@ function geomeanOf(rows: readonly MetricComparison[]): Geomean {
   });
   const positive = unique.filter((r) => r.base.median > 0 && r.new.median > 0);
   const ratios = positive.map((r) => (r.better === 'lower' ? r.new.median / r.base.median : r.base.median / r.new.median));
-  return { costRatio: geometricMean(ratios), rows: positive.length, excludedNonPositive: unique.length - positive.length, excludedDuplicate: tested.length - unique.length };
+  return {
+    costRatio: geometricMean(ratios),
+    rows: positive.length,
+    excludedNonPositive: unique.length - positive.length,
+    excludedDuplicate: tested.length - unique.length,
+  };
 }
 
 function powerOf(rows: readonly MetricComparison[], family: number): PowerSummary {
@@ -579,7 +647,8 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
       row.change = hl.change;
       row.ci = hl.ci;
       ci = Number.isFinite(hl.ci[0]);
-      if (!ci) row.notes.push(`interval undefined: ${a.length} vs ${b.length} rounds cannot reach ${Math.round(CI_LEVEL * 100)} %`);
+      if (!ci)
+        row.notes.push(`interval undefined: ${a.length} vs ${b.length} rounds cannot reach ${Math.round(CI_LEVEL * 100)} %`);
     } else if (ci) row.ci = bootstrapChangeCI(a, b, seededRng(`${seed}:${row.key}`), bootstrap, CI_LEVEL);
     else row.notes.push('interval undefined below 2 samples a side');
     if (!ci || minimumP(a.length, b.length) > alpha / Math.max(1, compared)) {
@@ -608,20 +677,44 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
     const cv = robustCv(a, b);
     if (!Number.isFinite(cv)) continue;
     r.cv = cv;
-    r.detectable = detectableShift({ n1: a.length, n2: b.length, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL });
+    r.detectable = detectableShift({
+      n1: a.length,
+      n2: b.length,
+      cv,
+      family: tested.length,
+      alpha,
+      noiseBand: r.threshold,
+      ciLevel: CI_LEVEL,
+    });
     if (r.verdict === 'inconclusive') {
-      const n = replicatesToConfirm({ change: r.change, cv, family: tested.length, alpha, noiseBand: r.threshold, ciLevel: CI_LEVEL, hint: { n: Math.min(a.length, b.length), detectable: r.detectable } });
+      const n = replicatesToConfirm({
+        change: r.change,
+        cv,
+        family: tested.length,
+        alpha,
+        noiseBand: r.threshold,
+        ciLevel: CI_LEVEL,
+        hint: { n: Math.min(a.length, b.length), detectable: r.detectable },
+      });
       const unit = r.replicate === 'round' ? 'rounds' : 'samples';
       if (n !== undefined) {
         r.toConfirm = n;
-        r.notes.push(`about ${n} ${unit} a side (now ${a.length} and ${b.length}) would confirm a change of ${(r.change * 100).toFixed(1)} % at ${Math.round(DETECT_POWER * 100)} % power${unit === 'samples' ? ' (or --precision to sample until the interval is narrow)' : ''}`);
+        r.notes.push(
+          `about ${n} ${unit} a side (now ${a.length} and ${b.length}) would confirm a change of ${(r.change * 100).toFixed(1)} % at ${Math.round(DETECT_POWER * 100)} % power${unit === 'samples' ? ' (or --precision to sample until the interval is narrow)' : ''}`,
+        );
       } else if (Math.abs(r.change) <= r.threshold) {
-        r.notes.push(`the change seen (${(r.change * 100).toFixed(1)} %) is inside the noise band: more ${unit} can make it unchanged, never regressed`);
+        r.notes.push(
+          `the change seen (${(r.change * 100).toFixed(1)} %) is inside the noise band: more ${unit} can make it unchanged, never regressed`,
+        );
       }
     }
   }
   for (const { pair } of prepared) {
-    if (pair.metrics.some((r) => r.replicate === 'sample' && !r.perGuest && r.base.rounds === undefined && r.new.rounds === undefined)) {
+    if (
+      pair.metrics.some(
+        (r) => r.replicate === 'sample' && !r.perGuest && r.base.rounds === undefined && r.new.rounds === undefined,
+      )
+    ) {
       pair.warnings.push(
         `${pair.base.label} and ${pair.new.label} ran each case in one guest: its samples are tested as if independent, which leaves out how much guests differ from each other; ` +
           `for a verdict guest against guest, run both with --rounds ${MIN_ROUNDS} or more (kvmbench ab does by default)`,

@@ -25,13 +25,26 @@ export interface ConfirmOptions {
 export function replicatesToConfirm(o: ConfirmOptions & { hint?: { n: number; detectable: number } }): number | undefined {
   const shift = Math.abs(o.change);
   if (!Number.isFinite(shift) || !(shift > o.noiseBand) || !(o.cv >= 0)) return undefined;
-  const ok = (n: number): boolean => detectionPower({ n1: n, n2: n, cv: o.cv, family: o.family, noiseBand: o.noiseBand, ...(o.alpha !== undefined ? { alpha: o.alpha } : {}), ...(o.ciLevel !== undefined ? { ciLevel: o.ciLevel } : {}) }, shift) >= DETECT_POWER;
+  const ok = (n: number): boolean =>
+    detectionPower(
+      {
+        n1: n,
+        n2: n,
+        cv: o.cv,
+        family: o.family,
+        noiseBand: o.noiseBand,
+        ...(o.alpha !== undefined ? { alpha: o.alpha } : {}),
+        ...(o.ciLevel !== undefined ? { ciLevel: o.ciLevel } : {}),
+      },
+      shift,
+    ) >= DETECT_POWER;
   // First guess from the row's own detectable shift: its excess over the band shrinks as 1/√n.
   const lb = Math.log1p(o.noiseBand);
   const h = o.hint;
-  const guess = h && Number.isFinite(h.detectable) && h.detectable > o.noiseBand
-    ? Math.ceil(h.n * ((Math.log1p(h.detectable) - lb) / (Math.log1p(shift) - lb)) ** 2)
-    : 8;
+  const guess =
+    h && Number.isFinite(h.detectable) && h.detectable > o.noiseBand
+      ? Math.ceil(h.n * ((Math.log1p(h.detectable) - lb) / (Math.log1p(shift) - lb)) ** 2)
+      : 8;
   if (guess > 4 * MAX_REPLICATES) return undefined;
   let hi = Math.max(2, Math.min(guess, MAX_REPLICATES));
   let lo: number;

@@ -7,7 +7,15 @@
  */
 import type { CaseResult, CaseStatus, Results } from '../results/model.js';
 
-export const CONFORMANCE_CHANGES = ['regressed', 'fixed', 'pass-to-skip', 'skip-to-pass', 'other', 'only-base', 'only-new'] as const;
+export const CONFORMANCE_CHANGES = [
+  'regressed',
+  'fixed',
+  'pass-to-skip',
+  'skip-to-pass',
+  'other',
+  'only-base',
+  'only-new',
+] as const;
 export type ConformanceChange = (typeof CONFORMANCE_CHANGES)[number];
 
 export interface ConformanceRow {
@@ -84,9 +92,21 @@ export function compareConformance(base: Results, next: Results): ConformanceCom
     const reason = cb.reason ?? ca.reason;
     rows.push({ caseId: id, change, base: ca.status, new: cb.status, ...subCheckDiff(ca, cb), ...(reason ? { reason } : {}) });
   }
-  for (const [id, cb] of b) if (!a.has(id)) rows.push({ caseId: id, change: 'only-new', new: cb.status, newFailures: [], newPasses: [], ...(cb.reason ? { reason: cb.reason } : {}) });
+  for (const [id, cb] of b)
+    if (!a.has(id))
+      rows.push({
+        caseId: id,
+        change: 'only-new',
+        new: cb.status,
+        newFailures: [],
+        newPasses: [],
+        ...(cb.reason ? { reason: cb.reason } : {}),
+      });
   const order = (c: ConformanceChange): number => CONFORMANCE_CHANGES.indexOf(c);
   rows.sort((x, y) => order(x.change) - order(y.change));
-  const counts = Object.fromEntries(CONFORMANCE_CHANGES.map((c) => [c, rows.filter((r) => r.change === c).length])) as Record<ConformanceChange, number>;
+  const counts = Object.fromEntries(CONFORMANCE_CHANGES.map((c) => [c, rows.filter((r) => r.change === c).length])) as Record<
+    ConformanceChange,
+    number
+  >;
   return { rows, unchanged, counts, regressions: counts.regressed };
 }

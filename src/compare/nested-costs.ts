@@ -55,14 +55,20 @@ export interface NestedCostTable {
 export const BOOTSTRAP_REPS = 2000;
 
 /** Percentile-bootstrap 95 % interval of median(b) / median(a), each side resampled independently. */
-export function ratioOfMediansCi(a: readonly number[], b: readonly number[], seed: string, reps = BOOTSTRAP_REPS): [number, number] {
+export function ratioOfMediansCi(
+  a: readonly number[],
+  b: readonly number[],
+  seed: string,
+  reps = BOOTSTRAP_REPS,
+): [number, number] {
   if (a.length === 0 || b.length === 0) return [Number.NaN, Number.NaN];
   const rng = seededRng(seed);
   const pick = (xs: readonly number[], buf: number[]): number => {
     for (let i = 0; i < xs.length; i++) buf[i] = xs[Math.floor(rng() * xs.length)]!;
     return median(buf);
   };
-  const ba = new Array<number>(a.length), bb = new Array<number>(b.length);
+  const ba = new Array<number>(a.length),
+    bb = new Array<number>(b.length);
   const ratios: number[] = [];
   for (let r = 0; r < reps; r++) {
     const ma = pick(a, ba);
@@ -92,7 +98,7 @@ function figure(c: CaseResult, m: Metric): LayerFigure {
     median: median(m.samples),
     n: m.samples.length,
     accelerator: m.accelerator,
-    ...(m.execution ?? c.execution?.mode ? { execution: m.execution ?? c.execution?.mode } : {}),
+    ...((m.execution ?? c.execution?.mode) ? { execution: m.execution ?? c.execution?.mode } : {}),
     ...(exits !== undefined ? { exitsPerIteration: exits } : {}),
     ...(emul !== undefined ? { insnEmulationPerIteration: emul } : {}),
   };
@@ -111,17 +117,24 @@ export function nestedCostTable(l1: Results, l1Dir: string, l2: Results, l2Dir: 
       unpaired.push(c2.id);
       continue;
     }
-    const f1 = figure(c1, m1), f2 = figure(c2, m2);
+    const f1 = figure(c1, m1),
+      f2 = figure(c2, m2);
     rows.push({
-      caseId: c2.id, metric: m2.name, unit: m2.unit, interval: m2.interval, l1: f1, l2: f2,
+      caseId: c2.id,
+      metric: m2.name,
+      unit: m2.unit,
+      interval: m2.interval,
+      l1: f1,
+      l2: f2,
       multiplier: f1.median === 0 ? Number.NaN : f2.median / f1.median,
       ci: ratioOfMediansCi(m1.samples, m2.samples, `${c2.id}/${m2.name}`),
     });
   }
   for (const c1 of l1.cases) if (!l2.cases.some((c) => c.id === c1.id)) unpaired.push(c1.id);
-  const meaning = outer === 'tcg'
-    ? 'L1 ran under TCG on this host: layer-1 figures are TCG emulation costs and layer-2 figures are KVM exits inside TCG, so the multiplier is not a hardware figure; the exit counts at layer 2 are L1\'s KVM\'s own'
-    : 'L1 ran under this host\'s KVM with VT-x/AMD-V passed through: the multiplier is what one level of nesting adds to each exit on this hardware';
+  const meaning =
+    outer === 'tcg'
+      ? "L1 ran under TCG on this host: layer-1 figures are TCG emulation costs and layer-2 figures are KVM exits inside TCG, so the multiplier is not a hardware figure; the exit counts at layer 2 are L1's KVM's own"
+      : "L1 ran under this host's KVM with VT-x/AMD-V passed through: the multiplier is what one level of nesting adds to each exit on this hardware";
   return {
     schema: NESTED_COSTS_SCHEMA,
     l1Run: { id: l1.run.id, accelerator: l1.run.accelerator, dir: l1Dir },

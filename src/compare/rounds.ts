@@ -61,7 +61,8 @@ export function hodgesLehmann(a: readonly number[], b: readonly number[], level 
   for (const y of b) for (const x of a) diffs.push(f(y) - f(x));
   diffs.sort((p, q) => p - q);
   const scale = positive ? 1 : Math.abs(median(a));
-  const toChange = (d: number): number => (positive ? Math.expm1(d) : scale > 0 ? d / scale : d === 0 ? 0 : Math.sign(d) * Number.POSITIVE_INFINITY);
+  const toChange = (d: number): number =>
+    positive ? Math.expm1(d) : scale > 0 ? d / scale : d === 0 ? 0 : Math.sign(d) * Number.POSITIVE_INFINITY;
   const shift = median(diffs);
   // k: the number of smallest (and largest) differences the interval leaves out, plus one.
   const counts = exactUCounts(a.length, b.length);

@@ -63,7 +63,7 @@ export function ranks(values: readonly number[]): { ranks: Float64Array; tieTerm
   const idx = values.map((_, i) => i).sort((i, j) => values[i]! - values[j]!);
   const r = new Float64Array(values.length);
   let tieTerm = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && values[idx[j + 1]!] === values[idx[i]!]) j++;
     const avg = (i + j) / 2 + 1;
@@ -89,7 +89,15 @@ export function erfc(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }
@@ -173,7 +181,12 @@ export const MC_MAX_PERMUTATIONS = 2_000_000;
  *
  * Otherwise p = 2·(c + 1)/(L + 1), the usual valid Monte Carlo p-value; capped at 1.
  */
-export function monteCarloRankSumP(doubledRanks: ArrayLike<number>, n1: number, observedDoubled: number, opts: MonteCarloOptions = {}): { p: number; permutations: number } {
+export function monteCarloRankSumP(
+  doubledRanks: ArrayLike<number>,
+  n1: number,
+  observedDoubled: number,
+  opts: MonteCarloOptions = {},
+): { p: number; permutations: number } {
   const N = doubledRanks.length;
   const n2 = N - n1;
   const rng = opts.rng ?? seededRng('mann-whitney-monte-carlo');
@@ -282,7 +295,7 @@ export function mannWhitney(
 export function tieGroups(values: readonly number[]): number[] {
   const sorted = [...values].sort((x, y) => x - y);
   const out: number[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[i]) j++;
     out.push(j - i + 1);
@@ -373,7 +386,13 @@ export function relativeChange(base: number, next: number): number {
  * 95 % (by default) percentile-bootstrap interval of the relative change of medians:
  * both sides resampled independently, `iterations` times.
  */
-export function bootstrapChangeCI(base: readonly number[], next: readonly number[], rng: Rng, iterations = 2000, level = 0.95): [number, number] {
+export function bootstrapChangeCI(
+  base: readonly number[],
+  next: readonly number[],
+  rng: Rng,
+  iterations = 2000,
+  level = 0.95,
+): [number, number] {
   if (base.length === 0 || next.length === 0) return [Number.NaN, Number.NaN];
   const sa = [...base].sort((x, y) => x - y);
   const sb = [...next].sort((x, y) => x - y);

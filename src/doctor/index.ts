@@ -32,7 +32,18 @@ export * from './types.js';
  * results, and starts QEMU only on hosts with SEV or TDX hardware.
  */
 export const DEFAULT_CHECKS: readonly CheckDef[] = [
-  ...KVM_CHECKS, kvmRun, ...BENCH_CHECKS, ...VMM_CHECKS, cgroups, ...NESTED_CHECKS, ...IO_CHECKS, tun, ...NET_CHECKS, iommuKernel, ...CVM_CHECKS, ...CONFORM_CHECKS,
+  ...KVM_CHECKS,
+  kvmRun,
+  ...BENCH_CHECKS,
+  ...VMM_CHECKS,
+  cgroups,
+  ...NESTED_CHECKS,
+  ...IO_CHECKS,
+  tun,
+  ...NET_CHECKS,
+  iommuKernel,
+  ...CVM_CHECKS,
+  ...CONFORM_CHECKS,
 ];
 
 export interface DoctorOptions {
@@ -69,7 +80,14 @@ export async function runDoctor(host: ExaminedHost, opts: DoctorOptions = {}): P
   const facts = hostFacts(reader);
   // Start the slow reads (dmesg, two QEMU runs) before the synchronous probe so the child
   // processes run while koffi loads; checks then find every fact memoized.
-  const prefetch = Promise.all([facts.qemu(), facts.kernelLog(), facts.cpu(), facts.modules(), facts.virtualization(), facts.container()]);
+  const prefetch = Promise.all([
+    facts.qemu(),
+    facts.kernelLog(),
+    facts.cpu(),
+    facts.modules(),
+    facts.virtualization(),
+    facts.container(),
+  ]);
   const probe = facts.probe();
   await prefetch;
 
@@ -79,11 +97,21 @@ export async function runDoctor(host: ExaminedHost, opts: DoctorOptions = {}): P
     let check: DoctorCheck;
     try {
       const out = await def.run({ reader, actions, facts, probe, results });
-      check = { id: def.id, title: def.title, profile: def.profile, status: out.status, evidence: out.evidence, ...(out.fix ? { fix: out.fix } : {}) };
+      check = {
+        id: def.id,
+        title: def.title,
+        profile: def.profile,
+        status: out.status,
+        evidence: out.evidence,
+        ...(out.fix ? { fix: out.fix } : {}),
+      };
     } catch (err) {
       // A broken check must not read as a pass.
       check = {
-        id: def.id, title: def.title, profile: def.profile, status: 'fail',
+        id: def.id,
+        title: def.title,
+        profile: def.profile,
+        status: 'fail',
         evidence: [`the check itself failed: ${err instanceof Error ? err.message : String(err)}`],
         fix: 'this is a kvmbench bug; please report it with `kvmbench doctor --json`',
       };
@@ -103,9 +131,16 @@ export async function runDoctor(host: ExaminedHost, opts: DoctorOptions = {}): P
       ...(probe.errno ? { errno: probe.errno } : {}),
       ...(probe.apiVersion !== undefined ? { apiVersion: probe.apiVersion } : {}),
       ...(probe.reason ? { reason: probe.reason } : {}),
-      ...(probe.fix ? { fix: results.get('kvm.dev-open')?.status === 'fail' ? results.get('kvm.dev-open')!.fix : probe.fix } : {}),
+      ...(probe.fix
+        ? { fix: results.get('kvm.dev-open')?.status === 'fail' ? results.get('kvm.dev-open')!.fix : probe.fix }
+        : {}),
       capabilities: probe.capabilities,
-      flavor: { name: flavor.flavor, ...(flavor.module ? { module: flavor.module } : {}), meaning: flavor.meaning, evidence: flavor.evidence },
+      flavor: {
+        name: flavor.flavor,
+        ...(flavor.module ? { module: flavor.module } : {}),
+        meaning: flavor.meaning,
+        evidence: flavor.evidence,
+      },
     },
     verdict: verdictOf(checks, profile),
     profile,

@@ -10,9 +10,15 @@ import { UsageError } from '../errors.js';
 import { hostClassOf } from './host-class.js';
 import type { HistoryStore } from './store.js';
 
-export async function historyBaseline(store: HistoryStore, next: Results, lastRuns: number): Promise<{ baseline: Results; runIds: string[] }> {
+export async function historyBaseline(
+  store: HistoryStore,
+  next: Results,
+  lastRuns: number,
+): Promise<{ baseline: Results; runIds: string[] }> {
   const cls = hostClassOf(next.host);
-  const runs = (await store.listRuns({ hostClass: cls.id, states: ['complete'] })).filter((r) => r.id !== next.run.id).slice(0, lastRuns);
+  const runs = (await store.listRuns({ hostClass: cls.id, states: ['complete'] }))
+    .filter((r) => r.id !== next.run.id)
+    .slice(0, lastRuns);
   if (runs.length === 0) {
     throw new UsageError(
       `the history store ${store.location} has no complete run of this host class (${cls.id}) other than ${next.run.id}`,
@@ -26,14 +32,33 @@ export async function historyBaseline(store: HistoryStore, next: Results, lastRu
   for (const s of stored) {
     let c = cases.get(s.caseId);
     if (!c) {
-      c = { id: s.caseId, suite: s.caseId.split('/')[0]!, ...(s.caseKind ? { kind: s.caseKind } : {}), status: 'pass', startedAt: s.startedAt, durationMs: 0, metrics: [] };
+      c = {
+        id: s.caseId,
+        suite: s.caseId.split('/')[0]!,
+        ...(s.caseKind ? { kind: s.caseKind } : {}),
+        status: 'pass',
+        startedAt: s.startedAt,
+        durationMs: 0,
+        metrics: [],
+      };
       cases.set(s.caseId, c);
     }
     const key = `${s.metricKey} ${s.unit} ${s.accelerator}`;
     let entry = metrics.get(key);
     if (!entry) {
       entry = {
-        m: { name: s.name, unit: s.unit, better: s.better, interval: s.interval, method: s.method, accelerator: s.accelerator === 'tcg' ? 'tcg' : 'kvm', samples: [], summary: summarize([]), ...(s.labels ? { labels: s.labels } : {}), ...(s.execution ? { execution: s.execution as Metric['execution'] } : {}) },
+        m: {
+          name: s.name,
+          unit: s.unit,
+          better: s.better,
+          interval: s.interval,
+          method: s.method,
+          accelerator: s.accelerator === 'tcg' ? 'tcg' : 'kvm',
+          samples: [],
+          summary: summarize([]),
+          ...(s.labels ? { labels: s.labels } : {}),
+          ...(s.execution ? { execution: s.execution as Metric['execution'] } : {}),
+        },
         rounds: [],
       };
       metrics.set(key, entry);
@@ -57,7 +82,9 @@ export async function historyBaseline(store: HistoryStore, next: Results, lastRu
       end: latest.endedAt ?? latest.startedAt,
       kvmbenchVersion: latest.kvmbenchVersion,
       argv: ['history', 'baseline', ...runIds],
-      accelerator: (['kvm', 'tcg', 'mixed', 'none'].includes(latest.accelerator) ? latest.accelerator : 'mixed') as Results['run']['accelerator'],
+      accelerator: (['kvm', 'tcg', 'mixed', 'none'].includes(latest.accelerator)
+        ? latest.accelerator
+        : 'mixed') as Results['run']['accelerator'],
       quick: false,
       state: 'complete',
     },

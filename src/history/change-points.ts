@@ -81,7 +81,12 @@ class AbsDistanceSet {
  * value from Y to X; the three sums change by that value's distances to each side, read from
  * rank-indexed trees: O(n log n) per segment (10,000 runs in milliseconds).
  */
-export function bestSplit(values: readonly number[], s: number, e: number, minSeg: number): { tau: number; q: number } | undefined {
+export function bestSplit(
+  values: readonly number[],
+  s: number,
+  e: number,
+  minSeg: number,
+): { tau: number; q: number } | undefined {
   const n = e - s;
   if (n < 2 * minSeg) return undefined;
   const order = Array.from({ length: n }, (_, i) => s + i).sort((a, b) => values[a]! - values[b]! || a - b);
@@ -152,7 +157,10 @@ export function studentTwoSidedP(t: number, df: number): number {
 
 function logGamma(x: number): number {
   // Lanczos approximation (g = 7, n = 9).
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   x -= 1;
   let a = c[0]!;
@@ -199,7 +207,13 @@ function betaFraction(x: number, a: number, b: number): number {
   return f;
 }
 
-function passes(values: readonly number[], s: number, tau: number, e: number, o: ChangePointOptions): { p: number; change: number; ok: boolean; before: number; after: number } {
+function passes(
+  values: readonly number[],
+  s: number,
+  tau: number,
+  e: number,
+  o: ChangePointOptions,
+): { p: number; change: number; ok: boolean; before: number; after: number } {
   const before = meanVar(values, s, tau).mean;
   const after = meanVar(values, tau, e).mean;
   const change = before !== 0 ? (after - before) / Math.abs(before) : after === 0 ? 0 : Infinity;
@@ -223,7 +237,9 @@ export function changePoints(values: readonly number[], options: Partial<ChangeP
   // Re-test each point between its neighbours until none is dropped.
   let idx = [...found.keys()].sort((a, b) => a - b);
   for (;;) {
-    const keep = idx.filter((tau, i) => passes(values, i > 0 ? idx[i - 1]! : 0, tau, i + 1 < idx.length ? idx[i + 1]! : values.length, o).ok);
+    const keep = idx.filter(
+      (tau, i) => passes(values, i > 0 ? idx[i - 1]! : 0, tau, i + 1 < idx.length ? idx[i + 1]! : values.length, o).ok,
+    );
     if (keep.length === idx.length) break;
     idx = keep;
   }
@@ -231,6 +247,15 @@ export function changePoints(values: readonly number[], options: Partial<ChangeP
     const s = i > 0 ? idx[i - 1]! : 0;
     const e = i + 1 < idx.length ? idx[i + 1]! : values.length;
     const t = passes(values, s, tau, e, o);
-    return { index: tau, meanBefore: t.before, meanAfter: t.after, nBefore: tau - s, nAfter: e - tau, change: t.change, p: t.p, q: found.get(tau)! };
+    return {
+      index: tau,
+      meanBefore: t.before,
+      meanAfter: t.after,
+      nBefore: tau - s,
+      nAfter: e - tau,
+      change: t.change,
+      p: t.p,
+      q: found.get(tau)!,
+    };
   });
 }

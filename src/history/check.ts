@@ -76,7 +76,13 @@ export function confirmCommand(suite: string, caseId: string): string {
   return `kvmbench ab ${shellWord(suite)} --only ${shellWord(caseId)} --rounds 7 --a-qemu QEMU_BEFORE --b-qemu QEMU_AFTER --fail-on-regression`;
 }
 
-export function runCheck(points: readonly MetricPoint[], classes: readonly HostClass[], store: string, options: ChangePointOptions, lastRuns: number): CheckReport {
+export function runCheck(
+  points: readonly MetricPoint[],
+  classes: readonly HostClass[],
+  store: string,
+  options: ChangePointOptions,
+  lastRuns: number,
+): CheckReport {
   const byId = new Map(classes.map((c) => [c.id, c]));
   const all = seriesOf(points);
   const findings: CheckFinding[] = [];
@@ -114,5 +120,14 @@ export function runCheck(points: readonly MetricPoint[], classes: readonly HostC
     }
   }
   findings.sort((a, b) => Number(b.regression) - Number(a.regression) || Math.abs(b.change) - Math.abs(a.change));
-  return { schema: CHECK_SCHEMA, store, series: all.length, tooShort, lastRuns, options, findings, regressions: findings.filter((f) => f.regression).length };
+  return {
+    schema: CHECK_SCHEMA,
+    store,
+    series: all.length,
+    tooShort,
+    lastRuns,
+    options,
+    findings,
+    regressions: findings.filter((f) => f.regression).length,
+  };
 }

@@ -42,7 +42,11 @@ export class EmbeddedDriver implements SqlDriver {
 
   static async open(path: string, opts: EmbeddedOptions): Promise<EmbeddedDriver> {
     if (!existsSync(path)) {
-      if (!opts.create) throw new UsageError(`no history store at ${path}`, 'add runs first with `kvmbench history import DIR...` or `kvmbench run --store`, or name the store with --store');
+      if (!opts.create)
+        throw new UsageError(
+          `no history store at ${path}`,
+          'add runs first with `kvmbench history import DIR...` or `kvmbench run --store`, or name the store with --store',
+        );
       mkdirSync(dirname(path), { recursive: true });
     }
     // createRequire: the package is CommonJS with a WASM file beside it.
@@ -51,7 +55,10 @@ export class EmbeddedDriver implements SqlDriver {
     try {
       db = new Database(path, { fileMustExist: !opts.create });
     } catch (err) {
-      throw new EnvironmentError(`cannot open the history store ${path}: ${(err as Error).message}`, 'check that the file and its directory are readable and writable by this user');
+      throw new EnvironmentError(
+        `cannot open the history store ${path}: ${(err as Error).message}`,
+        'check that the file and its directory are readable and writable by this user',
+      );
     }
     const timeout = opts.lockTimeoutMs ?? (Number(process.env.KVMBENCH_STORE_LOCK_TIMEOUT_MS) || DEFAULT_LOCK_TIMEOUT_MS);
     const driver = new EmbeddedDriver(path, db, timeout);
@@ -134,5 +141,8 @@ export class EmbeddedDriver implements SqlDriver {
 }
 
 function foreignFile(path: string, why: string): UsageError {
-  return new UsageError(`${path} is not a kvmbench history store (SQLite says: ${why}); nothing was written`, 'name another file with --store, or move this one away: the store can be rebuilt with `kvmbench history import DIR...`');
+  return new UsageError(
+    `${path} is not a kvmbench history store (SQLite says: ${why}); nothing was written`,
+    'name another file with --store, or move this one away: the store can be rebuilt with `kvmbench history import DIR...`',
+  );
 }

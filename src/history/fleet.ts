@@ -57,7 +57,11 @@ export function fleetRule(minDeviation: number): string {
   return `outlier: modified z-score of log(host median / fleet median) beyond ${OUTLIER_Z} (0.6745 · deviation / MAD over the hosts) and at least ${Math.round(minDeviation * 100)} % from the fleet median; needs ${MIN_FLEET_HOSTS} hosts or more`;
 }
 
-export function buildFleet(points: readonly MetricPoint[], store: string, opts: { lastRuns: number; minDeviation?: number }): FleetReport {
+export function buildFleet(
+  points: readonly MetricPoint[],
+  store: string,
+  opts: { lastRuns: number; minDeviation?: number },
+): FleetReport {
   const minDeviation = opts.minDeviation ?? DEFAULT_MIN_DEVIATION;
   // column → host → medians in time order
   const cols = new Map<string, { meta: Omit<FleetColumn, 'fleetMedian' | 'hosts'>; byHost: Map<string, number[]> }>();
@@ -65,7 +69,14 @@ export function buildFleet(points: readonly MetricPoint[], store: string, opts: 
   for (const p of points) {
     const id = `${p.metricKey} [${p.accelerator} ${p.unit}]`;
     let c = cols.get(id);
-    if (!c) cols.set(id, (c = { meta: { id, metricKey: p.metricKey, unit: p.unit, better: p.better, accelerator: p.accelerator }, byHost: new Map() }));
+    if (!c)
+      cols.set(
+        id,
+        (c = {
+          meta: { id, metricKey: p.metricKey, unit: p.unit, better: p.better, accelerator: p.accelerator },
+          byHost: new Map(),
+        }),
+      );
     const list = c.byHost.get(p.hostname) ?? [];
     list.push(p.median);
     c.byHost.set(p.hostname, list);

@@ -22,7 +22,17 @@ export interface HostClass {
 }
 
 /** The fields as a fixed list: their order is part of the id, never reorder them. */
-export const HOST_CLASS_FIELDS = ['cpuModel', 'microcode', 'kernel', 'kvmParams', 'qemuVersion', 'smt', 'thp', 'governor', 'flavor'] as const;
+export const HOST_CLASS_FIELDS = [
+  'cpuModel',
+  'microcode',
+  'kernel',
+  'kvmParams',
+  'qemuVersion',
+  'smt',
+  'thp',
+  'governor',
+  'flavor',
+] as const;
 
 function sortedJson(v: Record<string, Record<string, string>> | undefined): string | undefined {
   if (!v) return undefined;
@@ -56,5 +66,11 @@ export function hostClassOf(h: HostFingerprint): HostClass {
 
 /** A short description for people: `CPU · kernel · QEMU` (the id names it exactly). */
 export function hostClassLabel(c: Pick<HostClass, 'cpuModel' | 'kernel' | 'qemuVersion'>): string {
-  return [c.cpuModel ?? 'unknown CPU', c.kernel ? `Linux ${c.kernel}` : undefined, c.qemuVersion ? `QEMU ${c.qemuVersion}` : undefined].filter(Boolean).join(' · ');
+  return [
+    c.cpuModel ?? 'unknown CPU',
+    c.kernel ? `Linux ${c.kernel}` : undefined,
+    c.qemuVersion ? `QEMU ${c.qemuVersion}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }

@@ -76,10 +76,14 @@ export async function storeVersion(driver: SqlDriver): Promise<number> {
   const rows = await driver.all('SELECT key, value FROM kvmbench_meta WHERE key IN (?, ?)', ['schema', 'version']);
   const meta = new Map(rows.map((r) => [String(r.key), String(r.value)]));
   if (meta.get('schema') !== STORE_SCHEMA) {
-    throw new UsageError(`${driver.location} is not a kvmbench history store (its kvmbench_meta names ${meta.get('schema') ?? 'no schema'}); nothing was written`, 'name another store with --store');
+    throw new UsageError(
+      `${driver.location} is not a kvmbench history store (its kvmbench_meta names ${meta.get('schema') ?? 'no schema'}); nothing was written`,
+      'name another store with --store',
+    );
   }
   const version = Number(meta.get('version'));
-  if (!Number.isInteger(version) || version < 1) throw new UsageError(`${driver.location}: unreadable history schema version ${meta.get('version')}; nothing was written`);
+  if (!Number.isInteger(version) || version < 1)
+    throw new UsageError(`${driver.location}: unreadable history schema version ${meta.get('version')}; nothing was written`);
   if (version > LATEST_VERSION) {
     throw new UsageError(
       `${driver.location} has history schema version ${version}, newer than the ${LATEST_VERSION} this kvmbench knows; nothing was written`,

@@ -37,8 +37,16 @@ export async function openStore(location: string, opts: OpenOptions): Promise<Hi
     if (opts.write) await migrate(driver);
     else {
       const v = await storeVersion(driver);
-      if (v === 0) throw new UsageError(`${driver.location} holds no kvmbench history yet`, 'add runs with `kvmbench history import DIR...` or `kvmbench run --store`');
-      if (v < LATEST_VERSION) throw new UsageError(`${driver.location} has history schema version ${v}; this kvmbench reads version ${LATEST_VERSION}`, 'run `kvmbench history import` (any writer upgrades the store) and retry');
+      if (v === 0)
+        throw new UsageError(
+          `${driver.location} holds no kvmbench history yet`,
+          'add runs with `kvmbench history import DIR...` or `kvmbench run --store`',
+        );
+      if (v < LATEST_VERSION)
+        throw new UsageError(
+          `${driver.location} has history schema version ${v}; this kvmbench reads version ${LATEST_VERSION}`,
+          'run `kvmbench history import` (any writer upgrades the store) and retry',
+        );
     }
   } catch (err) {
     await driver.close();

@@ -53,7 +53,10 @@ export class PostgresDriver implements SqlDriver {
       c.release();
     } catch (err) {
       await pool.end().catch(() => {});
-      throw new EnvironmentError(`cannot reach the PostgreSQL history store ${location}: ${(err as Error).message}`, 'check the URL (postgres://USER[:PASSWORD]@HOST:PORT/DATABASE), that the server runs and that this user may connect');
+      throw new EnvironmentError(
+        `cannot reach the PostgreSQL history store ${location}: ${(err as Error).message}`,
+        'check the URL (postgres://USER[:PASSWORD]@HOST:PORT/DATABASE), that the server runs and that this user may connect',
+      );
     }
     return new PostgresDriver(location, pool);
   }
@@ -88,7 +91,9 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async tableNames(): Promise<string[]> {
-    const rows = await this.all("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name");
+    const rows = await this.all(
+      'SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name',
+    );
     return rows.map((r) => String(r.name));
   }
 
@@ -107,6 +112,9 @@ export function checkPostgresUrl(url: string): void {
   try {
     new URL(url);
   } catch {
-    throw new UsageError(`--store ${redactUrl(url)}: not a valid PostgreSQL URL`, 'write it as postgres://USER[:PASSWORD]@HOST:PORT/DATABASE');
+    throw new UsageError(
+      `--store ${redactUrl(url)}: not a valid PostgreSQL URL`,
+      'write it as postgres://USER[:PASSWORD]@HOST:PORT/DATABASE',
+    );
   }
 }

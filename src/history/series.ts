@@ -27,12 +27,27 @@ export function seriesOf(points: readonly MetricPoint[]): Series[] {
     const id = `${p.hostClass} ${p.metricKey} [${p.accelerator}${p.execution ? `/${p.execution}` : ''} ${p.unit} ${p.better}]`;
     let s = by.get(id);
     if (!s) {
-      s = { id, hostClass: p.hostClass, metricKey: p.metricKey, caseId: p.caseId, name: p.name, unit: p.unit, better: p.better, accelerator: p.accelerator, execution: p.execution, interval: p.interval, suite: p.suite, points: [] };
+      s = {
+        id,
+        hostClass: p.hostClass,
+        metricKey: p.metricKey,
+        caseId: p.caseId,
+        name: p.name,
+        unit: p.unit,
+        better: p.better,
+        accelerator: p.accelerator,
+        execution: p.execution,
+        interval: p.interval,
+        suite: p.suite,
+        points: [],
+      };
       by.set(id, s);
     }
     s.points.push(p);
   }
-  return [...by.values()].sort((a, b) => a.hostClass.localeCompare(b.hostClass) || a.metricKey.localeCompare(b.metricKey) || a.id.localeCompare(b.id));
+  return [...by.values()].sort(
+    (a, b) => a.hostClass.localeCompare(b.hostClass) || a.metricKey.localeCompare(b.metricKey) || a.id.localeCompare(b.id),
+  );
 }
 
 /**

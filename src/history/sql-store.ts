@@ -169,24 +169,51 @@ export class SqlHistoryStore implements HistoryStore {
     const rows = metricRowsOf(results);
     const run = results.run;
     const caseRows = new Map<string, SqlParam[]>();
-    for (const c of results.cases) if (!caseRows.has(c.id)) caseRows.set(c.id, [run.id, c.id, c.kind ?? null, c.status, c.execution?.mode ?? null]);
+    for (const c of results.cases)
+      if (!caseRows.has(c.id)) caseRows.set(c.id, [run.id, c.id, c.kind ?? null, c.status, c.execution?.mode ?? null]);
     await this.db.run(
       `INSERT INTO host_classes (id, cpu_model, microcode, kernel, kvm_params, qemu_version, smt, thp, governor, flavor)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      [cls.id, cls.cpuModel ?? null, cls.microcode ?? null, cls.kernel ?? null, cls.kvmParams ?? null, cls.qemuVersion ?? null, cls.smt ?? null, cls.thp ?? null, cls.governor ?? null, cls.flavor ?? null],
+      [
+        cls.id,
+        cls.cpuModel ?? null,
+        cls.microcode ?? null,
+        cls.kernel ?? null,
+        cls.kvmParams ?? null,
+        cls.qemuVersion ?? null,
+        cls.smt ?? null,
+        cls.thp ?? null,
+        cls.governor ?? null,
+        cls.flavor ?? null,
+      ],
     );
     const added = await this.db.run(
       `INSERT INTO runs (id, suite, started_at, ended_at, state, git_revision, kvmbench_version, accelerator, execution, flavor, hostname, host_class, host_json, source, imported_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       [
-        run.id, run.suite, run.start, run.end ?? null, run.state, run.gitRevision ?? null, run.kvmbenchVersion, run.accelerator,
-        run.execution?.mode ?? null, results.host.kvmFlavor ?? null, results.host.hostname ?? 'unknown', cls.id,
-        JSON.stringify(results.host), source ?? null, new Date().toISOString(),
+        run.id,
+        run.suite,
+        run.start,
+        run.end ?? null,
+        run.state,
+        run.gitRevision ?? null,
+        run.kvmbenchVersion,
+        run.accelerator,
+        run.execution?.mode ?? null,
+        results.host.kvmFlavor ?? null,
+        results.host.hostname ?? 'unknown',
+        cls.id,
+        JSON.stringify(results.host),
+        source ?? null,
+        new Date().toISOString(),
       ],
     );
     if (added === 0) return 'exists';
     for (const part of chunks([...caseRows.values()], BATCH)) {
-      await this.db.run(`INSERT INTO cases (run_id, case_id, kind, status, execution) VALUES ${placeholders(part.length, 5)}`, part.flat());
+      await this.db.run(
+        `INSERT INTO cases (run_id, case_id, kind, status, execution) VALUES ${placeholders(part.length, 5)}`,
+        part.flat(),
+      );
     }
     for (const part of chunks(rows, BATCH)) {
       const params: SqlParam[] = [];
@@ -194,8 +221,21 @@ export class SqlHistoryStore implements HistoryStore {
       for (const m of part) {
         const iv = medianInterval(m.samples);
         params.push(
-          run.id, m.key, m.caseId, m.name, m.labels ? JSON.stringify(m.labels) : null, m.unit, m.better, m.accelerator, m.execution ?? null,
-          m.interval, m.method, m.samples.length, iv.median, iv.lo, iv.hi,
+          run.id,
+          m.key,
+          m.caseId,
+          m.name,
+          m.labels ? JSON.stringify(m.labels) : null,
+          m.unit,
+          m.better,
+          m.accelerator,
+          m.execution ?? null,
+          m.interval,
+          m.method,
+          m.samples.length,
+          iv.median,
+          iv.lo,
+          iv.hi,
         );
         sampleParams.push(run.id, m.key, JSON.stringify(m.samples), m.rounds ? JSON.stringify(m.rounds) : null);
       }
@@ -204,7 +244,10 @@ export class SqlHistoryStore implements HistoryStore {
          VALUES ${placeholders(part.length, 15)}`,
         params,
       );
-      await this.db.run(`INSERT INTO samples (run_id, metric_key, "values", rounds) VALUES ${placeholders(part.length, 4)}`, sampleParams);
+      await this.db.run(
+        `INSERT INTO samples (run_id, metric_key, "values", rounds) VALUES ${placeholders(part.length, 4)}`,
+        sampleParams,
+      );
     }
     return 'added';
   }
@@ -225,12 +268,17 @@ export class SqlHistoryStore implements HistoryStore {
       const sql = `${base}${w.sql ? ' AND' : ' WHERE'} m.metric_key IN (${keys.map(() => '?').join(', ')})${order}`;
       out.push(...(await this.db.all(sql, [...w.params, ...keys])).map(pointOf));
     }
-    return filter.metricKeys.length > IN_CHUNK ? out.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId)) : out;
+    return filter.metricKeys.length > IN_CHUNK
+      ? out.sort((a, b) => a.startedAt.localeCompare(b.startedAt) || a.runId.localeCompare(b.runId))
+      : out;
   }
 
   async metricKeys(filter: RunFilter = {}): Promise<string[]> {
     const w = whereRuns(filter, ['complete']);
-    const rows = await this.db.all(`SELECT DISTINCT m.metric_key FROM metrics m JOIN runs r ON r.id = m.run_id${w.sql} ORDER BY m.metric_key`, w.params);
+    const rows = await this.db.all(
+      `SELECT DISTINCT m.metric_key FROM metrics m JOIN runs r ON r.id = m.run_id${w.sql} ORDER BY m.metric_key`,
+      w.params,
+    );
     return rows.map((r) => String(r.metric_key));
   }
 

@@ -51,17 +51,36 @@ export interface Trend {
   series: TrendSeries[];
 }
 
-export const POINT_MEANING = 'each point is one complete run: the median of its samples, with the distribution-free 95 % interval of that median';
+export const POINT_MEANING =
+  'each point is one complete run: the median of its samples, with the distribution-free 95 % interval of that median';
 
 export function isRegression(change: number, better: 'lower' | 'higher'): boolean {
   return better === 'lower' ? change > 0 : change < 0;
 }
 
-export function buildTrend(points: readonly MetricPoint[], classes: readonly HostClass[], store: string, options: ChangePointOptions, last?: number): Trend {
+export function buildTrend(
+  points: readonly MetricPoint[],
+  classes: readonly HostClass[],
+  store: string,
+  options: ChangePointOptions,
+  last?: number,
+): Trend {
   const byId = new Map(classes.map((c) => [c.id, c]));
   const series = seriesOf(points).map((s): TrendSeries => {
-    const pts = (last ? s.points.slice(-last) : s.points).map((p) => ({ runId: p.runId, startedAt: p.startedAt, hostname: p.hostname, gitRevision: p.gitRevision, n: p.n, median: p.median, ciLo: p.ciLo, ciHi: p.ciHi }));
-    const changes = changePoints(pts.map((p) => p.median), options).map((c) => ({
+    const pts = (last ? s.points.slice(-last) : s.points).map((p) => ({
+      runId: p.runId,
+      startedAt: p.startedAt,
+      hostname: p.hostname,
+      gitRevision: p.gitRevision,
+      n: p.n,
+      median: p.median,
+      ciLo: p.ciLo,
+      ciHi: p.ciHi,
+    }));
+    const changes = changePoints(
+      pts.map((p) => p.median),
+      options,
+    ).map((c) => ({
       index: c.index,
       runBefore: pts[c.index - 1]!.runId,
       runAfter: pts[c.index]!.runId,
@@ -69,7 +88,17 @@ export function buildTrend(points: readonly MetricPoint[], classes: readonly Hos
       p: c.p,
       regression: isRegression(c.change, s.better),
     }));
-    return { hostClass: byId.get(s.hostClass) ?? { id: s.hostClass }, metricKey: s.metricKey, unit: s.unit, better: s.better, accelerator: s.accelerator, execution: s.execution, interval: s.interval, points: pts, changes };
+    return {
+      hostClass: byId.get(s.hostClass) ?? { id: s.hostClass },
+      metricKey: s.metricKey,
+      unit: s.unit,
+      better: s.better,
+      accelerator: s.accelerator,
+      execution: s.execution,
+      interval: s.interval,
+      points: pts,
+      changes,
+    };
   });
   return { schema: TREND_SCHEMA, store, pointMeaning: POINT_MEANING, options, series };
 }

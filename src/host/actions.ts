@@ -71,7 +71,14 @@ export interface ExaminedHost {
 /** No QEMU, no VM: every answer reads as not known (QEMU "not found", no raw run). */
 export const NO_HOST_ACTIONS: HostActions = {
   async qmpQuery(q) {
-    return { accel: q.accel, answered: false, replies: [], notFound: true, error: 'QEMU was not started (no host actions given)', durationMs: 0 };
+    return {
+      accel: q.accel,
+      answered: false,
+      replies: [],
+      notFound: true,
+      error: 'QEMU was not started (no host actions given)',
+      durationMs: 0,
+    };
   },
   async runRawGuest() {
     return undefined;

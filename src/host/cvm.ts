@@ -43,10 +43,46 @@ export interface CvmModeSpec {
  * and QEMU's object types are checked too, and a present feature outranks a version number.
  */
 export const CVM_MODES: readonly CvmModeSpec[] = [
-  { mode: 'sev', label: 'SEV', tech: 'sev', kernel: [4, 16], qemu: [2, 12], module: 'kvm_amd', param: 'sev', qemuObject: 'sev-guest' },
-  { mode: 'sev-es', label: 'SEV-ES', tech: 'sev', kernel: [5, 11], qemu: [6, 0], module: 'kvm_amd', param: 'sev_es', qemuObject: 'sev-guest' },
-  { mode: 'sev-snp', label: 'SEV-SNP', tech: 'sev', kernel: [6, 11], qemu: [9, 1], module: 'kvm_amd', param: 'sev_snp', qemuObject: 'sev-snp-guest' },
-  { mode: 'tdx', label: 'TDX', tech: 'tdx', kernel: [6, 16], qemu: [10, 1], module: 'kvm_intel', param: 'tdx', qemuObject: 'tdx-guest' },
+  {
+    mode: 'sev',
+    label: 'SEV',
+    tech: 'sev',
+    kernel: [4, 16],
+    qemu: [2, 12],
+    module: 'kvm_amd',
+    param: 'sev',
+    qemuObject: 'sev-guest',
+  },
+  {
+    mode: 'sev-es',
+    label: 'SEV-ES',
+    tech: 'sev',
+    kernel: [5, 11],
+    qemu: [6, 0],
+    module: 'kvm_amd',
+    param: 'sev_es',
+    qemuObject: 'sev-guest',
+  },
+  {
+    mode: 'sev-snp',
+    label: 'SEV-SNP',
+    tech: 'sev',
+    kernel: [6, 11],
+    qemu: [9, 1],
+    module: 'kvm_amd',
+    param: 'sev_snp',
+    qemuObject: 'sev-snp-guest',
+  },
+  {
+    mode: 'tdx',
+    label: 'TDX',
+    tech: 'tdx',
+    kernel: [6, 16],
+    qemu: [10, 1],
+    module: 'kvm_intel',
+    param: 'tdx',
+    qemuObject: 'tdx-guest',
+  },
 ];
 
 /** The oldest SEV firmware (API version) the kernel runs SEV-SNP with (SNP_MIN_API_MAJOR/MINOR). */
@@ -62,8 +98,11 @@ export const MSR_IA32_TME_ACTIVATE = 0x982;
 
 /** Intel family-6 models of the Xeon generations that offer TDX (SKU-dependent on the first). */
 const TDX_MODELS = new Map<number, string>([
-  [0x8f, 'Sapphire Rapids (4th gen Xeon Scalable)'], [0xcf, 'Emerald Rapids (5th gen Xeon Scalable)'],
-  [0xad, 'Granite Rapids (Xeon 6)'], [0xae, 'Granite Rapids-D (Xeon 6)'], [0xaf, 'Sierra Forest (Xeon 6)'],
+  [0x8f, 'Sapphire Rapids (4th gen Xeon Scalable)'],
+  [0xcf, 'Emerald Rapids (5th gen Xeon Scalable)'],
+  [0xad, 'Granite Rapids (Xeon 6)'],
+  [0xae, 'Granite Rapids-D (Xeon 6)'],
+  [0xaf, 'Sierra Forest (Xeon 6)'],
   [0xdd, 'Clearwater Forest (Xeon 6+)'],
 ]);
 
@@ -93,8 +132,15 @@ export interface SevCpuid {
 
 export function parseSevCpuid(r: CpuidRegs): SevCpuid {
   return {
-    sme: (r.eax & 1) !== 0, sev: (r.eax & 2) !== 0, sevEs: (r.eax & 8) !== 0, sevSnp: (r.eax & 16) !== 0,
-    cbitPos: r.ebx & 0x3f, physBitsReduction: (r.ebx >>> 6) & 0x3f, maxAsid: r.ecx >>> 0, minSevAsid: r.edx >>> 0, raw: r,
+    sme: (r.eax & 1) !== 0,
+    sev: (r.eax & 2) !== 0,
+    sevEs: (r.eax & 8) !== 0,
+    sevSnp: (r.eax & 16) !== 0,
+    cbitPos: r.ebx & 0x3f,
+    physBitsReduction: (r.ebx >>> 6) & 0x3f,
+    maxAsid: r.ecx >>> 0,
+    minSevAsid: r.edx >>> 0,
+    raw: r,
   };
 }
 
@@ -128,11 +174,16 @@ export function parseSevLog(lines: readonly string[]): SevLog {
   const out: SevLog = { kvm: {}, failures: [] };
   for (const raw of lines) {
     const l = logText(raw);
-    const kvm = /\b(SEV-SNP|SEV-ES|SEV) (enabled|disabled|unusable) \(ASIDs (\d+) - (\d+)\)/.exec(l)
-      ?? /\b(SEV-SNP|SEV-ES|SEV) (supported): (\d+) ASIDs/.exec(l);
+    const kvm =
+      /\b(SEV-SNP|SEV-ES|SEV) (enabled|disabled|unusable) \(ASIDs (\d+) - (\d+)\)/.exec(l) ??
+      /\b(SEV-SNP|SEV-ES|SEV) (supported): (\d+) ASIDs/.exec(l);
     if (kvm && /kvm_amd|ASIDs/.test(l)) {
       const mode = kvm[1]!.toLowerCase() as 'sev' | 'sev-es' | 'sev-snp';
-      out.kvm[mode] = { state: kvm[2] as KvmModeLine['state'], asids: kvm[4] !== undefined ? `${kvm[3]} - ${kvm[4]}` : `${kvm[3]} ASIDs`, line: l };
+      out.kvm[mode] = {
+        state: kvm[2] as KvmModeLine['state'],
+        asids: kvm[4] !== undefined ? `${kvm[3]} - ${kvm[4]}` : `${kvm[3]} ASIDs`,
+        line: l,
+      };
       continue;
     }
     const api = /\bSEV(-SNP)? API:(\d+)\.(\d+) build:(\d+)/.exec(l);
@@ -140,8 +191,14 @@ export function parseSevLog(lines: readonly string[]): SevLog {
       out.api = { snp: Boolean(api[1]), major: Number(api[2]), minor: Number(api[3]), build: Number(api[4]), line: l };
       continue;
     }
-    if (/SEV(-SNP)?: failed to INIT|SEV(-SNP)? support requires firmware version|SEV: failed to get status|sev command .* timed out|SEV: firmware update failed/i.test(l)) out.failures.push(l);
-    else if (/RMP table has not been reserved|Memory for the RMP table has not been reserved|RMP table not reserved/i.test(l)) out.rmpMissing = l;
+    if (
+      /SEV(-SNP)?: failed to INIT|SEV(-SNP)? support requires firmware version|SEV: failed to get status|sev command .* timed out|SEV: firmware update failed/i.test(
+        l,
+      )
+    )
+      out.failures.push(l);
+    else if (/RMP table has not been reserved|Memory for the RMP table has not been reserved|RMP table not reserved/i.test(l))
+      out.rmpMissing = l;
     else if (/RMP table physical range/i.test(l)) out.rmpRange = l;
     else if (/SNP: .*SNP cannot be supported|SNP: IOMMU/i.test(l)) out.iommuSnp = l;
     else if (/Memory Encryption Features active/i.test(l)) out.memEncrypt = l;
@@ -174,8 +231,14 @@ export function parseTdxLog(lines: readonly string[]): TdxLog {
     }
     if (/x86\/tme: (not )?enabled by BIOS/.test(l)) out.tme = { enabled: !/not enabled/.test(l), line: l };
     else if (/x86\/mktme: (enabled|disabled) by BIOS/.test(l)) out.mktme = { enabled: /enabled by BIOS/.test(l), line: l };
-    else if (/tdx.*(initialization failed|init.* failed)|TDX not supported by the host platform|no TDX private KeyIDs|tdx requires|required for TDX/i.test(l)) out.failures.push(l);
-    else if (/(virt\/tdx: (TDX-Module|module) initialized|TDX module initialized|TDX-Module initialized)/i.test(l)) out.initialized = l;
+    else if (
+      /tdx.*(initialization failed|init.* failed)|TDX not supported by the host platform|no TDX private KeyIDs|tdx requires|required for TDX/i.test(
+        l,
+      )
+    )
+      out.failures.push(l);
+    else if (/(virt\/tdx: (TDX-Module|module) initialized|TDX module initialized|TDX-Module initialized)/i.test(l))
+      out.initialized = l;
     else if (/virt\/tdx: .*(TDX module|version|attributes|build_date)/i.test(l)) out.moduleInfo.push(l);
     else if (/kvm_intel: .*tdx/i.test(l)) out.kvm.push(l);
   }
@@ -245,12 +308,17 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
   const log = c.sevLog;
 
   // SEV: the kernel lists `sev` only when the firmware enabled memory encryption and locked SMM.
-  const sev: CvmModeState = { spec: sevSpec, cpu: id ? id.sev : f.has('sev') || log.kvm.sev ? true : undefined, enabled: undefined };
+  const sev: CvmModeState = {
+    spec: sevSpec,
+    cpu: id ? id.sev : f.has('sev') || log.kvm.sev ? true : undefined,
+    enabled: undefined,
+  };
   if (f.has('sev') || log.kvm.sev?.state === 'enabled' || log.kvm.sev?.state === 'supported') sev.enabled = true;
   else if (sev.cpu) {
     sev.enabled = false;
     if (c.msr.syscfg !== undefined && !bit(c.msr.syscfg, 23)) {
-      sev.why = 'the firmware has not enabled memory encryption: MSR SYSCFG MemEncryptionModEn (bit 23) is 0, so the kernel hides sme/sev/sev_es/sev_snp';
+      sev.why =
+        'the firmware has not enabled memory encryption: MSR SYSCFG MemEncryptionModEn (bit 23) is 0, so the kernel hides sme/sev/sev_es/sev_snp';
     } else if (c.msr.hwcr !== undefined && !bit(c.msr.hwcr, 0)) {
       sev.why = 'the firmware left SMM unlocked (MSR HWCR SMMLOCK = 0), so the kernel does not offer SEV';
     } else {
@@ -258,11 +326,17 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
     }
     sev.fix = AMD_BIOS_FIX;
   }
-  if (id && id.sev) sev.capacity = id.maxAsid >= id.minSevAsid && id.minSevAsid > 0 ? `ASIDs ${id.minSevAsid} - ${id.maxAsid}` : `${id.maxAsid} ASIDs`;
+  if (id && id.sev)
+    sev.capacity =
+      id.maxAsid >= id.minSevAsid && id.minSevAsid > 0 ? `ASIDs ${id.minSevAsid} - ${id.maxAsid}` : `${id.maxAsid} ASIDs`;
   else if (log.kvm.sev) sev.capacity = `ASIDs ${log.kvm.sev.asids}`;
 
   // SEV-ES: needs SEV, the flag, and ASIDs below the minimum SEV ASID.
-  const es: CvmModeState = { spec: esSpec, cpu: id ? id.sevEs : f.has('sev_es') || log.kvm['sev-es'] ? true : undefined, enabled: undefined };
+  const es: CvmModeState = {
+    spec: esSpec,
+    cpu: id ? id.sevEs : f.has('sev_es') || log.kvm['sev-es'] ? true : undefined,
+    enabled: undefined,
+  };
   const esAsids = id ? Math.max(0, id.minSevAsid - 1) : undefined;
   if (esAsids) es.capacity = `ASIDs 1 - ${esAsids}`;
   else if (log.kvm['sev-es'] && !/^0 - 0$/.test(log.kvm['sev-es'].asids)) es.capacity = `ASIDs ${log.kvm['sev-es'].asids}`;
@@ -274,7 +348,8 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
     if (id && esAsids === 0) {
       es.enabled = false;
       es.why = `no ASIDs are left for SEV-ES (and SEV-SNP) guests: the minimum SEV ASID (CPUID 0x8000001F EDX) is ${id.minSevAsid}`;
-      es.fix = 'in the firmware setup set "SEV-ES ASID Space Limit" (AMD CBS > CPU Common Options) above 1, e.g. 100: ASIDs below it serve SEV-ES and SEV-SNP guests; save and power-cycle';
+      es.fix =
+        'in the firmware setup set "SEV-ES ASID Space Limit" (AMD CBS > CPU Common Options) above 1, e.g. 100: ASIDs below it serve SEV-ES and SEV-SNP guests; save and power-cycle';
     } else if (id && !f.has('sev_es')) {
       es.enabled = false;
       es.why = 'the CPU has SEV-ES but the kernel does not list sev_es: the firmware has not enabled it';
@@ -283,7 +358,11 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
   }
 
   // SEV-SNP: needs SEV-ES's ASIDs and an RMP table the firmware reserved.
-  const snp: CvmModeState = { spec: snpSpec, cpu: id ? id.sevSnp : f.has('sev_snp') || log.kvm['sev-snp'] ? true : undefined, enabled: undefined };
+  const snp: CvmModeState = {
+    spec: snpSpec,
+    cpu: id ? id.sevSnp : f.has('sev_snp') || log.kvm['sev-snp'] ? true : undefined,
+    enabled: undefined,
+  };
   if (es.capacity) snp.capacity = es.capacity;
   const rmpZero = c.msr.rmpBase !== undefined && c.msr.rmpEnd !== undefined && c.msr.rmpBase === 0n && c.msr.rmpEnd === 0n;
   if (snp.cpu !== false && es.enabled === false) {
@@ -294,11 +373,14 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
     if (rmpZero || log.rmpMissing) {
       snp.enabled = false;
       snp.why = `the firmware reserved no RMP table (${rmpZero ? 'MSR RMP_BASE and RMP_END are 0' : log.rmpMissing})`;
-      snp.fix = 'in the firmware setup enable "SNP Memory (RMP Table) Coverage" and "SEV-SNP Support" (with the IOMMU enabled); save and power-cycle';
+      snp.fix =
+        'in the firmware setup enable "SNP Memory (RMP Table) Coverage" and "SEV-SNP Support" (with the IOMMU enabled); save and power-cycle';
     } else if (id && !f.has('sev_snp')) {
       snp.enabled = false;
-      snp.why = 'the CPU has SEV-SNP but the kernel does not list sev_snp: the firmware did not reserve the RMP table, or the kernel predates SNP host support';
-      snp.fix = 'enable "SNP Memory (RMP Table) Coverage" and "SEV-SNP Support" in the firmware setup, and run Linux 6.11 or later';
+      snp.why =
+        'the CPU has SEV-SNP but the kernel does not list sev_snp: the firmware did not reserve the RMP table, or the kernel predates SNP host support';
+      snp.fix =
+        'enable "SNP Memory (RMP Table) Coverage" and "SEV-SNP Support" in the firmware setup, and run Linux 6.11 or later';
     } else if (f.has('sev_snp') || log.kvm['sev-snp']) snp.enabled = true;
   }
 
@@ -311,9 +393,12 @@ function sevModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
   } else ev.push(`CPUID 0x8000001F not read: ${c.cpuidSource}`);
   ev.push(`/proc/cpuinfo flags: ${['sme', 'sev', 'sev_es', 'sev_snp'].map((x) => `${x} ${f.has(x) ? 'yes' : 'no'}`).join(', ')}`);
   if (c.msr.syscfg !== undefined) {
-    ev.push(`MSR SYSCFG (0xc0010010) = ${hex(c.msr.syscfg)}: MemEncryptionModEn ${bit(c.msr.syscfg, 23) ? 1 : 0}, SNPEn ${bit(c.msr.syscfg, 24) ? 1 : 0}`);
+    ev.push(
+      `MSR SYSCFG (0xc0010010) = ${hex(c.msr.syscfg)}: MemEncryptionModEn ${bit(c.msr.syscfg, 23) ? 1 : 0}, SNPEn ${bit(c.msr.syscfg, 24) ? 1 : 0}`,
+    );
   }
-  if (c.msr.rmpBase !== undefined && c.msr.rmpEnd !== undefined) ev.push(`MSR RMP_BASE/RMP_END = ${hex(c.msr.rmpBase)} / ${hex(c.msr.rmpEnd)}`);
+  if (c.msr.rmpBase !== undefined && c.msr.rmpEnd !== undefined)
+    ev.push(`MSR RMP_BASE/RMP_END = ${hex(c.msr.rmpBase)} / ${hex(c.msr.rmpEnd)}`);
   if (log.rmpRange) ev.push(`kernel log: ${log.rmpRange}`);
   if (log.rmpMissing) ev.push(`kernel log: ${log.rmpMissing}`);
   return [sev, es, snp];
@@ -325,9 +410,14 @@ function tdxModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
   const log = c.tdxLog;
   const keyids = c.msr.keyidPartitioning;
   const tdxKeys = keyids !== undefined ? Number(keyids >> 32n) : undefined;
-  ev.push(`/proc/cpuinfo flags: tdx_host_platform ${c.flags.has('tdx_host_platform') ? 'yes' : 'no'}, tme ${c.flags.has('tme') ? 'yes' : 'no'}`);
+  ev.push(
+    `/proc/cpuinfo flags: tdx_host_platform ${c.flags.has('tdx_host_platform') ? 'yes' : 'no'}, tme ${c.flags.has('tme') ? 'yes' : 'no'}`,
+  );
   if (c.tdxGeneration) ev.push(`CPU generation: ${c.tdxGeneration}, which offers TDX (SKU-dependent)`);
-  if (keyids !== undefined) ev.push(`MSR IA32_MKTME_KEYID_PARTITIONING (0x87) = ${hex(keyids)}: ${Number(keyids & 0xffffffffn)} MKTME KeyIDs, ${tdxKeys} TDX KeyIDs`);
+  if (keyids !== undefined)
+    ev.push(
+      `MSR IA32_MKTME_KEYID_PARTITIONING (0x87) = ${hex(keyids)}: ${Number(keyids & 0xffffffffn)} MKTME KeyIDs, ${tdxKeys} TDX KeyIDs`,
+    );
   if (log.keyids) ev.push(`kernel log: ${log.keyids.line}`);
   const tooFew = log.failures.find((l) => /too few private KeyIDs/i.test(l));
   if (log.keyids || c.flags.has('tdx_host_platform') || (tdxKeys ?? 0) > 0) {
@@ -337,7 +427,8 @@ function tdxModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
     if (tooFew || (n !== undefined && n < 2)) {
       st.enabled = false;
       st.why = `the firmware gave TDX ${n ?? 'too few'} private KeyID${n === 1 ? '' : 's'}: the TDX module needs one for itself and guests need the rest`;
-      st.fix = 'in the firmware setup raise the "TME-MT/TDX key split" so TDX gets at least 2 KeyIDs (e.g. half of them); save and power-cycle';
+      st.fix =
+        'in the firmware setup raise the "TME-MT/TDX key split" so TDX gets at least 2 KeyIDs (e.g. half of them); save and power-cycle';
     } else {
       st.enabled = true;
       if (start !== undefined && n !== undefined) st.capacity = `private KeyIDs [${start}, ${start + n}): ${n - 1} for guests`;
@@ -345,9 +436,10 @@ function tdxModes(c: Omit<CvmFacts, 'modes' | 'evidence'>, ev: string[]): CvmMod
   } else if (tdxKeys === 0 || c.tdxGeneration) {
     st.cpu = c.tdxGeneration ? undefined : false;
     st.enabled = false;
-    st.why = tdxKeys === 0
-      ? 'the firmware has not enabled TDX: MSR IA32_MKTME_KEYID_PARTITIONING gives TDX no KeyIDs'
-      : 'the kernel sees no TDX: no tdx_host_platform flag and no "BIOS enabled: private KeyID range" in the kernel log';
+    st.why =
+      tdxKeys === 0
+        ? 'the firmware has not enabled TDX: MSR IA32_MKTME_KEYID_PARTITIONING gives TDX no KeyIDs'
+        : 'the kernel sees no TDX: no tdx_host_platform flag and no "BIOS enabled: private KeyID range" in the kernel log';
     st.fix = INTEL_BIOS_FIX;
   } else {
     st.cpu = false;
@@ -385,7 +477,8 @@ async function gather(facts: HostFacts): Promise<CvmFacts> {
   if (tech === 'sev') {
     const top = await reader.readCpuid(0, 0x80000000);
     if (!top) cpuidSource = root ? '/dev/cpu/0/cpuid not readable (`sudo modprobe cpuid`)' : 'needs root and the cpuid module';
-    else if (top.eax >>> 0 < CPUID_MEM_ENCRYPT) cpuidSource = `the CPU's highest extended leaf is ${hex(top.eax >>> 0)}: no memory-encryption leaf`;
+    else if (top.eax >>> 0 < CPUID_MEM_ENCRYPT)
+      cpuidSource = `the CPU's highest extended leaf is ${hex(top.eax >>> 0)}: no memory-encryption leaf`;
     else {
       const r = await reader.readCpuid(0, CPUID_MEM_ENCRYPT);
       if (r) {
@@ -394,10 +487,14 @@ async function gather(facts: HostFacts): Promise<CvmFacts> {
       } else cpuidSource = '/dev/cpu/0/cpuid gave no answer';
     }
     if (root) {
-      [msr.syscfg, msr.hwcr, msr.rmpBase, msr.rmpEnd] = await Promise.all([MSR_AMD64_SYSCFG, MSR_K7_HWCR, MSR_AMD64_RMP_BASE, MSR_AMD64_RMP_END].map((m) => reader.readMsr(0, m)));
+      [msr.syscfg, msr.hwcr, msr.rmpBase, msr.rmpEnd] = await Promise.all(
+        [MSR_AMD64_SYSCFG, MSR_K7_HWCR, MSR_AMD64_RMP_BASE, MSR_AMD64_RMP_END].map((m) => reader.readMsr(0, m)),
+      );
     }
   } else if (tech === 'tdx' && root) {
-    [msr.keyidPartitioning, msr.tmeActivate] = await Promise.all([MSR_IA32_MKTME_KEYID_PARTITIONING, MSR_IA32_TME_ACTIVATE].map((m) => reader.readMsr(0, m)));
+    [msr.keyidPartitioning, msr.tmeActivate] = await Promise.all(
+      [MSR_IA32_MKTME_KEYID_PARTITIONING, MSR_IA32_TME_ACTIVATE].map((m) => reader.readMsr(0, m)),
+    );
   }
   for (const k of Object.keys(msr) as Array<keyof typeof msr>) if (msr[k] === undefined) delete msr[k];
   const tdxGeneration = tech === 'tdx' && cpu.family === 6 && cpu.model !== undefined ? TDX_MODELS.get(cpu.model) : undefined;

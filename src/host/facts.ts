@@ -155,18 +155,20 @@ export class HostFacts {
     return this.once('modules', async () => {
       const all = (await this.reader.readdir('/sys/module')) ?? [];
       const names = all.filter((n) => /^kvm/.test(n) || WATCHED_MODULES.includes(n));
-      return Promise.all(names.map(async (name): Promise<KernelModule> => {
-        const base = `/sys/module/${name}`;
-        const init = (await this.reader.readText(`${base}/initstate`))?.trim();
-        const paramNames = (await this.reader.readdir(`${base}/parameters`)) ?? [];
-        const values = await Promise.all(paramNames.map((p) => this.reader.readText(`${base}/parameters/${p}`)));
-        const params: Record<string, string> = {};
-        paramNames.forEach((p, i) => {
-          if (values[i] !== undefined) params[p] = values[i]!.trim();
-        });
-        const state = init === undefined ? 'builtin' : init === 'live' ? 'loaded' : (init as KernelModule['state']);
-        return { name, state, params };
-      }));
+      return Promise.all(
+        names.map(async (name): Promise<KernelModule> => {
+          const base = `/sys/module/${name}`;
+          const init = (await this.reader.readText(`${base}/initstate`))?.trim();
+          const paramNames = (await this.reader.readdir(`${base}/parameters`)) ?? [];
+          const values = await Promise.all(paramNames.map((p) => this.reader.readText(`${base}/parameters/${p}`)));
+          const params: Record<string, string> = {};
+          paramNames.forEach((p, i) => {
+            if (values[i] !== undefined) params[p] = values[i]!.trim();
+          });
+          const state = init === undefined ? 'builtin' : init === 'live' ? 'loaded' : (init as KernelModule['state']);
+          return { name, state, params };
+        }),
+      );
     });
   }
 
@@ -180,7 +182,11 @@ export class HostFacts {
       if (r.exitCode === 0) {
         return { readable: true, source: 'dmesg', lines: r.stdout.split('\n').filter((l) => RELEVANT_LOG.test(l)) };
       }
-      const error = r.notFound ? 'dmesg not installed' : r.timedOut ? 'dmesg timed out' : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`);
+      const error = r.notFound
+        ? 'dmesg not installed'
+        : r.timedOut
+          ? 'dmesg timed out'
+          : (r.stderr.trim().split('\n')[0] ?? `exit ${r.exitCode}`);
       return { readable: false, source: 'dmesg', lines: [], error };
     });
   }
@@ -200,9 +206,12 @@ export class HostFacts {
       if (line) info.versionLine = line;
       const m = /version\s+(\d+\.\d+(?:\.\d+)?)/i.exec(ver.stdout);
       if (m) info.version = m[1];
-      if (ver.exitCode !== 0) info.error = ver.timedOut ? '--version timed out' : (ver.stderr.trim() || `exit ${ver.exitCode}`);
+      if (ver.exitCode !== 0) info.error = ver.timedOut ? '--version timed out' : ver.stderr.trim() || `exit ${ver.exitCode}`;
       if (accel.exitCode === 0) {
-        info.accels = accel.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !/:$/.test(l));
+        info.accels = accel.stdout
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !/:$/.test(l));
       }
       return info;
     });
@@ -222,9 +231,16 @@ export class HostFacts {
       ]);
       const dmi = `${sysVendor?.trim() ?? ''} ${product?.trim() ?? ''}`.trim();
       const dmiKinds: Array<[RegExp, string]> = [
-        [/QEMU/i, 'QEMU'], [/KVM/i, 'KVM'], [/VMware/i, 'VMware'], [/VirtualBox|innotek/i, 'VirtualBox'],
-        [/Microsoft Corporation.*Virtual Machine/i, 'Microsoft Hyper-V'], [/Xen/i, 'Xen'], [/Amazon EC2/i, 'Amazon EC2'],
-        [/Google Compute Engine/i, 'Google Compute Engine'], [/Parallels/i, 'Parallels'], [/Cloud Hypervisor/i, 'Cloud Hypervisor'],
+        [/QEMU/i, 'QEMU'],
+        [/KVM/i, 'KVM'],
+        [/VMware/i, 'VMware'],
+        [/VirtualBox|innotek/i, 'VirtualBox'],
+        [/Microsoft Corporation.*Virtual Machine/i, 'Microsoft Hyper-V'],
+        [/Xen/i, 'Xen'],
+        [/Amazon EC2/i, 'Amazon EC2'],
+        [/Google Compute Engine/i, 'Google Compute Engine'],
+        [/Parallels/i, 'Parallels'],
+        [/Cloud Hypervisor/i, 'Cloud Hypervisor'],
         [/Firecracker/i, 'Firecracker'],
       ];
       // The kernel names the hypervisor it detected; DMI strings may name a product instead.
@@ -333,7 +349,9 @@ export class HostFacts {
   governors(): Promise<Record<string, string>> {
     return this.once('governors', async () => {
       const cpus = ((await this.reader.readdir('/sys/devices/system/cpu')) ?? []).filter((n) => /^cpu\d+$/.test(n));
-      const vals = await Promise.all(cpus.map((c) => this.reader.readText(`/sys/devices/system/cpu/${c}/cpufreq/scaling_governor`)));
+      const vals = await Promise.all(
+        cpus.map((c) => this.reader.readText(`/sys/devices/system/cpu/${c}/cpufreq/scaling_governor`)),
+      );
       const out: Record<string, string> = {};
       cpus.forEach((c, i) => {
         if (vals[i] !== undefined) out[c] = vals[i]!.trim();
@@ -371,7 +389,13 @@ export interface VendorInfo {
 export function vendorInfo(vendorId: string | undefined): VendorInfo | undefined {
   switch (vendorId) {
     case 'GenuineIntel':
-      return { name: 'Intel', flag: 'vmx', tech: 'VT-x', module: 'kvm_intel', biosSetting: 'Intel Virtualization Technology (VT-x)' };
+      return {
+        name: 'Intel',
+        flag: 'vmx',
+        tech: 'VT-x',
+        module: 'kvm_intel',
+        biosSetting: 'Intel Virtualization Technology (VT-x)',
+      };
     case 'AuthenticAMD':
       return { name: 'AMD', flag: 'svm', tech: 'AMD-V', module: 'kvm_amd', biosSetting: 'SVM Mode (AMD-V)' };
     case 'HygonGenuine':

@@ -23,8 +23,15 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
     facts.governors(),
     kvmFlavor(facts),
     Promise.all(
-      ['/proc/sys/kernel/hostname', '/proc/sys/kernel/osrelease', '/proc/cmdline', '/sys/kernel/mm/transparent_hugepage/enabled', '/proc/meminfo', `${CPU}/smt/control`, `${CPU}/smt/active`]
-        .map((p) => reader.readText(p)),
+      [
+        '/proc/sys/kernel/hostname',
+        '/proc/sys/kernel/osrelease',
+        '/proc/cmdline',
+        '/sys/kernel/mm/transparent_hugepage/enabled',
+        '/proc/meminfo',
+        `${CPU}/smt/control`,
+        `${CPU}/smt/active`,
+      ].map((p) => reader.readText(p)),
     ),
   ]);
   // git runs synchronously; doing it here overlaps it with the QEMU and dmesg children started above.
@@ -45,7 +52,11 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
   set('microcode', cpu.microcode);
   if (cpu.threads) set('threads', cpu.threads);
   set('cores', cpu.cores);
-  if (smtControl !== undefined || smtActive !== undefined) set('smt', `${smtControl?.trim() ?? '?'}${smtActive?.trim() === '1' ? ' (active)' : smtActive?.trim() === '0' ? ' (inactive)' : ''}`);
+  if (smtControl !== undefined || smtActive !== undefined)
+    set(
+      'smt',
+      `${smtControl?.trim() ?? '?'}${smtActive?.trim() === '1' ? ' (active)' : smtActive?.trim() === '0' ? ' (inactive)' : ''}`,
+    );
   set('kernelRelease', release?.trim());
   set('kernelCmdline', cmdline?.trim());
   const kvmMods = modules.filter((m) => /^kvm/.test(m.name));
@@ -60,7 +71,11 @@ export async function collectFingerprint(reader: HostReader = liveHost()): Promi
   set('nodeVersion', process.versions.node);
   set('kvmbenchVersion', kvmbenchVersion());
   set('gitRevision', revision);
-  const where = [virt.virtualized ? `vm${virt.kind ? `:${virt.kind}` : ''}` : '', container.container ? `container${container.kind ? `:${container.kind}` : ''}` : '', wsl.wsl ? 'wsl' : ''].filter(Boolean);
+  const where = [
+    virt.virtualized ? `vm${virt.kind ? `:${virt.kind}` : ''}` : '',
+    container.container ? `container${container.kind ? `:${container.kind}` : ''}` : '',
+    wsl.wsl ? 'wsl' : '',
+  ].filter(Boolean);
   set('virtualized', where.length ? where.join(',') : 'no');
   fp.kvmUsable = probe.usable;
   set('kvmProbe', `${probe.stage}${probe.errno ? ` ${probe.errno}` : ''}`);

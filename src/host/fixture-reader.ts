@@ -10,8 +10,16 @@ import { explainProbe, KVM_DEVICE, type KvmProbeResult } from '../kvm/probe.js';
 import { qmpQueryKey, type ExaminedHost, type HostActions, type QmpAnswer, type QmpQuery } from './actions.js';
 import type { CommandResult, CpuidRegs, HostIdentity, HostReader, HostStat, RunOptions } from './reader.js';
 import {
-  FIXTURE_META_FILES, KEEP, cpuidKey, hostPath, readJson,
-  type FixtureCommand, type FixtureCpuid, type FixtureProbe, type FixtureQmp, type FixtureStat,
+  FIXTURE_META_FILES,
+  KEEP,
+  cpuidKey,
+  hostPath,
+  readJson,
+  type FixtureCommand,
+  type FixtureCpuid,
+  type FixtureProbe,
+  type FixtureQmp,
+  type FixtureStat,
 } from './snapshot-format.js';
 
 /** A snapshot is both what the doctor reads and what its actions answered: it is an ExaminedHost itself. */
@@ -155,7 +163,15 @@ export class FixtureHostReader implements HostReader, ExaminedHost {
   private async qmpQuery(q: QmpQuery): Promise<QmpAnswer> {
     // Like an unlisted command: a query the tree did not record reads as QEMU not found.
     const a = this.qmps[qmpQueryKey(q)];
-    if (!a) return { accel: q.accel, answered: false, replies: [], notFound: true, error: 'QEMU not found (no answer recorded in this host tree)', durationMs: 0 };
+    if (!a)
+      return {
+        accel: q.accel,
+        answered: false,
+        replies: [],
+        notFound: true,
+        error: 'QEMU not found (no answer recorded in this host tree)',
+        durationMs: 0,
+      };
     return { ...a, accel: q.accel, replies: a.replies ?? [], durationMs: 0 };
   }
 

@@ -37,15 +37,18 @@ export interface FlavorInfo {
 }
 
 const MEANING: Record<KvmFlavor, string> = {
-  'bare-metal': 'guest code runs natively under VT-x/AMD-V; exit figures are the hardware\'s and KVM\'s costs',
-  nested: 'KVM runs inside a VM whose hypervisor passes VT-x/AMD-V through: every exit of a guest is handled by the outer hypervisor first (5-10x bare-metal exit costs), so figures describe this nesting, not the hardware',
-  pvm: 'paravirtualized KVM (kvm_pvm) without VT-x/AMD-V: it runs only PVM-enabled guest kernels natively; any other guest code (kvmbench\'s micro guests, stock Linux kernels) runs through KVM\'s instruction emulator, so exit figures are the emulator\'s costs; a stock Linux kernel stops with an emulation failure; vmcall is reserved for PVM hypercalls; no APICv',
+  'bare-metal': "guest code runs natively under VT-x/AMD-V; exit figures are the hardware's and KVM's costs",
+  nested:
+    'KVM runs inside a VM whose hypervisor passes VT-x/AMD-V through: every exit of a guest is handled by the outer hypervisor first (5-10x bare-metal exit costs), so figures describe this nesting, not the hardware',
+  pvm: "paravirtualized KVM (kvm_pvm) without VT-x/AMD-V: it runs only PVM-enabled guest kernels natively; any other guest code (kvmbench's micro guests, stock Linux kernels) runs through KVM's instruction emulator, so exit figures are the emulator's costs; a stock Linux kernel stops with an emulation failure; vmcall is reserved for PVM hypercalls; no APICv",
   none: 'no KVM module: guests run under TCG (software emulation) only',
-  unknown: 'KVM answers but no known vendor module provides it: kvmbench cannot say how guest code runs here; its exits figures carry their own measured execution mode',
+  unknown:
+    'KVM answers but no known vendor module provides it: kvmbench cannot say how guest code runs here; its exits figures carry their own measured execution mode',
 };
 
 /** The explanation a skipped or failed case gives on a PVM host. */
-export const PVM_STOCK_KERNEL = "this host's KVM is PVM (kvm_pvm): it runs only PVM-enabled guest kernels, and a stock kernel stops with a KVM emulation failure";
+export const PVM_STOCK_KERNEL =
+  "this host's KVM is PVM (kvm_pvm): it runs only PVM-enabled guest kernels, and a stock kernel stops with a KVM emulation failure";
 
 /** One line: the flavour, its module and technology, and what it means for figures. */
 export function describeFlavor(f: FlavorInfo): string {
@@ -68,7 +71,9 @@ export async function kvmFlavor(facts: HostFacts): Promise<FlavorInfo> {
   const evidence: string[] = [];
   const mods = modules.filter((m) => /^kvm/.test(m.name) && loaded(m)).map((m) => m.name);
   evidence.push(`KVM modules: ${mods.length ? mods.join(', ') : 'none'}`);
-  evidence.push(`/proc/cpuinfo: vmx ${cpu.flags.has('vmx') ? 'yes' : 'no'}, svm ${cpu.flags.has('svm') ? 'yes' : 'no'}, hypervisor ${hvFlag ? 'yes' : 'no'}`);
+  evidence.push(
+    `/proc/cpuinfo: vmx ${cpu.flags.has('vmx') ? 'yes' : 'no'}, svm ${cpu.flags.has('svm') ? 'yes' : 'no'}, hypervisor ${hvFlag ? 'yes' : 'no'}`,
+  );
   if (virt.kind) evidence.push(`running under a hypervisor: ${virt.kind} (${virt.evidence[0] ?? 'detected'})`);
 
   const base = (flavor: KvmFlavor, extra: Partial<FlavorInfo>): FlavorInfo => ({
@@ -85,7 +90,10 @@ export async function kvmFlavor(facts: HostFacts): Promise<FlavorInfo> {
   if (vendor && hwFlag) {
     const v = vendorInfo(cpu.vendor);
     const apicv = vendor.name === 'kvm_intel' ? parseBool(vendor.params.enable_apicv) : parseBool(vendor.params.avic);
-    if (apicv !== undefined) evidence.push(`${vendor.name} ${vendor.name === 'kvm_intel' ? 'enable_apicv' : 'avic'}=${vendor.params[vendor.name === 'kvm_intel' ? 'enable_apicv' : 'avic']}`);
+    if (apicv !== undefined)
+      evidence.push(
+        `${vendor.name} ${vendor.name === 'kvm_intel' ? 'enable_apicv' : 'avic'}=${vendor.params[vendor.name === 'kvm_intel' ? 'enable_apicv' : 'avic']}`,
+      );
     if (loaded(pvm)) evidence.push('kvm_pvm is loaded too; the vendor module owns /dev/kvm');
     const tech = v?.tech ?? (hwFlag === 'vmx' ? 'VT-x' : 'AMD-V');
     return base(hvFlag ? 'nested' : 'bare-metal', { module: vendor.name, tech, ...(apicv !== undefined ? { apicv } : {}) });

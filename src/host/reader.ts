@@ -131,7 +131,8 @@ export class LiveHostReader implements HostReader {
     try {
       const s = await stat(path);
       const st: HostStat = { type: fileType(s), mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
-      if (st.type === 'char' || st.type === 'block') st.rdev = `${Math.floor(s.rdev / 256) & 0xfff}:${(s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}`;
+      if (st.type === 'char' || st.type === 'block')
+        st.rdev = `${Math.floor(s.rdev / 256) & 0xfff}:${(s.rdev & 0xff) | ((s.rdev >> 12) & 0xfff00)}`;
       return st;
     } catch {
       return undefined;
@@ -153,7 +154,13 @@ export class LiveHostReader implements HostReader {
       execFile(
         argv[0]!,
         argv.slice(1),
-        { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } },
+        {
+          timeout: timeoutMs,
+          killSignal: 'SIGKILL',
+          maxBuffer: 16 * 1024 * 1024,
+          encoding: 'utf8',
+          env: { ...process.env, LC_ALL: 'C' },
+        },
         (err, stdout, stderr) => {
           const durationMs = Math.round(performance.now() - t0);
           const e = err as (NodeJS.ErrnoException & { killed?: boolean; code?: string | number }) | null;

@@ -23,21 +23,36 @@ export interface RedactOptions {
 
 /** Recorded in a snapshot's host.json. */
 export const REDACTED_ITEMS = [
-  'hostname', 'user name', 'IP addresses', 'MAC addresses', 'UUIDs', 'serial numbers and asset tags', 'SEV chip id and certificates',
-  '/etc/group entries the doctor does not name, and all member lists', 'kernel log lines the doctor does not read',
+  'hostname',
+  'user name',
+  'IP addresses',
+  'MAC addresses',
+  'UUIDs',
+  'serial numbers and asset tags',
+  'SEV chip id and certificates',
+  '/etc/group entries the doctor does not name, and all member lists',
+  'kernel log lines the doctor does not read',
 ];
 
 export const REDACTED_HOSTNAME = 'redacted-host';
 export const REDACTED_USER = 'redacted-user';
 const REDACTED = 'redacted';
 const HOSTNAME_FILES = new Set(['/proc/sys/kernel/hostname', '/etc/hostname', '/proc/sys/kernel/domainname']);
-const DMI_PRIVATE = new Set(['product_serial', 'board_serial', 'chassis_serial', 'product_uuid', 'board_asset_tag', 'chassis_asset_tag']);
+const DMI_PRIVATE = new Set([
+  'product_serial',
+  'board_serial',
+  'chassis_serial',
+  'product_uuid',
+  'board_asset_tag',
+  'chassis_asset_tag',
+]);
 const MAC = /\b[0-9a-f]{2}(?::[0-9a-f]{2}){5}\b/gi;
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi;
 /** IPv4 with octets ≤ 255, not inside a longer dotted run (versions such as 6.1.0.12.3 stay). */
 const IPV4 = /(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}(?![\d.]*\d)/g;
 /** IPv6: a `::` form or eight full groups (times like 12:34:56 are neither). */
-const IPV6 = /(?<![0-9a-f:.])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?|::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}))(?![0-9a-f:.])/gi;
+const IPV6 =
+  /(?<![0-9a-f:.])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?|::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}))(?![0-9a-f:.])/gi;
 const KEEP_IP = new Set(['127.0.0.1', '0.0.0.0', '::1', '::']);
 const SERIAL = /\b(serial(?:[ _-]?(?:number|no))?|serialnumber)(\s*[:=]\s*)[^\s,;]+/gi;
 /** QMP answer fields that identify the machine (query-sev-capabilities). */
@@ -55,7 +70,9 @@ function hostnameRes(names: string[]): RegExp[] {
     all.add(n.split('.')[0]!);
   }
   // Longest first, so an FQDN goes as a whole before its short name is looked for.
-  return [...all].filter((n) => n !== 'localhost').sort((a, b) => b.length - a.length)
+  return [...all]
+    .filter((n) => n !== 'localhost')
+    .sort((a, b) => b.length - a.length)
     .map((n) => new RegExp(`(?<![A-Za-z0-9_])${escapeRe(n)}(?![A-Za-z0-9_])`, 'g'));
 }
 
@@ -75,10 +92,13 @@ export function redactText(text: string, opts: RedactOptions): string {
 
 /** /etc/group with only the named groups, members dropped (the doctor reads names and gids only). */
 export function redactGroupFile(text: string, keepGids: ReadonlySet<number>, keepNames: ReadonlySet<string>): string {
-  const kept = text.split('\n').filter((line) => {
-    const [name, , gid] = line.split(':');
-    return name !== undefined && gid !== undefined && (keepNames.has(name) || keepGids.has(Number(gid)));
-  }).map((line) => line.split(':').slice(0, 3).concat('').join(':'));
+  const kept = text
+    .split('\n')
+    .filter((line) => {
+      const [name, , gid] = line.split(':');
+      return name !== undefined && gid !== undefined && (keepNames.has(name) || keepGids.has(Number(gid)));
+    })
+    .map((line) => line.split(':').slice(0, 3).concat('').join(':'));
   return kept.length ? `${kept.join('\n')}\n` : '';
 }
 
@@ -112,7 +132,8 @@ export function redactSnapshot(rec: RecordedHost, opts: RedactOptions): Recorded
   const files = new Map<string, Buffer>();
   for (const [p, b] of rec.files) {
     if (HOSTNAME_FILES.has(p)) files.set(p, Buffer.from(`${REDACTED_HOSTNAME}\n`));
-    else if (p.startsWith('/sys/class/dmi/id/') && DMI_PRIVATE.has(p.slice('/sys/class/dmi/id/'.length))) files.set(p, Buffer.from(`${REDACTED}\n`));
+    else if (p.startsWith('/sys/class/dmi/id/') && DMI_PRIVATE.has(p.slice('/sys/class/dmi/id/'.length)))
+      files.set(p, Buffer.from(`${REDACTED}\n`));
     else if (p === '/etc/group') files.set(p, Buffer.from(redactGroupFile(b.toString('utf8'), keepGids, keepNames)));
     else files.set(p, isText(b) ? Buffer.from(redactText(b.toString('utf8'), o)) : b);
   }
@@ -121,7 +142,12 @@ export function redactSnapshot(rec: RecordedHost, opts: RedactOptions): Recorded
   for (const [k, c] of rec.commands) {
     let stdout = c.stdout ?? '';
     // The doctor reads only the relevant kernel log lines; the rest (devices, networks, users) stays home.
-    if (k === 'dmesg') stdout = stdout.split('\n').filter((l) => RELEVANT_LOG.test(l)).join('\n') + (stdout ? '\n' : '');
+    if (k === 'dmesg')
+      stdout =
+        stdout
+          .split('\n')
+          .filter((l) => RELEVANT_LOG.test(l))
+          .join('\n') + (stdout ? '\n' : '');
     commands.set(k, {
       ...c,
       stdout: redactText(stdout, o),
@@ -134,6 +160,13 @@ export function redactSnapshot(rec: RecordedHost, opts: RedactOptions): Recorded
 
   // Paths and directory listings stay as read: they are the tree's structure, and the doctor
   // reads none that name the host (a renamed entry would no longer match its file).
-  const ident = rec.ident && users.length ? { ...rec.ident, user: REDACTED_USER, env: Object.fromEntries(Object.entries(rec.ident.env).map(([k, v]) => [k, redactText(v, o)])) } : rec.ident;
+  const ident =
+    rec.ident && users.length
+      ? {
+          ...rec.ident,
+          user: REDACTED_USER,
+          env: Object.fromEntries(Object.entries(rec.ident.env).map(([k, v]) => [k, redactText(v, o)])),
+        }
+      : rec.ident;
   return { ...rec, files, commands, qmps, ...(ident ? { ident } : {}) };
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { describeFound } from '../inputs.js';
 
-const HINT = 'a snapshot is a directory with host.json (its manifest) beside the host\'s files (proc/, sys/, etc/) and the doctor\'s records ' +
+const HINT =
+  "a snapshot is a directory with host.json (its manifest) beside the host's files (proc/, sys/, etc/) and the doctor's records " +
   '(probe.json, commands.json, stat.json...); make one on the host to examine with `kvmbench doctor --save-host DIR`, then give that DIR';
 
 export function checkHostSnapshot(dir: string, flag = '--root'): void {
@@ -34,6 +35,9 @@ export function checkHostSnapshot(dir: string, flag = '--root'): void {
     throw new UsageError(`${flag} ${dir}: host.json is not JSON (${(err as Error).message})`, HINT);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new UsageError(`${flag} ${dir}: host.json is not a snapshot manifest (expected an object with description and source)`, HINT);
+    throw new UsageError(
+      `${flag} ${dir}: host.json is not a snapshot manifest (expected an object with description and source)`,
+      HINT,
+    );
   }
 }

@@ -30,7 +30,17 @@ import type { QmpAnswer } from './actions.js';
 import type { CpuidRegs, HostIdentity, HostStat } from './reader.js';
 
 export const FIXTURE_META_FILES = [
-  'host.json', 'probe.json', 'stat.json', 'commands.json', 'identity.json', 'msr.json', 'cpuid.json', 'qmp.json', 'dirs.json', 'realpath.json', 'rawrun.json',
+  'host.json',
+  'probe.json',
+  'stat.json',
+  'commands.json',
+  'identity.json',
+  'msr.json',
+  'cpuid.json',
+  'qmp.json',
+  'dirs.json',
+  'realpath.json',
+  'rawrun.json',
 ] as const;
 export const KEEP = '.keep'; // keeps otherwise-empty directories in git; never listed
 
@@ -101,7 +111,12 @@ export interface RecordedHost {
  * Writes a recorded host as a tree in `dir` (created if needed); `redacted` lists what was taken
  * out first (src/host/redact.ts), recorded in host.json.
  */
-export function writeSnapshot(dir: string, rec: RecordedHost, description: string, opts: { redacted?: readonly string[]; source?: string } = {}): void {
+export function writeSnapshot(
+  dir: string,
+  rec: RecordedHost,
+  description: string,
+  opts: { redacted?: readonly string[]; source?: string } = {},
+): void {
   mkdirSync(dir, { recursive: true });
   const put = (rel: string, data: string | Buffer): void => {
     const f = join(dir, rel);
@@ -131,12 +146,15 @@ export function writeSnapshot(dir: string, rec: RecordedHost, description: strin
     const d = join(dir, p.slice(1));
     if (statSync(d).isDirectory() && readdirSync(d).length === 0) writeFileSync(join(d, KEEP), '');
   }
-  put('host.json', json({
-    description,
-    source: opts.source ?? 'captured with `kvmbench doctor --capture`',
-    capturedAt: new Date().toISOString(),
-    ...(opts.redacted ? { redacted: opts.redacted } : {}),
-  }));
+  put(
+    'host.json',
+    json({
+      description,
+      source: opts.source ?? 'captured with `kvmbench doctor --capture`',
+      capturedAt: new Date().toISOString(),
+      ...(opts.redacted ? { redacted: opts.redacted } : {}),
+    }),
+  );
   if (Object.keys(stats).length) put('stat.json', json(stats));
   if (rec.commands.size) put('commands.json', json(Object.fromEntries(rec.commands)));
   if (rec.msrs.size) put('msr.json', json(Object.fromEntries(rec.msrs)));
@@ -146,7 +164,17 @@ export function writeSnapshot(dir: string, rec: RecordedHost, description: strin
   if (rec.realpaths.size) put('realpath.json', json(Object.fromEntries(rec.realpaths)));
   if (rec.probe) {
     const { stage, device, errno, apiVersion, capabilities, elapsedMs } = rec.probe;
-    put('probe.json', json({ stage, ...(device !== KVM_DEVICE ? { device } : {}), ...(errno ? { errno } : {}), ...(apiVersion !== undefined ? { apiVersion } : {}), capabilities, ...(elapsedMs !== undefined ? { elapsedMs } : {}) }));
+    put(
+      'probe.json',
+      json({
+        stage,
+        ...(device !== KVM_DEVICE ? { device } : {}),
+        ...(errno ? { errno } : {}),
+        ...(apiVersion !== undefined ? { apiVersion } : {}),
+        capabilities,
+        ...(elapsedMs !== undefined ? { elapsedMs } : {}),
+      }),
+    );
   }
   if (rec.rawRun) put('rawrun.json', json(rec.rawRun));
   if (rec.ident) put('identity.json', json(rec.ident));

@@ -7,7 +7,15 @@ import type { KvmProbeResult } from '../kvm/probe.js';
 import { qmpQueryKey, type ExaminedHost, type HostActions } from './actions.js';
 import type { CommandResult, CpuidRegs, HostIdentity, HostReader, HostStat, RunOptions } from './reader.js';
 import { REDACTED_ITEMS, redactSnapshot, type RedactOptions } from './redact.js';
-import { cpuidKey, hostPath, writeSnapshot, type FixtureCommand, type FixtureCpuid, type FixtureQmp, type RecordedHost } from './snapshot-format.js';
+import {
+  cpuidKey,
+  hostPath,
+  writeSnapshot,
+  type FixtureCommand,
+  type FixtureCpuid,
+  type FixtureQmp,
+  type RecordedHost,
+} from './snapshot-format.js';
 
 /**
  * Wraps a host (a live reader and the live actions, or a snapshot) and remembers everything read
@@ -118,9 +126,17 @@ export class RecordingHostReader implements HostReader, ExaminedHost {
   /** Everything read so far, as it will be written. */
   recorded(): RecordedHost {
     return {
-      files: this.files, listings: this.listings, stats: this.stats, commands: this.commands, msrs: this.msrs,
-      cpuids: this.cpuids, qmps: this.qmps, realpaths: this.realpaths,
-      ...(this.probe ? { probe: this.probe } : {}), ...(this.rawRun ? { rawRun: this.rawRun } : {}), ...(this.ident ? { ident: this.ident } : {}),
+      files: this.files,
+      listings: this.listings,
+      stats: this.stats,
+      commands: this.commands,
+      msrs: this.msrs,
+      cpuids: this.cpuids,
+      qmps: this.qmps,
+      realpaths: this.realpaths,
+      ...(this.probe ? { probe: this.probe } : {}),
+      ...(this.rawRun ? { rawRun: this.rawRun } : {}),
+      ...(this.ident ? { ident: this.ident } : {}),
     };
   }
 
@@ -130,6 +146,9 @@ export class RecordingHostReader implements HostReader, ExaminedHost {
    */
   save(dir: string, description: string, opts: { redact?: RedactOptions; source?: string } = {}): void {
     const rec = opts.redact ? redactSnapshot(this.recorded(), opts.redact) : this.recorded();
-    writeSnapshot(dir, rec, description, { ...(opts.redact ? { redacted: REDACTED_ITEMS } : {}), ...(opts.source ? { source: opts.source } : {}) });
+    writeSnapshot(dir, rec, description, {
+      ...(opts.redact ? { redacted: REDACTED_ITEMS } : {}),
+      ...(opts.source ? { source: opts.source } : {}),
+    });
   }
 }

@@ -14,20 +14,44 @@
  */
 import { parseCpuinfo } from './facts.js';
 
-export const VIRT_FEATURES = ['svm', 'vmx', 'nrips', 'tpr', 'avic', 'apicv', 'decodeassists', 'vgif', 'v_vmsave_vmload', 'flexpriority', 'vnmi', 'posted_intr'] as const;
+export const VIRT_FEATURES = [
+  'svm',
+  'vmx',
+  'nrips',
+  'tpr',
+  'avic',
+  'apicv',
+  'decodeassists',
+  'vgif',
+  'v_vmsave_vmload',
+  'flexpriority',
+  'vnmi',
+  'posted_intr',
+] as const;
 export type VirtFeature = (typeof VIRT_FEATURES)[number];
 
 export function virtFeatures(cpuinfoText: string): Set<VirtFeature> {
   const cpu = parseCpuinfo(cpuinfoText);
   const f = new Set<VirtFeature>();
-  const svm = cpu.flags.has('svm'), vmx = cpu.flags.has('vmx');
+  const svm = cpu.flags.has('svm'),
+    vmx = cpu.flags.has('vmx');
   if (svm) f.add('svm');
   if (vmx) f.add('vmx');
   if ((svm && cpu.flags.has('nrip_save')) || vmx) f.add('nrips');
   if (svm || cpu.vmxFlags.has('tpr_shadow') || cpu.flags.has('tpr_shadow')) f.add('tpr');
   if (svm && cpu.flags.has('avic')) f.add('avic');
   if (vmx && (cpu.vmxFlags.has('apicv') || cpu.vmxFlags.has('vapic'))) f.add('apicv');
-  for (const [flag, feat] of [['decodeassists', 'decodeassists'], ['vgif', 'vgif'], ['v_vmsave_vmload', 'v_vmsave_vmload']] as const) if (svm && cpu.flags.has(flag)) f.add(feat);
-  for (const [flag, feat] of [['flexpriority', 'flexpriority'], ['vnmi', 'vnmi'], ['posted_intr', 'posted_intr']] as const) if (vmx && (cpu.vmxFlags.has(flag) || cpu.flags.has(flag))) f.add(feat);
+  for (const [flag, feat] of [
+    ['decodeassists', 'decodeassists'],
+    ['vgif', 'vgif'],
+    ['v_vmsave_vmload', 'v_vmsave_vmload'],
+  ] as const)
+    if (svm && cpu.flags.has(flag)) f.add(feat);
+  for (const [flag, feat] of [
+    ['flexpriority', 'flexpriority'],
+    ['vnmi', 'vnmi'],
+    ['posted_intr', 'posted_intr'],
+  ] as const)
+    if (vmx && (cpu.vmxFlags.has(flag) || cpu.flags.has(flag))) f.add(feat);
   return f;
 }

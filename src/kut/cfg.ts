@@ -14,7 +14,20 @@ import { UsageError } from '../errors.js';
 export const MAX_CFG_BYTES = 1024 * 1024;
 
 /** Keys of a stanza this parser knows; `extra_params` is the older name of `qemu_params`. */
-export const CFG_KEYS = ['file', 'smp', 'extra_params', 'qemu_params', 'test_args', 'groups', 'arch', 'machine', 'accel', 'timeout', 'check', 'disabled_if'] as const;
+export const CFG_KEYS = [
+  'file',
+  'smp',
+  'extra_params',
+  'qemu_params',
+  'test_args',
+  'groups',
+  'arch',
+  'machine',
+  'accel',
+  'timeout',
+  'check',
+  'disabled_if',
+] as const;
 export type CfgKey = (typeof CFG_KEYS)[number];
 
 /** Stanza names become case ids and log file names. */
@@ -53,7 +66,8 @@ export interface ParsedCfg {
 const KEY_LINE = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 
 export function parseCfg(text: string, display: string): ParsedCfg {
-  if (Buffer.byteLength(text, 'utf8') > MAX_CFG_BYTES) throw new UsageError(`${display}: larger than ${MAX_CFG_BYTES} bytes: not a unittests.cfg`);
+  if (Buffer.byteLength(text, 'utf8') > MAX_CFG_BYTES)
+    throw new UsageError(`${display}: larger than ${MAX_CFG_BYTES} bytes: not a unittests.cfg`);
   const lines = text.split('\n');
   const stanzas: Stanza[] = [];
   const warnings: string[] = [];
@@ -63,7 +77,11 @@ export function parseCfg(text: string, display: string): ParsedCfg {
 
   const close = (): void => {
     if (!cur) return;
-    if (!cur.file) throw new UsageError(`${at(cur.line)}: stanza [${cur.name}] has no 'file =' line (a truncated file?)`, 'every stanza names its test image, e.g. file = apic.flat');
+    if (!cur.file)
+      throw new UsageError(
+        `${at(cur.line)}: stanza [${cur.name}] has no 'file =' line (a truncated file?)`,
+        'every stanza names its test image, e.g. file = apic.flat',
+      );
     const { seen: _seen, ...s } = cur;
     stanzas.push(s as Stanza);
     cur = undefined;
@@ -74,14 +92,18 @@ export function parseCfg(text: string, display: string): ParsedCfg {
     const raw = lines[i]!.replace(/\r$/, '');
     // eslint-disable-next-line no-control-regex
     const ctl = /[\u0000-\u0008\u000b-\u001f\u007f]/.exec(raw);
-    if (ctl) throw new UsageError(`${at(n)}:${ctl.index + 1}: control character 0x${raw.charCodeAt(ctl.index).toString(16).padStart(2, '0')}`);
+    if (ctl)
+      throw new UsageError(
+        `${at(n)}:${ctl.index + 1}: control character 0x${raw.charCodeAt(ctl.index).toString(16).padStart(2, '0')}`,
+      );
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const header = /^\[(.*)\]$/.exec(line);
     if (header) {
       close();
       const name = header[1]!;
-      if (!NAME_RE.test(name)) throw new UsageError(`${at(n)}: stanza name [${name}]: expected letters, digits, '_', '.', '+' or '-' (at most 128)`);
+      if (!NAME_RE.test(name))
+        throw new UsageError(`${at(n)}: stanza name [${name}]: expected letters, digits, '_', '.', '+' or '-' (at most 128)`);
       const prev = names.get(name);
       if (prev !== undefined) throw new UsageError(`${at(n)}: stanza [${name}] defined twice (first at line ${prev})`);
       names.set(name, n);
@@ -100,7 +122,8 @@ export function parseCfg(text: string, display: string): ParsedCfg {
       let closed = acc.includes('"""');
       while (!closed) {
         i++;
-        if (i >= lines.length) throw new UsageError(`${at(start)}: ${key} starts a """ value that never ends (a truncated file?)`);
+        if (i >= lines.length)
+          throw new UsageError(`${at(start)}: ${key} starts a """ value that never ends (a truncated file?)`);
         acc += '\n' + lines[i]!.replace(/\r$/, '');
         closed = acc.includes('"""');
       }
@@ -109,28 +132,56 @@ export function parseCfg(text: string, display: string): ParsedCfg {
       value = acc.slice(0, end).replace(/\\\n/g, ' ').replace(/\n/g, ' ').trim();
     }
     if (!(CFG_KEYS as readonly string[]).includes(key)) {
-      warnings.push(`${at(n)}: unknown key '${key}' in [${cur.name}] ignored (kvm-unit-tests' runner ignores it too; known: ${CFG_KEYS.join(', ')})`);
+      warnings.push(
+        `${at(n)}: unknown key '${key}' in [${cur.name}] ignored (kvm-unit-tests' runner ignores it too; known: ${CFG_KEYS.join(', ')})`,
+      );
       continue;
     }
     if (cur.seen.has(key)) warnings.push(`${at(n)}: '${key}' given twice in [${cur.name}]: the last one counts`);
     cur.seen.add(key);
     switch (key as CfgKey) {
-      case 'file': cur.file = value; break;
-      case 'smp': cur.smp = value; break;
+      case 'file':
+        cur.file = value;
+        break;
+      case 'smp':
+        cur.smp = value;
+        break;
       case 'extra_params':
-      case 'qemu_params': cur.qemuParams = value; break;
-      case 'test_args': cur.testArgs = value; break;
-      case 'groups': cur.groups = value.split(/\s+/).filter(Boolean); break;
-      case 'arch': cur.arch = value; break;
-      case 'machine': cur.machine = value; break;
-      case 'accel': cur.accel = value; break;
-      case 'timeout': cur.timeout = value; break;
-      case 'check': cur.check = value; break;
-      case 'disabled_if': cur.disabledIf = value; break;
+      case 'qemu_params':
+        cur.qemuParams = value;
+        break;
+      case 'test_args':
+        cur.testArgs = value;
+        break;
+      case 'groups':
+        cur.groups = value.split(/\s+/).filter(Boolean);
+        break;
+      case 'arch':
+        cur.arch = value;
+        break;
+      case 'machine':
+        cur.machine = value;
+        break;
+      case 'accel':
+        cur.accel = value;
+        break;
+      case 'timeout':
+        cur.timeout = value;
+        break;
+      case 'check':
+        cur.check = value;
+        break;
+      case 'disabled_if':
+        cur.disabledIf = value;
+        break;
     }
   }
   close();
-  if (stanzas.length === 0) throw new UsageError(`${display}: no [stanza] in the file`, 'a kvm-unit-tests tree has one stanza per test in x86/unittests.cfg');
+  if (stanzas.length === 0)
+    throw new UsageError(
+      `${display}: no [stanza] in the file`,
+      'a kvm-unit-tests tree has one stanza per test in x86/unittests.cfg',
+    );
   return { display, stanzas, warnings };
 }
 

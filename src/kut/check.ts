@@ -37,7 +37,8 @@ export function parseCheck(check: string | undefined): CheckCondition[] | undefi
 function sameValue(path: string, actual: string, wanted: string): boolean {
   if (actual === wanted) return true;
   if (!path.includes('/parameters/')) return false;
-  const a = parseBool(actual), w = parseBool(wanted);
+  const a = parseBool(actual),
+    w = parseBool(wanted);
   return a !== undefined && a === w;
 }
 
@@ -46,7 +47,11 @@ export async function evaluateCheck(conditions: readonly CheckCondition[], reade
   for (const c of conditions) {
     const text = await reader.readText(c.path);
     const actual = text?.trim();
-    out.push({ condition: c, ...(actual !== undefined ? { actual } : {}), holds: actual !== undefined && sameValue(c.path, actual, c.value) });
+    out.push({
+      condition: c,
+      ...(actual !== undefined ? { actual } : {}),
+      holds: actual !== undefined && sameValue(c.path, actual, c.value),
+    });
   }
   return out;
 }
@@ -54,12 +59,15 @@ export async function evaluateCheck(conditions: readonly CheckCondition[], reade
 /** What to do so a condition holds, for a module parameter or the NMI watchdog; undefined otherwise. */
 export function checkFix(c: CheckCondition): string | undefined {
   const m = /^\/sys\/module\/([a-z0-9_]+)\/parameters\/([a-z0-9_]+)$/.exec(c.path);
-  if (m) return `reload ${m[1]} with ${m[2]}=${c.value}: sudo modprobe -r ${m[1]} && sudo modprobe ${m[1]} ${m[2]}=${c.value} (or put "options ${m[1]} ${m[2]}=${c.value}" in /etc/modprobe.d/kvm.conf)`;
+  if (m)
+    return `reload ${m[1]} with ${m[2]}=${c.value}: sudo modprobe -r ${m[1]} && sudo modprobe ${m[1]} ${m[2]}=${c.value} (or put "options ${m[1]} ${m[2]}=${c.value}" in /etc/modprobe.d/kvm.conf)`;
   if (c.path === '/proc/sys/kernel/nmi_watchdog') return `sudo sysctl kernel.nmi_watchdog=${c.value}`;
   return undefined;
 }
 
 /** One line per condition that does not hold: `path is Y, not N` / `path is absent`. */
 export function unmetText(outcomes: readonly CheckOutcome[]): string[] {
-  return outcomes.filter((o) => !o.holds).map((o) => `${o.condition.path} ${o.actual === undefined ? 'is absent' : `is ${o.actual}`}, not ${o.condition.value}`);
+  return outcomes
+    .filter((o) => !o.holds)
+    .map((o) => `${o.condition.path} ${o.actual === undefined ? 'is absent' : `is ${o.actual}`}, not ${o.condition.value}`);
 }

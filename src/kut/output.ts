@@ -41,7 +41,10 @@ export class KutOutput {
 
   /** One console line as the launcher's parser gave it. */
   add(text: string): void {
-    const line = text.replace(ANSI_RE, '').replace(/\uFFFD+$/, '').trimEnd();
+    const line = text
+      .replace(ANSI_RE, '')
+      .replace(/\uFFFD+$/, '')
+      .trimEnd();
     const m = CHECK_RE.exec(line);
     if (m) {
       const status = m[1]!.toLowerCase() as SubCheckStatus;
@@ -68,7 +71,10 @@ export class KutOutput {
 
 function parseSummary(text: string, tests: number, rest: string): KutSummary {
   const out: KutSummary = { text, tests, failures: 0, knownFailures: 0, expectedFailures: 0, skipped: 0 };
-  for (const part of rest.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of rest
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d+) (.+)$/.exec(part);
     if (!m) continue;
     const k = Number(m[1]);

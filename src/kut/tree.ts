@@ -18,7 +18,8 @@ export interface KutTree {
   cfg: ParsedCfg;
 }
 
-const TREE_HINT = 'give the top directory of a kvm-unit-tests checkout built for x86_64 (./configure && make), the one holding x86/unittests.cfg';
+const TREE_HINT =
+  'give the top directory of a kvm-unit-tests checkout built for x86_64 (./configure && make), the one holding x86/unittests.cfg';
 
 function configMak(dir: string): Record<string, string> {
   let text: string;
@@ -45,11 +46,15 @@ export function readKutTree(dirIn: string, cwd = process.cwd()): KutTree {
   const cfgPath = join(dir, 'x86', 'unittests.cfg');
   let raw: Buffer;
   try {
-    if (statSync(cfgPath).size > MAX_CFG_BYTES) throw new UsageError(`${cfgPath}: larger than ${MAX_CFG_BYTES} bytes: not a unittests.cfg`);
+    if (statSync(cfgPath).size > MAX_CFG_BYTES)
+      throw new UsageError(`${cfgPath}: larger than ${MAX_CFG_BYTES} bytes: not a unittests.cfg`);
     raw = readFileSync(cfgPath);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`--kut-dir ${dir}: cannot read x86/unittests.cfg (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, TREE_HINT);
+    throw new UsageError(
+      `--kut-dir ${dir}: cannot read x86/unittests.cfg (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      TREE_HINT,
+    );
   }
   let text: string;
   try {

@@ -34,7 +34,10 @@ export interface KutVerdict {
 
 /** QEMU's stderr lines that are not warnings, as kvm-unit-tests' fixup reads them. */
 function errorLines(stderr: string): string[] {
-  return stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/warning/i.test(l) && !l.startsWith('kvmbench:'));
+  return stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/warning/i.test(l) && !l.startsWith('kvmbench:'));
 }
 
 function counts(o: KutOutput): string {
@@ -51,24 +54,52 @@ function counts(o: KutOutput): string {
 export function kutVerdict(x: KutExit, o: KutOutput): KutVerdict {
   if (x.aborted) return { status: 'error', reason: 'interrupted: QEMU killed on request' };
   if (x.kvmFailure) return { status: 'error', reason: x.kvmFailure };
-  if (x.floodBytes !== undefined) return { status: 'fail', reason: `output flood: the guest printed more than ${x.floodBytes} bytes and was stopped (${counts(o)} before that)` };
-  if (x.timedOut) return { status: 'fail', reason: `timeout after ${x.timeoutSec} s (kvm-unit-tests' status 124; ${counts(o)} before that)` };
+  if (x.floodBytes !== undefined)
+    return {
+      status: 'fail',
+      reason: `output flood: the guest printed more than ${x.floodBytes} bytes and was stopped (${counts(o)} before that)`,
+    };
+  if (x.timedOut)
+    return { status: 'fail', reason: `timeout after ${x.timeoutSec} s (kvm-unit-tests' status 124; ${counts(o)} before that)` };
   if (x.exitCode === null) return { status: 'fail', reason: `QEMU terminated on ${x.signal ?? 'a signal'}` };
   const code = x.exitCode;
   const errs = errorLines(x.stderr);
   if (code === 1) {
-    if (errs.length && x.consoleBytes === 0) return { status: 'skip', reason: `QEMU refused the stanza's configuration: ${errs[errs.length - 1]!.slice(0, 300)}` };
+    if (errs.length && x.consoleBytes === 0)
+      return { status: 'skip', reason: `QEMU refused the stanza's configuration: ${errs[errs.length - 1]!.slice(0, 300)}` };
     if (errs.length) return { status: 'error', reason: `QEMU failed: ${errs.slice(-2).join(' | ').slice(0, 300)}` };
-    if (o.counts.fail || o.counts.xpass) return { status: 'fail', reason: `exit status says pass, but ${o.counts.fail + o.counts.xpass} sub-check(s) failed, first: ${o.firstFailure}` };
+    if (o.counts.fail || o.counts.xpass)
+      return {
+        status: 'fail',
+        reason: `exit status says pass, but ${o.counts.fail + o.counts.xpass} sub-check(s) failed, first: ${o.firstFailure}`,
+      };
     return { status: 'pass' };
   }
-  if (code === 77) return { status: 'skip', reason: o.lastSkip ?? o.summary?.text ?? 'the test skipped (status 77) without a SKIP line' };
+  if (code === 77)
+    return { status: 'skip', reason: o.lastSkip ?? o.summary?.text ?? 'the test skipped (status 77) without a SKIP line' };
   if (code === 3) {
     const n = o.counts.fail + o.counts.xpass;
-    return { status: 'fail', reason: n ? `${n} sub-check(s) failed (${counts(o)}), first: ${o.firstFailure}` : `the test failed (status 3) without a FAIL line${o.summary ? `: ${o.summary.text}` : ''}` };
+    return {
+      status: 'fail',
+      reason: n
+        ? `${n} sub-check(s) failed (${counts(o)}), first: ${o.firstFailure}`
+        : `the test failed (status 3) without a FAIL line${o.summary ? `: ${o.summary.text}` : ''}`,
+    };
   }
-  if (code === 127) return { status: 'fail', reason: `the test aborted${o.abort ? `: ${o.abort}` : o.exception ? ` after ${o.exception}` : ''} (status 127; ${counts(o)} before that)` };
-  if (code === 0) return { status: 'fail', reason: 'QEMU exited 0: the guest ended without writing isa-debug-exit (reset or triple fault?)' };
-  if (code % 2 === 1) return { status: 'fail', reason: `the test exited with code ${(code - 1) / 2} (QEMU status ${code})${o.firstFailure ? `, first failure: ${o.firstFailure}` : ''}` };
-  return { status: 'error', reason: `QEMU failed with exit status ${code}${errs.length ? `: ${errs[errs.length - 1]!.slice(0, 300)}` : ''}` };
+  if (code === 127)
+    return {
+      status: 'fail',
+      reason: `the test aborted${o.abort ? `: ${o.abort}` : o.exception ? ` after ${o.exception}` : ''} (status 127; ${counts(o)} before that)`,
+    };
+  if (code === 0)
+    return { status: 'fail', reason: 'QEMU exited 0: the guest ended without writing isa-debug-exit (reset or triple fault?)' };
+  if (code % 2 === 1)
+    return {
+      status: 'fail',
+      reason: `the test exited with code ${(code - 1) / 2} (QEMU status ${code})${o.firstFailure ? `, first failure: ${o.firstFailure}` : ''}`,
+    };
+  return {
+    status: 'error',
+    reason: `QEMU failed with exit status ${code}${errs.length ? `: ${errs[errs.length - 1]!.slice(0, 300)}` : ''}`,
+  };
 }

@@ -29,8 +29,16 @@ const ms = (a: bigint, b: bigint): number => Number(b - a) / 1e6;
 /** What the first exit of each blob must be: proof its instructions ran. */
 export function expectFirstExit(mode: RawMode, exit: RawExit): void {
   if (mode === 'real') {
-    if (exit.reason !== EXIT_IO || exit.io?.port !== RAW.REAL_PORT || exit.io.direction !== 'out' || exit.io.value !== RAW.REAL_VALUE) {
-      if (exit.reason === EXIT_IO) throw new Error(`the real-mode guest wrote 0x${exit.io?.value.toString(16)} to port 0x${exit.io?.port.toString(16)}, expected 0x${RAW.REAL_VALUE.toString(16)} (0x2a + 1) to port 0x${RAW.REAL_PORT.toString(16)}: its instructions did not run as written`);
+    if (
+      exit.reason !== EXIT_IO ||
+      exit.io?.port !== RAW.REAL_PORT ||
+      exit.io.direction !== 'out' ||
+      exit.io.value !== RAW.REAL_VALUE
+    ) {
+      if (exit.reason === EXIT_IO)
+        throw new Error(
+          `the real-mode guest wrote 0x${exit.io?.value.toString(16)} to port 0x${exit.io?.port.toString(16)}, expected 0x${RAW.REAL_VALUE.toString(16)} (0x2a + 1) to port 0x${RAW.REAL_PORT.toString(16)}: its instructions did not run as written`,
+        );
       throw new RawExitError(exit, `port output 0x${RAW.REAL_VALUE.toString(16)} to 0x${RAW.REAL_PORT.toString(16)}`);
     }
   } else if (exit.reason !== EXIT_IO || exit.io?.port !== RAW.CTL_PORT) {
@@ -42,7 +50,13 @@ export function expectFirstExit(mode: RawMode, exit: RawExit): void {
  * Creates a VM, gives it memory and a vCPU in `mode`, runs it to its first exit, and destroys it.
  * The VM is closed on every path; `keep` receives it open instead (the caller closes it).
  */
-export function firstInstruction(sys: KvmSystem, mode: RawMode, blob: Uint8Array, timeoutMs = 2000, keep?: (vm: RawVm) => void): { split: CreateSplit; exit: RawExit } {
+export function firstInstruction(
+  sys: KvmSystem,
+  mode: RawMode,
+  blob: Uint8Array,
+  timeoutMs = 2000,
+  keep?: (vm: RawVm) => void,
+): { split: CreateSplit; exit: RawExit } {
   let vm: RawVm | undefined;
   try {
     const t0 = process.hrtime.bigint();
@@ -58,7 +72,13 @@ export function firstInstruction(sys: KvmSystem, mode: RawMode, blob: Uint8Array
     const exit = vm.runOnce(timeoutMs);
     const t4 = process.hrtime.bigint();
     expectFirstExit(mode, exit);
-    const split = { createVmMs: ms(t0, t1), memoryMs: ms(t1, t2), vcpuMs: ms(t2, t3), firstRunMs: ms(t3, t4), totalMs: ms(t0, t4) };
+    const split = {
+      createVmMs: ms(t0, t1),
+      memoryMs: ms(t1, t2),
+      vcpuMs: ms(t2, t3),
+      firstRunMs: ms(t3, t4),
+      totalMs: ms(t0, t4),
+    };
     if (keep) {
       keep(vm);
       vm = undefined;
@@ -87,13 +107,19 @@ export interface CommandResult {
 export class LongGuest {
   private readonly mb: DataView;
 
-  private constructor(readonly vm: RawVm, readonly loop: ExitLoop, readonly split: CreateSplit) {
+  private constructor(
+    readonly vm: RawVm,
+    readonly loop: ExitLoop,
+    readonly split: CreateSplit,
+  ) {
     this.mb = new DataView(vm.mem!.buffer, vm.mem!.byteOffset + RAW.MAILBOX, 64);
   }
 
   static start(sys: KvmSystem, blob: Uint8Array, loop: ExitLoop, timeoutMs = 2000): LongGuest {
     let vm: RawVm | undefined;
-    const { split } = firstInstruction(sys, 'long64', blob, timeoutMs, (v) => { vm = v; });
+    const { split } = firstInstruction(sys, 'long64', blob, timeoutMs, (v) => {
+      vm = v;
+    });
     return new LongGuest(vm!, loop, split);
   }
 
@@ -106,10 +132,20 @@ export class LongGuest {
     const w = this.loop.window(this.vm, timeoutMs);
     const t1 = process.hrtime.bigint();
     const exit = this.vm.lastExit();
-    if (w.reason !== EXIT_IO || exit.io?.port !== RAW.CTL_PORT) throw new RawExitError(exit, `a report on port 0x${RAW.CTL_PORT.toString(16)} after ${cmd}`);
-    if (mb.getBigUint64(MB.SEQ, true) !== seq + 1n) throw new Error(`the long-mode guest reported without running ${cmd} (its sequence number did not advance)`);
+    if (w.reason !== EXIT_IO || exit.io?.port !== RAW.CTL_PORT)
+      throw new RawExitError(exit, `a report on port 0x${RAW.CTL_PORT.toString(16)} after ${cmd}`);
+    if (mb.getBigUint64(MB.SEQ, true) !== seq + 1n)
+      throw new Error(`the long-mode guest reported without running ${cmd} (its sequence number did not advance)`);
     const tscStart = mb.getBigUint64(MB.TSC_START, true);
-    return { ticks: Number(mb.getBigUint64(MB.TICKS, true)), tscStart, tscEnd: mb.getBigUint64(MB.TSC_END, true), hostNs: Number(t1 - t0), exits: w.handled, t0, t1 };
+    return {
+      ticks: Number(mb.getBigUint64(MB.TICKS, true)),
+      tscStart,
+      tscEnd: mb.getBigUint64(MB.TSC_END, true),
+      hostNs: Number(t1 - t0),
+      exits: w.handled,
+      t0,
+      t1,
+    };
   }
 
   close(): void {
@@ -144,7 +180,12 @@ export interface PairSamples {
  * iterations; `between` runs after each pair (the executor yields there and checks its abort).
  */
 export async function measurePair(
-  g: LongGuest, test: RawCommand, nul: RawCommand, iters: number, samples: number, timeoutMs: number,
+  g: LongGuest,
+  test: RawCommand,
+  nul: RawCommand,
+  iters: number,
+  samples: number,
+  timeoutMs: number,
   between: (i: number) => Promise<void> | void = () => undefined,
 ): Promise<PairSamples> {
   const out: PairSamples = { iters, test: [], null: [] };
@@ -157,7 +198,13 @@ export async function measurePair(
 }
 
 /** Per-iteration figures of a pair: guest ticks and host ns of (test − null) / N, and exits per iteration. */
-export function perIteration(p: PairSamples): { ticks: number[]; nullTicks: number[]; hostNs: number[]; exits: number[]; nullExits: number[] } {
+export function perIteration(p: PairSamples): {
+  ticks: number[];
+  nullTicks: number[];
+  hostNs: number[];
+  exits: number[];
+  nullExits: number[];
+} {
   const n = p.iters;
   return {
     ticks: p.test.map((t, i) => (t.ticks - p.null[i]!.ticks) / n),
@@ -175,7 +222,8 @@ export function perIteration(p: PairSamples): { ticks: number[]; nullTicks: numb
  */
 export function hostTscEstimate(windows: CommandResult[]): number | undefined {
   if (windows.length < 2) return undefined;
-  const first = windows[0]!, last = windows[windows.length - 1]!;
+  const first = windows[0]!,
+    last = windows[windows.length - 1]!;
   const ns = Number(last.t1 - first.t0);
   const ticks = Number(last.tscEnd - first.tscStart);
   return ns > 1e8 && ticks > 0 ? (ticks * 1e9) / ns : undefined;
@@ -237,7 +285,13 @@ export async function rawSmokeRun(device: string = kvmDevice(), runs = 3): Promi
     const pick = (k: keyof CreateSplit): number => Math.round(median(splits.map((s) => s[k])) * 1000) / 1000;
     rec.ok = true;
     rec.runs = runs;
-    rec.split = { createVmMs: pick('createVmMs'), memoryMs: pick('memoryMs'), vcpuMs: pick('vcpuMs'), firstRunMs: pick('firstRunMs'), totalMs: pick('totalMs') };
+    rec.split = {
+      createVmMs: pick('createVmMs'),
+      memoryMs: pick('memoryMs'),
+      vcpuMs: pick('vcpuMs'),
+      firstRunMs: pick('firstRunMs'),
+      totalMs: pick('totalMs'),
+    };
     rec.firstTotalMs = Math.round(splits[0]!.totalMs * 1000) / 1000;
     rec.exit = { name: exit!.name, port: exit!.io?.port, value: exit!.io?.value };
   } catch (err) {
@@ -248,7 +302,8 @@ export async function rawSmokeRun(device: string = kvmDevice(), runs = 3): Promi
       rec.reason = err.message;
     } else {
       // A guest that stopped otherwise than written is KVM's failure; a missing blob or koffi is kvmbench's.
-      rec.stage = err instanceof RawExitError || (err instanceof Error && /instructions did not run/.test(err.message)) ? 'kvm' : 'setup';
+      rec.stage =
+        err instanceof RawExitError || (err instanceof Error && /instructions did not run/.test(err.message)) ? 'kvm' : 'setup';
       rec.reason = err instanceof Error ? err.message : String(err);
     }
   } finally {

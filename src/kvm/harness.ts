@@ -92,7 +92,11 @@ function jsLoop(s: Sys, call: Call, vm: RawVm, deadlineNs: bigint, limit: number
 }
 
 function timeoutError(timeoutMs: number, handled: number): KvmError {
-  return new KvmError('KVM_RUN', 'EINTR', `the guest did not report on the control port within ${timeoutMs} ms (watchdog) after ${handled} exits: it is stuck in a loop KVM handles by itself, or never finished its command`);
+  return new KvmError(
+    'KVM_RUN',
+    'EINTR',
+    `the guest did not report on the control port within ${timeoutMs} ms (watchdog) after ${handled} exits: it is stuck in a loop KVM handles by itself, or never finished its command`,
+  );
 }
 
 /** The exit loop in JavaScript through koffi. `nop` (the C helper's empty function) times its overhead when available. */
@@ -114,7 +118,12 @@ export function ffiLoop(s: Sys, nop?: Call): ExitLoop {
     overheadNs(vm, n) {
       fakePioExit(vm);
       const t0 = process.hrtime.bigint();
-      const stand: Call = nop ?? ((_fd, req) => { s.ioctlInt(-1, req, 0); return 0; });
+      const stand: Call =
+        nop ??
+        ((_fd, req) => {
+          s.ioctlInt(-1, req, 0);
+          return 0;
+        });
       jsLoop(s, stand, vm, 0n, n);
       return Number(process.hrtime.bigint() - t0);
     },
@@ -137,19 +146,38 @@ export interface CHelper {
  */
 export function loadCHelper(s: Sys, path: string): CHelper {
   const lib = s.koffi.load(path);
-  const run = lib.func('kvmraw_run', 'int', ['int', 'void *', 'uint64_t', 'void *']) as (fd: number, run: unknown, deadline: bigint, out: Buffer) => number;
+  const run = lib.func('kvmraw_run', 'int', ['int', 'void *', 'uint64_t', 'void *']) as (
+    fd: number,
+    run: unknown,
+    deadline: bigint,
+    out: Buffer,
+  ) => number;
   const nop = lib.func('kvmraw_nop', 'int', ['int', 'unsigned long', 'unsigned long']) as Call;
-  const overhead = lib.func('kvmraw_overhead', 'uint64_t', ['int', 'void *', 'uint64_t']) as (fd: number, run: unknown, n: number) => number | bigint;
+  const overhead = lib.func('kvmraw_overhead', 'uint64_t', ['int', 'void *', 'uint64_t']) as (
+    fd: number,
+    run: unknown,
+    n: number,
+  ) => number | bigint;
   const abi = lib.func('kvmraw_abi', 'int', ['void *', 'int']) as (out: Buffer, n: number) => number;
   const want = [
-    KVM.RUN, KVM.SET_USER_MEMORY_REGION, KVM.SET_SREGS, KVM.SET_REGS, SIZEOF.kvm_sregs, SIZEOF.kvm_regs,
-    RUN.exit_reason, RUN['io.port'], RUN['io.data_offset'], RUN['mmio.data'],
+    KVM.RUN,
+    KVM.SET_USER_MEMORY_REGION,
+    KVM.SET_SREGS,
+    KVM.SET_REGS,
+    SIZEOF.kvm_sregs,
+    SIZEOF.kvm_regs,
+    RUN.exit_reason,
+    RUN['io.port'],
+    RUN['io.data_offset'],
+    RUN['mmio.data'],
   ];
   const buf = Buffer.alloc(want.length * 8);
   const n = abi(buf, want.length);
   const got = Array.from({ length: Math.min(n, want.length) }, (_, i) => Number(buf.readBigUInt64LE(i * 8)));
   if (n !== want.length || got.some((v, i) => v !== want[i])) {
-    throw new Error(`${path} was built with a <linux/kvm.h> that disagrees with src/kvm/abi.ts (helper ${got.join(',')}, kvmbench ${want.join(',')})`);
+    throw new Error(
+      `${path} was built with a <linux/kvm.h> that disagrees with src/kvm/abi.ts (helper ${got.join(',')}, kvmbench ${want.join(',')})`,
+    );
   }
   const handled = Buffer.alloc(8);
   const loop: ExitLoop = {
@@ -171,7 +199,8 @@ export function loadCHelper(s: Sys, path: string): CHelper {
       fakePioExit(vm);
       return Number(overhead(vm.vcpuFd, vm.runPointer, count));
     },
-    overheadMethod: 'the C exit loop (kvmraw.c) with ioctl(KVM_RUN) replaced by a call of an empty function through a volatile pointer, decoding a kvm_run that reads as a 4-byte port read and zero-filling its data; timed in C with CLOCK_MONOTONIC',
+    overheadMethod:
+      'the C exit loop (kvmraw.c) with ioctl(KVM_RUN) replaced by a call of an empty function through a volatile pointer, decoding a kvm_run that reads as a 4-byte port read and zero-filling its data; timed in C with CLOCK_MONOTONIC',
   };
   return { loop, nop, path };
 }

@@ -83,7 +83,12 @@ export const KVM_CAPABILITIES: readonly KvmCapability[] = [
   { name: 'TSC_DEADLINE_TIMER', nr: 72, meaning: 'LAPIC TSC-deadline timer is emulated' },
   { name: 'KVMCLOCK_CTRL', nr: 76, meaning: 'VMM can tell the guest it was paused (avoids soft-lockup warnings)' },
   { name: 'IMMEDIATE_EXIT', nr: 136, meaning: 'KVM_RUN can be interrupted without signals (clean vCPU kicks)' },
-  { name: 'IOEVENTFD', nr: 36, meaning: 'guest MMIO/PIO writes signal an eventfd in the kernel (virtio doorbells without a user-space exit)', needed: 'qemu' },
+  {
+    name: 'IOEVENTFD',
+    nr: 36,
+    meaning: 'guest MMIO/PIO writes signal an eventfd in the kernel (virtio doorbells without a user-space exit)',
+    needed: 'qemu',
+  },
   { name: 'IRQFD', nr: 32, meaning: 'an eventfd injects a guest interrupt (vhost, VFIO, lean VMM device threads)' },
   { name: 'IRQFD_RESAMPLE', nr: 82, meaning: 'level-triggered interrupts through irqfd (VFIO INTx)' },
   { name: 'SIGNAL_MSI', nr: 77, meaning: 'MSIs can be injected directly (virtio-pci with MSI-X)', needed: 'qemu' },
@@ -164,12 +169,21 @@ export function explainProbe(
           fix: 'load the vendor module (`sudo modprobe kvm_intel` or `sudo modprobe kvm_amd`) and read `dmesg` for why it failed (often: virtualization disabled in the BIOS)',
         };
       case 'EROFS':
-        return { reason: `${device} is on a read-only mount`, fix: 'mount /dev read-write or bind the device into the container writable' };
+        return {
+          reason: `${device} is on a read-only mount`,
+          fix: 'mount /dev read-write or bind the device into the container writable',
+        };
       case 'ENOTDIR':
       case 'EISDIR':
-        return { reason: `${device} is not a device node (${errno})`, fix: `remove it and let udev recreate it (\`sudo rm -rf ${device} && sudo modprobe -r kvm_intel kvm_amd; sudo modprobe kvm_intel || sudo modprobe kvm_amd\`)` };
+        return {
+          reason: `${device} is not a device node (${errno})`,
+          fix: `remove it and let udev recreate it (\`sudo rm -rf ${device} && sudo modprobe -r kvm_intel kvm_amd; sudo modprobe kvm_intel || sudo modprobe kvm_amd\`)`,
+        };
       default:
-        return { reason: `cannot open ${device} read-write (${errno ?? 'unknown error'})`, fix: `check \`ls -l ${device}\`, \`dmesg | grep -i kvm\` and that the kvm modules are loaded` };
+        return {
+          reason: `cannot open ${device} read-write (${errno ?? 'unknown error'})`,
+          fix: `check \`ls -l ${device}\`, \`dmesg | grep -i kvm\` and that the kvm modules are loaded`,
+        };
     }
   }
   if (stage === 'api-version') {
@@ -188,21 +202,34 @@ export function explainProbe(
   switch (errno) {
     case 'EBUSY':
       return {
-        reason: 'KVM_CREATE_VM failed with EBUSY: another hypervisor (VirtualBox, VMware, another KVM instance) holds VT-x/AMD-V on this CPU',
+        reason:
+          'KVM_CREATE_VM failed with EBUSY: another hypervisor (VirtualBox, VMware, another KVM instance) holds VT-x/AMD-V on this CPU',
         fix: 'stop the other hypervisor (e.g. `sudo systemctl stop vboxdrv` / quit VMware) or unload its kernel module, then retry',
       };
     case 'ENOMEM':
-      return { reason: 'KVM_CREATE_VM failed with ENOMEM: the kernel could not allocate a VM', fix: 'free memory or raise the memory cgroup limit of this session' };
+      return {
+        reason: 'KVM_CREATE_VM failed with ENOMEM: the kernel could not allocate a VM',
+        fix: 'free memory or raise the memory cgroup limit of this session',
+      };
     case 'EPERM':
     case 'EACCES':
-      return { reason: `KVM_CREATE_VM was denied (${errno}): a seccomp or LSM policy forbids creating VMs`, fix: 'run without the seccomp profile that blocks KVM ioctls (containers: `--security-opt seccomp=unconfined` or a profile that allows ioctl on /dev/kvm)' };
+      return {
+        reason: `KVM_CREATE_VM was denied (${errno}): a seccomp or LSM policy forbids creating VMs`,
+        fix: 'run without the seccomp profile that blocks KVM ioctls (containers: `--security-opt seccomp=unconfined` or a profile that allows ioctl on /dev/kvm)',
+      };
     case 'EINVAL':
-      return { reason: 'KVM_CREATE_VM rejected the default VM type (EINVAL)', fix: 'the kernel KVM module is unusual; read `dmesg | grep -i kvm`' };
+      return {
+        reason: 'KVM_CREATE_VM rejected the default VM type (EINVAL)',
+        fix: 'the kernel KVM module is unusual; read `dmesg | grep -i kvm`',
+      };
     case 'EMFILE':
     case 'ENFILE':
       return { reason: `out of file descriptors (${errno})`, fix: 'raise `ulimit -n`' };
     default:
-      return { reason: `KVM_CREATE_VM failed (${errno ?? 'unknown error'})`, fix: 'read `dmesg | grep -i kvm` for the kernel side of the failure' };
+      return {
+        reason: `KVM_CREATE_VM failed (${errno ?? 'unknown error'})`,
+        fix: 'read `dmesg | grep -i kvm` for the kernel side of the failure',
+      };
   }
 }
 
@@ -233,7 +260,11 @@ export function loadLibc(): Libc | undefined {
     const lib = koffi.load('libc.so.6');
     const open = lib.func('int open(const char *path, int flags)') as (p: string, f: number) => number;
     const close = lib.func('int close(int fd)') as (fd: number) => number;
-    const ioctl = lib.func('int ioctl(int fd, unsigned long req, ...)') as (fd: number, req: number, ...rest: unknown[]) => number;
+    const ioctl = lib.func('int ioctl(int fd, unsigned long req, ...)') as (
+      fd: number,
+      req: number,
+      ...rest: unknown[]
+    ) => number;
     const errnoLocation = lib.func('int *__errno_location(void)') as () => unknown;
     // Read errno straight after the failing call; nothing in between touches libc.
     const errno = (): number => koffi.decode(errnoLocation(), 'int') as number;
@@ -244,7 +275,13 @@ export function loadLibc(): Libc | undefined {
   return libc;
 }
 
-function result(device: string, stage: KvmProbeStage, t0: number, extra: Partial<KvmProbeResult> = {}, detail?: string): KvmProbeResult {
+function result(
+  device: string,
+  stage: KvmProbeStage,
+  t0: number,
+  extra: Partial<KvmProbeResult> = {},
+  detail?: string,
+): KvmProbeResult {
   const r: KvmProbeResult = { usable: stage === 'ok', device, stage, capabilities: {}, ...extra };
   const why = explainProbe(stage, r.errno, device, r.apiVersion);
   if (why.reason) r.reason = detail ? `${why.reason}: ${detail}` : why.reason;

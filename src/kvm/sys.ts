@@ -99,12 +99,15 @@ export function mapFailed(s: Sys, p: Ptr): boolean {
 // What an errno means for a given call: the reason a person reads, and what to do.
 const CALL_ERRNO: Record<string, Record<string, string>> = {
   KVM_GET_VCPU_MMAP_SIZE: {},
-  KVM_GET_SUPPORTED_CPUID: { E2BIG: 'KVM has more CPUID entries than the buffer kvmbench passed (a kvmbench bug: the buffer should grow)' },
+  KVM_GET_SUPPORTED_CPUID: {
+    E2BIG: 'KVM has more CPUID entries than the buffer kvmbench passed (a kvmbench bug: the buffer should grow)',
+  },
   KVM_SET_USER_MEMORY_REGION: {
-    EINVAL: 'KVM refused the memory slot: a slot number beyond KVM_CAP_NR_MEMSLOTS, or an address or size that is not page-aligned',
+    EINVAL:
+      'KVM refused the memory slot: a slot number beyond KVM_CAP_NR_MEMSLOTS, or an address or size that is not page-aligned',
     EEXIST: 'the memory slot overlaps another slot of this VM',
     EFAULT: 'the user-space address of the guest memory is not mapped in this process',
-    ENOMEM: 'the kernel could not allocate the slot\'s bookkeeping (memory or memory cgroup limit)',
+    ENOMEM: "the kernel could not allocate the slot's bookkeeping (memory or memory cgroup limit)",
   },
   KVM_CREATE_VCPU: {
     EINVAL: 'the vCPU id is at or above KVM_CAP_MAX_VCPU_ID, or this VM already has KVM_CAP_MAX_VCPUS vCPUs',
@@ -113,12 +116,14 @@ const CALL_ERRNO: Record<string, Record<string, string>> = {
     EMFILE: 'out of file descriptors in this process (`ulimit -n`)',
   },
   KVM_SET_SREGS: {
-    EINVAL: 'KVM rejected the segment and control-register state (e.g. long mode without PAE, or CR bits this CPU does not allow)',
+    EINVAL:
+      'KVM rejected the segment and control-register state (e.g. long mode without PAE, or CR bits this CPU does not allow)',
   },
   KVM_SET_REGS: { EINVAL: 'KVM rejected the general-purpose register state' },
   KVM_SET_CPUID2: {
     E2BIG: 'more CPUID entries than KVM accepts',
-    EINVAL: 'KVM rejected the CPUID table (an inconsistent entry, or the vCPU already ran: KVM freezes CPUID after the first KVM_RUN)',
+    EINVAL:
+      'KVM rejected the CPUID table (an inconsistent entry, or the vCPU already ran: KVM freezes CPUID after the first KVM_RUN)',
     EFAULT: 'the CPUID table is not readable memory (a kvmbench bug)',
   },
   KVM_RUN: {
@@ -137,11 +142,12 @@ const CALL_ERRNO: Record<string, Record<string, string>> = {
 
 const GENERIC_ERRNO: Record<string, string> = {
   EBADF: 'the file descriptor is not open (a kvmbench bug, or it was closed under the VMM)',
-  ENOTTY: 'this file descriptor does not take this ioctl: the ioctl number is wrong for this kernel (an ABI mismatch) or the fd is not the KVM object expected',
+  ENOTTY:
+    'this file descriptor does not take this ioctl: the ioctl number is wrong for this kernel (an ABI mismatch) or the fd is not the KVM object expected',
   EFAULT: 'the kernel could not read or write the struct kvmbench passed (a kvmbench bug: wrong size or layout)',
   EPERM: 'a seccomp filter or an LSM policy denies this call',
   EACCES: 'a seccomp filter or an LSM policy denies this call',
-  ENOMEM: 'the kernel is out of memory, or this process\'s memory cgroup limit was reached',
+  ENOMEM: "the kernel is out of memory, or this process's memory cgroup limit was reached",
   EMFILE: 'out of file descriptors in this process (`ulimit -n`)',
   ENFILE: 'out of file descriptors system-wide',
   EINVAL: 'the kernel rejected an argument',
@@ -153,7 +159,8 @@ export function errnoMeaning(call: string, errno: string, device = '/dev/kvm'): 
   const own = CALL_ERRNO[call]?.[errno];
   if (own) return own;
   if (call === 'open') return explainProbe('open', errno, device).reason ?? GENERIC_ERRNO[errno] ?? 'cannot open the KVM device';
-  if (call === 'KVM_CREATE_VM') return explainProbe('create-vm', errno, device).reason ?? GENERIC_ERRNO[errno] ?? 'KVM could not create a VM';
+  if (call === 'KVM_CREATE_VM')
+    return explainProbe('create-vm', errno, device).reason ?? GENERIC_ERRNO[errno] ?? 'KVM could not create a VM';
   return GENERIC_ERRNO[errno] ?? 'see the errno';
 }
 

@@ -9,11 +9,35 @@
  * VM got to, and is idempotent.
  */
 import { kvmDevice } from './probe.js';
-import { EXIT_FAIL_ENTRY, EXIT_INTERNAL_ERROR, EXIT_IO, EXIT_MMIO, EXIT_REASONS, KVM, OFFSETOF, SIZEOF, X86, exitReasonName } from './abi.js';
+import {
+  EXIT_FAIL_ENTRY,
+  EXIT_INTERNAL_ERROR,
+  EXIT_IO,
+  EXIT_MMIO,
+  EXIT_REASONS,
+  KVM,
+  OFFSETOF,
+  SIZEOF,
+  X86,
+  exitReasonName,
+} from './abi.js';
 import { RAW } from './layout.js';
 import {
-  KvmError, MAP_ANONYMOUS, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, O_CLOEXEC, O_RDWR, PROT_READ, PROT_WRITE,
-  callError, loadSys, mapFailed, sysLoadError, watchdog, type Sys,
+  KvmError,
+  MAP_ANONYMOUS,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  O_CLOEXEC,
+  O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
+  callError,
+  loadSys,
+  mapFailed,
+  sysLoadError,
+  watchdog,
+  type Sys,
 } from './sys.js';
 
 const RUN = OFFSETOF.kvm_run;
@@ -24,7 +48,12 @@ const REGS = OFFSETOF.kvm_regs;
 /** The libc bindings, or a KvmError saying why there are none. */
 export function requireSys(): Sys {
   const s = loadSys();
-  if (!s) throw new KvmError('dlopen(libc.so.6) through koffi', 'ENOSYS', `cannot call libc from Node: ${sysLoadError() ?? 'koffi did not load'}; reinstall dependencies (\`npm ci\`)`);
+  if (!s)
+    throw new KvmError(
+      'dlopen(libc.so.6) through koffi',
+      'ENOSYS',
+      `cannot call libc from Node: ${sysLoadError() ?? 'koffi did not load'}; reinstall dependencies (\`npm ci\`)`,
+    );
   return s;
 }
 
@@ -34,7 +63,11 @@ export class KvmSystem {
   private cpuid: Buffer | undefined;
   private closed = false;
 
-  private constructor(readonly s: Sys, readonly fd: number, readonly device: string) {}
+  private constructor(
+    readonly s: Sys,
+    readonly fd: number,
+    readonly device: string,
+  ) {}
 
   static open(device: string = kvmDevice()): KvmSystem {
     const s = requireSys();
@@ -97,16 +130,34 @@ export interface RawExit {
 
 /** The guest stopped in a way the caller did not expect: which exit, and what it means. */
 export class RawExitError extends Error {
-  constructor(readonly exit: RawExit, expected: string) {
-    const extra = exit.suberror !== undefined ? ` (suberror ${exit.suberror})` : exit.hardwareReason !== undefined ? ` (hardware reason 0x${exit.hardwareReason.toString(16)})` : '';
-    super(`the guest stopped with ${exit.name}${extra}: ${EXIT_REASONS[exit.reason]?.meaning ?? 'an exit kvmbench does not handle'}; expected ${expected}`);
+  constructor(
+    readonly exit: RawExit,
+    expected: string,
+  ) {
+    const extra =
+      exit.suberror !== undefined
+        ? ` (suberror ${exit.suberror})`
+        : exit.hardwareReason !== undefined
+          ? ` (hardware reason 0x${exit.hardwareReason.toString(16)})`
+          : '';
+    super(
+      `the guest stopped with ${exit.name}${extra}: ${EXIT_REASONS[exit.reason]?.meaning ?? 'an exit kvmbench does not handle'}; expected ${expected}`,
+    );
     this.name = 'RawExitError';
   }
 }
 
 export interface Segment {
-  base: number; limit: number; selector: number; type: number;
-  present: number; dpl: number; db: number; s: number; l: number; g: number;
+  base: number;
+  limit: number;
+  selector: number;
+  type: number;
+  present: number;
+  dpl: number;
+  db: number;
+  s: number;
+  l: number;
+  g: number;
 }
 
 function writeSegment(b: Buffer, at: number, seg: Segment): void {
@@ -125,8 +176,30 @@ function writeSegment(b: Buffer, at: number, seg: Segment): void {
 }
 
 /** 64-bit code and flat data segments (GDT entries 1 and 2). */
-export const LONG_CS: Segment = { base: 0, limit: 0xffffffff, selector: 0x8, type: 0xb, present: 1, dpl: 0, db: 0, s: 1, l: 1, g: 1 };
-export const LONG_DS: Segment = { base: 0, limit: 0xffffffff, selector: 0x10, type: 0x3, present: 1, dpl: 0, db: 1, s: 1, l: 0, g: 1 };
+export const LONG_CS: Segment = {
+  base: 0,
+  limit: 0xffffffff,
+  selector: 0x8,
+  type: 0xb,
+  present: 1,
+  dpl: 0,
+  db: 0,
+  s: 1,
+  l: 1,
+  g: 1,
+};
+export const LONG_DS: Segment = {
+  base: 0,
+  limit: 0xffffffff,
+  selector: 0x10,
+  type: 0x3,
+  present: 1,
+  dpl: 0,
+  db: 1,
+  s: 1,
+  l: 0,
+  g: 1,
+};
 /** The same as GDT descriptors (Intel SDM vol. 3, 3.4.5): null, code (L=1), data. */
 export const LONG_GDT = [0n, 0x00af9b000000ffffn, 0x00cf93000000ffffn] as const;
 
@@ -160,7 +233,10 @@ export class RawVm {
   runBytes: Uint8Array | undefined;
   private closed = false;
 
-  constructor(readonly sys: KvmSystem, readonly fd: number) {
+  constructor(
+    readonly sys: KvmSystem,
+    readonly fd: number,
+  ) {
     this.s = sys.s;
   }
 
@@ -208,7 +284,10 @@ export class RawVm {
   /** Copies `blob` into guest memory at `at`. */
   load(blob: Uint8Array, at: number = RAW.LOAD_ADDR): void {
     if (!this.mem) throw new Error('load before addMemory');
-    if (at + blob.length > this.memLen) throw new RangeError(`a ${blob.length}-byte blob at 0x${at.toString(16)} does not fit ${this.memLen} bytes of guest memory`);
+    if (at + blob.length > this.memLen)
+      throw new RangeError(
+        `a ${blob.length}-byte blob at 0x${at.toString(16)} does not fit ${this.memLen} bytes of guest memory`,
+      );
     this.mem.set(blob, at);
   }
 
@@ -280,7 +359,13 @@ export class RawVm {
         if (s.ioctlInt(this.vcpuFd, KVM.RUN, 0) === 0) break;
         const e = callError(s, 'KVM_RUN');
         if (e.errno === 'EINTR' && performance.now() < deadline) continue;
-        if (e.errno === 'EINTR') throw new KvmError('KVM_RUN', 'EINTR', `the guest did not exit to kvmbench within ${timeoutMs} ms (watchdog): it is stuck in a loop KVM handles by itself`, e.errnoText);
+        if (e.errno === 'EINTR')
+          throw new KvmError(
+            'KVM_RUN',
+            'EINTR',
+            `the guest did not exit to kvmbench within ${timeoutMs} ms (watchdog): it is stuck in a loop KVM handles by itself`,
+            e.errnoText,
+          );
         throw e;
       }
     } finally {
@@ -298,9 +383,19 @@ export class RawVm {
       const size = r.getUint8(RUN['io.size']);
       const off = Number(r.getBigUint64(RUN['io.data_offset'], true));
       const value = size === 1 ? r.getUint8(off) : size === 2 ? r.getUint16(off, true) : r.getUint32(off, true);
-      exit.io = { port: r.getUint16(RUN['io.port'], true), direction: r.getUint8(RUN['io.direction']) === 0 ? 'in' : 'out', size, count: r.getUint32(RUN['io.count'], true), value };
+      exit.io = {
+        port: r.getUint16(RUN['io.port'], true),
+        direction: r.getUint8(RUN['io.direction']) === 0 ? 'in' : 'out',
+        size,
+        count: r.getUint32(RUN['io.count'], true),
+        value,
+      };
     } else if (reason === EXIT_MMIO) {
-      exit.mmio = { addr: r.getBigUint64(RUN['mmio.phys_addr'], true), len: r.getUint32(RUN['mmio.len'], true), isWrite: r.getUint8(RUN['mmio.is_write']) !== 0 };
+      exit.mmio = {
+        addr: r.getBigUint64(RUN['mmio.phys_addr'], true),
+        len: r.getUint32(RUN['mmio.len'], true),
+        isWrite: r.getUint8(RUN['mmio.is_write']) !== 0,
+      };
     } else if (reason === EXIT_INTERNAL_ERROR) {
       exit.suberror = r.getUint32(RUN['internal.suberror'], true);
     } else if (reason === EXIT_FAIL_ENTRY) {

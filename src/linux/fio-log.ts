@@ -93,10 +93,14 @@ function percentileOfBins(bins: readonly number[], total: number, q: number, coa
 }
 
 /** A clat histogram log: each window's completions, p50 and p99 (windows without completions are dropped). */
-export function parseFioHistLog(lines: readonly string[], ddir: 0 | 1, coarseness: number): { windows: LatencyWindow[]; skipped: number } {
+export function parseFioHistLog(
+  lines: readonly string[],
+  ddir: 0 | 1,
+  coarseness: number,
+): { windows: LatencyWindow[]; skipped: number } {
   const windows: LatencyWindow[] = [];
   let skipped = 0;
-  const expectBins = Math.ceil(29 * PLAT_VAL / 2 ** coarseness);
+  const expectBins = Math.ceil((29 * PLAT_VAL) / 2 ** coarseness);
   for (const raw of lines.slice(0, MAX_LINES)) {
     const line = raw.trim();
     if (!line) continue;
@@ -109,7 +113,12 @@ export function parseFioHistLog(lines: readonly string[], ddir: 0 | 1, coarsenes
     const bins = f.slice(3).map(Number);
     const count = bins.reduce((s, v) => s + v, 0);
     if (count === 0) continue;
-    windows.push({ timeMs: Number(f[0]), count, p50Ns: percentileOfBins(bins, count, 0.5, coarseness), p99Ns: percentileOfBins(bins, count, 0.99, coarseness) });
+    windows.push({
+      timeMs: Number(f[0]),
+      count,
+      p50Ns: percentileOfBins(bins, count, 0.5, coarseness),
+      p99Ns: percentileOfBins(bins, count, 0.99, coarseness),
+    });
   }
   return { windows, skipped };
 }

@@ -133,7 +133,12 @@ export function parseFioJson(text: string): FioReport {
   const jobs = jobsRaw.map((j, i) => {
     const o = obj(j, `jobs[${i}]`);
     if (typeof o.jobname !== 'string') throw new Error(`fio output: jobs[${i}].jobname is not a string`);
-    return { jobname: o.jobname, error: num(o.error ?? 0, `jobs[${i}].error`), read: side(o.read, `jobs[${i}].read`), write: side(o.write, `jobs[${i}].write`) };
+    return {
+      jobname: o.jobname,
+      error: num(o.error ?? 0, `jobs[${i}].error`),
+      read: side(o.read, `jobs[${i}].read`),
+      write: side(o.write, `jobs[${i}].write`),
+    };
   });
   const version = typeof root['fio version'] === 'string' ? (root['fio version'] as string) : 'unknown';
   return { version, jobs };

@@ -83,7 +83,12 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   const cacheDir = o.cacheDir ?? defaultCacheDir();
   const say = o.onProgress ?? (() => {});
   say('kernel');
-  const { kernel, notes } = await findKernel({ kernel: o.kernel, modulesDir: o.modulesDir, cacheDir, flavour: o.variant === 'l1' ? 'standard' : 'cloud' });
+  const { kernel, notes } = await findKernel({
+    kernel: o.kernel,
+    modulesDir: o.modulesDir,
+    cacheDir,
+    flavour: o.variant === 'l1' ? 'standard' : 'cloud',
+  });
   const kernelBytes = readFileSync(kernel.path);
   say('modules');
   const wanted = o.variant === 'net' ? [...GUEST_MODULES, ...NET_MODULES] : o.variant === 'l1' ? L1_MODULES : GUEST_MODULES;
@@ -94,7 +99,8 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   const busyboxBytes = readFileSync(busybox.path);
   const initBytes = readFileSync(initSourcePath());
   const fio = o.variant === 'fio' && !o.noFio ? await findHostFio() : undefined;
-  if (o.variant === 'fio' && !fio) notes.push(o.noFio ? 'fio left out on request: dd fallback' : 'no fio on the host: dd fallback (sequential jobs only)');
+  if (o.variant === 'fio' && !fio)
+    notes.push(o.noFio ? 'fio left out on request: dd fallback' : 'no fio on the host: dd fallback (sequential jobs only)');
   const iperf3 = o.variant === 'net' ? await findHostIperf3() : undefined;
   if (o.variant === 'net' && !iperf3) notes.push('no iperf3 on the host: the image has none');
 
@@ -110,17 +116,37 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
     { type: 'file', path: 'bin/busybox', data: busyboxBytes, mode: 0o755 },
     { type: 'symlink', path: 'bin/sh', target: 'busybox' },
     { type: 'file', path: 'init', data: initBytes, mode: 0o755 },
-    { type: 'file', path: 'etc/kvmbench/modules', data: Buffer.from(modules.filter((m) => !isVendor(m.name)).map((m) => m.name).join('\n') + '\n') },
-    { type: 'file', path: 'etc/kvmbench/modules-vendor', data: Buffer.from(modules.filter((m) => isVendor(m.name)).map((m) => m.name).join('\n') + '\n') },
+    {
+      type: 'file',
+      path: 'etc/kvmbench/modules',
+      data: Buffer.from(
+        modules
+          .filter((m) => !isVendor(m.name))
+          .map((m) => m.name)
+          .join('\n') + '\n',
+      ),
+    },
+    {
+      type: 'file',
+      path: 'etc/kvmbench/modules-vendor',
+      data: Buffer.from(
+        modules
+          .filter((m) => isVendor(m.name))
+          .map((m) => m.name)
+          .join('\n') + '\n',
+      ),
+    },
     ...modules.map((m): NewcEntry => ({ type: 'file', path: `lib/modules/kvmbench/${m.name}.ko`, data: m.data })),
   ];
   if (fio) {
     entries.push({ type: 'file', path: 'usr/bin/fio', data: readFileSync(fio.path), mode: 0o755 });
-    for (const [guestPath, hostPath] of fio.libs) entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
+    for (const [guestPath, hostPath] of fio.libs)
+      entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
   }
   if (iperf3) {
     entries.push({ type: 'file', path: 'usr/bin/iperf3', data: readFileSync(iperf3.path), mode: 0o755 });
-    for (const [guestPath, hostPath] of iperf3.libs) entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
+    for (const [guestPath, hostPath] of iperf3.libs)
+      entries.push({ type: 'file', path: guestPath, data: readFileSync(hostPath), mode: 0o755 });
   }
 
   const h = createHash('sha256');
@@ -132,7 +158,14 @@ export async function buildLinuxImage(o: BuildOptions): Promise<LinuxImage> {
   const manifestPath = join(dir, 'image.json');
   if (existsSync(manifestPath)) {
     const img = JSON.parse(readFileSync(manifestPath, 'utf8')) as LinuxImage;
-    return { ...img, dir, kernelPath: join(dir, 'vmlinuz'), initramfsPath: join(dir, 'initramfs.cpio'), cached: true, buildMs: performance.now() - t0 };
+    return {
+      ...img,
+      dir,
+      kernelPath: join(dir, 'vmlinuz'),
+      initramfsPath: join(dir, 'initramfs.cpio'),
+      cached: true,
+      buildMs: performance.now() - t0,
+    };
   }
   say('initramfs');
   const cpio = writeNewc(entries);

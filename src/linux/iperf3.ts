@@ -49,14 +49,21 @@ export interface NetRunOptions {
 export function iperf3ClientArgs(job: NetJob, o: NetRunOptions): string[] {
   if (job.kind === 'rr') throw new Error(`job ${job.id} is not an iperf3 job`);
   const a = [
-    '--client', o.server,
-    '--port', String(o.port ?? IPERF3_PORT),
-    '--time', String(o.runtimeSec),
-    '--omit', String(Math.round(o.rampSec)),
-    '--interval', String(o.intervalSec),
-    '--parallel', String(job.streams),
+    '--client',
+    o.server,
+    '--port',
+    String(o.port ?? IPERF3_PORT),
+    '--time',
+    String(o.runtimeSec),
+    '--omit',
+    String(Math.round(o.rampSec)),
+    '--interval',
+    String(o.intervalSec),
+    '--parallel',
+    String(job.streams),
     '--json',
-    '--connect-timeout', String(o.connectTimeoutMs ?? 3000),
+    '--connect-timeout',
+    String(o.connectTimeoutMs ?? 3000),
   ];
   if (job.kind === 'udp') a.push('--udp', '--length', String(job.length ?? 64), '--bitrate', '0');
   if (job.direction === 'g2h') a.push('--reverse');
@@ -69,7 +76,11 @@ export function iperf3ServerArgs(o: { bind?: string; port?: number } = {}): stri
 }
 
 /** How many pings the rr job sends: one per sample plus the ramp's, at `intervalSec`. */
-export function pingCount(o: Pick<NetRunOptions, 'runtimeSec' | 'rampSec' | 'intervalSec'>): { count: number; ramp: number; interval: number } {
+export function pingCount(o: Pick<NetRunOptions, 'runtimeSec' | 'rampSec' | 'intervalSec'>): {
+  count: number;
+  ramp: number;
+  interval: number;
+} {
   // ping's interval: at least 0.05 s (busybox takes fractions), so short runs still give ≥ 11 replies.
   const interval = Math.max(0.05, Math.min(o.intervalSec, 0.2));
   const ramp = Math.max(1, Math.ceil(o.rampSec / interval));
@@ -79,7 +90,18 @@ export function pingCount(o: Pick<NetRunOptions, 'runtimeSec' | 'rampSec' | 'int
 /** busybox ping argv (after `busybox`): the rr job; every reply's time is a sample. */
 export function pingArgs(o: Pick<NetRunOptions, 'server' | 'runtimeSec' | 'rampSec' | 'intervalSec'>): string[] {
   const { count, interval } = pingCount(o);
-  return ['ping', '-c', String(count), '-i', String(interval), '-W', '2', '-w', String(Math.ceil(count * interval) + 5), o.server];
+  return [
+    'ping',
+    '-c',
+    String(count),
+    '-i',
+    String(interval),
+    '-W',
+    '2',
+    '-w',
+    String(Math.ceil(count * interval) + 5),
+    o.server,
+  ];
 }
 
 export interface NetInterval {
@@ -151,7 +173,8 @@ export function parseIperf3Json(text: string): Iperf3Report {
   const st = obj(root.start, 'start');
   const version = typeof st.version === 'string' ? st.version.slice(0, 64) : 'unknown';
   const ts = obj(st.test_start, 'start.test_start');
-  const protocol = ts.protocol === 'UDP' ? 'UDP' : ts.protocol === 'TCP' ? 'TCP' : fail('start.test_start.protocol is neither TCP nor UDP');
+  const protocol =
+    ts.protocol === 'UDP' ? 'UDP' : ts.protocol === 'TCP' ? 'TCP' : fail('start.test_start.protocol is neither TCP nor UDP');
   const reverse = num(ts.reverse ?? 0, 'start.test_start.reverse') === 1;
   const streams = num(ts.num_streams, 'start.test_start.num_streams');
   if (!Array.isArray(root.intervals)) fail('intervals is not an array');
@@ -160,7 +183,11 @@ export function parseIperf3Json(text: string): Iperf3Report {
     const sum = obj(obj(iv, `intervals[${i}]`).sum, `intervals[${i}].sum`);
     if (sum.omitted === true) return;
     const seconds = num(sum.seconds, `intervals[${i}].sum.seconds`);
-    const out: NetInterval = { start: num(sum.start, `intervals[${i}].sum.start`), seconds, bitsPerSecond: num(sum.bits_per_second, `intervals[${i}].sum.bits_per_second`) };
+    const out: NetInterval = {
+      start: num(sum.start, `intervals[${i}].sum.start`),
+      seconds,
+      bitsPerSecond: num(sum.bits_per_second, `intervals[${i}].sum.bits_per_second`),
+    };
     if (protocol === 'UDP') {
       const packets = num(sum.packets, `intervals[${i}].sum.packets`);
       const lost = optNum(sum.lost_packets, `intervals[${i}].sum.lost_packets`) ?? 0;
@@ -173,7 +200,14 @@ export function parseIperf3Json(text: string): Iperf3Report {
   if (intervals.length === 0) fail('no interval after the ramp (the test ended early?)');
   const e = obj(root.end, 'end');
   const received = e.sum_received !== undefined ? obj(e.sum_received, 'end.sum_received') : obj(e.sum, 'end.sum');
-  const report: Iperf3Report = { version, reverse, protocol, streams, intervals, receivedBitsPerSecond: num(received.bits_per_second, 'end.sum_received.bits_per_second') };
+  const report: Iperf3Report = {
+    version,
+    reverse,
+    protocol,
+    streams,
+    intervals,
+    receivedBitsPerSecond: num(received.bits_per_second, 'end.sum_received.bits_per_second'),
+  };
   if (protocol === 'TCP' && e.sum_sent !== undefined) {
     const r = optNum(obj(e.sum_sent, 'end.sum_sent').retransmits, 'end.sum_sent.retransmits');
     if (r !== undefined) report.retransmits = r;

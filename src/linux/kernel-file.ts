@@ -18,6 +18,6 @@ export function checkKernelFile(path: string, flag = '--kernel'): void {
   if (head && isBootableKernel(head)) return;
   throw new UsageError(
     `${flag} ${path}: expected a Linux kernel image (a bzImage, or an ELF vmlinux); found ${describeFound(path)}`,
-    'give the kernel build\'s arch/x86/boot/bzImage (or a distribution\'s /boot/vmlinuz-*), not a module, an initramfs or a package',
+    "give the kernel build's arch/x86/boot/bzImage (or a distribution's /boot/vmlinuz-*), not a module, an initramfs or a package",
   );
 }

@@ -30,7 +30,16 @@ import { pinVcpuThreads, type PinOutcome } from '../vmm/pin.js';
 import { buildQemuArgs, qemuBinary, variantQemu, type DriveSpec, type MachineType, type QemuConfig } from '../vmm/qemu.js';
 import type { LinuxImage } from './image.js';
 
-export const PHASES = ['spawn', 'vmm_ready', 'firmware', 'kernel_entry', 'decompressor', 'kernel_main', 'init_started', 'init_done'] as const;
+export const PHASES = [
+  'spawn',
+  'vmm_ready',
+  'firmware',
+  'kernel_entry',
+  'decompressor',
+  'kernel_main',
+  'init_started',
+  'init_done',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** SeaBIOS's debug output port. */
@@ -114,7 +123,8 @@ export function nicArgs(nic: NicSpec, machine: MachineType): { netdev: string; d
   const dev = machine === 'microvm' ? 'virtio-net-device' : 'virtio-net-pci';
   const device = `${dev},netdev=n0,mac=${nic.mac}`;
   if (nic.backend === 'tap') {
-    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic.ifname)) throw new Error(`tap name ${JSON.stringify(nic.ifname)} is not an interface name`);
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic.ifname))
+      throw new Error(`tap name ${JSON.stringify(nic.ifname)} is not an interface name`);
     return { netdev: `tap,id=n0,ifname=${nic.ifname},script=no,downscript=no,vhost=${nic.vhost ? 'on' : 'off'}`, device };
   }
   for (const f of nic.hostfwd) if (!/^(tcp|udp):127\.0\.0\.1:\d+-:\d+$/.test(f)) throw new Error(`bad hostfwd ${f}`);
@@ -141,11 +151,17 @@ export function hostTscKhz(cpuinfo: string): number | undefined {
 }
 
 export function kernelCmdline(verbose: boolean, guestArgs: Record<string, string | number> = {}, tscKhz?: number): string {
-  const parts = ['console=ttyS0', `earlyprintk=serial,0x${KERNEL_MARK_PORT.toString(16)},115200`, 'panic=-1', verbose ? 'loglevel=7' : 'quiet'];
+  const parts = [
+    'console=ttyS0',
+    `earlyprintk=serial,0x${KERNEL_MARK_PORT.toString(16)},115200`,
+    'panic=-1',
+    verbose ? 'loglevel=7' : 'quiet',
+  ];
   if (tscKhz) parts.push(`tsc_early_khz=${Math.round(tscKhz)}`);
   for (const [k, v] of Object.entries(guestArgs)) {
     const s = String(v);
-    if (!/^[A-Za-z0-9_.:,/=+-]*$/.test(s)) throw new Error(`guest argument ${k} has characters the kernel command line cannot carry: ${s}`);
+    if (!/^[A-Za-z0-9_.:,/=+-]*$/.test(s))
+      throw new Error(`guest argument ${k} has characters the kernel command line cannot carry: ${s}`);
     parts.push(`kb.${k}=${s}`);
   }
   return parts.join(' ');
@@ -196,11 +212,15 @@ export function linuxWrapper(o: Pick<LinuxBootOptions, 'nic'>): string[] | undef
 export function buildLinuxArgs(o: LinuxBootOptions): string[] {
   const cfg = linuxQemuConfig(o);
   const channels = [FIRMWARE_CHANNEL, KERNEL_MARK_CHANNEL, 'kvmb_qmp'];
-  return [...(linuxWrapper(o) ?? []), cfg.binary ?? qemuBinary(), ...buildQemuArgs({
-    ...cfg,
-    chardevs: [...(cfg.chardevs ?? []), ...channels.map((id, i) => `socket,id=${id},fd=${3 + i}`)],
-    extraArgs: [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'],
-  })];
+  return [
+    ...(linuxWrapper(o) ?? []),
+    cfg.binary ?? qemuBinary(),
+    ...buildQemuArgs({
+      ...cfg,
+      chardevs: [...(cfg.chardevs ?? []), ...channels.map((id, i) => `socket,id=${id},fd=${3 + i}`)],
+      extraArgs: [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'],
+    }),
+  ];
 }
 
 export function lastPhaseOf(marks: Partial<Record<Phase, number>>): Phase {
@@ -222,7 +242,12 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   const reads: Promise<void>[] = [];
   let pinned: PinOutcome | undefined;
   const readStats = (): void => {
-    if (qmp && o.accel === 'kvm') reads.push(queryVcpuStats(qmp, 2000).then((s) => { if (s?.[0]) kvmStats = s[0]; }));
+    if (qmp && o.accel === 'kvm')
+      reads.push(
+        queryVcpuStats(qmp, 2000).then((s) => {
+          if (s?.[0]) kvmStats = s[0];
+        }),
+      );
   };
 
   const onLine = (line: ConsoleLine, at: bigint): void => {
@@ -254,7 +279,12 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
       appendLog: o.appendLog,
       onLine,
       channels: [
-        { id: FIRMWARE_CHANNEL, onData: (_b, at) => { marks.firmware ??= msAt(at); } },
+        {
+          id: FIRMWARE_CHANNEL,
+          onData: (_b, at) => {
+            marks.firmware ??= msAt(at);
+          },
+        },
         {
           id: KERNEL_MARK_CHANNEL,
           onData: (chunk, at) => {
@@ -271,11 +301,20 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
           },
         },
       ],
-      qmp: { onReady: (q) => {
-        qmp = q;
-        if (o.pin) reads.push(pinVcpuThreads(q).then((p) => { pinned = p; }));
-      } },
-      onSpawn: (at) => { spawnNs = at; },
+      qmp: {
+        onReady: (q) => {
+          qmp = q;
+          if (o.pin)
+            reads.push(
+              pinVcpuThreads(q).then((p) => {
+                pinned = p;
+              }),
+            );
+        },
+      },
+      onSpawn: (at) => {
+        spawnNs = at;
+      },
       wrapper: linuxWrapper(o),
     });
   } catch (err) {
@@ -284,7 +323,19 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   }
   await Promise.allSettled(reads);
   if (!r) {
-    return { argv: buildLinuxArgs(o), ok: false, reason: `QEMU could not start: ${logHead}; last phase reached: spawn; no console output`, marks: { spawn: 0 }, lastPhase: 'spawn', lines, exitCode: null, exitMs: 0, timedOut: false, aborted: false, stderr: logHead ?? '' };
+    return {
+      argv: buildLinuxArgs(o),
+      ok: false,
+      reason: `QEMU could not start: ${logHead}; last phase reached: spawn; no console output`,
+      marks: { spawn: 0 },
+      lastPhase: 'spawn',
+      lines,
+      exitCode: null,
+      exitMs: 0,
+      timedOut: false,
+      aborted: false,
+      stderr: logHead ?? '',
+    };
   }
   marks.spawn = 0;
   if (r.timeline.qmpGreetingNs !== undefined) marks.vmm_ready = msAt(r.timeline.qmpGreetingNs);
@@ -309,25 +360,48 @@ export async function bootLinux(o: LinuxBootOptions): Promise<LinuxBootResult> {
   else if (r.startFailure?.kind === 'never-ran') reason = r.reason?.split('\n')[0];
   else if (r.timedOut) reason = 'deadline expired';
   else if (r.stoppedState) reason = `the VM stopped (${r.stoppedState})`;
-  else if (end?.fields.status && end.fields.status !== 'pass') reason = `guest reported ${end.fields.status}${end.fields.reason ? `: ${end.fields.reason}` : ''}`;
+  else if (end?.fields.status && end.fields.status !== 'pass')
+    reason = `guest reported ${end.fields.status}${end.fields.reason ? `: ${end.fields.reason}` : ''}`;
   else if (!end) reason = `QEMU exited (status ${exitCode ?? 'none'}) before the guest said it was done`;
   else if (exitCode !== 0) reason = `QEMU exit status ${exitCode ?? 'none'}`;
   const ok = reason === undefined;
   if (!ok) {
-    const tail = lines.slice(-8).map((l) => l.line.text).join('\n');
+    const tail = lines
+      .slice(-8)
+      .map((l) => l.line.text)
+      .join('\n');
     // A KVM report's register dump is in the log; its first lines are in the reason already.
     const err = r.kvmFailure ? '' : r.stderr.trim().split('\n').slice(-3).join(' | ');
     // A panic's own line is often above the last lines (a stack trace follows it): name it.
     const panic = [...lines].reverse().find((l) => /Kernel panic|BUG:|Oops:/.test(l.line.text))?.line.text;
-    reason = `${reason}; last phase reached: ${lastPhase}` + (panic ? `; guest kernel: ${panic.replace(/^\[[^\]]*\]\s*/, '')}` : '') + (tail ? `; last console lines:\n${tail}` : '; no console output') + (err ? `\nQEMU stderr: ${err}` : '');
+    reason =
+      `${reason}; last phase reached: ${lastPhase}` +
+      (panic ? `; guest kernel: ${panic.replace(/^\[[^\]]*\]\s*/, '')}` : '') +
+      (tail ? `; last console lines:\n${tail}` : '; no console output') +
+      (err ? `\nQEMU stderr: ${err}` : '');
   }
-  const execution = o.accel === 'tcg'
-    ? decideExecution({ accel: 'tcg' })
-    : kvmStats && typeof kvmStats.insn_emulation === 'number' && typeof kvmStats.exits === 'number'
-      ? decideExecution({ accel: 'kvm', totals: { insnEmulation: kvmStats.insn_emulation, exits: kvmStats.exits }, source: `KVM's counters of this boot up to ${marks.init_started !== undefined ? 'init started' : 'kernel main'}` })
-      : undefined;
+  const execution =
+    o.accel === 'tcg'
+      ? decideExecution({ accel: 'tcg' })
+      : kvmStats && typeof kvmStats.insn_emulation === 'number' && typeof kvmStats.exits === 'number'
+        ? decideExecution({
+            accel: 'kvm',
+            totals: { insnEmulation: kvmStats.insn_emulation, exits: kvmStats.exits },
+            source: `KVM's counters of this boot up to ${marks.init_started !== undefined ? 'init started' : 'kernel main'}`,
+          })
+        : undefined;
   return {
-    argv: r.argv, ok, reason, marks, lastPhase, lines, exitCode, exitMs, timedOut: r.timedOut, aborted: r.aborted, stderr: r.stderr,
+    argv: r.argv,
+    ok,
+    reason,
+    marks,
+    lastPhase,
+    lines,
+    exitCode,
+    exitMs,
+    timedOut: r.timedOut,
+    aborted: r.aborted,
+    stderr: r.stderr,
     ...(r.kvmFailure ? { kvmFailure: r.kvmFailure } : {}),
     ...(r.timeline.kvmFailureNs !== undefined ? { kvmFailureMs: msAt(r.timeline.kvmFailureNs) } : {}),
     ...(execution ? { execution } : {}),

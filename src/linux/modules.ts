@@ -16,7 +16,9 @@ const execFileP = promisify(execFile);
 
 /** Module name as the kernel spells it: dashes become underscores, no .ko suffix. */
 export function moduleName(fileOrName: string): string {
-  return basename(fileOrName).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+  return basename(fileOrName)
+    .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+    .replace(/-/g, '_');
 }
 
 /** Key/value pairs of an ELF64 little-endian object's `.modinfo` section (keys may repeat). */
@@ -28,10 +30,15 @@ export function parseModinfo(elf: Uint8Array): Map<string, string[]> {
   const shentsize = buf.readUInt16LE(0x3a);
   const shnum = buf.readUInt16LE(0x3c);
   const shstrndx = buf.readUInt16LE(0x3e);
-  if (shentsize < 64 || shoff + shnum * shentsize > buf.length || shstrndx >= shnum) throw new Error('modinfo: bad section table');
+  if (shentsize < 64 || shoff + shnum * shentsize > buf.length || shstrndx >= shnum)
+    throw new Error('modinfo: bad section table');
   const sect = (i: number) => {
     const o = shoff + i * shentsize;
-    return { name: buf.readUInt32LE(o), offset: Number(buf.readBigUInt64LE(o + 0x18)), size: Number(buf.readBigUInt64LE(o + 0x20)) };
+    return {
+      name: buf.readUInt32LE(o),
+      offset: Number(buf.readBigUInt64LE(o + 0x18)),
+      size: Number(buf.readBigUInt64LE(o + 0x20)),
+    };
   };
   const strtab = sect(shstrndx);
   const out = new Map<string, string[]>();
@@ -110,7 +117,8 @@ export async function resolveModulesInTree(moduleDir: string, wanted: readonly s
   const byName = new Map(files.map((f) => [moduleName(f), f]));
   const builtin = new Set<string>();
   const builtinPath = join(moduleDir, 'modules.builtin');
-  if (existsSync(builtinPath)) for (const l of readFileSync(builtinPath, 'utf8').split('\n')) if (l.trim()) builtin.add(moduleName(l.trim()));
+  if (existsSync(builtinPath))
+    for (const l of readFileSync(builtinPath, 'utf8').split('\n')) if (l.trim()) builtin.add(moduleName(l.trim()));
   const depFile = join(moduleDir, 'modules.dep');
   const fromDep = new Map<string, string[]>();
   if (existsSync(depFile)) {

@@ -31,7 +31,15 @@ function normalize(path: string): string {
   return p;
 }
 
-function header(ino: number, mode: number, nlink: number, size: number, rdevMajor: number, rdevMinor: number, nameSize: number): string {
+function header(
+  ino: number,
+  mode: number,
+  nlink: number,
+  size: number,
+  rdevMajor: number,
+  rdevMinor: number,
+  nameSize: number,
+): string {
   // magic, ino, mode, uid, gid, nlink, mtime, filesize, devmajor, devminor, rdevmajor, rdevminor, namesize, check
   return '070701' + [ino, mode, 0, 0, nlink, 0, size, 0, 0, rdevMajor, rdevMinor, nameSize, 0].map(hex8).join('');
 }
@@ -43,7 +51,10 @@ export function writeNewc(entries: readonly NewcEntry[]): Buffer {
   let ino = 1;
   const emit = (name: string, mode: number, nlink: number, data: Uint8Array, rdev: [number, number] = [0, 0]): void => {
     const nameBuf = Buffer.from(name + '\0', 'utf8');
-    const hdr = Buffer.from(header(name === 'TRAILER!!!' ? 0 : ino++, mode, nlink, data.length, rdev[0], rdev[1], nameBuf.length), 'ascii');
+    const hdr = Buffer.from(
+      header(name === 'TRAILER!!!' ? 0 : ino++, mode, nlink, data.length, rdev[0], rdev[1], nameBuf.length),
+      'ascii',
+    );
     parts.push(hdr, nameBuf, Buffer.alloc(pad4(hdr.length + nameBuf.length)));
     if (data.length > 0) parts.push(Buffer.from(data.buffer, data.byteOffset, data.length), Buffer.alloc(pad4(data.length)));
   };

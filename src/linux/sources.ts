@@ -4,7 +4,17 @@
  * always run with argv arrays (execFile), never through a shell.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../errors.js';
@@ -70,7 +80,10 @@ export async function aptDownload(pkg: string, dir: string): Promise<string> {
       await download();
     }
   } catch (e) {
-    throw new EnvironmentError(`apt-get download ${pkg} failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim().split('\n').pop()}`, 'run `apt-get update` (as root), or pass --kernel PATH');
+    throw new EnvironmentError(
+      `apt-get download ${pkg} failed: ${((e as { stderr?: string }).stderr ?? String(e)).trim().split('\n').pop()}`,
+      'run `apt-get update` (as root), or pass --kernel PATH',
+    );
   }
   const deb = readdirSync(dir).find((f) => f.startsWith(`${pkg}_`) && f.endsWith('.deb'));
   if (!deb) throw new EnvironmentError(`apt-get download ${pkg} produced no .deb`);
@@ -130,7 +143,14 @@ export async function fetchDebianKernel(cacheDir: string, flavour: DebianKernelF
   if (!vmlinuz) throw new EnvironmentError(`${pkg} has no /boot/vmlinuz-*`);
   const release = vmlinuz.slice('vmlinuz-'.length);
   const modulesDir = [join(root, 'lib/modules', release), join(root, 'usr/lib/modules', release)].find((d) => existsSync(d));
-  return { origin: 'debian-package', path: join(root, 'boot', vmlinuz), modulesDir, release, package: pkg, packageVersion: version };
+  return {
+    origin: 'debian-package',
+    path: join(root, 'boot', vmlinuz),
+    modulesDir,
+    release,
+    package: pkg,
+    packageVersion: version,
+  };
 }
 
 export function hostKernel(): KernelSource | undefined {
@@ -163,7 +183,10 @@ export async function findKernel(o: KernelOptions): Promise<{ kernel: KernelSour
   }
   const host = hostKernel();
   if (host) return { kernel: host, notes };
-  throw new EnvironmentError(`no kernel: ${notes.join('; ')}; /boot/vmlinuz-$(uname -r) not readable`, 'pass --kernel PATH (a bzImage), or make apt-get download work');
+  throw new EnvironmentError(
+    `no kernel: ${notes.join('; ')}; /boot/vmlinuz-$(uname -r) not readable`,
+    'pass --kernel PATH (a bzImage), or make apt-get download work',
+  );
 }
 
 /** True when an ELF file has no PT_INTERP program header (statically linked). */
@@ -186,7 +209,8 @@ export interface BinarySource {
 
 /** A static busybox: the host's (busybox-static) when it is static, else the busybox-static package. */
 export async function findBusybox(cacheDir: string): Promise<BinarySource> {
-  for (const p of ['/bin/busybox', '/usr/bin/busybox']) if (readable(p) && isStaticElf(p)) return { path: realpathSync(p), origin: 'host' };
+  for (const p of ['/bin/busybox', '/usr/bin/busybox'])
+    if (readable(p) && isStaticElf(p)) return { path: realpathSync(p), origin: 'host' };
   const deb = await aptDownload('busybox-static', join(cacheDir, 'packages'));
   const version = await debField(deb, 'Version');
   const root = await debExtract(deb, join(cacheDir, 'unpacked', `busybox-static_${version}`));

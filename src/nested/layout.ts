@@ -72,7 +72,10 @@ function under(path: string, dir: string): boolean {
 export function checkLayoutWord(what: string, value: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (!value || /[\s\0-\x1f\x7f]/.test(value)) {
-    throw new UsageError(`nested: ${what} ${JSON.stringify(value)} contains whitespace or a control character, which L1's /init cannot take`, 'install kvmbench, Node.js and QEMU under paths without spaces to use --nested');
+    throw new UsageError(
+      `nested: ${what} ${JSON.stringify(value)} contains whitespace or a control character, which L1's /init cannot take`,
+      'install kvmbench, Node.js and QEMU under paths without spaces to use --nested',
+    );
   }
   return value;
 }
@@ -85,7 +88,10 @@ export function planLayout(input: LayoutInput): L1Layout {
     const p = checkLayoutWord('shared path', path);
     if (shares.some((s) => under(p, s.path))) return;
     if (NEVER_SHARED.includes(p) || (input.home && (p === input.home || under(input.home, p)))) {
-      throw new UsageError(`nested: ${why} would need ${p} shared with L1, which kvmbench never shares`, 'install it under a directory of its own (e.g. /opt or /usr/local) to use --nested');
+      throw new UsageError(
+        `nested: ${why} would need ${p} shared with L1, which kvmbench never shares`,
+        'install it under a directory of its own (e.g. /opt or /usr/local) to use --nested',
+      );
     }
     // A share inside another drops the inner one; an outer one replaces inner ones.
     for (let i = shares.length - 1; i >= 0; i--) if (under(shares[i]!.path, p)) shares.splice(i, 1);
@@ -112,16 +118,23 @@ export function planLayout(input: LayoutInput): L1Layout {
   const modules = `${pkg}${sep}node_modules`;
   if (fs.kind(modules)) {
     const real = fs.realpath(modules);
-    if (!covered(real)) add(real, 'kvmbench\'s node_modules');
+    if (!covered(real)) add(real, "kvmbench's node_modules");
   }
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.env ?? {})) {
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(k)) throw new UsageError(`nested: environment name ${JSON.stringify(k)} is not NAME_LIKE_THIS`);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k))
+      throw new UsageError(`nested: environment name ${JSON.stringify(k)} is not NAME_LIKE_THIS`);
     env[k] = checkLayoutWord(`environment value of ${k}`, v);
   }
   shares.forEach((s, i) => (s.tag = `kvmbs${i}`));
-  return { shares, links, node: checkLayoutWord('node binary', node), entry: checkLayoutWord('kvmbench entry', `${pkg}${sep}bin${sep}run.js`), env };
+  return {
+    shares,
+    links,
+    node: checkLayoutWord('node binary', node),
+    entry: checkLayoutWord('kvmbench entry', `${pkg}${sep}bin${sep}run.js`),
+    env,
+  };
 }
 
 /** The 9p tag of the writable channel directory (plan, layout, L1's doctor and results). */
@@ -145,7 +158,8 @@ export function layoutFile(l: L1Layout): string {
 export function virtfsArgs(l: L1Layout, channelDir: string): string[] {
   const opt = (v: string): string => v.replace(/,/g, ',,');
   const out: string[] = [];
-  for (const s of l.shares) out.push('-virtfs', `local,path=${opt(s.path)},mount_tag=${s.tag},security_model=none${s.readonly ? ',readonly=on' : ''}`);
+  for (const s of l.shares)
+    out.push('-virtfs', `local,path=${opt(s.path)},mount_tag=${s.tag},security_model=none${s.readonly ? ',readonly=on' : ''}`);
   out.push('-virtfs', `local,path=${opt(channelDir)},mount_tag=${CHANNEL_TAG},security_model=none`);
   return out;
 }

@@ -10,31 +10,37 @@ import { UsageError } from '../errors.js';
 
 export const NESTED_PLAN_SCHEMA = 'kvmbench.nested-plan/1';
 
-export const NestedStep = Type.Object({
-  /** The step's directory under `steps/` in the channel; [a-z0-9-]. */
-  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
-  /** A shipped suite name or a suite file's absolute path (shared with L1 read-only). */
-  suite: Type.String({ minLength: 1 }),
-  quick: Type.Boolean(),
-  only: Type.Optional(Type.Array(Type.String())),
-  skip: Type.Optional(Type.Array(Type.String())),
-  repeat: Type.Optional(Type.Integer({ minimum: 1 })),
-  machine: Type.Optional(Type.String()),
-  rounds: Type.Optional(Type.Integer({ minimum: 1 })),
-  /**
-   * Every case's deadline is multiplied by this at layer 2: under an outer TCG each L2 exit
-   * costs tens of microseconds, so suites' deadlines (set for one layer) would cut samples short.
-   */
-  deadlineScale: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
-}, { additionalProperties: false });
+export const NestedStep = Type.Object(
+  {
+    /** The step's directory under `steps/` in the channel; [a-z0-9-]. */
+    id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
+    /** A shipped suite name or a suite file's absolute path (shared with L1 read-only). */
+    suite: Type.String({ minLength: 1 }),
+    quick: Type.Boolean(),
+    only: Type.Optional(Type.Array(Type.String())),
+    skip: Type.Optional(Type.Array(Type.String())),
+    repeat: Type.Optional(Type.Integer({ minimum: 1 })),
+    machine: Type.Optional(Type.String()),
+    rounds: Type.Optional(Type.Integer({ minimum: 1 })),
+    /**
+     * Every case's deadline is multiplied by this at layer 2: under an outer TCG each L2 exit
+     * costs tens of microseconds, so suites' deadlines (set for one layer) would cut samples short.
+     */
+    deadlineScale: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+  },
+  { additionalProperties: false },
+);
 export type NestedStep = Static<typeof NestedStep>;
 
-export const NestedPlan = Type.Object({
-  schema: Type.Literal(NESTED_PLAN_SCHEMA),
-  /** The host's argv, recorded in L2's results. */
-  argv: Type.Array(Type.String()),
-  steps: Type.Array(NestedStep, { minItems: 1 }),
-}, { additionalProperties: false });
+export const NestedPlan = Type.Object(
+  {
+    schema: Type.Literal(NESTED_PLAN_SCHEMA),
+    /** The host's argv, recorded in L2's results. */
+    argv: Type.Array(Type.String()),
+    steps: Type.Array(NestedStep, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
 export type NestedPlan = Static<typeof NestedPlan>;
 
 const checker = TypeCompiler.Compile(NestedPlan);

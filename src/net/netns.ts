@@ -106,7 +106,11 @@ function installExitHook(): void {
 /** Kills every process still inside the namespace, then deletes it (never throws). */
 export function deleteNamespaceSync(ns: string): void {
   try {
-    const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    const pids = execFileSync('ip', ['netns', 'pids', ns], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    });
     for (const p of pids.split(/\s+/)) {
       if (!/^\d+$/.test(p)) continue;
       try {
@@ -217,6 +221,10 @@ export function vhostNetUsable(path = '/dev/vhost-net'): { usable: boolean; why:
     return { usable: true, why: `${path} opens read-write` };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return { usable: false, why: code === 'ENOENT' ? `${path} does not exist (vhost_net module not loaded)` : `${path}: ${code ?? (e as Error).message}` };
+    return {
+      usable: false,
+      why:
+        code === 'ENOENT' ? `${path} does not exist (vhost_net module not loaded)` : `${path}: ${code ?? (e as Error).message}`,
+    };
   }
 }

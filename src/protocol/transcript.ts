@@ -66,8 +66,18 @@ export class Transcript {
         this.test = f;
         break;
       case 'sample': {
-        const i = num(f.i), iters = num(f.iters), ticks = num(f.ticks), base = num(f.base);
-        if (f.test !== undefined && i !== undefined && iters !== undefined && iters > 0 && ticks !== undefined && base !== undefined) {
+        const i = num(f.i),
+          iters = num(f.iters),
+          ticks = num(f.ticks),
+          base = num(f.base);
+        if (
+          f.test !== undefined &&
+          i !== undefined &&
+          iters !== undefined &&
+          iters > 0 &&
+          ticks !== undefined &&
+          base !== undefined
+        ) {
           const extra = num(f.extra);
           this.samples.push({ test: f.test, i, iters, ticks, base, ...(extra ? { extra } : {}) });
         } else if (this.notes.length < 50) {

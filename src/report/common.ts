@@ -4,7 +4,16 @@
  * format tells the same story about a run; how a figure is written is ./format.ts.
  */
 import { caseKind } from '../results/kind.js';
-import type { CaseResult, CaseStatus, Execution, ExecutionMode, ExitHistogramFact, HostFingerprint, Metric, Results } from '../results/model.js';
+import type {
+  CaseResult,
+  CaseStatus,
+  Execution,
+  ExecutionMode,
+  ExitHistogramFact,
+  HostFingerprint,
+  Metric,
+  Results,
+} from '../results/model.js';
 import { countStatuses, statusWord } from './format.js';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'empty';
@@ -95,7 +104,8 @@ export function caseAccelText(c: CaseResult): string {
 }
 
 /** What an emulated figure is; every view says it in these words. */
-export const EMULATED_MEANING = "KVM's instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits";
+export const EMULATED_MEANING =
+  "KVM's instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits";
 
 /** One line for an emulated case: what its figures are and the first piece of evidence. */
 export function emulatedNote(e: Execution | undefined): string {
@@ -131,9 +141,13 @@ export function runEmulatedWarning(results: Results): string | undefined {
   if (!runEmulated && cases.length === 0) return undefined;
   const who = runEmulated
     ? `guest code ran emulated in this run${cases.length ? ` (${cases.length} of ${results.cases.length} cases)` : ''}`
-    : `${cases.length} of ${results.cases.length} cases ran emulated (${cases.slice(0, 3).map((c) => c.id).join(', ')}${cases.length > 3 ? ', …' : ''})`;
+    : `${cases.length} of ${results.cases.length} cases ran emulated (${cases
+        .slice(0, 3)
+        .map((c) => c.id)
+        .join(', ')}${cases.length > 3 ? ', …' : ''})`;
   const evidence = (runEmulated ? results.run.execution : cases[0]!.execution)?.evidence[0];
-  const flavor = results.host.kvmFlavor && results.host.kvmFlavor !== 'unknown' ? `; this host's KVM is ${results.host.kvmFlavor}` : '';
+  const flavor =
+    results.host.kvmFlavor && results.host.kvmFlavor !== 'unknown' ? `; this host's KVM is ${results.host.kvmFlavor}` : '';
   return `${who}: ${EMULATED_MEANING}${flavor}${evidence ? `. Evidence: ${evidence}` : ''}`;
 }
 
@@ -226,7 +240,9 @@ export function histogramFact(c: CaseResult): HistogramView | undefined {
     .map((b) => ({ lo: num(b.lo) ?? NaN, hi: num(b.hi) ?? NaN, count: num(b.count) ?? NaN }))
     .filter((b) => b.lo > 0 && b.hi > b.lo && b.count >= 0)
     .sort((a, b) => a.lo - b.lo);
-  const p50 = num(h.p50), p99 = num(h.p99), p999 = num(h.p999);
+  const p50 = num(h.p50),
+    p99 = num(h.p99),
+    p999 = num(h.p999);
   if (bins.length === 0 || p50 === undefined || p99 === undefined || p999 === undefined) return undefined;
   return {
     n: num(h.n) ?? bins.reduce((s, b) => s + b.count, 0),

@@ -12,7 +12,14 @@ export function isConformanceCase(c: CaseResult): boolean {
 }
 
 /** XFAIL and KFAIL are expected failures (pass for CI); XPASS is a failure, as kvm-unit-tests counts it. */
-const JUNIT_OUTCOME: Record<SubCheckStatus, JunitCase['outcome']> = { pass: 'pass', xfail: 'pass', kfail: 'pass', fail: 'failure', xpass: 'failure', skip: 'skipped' };
+const JUNIT_OUTCOME: Record<SubCheckStatus, JunitCase['outcome']> = {
+  pass: 'pass',
+  xfail: 'pass',
+  kfail: 'pass',
+  fail: 'failure',
+  xpass: 'failure',
+  skip: 'skipped',
+};
 
 function subCheckMessage(k: SubCheck): string | undefined {
   if (k.status === 'fail') return `FAIL: ${k.name}`;
@@ -47,14 +54,18 @@ export function subCheckJunitCases(c: CaseResult, used: Set<string>): JunitCase[
       timeSec: 0,
       outcome: JUNIT_OUTCOME[check.status],
       ...(message ? { message } : {}),
-      ...(check.status === 'xfail' || check.status === 'kfail' ? { systemOut: `${check.status.toUpperCase()}: ${check.name} (an expected failure)` } : {}),
+      ...(check.status === 'xfail' || check.status === 'kfail'
+        ? { systemOut: `${check.status.toUpperCase()}: ${check.name} (an expected failure)` }
+        : {}),
     };
   });
 }
 
 function countsCell(c: CaseResult): string {
   const n = subCheckCounts(c);
-  const parts = (['pass', 'fail', 'xpass', 'xfail', 'kfail', 'skip'] as const).filter((s) => n[s] > 0).map((s) => `<span class="k-${s}">${n[s]} ${s}</span>`);
+  const parts = (['pass', 'fail', 'xpass', 'xfail', 'kfail', 'skip'] as const)
+    .filter((s) => n[s] > 0)
+    .map((s) => `<span class="k-${s}">${n[s]} ${s}</span>`);
   const dropped = c.conformance?.checksDropped ? ` (+${c.conformance.checksDropped} not kept)` : '';
   return parts.length ? parts.join(' · ') + e(dropped) : '<span class="muted">none</span>';
 }
@@ -81,8 +92,14 @@ export function conformanceSection(results: Results): string {
   const rows: string[] = [];
   for (const g of order) {
     const list = groups.get(g)!;
-    const tally = (['pass', 'fail', 'error', 'skip'] as const).map((s) => [s, list.filter((c) => c.status === s).length] as const).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${statusWord(s)}`).join(', ');
-    rows.push(`<tr class="group"><th colspan="5">${e(g)} <span class="muted small">(${list.length} tests: ${e(tally)})</span></th></tr>`);
+    const tally = (['pass', 'fail', 'error', 'skip'] as const)
+      .map((s) => [s, list.filter((c) => c.status === s).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${n} ${statusWord(s)}`)
+      .join(', ');
+    rows.push(
+      `<tr class="group"><th colspan="5">${e(g)} <span class="muted small">(${list.length} tests: ${e(tally)})</span></th></tr>`,
+    );
     for (const c of list) {
       const other = (c.conformance?.groups ?? []).filter((x) => x !== g);
       rows.push(
@@ -101,4 +118,5 @@ export function conformanceSection(results: Results): string {
 }
 
 /** CSS for the section (appended to the page's). */
-export const CONFORMANCE_CSS = '.conformance tr.group th{text-align:left;background:var(--bg2,#f3f3f3)}.k-fail,.k-xpass{color:var(--fail);font-weight:600}.k-pass{color:var(--pass)}.k-skip{color:var(--skip)}.k-xfail,.k-kfail{color:var(--warn)}ul.subchecks{margin:.2em 0;padding-left:1.2em;max-height:20em;overflow:auto}';
+export const CONFORMANCE_CSS =
+  '.conformance tr.group th{text-align:left;background:var(--bg2,#f3f3f3)}.k-fail,.k-xpass{color:var(--fail);font-weight:600}.k-pass{color:var(--pass)}.k-skip{color:var(--skip)}.k-xfail,.k-kfail{color:var(--warn)}ul.subchecks{margin:.2em 0;padding-left:1.2em;max-height:20em;overflow:auto}';

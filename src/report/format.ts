@@ -124,7 +124,10 @@ export function modeColor(c: ChalkInstance, m: ExecutionMode | undefined): (t: s
 }
 
 /** How many of each status; `total` is the length. */
-export function countStatuses<S extends string>(items: ReadonlyArray<{ status: S }>, statuses: readonly S[]): Record<S, number> & { total: number } {
+export function countStatuses<S extends string>(
+  items: ReadonlyArray<{ status: S }>,
+  statuses: readonly S[],
+): Record<S, number> & { total: number } {
   const out = { total: items.length } as Record<S, number> & { total: number };
   for (const s of statuses) (out as Record<string, number>)[s] = 0;
   for (const i of items) (out as Record<string, number>)[i.status] = ((out as Record<string, number>)[i.status] ?? 0) + 1;
@@ -157,8 +160,11 @@ export function oneLine(s: string, max: number): string {
  * nor lone surrogates; xmlbuilder throws on them, so views replace them first.
  */
 export function xmlSafe(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return s.replace(
+    // eslint-disable-next-line no-control-regex -- the control characters XML 1.0 forbids are what is replaced
+    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    '\uFFFD',
+  );
 }
 
 /** Escapes text for HTML element content and quoted attribute values. */

@@ -23,7 +23,9 @@ export const STATUS_COLORS: Readonly<Record<Tone, string>> = {
 
 /** Layout, tables, type, and the status colours (`.s-<status>` for text in that colour), shared by every page. */
 export const BASE_CSS = `
-:root{--fg:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;${Object.entries(STATUS_COLORS).map(([k, v]) => `--${k}:${v}`).join(';')}}
+:root{--fg:#1d1d1f;--muted:#5f6368;--line:#d0d4d9;${Object.entries(STATUS_COLORS)
+  .map(([k, v]) => `--${k}:${v}`)
+  .join(';')}}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);margin:0 auto;max-width:1100px;padding:16px 24px;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}

@@ -96,4 +96,3 @@ export function buildJunit(name: string, suites: readonly JunitSuite[]): string 
   }
   return builder.build() + '\n';
 }
-

@@ -7,7 +7,17 @@
  * for readers that drop properties.
  */
 import type { CaseResult, Results } from '../results/model.js';
-import { KEY_HOST_FACTS, caseAccelText, caseMode, casesBySuite, emulatedNote, exitChecksLine, exitsPerIteration, headline, isExitsCase } from './common.js';
+import {
+  KEY_HOST_FACTS,
+  caseAccelText,
+  caseMode,
+  casesBySuite,
+  emulatedNote,
+  exitChecksLine,
+  exitsPerIteration,
+  headline,
+  isExitsCase,
+} from './common.js';
 import { fmtCv, fmtNum, metricId, ratioText, statusWord } from './format.js';
 import { buildJunit, type JunitCase, type JunitSuite } from './junit-xml.js';
 import { subCheckJunitCases } from './conformance.js';
@@ -96,7 +106,9 @@ export function renderJunit(results: Results): string {
       usedNames.add(name);
       const outcome: JunitCase['outcome'] =
         c.status === 'pass' ? 'pass' : c.status === 'fail' ? 'failure' : c.status === 'error' ? 'error' : 'skipped';
-      const detail = [c.reason, c.log ? `full log: ${c.log} (relative to the results directory)` : undefined].filter(Boolean).join('\n');
+      const detail = [c.reason, c.log ? `full log: ${c.log} (relative to the results directory)` : undefined]
+        .filter(Boolean)
+        .join('\n');
       return {
         name,
         classname: `kvmbench.${suiteName}`,

@@ -11,7 +11,8 @@ export async function readCaseLog(dir: string, logPath: string, maxBytes = MAX_L
   const full = resolve(dir, logPath);
   // A results file names its logs relative to itself; one that points elsewhere is not followed.
   const rel = relative(resolve(dir), full);
-  if (isAbsolute(logPath) || rel.startsWith('..')) return { text: '', truncatedBytes: 0, error: 'log path points outside the results directory' };
+  if (isAbsolute(logPath) || rel.startsWith('..'))
+    return { text: '', truncatedBytes: 0, error: 'log path points outside the results directory' };
   try {
     const st = await stat(full);
     const start = Math.max(0, st.size - maxBytes);

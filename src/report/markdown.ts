@@ -1,6 +1,15 @@
 /** Markdown view, e.g. for a pull-request comment or a CI job summary. */
 import type { Results } from '../results/model.js';
-import { KEY_HOST_FACTS, caseAccelText, caseMode, emulatedNote, headline, isPartial, runEmulatedWarning, runPlatformParts } from './common.js';
+import {
+  KEY_HOST_FACTS,
+  caseAccelText,
+  caseMode,
+  emulatedNote,
+  headline,
+  isPartial,
+  runEmulatedWarning,
+  runPlatformParts,
+} from './common.js';
 import { fmtCv, fmtNum, fmtRange, labelText, mdCell, ratioText } from './format.js';
 
 export function renderMarkdown(results: Results): string {
@@ -8,16 +17,24 @@ export function renderMarkdown(results: Results): string {
   out.push(`## kvmbench ${mdCell(results.run.suite)} — ${mdCell(results.run.id)}`, '');
   out.push(`**${mdCell(headline(results))}**`, '');
   if (isPartial(results)) out.push(`> ⚠️ This run is **${results.run.state}**: not every case ran.`, '');
-  const facts = KEY_HOST_FACTS.filter((k) => results.host[k] !== undefined).map((k) => `${k}: ${mdCell(String(results.host[k]))}`);
+  const facts = KEY_HOST_FACTS.filter((k) => results.host[k] !== undefined).map(
+    (k) => `${k}: ${mdCell(String(results.host[k]))}`,
+  );
   if (facts.length) out.push(`<sub>${facts.join(' · ')}</sub>`, '');
   const platform = runPlatformParts(results);
   if (platform.length || results.run.cpuNote) {
-    out.push(`<sub>run: ${[...platform.map(mdCell), ...(results.run.cpuNote ? [`cpu note: ${mdCell(results.run.cpuNote)}`] : [])].join(' · ')}</sub>`, '');
+    out.push(
+      `<sub>run: ${[...platform.map(mdCell), ...(results.run.cpuNote ? [`cpu note: ${mdCell(results.run.cpuNote)}`] : [])].join(' · ')}</sub>`,
+      '',
+    );
   }
   const emulated = runEmulatedWarning(results);
   if (emulated) out.push(`> ⚠️ **Emulated execution**: ${mdCell(emulated)}`, '');
   // The execution column is last so the first columns read as before (case, status, metric).
-  out.push('| case | status | metric | median | p5 – p95 | cv | n | unit | accel · execution |', '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- |');
+  out.push(
+    '| case | status | metric | median | p5 – p95 | cv | n | unit | accel · execution |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- |',
+  );
   for (const c of results.cases) {
     const status = c.status === 'pass' ? 'pass' : `**${c.status}**`;
     const accel = caseAccelText(c);
@@ -29,7 +46,9 @@ export function renderMarkdown(results: Results): string {
     c.metrics.forEach((m, i) => {
       const s = m.summary;
       const lab = labelText(m.labels);
-      out.push(`| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)}${m.ratio ? ` (${ratioText(m)})` : ''} | ${s.n}${m.sampling ? ` (${mdCell(m.sampling.note)})` : ''} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`);
+      out.push(
+        `| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)}${m.ratio ? ` (${ratioText(m)})` : ''} | ${s.n}${m.sampling ? ` (${mdCell(m.sampling.note)})` : ''} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`,
+      );
     });
   }
   const emulatedList = results.cases.filter((c) => caseMode(c) === 'emulated');
@@ -41,7 +60,10 @@ export function renderMarkdown(results: Results): string {
   const bad = results.cases.filter((c) => c.status === 'fail' || c.status === 'error');
   if (bad.length) {
     out.push('', '### Failed and errored', '');
-    for (const c of bad) out.push(`- **${mdCell(c.id)}** (${c.status}): ${mdCell(c.reason ?? 'no reason recorded')}${c.log ? ` — log \`${c.log.replace(/`/g, '')}\`` : ''}`);
+    for (const c of bad)
+      out.push(
+        `- **${mdCell(c.id)}** (${c.status}): ${mdCell(c.reason ?? 'no reason recorded')}${c.log ? ` — log \`${c.log.replace(/`/g, '')}\`` : ''}`,
+      );
   }
   return out.join('\n') + '\n';
 }

@@ -34,15 +34,23 @@ export function qemuShare(results: Results): QemuShare | undefined {
   const rm = figure(r, 'pio.latency');
   if (!qm || !rm || qm.accelerator !== rm.accelerator || caseMode(q!) !== caseMode(r!)) return undefined;
   const shareNs = qm.summary.median - rm.summary.median;
-  return { qemuNs: qm.summary.median, rawNs: rm.summary.median, shareNs, fraction: shareNs / qm.summary.median, ...(caseMode(r!) ? { mode: caseMode(r!) } : {}) };
+  return {
+    qemuNs: qm.summary.median,
+    rawNs: rm.summary.median,
+    shareNs,
+    fraction: shareNs / qm.summary.median,
+    ...(caseMode(r!) ? { mode: caseMode(r!) } : {}),
+  };
 }
 
 /** One line for the summary, or undefined when the run has neither figure to say it with. */
 export function qemuShareLine(results: Results): string | undefined {
   const s = qemuShare(results);
   if (s) {
-    return `QEMU's share of a user-space exit (inl from port 0x1234): ${QEMU_EXIT_CASE} ${fmtNum(s.qemuNs)} ns − ${RAW_EXIT_CASE} ${fmtNum(s.rawNs)} ns ` +
-      `(kvmbench's own VMM, no QEMU) = ${fmtNum(s.shareNs)} ns, ${(s.fraction * 100).toFixed(0)} % of the exit (medians${s.mode ? `, ${s.mode}` : ''})`;
+    return (
+      `QEMU's share of a user-space exit (inl from port 0x1234): ${QEMU_EXIT_CASE} ${fmtNum(s.qemuNs)} ns − ${RAW_EXIT_CASE} ${fmtNum(s.rawNs)} ns ` +
+      `(kvmbench's own VMM, no QEMU) = ${fmtNum(s.shareNs)} ns, ${(s.fraction * 100).toFixed(0)} % of the exit (medians${s.mode ? `, ${s.mode}` : ''})`
+    );
   }
   const q = results.cases.find((c) => c.id === QEMU_EXIT_CASE);
   const r = results.cases.find((c) => c.id === RAW_EXIT_CASE);
@@ -51,6 +59,7 @@ export function qemuShareLine(results: Results): string | undefined {
     return `${QEMU_EXIT_CASE} ${fmtNum(qm.summary.median)} ns; the raw-KVM floor of the same exit is not in this run (\`kvmbench run raw\` or the quick suite measures ${RAW_EXIT_CASE} beside it: the difference is QEMU's share)`;
   }
   const rm = figure(r, 'pio.latency');
-  if (qm && rm) return `${QEMU_EXIT_CASE} and ${RAW_EXIT_CASE} ran on different accelerators or execution modes (${caseMode(q!) ?? '?'} vs ${caseMode(r!) ?? '?'}): QEMU's share is not their difference`;
+  if (qm && rm)
+    return `${QEMU_EXIT_CASE} and ${RAW_EXIT_CASE} ran on different accelerators or execution modes (${caseMode(q!) ?? '?'} vs ${caseMode(r!) ?? '?'}): QEMU's share is not their difference`;
   return undefined;
 }

@@ -64,7 +64,10 @@ export function summaryTable(results: Results, c: ChalkInstance): string {
   const counts = countCases(results.cases);
   const notes = results.cases
     .filter((r) => r.status !== 'pass' && r.reason)
-    .map((r) => `  ${paintStatus(c, r.status, r.status)} ${r.id}: ${oneLine(r.reason!, 400)}${r.log ? c.dim(` (log: ${r.log})`) : ''}`);
+    .map(
+      (r) =>
+        `  ${paintStatus(c, r.status, r.status)} ${r.id}: ${oneLine(r.reason!, 400)}${r.log ? c.dim(` (log: ${r.log})`) : ''}`,
+    );
   const emulated = runEmulatedWarning(results);
   const warn = emulated ? [c.yellow(`emulated: ${oneLine(emulated, 400)}`), ''] : [];
   const state = results.run.state === 'complete' ? '' : c.yellow(` — run ${results.run.state}`);

@@ -14,7 +14,19 @@ import {
   runPlatformParts,
   runVerdict,
 } from './common.js';
-import { fmtCv, fmtNum, fmtRange, labelText, ratioText, samplingText, modeColor, paintStatus, statusColor, statusWord, termSafe as clean } from './format.js';
+import {
+  fmtCv,
+  fmtNum,
+  fmtRange,
+  labelText,
+  ratioText,
+  samplingText,
+  modeColor,
+  paintStatus,
+  statusColor,
+  statusWord,
+  termSafe as clean,
+} from './format.js';
 
 const plain = new Chalk({ level: 0 });
 
@@ -40,13 +52,18 @@ export function renderText(results: Results, color: ChalkInstance = plain): stri
     if (isExitsCase(c) && c.metrics.length > 0) {
       const epi = exitsPerIteration(c);
       const checks = exitChecksLine(c);
-      const parts = [`exits per iteration ${epi ? color.bold(fmtNum(epi.summary.median)) : '–'}`, ...(checks ? [clean(checks)] : [])];
+      const parts = [
+        `exits per iteration ${epi ? color.bold(fmtNum(epi.summary.median)) : '–'}`,
+        ...(checks ? [clean(checks)] : []),
+      ];
       out.push(`        ${parts.join(' · ')}`);
     }
     for (const m of c.metrics) {
       const s = m.summary;
       const lab = labelText(m.labels);
-      out.push(`        ${clean(m.name)}${lab ? color.gray(` {${clean(lab)}}`) : ''}: median ${color.bold(fmtNum(s.median))} ${clean(m.unit)}  p5–p95 ${fmtRange(s.p5, s.p95)}  cv ${fmtCv(s.cv)}${m.ratio ? `  ${ratioText(m)}` : ''}  ${clean(samplingText(m))}`);
+      out.push(
+        `        ${clean(m.name)}${lab ? color.gray(` {${clean(lab)}}`) : ''}: median ${color.bold(fmtNum(s.median))} ${clean(m.unit)}  p5–p95 ${fmtRange(s.p5, s.p95)}  cv ${fmtCv(s.cv)}${m.ratio ? `  ${ratioText(m)}` : ''}  ${clean(samplingText(m))}`,
+      );
     }
   }
   return out.join('\n') + '\n';

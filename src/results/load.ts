@@ -36,18 +36,26 @@ function schemaVersion(s: string): number | undefined {
 /** Checks the `schema` tag first so a newer or foreign file gets a message about that, not 40 field errors. */
 function checkSchemaTag(doc: unknown, file: string): void {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new UsageError(`${file}: not a kvmbench results file (the top level is ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}, not an object)`);
+    throw new UsageError(
+      `${file}: not a kvmbench results file (the top level is ${Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc}, not an object)`,
+    );
   }
   const tag = (doc as { schema?: unknown }).schema;
   if (tag === undefined) {
-    throw new UsageError(`${file}: not a kvmbench results file (no "schema" field; expected "${RESULTS_SCHEMA}")`, 'give the results.json that `kvmbench run` wrote, or its report directory');
+    throw new UsageError(
+      `${file}: not a kvmbench results file (no "schema" field; expected "${RESULTS_SCHEMA}")`,
+      'give the results.json that `kvmbench run` wrote, or its report directory',
+    );
   }
   if (typeof tag !== 'string') throw new UsageError(`${file}: not a kvmbench results file ("schema" is not a string)`);
   if (tag === RESULTS_SCHEMA) return;
   const v = schemaVersion(tag);
   const ours = schemaVersion(RESULTS_SCHEMA)!;
   if (v !== undefined && v > ours) {
-    throw new UsageError(`${file}: written with results schema "${tag}", newer than this kvmbench understands ("${RESULTS_SCHEMA}")`, 'upgrade kvmbench to read it');
+    throw new UsageError(
+      `${file}: written with results schema "${tag}", newer than this kvmbench understands ("${RESULTS_SCHEMA}")`,
+      'upgrade kvmbench to read it',
+    );
   }
   if (v !== undefined) {
     throw new UsageError(`${file}: results schema "${tag}" is older than "${RESULTS_SCHEMA}" and is not supported`);
@@ -85,7 +93,8 @@ function parseJson(text: string, file: string): unknown {
     const msg = (err as Error).message;
     // V8 reports a cut-off document as "end of input", an unterminated string, or an error at its last position.
     const pos = /at position (\d+)/.exec(msg);
-    const truncated = /end of (JSON )?input|Unterminated/i.test(msg) || (pos !== null && Number(pos[1]) >= text.trimEnd().length - 1);
+    const truncated =
+      /end of (JSON )?input|Unterminated/i.test(msg) || (pos !== null && Number(pos[1]) >= text.trimEnd().length - 1);
     throw new UsageError(
       `${file}: ${truncated ? 'truncated JSON (the file ends mid-document)' : 'not valid JSON'}: ${msg}`,
       truncated ? 'a run that crashed leaves results.jsonl beside it: give the directory to rebuild from it' : undefined,
@@ -110,7 +119,8 @@ export function resultsFromJournal(text: string, file = 'results.jsonl'): Result
       if (isLast) break; // the line the crash cut off
       throw new UsageError(`${file}:${i + 1}: not valid JSON in the middle of the journal`);
     }
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new UsageError(`${file}:${i + 1}: expected a JSON object per line`);
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj))
+      throw new UsageError(`${file}:${i + 1}: expected a JSON object per line`);
     const o = obj as Record<string, unknown>;
     if (!header) {
       checkSchemaTag(o, `${file}:${i + 1}`);
@@ -165,7 +175,8 @@ export async function loadResults(pathOrDir: string): Promise<LoadedResults> {
         if (jtext !== undefined) {
           try {
             const fromJournal = resultsFromJournal(jtext, jsonl);
-            if (fromJournal.cases.length > results.cases.length) return { results: fromJournal, file: jsonl, dir: p, fromJournal: true };
+            if (fromJournal.cases.length > results.cases.length)
+              return { results: fromJournal, file: jsonl, dir: p, fromJournal: true };
           } catch {
             // results.json is valid; a damaged journal beside it changes nothing
           }
@@ -175,10 +186,14 @@ export async function loadResults(pathOrDir: string): Promise<LoadedResults> {
     }
     const jtext = await readText(jsonl);
     if (jtext !== undefined) return { results: resultsFromJournal(jtext, jsonl), file: jsonl, dir: p, fromJournal: true };
-    throw new UsageError(`${pathOrDir}: no results.json or results.jsonl in this directory; found ${describeFound(p)}`, 'give a report directory written by `kvmbench run` or a results.json');
+    throw new UsageError(
+      `${pathOrDir}: no results.json or results.jsonl in this directory; found ${describeFound(p)}`,
+      'give a report directory written by `kvmbench run` or a results.json',
+    );
   }
   const text = await readText(p);
   if (text === undefined) throw new UsageError(`${pathOrDir}: no such file or directory`);
-  if (basename(p).endsWith('.jsonl')) return { results: resultsFromJournal(text, p), file: p, dir: dirname(p), fromJournal: true };
+  if (basename(p).endsWith('.jsonl'))
+    return { results: resultsFromJournal(text, p), file: p, dir: dirname(p), fromJournal: true };
   return { results: validateResults(parseJson(text, p), p), file: p, dir: dirname(p), fromJournal: false };
 }

@@ -23,7 +23,12 @@ export type Accelerator = Static<typeof Accelerator>;
  * as on paravirtualized PVM hosts for non-PVM guests), `tcg` (QEMU's software emulation), or
  * `unknown` (no measurement could tell). Figures of different modes measure different things.
  */
-export const ExecutionMode = Type.Union([Type.Literal('native'), Type.Literal('emulated'), Type.Literal('tcg'), Type.Literal('unknown')]);
+export const ExecutionMode = Type.Union([
+  Type.Literal('native'),
+  Type.Literal('emulated'),
+  Type.Literal('tcg'),
+  Type.Literal('unknown'),
+]);
 export type ExecutionMode = Static<typeof ExecutionMode>;
 
 export const Execution = Type.Object({
@@ -124,7 +129,12 @@ export type CaseRound = Static<typeof CaseRound>;
 
 /** A sub-check of a conformance test (kvm-unit-tests' report lines): `xfail`/`kfail` are expected failures, `xpass` counts as a failure. */
 export const SubCheckStatus = Type.Union([
-  Type.Literal('pass'), Type.Literal('fail'), Type.Literal('skip'), Type.Literal('xfail'), Type.Literal('xpass'), Type.Literal('kfail'),
+  Type.Literal('pass'),
+  Type.Literal('fail'),
+  Type.Literal('skip'),
+  Type.Literal('xfail'),
+  Type.Literal('xpass'),
+  Type.Literal('kfail'),
 ]);
 export type SubCheckStatus = Static<typeof SubCheckStatus>;
 
@@ -272,41 +282,44 @@ export type RunInfo = Static<typeof RunInfo>;
  * The host fingerprint. Every field is optional because not every host exposes
  * everything; `src/host/fingerprint.ts` fills it.
  */
-export const HostFingerprint = Type.Object({
-  hostname: Type.Optional(Type.String()),
-  cpuModel: Type.Optional(Type.String()),
-  cpuVendor: Type.Optional(Type.String()),
-  cpuFamily: Type.Optional(Type.Integer()),
-  cpuModelNumber: Type.Optional(Type.Integer()),
-  cpuStepping: Type.Optional(Type.Integer()),
-  microcode: Type.Optional(Type.String()),
-  cores: Type.Optional(Type.Integer()),
-  threads: Type.Optional(Type.Integer()),
-  smt: Type.Optional(Type.String()),
-  kernelRelease: Type.Optional(Type.String()),
-  kernelCmdline: Type.Optional(Type.String()),
-  kvmModules: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))),
-  mitigations: Type.Optional(Type.Record(Type.String(), Type.String())),
-  governor: Type.Optional(Type.String()),
-  thp: Type.Optional(Type.String()),
-  memTotalKiB: Type.Optional(Type.Integer()),
-  qemuVersion: Type.Optional(Type.String()),
-  nodeVersion: Type.Optional(Type.String()),
-  kvmbenchVersion: Type.Optional(Type.String()),
-  gitRevision: Type.Optional(Type.String()),
-  virtualized: Type.Optional(Type.String()),
-  kvmUsable: Type.Optional(Type.Boolean()),
-  /** Where the /dev/kvm probe stopped and why, e.g. `ok` or `open ENOENT` (src/kvm/probe.ts). */
-  kvmProbe: Type.Optional(Type.String()),
-  kvmApiVersion: Type.Optional(Type.Integer()),
-  /**
-   * What kind of KVM this host has (src/host/flavor.ts): `bare-metal` (VT-x/AMD-V of the CPU),
-   * `nested` (a hypervisor below passes VT-x/AMD-V through), `pvm` (paravirtualized KVM, kvm_pvm:
-   * no VT-x/AMD-V; guests that are not PVM-enabled run through KVM's instruction emulator),
-   * `none` (no KVM module) or `unknown`.
-   */
-  kvmFlavor: Type.Optional(Type.String()),
-}, { additionalProperties: true });
+export const HostFingerprint = Type.Object(
+  {
+    hostname: Type.Optional(Type.String()),
+    cpuModel: Type.Optional(Type.String()),
+    cpuVendor: Type.Optional(Type.String()),
+    cpuFamily: Type.Optional(Type.Integer()),
+    cpuModelNumber: Type.Optional(Type.Integer()),
+    cpuStepping: Type.Optional(Type.Integer()),
+    microcode: Type.Optional(Type.String()),
+    cores: Type.Optional(Type.Integer()),
+    threads: Type.Optional(Type.Integer()),
+    smt: Type.Optional(Type.String()),
+    kernelRelease: Type.Optional(Type.String()),
+    kernelCmdline: Type.Optional(Type.String()),
+    kvmModules: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.String()))),
+    mitigations: Type.Optional(Type.Record(Type.String(), Type.String())),
+    governor: Type.Optional(Type.String()),
+    thp: Type.Optional(Type.String()),
+    memTotalKiB: Type.Optional(Type.Integer()),
+    qemuVersion: Type.Optional(Type.String()),
+    nodeVersion: Type.Optional(Type.String()),
+    kvmbenchVersion: Type.Optional(Type.String()),
+    gitRevision: Type.Optional(Type.String()),
+    virtualized: Type.Optional(Type.String()),
+    kvmUsable: Type.Optional(Type.Boolean()),
+    /** Where the /dev/kvm probe stopped and why, e.g. `ok` or `open ENOENT` (src/kvm/probe.ts). */
+    kvmProbe: Type.Optional(Type.String()),
+    kvmApiVersion: Type.Optional(Type.Integer()),
+    /**
+     * What kind of KVM this host has (src/host/flavor.ts): `bare-metal` (VT-x/AMD-V of the CPU),
+     * `nested` (a hypervisor below passes VT-x/AMD-V through), `pvm` (paravirtualized KVM, kvm_pvm:
+     * no VT-x/AMD-V; guests that are not PVM-enabled run through KVM's instruction emulator),
+     * `none` (no KVM module) or `unknown`.
+     */
+    kvmFlavor: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
 export type HostFingerprint = Static<typeof HostFingerprint>;
 
 export const Results = Type.Object({

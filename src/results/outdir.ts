@@ -16,7 +16,10 @@ export const LOCK_FILE = '.kvmbench-run.lock';
 
 /** `20261124T015507Z-3fa9c1`: sortable UTC time, then randomness against collisions. */
 export function newRunId(now = new Date()): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -79,7 +82,10 @@ async function lock(dir: string): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw explain(err, dir);
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new EnvironmentError(`output directory ${dir} is in use by another kvmbench run (pid ${pid})`, 'give another --output, or leave it out for a fresh reports/<run-id>/');
+        throw new EnvironmentError(
+          `output directory ${dir} is in use by another kvmbench run (pid ${pid})`,
+          'give another --output, or leave it out for a fresh reports/<run-id>/',
+        );
       }
       await unlink(file).catch(() => undefined);
     }

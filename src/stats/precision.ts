@@ -72,7 +72,10 @@ function intervalOfSorted(sorted: readonly number[], level: number): MedianInter
 
 /** The sign-test 95 % interval of the median: x(r) … x(n+1−r); undefined below 6 samples (no such r). */
 export function medianInterval(samples: readonly number[], level = 0.95): MedianInterval | undefined {
-  return intervalOfSorted([...samples].sort((a, b) => a - b), level);
+  return intervalOfSorted(
+    [...samples].sort((a, b) => a - b),
+    level,
+  );
 }
 
 /** Half the interval's width over the median's magnitude (0.02 = ± 2 %); Infinity when it cannot be said. */
@@ -119,25 +122,58 @@ export function shouldStop(samples: readonly number[], elapsedMs: number, rule: 
   const n = samples.length;
   const min = Math.max(rule.minSamples ?? MIN_ADAPTIVE_SAMPLES, MIN_ADAPTIVE_SAMPLES);
   const precision = relativePrecision(samples);
-  const base = { n, elapsedMs, ...(Number.isFinite(precision) ? { precision } : {}), ...(rule.precision !== undefined ? { target: rule.precision } : {}) };
+  const base = {
+    n,
+    elapsedMs,
+    ...(Number.isFinite(precision) ? { precision } : {}),
+    ...(rule.precision !== undefined ? { target: rule.precision } : {}),
+  };
   if (rule.precision === undefined) {
-    if (n >= rule.maxSamples) return { ...base, reason: 'fixed', note: `fixed count of ${n} samples (no --precision asked): ${pct(precision)}` };
+    if (n >= rule.maxSamples)
+      return { ...base, reason: 'fixed', note: `fixed count of ${n} samples (no --precision asked): ${pct(precision)}` };
     return undefined;
   }
-  if (n >= min && precision <= rule.precision) return { ...base, reason: 'precision', note: `precision ${pct(precision)} reached after ${n} samples` };
-  if (n >= rule.maxSamples) return { ...base, reason: 'max-samples', note: `cap of ${rule.maxSamples} samples reached at ${pct(precision)} (asked ${pct(rule.precision)})` };
-  if (rule.maxTimeMs !== undefined && elapsedMs >= rule.maxTimeMs && n >= 1) return { ...base, reason: 'max-time', note: `cap of ${secs(rule.maxTimeMs)} reached at ${pct(precision)} after ${n} samples (asked ${pct(rule.precision)})` };
+  if (n >= min && precision <= rule.precision)
+    return { ...base, reason: 'precision', note: `precision ${pct(precision)} reached after ${n} samples` };
+  if (n >= rule.maxSamples)
+    return {
+      ...base,
+      reason: 'max-samples',
+      note: `cap of ${rule.maxSamples} samples reached at ${pct(precision)} (asked ${pct(rule.precision)})`,
+    };
+  if (rule.maxTimeMs !== undefined && elapsedMs >= rule.maxTimeMs && n >= 1)
+    return {
+      ...base,
+      reason: 'max-time',
+      note: `cap of ${secs(rule.maxTimeMs)} reached at ${pct(precision)} after ${n} samples (asked ${pct(rule.precision)})`,
+    };
   return undefined;
 }
 
 /** The record of samples that were not sampled adaptively (a fixed count or duration, or cut short). */
-export function fixedSampling(samples: readonly number[], o: { expected?: number; elapsedMs?: number; why?: string; cutShort?: boolean } = {}): Sampling {
+export function fixedSampling(
+  samples: readonly number[],
+  o: { expected?: number; elapsedMs?: number; why?: string; cutShort?: boolean } = {},
+): Sampling {
   const n = samples.length;
   const precision = relativePrecision(samples);
   const p = Number.isFinite(precision) ? { precision } : {};
   const t = o.elapsedMs !== undefined ? { elapsedMs: o.elapsedMs } : {};
-  if (o.cutShort || (o.expected !== undefined && n < o.expected)) return { reason: 'cut-short', n, ...p, ...t, note: `cut short: ${n}${o.expected !== undefined ? ` of ${o.expected}` : ''} samples arrived${o.why ? ` (${o.why})` : ''}: ${pct(precision)}` };
-  return { reason: 'fixed', n, ...p, ...t, note: `fixed ${o.why ?? `count of ${n} samples`} (no --precision asked): ${pct(precision)}` };
+  if (o.cutShort || (o.expected !== undefined && n < o.expected))
+    return {
+      reason: 'cut-short',
+      n,
+      ...p,
+      ...t,
+      note: `cut short: ${n}${o.expected !== undefined ? ` of ${o.expected}` : ''} samples arrived${o.why ? ` (${o.why})` : ''}: ${pct(precision)}`,
+    };
+  return {
+    reason: 'fixed',
+    n,
+    ...p,
+    ...t,
+    note: `fixed ${o.why ?? `count of ${n} samples`} (no --precision asked): ${pct(precision)}`,
+  };
 }
 
 /** `3%`, `0.03` or `3` (read as per cent) → 0.03; throws a sentence on anything else. */

@@ -43,7 +43,11 @@ function resampledMedian(xs: readonly number[], rnd: () => number, buf: number[]
  * Bootstrap interval of median(num)/median(den). Undefined when a side is empty or the
  * denominator's median is not positive. With one sample a side the interval is the point.
  */
-export function ratioOfMediansInterval(num: readonly number[], den: readonly number[], o: { level?: number; resamples?: number; seed?: number } = {}): RatioInterval | undefined {
+export function ratioOfMediansInterval(
+  num: readonly number[],
+  den: readonly number[],
+  o: { level?: number; resamples?: number; seed?: number } = {},
+): RatioInterval | undefined {
   if (num.length === 0 || den.length === 0) return undefined;
   const level = o.level ?? 0.95;
   const B = o.resamples ?? 2000;
@@ -51,7 +55,8 @@ export function ratioOfMediansInterval(num: readonly number[], den: readonly num
   if (!(dm > 0)) return undefined;
   const estimate = median(num) / dm;
   const rnd = rng32(o.seed ?? 0x5eed);
-  const bn: number[] = new Array(num.length), bd: number[] = new Array(den.length);
+  const bn: number[] = new Array(num.length),
+    bd: number[] = new Array(den.length);
   const draws: number[] = [];
   for (let b = 0; b < B; b++) {
     const d = resampledMedian(den, rnd, bd);

@@ -28,8 +28,10 @@ export class FailurePattern {
   /** Why a case that starts QEMU skips without running, or undefined when it should run. */
   skipReason(): string | undefined {
     if (this.keepGoing || this.cause === undefined || this.ids.length < PATTERN_LENGTH) return undefined;
-    return `skipped: every earlier case since ${this.ids[0]} failed the same way (${this.ids.join(', ')}): ${this.cause}; ` +
-      `${this.ids[0]} has the full report; --keep-going runs such cases anyway`;
+    return (
+      `skipped: every earlier case since ${this.ids[0]} failed the same way (${this.ids.join(', ')}): ${this.cause}; ` +
+      `${this.ids[0]} has the full report; --keep-going runs such cases anyway`
+    );
   }
 
   /** A case that ran, with the QEMU launches it made. */

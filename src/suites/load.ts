@@ -8,7 +8,18 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Alias, isMap, isScalar, isSeq, Lexer, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import {
+  Alias,
+  isMap,
+  isScalar,
+  isSeq,
+  Lexer,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 import type { TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
@@ -95,7 +106,10 @@ export function listShippedSuites(dir = shippedSuitesDir()): string[] {
  * A suite reference is a path when it contains a slash or ends in .yaml/.yml, or names an
  * existing file; otherwise it is the name of a shipped suite.
  */
-export function resolveSuiteRef(ref: string, opts: Pick<LoadOptions, 'suitesDir' | 'cwd'> = {}): { file: string; byName: boolean } {
+export function resolveSuiteRef(
+  ref: string,
+  opts: Pick<LoadOptions, 'suitesDir' | 'cwd'> = {},
+): { file: string; byName: boolean } {
   const cwd = opts.cwd ?? process.cwd();
   const dir = opts.suitesDir ?? shippedSuitesDir();
   if (ref.length === 0) throw new UsageError('empty suite name');
@@ -154,7 +168,8 @@ export function parseSuiteText(input: string | Uint8Array, file: string, display
   if (typeof input === 'string') {
     text = input;
   } else {
-    if (input.length > MAX_SUITE_BYTES) throw new UsageError(`${display}: suite file is ${input.length} bytes; the limit is ${MAX_SUITE_BYTES}`);
+    if (input.length > MAX_SUITE_BYTES)
+      throw new UsageError(`${display}: suite file is ${input.length} bytes; the limit is ${MAX_SUITE_BYTES}`);
     const bad = firstInvalidUtf8(input);
     if (bad >= 0) {
       const { line, col } = byteLineCol(input, bad);
@@ -162,7 +177,8 @@ export function parseSuiteText(input: string | Uint8Array, file: string, display
     }
     text = Buffer.from(input.buffer, input.byteOffset, input.length).toString('utf8');
   }
-  if (text.length > MAX_SUITE_BYTES) throw new UsageError(`${display}: suite file is too large; the limit is ${MAX_SUITE_BYTES} bytes`);
+  if (text.length > MAX_SUITE_BYTES)
+    throw new UsageError(`${display}: suite file is too large; the limit is ${MAX_SUITE_BYTES} bytes`);
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   const ctl = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(text);
@@ -270,7 +286,12 @@ function expand(ps: ParsedSuite, opts: LoadOptions, st: ExpandState, origins: Re
     const sub = includeSuite(ps, inc, i, opts, st);
     const quick = st.quick || inc.quick === true;
     const subOrigins: Record<string, string> = {};
-    const all = expand(sub, opts, { quick, sets: inc.set ? [inc.set, ...st.sets] : st.sets, stack: [...st.stack, sub.file] }, subOrigins);
+    const all = expand(
+      sub,
+      opts,
+      { quick, sets: inc.set ? [inc.set, ...st.sets] : st.sets, stack: [...st.stack, sub.file] },
+      subOrigins,
+    );
     const pick = filterInclude(all, inc, i, (k) => ps.at(['include', i, ...k]), sub.data.suite);
     for (const spec of pick) add(spec, subOrigins[`${spec.suite}/${spec.id}`]!, ps.at(['include', i]));
   });
@@ -280,8 +301,12 @@ function expand(ps: ParsedSuite, opts: LoadOptions, st: ExpandState, origins: Re
   if (ps.data.guest_tests !== undefined) {
     const guest = ps.data.guest_tests;
     const rows = guestTests(guest);
-    if (!rows) throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: the ${guest} guest has no list of tests (guests/${guest}/tests.def)`);
-    if (ps.data.defaults?.kind === undefined) throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: its cases need \`defaults.kind\``);
+    if (!rows)
+      throw new UsageError(
+        `${ps.at(['guest_tests'])}: guest_tests: the ${guest} guest has no list of tests (guests/${guest}/tests.def)`,
+      );
+    if (ps.data.defaults?.kind === undefined)
+      throw new UsageError(`${ps.at(['guest_tests'])}: guest_tests: its cases need \`defaults.kind\``);
     for (const row of rows) {
       const i = own.findIndex((c) => c.id === row.name);
       const c = i >= 0 ? own[i]! : undefined;
@@ -329,23 +354,35 @@ function includeSuite(ps: ParsedSuite, inc: SuiteInclude, i: number, opts: LoadO
   const beside = join(dirname(ps.file), `${inc.suite}.yaml`);
   const shipped = join(opts.suitesDir ?? shippedSuitesDir(), `${inc.suite}.yaml`);
   const file = existsSync(beside) ? beside : existsSync(shipped) ? shipped : undefined;
-  if (!file) throw new UsageError(`${here}: include[${i}].suite: unknown suite '${inc.suite}' (looked for ${inc.suite}.yaml beside this file and among the shipped suites)`);
+  if (!file)
+    throw new UsageError(
+      `${here}: include[${i}].suite: unknown suite '${inc.suite}' (looked for ${inc.suite}.yaml beside this file and among the shipped suites)`,
+    );
   if (st.stack.includes(file)) {
     const chain = [...st.stack, file].map((f) => basename(f, extname(f))).join(' → ');
     throw new UsageError(`${here}: include[${i}].suite: include cycle ${chain}`);
   }
-  if (st.stack.length > MAX_INCLUDE_DEPTH) throw new UsageError(`${here}: include[${i}].suite: includes nested more than ${MAX_INCLUDE_DEPTH} deep`);
+  if (st.stack.length > MAX_INCLUDE_DEPTH)
+    throw new UsageError(`${here}: include[${i}].suite: includes nested more than ${MAX_INCLUDE_DEPTH} deep`);
   const sub = readSuiteFile(file, opts.cwd ?? process.cwd());
   checkNameMatchesFile(sub);
   return sub;
 }
 
-function filterInclude(all: CaseSpec[], inc: SuiteInclude, i: number, at: (k: (string | number)[]) => string, suite: string): CaseSpec[] {
+function filterInclude(
+  all: CaseSpec[],
+  inc: SuiteInclude,
+  i: number,
+  at: (k: (string | number)[]) => string,
+  suite: string,
+): CaseSpec[] {
   const test = (field: 'only' | 'skip') =>
     (inc[field] ?? []).map((pat, j) => {
       const re = globToRegExp(pat);
       if (!all.some((c) => re.test(c.id))) {
-        throw new UsageError(`${at([field, j])}: include[${i}].${field}[${j}]: '${pat}' matches no case of suite ${suite} (cases: ${all.map((c) => c.id).join(', ')})`);
+        throw new UsageError(
+          `${at([field, j])}: include[${i}].${field}[${j}]: '${pat}' matches no case of suite ${suite} (cases: ${all.map((c) => c.id).join(', ')})`,
+        );
       }
       return re;
     });
@@ -366,7 +403,8 @@ function mergeCase(ps: ParsedSuite, c: SuiteCase, i: number, opts: LoadOptions, 
   for (const s of [...st.sets].reverse()) layers.push(s);
 
   const kind = c.kind ?? d.kind;
-  if (kind === undefined) throw new UsageError(`${ps.at(['cases', i])}: cases[${i}].kind: required (set it in the case or in \`defaults:\`)`);
+  if (kind === undefined)
+    throw new UsageError(`${ps.at(['cases', i])}: cases[${i}].kind: required (set it in the case or in \`defaults:\`)`);
   if (opts.kinds && !opts.kinds.includes(kind)) {
     const path = c.kind !== undefined ? ['cases', i, 'kind'] : ['defaults', 'kind'];
     const field = c.kind !== undefined ? `cases[${i}].kind` : 'defaults.kind';
@@ -485,7 +523,12 @@ function checkArgs(ps: ParsedSuite, spec: CaseSpec, schema: TObject, i: number, 
   const key = e.path.split('/')[1] ?? '';
   const unknown = e.type === ValueErrorType.ObjectAdditionalProperties;
   const candidates: (string | number)[][] = [
-    ...(i >= 0 ? [['cases', i, ...(overridden ? ['quick'] : []), 'args', key], ['cases', i, 'args', key]] : []),
+    ...(i >= 0
+      ? [
+          ['cases', i, ...(overridden ? ['quick'] : []), 'args', key],
+          ['cases', i, 'args', key],
+        ]
+      : []),
     ...(overridden ? [['quick', 'args', key]] : []),
     ['defaults', 'args', key],
   ];
@@ -498,7 +541,10 @@ function checkArgs(ps: ParsedSuite, spec: CaseSpec, schema: TObject, i: number, 
       'see docs/suites.md, "Arguments the shipped executors read"',
     );
   }
-  throw new UsageError(`${ps.at(path)}: args.${key}: ${describe(e)} (case ${spec.suite}/${spec.id}, kind ${spec.kind})`, 'see docs/suites.md, "Arguments the shipped executors read"');
+  throw new UsageError(
+    `${ps.at(path)}: args.${key}: ${describe(e)} (case ${spec.suite}/${spec.id}, kind ${spec.kind})`,
+    'see docs/suites.md, "Arguments the shipped executors read"',
+  );
 }
 
 function locate(doc: Document.Parsed, path: readonly (string | number)[], key: boolean): number {
@@ -577,7 +623,10 @@ function editDistance(a: string, b: string): number {
 
 function yamlMessage(msg: string): string {
   // yaml appends " at line L, column C:" and a source excerpt; the prefix already has both.
-  return msg.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').slice(0, 300);
+  return msg
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .slice(0, 300);
 }
 
 function displayPath(file: string, cwd: string): string {

@@ -50,7 +50,8 @@ export function mergeRounds(rounds: readonly CaseResult[], planned: number): Cas
     const { metric, perRound } = byKey.get(k)!;
     const samples = perRound.flat();
     const sizes = perRound.map((s) => s.length);
-    const method = `${metric.method.replace(/\s*$/, '')}${/[.!?]$/.test(metric.method.trim()) || metric.method.trim() === '' ? '' : '.'} Rounds: ${rounds.length}, each a fresh guest; samples per round ${sizes.join(', ')}.`.trim();
+    const method =
+      `${metric.method.replace(/\s*$/, '')}${/[.!?]$/.test(metric.method.trim()) || metric.method.trim() === '' ? '' : '.'} Rounds: ${rounds.length}, each a fresh guest; samples per round ${sizes.join(', ')}.`.trim();
     return { ...metric, method, samples, summary: summarize(samples), rounds: sizes };
   });
 

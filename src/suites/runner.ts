@@ -51,7 +51,16 @@ export const DEFAULT_GRACE_MS = 5_000;
  * with its `label`, `total` counts the steps of all arms, and the case events carry the label.
  */
 export interface RunReporter {
-  begin(info: { runId: string; suite: string; dir: string; total: number; accel: Accelerator; quick: boolean; warnings: string[]; label?: string }): void;
+  begin(info: {
+    runId: string;
+    suite: string;
+    dir: string;
+    total: number;
+    accel: Accelerator;
+    quick: boolean;
+    warnings: string[];
+    label?: string;
+  }): void;
   caseStart(index: number, total: number, spec: CaseSpec, label?: string): void;
   phase(text: string): void;
   caseEnd(index: number, total: number, result: CaseResult, label?: string): void;
@@ -127,13 +136,20 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
   const cases = opts.cases ?? opts.suite.cases;
   const arm: ArmPlan = { suite: opts.suite, cases, output: opts.output, argv: opts.argv };
   const rounds = checkRounds(opts.rounds);
-  return (await runPlanned(opts, [arm], cases.flatMap((_, index) => Array.from({ length: rounds }, (_r, round) => ({ arm: 0, index, round })))))[0]!;
+  return (
+    await runPlanned(
+      opts,
+      [arm],
+      cases.flatMap((_, index) => Array.from({ length: rounds }, (_r, round) => ({ arm: 0, index, round }))),
+    )
+  )[0]!;
 }
 
 /** `--rounds`: a whole number from 1 to MAX_ROUNDS (default 1). */
 function checkRounds(n: number | undefined): number {
   const r = n ?? 1;
-  if (!Number.isInteger(r) || r < 1 || r > MAX_ROUNDS) throw new UsageError(`--rounds ${r}: expected a whole number from 1 to ${MAX_ROUNDS}`);
+  if (!Number.isInteger(r) || r < 1 || r > MAX_ROUNDS)
+    throw new UsageError(`--rounds ${r}: expected a whole number from 1 to ${MAX_ROUNDS}`);
   return r;
 }
 
@@ -178,8 +194,10 @@ export async function runArms(opts: RunArmsOptions): Promise<RunSummary[]> {
   const next = new Map<string, number>();
   for (const { arm, index, round = 0 } of opts.order) {
     const k = `${arm}:${index}:${round}`;
-    if (!opts.arms[arm]?.cases[index] || round >= rounds || seen.has(k)) throw new Error(`internal error: the run order names round ${round} of case ${index} of arm ${arm} twice or out of range`);
-    if ((next.get(`${arm}:${index}`) ?? 0) !== round) throw new Error(`internal error: the run order runs round ${round} of case ${index} of arm ${arm} out of turn`);
+    if (!opts.arms[arm]?.cases[index] || round >= rounds || seen.has(k))
+      throw new Error(`internal error: the run order names round ${round} of case ${index} of arm ${arm} twice or out of range`);
+    if ((next.get(`${arm}:${index}`) ?? 0) !== round)
+      throw new Error(`internal error: the run order runs round ${round} of case ${index} of arm ${arm} out of turn`);
     next.set(`${arm}:${index}`, round + 1);
     seen.add(k);
   }
@@ -219,7 +237,8 @@ async function runPlanned(
   const lookup = opts.executorFor ?? registryExecutorFor;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const label = (a: ArmState): string | undefined => a.plan.variant?.label;
-  if ((opts.jobs ?? 1) > 1 && (plans.length > 1 || rounds > 1)) throw new UsageError('--jobs runs the cases of one run side by side: it cannot be combined with --rounds above 1 or with ab');
+  if ((opts.jobs ?? 1) > 1 && (plans.length > 1 || rounds > 1))
+    throw new UsageError('--jobs runs the cases of one run side by side: it cannot be combined with --rounds above 1 or with ab');
   const jobs = boundJobs(opts.jobs, Math.max(0, ...plans.flatMap((p) => p.cases.map((c) => c.memoryMiB))));
 
   // Environment first: nothing is created when the accelerator or the output is unusable.
@@ -232,7 +251,14 @@ async function runPlanned(
       ...(resolved.execution ? { execution: resolved.execution } : {}),
       ...(plan.variant ? { variant: plan.variant } : {}),
     };
-    arms.push({ plan, accel: resolved.accel, warnings: [...resolved.warnings, ...(plan.suite.warnings ?? [])], platform, memory: new Map(), pattern: new FailurePattern(opts.keepGoing === true) });
+    arms.push({
+      plan,
+      accel: resolved.accel,
+      warnings: [...resolved.warnings, ...(plan.suite.warnings ?? [])],
+      platform,
+      memory: new Map(),
+      pattern: new FailurePattern(opts.keepGoing === true),
+    });
   }
   const accels = [...new Set(arms.map((a) => a.accel))];
   if (accels.length > 1) {
@@ -243,7 +269,8 @@ async function runPlanned(
   }
   const scratchRoot = await checkScratchRoot(opts.scratchDir, opts.cwd);
   try {
-    for (const a of arms) a.out = await prepareOutputDir({ output: a.plan.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
+    for (const a of arms)
+      a.out = await prepareOutputDir({ output: a.plan.output, cwd: opts.cwd, minFreeBytes: opts.minFreeBytes });
     const host = await opts.deps.fingerprint();
     const needed = [...new Set(arms.flatMap((a) => a.plan.cases.flatMap((c) => (c.accel.includes(a.accel) ? c.requires : []))))];
     let reqs: Map<string, { ok: boolean; reason: string }> | undefined;
@@ -253,16 +280,24 @@ async function runPlanned(
         try {
           reqs = await opts.deps.checkRequirements(needed);
         } catch (err) {
-          reqWarnings.push(`doctor checks could not be evaluated (${(err as Error).message}): ran cases requiring ${needed.join(', ')} without checking`);
+          reqWarnings.push(
+            `doctor checks could not be evaluated (${(err as Error).message}): ran cases requiring ${needed.join(', ')} without checking`,
+          );
         }
-      } else reqWarnings.push(`doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`);
+      } else
+        reqWarnings.push(
+          `doctor checks not evaluated (no doctor available): ran cases requiring ${needed.join(', ')} without checking`,
+        );
     }
     const rev = gitRevision();
     for (const a of arms) {
       const out = a.out!;
       a.warnings.push(...reqWarnings);
       if (jobs.note) a.warnings.push(jobs.note);
-      if (jobs.jobs > 1) a.warnings.push(`--jobs ${jobs.jobs}: cases ran side by side, so timing figures of this run include their contention for the host`);
+      if (jobs.jobs > 1)
+        a.warnings.push(
+          `--jobs ${jobs.jobs}: cases ran side by side, so timing figures of this run include their contention for the host`,
+        );
       const run: RunInfo = {
         id: out.runId,
         suite: a.plan.suite.name,
@@ -293,7 +328,16 @@ async function runPlanned(
     await onStart?.();
     for (const a of arms) {
       const l = label(a);
-      reporter.begin({ runId: a.out!.runId, suite: a.plan.suite.name, dir: a.out!.dir, total: order.length, accel: a.accel, quick: opts.quick, warnings: a.warnings, ...(l ? { label: l } : {}) });
+      reporter.begin({
+        runId: a.out!.runId,
+        suite: a.plan.suite.name,
+        dir: a.out!.dir,
+        total: order.length,
+        accel: a.accel,
+        quick: opts.quick,
+        warnings: a.warnings,
+        ...(l ? { label: l } : {}),
+      });
     }
 
     // Rounds of a case collect here until the last one, then go to the results as one case.
@@ -302,7 +346,10 @@ async function runPlanned(
       try {
         await a.writer!.addCase(result);
       } catch (err) {
-        throw new EnvironmentError(`cannot write results to ${a.out!.dir}: ${(err as Error).message}`, 'the results up to the previous case are in results.jsonl');
+        throw new EnvironmentError(
+          `cannot write results to ${a.out!.dir}: ${(err as Error).message}`,
+          'the results up to the previous case are in results.jsonl',
+        );
       }
     };
     const envOf = (a: ArmState, spec: CaseSpec, round: number, launches: LaunchReport[]): CaseEnv => {
@@ -354,27 +401,27 @@ async function runPlanned(
         () => opts.signal?.aborted === true,
       );
     } else
-    for (let step = 0; step < order.length; step++) {
-      if (opts.signal?.aborted) break;
-      const { arm, index, round = 0 } = order[step]!;
-      const a = arms[arm]!;
-      const spec = a.plan.cases[index]!;
-      const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
-      pending.set(`${arm}:${index}`, slot);
-      slot.done++;
-      // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
-      if (slot.results[0]?.status !== 'skip') {
-        const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
-        reporter.caseStart(step, order.length, spec, l);
-        const result = await runRecorded(a, spec, round);
-        slot.results.push(result);
-        reporter.caseEnd(step, order.length, result, l);
+      for (let step = 0; step < order.length; step++) {
+        if (opts.signal?.aborted) break;
+        const { arm, index, round = 0 } = order[step]!;
+        const a = arms[arm]!;
+        const spec = a.plan.cases[index]!;
+        const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
+        pending.set(`${arm}:${index}`, slot);
+        slot.done++;
+        // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
+        if (slot.results[0]?.status !== 'skip') {
+          const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
+          reporter.caseStart(step, order.length, spec, l);
+          const result = await runRecorded(a, spec, round);
+          slot.results.push(result);
+          reporter.caseEnd(step, order.length, result, l);
+        }
+        if (slot.done === rounds) {
+          pending.delete(`${arm}:${index}`);
+          await record(a, mergeRounds(slot.results, rounds));
+        }
       }
-      if (slot.done === rounds) {
-        pending.delete(`${arm}:${index}`);
-        await record(a, mergeRounds(slot.results, rounds));
-      }
-    }
     // An interrupt between rounds: the rounds that finished are kept.
     for (const slot of pending.values()) if (slot.results.length) await record(slot.arm, mergeRounds(slot.results, rounds));
 
@@ -382,7 +429,12 @@ async function runPlanned(
     const summaries: RunSummary[] = [];
     for (const a of arms) {
       const writer = a.writer!;
-      const ran = new Set(writer.snapshot().cases.filter((c) => c.status !== 'skip' && c.accelerator).map((c) => c.accelerator!));
+      const ran = new Set(
+        writer
+          .snapshot()
+          .cases.filter((c) => c.status !== 'skip' && c.accelerator)
+          .map((c) => c.accelerator!),
+      );
       const results = await writer.finish({
         state: interrupted ? 'interrupted' : 'complete',
         end: new Date().toISOString(),
@@ -442,7 +494,10 @@ async function checkScratchRoot(dir: string | undefined, cwd = process.cwd()): P
     if (!(await stat(abs)).isDirectory()) throw new Error('not a directory');
     await access(abs, constants.W_OK);
   } catch (err) {
-    throw new EnvironmentError(`--scratch-dir ${abs} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 'create it (mkdir -p) on a disk-backed filesystem with free space, or leave --scratch-dir out to use the temp directory');
+    throw new EnvironmentError(
+      `--scratch-dir ${abs} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      'create it (mkdir -p) on a disk-backed filesystem with free space, or leave --scratch-dir out to use the temp directory',
+    );
   }
   return abs;
 }
@@ -501,7 +556,8 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
 }
 
 async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, logPath: string): Promise<CaseOutcome> {
-  if (env.signal?.aborted) return { status: 'error', reason: `interrupted by ${interruptName(env.signal)} before it started`, metrics: [] };
+  if (env.signal?.aborted)
+    return { status: 'error', reason: `interrupted by ${interruptName(env.signal)} before it started`, metrics: [] };
   const ac = new AbortController();
   const onInterrupt = () => ac.abort(env.signal!.reason);
   env.signal?.addEventListener('abort', onInterrupt, { once: true });
@@ -512,7 +568,9 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
   let scratchDir: string | undefined;
   try {
     await mkdir(dirname(logPath), { recursive: true });
-    scratchDir = await mkdtemp(join(env.scratchRoot ?? tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)));
+    scratchDir = await mkdtemp(
+      join(env.scratchRoot ?? tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)),
+    );
     const ctx: CaseContext = {
       accel: env.accel,
       quick: env.quick,
@@ -537,7 +595,10 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     type Settled = { ok: CaseOutcome } | { err: unknown } | { hung: true };
     const ran: Promise<Settled> = Promise.resolve()
       .then(() => withLaunchScope(launchScopeOf(spec, executor, env), () => executor.run(spec, ctx)))
-      .then((ok) => ({ ok }), (err: unknown) => ({ err }));
+      .then(
+        (ok) => ({ ok }),
+        (err: unknown) => ({ err }),
+      );
     // After an abort, the executor has graceMs to return; past that the case is given up on.
     const hung = new Promise<Settled>((res) => {
       const arm = () => {
@@ -549,7 +610,11 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     const settled = await Promise.race([ran, hung]);
     const why = ac.signal.aborted ? abortText(ac.signal.reason) : undefined;
     if ('hung' in settled) {
-      return { status: 'error', reason: `${why}; the executor did not stop within ${env.graceMs / 1000} s after that and was abandoned`, metrics: [] };
+      return {
+        status: 'error',
+        reason: `${why}; the executor did not stop within ${env.graceMs / 1000} s after that and was abandoned`,
+        metrics: [],
+      };
     }
     if ('err' in settled) {
       const msg = settled.err instanceof Error ? settled.err.message : String(settled.err);

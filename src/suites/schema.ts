@@ -35,8 +35,15 @@ const Machine = Type.Union(
 );
 
 const AccelList = Type.Array(
-  Type.Union(ACCELERATORS.map((a) => Type.Literal(a)), { errorMessage: `expected one of ${ACCELERATORS.join(', ')}` }),
-  { minItems: 1, uniqueItems: true, errorMessage: `expected a non-empty list of distinct accelerators (${ACCELERATORS.join(', ')})` },
+  Type.Union(
+    ACCELERATORS.map((a) => Type.Literal(a)),
+    { errorMessage: `expected one of ${ACCELERATORS.join(', ')}` },
+  ),
+  {
+    minItems: 1,
+    uniqueItems: true,
+    errorMessage: `expected a non-empty list of distinct accelerators (${ACCELERATORS.join(', ')})`,
+  },
 );
 
 const PositiveInt = (max: number, what: string) =>
@@ -61,8 +68,16 @@ const ArgValue = Type.Union(
 /** Fields a case can set, and that `defaults:` and `quick:` can set for every case. */
 const caseFields = {
   title: Type.Optional(Text),
-  kind: Type.Optional(Type.String({ pattern: SUITE_NAME_PATTERN, maxLength: 64, errorMessage: 'expected an executor kind ([a-z0-9-]+)' })),
-  guest: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._-]*$', maxLength: 64, errorMessage: 'expected a guest name ([a-z0-9][a-z0-9._-]*)' })),
+  kind: Type.Optional(
+    Type.String({ pattern: SUITE_NAME_PATTERN, maxLength: 64, errorMessage: 'expected an executor kind ([a-z0-9-]+)' }),
+  ),
+  guest: Type.Optional(
+    Type.String({
+      pattern: '^[a-z0-9][a-z0-9._-]*$',
+      maxLength: 64,
+      errorMessage: 'expected a guest name ([a-z0-9][a-z0-9._-]*)',
+    }),
+  ),
   machine: Type.Optional(Machine),
   accel: Type.Optional(AccelList),
   vcpus: Type.Optional(PositiveInt(1024, 'vCPUs')),
@@ -134,7 +149,10 @@ export const SuiteInclude = Type.Object(
     /** Overrides applied to every included case (after its own fields and quick overrides). */
     set: Type.Optional(CaseOverrides),
   },
-  { additionalProperties: false, errorMessage: 'expected a mapping with `suite:` (and optional `only:`, `skip:`, `quick:`, `set:`)' },
+  {
+    additionalProperties: false,
+    errorMessage: 'expected a mapping with `suite:` (and optional `only:`, `skip:`, `quick:`, `set:`)',
+  },
 );
 export type SuiteInclude = Static<typeof SuiteInclude>;
 
@@ -150,9 +168,7 @@ export const SuiteFile = Type.Object(
     guest_tests: Type.Optional(caseFields.guest),
     defaults: Type.Optional(CaseDefaults),
     quick: Type.Optional(CaseOverrides),
-    include: Type.Optional(
-      Type.Array(SuiteInclude, { maxItems: 256, errorMessage: 'expected a list of includes' }),
-    ),
+    include: Type.Optional(Type.Array(SuiteInclude, { maxItems: 256, errorMessage: 'expected a list of includes' })),
     cases: Type.Optional(Type.Array(SuiteCase, { maxItems: 10_000, errorMessage: 'expected a list of cases' })),
   },
   {

@@ -54,31 +54,49 @@ function byRange(v: number, nativeMax: number, emulatedMin: number): 'native' | 
 
 export function decideExecution(i: ExecutionInput): Execution {
   if (i.accel === 'tcg') {
-    return { mode: 'tcg', evidence: [`accelerator TCG: QEMU translated and ran the guest's code in software; there are no KVM statistics`] };
+    return {
+      mode: 'tcg',
+      evidence: [`accelerator TCG: QEMU translated and ran the guest's code in software; there are no KVM statistics`],
+    };
   }
   const evidence: string[] = [];
   const votes: Array<'native' | 'emulated'> = [];
   if (i.emulationsPerIteration !== undefined && Number.isFinite(i.emulationsPerIteration)) {
     const v = byRange(i.emulationsPerIteration, NATIVE_MAX_EMULATIONS_PER_ITER, EMULATED_MIN_EMULATIONS_PER_ITER);
-    evidence.push(`KVM insn_emulation: ${fmt(i.emulationsPerIteration)} per empty-loop iteration (native ≤ ${NATIVE_MAX_EMULATIONS_PER_ITER}, emulated ≥ ${EMULATED_MIN_EMULATIONS_PER_ITER})${v ? `: ${v}` : ': undecided'}`);
+    evidence.push(
+      `KVM insn_emulation: ${fmt(i.emulationsPerIteration)} per empty-loop iteration (native ≤ ${NATIVE_MAX_EMULATIONS_PER_ITER}, emulated ≥ ${EMULATED_MIN_EMULATIONS_PER_ITER})${v ? `: ${v}` : ': undecided'}`,
+    );
     if (v) votes.push(v);
   }
   if (i.totals && i.totals.exits + i.totals.insnEmulation > 0) {
     const perExit = i.totals.insnEmulation / Math.max(1, i.totals.exits);
     const v = byRange(perExit, NATIVE_MAX_EMULATIONS_PER_EXIT, EMULATED_MIN_EMULATIONS_PER_EXIT);
-    evidence.push(`KVM counted ${fmt(i.totals.insnEmulation)} emulated instructions over ${fmt(i.totals.exits)} exits: ${fmt(perExit)} per exit (native ≤ ${NATIVE_MAX_EMULATIONS_PER_EXIT}, emulated ≥ ${EMULATED_MIN_EMULATIONS_PER_EXIT})${v ? `: ${v}` : ': undecided'}`);
+    evidence.push(
+      `KVM counted ${fmt(i.totals.insnEmulation)} emulated instructions over ${fmt(i.totals.exits)} exits: ${fmt(perExit)} per exit (native ≤ ${NATIVE_MAX_EMULATIONS_PER_EXIT}, emulated ≥ ${EMULATED_MIN_EMULATIONS_PER_EXIT})${v ? `: ${v}` : ': undecided'}`,
+    );
     if (v) votes.push(v);
   }
   if (i.nullLoopTicks !== undefined && Number.isFinite(i.nullLoopTicks)) {
     const tooShort = i.nullLoopIterations !== undefined && i.nullLoopIterations < MIN_TIMING_ITERATIONS;
     const v = tooShort ? undefined : byRange(i.nullLoopTicks, NATIVE_MAX_TICKS, EMULATED_MIN_TICKS);
-    const verdict = tooShort ? `: no vote (${i.nullLoopIterations} iterations, under ${MIN_TIMING_ITERATIONS}: the TSC reads' own cost dominates)` : v ? `: ${v}` : ': undecided';
-    evidence.push(`empty loop: ${fmt(i.nullLoopTicks)} TSC ticks per iteration (native ≤ ${NATIVE_MAX_TICKS}, emulated ≥ ${EMULATED_MIN_TICKS})${verdict}`);
+    const verdict = tooShort
+      ? `: no vote (${i.nullLoopIterations} iterations, under ${MIN_TIMING_ITERATIONS}: the TSC reads' own cost dominates)`
+      : v
+        ? `: ${v}`
+        : ': undecided';
+    evidence.push(
+      `empty loop: ${fmt(i.nullLoopTicks)} TSC ticks per iteration (native ≤ ${NATIVE_MAX_TICKS}, emulated ≥ ${EMULATED_MIN_TICKS})${verdict}`,
+    );
     if (v) votes.push(v);
   }
   if (i.source) evidence.push(`measured in ${i.source}`);
   if (votes.length === 0) {
-    return { mode: 'unknown', evidence: evidence.length ? evidence : ['no measurement of how the guest code ran (no KVM statistics, no empty-loop timing)'] };
+    return {
+      mode: 'unknown',
+      evidence: evidence.length
+        ? evidence
+        : ['no measurement of how the guest code ran (no KVM statistics, no empty-loop timing)'],
+    };
   }
   if (votes.some((v) => v !== votes[0])) {
     evidence.push('the measurements disagree: mode unknown');

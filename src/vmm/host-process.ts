@@ -7,9 +7,19 @@ import { execa } from 'execa';
 import { guardedSpawn, killGroup, trackProcessGroup, untrackProcessGroup } from './processes.js';
 
 /** A run of one host-side command, tracked like QEMU (own process group, killed with the run, pdeathsig). */
-export async function runTracked(argv: readonly string[], o: { signal?: AbortSignal; timeoutMs: number }): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
+export async function runTracked(
+  argv: readonly string[],
+  o: { signal?: AbortSignal; timeoutMs: number },
+): Promise<{ stdout: string; stderr: string; exitCode?: number }> {
   const [cmd, args] = guardedSpawn(argv[0]!, argv.slice(1));
-  const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdin: 'ignore', maxBuffer: 16 << 20, env: { ...process.env, LC_ALL: 'C' } });
+  const child = execa(cmd, args, {
+    reject: false,
+    detached: true,
+    cleanup: false,
+    stdin: 'ignore',
+    maxBuffer: 16 << 20,
+    env: { ...process.env, LC_ALL: 'C' },
+  });
   const pid = child.pid;
   trackProcessGroup(pid);
   const kill = (): void => killGroup(pid);
@@ -32,6 +42,15 @@ export function startTracked(argv: readonly string[]): { stop(): void; done: Pro
   const child = execa(cmd, args, { reject: false, detached: true, cleanup: false, stdio: 'ignore' });
   const pid = child.pid;
   trackProcessGroup(pid);
-  const done = child.then(() => untrackProcessGroup(pid), () => untrackProcessGroup(pid));
-  return { stop: () => { killGroup(pid); untrackProcessGroup(pid); }, done };
+  const done = child.then(
+    () => untrackProcessGroup(pid),
+    () => untrackProcessGroup(pid),
+  );
+  return {
+    stop: () => {
+      killGroup(pid);
+      untrackProcessGroup(pid);
+    },
+    done,
+  };
 }

@@ -63,7 +63,11 @@ export function parseKvmFailure(stderr: string): KvmFailure | undefined {
   const at = kvmFailureStart(stderr);
   if (at < 0) return undefined;
   const text = stderr.slice(at);
-  const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim()).slice(0, 60);
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim())
+    .slice(0, 60);
   const f: KvmFailure = { kind: INTERNAL.test(lines[0] ?? '') ? 'internal-error' : 'entry-failed', extraData: [], lines };
   const im = INTERNAL.exec(text);
   if (f.kind === 'internal-error' && im) f.suberror = Number(im[1]);
@@ -125,31 +129,116 @@ export function formatBytes(bytes: readonly number[], max = 15): string {
 
 /** Mnemonics of the two-byte (0f xx) opcodes that matter in VM failures. */
 const OP_0F: Record<number, string> = {
-  0x05: 'syscall', 0x06: 'clts', 0x07: 'sysret', 0x08: 'invd', 0x09: 'wbinvd', 0x0b: 'ud2',
-  0x20: 'mov from cr', 0x21: 'mov from dr', 0x22: 'mov to cr', 0x23: 'mov to dr',
-  0x30: 'wrmsr', 0x31: 'rdtsc', 0x32: 'rdmsr', 0x33: 'rdpmc', 0x34: 'sysenter', 0x35: 'sysexit',
-  0xa2: 'cpuid', 0xb0: 'cmpxchg', 0xb1: 'cmpxchg', 0xc0: 'xadd', 0xc1: 'xadd', 0xff: 'ud0',
-  0x78: 'vmread', 0x79: 'vmwrite', 0xa0: 'push fs', 0xa8: 'push gs',
+  0x05: 'syscall',
+  0x06: 'clts',
+  0x07: 'sysret',
+  0x08: 'invd',
+  0x09: 'wbinvd',
+  0x0b: 'ud2',
+  0x20: 'mov from cr',
+  0x21: 'mov from dr',
+  0x22: 'mov to cr',
+  0x23: 'mov to dr',
+  0x30: 'wrmsr',
+  0x31: 'rdtsc',
+  0x32: 'rdmsr',
+  0x33: 'rdpmc',
+  0x34: 'sysenter',
+  0x35: 'sysexit',
+  0xa2: 'cpuid',
+  0xb0: 'cmpxchg',
+  0xb1: 'cmpxchg',
+  0xc0: 'xadd',
+  0xc1: 'xadd',
+  0xff: 'ud0',
+  0x78: 'vmread',
+  0x79: 'vmwrite',
+  0xa0: 'push fs',
+  0xa8: 'push gs',
 };
 
 const OP_0F01_REG: Record<number, string> = {
-  0xc1: 'vmcall', 0xc2: 'vmlaunch', 0xc3: 'vmresume', 0xc4: 'vmxoff', 0xc8: 'monitor', 0xc9: 'mwait',
-  0xca: 'clac', 0xcb: 'stac', 0xd0: 'xgetbv', 0xd1: 'xsetbv', 0xd8: 'vmrun', 0xd9: 'vmmcall',
-  0xda: 'vmload', 0xdb: 'vmsave', 0xdc: 'stgi', 0xdd: 'clgi', 0xdf: 'invlpga', 0xf8: 'swapgs', 0xf9: 'rdtscp',
+  0xc1: 'vmcall',
+  0xc2: 'vmlaunch',
+  0xc3: 'vmresume',
+  0xc4: 'vmxoff',
+  0xc8: 'monitor',
+  0xc9: 'mwait',
+  0xca: 'clac',
+  0xcb: 'stac',
+  0xd0: 'xgetbv',
+  0xd1: 'xsetbv',
+  0xd8: 'vmrun',
+  0xd9: 'vmmcall',
+  0xda: 'vmload',
+  0xdb: 'vmsave',
+  0xdc: 'stgi',
+  0xdd: 'clgi',
+  0xdf: 'invlpga',
+  0xf8: 'swapgs',
+  0xf9: 'rdtscp',
 };
 const OP_0F01_MEM = ['sgdt', 'sidt', 'lgdt', 'lidt', 'smsw', undefined, 'lmsw', 'invlpg'];
 const OP_0FAE_MEM = ['fxsave', 'fxrstor', 'ldmxcsr', 'stmxcsr', 'xsave', 'xrstor', 'xsaveopt', 'clflush'];
 const OP_0FAE_REG = [undefined, undefined, undefined, undefined, undefined, 'lfence', 'mfence', 'sfence'];
 
 const OP_1: Record<number, string> = {
-  0xf4: 'hlt', 0xfa: 'cli', 0xfb: 'sti', 0xcf: 'iret', 0xcc: 'int3', 0xcd: 'int', 0xf1: 'int1',
-  0xe4: 'in', 0xe5: 'in', 0xec: 'in', 0xed: 'in', 0xe6: 'out', 0xe7: 'out', 0xee: 'out', 0xef: 'out',
-  0x6c: 'insb', 0x6d: 'ins', 0x6e: 'outsb', 0x6f: 'outs', 0xa4: 'movsb', 0xa5: 'movs', 0xaa: 'stosb', 0xab: 'stos',
-  0xac: 'lodsb', 0xad: 'lods', 0xa6: 'cmpsb', 0xa7: 'cmps', 0xae: 'scasb', 0xaf: 'scas',
-  0x86: 'xchg', 0x87: 'xchg', 0x88: 'mov', 0x89: 'mov', 0x8a: 'mov', 0x8b: 'mov', 0xc6: 'mov', 0xc7: 'mov',
-  0x00: 'add', 0x01: 'add', 0x08: 'or', 0x09: 'or', 0x20: 'and', 0x21: 'and', 0x28: 'sub', 0x29: 'sub',
-  0x30: 'xor', 0x31: 'xor', 0x38: 'cmp', 0x39: 'cmp', 0x84: 'test', 0x85: 'test', 0x90: 'nop', 0xc3: 'ret',
-  0xe8: 'call', 0xe9: 'jmp', 0xeb: 'jmp',
+  0xf4: 'hlt',
+  0xfa: 'cli',
+  0xfb: 'sti',
+  0xcf: 'iret',
+  0xcc: 'int3',
+  0xcd: 'int',
+  0xf1: 'int1',
+  0xe4: 'in',
+  0xe5: 'in',
+  0xec: 'in',
+  0xed: 'in',
+  0xe6: 'out',
+  0xe7: 'out',
+  0xee: 'out',
+  0xef: 'out',
+  0x6c: 'insb',
+  0x6d: 'ins',
+  0x6e: 'outsb',
+  0x6f: 'outs',
+  0xa4: 'movsb',
+  0xa5: 'movs',
+  0xaa: 'stosb',
+  0xab: 'stos',
+  0xac: 'lodsb',
+  0xad: 'lods',
+  0xa6: 'cmpsb',
+  0xa7: 'cmps',
+  0xae: 'scasb',
+  0xaf: 'scas',
+  0x86: 'xchg',
+  0x87: 'xchg',
+  0x88: 'mov',
+  0x89: 'mov',
+  0x8a: 'mov',
+  0x8b: 'mov',
+  0xc6: 'mov',
+  0xc7: 'mov',
+  0x00: 'add',
+  0x01: 'add',
+  0x08: 'or',
+  0x09: 'or',
+  0x20: 'and',
+  0x21: 'and',
+  0x28: 'sub',
+  0x29: 'sub',
+  0x30: 'xor',
+  0x31: 'xor',
+  0x38: 'cmp',
+  0x39: 'cmp',
+  0x84: 'test',
+  0x85: 'test',
+  0x90: 'nop',
+  0xc3: 'ret',
+  0xe8: 'call',
+  0xe9: 'jmp',
+  0xeb: 'jmp',
 };
 
 /**
@@ -176,7 +265,8 @@ export function decodeInstruction(bytes: readonly number[], longMode = true): st
   }
   const op = bytes[i];
   if (op === undefined) return undefined;
-  const pre = (name: string): string => [...prefixes, ...(rep && /^(ins|outs|movs|stos|lods|cmps|scas)/.test(name) ? [rep] : []), name].join(' ');
+  const pre = (name: string): string =>
+    [...prefixes, ...(rep && /^(ins|outs|movs|stos|lods|cmps|scas)/.test(name) ? [rep] : []), name].join(' ');
   if (op !== 0x0f) {
     const name = OP_1[op];
     return name ? pre(name) : undefined;
@@ -212,10 +302,12 @@ export function describeKvmFailure(f: KvmFailure): string {
   const where = f.rip ? ` at RIP ${f.rip}` : '';
   const insn = f.instructionBytes?.length
     ? `: ${f.instruction ? `${f.instruction} (${formatBytes(f.instructionBytes, 8)})` : `instruction bytes ${formatBytes(f.instructionBytes, 8)} (not decoded)`}`
-    : f.ripUnreadable ? ': no instruction bytes there, RIP is outside guest RAM (the guest jumped into MMIO or unmapped memory)' : '';
+    : f.ripUnreadable
+      ? ': no instruction bytes there, RIP is outside guest RAM (the guest jumped into MMIO or unmapped memory)'
+      : '';
   if (f.kind === 'entry-failed') {
     return `KVM could not enter the guest (VM entry failed, hardware error ${f.hardwareError ?? '?'})${where}${insn}`;
   }
-  const what = f.suberror !== undefined ? SUBERRORS[f.suberror] ?? `suberror ${f.suberror}` : 'unknown suberror';
+  const what = f.suberror !== undefined ? (SUBERRORS[f.suberror] ?? `suberror ${f.suberror}`) : 'unknown suberror';
   return `KVM internal error, suberror ${f.suberror ?? '?'} (${what})${where}${insn}`;
 }

@@ -141,7 +141,9 @@ function ensureDir(dir: string): boolean {
 function verdictReason(t: Transcript): string | undefined {
   const v = t.verdict;
   if (!v || v.status === 'pass') return undefined;
-  const extra = Object.entries(v.fields).filter(([k]) => k !== 'reason' && k !== 'test').map(([k, val]) => `${k}=${val}`);
+  const extra = Object.entries(v.fields)
+    .filter(([k]) => k !== 'reason' && k !== 'test')
+    .map(([k, val]) => `${k}=${val}`);
   const parts = [v.reason, ...extra].filter(Boolean);
   return parts.length ? parts.join(' ') : undefined;
 }
@@ -165,7 +167,12 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   channels.push(...(opts.channels ?? []));
   let qmp: QmpClient | undefined;
   if (opts.qmp) {
-    channels.push({ id: 'kvmb_qmp', onOpen: (stream) => { qmp = new QmpClient(stream); } });
+    channels.push({
+      id: 'kvmb_qmp',
+      onOpen: (stream) => {
+        qmp = new QmpClient(stream);
+      },
+    });
     cfg.extraArgs = [...(cfg.extraArgs ?? []), '-mon', 'chardev=kvmb_qmp,mode=control'];
   }
   // Node's 'pipe' beyond stdio is a socketpair: QEMU takes it as a connected socket chardev.
@@ -179,8 +186,12 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   if (opts.logPath && ensureDir(dirname(opts.logPath))) {
     log = createWriteStream(opts.logPath, { flags: opts.appendLog ? 'a' : 'w' });
     // A log that cannot be written must not crash the run; the console is still parsed.
-    log.on('error', (err) => { stderr += `\nkvmbench: cannot write ${opts.logPath}: ${err.message}`; });
-    log.write(`# kvmbench: ${new Date().toISOString()} launching: ${argv.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
+    log.on('error', (err) => {
+      stderr += `\nkvmbench: cannot write ${opts.logPath}: ${err.message}`;
+    });
+    log.write(
+      `# kvmbench: ${new Date().toISOString()} launching: ${argv.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`,
+    );
   }
 
   const transcript = new Transcript();
@@ -212,7 +223,9 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     cleanup: false,
     env: { ...process.env, LC_ALL: 'C' },
   };
-  const [command, commandArgs] = opts.wrapper?.length ? guardedSpawn(opts.wrapper[0]!, [...opts.wrapper.slice(1), binary, ...args]) : guardedSpawn(binary, args);
+  const [command, commandArgs] = opts.wrapper?.length
+    ? guardedSpawn(opts.wrapper[0]!, [...opts.wrapper.slice(1), binary, ...args])
+    : guardedSpawn(binary, args);
   const child = execa(command, commandArgs, execOpts);
   const pid = child.pid;
   trackProcessGroup(pid);
@@ -273,19 +286,27 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
         endOnFailure(QMP_STOP_WAIT_MS);
       } else if (ev.event === 'STOP') {
         // STOP carries no reason; the run state says whether the VM can go on.
-        client.execute<{ status?: string }>('query-status', undefined, 2000).then((st) => {
-          if (st?.status === 'internal-error' || st?.status === 'guest-panicked' || st?.status === 'shutdown') {
-            stoppedState = st.status;
-            if (st.status !== 'shutdown') endOnFailure(QMP_STOP_WAIT_MS);
-          }
-        }, () => undefined);
+        client.execute<{ status?: string }>('query-status', undefined, 2000).then(
+          (st) => {
+            if (st?.status === 'internal-error' || st?.status === 'guest-panicked' || st?.status === 'shutdown') {
+              stoppedState = st.status;
+              if (st.status !== 'shutdown') endOnFailure(QMP_STOP_WAIT_MS);
+            }
+          },
+          () => undefined,
+        );
       }
     });
     // The greeting is the QMP mark (monitor up); the handshake runs in the background.
-    void client.execute('query-status', undefined, 10_000).then(() => {
-      timeline.qmpGreetingNs = client.greetingNs;
-      opts.qmp?.onReady?.(client);
-    }, () => { timeline.qmpGreetingNs ??= client.greetingNs; });
+    void client.execute('query-status', undefined, 10_000).then(
+      () => {
+        timeline.qmpGreetingNs = client.greetingNs;
+        opts.qmp?.onReady?.(client);
+      },
+      () => {
+        timeline.qmpGreetingNs ??= client.greetingNs;
+      },
+    );
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -304,7 +325,9 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
       if (guestRan) return;
       neverRan = {};
       // Where QMP answers, its run state says what QEMU was doing (e.g. prelaunch, paused).
-      const ask = qmp ? qmp.execute<{ status?: string; running?: boolean }>('query-status', undefined, 1000).catch(() => undefined) : Promise.resolve(undefined);
+      const ask = qmp
+        ? qmp.execute<{ status?: string; running?: boolean }>('query-status', undefined, 1000).catch(() => undefined)
+        : Promise.resolve(undefined);
       void ask.then((st) => {
         if (st?.status) neverRan!.qmpStatus = `${st.status}${st.running === false ? ' (not running)' : ''}`;
         kill();
@@ -341,16 +364,17 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const signal = result.signal ?? null;
   const kvmFailure = parseKvmFailure(stderr);
   const killedByUs = timedOut || aborted || failureKill || neverRan !== undefined;
-  let mapped = stoppedEarly && !killedByUs
-    ? { status: 'pass' as GuestOutcome, reason: undefined as string | undefined }
-    : mapExitStatus({
-        exitCode: killedByUs ? null : exitCode,
-        signal,
-        timedOut,
-        aborted,
-        endPass: transcript.end?.status === 'pass',
-        guestReason: verdictReason(transcript),
-      });
+  let mapped =
+    stoppedEarly && !killedByUs
+      ? { status: 'pass' as GuestOutcome, reason: undefined as string | undefined }
+      : mapExitStatus({
+          exitCode: killedByUs ? null : exitCode,
+          signal,
+          timedOut,
+          aborted,
+          endPass: transcript.end?.status === 'pass',
+          guestReason: verdictReason(transcript),
+        });
   if (kvmFailure && !aborted) {
     mapped = { status: 'error', reason: `${describeKvmFailure(kvmFailure)}; QEMU stopped the VM and was ended by kvmbench` };
   } else if (neverRan && !aborted && !timedOut) {
@@ -366,7 +390,8 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     const tail = transcript.tailText(6);
     // A KVM report's first lines say what happened; its register dump goes to the log.
     const err = kvmFailure ? '' : stderr.trim().split('\n').slice(-3).join(' | ');
-    reason = `${mapped.reason}${where ? `; ${where}` : ''}` +
+    reason =
+      `${mapped.reason}${where ? `; ${where}` : ''}` +
       (tail ? `; last console lines:\n${tail}` : '') +
       (err ? `\nQEMU stderr: ${err}` : '');
   }
@@ -385,8 +410,10 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   scope?.onLaunch?.({ binary, accel: cfg.accel, ...(startFailure ? { startFailure } : {}) });
 
   if (log) {
-    log.write(`\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
-      `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''}${neverRan ? ' (ended at the startup budget)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`);
+    log.write(
+      `\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
+        `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''}${neverRan ? ' (ended at the startup budget)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`,
+    );
     if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
     await new Promise<void>((resolve) => {
       log!.once('error', () => resolve());

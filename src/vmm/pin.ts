@@ -18,7 +18,8 @@ export function parseCpuList(text: string): number[] {
   for (const part of text.trim().split(',').filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
     if (!m) return [];
-    const lo = Number(m[1]), hi = m[2] === undefined ? lo : Number(m[2]);
+    const lo = Number(m[1]),
+      hi = m[2] === undefined ? lo : Number(m[2]);
     for (let c = lo; c <= hi && out.length < 4096; c++) out.push(c);
   }
   return out;
@@ -51,14 +52,25 @@ export interface PinOutcome {
 export async function pinVcpuThreads(qmp: QmpClient, cpus: readonly number[] = allowedCpus()): Promise<PinOutcome> {
   try {
     const list = await qmp.execute<Array<{ 'cpu-index'?: number; 'thread-id'?: number }>>('query-cpus-fast', undefined, 3000);
-    const threads = (Array.isArray(list) ? list : []).filter((c) => Number.isInteger(c['cpu-index']) && Number.isInteger(c['thread-id']));
+    const threads = (Array.isArray(list) ? list : []).filter(
+      (c) => Number.isInteger(c['cpu-index']) && Number.isInteger(c['thread-id']),
+    );
     if (!threads.length) return { error: 'QMP query-cpus-fast named no vCPU threads' };
     const plan = new Map(pinPlan(Math.max(...threads.map((t) => t['cpu-index']!)) + 1, cpus));
     const done: string[] = [];
     for (const t of threads) {
       const cpu = plan.get(t['cpu-index']!)!;
-      const r = await execa('taskset', ['-p', '-c', String(cpu), String(t['thread-id'])], { reject: false, stdin: 'ignore', timeout: 3000 });
-      if (r.exitCode !== 0) return { error: `taskset for vCPU ${t['cpu-index']} (thread ${t['thread-id']}) failed: ${String(r.stderr || r.shortMessage).trim().slice(0, 200)}` };
+      const r = await execa('taskset', ['-p', '-c', String(cpu), String(t['thread-id'])], {
+        reject: false,
+        stdin: 'ignore',
+        timeout: 3000,
+      });
+      if (r.exitCode !== 0)
+        return {
+          error: `taskset for vCPU ${t['cpu-index']} (thread ${t['thread-id']}) failed: ${String(r.stderr || r.shortMessage)
+            .trim()
+            .slice(0, 200)}`,
+        };
       done.push(`vcpu${t['cpu-index']}→cpu${cpu}`);
     }
     return { applied: done.join(' ') };

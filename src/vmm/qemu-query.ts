@@ -57,12 +57,21 @@ export async function queryQemu(q: QmpQuery): Promise<QmpAnswer> {
       timeoutMs: q.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       // -S: the guest is never meant to run, so no startup budget applies.
       startupMs: 0,
-      qmp: { onReady: (qmp) => { pending = ask(qmp); } },
+      qmp: {
+        onReady: (qmp) => {
+          pending = ask(qmp);
+        },
+      },
     });
     await pending;
     const durationMs = Math.round(performance.now() - t0);
     if (answered) return { accel: q.accel, answered, ...(qemuVersion ? { qemuVersion } : {}), replies, argv: r.argv, durationMs };
-    const last = r.stderr.trim().split('\n').filter((l) => !/^# kvmbench/.test(l)).pop()?.trim();
+    const last = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^# kvmbench/.test(l))
+      .pop()
+      ?.trim();
     const error = r.timedOut
       ? `QEMU did not answer on QMP within ${q.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`
       : `QEMU exited (status ${r.exitCode ?? r.signal ?? '?'}) before its monitor answered${last ? `: ${last}` : ''}`;
@@ -71,8 +80,12 @@ export async function queryQemu(q: QmpQuery): Promise<QmpAnswer> {
   } catch (err) {
     // qemuBinary() throws when no QEMU is on PATH (or KVMBENCH_QEMU names none).
     return {
-      accel: q.accel, answered: false, replies: [], notFound: true,
-      error: err instanceof Error ? err.message : String(err), durationMs: Math.round(performance.now() - t0),
+      accel: q.accel,
+      answered: false,
+      replies: [],
+      notFound: true,
+      error: err instanceof Error ? err.message : String(err),
+      durationMs: Math.round(performance.now() - t0),
     };
   }
 }

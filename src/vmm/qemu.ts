@@ -85,12 +85,21 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
   }
   const machineOpts = Object.entries(cfg.machineOptions ?? {}).map(([k, v]) => `${k}=${qemuOptValue(v)}`);
   const args: string[] = [
-    '-machine', [cfg.machine, ...machineOpts].join(','),
-    '-accel', cfg.accel === 'kvm' && cfg.irqchip ? `kvm,kernel-irqchip=${cfg.irqchip}` : cfg.accel,
-    '-cpu', cfg.cpu ?? (cfg.accel === 'kvm' ? 'host' : 'max'),
-    '-smp', String(positiveInt('vcpus', cfg.vcpus, 1)),
-    '-m', String(positiveInt('memoryMiB', cfg.memoryMiB, 64)),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-machine',
+    [cfg.machine, ...machineOpts].join(','),
+    '-accel',
+    cfg.accel === 'kvm' && cfg.irqchip ? `kvm,kernel-irqchip=${cfg.irqchip}` : cfg.accel,
+    '-cpu',
+    cfg.cpu ?? (cfg.accel === 'kvm' ? 'host' : 'max'),
+    '-smp',
+    String(positiveInt('vcpus', cfg.vcpus, 1)),
+    '-m',
+    String(positiveInt('memoryMiB', cfg.memoryMiB, 64)),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
   ];
   if (cfg.accel === 'kvm' && cfg.irqchip === 'on') args.push('-global', 'kvm-pit.lost_tick_policy=discard');
   if (cfg.bios) args.push('-bios', cfg.bios);
@@ -132,7 +141,10 @@ export function qemuBinary(env: NodeJS.ProcessEnv = process.env): string {
   const explicit = env.KVMBENCH_QEMU;
   const candidates = explicit
     ? [explicit]
-    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).filter(Boolean).map((d) => join(d, 'qemu-system-x86_64'));
+    : (env.PATH ?? '/usr/local/bin:/usr/bin:/bin')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, 'qemu-system-x86_64'));
   for (const c of candidates) {
     try {
       accessSync(c, constants.X_OK);

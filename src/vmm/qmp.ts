@@ -15,7 +15,11 @@ export interface QmpEvent {
 }
 
 export class QmpError extends Error {
-  constructor(readonly command: string, readonly qmpClass: string, desc: string) {
+  constructor(
+    readonly command: string,
+    readonly qmpClass: string,
+    desc: string,
+  ) {
     super(`QMP ${command}: ${qmpClass}: ${desc}`);
   }
 }
@@ -149,13 +153,16 @@ export type VcpuStats = Record<string, number>;
  */
 export async function queryVcpuStats(qmp: QmpClient, timeoutMs = 3000): Promise<VcpuStats[] | undefined> {
   try {
-    const r = await qmp.execute<Array<{ provider?: string; 'qom-path'?: string; stats?: Array<{ name: string; value: unknown }> }>>(
-      'query-stats', { target: 'vcpu', providers: [{ provider: 'kvm' }] }, timeoutMs);
+    const r = await qmp.execute<
+      Array<{ provider?: string; 'qom-path'?: string; stats?: Array<{ name: string; value: unknown }> }>
+    >('query-stats', { target: 'vcpu', providers: [{ provider: 'kvm' }] }, timeoutMs);
     if (!Array.isArray(r) || r.length === 0) return undefined;
     return r
       .filter((x) => x.provider === 'kvm' && Array.isArray(x.stats))
       .sort((a, b) => String(a['qom-path'] ?? '').localeCompare(String(b['qom-path'] ?? ''), 'en', { numeric: true }))
-      .map((x) => Object.fromEntries(x.stats!.filter((s) => typeof s.value === 'number').map((s) => [s.name, s.value as number])));
+      .map((x) =>
+        Object.fromEntries(x.stats!.filter((s) => typeof s.value === 'number').map((s) => [s.name, s.value as number])),
+      );
   } catch {
     return undefined;
   }

@@ -19,8 +19,14 @@ import { STARTUP_BUDGET_MS } from './startup.js';
 
 /** The CPU models tried under KVM, in order; each entry says why it exists. */
 export const KVM_CPU_CANDIDATES: ReadonlyArray<{ cpu: string; why: string }> = [
-  { cpu: 'host,+invtsc', why: "the host's CPU model, with an invariant TSC so the guest reads the TSC rate from the hypervisor leaf" },
-  { cpu: 'host,+invtsc,-arch-capabilities', why: 'QEMU aborted setting IA32_ARCH_CAPABILITIES (MSR 0x10a), which this KVM refuses; the guests never read that MSR' },
+  {
+    cpu: 'host,+invtsc',
+    why: "the host's CPU model, with an invariant TSC so the guest reads the TSC rate from the hypervisor leaf",
+  },
+  {
+    cpu: 'host,+invtsc,-arch-capabilities',
+    why: 'QEMU aborted setting IA32_ARCH_CAPABILITIES (MSR 0x10a), which this KVM refuses; the guests never read that MSR',
+  },
 ];
 export const TCG_CPU = 'max';
 
@@ -42,8 +48,18 @@ export interface SmokeBootResult {
   nullLoopTicks?: number;
 }
 
-export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; signal?: AbortSignal; cpu?: string; binary?: string }): Promise<SmokeBootResult> {
-  const candidates = opts.cpu ? [{ cpu: opts.cpu, why: 'given' }] : opts.accel === 'kvm' ? KVM_CPU_CANDIDATES : [{ cpu: TCG_CPU, why: 'TCG' }];
+export async function smokeBoot(opts: {
+  accel: Accelerator;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  cpu?: string;
+  binary?: string;
+}): Promise<SmokeBootResult> {
+  const candidates = opts.cpu
+    ? [{ cpu: opts.cpu, why: 'given' }]
+    : opts.accel === 'kvm'
+      ? KVM_CPU_CANDIDATES
+      : [{ cpu: TCG_CPU, why: 'TCG' }];
   try {
     const img = await guestImage('hello');
     const refused: string[] = [];
@@ -52,7 +68,15 @@ export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; s
     for (const c of candidates) {
       cpu = c.cpu;
       r = await launchQemu({
-        qemu: { machine: 'microvm', accel: opts.accel, cpu, kernel: img.path, append: 'calib', memoryMiB: 32, ...(opts.binary ? { binary: opts.binary } : {}) },
+        qemu: {
+          machine: 'microvm',
+          accel: opts.accel,
+          cpu,
+          kernel: img.path,
+          append: 'calib',
+          memoryMiB: 32,
+          ...(opts.binary ? { binary: opts.binary } : {}),
+        },
         timeoutMs: opts.timeoutMs,
         // A QEMU that hangs before the guest costs the micro budget here too, not the whole timeout.
         startupMs: STARTUP_BUDGET_MS[opts.accel].micro,
@@ -76,12 +100,21 @@ export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; s
       ...(refused.length ? { refused } : {}),
     };
     if (r!.status !== 'pass') {
-      return { ok: false, detail: `micro guest boot under ${opts.accel} failed: ${r!.reason ?? r!.status}${refused.length ? ` (also refused: ${refused.join('; ')})` : ''}`, evidence };
+      return {
+        ok: false,
+        detail: `micro guest boot under ${opts.accel} failed: ${r!.reason ?? r!.status}${refused.length ? ` (also refused: ${refused.join('; ')})` : ''}`,
+        evidence,
+      };
     }
     const calib = r!.transcript.events.find((e) => e.type === 'calib');
-    const iters = Number(calib?.fields.iters), ticks = Number(calib?.fields.ticks);
+    const iters = Number(calib?.fields.iters),
+      ticks = Number(calib?.fields.ticks);
     const nullLoopTicks = iters > 0 && Number.isFinite(ticks) ? ticks / iters : undefined;
-    const execution = decideExecution({ accel: opts.accel, nullLoopTicks, source: `calibration boot of the hello guest on microvm, -cpu ${cpu}` });
+    const execution = decideExecution({
+      accel: opts.accel,
+      nullLoopTicks,
+      source: `calibration boot of the hello guest on microvm, -cpu ${cpu}`,
+    });
     const cpuNote = refused.length ? `${candidates.find((c) => c.cpu === cpu)?.why ?? ''} (${refused.join('; ')})` : undefined;
     return {
       ok: true,
@@ -94,6 +127,10 @@ export async function smokeBoot(opts: { accel: Accelerator; timeoutMs: number; s
     };
   } catch (err) {
     const hint = err instanceof KvmbenchError && err.hint ? ` (${err.hint})` : '';
-    return { ok: false, detail: `micro guest boot under ${opts.accel} could not start: ${(err as Error).message}${hint}`, evidence: { accel: opts.accel } };
+    return {
+      ok: false,
+      detail: `micro guest boot under ${opts.accel} could not start: ${(err as Error).message}${hint}`,
+      evidence: { accel: opts.accel },
+    };
   }
 }

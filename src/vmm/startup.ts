@@ -56,7 +56,10 @@ export interface LaunchEndFacts {
 
 /** The last line QEMU wrote on stderr (its own error message, as a rule), trimmed. */
 export function lastStderrLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('kvmbench:'));
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('kvmbench:'));
   const last = lines.at(-1);
   return last === undefined ? undefined : last.length > 200 ? `${last.slice(0, 200)}…` : last;
 }
@@ -70,7 +73,10 @@ export function startFailureOf(f: LaunchEndFacts): StartFailure | undefined {
   if (f.execError) return { kind: 'not-executable', cause: `QEMU could not be executed (${f.binary}: ${f.execError})` };
   if (f.kvmFailure) return { kind: 'kvm-failure', cause: f.kvmFailure.replace(/ at RIP 0x[0-9a-f]+/i, '') };
   if (f.neverRanMs !== undefined) {
-    return { kind: 'never-ran', cause: `QEMU started but the guest never ran within the startup budget of ${seconds(f.neverRanMs)}` };
+    return {
+      kind: 'never-ran',
+      cause: `QEMU started but the guest never ran within the startup budget of ${seconds(f.neverRanMs)}`,
+    };
   }
   if (f.guestRan || f.killedByUs) return undefined;
   // setpriv (src/vmm/processes.ts) execs QEMU: a binary it cannot execute is its exit 126/127.

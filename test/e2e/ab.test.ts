@@ -25,7 +25,13 @@ const suite = qemu || process.env.CI ? describe : describe.skip;
 
 interface Cmp {
   regressions: number;
-  pairs: Array<{ vmDiffs: Array<{ key: string; base?: string; new?: string }>; onlyBase: string[]; onlyNew: string[]; metrics: Array<{ key: string; name: string; verdict: string; change: number }>; power: { line: string } }>;
+  pairs: Array<{
+    vmDiffs: Array<{ key: string; base?: string; new?: string }>;
+    onlyBase: string[];
+    onlyNew: string[];
+    metrics: Array<{ key: string; name: string; verdict: string; change: number }>;
+    power: { line: string };
+  }>;
 }
 
 const cli = (args: string[]) => runCli(args, {}, 120_000);
@@ -65,8 +71,23 @@ suite('kvmbench ab under TCG', () => {
     expect(new Set(p.vmDiffs.map((d) => `${d.key}: ${d.base ?? '—'} → ${d.new}`))).toEqual(new Set([`extra_args: — → ${slow}`]));
     expect(p.power.line).toMatch(/^power: with \d+ tested metrics and 7 rounds \(fresh guests\) a side/);
     expect(r.stderr).toMatch(/\[1\/28\] pass {2}[AB] round 1\/7 exits\/cpuid/);
-    for (const f of ['a/results.json', 'a/junit.xml', 'a/report.html', 'b/results.json', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(out, f)), f).toBe(true);
-    const rec = JSON.parse(readFileSync(join(out, 'ab.json'), 'utf8')) as { seed: number; order: Array<{ case: string; first: string }>; exitCode: number; variants: Array<{ label: string; extraArgs?: string[] }> };
+    for (const f of [
+      'a/results.json',
+      'a/junit.xml',
+      'a/report.html',
+      'b/results.json',
+      'ab.json',
+      'compare.json',
+      'compare.txt',
+      'compare.html',
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    const rec = JSON.parse(readFileSync(join(out, 'ab.json'), 'utf8')) as {
+      seed: number;
+      order: Array<{ case: string; first: string }>;
+      exitCode: number;
+      variants: Array<{ label: string; extraArgs?: string[] }>;
+    };
     expect(rec.seed).toBe(20260101);
     expect(rec.order.map((o) => o.case)).toEqual(['exits/cpuid', 'exits/inl_from_qemu']);
     expect(rec.exitCode).toBe(4);
@@ -76,17 +97,41 @@ suite('kvmbench ab under TCG', () => {
     expect(again.status).toBe(4);
     const re = JSON.parse(again.stdout) as Cmp;
     expect(re.pairs[0]!.metrics.map((m) => [m.key, m.verdict])).toEqual(p.metrics.map((m) => [m.key, m.verdict]));
-    console.log(`ab B ${slow}: ${p.metrics.map((m) => `${m.key.split('/').slice(1).join('/').replace(/\{.*\}/, '')} ${m.change >= 0 ? '+' : ''}${(m.change * 100).toFixed(0)} % ${m.verdict}`).join(', ')}; ${wall.toFixed(1)} s wall`);
+    console.log(
+      `ab B ${slow}: ${p.metrics
+        .map(
+          (m) =>
+            `${m.key
+              .split('/')
+              .slice(1)
+              .join('/')
+              .replace(/\{.*\}/, '')} ${m.change >= 0 ? '+' : ''}${(m.change * 100).toFixed(0)} % ${m.verdict}`,
+        )
+        .join(', ')}; ${wall.toFixed(1)} s wall`,
+    );
   });
 
   it('finds no difference between two identical argument sets (exit 0)', () => {
     const out = join(tmp, 'same');
     const t0 = Date.now();
-    const r = cli(['ab', ...SUBSET, '--a-args', '-name kvmbench-ab', '--b-args', '-name kvmbench-ab', '-o', out, '--format', 'json']);
+    const r = cli([
+      'ab',
+      ...SUBSET,
+      '--a-args',
+      '-name kvmbench-ab',
+      '--b-args',
+      '-name kvmbench-ab',
+      '-o',
+      out,
+      '--format',
+      'json',
+    ]);
     const wall = (Date.now() - t0) / 1000;
     const cmp = JSON.parse(r.stdout) as Cmp;
     const p = cmp.pairs[0]!;
-    const summary = p.metrics.map((m) => `${m.name} ${m.change >= 0 ? '+' : ''}${(m.change * 100).toFixed(0)} % ${m.verdict}`).join(', ');
+    const summary = p.metrics
+      .map((m) => `${m.name} ${m.change >= 0 ? '+' : ''}${(m.change * 100).toFixed(0)} % ${m.verdict}`)
+      .join(', ');
     console.log(`ab with identical arguments: ${summary}; ${wall.toFixed(1)} s wall`);
     expect(r.status, `${r.stderr}\n${summary}`).toBe(0);
     expect(cmp.regressions).toBe(0);
@@ -97,9 +142,30 @@ suite('kvmbench ab under TCG', () => {
 
   it('on SIGINT keeps both partial runs, still writes the comparison, and exits 130', async () => {
     const out = join(tmp, 'intr');
-    const child = spawn(process.execPath, [bin, 'ab', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'mov_to_cr8', '-o', out], {
-      cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'ab',
+        'exits',
+        '--quick',
+        '--accel',
+        'tcg',
+        '--only',
+        'cpuid',
+        '--only',
+        'inl_from_qemu',
+        '--only',
+        'mov_to_cr8',
+        '-o',
+        out,
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1', CI: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (b: Buffer) => {
@@ -112,7 +178,10 @@ suite('kvmbench ab under TCG', () => {
     });
     expect(code, stderr).toBe(130);
     for (const side of ['a', 'b']) {
-      const r = JSON.parse(readFileSync(join(out, side, 'results.json'), 'utf8')) as { run: { state: string }; cases: Array<{ id: string; rounds?: Array<{ status: string }> }> };
+      const r = JSON.parse(readFileSync(join(out, side, 'results.json'), 'utf8')) as {
+        run: { state: string };
+        cases: Array<{ id: string; rounds?: Array<{ status: string }> }>;
+      };
       expect(r.run.state).toBe('interrupted');
       const cpuid = r.cases.find((c) => c.id === 'exits/cpuid');
       expect(cpuid?.rounds?.[0]?.status).toBe('pass'); // its first round finished in both before the interrupt

@@ -28,11 +28,14 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function treeFiles(dir: string): Array<{ rel: string; text: string }> {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
-    .map((e) => ({ rel: join(e.parentPath, e.name).slice(dir.length + 1), text: readFileSync(join(e.parentPath, e.name), 'latin1') }));
+    .map((e) => ({
+      rel: join(e.parentPath, e.name).slice(dir.length + 1),
+      text: readFileSync(join(e.parentPath, e.name), 'latin1'),
+    }));
 }
 
 describe('doctor --save-host and --root', () => {
-  it('replays this machine\'s snapshot to the same verdict and check statuses, without what redaction removes', () => {
+  it("replays this machine's snapshot to the same verdict and check statuses, without what redaction removes", () => {
     const snap = join(tmp, 'snap');
     const live = cli('doctor', '--profile', 'all', '--json', '--save-host', snap);
     expect(live.stderr).toMatch(/saved a host snapshot to .*\(redacted; review it before sharing\)/);
@@ -60,7 +63,10 @@ describe('doctor --save-host and --root', () => {
       for (const f of files) expect(re.test(f.text), `${n} in ${f.rel}`).toBe(false);
     }
     // MAC addresses of this host's interfaces, and DMI serials and UUID where this host has them.
-    const secrets = Object.values(networkInterfaces()).flat().map((i) => i?.mac).filter((m): m is string => Boolean(m) && m !== '00:00:00:00:00:00');
+    const secrets = Object.values(networkInterfaces())
+      .flat()
+      .map((i) => i?.mac)
+      .filter((m): m is string => Boolean(m) && m !== '00:00:00:00:00:00');
     for (const f of ['product_serial', 'board_serial', 'chassis_serial', 'product_uuid']) {
       try {
         const v = readFileSync(`/sys/class/dmi/id/${f}`, 'utf8').trim();
@@ -69,12 +75,19 @@ describe('doctor --save-host and --root', () => {
         // absent or root-only here: nothing of it can be in the snapshot either
       }
     }
-    for (const s of secrets) for (const f of files) expect(f.text.toLowerCase().includes(s.toLowerCase()), `${s} in ${f.rel}`).toBe(false);
+    for (const s of secrets)
+      for (const f of files) expect(f.text.toLowerCase().includes(s.toLowerCase()), `${s} in ${f.rel}`).toBe(false);
 
     // /etc/group: only the groups owning the device nodes the doctor examined, and kvm; no members.
     if (existsSync(join(snap, 'etc/group'))) {
-      const stat = existsSync(join(snap, 'stat.json')) ? JSON.parse(readFileSync(join(snap, 'stat.json'), 'utf8')) as Record<string, { type: string; gid: number }> : {};
-      const gids = new Set(Object.values(stat).filter((s) => s.type === 'char' || s.type === 'block').map((s) => s.gid));
+      const stat = existsSync(join(snap, 'stat.json'))
+        ? (JSON.parse(readFileSync(join(snap, 'stat.json'), 'utf8')) as Record<string, { type: string; gid: number }>)
+        : {};
+      const gids = new Set(
+        Object.values(stat)
+          .filter((s) => s.type === 'char' || s.type === 'block')
+          .map((s) => s.gid),
+      );
       for (const line of readFileSync(join(snap, 'etc/group'), 'utf8').split('\n').filter(Boolean)) {
         const [name, , gid, members] = line.split(':');
         expect(name === 'kvm' || gids.has(Number(gid)), line).toBe(true);

@@ -47,7 +47,8 @@ describe('kvmbench doctor on this machine', () => {
     const r = cli('doctor', '--json');
     const j = JSON.parse(r.stdout) as DoctorJson;
     expect(j.profile).toBe('kvm');
-    for (const c of j.checks) expect(Object.keys(c)).toEqual(expect.arrayContaining(['id', 'title', 'profile', 'status', 'evidence', 'fix']));
+    for (const c of j.checks)
+      expect(Object.keys(c)).toEqual(expect.arrayContaining(['id', 'title', 'profile', 'status', 'evidence', 'fix']));
     expect(j.host.kvmUsable).toBe(j.kvm.usable);
     expect(j.host.nodeVersion).toBe(process.versions.node);
     const dev = j.checks.find((c) => c.id === 'kvm.dev-open')!;
@@ -91,8 +92,16 @@ describe('kvmbench doctor on this machine', () => {
     const suites = [doc.testsuites.testsuite].flat() as Array<{ name: string; testcase: unknown }>;
     const cases = suites.flatMap((s) => [s.testcase].flat()) as Array<Record<string, unknown>>;
     expect(cases.length).toBe(j.checks.length);
-    const failures = cases.filter((c) => c.failure !== undefined).map((c) => String(c.name).split(':')[0]).sort();
-    expect(failures).toEqual(j.checks.filter((c) => c.profile === 'kvm' && c.status === 'fail').map((c) => c.id).sort());
+    const failures = cases
+      .filter((c) => c.failure !== undefined)
+      .map((c) => String(c.name).split(':')[0])
+      .sort();
+    expect(failures).toEqual(
+      j.checks
+        .filter((c) => c.profile === 'kvm' && c.status === 'fail')
+        .map((c) => c.id)
+        .sort(),
+    );
   });
 
   it('--boot boots a real micro guest: under KVM when the probe passes, else under TCG as evidence', () => {

@@ -43,7 +43,16 @@ function spec(partial: Partial<CaseSpec> & { id: string; kind: string }): CaseSp
 function validate(id: string, o: CaseOutcome): void {
   const results = {
     schema: 'kvmbench.results/1',
-    run: { id: 'e2e', suite: 'exits', start: new Date().toISOString(), kvmbenchVersion: '0', argv: [], accelerator: 'tcg', quick: true, state: 'complete' },
+    run: {
+      id: 'e2e',
+      suite: 'exits',
+      start: new Date().toISOString(),
+      kvmbenchVersion: '0',
+      argv: [],
+      accelerator: 'tcg',
+      quick: true,
+      state: 'complete',
+    },
     host: {},
     cases: [{ ...o, id, suite: 'exits', startedAt: new Date().toISOString(), durationMs: 1 }],
   };
@@ -74,7 +83,9 @@ describe('boots on every machine type', () => {
         qemu: { machine, accel: 'tcg', kernel: img.path },
         timeoutMs: 15_000,
         logPath: join(outDir, 'logs', `hello-${machine}.log`),
-        onDebugBytes: (b) => { entry ||= b.includes(0x45); },
+        onDebugBytes: (b) => {
+          entry ||= b.includes(0x45);
+        },
       });
       expect(r.status, r.reason).toBe('pass');
       expect(r.exitCode).toBe(1);
@@ -123,7 +134,8 @@ describe('exits executor under TCG', () => {
       validate(`exits/${c.id}`, o);
     }
     // TCG emulates these: they must run, not skip.
-    for (const id of ['cpuid', 'mov_to_cr8', 'inl_from_qemu', 'inl_from_pmtimer', 'mmio_from_qemu', 'hlt_lapic_timer']) expect(seen[id]).toBe('pass');
+    for (const id of ['cpuid', 'mov_to_cr8', 'inl_from_qemu', 'inl_from_pmtimer', 'mmio_from_qemu', 'hlt_lapic_timer'])
+      expect(seen[id]).toBe('pass');
   });
 
   it('skips what the machine lacks: no PM timer on microvm', async () => {
@@ -221,7 +233,11 @@ describe('boot-micro executor under TCG', () => {
 describe('launcher robustness', () => {
   it('an unwritable log path does not crash the launch', async () => {
     const img = await guestImage('hello');
-    const r = await launchQemu({ qemu: { machine: 'microvm', accel: 'tcg', kernel: img.path }, timeoutMs: 15_000, logPath: '/proc/kvmb-no/such.log' });
+    const r = await launchQemu({
+      qemu: { machine: 'microvm', accel: 'tcg', kernel: img.path },
+      timeoutMs: 15_000,
+      logPath: '/proc/kvmb-no/such.log',
+    });
     expect(r.status, r.reason).toBe('pass');
   });
 });

@@ -17,7 +17,16 @@ import { renderHostsHtml, renderTrendHtml } from '../../src/report/history/index
 import { seriesRuns } from '../helpers/history-runs.js';
 
 const CHROMIUM = process.env.KVMBENCH_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const run = existsSync(CHROMIUM) || process.env.CI ? describe : describe.skip;
 
 run('history pages in headless Chromium', () => {
@@ -30,12 +39,22 @@ run('history pages in headless Chromium', () => {
     mkdirSync(shots, { recursive: true });
     const store = join(dir, 'kvmbench.db');
     const s = await openStore(store, { write: true });
-    await s.importRuns(seriesRuns({ runs: 60, level: (i) => (i >= 30 ? 1200 : 1000), seed: 'page' }).map((results) => ({ results })));
-    const hosts = ['h-a', 'h-b', '<script>window.__planted=1</script>', 'h-d'].flatMap((host, k) => seriesRuns({ host, runs: 4, from: 100, level: () => (k === 1 ? 2000 : 1000), seed: host }));
+    await s.importRuns(
+      seriesRuns({ runs: 60, level: (i) => (i >= 30 ? 1200 : 1000), seed: 'page' }).map((results) => ({ results })),
+    );
+    const hosts = ['h-a', 'h-b', '<script>window.__planted=1</script>', 'h-d'].flatMap((host, k) =>
+      seriesRuns({ host, runs: 4, from: 100, level: () => (k === 1 ? 2000 : 1000), seed: host }),
+    );
     await s.importRuns(hosts.map((results) => ({ results })));
     await s.close();
-    writeFileSync(join(dir, 'trend.html'), renderTrendHtml(await app.trend(store, ['cpuid.latency'], { hostname: 'ci-01' }, DEFAULT_CHANGE_POINT_OPTIONS)));
-    writeFileSync(join(dir, 'hosts.html'), renderHostsHtml(await app.hosts(store, ['cpuid.latency'], { since: '2026-11-05T00:00:00Z' }, 10)));
+    writeFileSync(
+      join(dir, 'trend.html'),
+      renderTrendHtml(await app.trend(store, ['cpuid.latency'], { hostname: 'ci-01' }, DEFAULT_CHANGE_POINT_OPTIONS)),
+    );
+    writeFileSync(
+      join(dir, 'hosts.html'),
+      renderHostsHtml(await app.hosts(store, ['cpuid.latency'], { since: '2026-11-05T00:00:00Z' }, 10)),
+    );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   });
   afterAll(async () => {

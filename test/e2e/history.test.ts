@@ -18,7 +18,10 @@ const tmp = (p: string) => mkdtempSync(join(tmpdir(), `kvmbench-history-${p}-`))
 
 function cliAsync(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(packageRoot(), 'bin/run.js'), ...args], { cwd: packageRoot(), env: { ...process.env, NO_COLOR: '1' } });
+    const p = spawn(process.execPath, [join(packageRoot(), 'bin/run.js'), ...args], {
+      cwd: packageRoot(),
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));
     p.on('close', (code) => resolve({ code: code ?? -1, stderr }));
@@ -54,7 +57,9 @@ describe('history check', () => {
     expect(f.regression).toBe(true);
     expect(f.change).toBeGreaterThan(0.15);
     expect(f.change).toBeLessThan(0.25);
-    expect(f.confirm).toBe('kvmbench ab exits --only exits/cpuid --rounds 7 --a-qemu QEMU_BEFORE --b-qemu QEMU_AFTER --fail-on-regression');
+    expect(f.confirm).toBe(
+      'kvmbench ab exits --only exits/cpuid --rounds 7 --a-qemu QEMU_BEFORE --b-qemu QEMU_AFTER --fail-on-regression',
+    );
     const text = cli('history', 'check', '--store', store, '--last', '60');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/▲ exits\/cpuid\/cpuid\.latency\{machine=q35\}: \+\d+\.\d% regression/);
@@ -104,7 +109,9 @@ describe('history hosts', () => {
   it('flags a host planted 2× slower, and no other', () => {
     const dir = tmp('fleet');
     const store = join(dir, 's.db');
-    const all = ['h-a', 'h-b', 'h-c', 'h-d', 'h-e'].flatMap((host) => seriesRuns({ host, runs: 8, level: () => (host === 'h-c' ? 2000 : 1000), seed: host }));
+    const all = ['h-a', 'h-b', 'h-c', 'h-d', 'h-e'].flatMap((host) =>
+      seriesRuns({ host, runs: 8, level: () => (host === 'h-c' ? 2000 : 1000), seed: host }),
+    );
     expect(cli('history', 'import', ...writeRuns(dir, all), '--store', store).code).toBe(0);
     const r = cli('history', 'hosts', 'cpuid.latency', '--store', store, '--format', 'json');
     expect(r.code).toBe(0);
@@ -124,7 +131,9 @@ describe('history store reliability', () => {
   it('ten concurrent imports lose nothing', async () => {
     const dir = tmp('concurrent');
     const store = join(dir, 's.db');
-    const groups = Array.from({ length: 10 }, (_, g) => writeRuns(join(dir, `g${g}`), seriesRuns({ host: `host-${g}`, runs: 6, level: () => 1000, seed: `c${g}` })));
+    const groups = Array.from({ length: 10 }, (_, g) =>
+      writeRuns(join(dir, `g${g}`), seriesRuns({ host: `host-${g}`, runs: 6, level: () => 1000, seed: `c${g}` })),
+    );
     const results = await Promise.all(groups.map((dirs) => cliAsync(['history', 'import', ...dirs, '--store', store])));
     for (const r of results) expect(r).toEqual({ code: 0, stderr: '' });
     const list = JSON.parse(cli('history', 'list', '--store', store, '--json').stdout);
@@ -147,12 +156,14 @@ describe('history store reliability', () => {
     const foreign = join(dir, 'foreign.db');
     const { Database } = createRequire(import.meta.url)('node-sqlite3-wasm') as typeof import('node-sqlite3-wasm');
     const db = new Database(foreign);
-    db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5)");
+    db.exec('CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5)');
     db.close();
     copyFileSync(foreign, join(dir, 'foreign.copy'));
     const f = cli('history', 'import', run!, '--store', foreign);
     expect(f.code).toBe(2);
-    expect(f.stderr).toContain('is an SQLite database but not a kvmbench history store (it has tables invoices); nothing was written');
+    expect(f.stderr).toContain(
+      'is an SQLite database but not a kvmbench history store (it has tables invoices); nothing was written',
+    );
     expect(readFileSync(foreign).equals(readFileSync(join(dir, 'foreign.copy')))).toBe(true);
 
     const missing = cli('history', 'list', '--store', join(dir, 'none.db'));
@@ -163,7 +174,19 @@ describe('history store reliability', () => {
   it('run --store adds a real run when it ends', () => {
     const dir = tmp('run');
     const store = join(dir, 's.db');
-    const r = cli('run', 'boot-micro', '--quick', '--accel', 'tcg', '--only', 'boot-micro/microvm', '--output', join(dir, 'out'), '--store-at', store);
+    const r = cli(
+      'run',
+      'boot-micro',
+      '--quick',
+      '--accel',
+      'tcg',
+      '--only',
+      'boot-micro/microvm',
+      '--output',
+      join(dir, 'out'),
+      '--store-at',
+      store,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/history: stored run \S+ \(complete\) in /);
     const list = JSON.parse(cli('history', 'list', '--store', store, '--json').stdout);

@@ -32,7 +32,11 @@ beforeAll(async () => {
   copyFileSync(join(packageRoot(), 'test/fixtures/kut/unittests.cfg'), join(tree, 'x86', 'unittests.cfg'));
   writeFileSync(join(tree, 'config.mak'), 'ARCH=x86_64\n');
   out = join(tmp, 'out');
-  run = runCli(['run', 'kut', '--kut-dir', tree, '--accel', 'tcg', '--jobs', '2', '--output', out], { KVMBENCH_KUT_MAX_OUTPUT: '65536' }, 240_000);
+  run = runCli(
+    ['run', 'kut', '--kut-dir', tree, '--accel', 'tcg', '--jobs', '2', '--output', out],
+    { KVMBENCH_KUT_MAX_OUTPUT: '65536' },
+    240_000,
+  );
   results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
 }, 250_000);
 
@@ -42,7 +46,22 @@ describe('kvmbench run kut --accel tcg (guests/conform)', () => {
   it('exits 1 (a stanza failed) with every stanza a case in the cfg order, whatever --jobs finished first', () => {
     expect(run.status, run.stderr).toBe(1);
     expect(results.cases.map((c) => c.id)).toEqual(
-      ['passes', 'fails', 'skips', 'xfails', 'aborts', 'kvm_only', 'needs_param', 'manual', 'shell_args', 'refused_cpu', 'no_image', 'i386_only', 'hangs', 'floods'].map((n) => `kut/${n}`),
+      [
+        'passes',
+        'fails',
+        'skips',
+        'xfails',
+        'aborts',
+        'kvm_only',
+        'needs_param',
+        'manual',
+        'shell_args',
+        'refused_cpu',
+        'no_image',
+        'i386_only',
+        'hangs',
+        'floods',
+      ].map((n) => `kut/${n}`),
     );
     expect(results.cases.every((c) => c.kind === 'conformance')).toBe(true);
   });
@@ -71,7 +90,8 @@ describe('kvmbench run kut --accel tcg (guests/conform)', () => {
     expect(status('refused_cpu')?.reason).toContain('no-such-model-kvmbench');
     expect(status('no_image')?.reason).toContain('not found');
     expect(status('i386_only')?.reason).toContain('i386 only');
-    for (const id of ['kvm_only', 'needs_param', 'manual', 'shell_args', 'refused_cpu', 'no_image', 'i386_only']) expect(status(id)?.status, id).toBe('skip');
+    for (const id of ['kvm_only', 'needs_param', 'manual', 'shell_args', 'refused_cpu', 'no_image', 'i386_only'])
+      expect(status(id)?.status, id).toBe('skip');
   });
 
   it('kills a hang at its timeout and stops a flood at the output cap; warns about the unknown key', () => {
@@ -112,7 +132,9 @@ describe('kvmbench run kut --accel tcg (guests/conform)', () => {
   it('doctor --profile conform --kut-dir names the stanzas that would skip here', () => {
     const r = runCli(['doctor', '--profile', 'conform', '--kut-dir', tree, '--json']);
     expect([0, 1], r.stderr).toContain(r.status);
-    const stanzas = (JSON.parse(r.stdout) as { checks: Array<{ id: string; evidence: string[] }> }).checks.find((c) => c.id === 'conform.stanzas')!;
+    const stanzas = (JSON.parse(r.stdout) as { checks: Array<{ id: string; evidence: string[] }> }).checks.find(
+      (c) => c.id === 'conform.stanzas',
+    )!;
     expect(stanzas.evidence[0]).toMatch(/^14 stanzas in .*unittests\.cfg, \d+ would skip here$/);
     expect(stanzas.evidence).toContain('i386_only: i386 only');
     expect(stanzas.evidence).toContain('manual: group nodefault (runs only with --only)');

@@ -50,7 +50,11 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   it('the doctor says KVM is usable, names its flavour with evidence, and exits 0 for profile kvm', () => {
     const r = cli(['doctor', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout) as { kvm: { usable: boolean; flavor: { name: string; evidence: string[]; meaning: string } }; checks: Array<{ id: string; status: string; evidence: string[] }>; host: { kvmFlavor: string } };
+    const j = JSON.parse(r.stdout) as {
+      kvm: { usable: boolean; flavor: { name: string; evidence: string[]; meaning: string } };
+      checks: Array<{ id: string; status: string; evidence: string[] }>;
+      host: { kvmFlavor: string };
+    };
     expect(j.kvm.usable).toBe(true);
     expect(['bare-metal', 'nested', 'pvm', 'unknown']).toContain(j.kvm.flavor.name);
     expect(j.kvm.flavor.evidence.join('\n')).toMatch(/KVM modules: kvm/);
@@ -82,8 +86,17 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(res.run.accelerator).toBe('kvm');
     expect(res.run.cpu).toMatch(/^host,\+invtsc/);
-    expect(res.cases.map((c) => c.id).sort()).toEqual(exitTestNames().map((t) => `exits/${t}`).sort());
-    const expectedMode = res.host.kvmFlavor === 'pvm' ? 'emulated' : res.host.kvmFlavor === 'bare-metal' || res.host.kvmFlavor === 'nested' ? 'native' : undefined;
+    expect(res.cases.map((c) => c.id).sort()).toEqual(
+      exitTestNames()
+        .map((t) => `exits/${t}`)
+        .sort(),
+    );
+    const expectedMode =
+      res.host.kvmFlavor === 'pvm'
+        ? 'emulated'
+        : res.host.kvmFlavor === 'bare-metal' || res.host.kvmFlavor === 'nested'
+          ? 'native'
+          : undefined;
     if (expectedMode) expect(res.run.execution?.mode).toBe(expectedMode);
     const table: string[] = [];
     for (const c of res.cases) {
@@ -101,7 +114,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
       expect(c.vm).toMatchObject({ machine: 'q35', firmware: 'qboot', irqchip: 'on' });
       const ticks = c.metrics.find((m) => m.name === `${test}.ticks`)!.summary.median;
       const emul = c.metrics.find((m) => m.name === `${test}.kvm.insn_emulation`)?.summary.median ?? 0;
-      table.push(`${test.padEnd(20)} ${ticks.toFixed(0).padStart(9)} ticks  ${perIter!.summary.median.toFixed(3).padStart(7)} exits/iter  ${emul.toFixed(2).padStart(7)} insn_emulation/iter  ${c.execution?.mode}`);
+      table.push(
+        `${test.padEnd(20)} ${ticks.toFixed(0).padStart(9)} ticks  ${perIter!.summary.median.toFixed(3).padStart(7)} exits/iter  ${emul.toFixed(2).padStart(7)} insn_emulation/iter  ${c.execution?.mode}`,
+      );
     }
     console.log(`exits under KVM (${res.host.kvmFlavor}):\n${table.join('\n')}`);
     // A port read from an unassigned port is one exit an iteration, natively and under PVM's emulator alike.
@@ -124,7 +139,10 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   });
 
   it('a planted delivery failure (the timer masked) fails its case, with the register the guest read', () => {
-    const f = suiteFile('planted', `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 60, args: { firmware: qboot, irqchip: "on" } }\ncases:\n  - id: timer-masked\n    args: { test: hlt_lapic_timer, mask_irq: true }\n`);
+    const f = suiteFile(
+      'planted',
+      `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 60, args: { firmware: qboot, irqchip: "on" } }\ncases:\n  - id: timer-masked\n    args: { test: hlt_lapic_timer, mask_irq: true }\n`,
+    );
     const out = join(tmp, 'planted');
     const r = cli(['run', f, '--accel', 'kvm', '--output', out]);
     expect(r.status).toBe(1);
@@ -136,7 +154,10 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   });
 
   it('a self-IPI the guest blocks fails its case natively; where guest code is emulated, the same non-delivery is a skip that says why', () => {
-    const f = suiteFile('planted-ipi', `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 60, args: { firmware: qboot, irqchip: "on" } }\ncases:\n  - id: ipi-blocked\n    args: { test: self_ipi_sti_nop, mask_irq: true }\n`);
+    const f = suiteFile(
+      'planted-ipi',
+      `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 60, args: { firmware: qboot, irqchip: "on" } }\ncases:\n  - id: ipi-blocked\n    args: { test: self_ipi_sti_nop, mask_irq: true }\n`,
+    );
     const out = join(tmp, 'planted-ipi');
     cli(['run', f, '--accel', 'kvm', '--output', out]);
     const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
@@ -151,7 +172,10 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   });
 
   it('a guest KVM cannot run ends within seconds, with the decoded reason, not at its deadline', () => {
-    const f = suiteFile('kvm-error', `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 120, args: { firmware: qboot } }\ncases:\n  - id: exec-mmio\n    args: { test: cpuid, exec_mmio: true }\n`);
+    const f = suiteFile(
+      'kvm-error',
+      `defaults: { kind: exits, guest: exits, machine: q35, accel: [kvm], deadline: 120, args: { firmware: qboot } }\ncases:\n  - id: exec-mmio\n    args: { test: cpuid, exec_mmio: true }\n`,
+    );
     const out = join(tmp, 'kvm-error');
     const t0 = Date.now();
     const r = cli(['run', f, '--accel', 'kvm', '--output', out]);
@@ -159,7 +183,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     expect(r.status).toBe(1);
     const c = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).cases[0]!;
     expect(c.status).toBe('error');
-    expect(c.reason).toMatch(/^KVM internal error, suberror 1 \(emulation failure.*\) at RIP 0xfeb00000: no instruction bytes there, RIP is outside guest RAM/);
+    expect(c.reason).toMatch(
+      /^KVM internal error, suberror 1 \(emulation failure.*\) at RIP 0xfeb00000: no instruction bytes there, RIP is outside guest RAM/,
+    );
     expect(c.durationMs).toBeLessThan(10_000);
     expect(readFileSync(join(out, c.log!), 'utf8')).toMatch(/ended after the VM stopped[\s\S]*RIP=00000000feb00000/);
     console.log(`KVM internal error case: ${(c.durationMs / 1000).toFixed(1)} s (deadline 120 s), CLI ${sec.toFixed(1)} s`);
@@ -167,12 +193,33 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
   });
 
   it('on a PVM host, Linux cases under KVM skip with the reason and the way out; vmcall too', () => {
-    if (flavor() !== 'pvm') return void console.log('not a PVM host: the Linux cases boot under KVM (covered by their own suites)');
+    if (flavor() !== 'pvm')
+      return void console.log('not a PVM host: the Linux cases boot under KVM (covered by their own suites)');
     const out = join(tmp, 'pvm-skips');
-    const r = cli(['run', 'quick', '--accel', 'kvm', '--only', 'boot-linux/*', '--only', 'io/*', '--only', 'net/*', '--only', 'exits/vmcall', '--output', out]);
+    const r = cli([
+      'run',
+      'quick',
+      '--accel',
+      'kvm',
+      '--only',
+      'boot-linux/*',
+      '--only',
+      'io/*',
+      '--only',
+      'net/*',
+      '--only',
+      'exits/vmcall',
+      '--output',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const res = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
-    expect(res.cases.map((c) => [c.id, c.status])).toEqual([['exits/vmcall', 'skip'], ['boot-linux/q35', 'skip'], ['io/virtio-blk', 'skip'], ['net/virtio-net', 'skip']]);
+    expect(res.cases.map((c) => [c.id, c.status])).toEqual([
+      ['exits/vmcall', 'skip'],
+      ['boot-linux/q35', 'skip'],
+      ['io/virtio-blk', 'skip'],
+      ['net/virtio-net', 'skip'],
+    ]);
     for (const c of res.cases.filter((x) => x.suite !== 'exits')) expect(c.reason).toMatch(/PVM.*--kernel PATH.*--accel tcg/);
     expect(res.cases[0]!.reason).toMatch(/vmcall is reserved for PVM hypercalls/);
   });

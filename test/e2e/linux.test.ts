@@ -41,7 +41,8 @@ function linuxQemus(): number[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'latin1');
-      if (!cmd.includes('qemu-system') || !readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_E2E_LINUX_MARK=${mark}`)) continue;
+      if (!cmd.includes('qemu-system') || !readFileSync(`/proc/${d}/environ`, 'latin1').includes(`KVMB_E2E_LINUX_MARK=${mark}`))
+        continue;
       if (!/^State:\s+Z/m.test(readFileSync(`/proc/${d}/status`, 'latin1'))) pids.push(Number(d));
     } catch {
       // gone meanwhile
@@ -74,7 +75,11 @@ describe('Linux guest image', () => {
     expect(again.cached).toBe(true);
     expect(again.initramfsSha256).toBe(img.initramfsSha256);
     // busybox reads our newc archive back: /init and the modules are in it.
-    const list = execFileSync('busybox', ['cpio', '-t'], { input: readFileSync(img.initramfsPath), encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    const list = execFileSync('busybox', ['cpio', '-t'], {
+      input: readFileSync(img.initramfsPath),
+      encoding: 'utf8',
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     expect(list).toContain('init\n');
     expect(list).toContain('lib/modules/kvmbench/virtio_blk.ko');
   });
@@ -113,7 +118,9 @@ describe('a guest that never reaches init', () => {
     expect(r.ok).toBe(false);
     expect(r.lastPhase).toBe('kernel_main');
     expect(r.marks.init_started).toBeUndefined();
-    expect(r.reason).toMatch(/last phase reached: kernel_main; guest kernel: Kernel panic - not syncing: .*; last console lines:\n/);
+    expect(r.reason).toMatch(
+      /last phase reached: kernel_main; guest kernel: Kernel panic - not syncing: .*; last console lines:\n/,
+    );
     expect(linuxQemus()).toEqual([]);
   });
 });
@@ -121,10 +128,26 @@ describe('a guest that never reaches init', () => {
 describe('io', () => {
   it('a small run gives guest and host figures and their ratio; the backing file is gone afterwards', async () => {
     const ctx = context('io', 240);
-    const out = await ioExecutor.run(spec({
-      id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, repeat: 1,
-      args: { cache: 'none', aio: 'threads', runtime: 1, ramp: 1, sizeMiB: 64, intervalMs: 100, jobs: ['seqread-1m', 'randwrite-4k-qd32'] },
-    }), ctx);
+    const out = await ioExecutor.run(
+      spec({
+        id: 'virtio-blk',
+        suite: 'io',
+        kind: 'io',
+        machine: 'q35',
+        memoryMiB: 512,
+        repeat: 1,
+        args: {
+          cache: 'none',
+          aio: 'threads',
+          runtime: 1,
+          ramp: 1,
+          sizeMiB: 64,
+          intervalMs: 100,
+          jobs: ['seqread-1m', 'randwrite-4k-qd32'],
+        },
+      }),
+      ctx,
+    );
     expect(out.status, out.reason).toBe('pass');
     for (const job of ['seqread-1m', 'randwrite-4k-qd32']) {
       for (const name of ['guest', 'host', 'ratio', 'clat_p50.guest', 'clat_p99.guest', 'clat_p50.host', 'clat_p99.host']) {
@@ -148,10 +171,18 @@ describe('io', () => {
 
   it('falls back to busybox dd for the sequential jobs when the image has no fio, labelled as such', async () => {
     const ctx = context('io-dd', 240);
-    const out = await ioExecutor.run(spec({
-      id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'microvm', memoryMiB: 256, repeat: 1,
-      args: { tool: 'dd', sizeMiB: 64, jobs: ['seqread-1m', 'randread-4k-qd1'] },
-    }), ctx);
+    const out = await ioExecutor.run(
+      spec({
+        id: 'virtio-blk',
+        suite: 'io',
+        kind: 'io',
+        machine: 'microvm',
+        memoryMiB: 256,
+        repeat: 1,
+        args: { tool: 'dd', sizeMiB: 64, jobs: ['seqread-1m', 'randread-4k-qd1'] },
+      }),
+      ctx,
+    );
     expect(out.status, out.reason).toBe('pass');
     expect(out.metrics.map((m) => m.name)).toEqual(['io.seqread-1m.guest']);
     expect(out.metrics[0]!.labels?.tool).toBe('dd');
@@ -168,7 +199,17 @@ describe('io', () => {
       if (p === 'guest jobs') setTimeout(() => ac.abort(), 8000);
     };
     const t0 = performance.now();
-    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 30, ramp: 1, sizeMiB: 64 } }), ctx);
+    const out = await ioExecutor.run(
+      spec({
+        id: 'virtio-blk',
+        suite: 'io',
+        kind: 'io',
+        machine: 'q35',
+        memoryMiB: 512,
+        args: { runtime: 30, ramp: 1, sizeMiB: 64 },
+      }),
+      ctx,
+    );
     expect(out.status).toBe('error');
     expect(out.reason).toMatch(/^aborted; last phase reached/);
     expect(performance.now() - t0).toBeLessThan(30_000);
@@ -183,7 +224,17 @@ describe('io', () => {
       // The histogram log's header line: the bandwidth log before it has arrived whole.
       if (p === 'guest seqread-1m: clat_hist log') ac.abort();
     };
-    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 1, ramp: 0, sizeMiB: 64, intervalMs: 100, jobs: ['seqread-1m', 'randread-4k-qd1'] } }), ctx);
+    const out = await ioExecutor.run(
+      spec({
+        id: 'virtio-blk',
+        suite: 'io',
+        kind: 'io',
+        machine: 'q35',
+        memoryMiB: 512,
+        args: { runtime: 1, ramp: 0, sizeMiB: 64, intervalMs: 100, jobs: ['seqread-1m', 'randread-4k-qd1'] },
+      }),
+      ctx,
+    );
     expect(out.status).toBe('error');
     const m = out.metrics.find((x) => x.name === 'io.seqread-1m.guest');
     expect(m, JSON.stringify(out.metrics.map((x) => x.name))).toBeDefined();
@@ -203,7 +254,17 @@ describe('io', () => {
       // The second job's begin line means the first one ended: interrupt now.
       if (phases.filter((x) => /^guest [^:]+$/.test(x) && x !== 'guest jobs').length === 2) ac.abort();
     };
-    const out = await ioExecutor.run(spec({ id: 'virtio-blk', suite: 'io', kind: 'io', machine: 'q35', memoryMiB: 512, args: { runtime: 1, ramp: 0, sizeMiB: 64 } }), ctx);
+    const out = await ioExecutor.run(
+      spec({
+        id: 'virtio-blk',
+        suite: 'io',
+        kind: 'io',
+        machine: 'q35',
+        memoryMiB: 512,
+        args: { runtime: 1, ramp: 0, sizeMiB: 64 },
+      }),
+      ctx,
+    );
     expect(out.status).toBe('error');
     expect(out.reason).toMatch(/^aborted/);
     const guestJobs = out.metrics.filter((m) => m.labels?.side === 'guest' && !m.name.includes('.clat_'));
@@ -214,30 +275,40 @@ describe('io', () => {
     expect(linuxQemus()).toEqual([]);
   });
 
-  it.skipIf(!existsSync('/dev/shm'))('refuses a tmpfs scratch directory (O_DIRECT cannot work there; needs /dev/shm)', async () => {
-    const shm = mkdtempSync('/dev/shm/kvmb-');
-    try {
-      const out = await ioExecutor.run(spec({ id: 'x', suite: 'io', kind: 'io', machine: 'q35', args: { scratchDir: shm } }), context('io-shm', 30));
-      expect(out.status).toBe('error');
-      expect(out.reason).toMatch(/tmpfs.*O_DIRECT/);
-    } finally {
-      rmSync(shm, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!existsSync('/dev/shm'))(
+    'refuses a tmpfs scratch directory (O_DIRECT cannot work there; needs /dev/shm)',
+    async () => {
+      const shm = mkdtempSync('/dev/shm/kvmb-');
+      try {
+        const out = await ioExecutor.run(
+          spec({ id: 'x', suite: 'io', kind: 'io', machine: 'q35', args: { scratchDir: shm } }),
+          context('io-shm', 30),
+        );
+        expect(out.status).toBe('error');
+        expect(out.reason).toMatch(/tmpfs.*O_DIRECT/);
+      } finally {
+        rmSync(shm, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('through the built CLI', () => {
-  it.each(['boot-linux', 'io'])('kvmbench run %s --quick passes (wall time printed; budget 3 minutes)', (suite) => {
-    const out = join(tmp, `cli-${suite}`);
-    const t0 = performance.now();
-    const r = runCli(['run', suite, '--quick', '--accel', 'tcg', '--output', out], {}, 560_000);
-    const sec = (performance.now() - t0) / 1000;
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    // The 3-minute budget is reported, not asserted: wall time here mostly measures load.
-    console.log(`run ${suite} --quick under TCG: ${sec.toFixed(1)} s wall (budget 180 s)`);
-    const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
-    expect(results.cases.length).toBeGreaterThan(0);
-    for (const c of results.cases) expect(c.status, c.reason).toBe('pass');
-    expect(linuxQemus()).toEqual([]);
-  }, 600_000);
+  it.each(['boot-linux', 'io'])(
+    'kvmbench run %s --quick passes (wall time printed; budget 3 minutes)',
+    (suite) => {
+      const out = join(tmp, `cli-${suite}`);
+      const t0 = performance.now();
+      const r = runCli(['run', suite, '--quick', '--accel', 'tcg', '--output', out], {}, 560_000);
+      const sec = (performance.now() - t0) / 1000;
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      // The 3-minute budget is reported, not asserted: wall time here mostly measures load.
+      console.log(`run ${suite} --quick under TCG: ${sec.toFixed(1)} s wall (budget 180 s)`);
+      const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+      expect(results.cases.length).toBeGreaterThan(0);
+      for (const c of results.cases) expect(c.status, c.reason).toBe('pass');
+      expect(linuxQemus()).toEqual([]);
+    },
+    600_000,
+  );
 });

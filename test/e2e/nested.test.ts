@@ -28,9 +28,24 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
   it('one L1 boot: the doctor (nested, kvm_amd, kvm.run), exits --quick native and judged, raw --quick, a planted KVM internal error ending fast; the exit-cost table beside', () => {
     const out = join(tmp, 'lane');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [join(root, 'bin/run.js'), 'run', join(root, 'test/fixtures/suites/nested-lab.yaml'), '--nested', '--beside', '--output', out], {
-      cwd: root, encoding: 'utf8', env, timeout: 900_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin/run.js'),
+        'run',
+        join(root, 'test/fixtures/suites/nested-lab.yaml'),
+        '--nested',
+        '--beside',
+        '--output',
+        out,
+      ],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env,
+        timeout: 900_000,
+      },
+    );
     const wall = (Date.now() - t0) / 1000;
     // The planted internal error is an `error` case: exit 1, everything else passed.
     expect(r.status, r.stderr.slice(-4000)).toBe(1);
@@ -54,29 +69,53 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
       for (const m of c.metrics) expect(m.labels?.layer, `${c.id} ${m.name}`).toBe('2');
     }
     const raw = res.cases.filter((c) => c.suite === 'raw');
-    expect(raw.map((c) => [c.id, c.status])).toEqual([['raw/vm-create', 'pass'], ['raw/cpuid', 'pass'], ['raw/pio', 'pass']]);
+    expect(raw.map((c) => [c.id, c.status])).toEqual([
+      ['raw/vm-create', 'pass'],
+      ['raw/cpuid', 'pass'],
+      ['raw/pio', 'pass'],
+    ]);
     const planted = res.cases.find((c) => c.id === 'nested-lab/exec-mmio')!;
     expect(planted.status).toBe('error');
     expect(planted.reason).toMatch(/^KVM internal error/);
     expect(planted.durationMs).toBeLessThan(30_000);
 
     // The exit-cost table: every exits test paired, with an interval and L1's KVM's counts at layer 2.
-    const table = JSON.parse(readFileSync(join(out, 'nested-costs.json'), 'utf8')) as { rows: Array<{ caseId: string; multiplier: number; ci: number[]; l1: { median: number; accelerator: string }; l2: { median: number; exitsPerIteration?: number } }> };
+    const table = JSON.parse(readFileSync(join(out, 'nested-costs.json'), 'utf8')) as {
+      rows: Array<{
+        caseId: string;
+        multiplier: number;
+        ci: number[];
+        l1: { median: number; accelerator: string };
+        l2: { median: number; exitsPerIteration?: number };
+      }>;
+    };
     expect(table.rows.length).toBeGreaterThanOrEqual(10);
-    for (const row of table.rows) expect(Number.isFinite(row.multiplier) && row.ci[0]! <= row.multiplier && row.multiplier <= row.ci[1]!, row.caseId).toBe(true);
+    for (const row of table.rows)
+      expect(Number.isFinite(row.multiplier) && row.ci[0]! <= row.multiplier && row.multiplier <= row.ci[1]!, row.caseId).toBe(
+        true,
+      );
     expect(readFileSync(join(out, 'nested-costs.html'), 'utf8')).toMatch(/<svg[\s\S]*exits\/cpuid/);
     expect(r.stdout).toMatch(/nested exit costs:/);
-    console.log([
-      `nested lab lane: ${wall.toFixed(0)} s wall (L1 under ${n.outerAccelerator}, -cpu ${n.l1Cpu}); per test:`,
-      ...table.rows.map((row) => `  ${row.caseId.padEnd(26)} L1 ${row.l1.accelerator} ${row.l1.median.toFixed(0)} ns  L2 ${row.l2.median.toFixed(0)} ns  ×${row.multiplier.toFixed(1)} [${row.ci[0]!.toFixed(1)}, ${row.ci[1]!.toFixed(1)}]  exits/iter L2 ${row.l2.exitsPerIteration?.toFixed(2) ?? '–'}`),
-      `  planted internal error: ${(planted.durationMs / 1000).toFixed(1)} s`,
-    ].join('\n'));
+    console.log(
+      [
+        `nested lab lane: ${wall.toFixed(0)} s wall (L1 under ${n.outerAccelerator}, -cpu ${n.l1Cpu}); per test:`,
+        ...table.rows.map(
+          (row) =>
+            `  ${row.caseId.padEnd(26)} L1 ${row.l1.accelerator} ${row.l1.median.toFixed(0)} ns  L2 ${row.l2.median.toFixed(0)} ns  ×${row.multiplier.toFixed(1)} [${row.ci[0]!.toFixed(1)}, ${row.ci[1]!.toFixed(1)}]  exits/iter L2 ${row.l2.exitsPerIteration?.toFixed(2) ?? '–'}`,
+        ),
+        `  planted internal error: ${(planted.durationMs / 1000).toFixed(1)} s`,
+      ].join('\n'),
+    );
     expect(markedQemu(MARK)).toEqual([]);
   }, 900_000);
 
   it('Ctrl-C while L1 runs its cases: exit 130 within seconds, nothing left running here, the results directory says interrupted', async () => {
     const out = join(tmp, 'sigint');
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--nested', '--output', out], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--nested', '--output', out], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     let sentAt = 0;
     const code = await new Promise<number | null>((resolve) => {

@@ -54,10 +54,18 @@ const hostLinks = () => execFileSync('ip', ['-o', 'link', 'show'], { encoding: '
 
 /** Runs the CLI asynchronously (so a test can signal it), with the mark in its environment. */
 function startCli(args: string[], mark: string) {
-  const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'bin/run.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, done, output: () => out };
 }
@@ -67,13 +75,18 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
     const img = await buildLinuxImage({ variant: 'net' });
     expect(img.iperf3Version).toMatch(/^iperf 3\./);
     expect(img.modules).toContain('virtio_net');
-    const list = execFileSync('busybox', ['cpio', '-t'], { input: readFileSync(img.initramfsPath), encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
+    const list = execFileSync('busybox', ['cpio', '-t'], {
+      input: readFileSync(img.initramfsPath),
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     expect(list).toContain('usr/bin/iperf3\n');
     expect(list).toMatch(/libiperf\.so\.0/);
     expect(list).toContain('lib/modules/kvmbench/virtio_net.ko');
   }, 300_000);
 
-  it('a quick run gives guest and host figures with ratios, removes a killed run\'s namespaces first and leaves nothing', async () => {
+  it("a quick run gives guest and host figures with ratios, removes a killed run's namespaces first and leaves nothing", async () => {
     const mark = randomBytes(6).toString('hex');
     // A namespace as a kvmbench killed with SIGKILL leaves it: its owner (a short-lived process) is gone.
     let leftover: string | undefined;
@@ -109,11 +122,14 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
       expect(g.interval).toMatch(/iperf3 interval/);
     }
     if (netAdmin) {
-      for (const j of [...jobs, 'rr-ping']) expect(names).toEqual(expect.arrayContaining([`net.${j}.guest`, `net.${j}.host`, `net.${j}.ratio`]));
+      for (const j of [...jobs, 'rr-ping'])
+        expect(names).toEqual(expect.arrayContaining([`net.${j}.guest`, `net.${j}.host`, `net.${j}.ratio`]));
       const ratio = c.metrics.find((m) => m.name === 'net.tcp-g2h-1.ratio')!;
       expect(ratio.samples[0]).toBeGreaterThan(0);
       expect(c.metrics.find((m) => m.name === 'net.rr-ping.guest')!.unit).toBe('us');
-      expect(c.metrics.every((m) => m.labels?.netdev === 'tap' && (m.labels.vhost === 'on' || m.labels.vhost === 'off'))).toBe(true);
+      expect(c.metrics.every((m) => m.labels?.netdev === 'tap' && (m.labels.vhost === 'on' || m.labels.vhost === 'off'))).toBe(
+        true,
+      );
       expect(c.vm?.vhost).toMatch(/^(on|off)$/);
       expect(c.facts?.removedLeftovers).toEqual(expect.arrayContaining([leftover]));
       expect(listNamespaces()).not.toContain(leftover);
@@ -125,7 +141,17 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
     expect(markedQemu(mark)).toEqual([]);
     expect(markedIperf3(mark)).toEqual([]);
     // Taps live only inside kvmbench's namespaces: the host's own links are as they were.
-    expect(hostLinks().split('\n').map((l) => l.split(':')[1]?.trim()).sort()).toEqual(before.split('\n').map((l) => l.split(':')[1]?.trim()).sort());
+    expect(
+      hostLinks()
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim())
+        .sort(),
+    ).toEqual(
+      before
+        .split('\n')
+        .map((l) => l.split(':')[1]?.trim())
+        .sort(),
+    );
   }, 240_000);
 
   it('SIGINT in the middle of a job: exit 130, partial results, no namespace, QEMU or iperf3 left', async () => {
@@ -134,7 +160,8 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
     const run = startCli(['run', 'net', '--quick', '--accel', 'tcg', '--only', 'virtio-net', '-o', out], mark);
     const log = join(out, 'logs', 'net', 'virtio-net.log');
     // The guest's iperf3 server is up once it says net-ready; the host's first job starts then.
-    for (let i = 0; i < 1200 && !(existsSync(log) && readFileSync(log, 'utf8').includes('KVMB1 net-ready')); i++) await sleep(100);
+    for (let i = 0; i < 1200 && !(existsSync(log) && readFileSync(log, 'utf8').includes('KVMB1 net-ready')); i++)
+      await sleep(100);
     expect(readFileSync(log, 'utf8')).toContain('KVMB1 net-ready');
     await sleep(2000);
     if (netAdmin) expect(ownedBy(run.child.pid).length).toBe(2);

@@ -23,7 +23,10 @@ describe.skipIf(!hasSetpriv)('guests do not outlive a SIGKILLed kvmbench', () =>
       const { launchQemu } = await import(${JSON.stringify(join(root, 'dist/src/vmm/launch.js'))});
       await launchQemu({ qemu: { machine: 'pc', accel: 'tcg', kernel: ${JSON.stringify(join(root, 'build/guests/exits.elf'))}, append: 'test=cpuid hang=entry', memoryMiB: 32 }, timeoutMs: 120000 });
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', launcher], { env: { ...process.env, KVMB_E2E_MARK: mark }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', launcher], {
+      env: { ...process.env, KVMB_E2E_MARK: mark },
+      stdio: 'ignore',
+    });
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await sleep(50);

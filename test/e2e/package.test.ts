@@ -23,17 +23,27 @@ function pathWithoutCompilers(): string {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
       if (hidden.test(name) || existsSync(join(noCompilerBin, name))) continue;
-      try { symlinkSync(join(dir, name), join(noCompilerBin, name)); } catch { /* races on duplicates are harmless */ }
+      try {
+        symlinkSync(join(dir, name), join(noCompilerBin, name));
+      } catch {
+        /* races on duplicates are harmless */
+      }
     }
   }
   return `${join(prefix, 'bin')}:${noCompilerBin}`;
 }
 
 beforeAll(() => {
-  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const info = JSON.parse(out.slice(out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(work, info[0]!.filename);
-  execFileSync('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -67,7 +77,12 @@ describe('packed tarball', () => {
     expect(report.checks.length).toBeGreaterThan(5);
 
     const out = join(work, 'run');
-    const run = spawnSync(kvmbench, ['run', 'boot-micro', '--quick', '--only', 'microvm*', '--output', out], { env, encoding: 'utf8', cwd: work, timeout: 240_000 });
+    const run = spawnSync(kvmbench, ['run', 'boot-micro', '--quick', '--only', 'microvm*', '--output', out], {
+      env,
+      encoding: 'utf8',
+      cwd: work,
+      timeout: 240_000,
+    });
     expect(run.stderr + run.stdout).not.toMatch(/gcc|compiler/i);
     expect(run.status).toBe(0);
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { cases: Array<{ status: string }> };

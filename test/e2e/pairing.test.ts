@@ -45,7 +45,8 @@ const SUITES: Array<{ suite: string; args: string[]; metrics: 'some' | 'none' | 
 ];
 
 /** The shipped io suite with short fio jobs: its case, its args but the durations and size. */
-const IO_SHORT = 'suite: io-short\ndescription: the shipped io suite with 1 s fio jobs\ninclude:\n  - suite: io\n    quick: true\n    set: { args: { runtime: 1, ramp: 0, sizeMiB: 64 } }\n';
+const IO_SHORT =
+  'suite: io-short\ndescription: the shipped io suite with 1 s fio jobs\ninclude:\n  - suite: io\n    quick: true\n    set: { args: { runtime: 1, ramp: 0, sizeMiB: 64 } }\n';
 
 suite('two real runs of every shipped suite pair every metric', () => {
   let tmp: string;
@@ -74,9 +75,18 @@ suite('two real runs of every shipped suite pair every metric', () => {
       const [one, two] = await Promise.all(dirs.map(async (d) => (await loadResults(d)).results));
       const cmp = cli(['compare', dirs[0]!, dirs[1]!, '--format', 'json']);
       expect(cmp.status, cmp.stderr).toBe(0);
-      const pair = (JSON.parse(cmp.stdout) as { pairs: Array<{ metrics: Array<{ key: string }>; onlyBase: string[]; onlyNew: string[]; warnings: string[] }> }).pairs[0]!;
+      const pair = (
+        JSON.parse(cmp.stdout) as {
+          pairs: Array<{ metrics: Array<{ key: string }>; onlyBase: string[]; onlyNew: string[]; warnings: string[] }>;
+        }
+      ).pairs[0]!;
       // Cases that ran in one run only (a case that errored once) have nothing to pair with.
-      const ranInBoth = new Set(one!.cases.filter((c) => c.status !== 'skip').map((c) => c.id).filter((id) => two!.cases.some((c) => c.id === id && c.status !== 'skip')));
+      const ranInBoth = new Set(
+        one!.cases
+          .filter((c) => c.status !== 'skip')
+          .map((c) => c.id)
+          .filter((id) => two!.cases.some((c) => c.id === id && c.status !== 'skip')),
+      );
       const expected = keys(one!).filter((k) => ranInBoth.has(k.split('/').slice(0, 2).join('/')));
       expect(pair.onlyBase).toEqual(keys(one!).filter((k) => !expected.includes(k)));
       expect(pair.onlyNew).toEqual(keys(two!).filter((k) => !ranInBoth.has(k.split('/').slice(0, 2).join('/'))));
@@ -86,8 +96,11 @@ suite('two real runs of every shipped suite pair every metric', () => {
       const accel = one!.run.accelerator;
       if (s.metrics === 'some') expect(pair.metrics.length).toBeGreaterThan(0);
       if (s.metrics === 'none' || (s.metrics === 'none-under-tcg' && accel === 'tcg')) expect(pair.metrics).toEqual([]);
-      if (s.metrics === 'none-under-tcg' && accel === 'tcg') expect([...one!.cases, ...two!.cases].every((c) => c.status === 'skip')).toBe(true);
-      console.log(`${s.suite}: ${pair.metrics.length} metrics paired, ${pair.onlyBase.length + pair.onlyNew.length} unpaired (${accel}, ${((Date.now() - t0) / 1000).toFixed(1)} s for two runs and compare)`);
+      if (s.metrics === 'none-under-tcg' && accel === 'tcg')
+        expect([...one!.cases, ...two!.cases].every((c) => c.status === 'skip')).toBe(true);
+      console.log(
+        `${s.suite}: ${pair.metrics.length} metrics paired, ${pair.onlyBase.length + pair.onlyNew.length} unpaired (${accel}, ${((Date.now() - t0) / 1000).toFixed(1)} s for two runs and compare)`,
+      );
     });
   }
 });

@@ -45,7 +45,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     expect(r.status, r.stderr).toBe(0);
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     expect(() => validateResults(res)).not.toThrow();
-    expect(res.cases.map((c) => [c.id, c.status])).toEqual(['vm-create', 'vm-create-long64', 'cpuid', 'pio', 'mmio'].map((id) => [`raw/${id}`, 'pass']));
+    expect(res.cases.map((c) => [c.id, c.status])).toEqual(
+      ['vm-create', 'vm-create-long64', 'cpuid', 'pio', 'mmio'].map((id) => [`raw/${id}`, 'pass']),
+    );
     for (const c of res.cases) {
       expect(c.execution?.mode, c.id).toMatch(/^(native|emulated)$/);
       expect(c.vm?.harness, c.id).toBe('c');
@@ -56,11 +58,25 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     }
     // The summary table (stdout; progress on stderr): each headline figure as median ± CV.
     const text = r.stdout + r.stderr;
-    for (const [id, unit, name] of [['raw/vm-create', 'ms', 'create.to_first_exit'], ['raw/cpuid', 'ns', 'latency'], ['raw/pio', 'ns', 'latency']] as const) {
-      expect(text).toMatch(new RegExp(`${id}\\s+pass\\s+[\\d .e+]+ ± [\\d.]+%\\s+${unit}\\s+11\\s+kvm · (native|emulated)\\s+${name.replace('.', '\\.')}`));
+    for (const [id, unit, name] of [
+      ['raw/vm-create', 'ms', 'create.to_first_exit'],
+      ['raw/cpuid', 'ns', 'latency'],
+      ['raw/pio', 'ns', 'latency'],
+    ] as const) {
+      expect(text).toMatch(
+        new RegExp(
+          `${id}\\s+pass\\s+[\\d .e+]+ ± [\\d.]+%\\s+${unit}\\s+11\\s+kvm · (native|emulated)\\s+${name.replace('.', '\\.')}`,
+        ),
+      );
     }
     const create = res.cases.find((c) => c.id === 'raw/vm-create')!;
-    expect(create.metrics.map((m) => m.name)).toEqual(['create.vm', 'create.memory', 'create.vcpu', 'create.first_run', 'create.to_first_exit']);
+    expect(create.metrics.map((m) => m.name)).toEqual([
+      'create.vm',
+      'create.memory',
+      'create.vcpu',
+      'create.first_run',
+      'create.to_first_exit',
+    ]);
     const pio = res.cases.find((c) => c.id === 'raw/pio')!;
     const med = (n: string) => pio.metrics.find((m) => m.name === n)!.summary.median;
     // Exactly one exit to user space per inl; the guest and host clocks agree on the round trip.
@@ -69,7 +85,10 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     // Both exit loops measured; the C loop kept because it costs less per exit.
     expect(med('harness.c.overhead_per_exit')).toBeLessThan(med('harness.ffi.overhead_per_exit'));
     expect(pio.facts).toMatchObject({ harness: 'c', tscSource: 'KVM_GET_TSC_KHZ' });
-    expect(res.cases.find((c) => c.id === 'raw/cpuid')!.metrics.find((m) => m.name === 'cpuid.user_exits_per_iteration')!.summary.median).toBe(0);
+    expect(
+      res.cases.find((c) => c.id === 'raw/cpuid')!.metrics.find((m) => m.name === 'cpuid.user_exits_per_iteration')!.summary
+        .median,
+    ).toBe(0);
   });
 
   it('doctor --json: kvm.run passes after the probe and reports the first-instruction time', () => {
@@ -80,7 +99,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
     const c = j.checks.find((x) => x.id === 'kvm.run')!;
     expect(c.status, c.evidence.join('\n')).toBe('pass');
     expect(c.evidence.join('\n')).toMatch(/wrote 0x2b to port 0x511 \(KVM_EXIT_IO\)/);
-    expect(c.evidence.join('\n')).toMatch(/VM create → first guest instruction: [\d.]+ ms \(median of 3\): KVM_CREATE_VM [\d.]+ ms, memory [\d.]+ ms, vCPU [\d.]+ ms, first KVM_RUN return [\d.]+ ms/);
+    expect(c.evidence.join('\n')).toMatch(
+      /VM create → first guest instruction: [\d.]+ ms \(median of 3\): KVM_CREATE_VM [\d.]+ ms, memory [\d.]+ ms, vCPU [\d.]+ ms, first KVM_RUN return [\d.]+ ms/,
+    );
   });
 
   it('releases every fd and mapping over 1,000 VM create/destroy cycles', () => {
@@ -112,7 +133,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
           try {
             vm.createVcpu(1 << 30);
           } catch (err) {
-            expect((err as KvmError).message).toMatch(/^KVM_CREATE_VCPU failed with EINVAL \(Invalid argument\): the vCPU id is at or above KVM_CAP_MAX_VCPU_ID/);
+            expect((err as KvmError).message).toMatch(
+              /^KVM_CREATE_VCPU failed with EINVAL \(Invalid argument\): the vCPU id is at or above KVM_CAP_MAX_VCPU_ID/,
+            );
           }
         } finally {
           vm.close();
@@ -123,7 +146,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
       const vm = sys.createVm();
       try {
         // A slot whose size is not a whole number of pages is refused; the mapping is still released.
-        expect(() => vm.addMemory(RAW.MEM_SIZE + 1)).toThrow(/^KVM_SET_USER_MEMORY_REGION failed with EINVAL \(Invalid argument\): KVM refused the memory slot/);
+        expect(() => vm.addMemory(RAW.MEM_SIZE + 1)).toThrow(
+          /^KVM_SET_USER_MEMORY_REGION failed with EINVAL \(Invalid argument\): KVM refused the memory slot/,
+        );
       } finally {
         vm.close();
       }
@@ -146,7 +171,9 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
         err = e;
       }
       expect(err).toBeInstanceOf(KvmError);
-      expect((err as KvmError).message).toMatch(/^KVM_RUN failed with EINTR.*did not exit to kvmbench within 300 ms \(watchdog\)/);
+      expect((err as KvmError).message).toMatch(
+        /^KVM_RUN failed with EINTR.*did not exit to kvmbench within 300 ms \(watchdog\)/,
+      );
       expect(performance.now() - t0).toBeLessThan(5000);
       expect(openFds()).toBe(fds);
     } finally {
@@ -156,7 +183,7 @@ describe.skipIf(!kvm)(`on this host's KVM (${kvm ? 'usable' : noKvm})`, () => {
 });
 
 describe('with KVM hidden (KVMBENCH_KVM_DEVICE=/nonexistent/kvm)', () => {
-  it('run raw --quick runs under TCG and skips every case with the probe\'s reason', () => {
+  it("run raw --quick runs under TCG and skips every case with the probe's reason", () => {
     const out = join(tmp, 'hidden');
     const r = cli(['run', 'raw', '--quick', '--output', out], HIDDEN);
     expect(r.status, r.stderr).toBe(0);
@@ -165,12 +192,14 @@ describe('with KVM hidden (KVMBENCH_KVM_DEVICE=/nonexistent/kvm)', () => {
     expect(res.cases).toHaveLength(5);
     for (const c of res.cases) {
       expect(c.status, c.id).toBe('skip');
-      expect(c.reason).toMatch(/^the raw VMM runs guests on KVM only \(no QEMU, no TCG\), and KVM is not usable here: \/nonexistent\/kvm does not exist/);
+      expect(c.reason).toMatch(
+        /^the raw VMM runs guests on KVM only \(no QEMU, no TCG\), and KVM is not usable here: \/nonexistent\/kvm does not exist/,
+      );
     }
     expect(r.stdout + r.stderr).toMatch(/0 passed, 0 failed, 0 errors, 5 skipped/);
   });
 
-  it('doctor --json: kvm.run is a skip with the probe\'s reason', () => {
+  it("doctor --json: kvm.run is a skip with the probe's reason", () => {
     const r = cli(['doctor', '--json'], HIDDEN);
     const j = JSON.parse(r.stdout) as { checks: Array<{ id: string; status: string; evidence: string[]; fix: string | null }> };
     const c = j.checks.find((x) => x.id === 'kvm.run')!;

@@ -12,7 +12,6 @@ import { MIN_SAMPLES_PER_SIDE } from '../../src/compare/compare.js';
 import type { Results } from '../../src/results/model.js';
 import { cli } from '../helpers/cli.js';
 
-
 function writeRun(dir: string, r: Results): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2));
@@ -22,7 +21,8 @@ function writeRun(dir: string, r: Results): string {
 /** A quick-sized run: a few metrics at the minimum sample count the compare docs promise. */
 function quickRun(seed: string, slower?: string): Results {
   const n = MIN_SAMPLES_PER_SIDE;
-  const mk = (name: string, med: number) => metric(name, samplesAround(`${seed}-${name}`, med * (name === slower ? 1.3 : 1), n, 0.05));
+  const mk = (name: string, med: number) =>
+    metric(name, samplesAround(`${seed}-${name}`, med * (name === slower ? 1.3 : 1), n, 0.05));
   return makeResults([
     caseResult('exits/cpuid', { metrics: [mk('cpuid.latency', 1500)] }),
     caseResult('exits/vmcall', { metrics: [mk('vmcall.latency', 2500)] }),
@@ -78,7 +78,8 @@ describe('kvmbench compare', () => {
     const b = writeRun(join(tmp, 'qb'), quickRun('b'));
     const r = cli('compare', a, b, '--fail-on-regression');
     expect(r.code).toBe(0);
-    for (const m of ['cpuid.latency', 'vmcall.latency', 'boot.spawn_to_exit']) expect(r.stdout).toMatch(new RegExp(`^[~±✓✗?] \\S*${m.replace('.', '\\.')}`, 'm'));
+    for (const m of ['cpuid.latency', 'vmcall.latency', 'boot.spawn_to_exit'])
+      expect(r.stdout).toMatch(new RegExp(`^[~±✓✗?] \\S*${m.replace('.', '\\.')}`, 'm'));
     expect(r.stdout).toMatch(/0 regressed/);
   });
 
@@ -142,4 +143,3 @@ describe('kvmbench compare', () => {
     expect(h.stdout).toContain('class="v-regressed"');
   });
 });
-

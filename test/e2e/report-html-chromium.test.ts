@@ -14,7 +14,16 @@ import { writeReports } from '../../src/report/index.js';
 import { richResults } from '../helpers/results-fixture.js';
 
 const CHROMIUM = process.env.KVMBENCH_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // CI installs Chromium (scripts/setup-host.sh --tests), so there a missing browser is a failure.
 const available = existsSync(CHROMIUM);
 const run = available || process.env.CI ? describe : describe.skip;
@@ -27,12 +36,18 @@ run('report.html in headless Chromium', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
     dir = mkdtempSync(join(tmpdir(), 'kvmbench-chromium-'));
     mkdirSync(join(dir, 'logs'));
-    writeFileSync(join(dir, 'logs/exits_ipi.log'), 'SeaBIOS (version 1.16)\n\u001b[31mFAIL\u001b[0m ipi\n<script>window.__planted = 1; console.error("planted script ran")</script>\n<img src=x onerror="window.__planted=2">\n');
+    writeFileSync(
+      join(dir, 'logs/exits_ipi.log'),
+      'SeaBIOS (version 1.16)\n\u001b[31mFAIL\u001b[0m ipi\n<script>window.__planted = 1; console.error("planted script ran")</script>\n<img src=x onerror="window.__planted=2">\n',
+    );
     await writeReports(richResults(), dir);
     // The same run on a PVM host, with markup planted where a guest's or host's words end up.
     const emulated = richResults('rich', { mode: 'emulated' });
     const cpuid = emulated.cases[0]!;
-    cpuid.execution = { mode: 'emulated', evidence: ['<script>window.__planted = 3; console.error("planted evidence ran")</script>', ...cpuid.execution!.evidence] };
+    cpuid.execution = {
+      mode: 'emulated',
+      evidence: ['<script>window.__planted = 3; console.error("planted evidence ran")</script>', ...cpuid.execution!.evidence],
+    };
     cpuid.vm = { ...cpuid.vm, cpu: '<img src=x onerror="window.__planted=4">' };
     emulatedDir = mkdtempSync(join(tmpdir(), 'kvmbench-chromium-emulated-'));
     await writeReports(emulated, emulatedDir);
@@ -59,8 +74,14 @@ run('report.html in headless Chromium', () => {
     expect(await page.locator('svg.exits rect.bar').count()).toBe(6); // ns and ticks charts, 3 exits each; counts are not latencies
     // Exit accounting: a row per exits case that ran, and a histogram where iterations were timed one by one.
     expect(await page.locator('table.exit-accounting tbody tr').count()).toBe(3);
-    expect(await page.locator('table.exit-accounting td.exits-per-iteration').allTextContents()).toEqual(['1.00', '1.00', '1.00']);
-    expect(await page.locator('#info-exits\\/cpuid li.check-ok').textContent()).toBe('✓ ok: exits: 1.000 per iteration, expected 1');
+    expect(await page.locator('table.exit-accounting td.exits-per-iteration').allTextContents()).toEqual([
+      '1.00',
+      '1.00',
+      '1.00',
+    ]);
+    expect(await page.locator('#info-exits\\/cpuid li.check-ok').textContent()).toBe(
+      '✓ ok: exits: 1.000 per iteration, expected 1',
+    );
     expect(await page.locator('svg.hist').count()).toBe(2);
     expect(await page.locator('svg.hist').first().locator('rect.bin').count()).toBeGreaterThan(5);
     expect(await page.locator('svg.hist').first().locator('line.pct').count()).toBe(3);
@@ -101,7 +122,9 @@ run('report.html in headless Chromium', () => {
     await page.goto(pathToFileURL(join(emulatedDir, 'report.html')).href, { waitUntil: 'load' });
     const banner = page.locator('#emulated');
     expect(await banner.isVisible()).toBe(true);
-    expect(await banner.textContent()).toContain("these figures are emulator costs, not hardware VM exits; this host's KVM is pvm. Evidence: empty loop: 7,927 TSC ticks");
+    expect(await banner.textContent()).toContain(
+      "these figures are emulator costs, not hardware VM exits; this host's KVM is pvm. Evidence: empty loop: 7,927 TSC ticks",
+    );
     // In the first screen, above the host facts.
     const box = await banner.boundingBox();
     expect(box!.y).toBeLessThan(400);

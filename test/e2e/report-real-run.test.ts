@@ -16,7 +16,12 @@ import { EXITS_SUBSET, sharedRun } from '../helpers/shared-run.js';
 import { runCli } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
-const trp = require('test-results-parser') as { parse(o: { type: string; files: string[] }): { total: number; suites: Array<{ name: string; cases: Array<{ name: string; status: string }> }> } };
+const trp = require('test-results-parser') as {
+  parse(o: { type: string; files: string[] }): {
+    total: number;
+    suites: Array<{ name: string; cases: Array<{ name: string; status: string }> }>;
+  };
+};
 const qemu = ['/usr/bin/qemu-system-x86_64', '/usr/local/bin/qemu-system-x86_64'].some(existsSync);
 // CI installs QEMU (scripts/setup-host.sh), so there its absence is a failure, not a skip.
 const suite = qemu || process.env.CI ? describe : describe.skip;
@@ -48,11 +53,14 @@ suite('reports of real runs', () => {
 
     const cmp = cli(['compare', dirs[0]!, dirs[1]!, '--format', 'json']);
     expect(cmp.status, cmp.stderr).toBe(0);
-    const out = JSON.parse(cmp.stdout) as { pairs: Array<{ hosts: { relation: string }; metrics: Array<{ key: string; verdict: string }> }> };
+    const out = JSON.parse(cmp.stdout) as {
+      pairs: Array<{ hosts: { relation: string }; metrics: Array<{ key: string; verdict: string }> }>;
+    };
     expect(out.pairs[0]!.hosts.relation).toBe('same-host');
     const metricCount = results.cases.reduce((s, c) => s + (c.status === 'skip' ? 0 : c.metrics.length), 0);
     expect(out.pairs[0]!.metrics).toHaveLength(metricCount);
-    for (const m of out.pairs[0]!.metrics) expect(['improved', 'regressed', 'unchanged', 'inconclusive', 'too-few']).toContain(m.verdict);
+    for (const m of out.pairs[0]!.metrics)
+      expect(['improved', 'regressed', 'unchanged', 'inconclusive', 'too-few']).toContain(m.verdict);
     const anyRegressed = out.pairs[0]!.metrics.some((m) => m.verdict === 'regressed');
     expect(cli(['compare', dirs[0]!, dirs[1]!, '--fail-on-regression']).status).toBe(anyRegressed ? 4 : 0);
 
@@ -69,7 +77,9 @@ suite('reports of real runs', () => {
     for (const k of ['median', 'mean', 'stdev', 'min', 'max', 'p5', 'p95'] as const) target.summary[k] *= 1.3;
     writeFileSync(join(slow, 'results.json'), JSON.stringify(doc));
     const worse = cli(['compare', dirs[0]!, slow, '--fail-on-regression']);
-    console.log(`30 % slower ${steadiest.c.id}/${steadiest.m.name} (cv ${(steadiest.m.summary.cv * 100).toFixed(1)} %, n=${steadiest.m.summary.n}): compare exit ${worse.status}`);
+    console.log(
+      `30 % slower ${steadiest.c.id}/${steadiest.m.name} (cv ${(steadiest.m.summary.cv * 100).toFixed(1)} %, n=${steadiest.m.summary.n}): compare exit ${worse.status}`,
+    );
     // Asserted where noise is moderate (CV under 15 %): there 11 samples confirm 30 % (docs/compare.md);
     // on a heavily loaded TCG machine no test on 11 samples can, and the figure is only printed.
     if (steadiest.m.summary.cv < 0.15) {

@@ -29,7 +29,11 @@ describe('kvmbench run exits --quick --accel tcg', () => {
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const results = validateResults(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
     expect(results.run.accelerator).toBe('tcg');
-    expect(results.cases.map((c) => c.id).sort()).toEqual(exitTestNames().map((t) => `exits/${t}`).sort());
+    expect(results.cases.map((c) => c.id).sort()).toEqual(
+      exitTestNames()
+        .map((t) => `exits/${t}`)
+        .sort(),
+    );
     for (const c of results.cases) {
       expect(['pass', 'skip'], `${c.id}: ${c.reason}`).toContain(c.status);
       if (c.status === 'pass') {

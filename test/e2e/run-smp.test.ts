@@ -30,7 +30,11 @@ const CHROMIUM = process.env.KVMBENCH_CHROMIUM ?? '/usr/bin/chromium';
 describe('several vCPUs under TCG', () => {
   it('run exits --only ipi --only ipi_halt (--pin): both pass on two vCPUs with every IPI counted; compare flags the pin', () => {
     const out = join(tmp, 'ipi');
-    const r = runCli(['run', 'exits', '--only', 'ipi', '--only', 'ipi_halt', '--quick', '--accel', 'tcg', '--pin', '--output', out], {}, 240_000);
+    const r = runCli(
+      ['run', 'exits', '--only', 'ipi', '--only', 'ipi_halt', '--quick', '--accel', 'tcg', '--pin', '--output', out],
+      {},
+      240_000,
+    );
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const res = results(out);
     expect(res.cases.map((c) => c.id)).toEqual(['exits/ipi', 'exits/ipi_halt']);
@@ -52,7 +56,10 @@ describe('several vCPUs under TCG', () => {
 
   it('an AP that never starts (no_sipi) ends the case as an error within its bring-up deadline, not at the case deadline', () => {
     const suite = join(tmp, 'no-ap.yaml');
-    writeFileSync(suite, 'suite: no-ap\ndefaults: { kind: exits, guest: exits, machine: q35, deadline: 60, args: { firmware: qboot } }\ncases:\n  - id: ipi\n    args: { test: ipi, no_sipi: true }\n');
+    writeFileSync(
+      suite,
+      'suite: no-ap\ndefaults: { kind: exits, guest: exits, machine: q35, deadline: 60, args: { firmware: qboot } }\ncases:\n  - id: ipi\n    args: { test: ipi, no_sipi: true }\n',
+    );
     const out = join(tmp, 'no-ap');
     const r = runCli(['run', suite, '--accel', 'tcg', '--output', out], {}, 120_000);
     expect(r.status).toBe(1);
@@ -74,7 +81,10 @@ describe('several vCPUs under TCG', () => {
       expect([...new Set(lat.map((m) => m.labels?.vcpus))].sort()).toEqual(counts);
       // Every vCPU's own figure at each count, and their mean.
       for (const n of counts) {
-        const at = lat.filter((m) => m.labels?.vcpus === n).map((m) => m.labels?.vcpu).sort();
+        const at = lat
+          .filter((m) => m.labels?.vcpus === n)
+          .map((m) => m.labels?.vcpu)
+          .sort();
         expect(at).toEqual([...[...Array(Number(n)).keys()].map(String), 'all'].sort());
       }
       for (const m of lat) {
@@ -85,9 +95,15 @@ describe('several vCPUs under TCG', () => {
       }
     }
     const text = runCli(['report', out, '--format', 'text'], {}, 60_000);
-    expect(text.stdout).toMatch(counts.length === 2 ? /cpuid\.latency \{[^}]*vcpu=1,vcpus=2\}: median/ : /cpuid\.latency \{[^}]*vcpu=0,vcpus=1\}: median/);
+    expect(text.stdout).toMatch(
+      counts.length === 2 ? /cpuid\.latency \{[^}]*vcpu=1,vcpus=2\}: median/ : /cpuid\.latency \{[^}]*vcpu=0,vcpus=1\}: median/,
+    );
     if (!existsSync(CHROMIUM) && !process.env.CI) return;
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'], headless: true });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu'],
+      headless: true,
+    });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -106,7 +122,10 @@ describe('several vCPUs under TCG', () => {
 
   it('a boot sweep at 1, 2 and 4 vCPUs gives three figures with vcpus in their identity, which compare pairs', () => {
     const suite = join(tmp, 'sweep.yaml');
-    writeFileSync(suite, 'suite: sweep\ncases:\n  - id: microvm\n    kind: boot-micro\n    guest: hello\n    machine: microvm\n    repeat: 3\n    deadline: 240\n    args: { vcpu_sweep: ["1", "2", "4"] }\n');
+    writeFileSync(
+      suite,
+      'suite: sweep\ncases:\n  - id: microvm\n    kind: boot-micro\n    guest: hello\n    machine: microvm\n    repeat: 3\n    deadline: 240\n    args: { vcpu_sweep: ["1", "2", "4"] }\n',
+    );
     const out = join(tmp, 'sweep');
     const r = runCli(['run', suite, '--accel', 'tcg', '--output', out], {}, 300_000);
     expect(r.status, r.stderr + r.stdout).toBe(0);
@@ -118,7 +137,9 @@ describe('several vCPUs under TCG', () => {
     // With more than one vCPU the guest started every AP: its bring-up is a figure of its own.
     expect(c.metrics.filter((m) => m.name === 'guest.ap_bringup').map((m) => m.labels?.vcpus)).toEqual(['2', '4']);
     const cmp = runCli(['compare', out, out, '--format', 'json'], {}, 60_000);
-    const keys = (JSON.parse(cmp.stdout).pairs[0].metrics as Array<{ key: string }>).map((m) => m.key).filter((k) => k.includes('boot.spawn_to_exit'));
+    const keys = (JSON.parse(cmp.stdout).pairs[0].metrics as Array<{ key: string }>)
+      .map((m) => m.key)
+      .filter((k) => k.includes('boot.spawn_to_exit'));
     expect(keys).toEqual(['1', '2', '4'].map((n) => `sweep/microvm/boot.spawn_to_exit{guest=hello,machine=microvm,vcpus=${n}}`));
   });
 });

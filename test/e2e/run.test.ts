@@ -32,7 +32,9 @@ describe('kvmbench run: exit codes and output', () => {
   it('a broken suite file exits 2 naming file, line, column and field', () => {
     const r = cli(['run', 'test/fixtures/suites/broken-deadline.yaml']);
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toContain('kvmbench: test/fixtures/suites/broken-deadline.yaml:7:15: cases[1].deadline: expected a positive number');
+    expect(r.stderr).toContain(
+      'kvmbench: test/fixtures/suites/broken-deadline.yaml:7:15: cases[1].deadline: expected a positive number',
+    );
     expect(r.stdout).toBe('');
   });
 
@@ -52,7 +54,18 @@ describe('kvmbench run: exit codes and output', () => {
   });
 
   it('--scratch-dir: a missing directory exits 3 before any output; a given one holds the scratch and is left clean', async () => {
-    const missing = cli(['run', 'exits', '--accel', 'tcg', '--only', 'cpuid', '--scratch-dir', join(tmp, 'no-such-dir'), '--output', join(tmp, 'scr-bad')]);
+    const missing = cli([
+      'run',
+      'exits',
+      '--accel',
+      'tcg',
+      '--only',
+      'cpuid',
+      '--scratch-dir',
+      join(tmp, 'no-such-dir'),
+      '--output',
+      join(tmp, 'scr-bad'),
+    ]);
     expect(missing.status, missing.stderr).toBe(3);
     expect(missing.stderr).toMatch(/--scratch-dir .*no-such-dir is not a writable directory \(ENOENT\)/);
     expect(existsSync(join(tmp, 'scr-bad'))).toBe(false);
@@ -60,11 +73,32 @@ describe('kvmbench run: exit codes and output', () => {
     const scratch = mkdtempSync(join(tmp, 'scratch-'));
     // inotify sees the case's private directory come and go even though it lives under a second.
     const created: string[] = [];
-    const watcher = watch(scratch, (event, name) => { if (event === 'rename' && name) created.push(String(name)); });
+    const watcher = watch(scratch, (event, name) => {
+      if (event === 'rename' && name) created.push(String(name));
+    });
     const ok = await new Promise<{ code: number | null; stderr: string }>((res) => {
-      const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--scratch-dir', scratch, '--output', join(tmp, 'scr-ok')], {
-        cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          'run',
+          'exits',
+          '--quick',
+          '--accel',
+          'tcg',
+          '--only',
+          'cpuid',
+          '--scratch-dir',
+          scratch,
+          '--output',
+          join(tmp, 'scr-ok'),
+        ],
+        {
+          cwd: root,
+          env: { ...process.env, NO_COLOR: '1', CI: '1' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('exit', (code) => res({ code, stderr }));
@@ -83,12 +117,41 @@ describe('kvmbench run: exit codes and output', () => {
 
   it('--json prints valid results on stdout and the human summary on stderr', () => {
     const out = join(tmp, 'json');
-    const r = cli(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
+    const r = cli([
+      'run',
+      'exits',
+      '--quick',
+      '--accel',
+      'tcg',
+      '--only',
+      'cpuid',
+      '--only',
+      'inl_from_qemu',
+      '--json',
+      '--output',
+      out,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     const results = validateResults(JSON.parse(r.stdout));
-    expect(results.cases.map((c) => [c.id, c.status])).toEqual([['exits/cpuid', 'pass'], ['exits/inl_from_qemu', 'pass']]);
+    expect(results.cases.map((c) => [c.id, c.status])).toEqual([
+      ['exits/cpuid', 'pass'],
+      ['exits/inl_from_qemu', 'pass'],
+    ]);
     expect(results.run).toMatchObject({ state: 'complete', accelerator: 'tcg', quick: true, suite: 'exits' });
-    expect(results.run.argv).toEqual(['run', 'exits', '--quick', '--accel', 'tcg', '--only', 'cpuid', '--only', 'inl_from_qemu', '--json', '--output', out]);
+    expect(results.run.argv).toEqual([
+      'run',
+      'exits',
+      '--quick',
+      '--accel',
+      'tcg',
+      '--only',
+      'cpuid',
+      '--only',
+      'inl_from_qemu',
+      '--json',
+      '--output',
+      out,
+    ]);
     expect(r.stderr).toMatch(/\[1\/2\] pass +exits\/cpuid/);
     // Under TCG no exits are counted ('–'), and the mode is tcg.
     expect(r.stderr).toMatch(/exits\/cpuid +pass +[\d .e+]+ ± [\d.]+% +ns +11 +– +tcg +latency/);
@@ -132,19 +195,23 @@ describe('kvmbench run (the default quick suite)', () => {
 describe('kvmbench run: interrupted at random moments', () => {
   const seed = Number(process.env.E2E_SEED ?? 4242); // fixed so a failure reproduces; E2E_SEED explores others
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
   it(`SIGINT leaves zero QEMU processes, keeps every finished case, exits 130 (E2E_SEED=${seed})`, async () => {
     for (let round = 0; round < 6; round++) {
       const mark = randomBytes(6).toString('hex');
       const out = join(tmp, `intr-${round}`);
       const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
-        cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.resume();
-      const exited = new Promise<number | null>((res) => child.on('exit', (code, sig) => res(code ?? (sig === 'SIGINT' ? 128 + 2 : -1))));
+      const exited = new Promise<number | null>((res) =>
+        child.on('exit', (code, sig) => res(code ?? (sig === 'SIGINT' ? 128 + 2 : -1))),
+      );
       // Even rounds count from the spawn (hitting start-up too); odd rounds from the run's first
       // line, so most of them land while a guest runs (the quick exits suite takes ~4 s here).
       if (round % 2 === 1) {
@@ -156,7 +223,9 @@ describe('kvmbench run: interrupted at random moments', () => {
       child.kill('SIGINT');
       const code = await exited;
       const ctx = `round ${round}, delay ${delay} ms, seed ${seed}\n${stderr}`;
-      console.log(`interrupt round ${round}: SIGINT ${delay} ms after ${round % 2 ? 'the first line' : 'spawn'}, exit ${code}, ${finishedBefore.length} cases finished before it`);
+      console.log(
+        `interrupt round ${round}: SIGINT ${delay} ms after ${round % 2 ? 'the first line' : 'spawn'}, exit ${code}, ${finishedBefore.length} cases finished before it`,
+      );
       expect(markedQemu(mark), ctx).toEqual([]);
       if (code === 0) continue; // finished before the signal landed: nothing to interrupt
       // 130 is also how a shell sees a death by SIGINT: a signal that lands while Node is still
@@ -172,9 +241,13 @@ describe('kvmbench run: interrupted at random moments', () => {
       const ids = loaded.results.cases.map((c) => c.id);
       for (const id of finishedBefore) expect(ids, ctx).toContain(id);
       const journal = await loadResults(join(out, 'results.jsonl'));
-      expect(journal.results.cases.map((c) => c.id), ctx).toEqual(ids);
+      expect(
+        journal.results.cases.map((c) => c.id),
+        ctx,
+      ).toEqual(ids);
       const last = loaded.results.cases.at(-1);
-      if (last && !finishedBefore.includes(last.id) && last.status === 'error') expect(last.reason, ctx).toMatch(/interrupted by SIGINT/);
+      if (last && !finishedBefore.includes(last.id) && last.status === 'error')
+        expect(last.reason, ctx).toMatch(/interrupted by SIGINT/);
     }
   });
 
@@ -182,7 +255,9 @@ describe('kvmbench run: interrupted at random moments', () => {
     const mark = randomBytes(6).toString('hex');
     const out = join(tmp, 'kill9');
     const child = spawn(process.execPath, [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--output', out], {
-      cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -28,7 +28,26 @@ const load = (dir: string): Results => JSON.parse(readFileSync(join(dir, 'result
 describe('adaptive sampling of the exits suite', () => {
   it('run exits --precision 3% --max-time 20s stops each test for a recorded reason, shown in every view', () => {
     const out = join(tmp, 'exits');
-    const r = runCli(['run', 'exits', '--accel', 'tcg', '--precision', '3%', '--max-time', '20s', '--only', 'cpuid', '--only', 'hlt_lapic_timer', '-o', out], {}, 240_000);
+    const r = runCli(
+      [
+        'run',
+        'exits',
+        '--accel',
+        'tcg',
+        '--precision',
+        '3%',
+        '--max-time',
+        '20s',
+        '--only',
+        'cpuid',
+        '--only',
+        'hlt_lapic_timer',
+        '-o',
+        out,
+      ],
+      {},
+      240_000,
+    );
     expect(r.status, r.stderr + r.stdout).toBe(0);
     const res = load(out);
     expect(res.cases.map((c) => c.id)).toEqual(['exits/cpuid', 'exits/hlt_lapic_timer']);
@@ -64,24 +83,31 @@ describe('adaptive sampling of the exits suite', () => {
 function throttledSuite(dir: string, bps: number, iops: number): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'io-throttled.yaml');
-  writeFileSync(file, [
-    'suite: io-throttled',
-    'defaults:',
-    '  kind: io',
-    '  guest: linux',
-    '  machine: q35',
-    '  accel: [kvm, tcg]',
-    '  memory: 512',
-    '  deadline: 300',
-    `  args: { cache: none, aio: threads, ioengine: libaio, runtime: 3, ramp: 1, sizeMiB: 128, intervalMs: 200, jobs: [seqread-1m, randread-4k-qd1], driveOptions: "throttling.bps-total=${bps},throttling.iops-total=${iops}" }`,
-    'cases:',
-    '  - id: virtio-blk',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      'suite: io-throttled',
+      'defaults:',
+      '  kind: io',
+      '  guest: linux',
+      '  machine: q35',
+      '  accel: [kvm, tcg]',
+      '  memory: 512',
+      '  deadline: 300',
+      `  args: { cache: none, aio: threads, ioengine: libaio, runtime: 3, ramp: 1, sizeMiB: 128, intervalMs: 200, jobs: [seqread-1m, randread-4k-qd1], driveOptions: "throttling.bps-total=${bps},throttling.iops-total=${iops}" }`,
+      'cases:',
+      '  - id: virtio-blk',
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
-interface Row { name: string; verdict: string; notes: string[] }
+interface Row {
+  name: string;
+  verdict: string;
+  notes: string[];
+}
 function compareRows(a: string, b: string): { code: number; rows: Row[] } {
   const r = runCli(['compare', a, b, '--format', 'json', '--fail-on-regression']);
   const c = JSON.parse(r.stdout) as { pairs: Array<{ metrics: Row[] }> };
@@ -90,7 +116,9 @@ function compareRows(a: string, b: string): { code: number; rows: Row[] } {
 
 describe('I/O samples per window, ratios with intervals, a planted slower disk', () => {
   const THROUGHPUT = ['io.seqread-1m.guest', 'io.randread-4k-qd1.guest'];
-  let base = '', again = '', slow = '';
+  let base = '',
+    again = '',
+    slow = '';
   beforeAll(() => {
     const run = (name: string, bps: number, iops: number): string => {
       const out = join(tmp, `run-${name}`);

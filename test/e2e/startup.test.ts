@@ -63,7 +63,8 @@ function expectNoneLeft(pidsFile: string): void {
 }
 
 const caseSeconds = (r: Results): number => r.cases.reduce((s, c) => s + c.durationMs, 0) / 1000;
-const NEVER_RAN = /^QEMU started but the guest never ran: no byte from the guest within the startup budget of 10 s \(suite field `startup`\); QEMU was ended by kvmbench\nQEMU stderr: qemu-system-x86_64: waiting for lock \/run\/fake-qemu\.lock/;
+const NEVER_RAN =
+  /^QEMU started but the guest never ran: no byte from the guest within the startup budget of 10 s \(suite field `startup`\); QEMU was ended by kvmbench\nQEMU stderr: qemu-system-x86_64: waiting for lock \/run\/fake-qemu\.lock/;
 
 describe('a QEMU that starts and hangs', () => {
   it('ends run exits --quick after two cases at the startup budget, every case reported, nothing left behind', () => {
@@ -81,11 +82,15 @@ describe('a QEMU that starts and hangs', () => {
     }
     for (const c of rest) {
       expect(c.status).toBe('skip');
-      expect(c.reason).toBe('skipped: every earlier case since exits/cpuid failed the same way (exits/cpuid, exits/vmcall): QEMU started but the guest never ran within the startup budget of 10 s; exits/cpuid has the full report; --keep-going runs such cases anyway');
+      expect(c.reason).toBe(
+        'skipped: every earlier case since exits/cpuid failed the same way (exits/cpuid, exits/vmcall): QEMU started but the guest never ran within the startup budget of 10 s; exits/cpuid has the full report; --keep-going runs such cases anyway',
+      );
     }
     expect(caseSeconds(r.results)).toBeLessThanOrEqual(30);
     expectNoneLeft(r.pidsFile);
-    console.log(`hanging QEMU, run exits --quick: ${(r.wallMs / 1000).toFixed(1)} s wall, ${caseSeconds(r.results).toFixed(1)} s in cases (goal 30 s; 325 s before the startup budget)`);
+    console.log(
+      `hanging QEMU, run exits --quick: ${(r.wallMs / 1000).toFixed(1)} s wall, ${caseSeconds(r.results).toFixed(1)} s in cases (goal 30 s; 325 s before the startup budget)`,
+    );
   });
 
   it('ends run quick within its 60 s, the QEMU-free cases still run', () => {
@@ -96,12 +101,18 @@ describe('a QEMU that starts and hangs', () => {
     // The doctor and the raw floor start no QEMU: they run (raw skips under TCG, for its own reason).
     expect(by('pass')).toContain('doctor/vmm');
     for (const c of r.results.cases.filter((x) => x.status === 'skip')) {
-      expect(c.reason, c.id).toMatch(c.id.startsWith('raw/') ? /KVM only/ : /^skipped: every earlier case since exits\/cpuid failed the same way/);
+      expect(c.reason, c.id).toMatch(
+        c.id.startsWith('raw/') ? /KVM only/ : /^skipped: every earlier case since exits\/cpuid failed the same way/,
+      );
     }
-    expect(by('skip')).toEqual(expect.arrayContaining(['boot-micro/microvm', 'boot-linux/q35', 'io/virtio-blk', 'net/virtio-net']));
+    expect(by('skip')).toEqual(
+      expect.arrayContaining(['boot-micro/microvm', 'boot-linux/q35', 'io/virtio-blk', 'net/virtio-net']),
+    );
     expect(caseSeconds(r.results)).toBeLessThanOrEqual(60);
     expectNoneLeft(r.pidsFile);
-    console.log(`hanging QEMU, run quick: ${(r.wallMs / 1000).toFixed(1)} s wall, ${caseSeconds(r.results).toFixed(1)} s in cases (goal 60 s)`);
+    console.log(
+      `hanging QEMU, run quick: ${(r.wallMs / 1000).toFixed(1)} s wall, ${caseSeconds(r.results).toFixed(1)} s in cases (goal 60 s)`,
+    );
   });
 });
 
@@ -110,9 +121,13 @@ describe('a QEMU that crashes as it starts', () => {
     const r = run('crash-exits', 'crash-qemu', ['exits', '--quick', '--accel', 'tcg']);
     expect(r.code).toBe(1);
     const [first, , third] = r.results.cases;
-    expect(first!.reason).toMatch(/^QEMU ended by signal SIGSEGV; .*\nQEMU stderr: qemu-system-x86_64: fake crash while initialising the machine/s);
+    expect(first!.reason).toMatch(
+      /^QEMU ended by signal SIGSEGV; .*\nQEMU stderr: qemu-system-x86_64: fake crash while initialising the machine/s,
+    );
     expect(third!.status).toBe('skip');
-    expect(third!.reason).toMatch(/failed the same way \(exits\/cpuid, exits\/vmcall\): QEMU was ended by signal SIGSEGV before the guest ran: qemu-system-x86_64: fake crash while initialising the machine;/);
+    expect(third!.reason).toMatch(
+      /failed the same way \(exits\/cpuid, exits\/vmcall\): QEMU was ended by signal SIGSEGV before the guest ran: qemu-system-x86_64: fake crash while initialising the machine;/,
+    );
 
     const all = run('crash-exits-all', 'crash-qemu', ['exits', '--quick', '--accel', 'tcg', '--keep-going']);
     expect(all.code).toBe(1);
@@ -121,17 +136,24 @@ describe('a QEMU that crashes as it starts', () => {
 });
 
 describe('the real QEMU, paused', () => {
-  it('ends at the budget a suite sets, with QMP\'s run state where QMP is on', () => {
+  it("ends at the budget a suite sets, with QMP's run state where QMP is on", () => {
     const dir = join(tmp, 'suites');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'paused.yaml');
-    writeFileSync(file, 'suite: paused\ninclude:\n  - suite: boot-linux\n    only: [q35]\n    quick: true\n    set: { startup: 2 }\n  - suite: exits\n    only: [cpuid]\n    quick: true\n    set: { startup: 2 }\n');
+    writeFileSync(
+      file,
+      'suite: paused\ninclude:\n  - suite: boot-linux\n    only: [q35]\n    quick: true\n    set: { startup: 2 }\n  - suite: exits\n    only: [cpuid]\n    quick: true\n    set: { startup: 2 }\n',
+    );
     const r = run('paused', 'paused-qemu', [file, '--accel', 'tcg', '--keep-going']);
     expect(r.code, r.stderr).toBe(1);
     const [linux, exits] = r.results.cases;
-    expect(linux!.reason).toMatch(/^verbose boot: QEMU started but the guest never ran: no byte from the guest within the startup budget of 2 s \(suite field `startup`\); QMP query-status: prelaunch \(not running\)/);
+    expect(linux!.reason).toMatch(
+      /^verbose boot: QEMU started but the guest never ran: no byte from the guest within the startup budget of 2 s \(suite field `startup`\); QMP query-status: prelaunch \(not running\)/,
+    );
     // The exits guest under TCG has no QMP: the reason says what it can.
-    expect(exits!.reason).toMatch(/^QEMU started but the guest never ran: no byte from the guest within the startup budget of 2 s \(suite field `startup`\); QEMU was ended by kvmbench/);
+    expect(exits!.reason).toMatch(
+      /^QEMU started but the guest never ran: no byte from the guest within the startup budget of 2 s \(suite field `startup`\); QEMU was ended by kvmbench/,
+    );
     expect(exits!.durationMs).toBeLessThan(10_000);
   });
 });
@@ -144,7 +166,11 @@ describe('inputs that are not what they claim', () => {
     const other = join(tmp, 'other');
     mkdirSync(empty, { recursive: true });
     mkdirSync(join(other, 'proc'), { recursive: true });
-    for (const [path, found] of [['/etc/passwd', /found a text file of \d+ bytes beginning 'root:/], [empty, /found an empty directory/], [other, /no host\.json manifest\); found a directory holding 1 entry \(proc\)/]] as const) {
+    for (const [path, found] of [
+      ['/etc/passwd', /found a text file of \d+ bytes beginning 'root:/],
+      [empty, /found an empty directory/],
+      [other, /no host\.json manifest\); found a directory holding 1 entry \(proc\)/],
+    ] as const) {
       const r = cli('doctor', '--root', path);
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr).toMatch(found);
@@ -156,7 +182,9 @@ describe('inputs that are not what they claim', () => {
     const out = join(tmp, 'kernel-out');
     const r = cli('run', 'boot-linux', '--accel', 'tcg', '--kernel', '/etc/passwd', '--output', out);
     expect(r.status, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/--kernel \/etc\/passwd: expected a Linux kernel image \(a bzImage, or an ELF vmlinux\); found a text file/);
+    expect(r.stderr).toMatch(
+      /--kernel \/etc\/passwd: expected a Linux kernel image \(a bzImage, or an ELF vmlinux\); found a text file/,
+    );
     expect(existsSync(out)).toBe(false);
     const rep = cli('report', join(tmp, 'empty'));
     expect(rep.status).toBe(2);

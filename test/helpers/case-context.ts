@@ -9,8 +9,17 @@ import { TCG_CPU } from '../../src/vmm/smoke.js';
 
 export function caseSpec(over: Partial<CaseSpec> & Pick<CaseSpec, 'id' | 'kind'>): CaseSpec {
   return {
-    suite: over.kind, machine: 'q35', accel: ['kvm', 'tcg'], vcpus: 1, memoryMiB: 64,
-    args: {}, repeat: 10, deadlineSec: 20, tags: [], requires: [], ...over,
+    suite: over.kind,
+    machine: 'q35',
+    accel: ['kvm', 'tcg'],
+    vcpus: 1,
+    memoryMiB: 64,
+    args: {},
+    repeat: 10,
+    deadlineSec: 20,
+    tags: [],
+    requires: [],
+    ...over,
   };
 }
 
@@ -36,8 +45,15 @@ export function caseContext(o: ContextOptions): CaseContext {
     timer.unref();
   }
   return {
-    accel: o.accel, quick: o.quick ?? true, outputDir: o.dir, logPath: join(o.dir, 'logs', `${o.name}.log`), signal: controller.signal,
-    deadlineAt, host: o.host ?? {}, scratchDir: o.dir, onPhase: () => {},
+    accel: o.accel,
+    quick: o.quick ?? true,
+    outputDir: o.dir,
+    logPath: join(o.dir, 'logs', `${o.name}.log`),
+    signal: controller.signal,
+    deadlineAt,
+    host: o.host ?? {},
+    scratchDir: o.dir,
+    onPhase: () => {},
     platform: { cpu: o.cpu ?? (o.accel === 'kvm' ? 'host' : TCG_CPU) },
     memory: o.memory ?? new Map(),
   };

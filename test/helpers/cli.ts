@@ -9,7 +9,10 @@ import { packageRoot } from '../../src/version.js';
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): SpawnSyncReturns<string> {
   const root = packageRoot();
   return spawnSync(process.execPath, [join(root, 'bin/run.js'), ...args], {
-    cwd: root, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
+    cwd: root,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, NO_COLOR: '1', CI: '1', ...env },
   });
 }
 

@@ -9,7 +9,11 @@ import { caseResult, makeResults, metric, samplesAround } from './results-fixtur
  * with median `firstMs`·(j+1). With `p90Label` each metric also carries the measured p90 as
  * the label `p90_ms`, as kvmbench did before the p90 moved to the case's facts.
  */
-export function bootLinuxResults(seed: string, firstMs: number, opts: { n?: number; cv?: number; p90Label?: boolean } = {}): Results {
+export function bootLinuxResults(
+  seed: string,
+  firstMs: number,
+  opts: { n?: number; cv?: number; p90Label?: boolean } = {},
+): Results {
   const { n = MIN_SAMPLES_PER_SIDE, cv = 0.05, p90Label = false } = opts;
   const phases = ['spawn', 'firmware', 'kernel', 'init'];
   const p90Ms: Record<string, number> = {};
@@ -17,13 +21,18 @@ export function bootLinuxResults(seed: string, firstMs: number, opts: { n?: numb
     const from = phases[j]!;
     const name = `boot.${from}_to_${to}`;
     const samples = samplesAround(`${seed}-${to}`, firstMs * (j + 1), n, cv);
-    const q90 = quantileSorted([...samples].sort((x, y) => x - y), 0.9);
+    const q90 = quantileSorted(
+      [...samples].sort((x, y) => x - y),
+      0.9,
+    );
     p90Ms[name] = q90;
     const labels: Record<string, string> = { machine: 'microvm', from, to };
     if (p90Label) labels.p90_ms = q90.toFixed(1);
     return metric(name, samples, { unit: 'ms', labels, perGuest: true });
   });
-  return makeResults([caseResult('boot-linux/microvm', { machine: 'microvm', tags: ['boot', 'linux'], metrics, facts: { p90Ms } })]);
+  return makeResults([
+    caseResult('boot-linux/microvm', { machine: 'microvm', tags: ['boot', 'linux'], metrics, facts: { p90Ms } }),
+  ]);
 }
 
 /**
@@ -33,7 +42,14 @@ export function bootLinuxResults(seed: string, firstMs: number, opts: { n?: numb
  */
 export function exitsResults(
   seed: string,
-  opts: { tests?: string[]; n?: number; cv?: number; factor?: Record<string, number>; execution?: ExecutionMode; vm?: Record<string, string> } = {},
+  opts: {
+    tests?: string[];
+    n?: number;
+    cv?: number;
+    factor?: Record<string, number>;
+    execution?: ExecutionMode;
+    vm?: Record<string, string>;
+  } = {},
 ): Results {
   const { tests = ['cpuid', 'vmcall', 'inl_from_qemu'], n = MIN_SAMPLES_PER_SIDE, cv = 0.05 } = opts;
   const cases: CaseResult[] = tests.map((t, i) => {
@@ -46,7 +62,11 @@ export function exitsResults(
       ...(opts.vm ? { vm: { ...opts.vm } } : {}),
       metrics: [
         metric(`${t}.latency`, ns, { labels, execution: opts.execution }),
-        metric(`${t}.ticks`, ns.map((v) => v * 3), { unit: 'tsc_ticks', labels, execution: opts.execution }),
+        metric(
+          `${t}.ticks`,
+          ns.map((v) => v * 3),
+          { unit: 'tsc_ticks', labels, execution: opts.execution },
+        ),
         metric('null_loop.ticks', base, { unit: 'tsc_ticks', labels, execution: opts.execution }),
       ],
     });

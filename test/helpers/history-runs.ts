@@ -30,10 +30,19 @@ export function seriesRuns(spec: SeriesSpec): Results[] {
     const i = (spec.from ?? 0) + k;
     const level = spec.level(i) * (1 + (spec.runNoise ?? 0.03) * normal(rng));
     const start = new Date(Date.UTC(2026, 10, 1) + i * 3600_000).toISOString();
-    return makeResults([caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`${spec.seed}-${host}-${i}`, level, 15, 0.01), { labels: { machine: 'q35' } })] })], {
-      run: { id: `2026-${host}-${String(i).padStart(3, '0')}`, suite: 'exits', start, end: start, gitRevision: `rev${i}` },
-      host: { ...HOST, hostname: host },
-    });
+    return makeResults(
+      [
+        caseResult('exits/cpuid', {
+          metrics: [
+            metric('cpuid.latency', samplesAround(`${spec.seed}-${host}-${i}`, level, 15, 0.01), { labels: { machine: 'q35' } }),
+          ],
+        }),
+      ],
+      {
+        run: { id: `2026-${host}-${String(i).padStart(3, '0')}`, suite: 'exits', start, end: start, gitRevision: `rev${i}` },
+        host: { ...HOST, hostname: host },
+      },
+    );
   });
 }
 

@@ -25,9 +25,13 @@ export const LANES: StoreLane[] = [
   {
     name: 'postgres',
     // In CI the lane always runs: .ci/run starts the server, so a missing URL there is a failure.
-    skip: POSTGRES_URL || process.env.CI ? undefined : 'no PostgreSQL: set KVMBENCH_TEST_POSTGRES_URL (eval "$(bash scripts/ci-postgres.sh start)"; .ci/run always does)',
+    skip:
+      POSTGRES_URL || process.env.CI
+        ? undefined
+        : 'no PostgreSQL: set KVMBENCH_TEST_POSTGRES_URL (eval "$(bash scripts/ci-postgres.sh start)"; .ci/run always does)',
     fresh: async () => {
-      if (!POSTGRES_URL) throw new Error('CI is set but KVMBENCH_TEST_POSTGRES_URL is not: .ci/run starts PostgreSQL with scripts/ci-postgres.sh');
+      if (!POSTGRES_URL)
+        throw new Error('CI is set but KVMBENCH_TEST_POSTGRES_URL is not: .ci/run starts PostgreSQL with scripts/ci-postgres.sh');
       const schema = `t_${process.pid}_${Date.now().toString(36)}_${++schemaSeq}`;
       const c = new pg.Client({ connectionString: POSTGRES_URL });
       await c.connect();

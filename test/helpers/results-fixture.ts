@@ -86,12 +86,18 @@ const FIXTURE_TSC_HZ = 3e9;
  * (`calibration: true`) only the empty loop's timing.
  */
 export function fixtureExecution(mode: FixtureMode, opts: { calibration?: boolean } = {}): Execution {
-  if (mode === 'tcg') return { mode: 'tcg', evidence: ["accelerator TCG: QEMU translated and ran the guest's code in software; there are no KVM statistics"] };
+  if (mode === 'tcg')
+    return {
+      mode: 'tcg',
+      evidence: ["accelerator TCG: QEMU translated and ran the guest's code in software; there are no KVM statistics"],
+    };
   const emulated = mode === 'emulated';
   const stats = emulated
     ? 'KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated'
     : 'KVM insn_emulation: 0.00012 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): native';
-  const loop = emulated ? 'empty loop: 7,927 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): emulated' : 'empty loop: 1.0 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): native';
+  const loop = emulated
+    ? 'empty loop: 7,927 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): emulated'
+    : 'empty loop: 1.0 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): native';
   const evidence = opts.calibration
     ? [loop, `measured in calibration boot of the hello guest on microvm, -cpu ${fixtureVm(mode).cpu}`]
     : [stats, loop, "measured in this boot's null loop of 16384 iterations and KVM statistics around it"];
@@ -118,13 +124,25 @@ export function fixtureHistogram(p50Ticks: number): Record<string, unknown> {
     .map((count, k) => ({ b: b0 - 2 + k, count }))
     .filter((x) => x.count > 0)
     .map(({ b, count }) => {
-      const e = Math.floor(b / 4), q = b % 4;
+      const e = Math.floor(b / 4),
+        q = b % 4;
       return { lo: 2 ** e * (1 + q / 4), hi: 2 ** e * (1 + (q + 1) / 4), count };
     });
   const mid = (i: number): number => Math.sqrt(bins[i]!.lo * bins[i]!.hi);
   const [p50, p99, p999] = [mid(2), mid(bins.length - 3), mid(bins.length - 2)];
   const ns = (t: number): number => (t * 1e9) / FIXTURE_TSC_HZ;
-  return { n: 1000, overheadTicks: 40, bins, p50, p99, p999, unit: 'tsc_ticks', p50Ns: ns(p50), p99Ns: ns(p99), p999Ns: ns(p999) };
+  return {
+    n: 1000,
+    overheadTicks: 40,
+    bins,
+    p50,
+    p99,
+    p999,
+    unit: 'tsc_ticks',
+    p50Ns: ns(p50),
+    p99Ns: ns(p99),
+    p999Ns: ns(p999),
+  };
 }
 
 export interface ExitsCaseOptions {
@@ -153,12 +171,21 @@ export function exitsCase(test: string, o: ExitsCaseOptions = {}): CaseResult {
   const labels = { machine: 'q35', test, mode: 'long64' };
   const latency = (o.latencyNs ?? 1200) * (mode === 'native' ? 1 : 3);
   const ns = samplesAround(`${seed}-${test}`, latency, n);
-  const m = (name: string, samples: number[], extra: Partial<Metric> = {}): Metric => metric(name, samples, { labels, accelerator, execution: mode, ...extra });
+  const m = (name: string, samples: number[], extra: Partial<Metric> = {}): Metric =>
+    metric(name, samples, { labels, accelerator, execution: mode, ...extra });
   const metrics: Metric[] = [
     m(`${test}.latency`, ns, { headline: true }),
-    m(`${test}.ticks`, ns.map((v) => (v * FIXTURE_TSC_HZ) / 1e9), { unit: 'tsc_ticks' }),
+    m(
+      `${test}.ticks`,
+      ns.map((v) => (v * FIXTURE_TSC_HZ) / 1e9),
+      { unit: 'tsc_ticks' },
+    ),
   ];
-  const facts: Record<string, unknown> = { test, tscHz: FIXTURE_TSC_HZ, tscSource: mode === 'tcg' ? 'pmtimer' : 'cpuid-0x40000010' };
+  const facts: Record<string, unknown> = {
+    test,
+    tscHz: FIXTURE_TSC_HZ,
+    tscSource: mode === 'tcg' ? 'pmtimer' : 'cpuid-0x40000010',
+  };
   const declared = o.declared ?? 'exits=1';
   if (mode === 'tcg') {
     facts.exitAccounting = 'none: under TCG there are no VM exits and no KVM statistics';
@@ -166,17 +193,34 @@ export function exitsCase(test: string, o: ExitsCaseOptions = {}): CaseResult {
     // Natively each iteration causes what it declares; emulated, the loop's instructions are emulated without exits.
     const native: Record<string, number> = { exits: 1, ...o.counters };
     const measured: Record<string, number> = mode === 'native' ? native : { exits: 0.003, insn_emulation: 3.1 };
-    metrics.push(m(`${test}.exits_per_iteration`, samplesAround(`${seed}-${test}-exits`, measured.exits!, n, mode === 'native' ? 0.0005 : 0.3), { unit: 'exits', interval: `VM exits KVM counted per iteration of: ${test}` }));
+    metrics.push(
+      m(
+        `${test}.exits_per_iteration`,
+        samplesAround(`${seed}-${test}-exits`, measured.exits!, n, mode === 'native' ? 0.0005 : 0.3),
+        { unit: 'exits', interval: `VM exits KVM counted per iteration of: ${test}` },
+      ),
+    );
     for (const [counter, v] of Object.entries(measured)) {
       if (counter === 'exits') continue;
-      metrics.push(m(`${test}.kvm.${counter}`, samplesAround(`${seed}-${test}-${counter}`, v, n, 0.01), { unit: 'count', interval: `KVM's ${counter} counter per iteration of: ${test}` }));
+      metrics.push(
+        m(`${test}.kvm.${counter}`, samplesAround(`${seed}-${test}-${counter}`, v, n, 0.01), {
+          unit: 'count',
+          interval: `KVM's ${counter} counter per iteration of: ${test}`,
+        }),
+      );
     }
     const checks = declared.split(/\s+/).map((word) => {
       const [counter, range] = word.split('=') as [string, string];
       const [lo, hi = lo] = range.split('-').map(Number) as [number, number?];
       const got = measured[counter] ?? 0;
       const want = lo === hi ? `${lo}` : `${lo}–${hi}`;
-      return { counter, expected: [lo, hi], measured: got, ok: got >= lo! - 0.1 && got <= hi! + 0.1, text: `${counter}: ${got.toFixed(3)} per iteration, expected ${want}` };
+      return {
+        counter,
+        expected: [lo, hi],
+        measured: got,
+        ok: got >= lo! - 0.1 && got <= hi! + 0.1,
+        text: `${counter}: ${got.toFixed(3)} per iteration, expected ${want}`,
+      };
     });
     facts.exitAccounting = { declared, checks, judged: mode === 'native', perSample: [] };
   }
@@ -205,7 +249,14 @@ export function richResults(seed = 'rich', opts: { mode?: FixtureMode } = {}): R
   const exits = [
     exitsCase('cpuid', { seed, mode, latencyNs: 1200, histogram: true }),
     exitsCase('vmcall', { seed, mode, latencyNs: 2400 }),
-    exitsCase('inl_from_qemu', { seed, mode, latencyNs: 3600, declared: 'exits=1 io_exits=1', counters: { io_exits: 1 }, histogram: true }),
+    exitsCase('inl_from_qemu', {
+      seed,
+      mode,
+      latencyNs: 3600,
+      declared: 'exits=1 io_exits=1',
+      counters: { io_exits: 1 },
+      histogram: true,
+    }),
   ];
   // Micro boots carry the run's calibration result (src/cases/micro.ts runExecution).
   const bootExecution = fixtureExecution(mode, { calibration: true });
@@ -213,14 +264,22 @@ export function richResults(seed = 'rich', opts: { mode?: FixtureMode } = {}): R
     const labels = { machine: mt, guest: 'hello' };
     const entry = samplesAround(`${seed}-${mt}-entry`, mt === 'q35' ? 90 : 40, 10);
     const run = samplesAround(`${seed}-${mt}-run`, 15, 10);
-    const m = (name: string, samples: number[]): Metric => metric(name, samples, { unit: 'ms', labels, accelerator, execution: mode });
+    const m = (name: string, samples: number[]): Metric =>
+      metric(name, samples, { unit: 'ms', labels, accelerator, execution: mode });
     return caseResult(`boot-micro/${mt}`, {
       machine: mt,
       accelerator,
       tags: ['boot'],
       execution: bootExecution,
       vm: fixtureVm(mode, mt),
-      metrics: [m('boot.spawn_to_entry', entry), m('boot.entry_to_exit', run), m('boot.spawn_to_exit', entry.map((v, i) => v + run[i]!))],
+      metrics: [
+        m('boot.spawn_to_entry', entry),
+        m('boot.entry_to_exit', run),
+        m(
+          'boot.spawn_to_exit',
+          entry.map((v, i) => v + run[i]!),
+        ),
+      ],
     });
   });
   const phases = ['spawn', 'firmware', 'kernel', 'init'];
@@ -230,7 +289,11 @@ export function richResults(seed = 'rich', opts: { mode?: FixtureMode } = {}): R
     tags: ['boot', 'linux'],
     vm: { ...fixtureVm(mode, 'microvm'), firmware: 'none (direct kernel boot)' },
     metrics: phases.slice(1).map((to, j) =>
-      metric(`boot.${phases[j]}_to_${to}`, samplesAround(`${seed}-linux-${to}`, 300 * (j + 1), 10), { unit: 'ms', accelerator, labels: { machine: 'microvm', from: phases[j]!, to } }),
+      metric(`boot.${phases[j]}_to_${to}`, samplesAround(`${seed}-linux-${to}`, 300 * (j + 1), 10), {
+        unit: 'ms',
+        accelerator,
+        labels: { machine: 'microvm', from: phases[j]!, to },
+      }),
     ),
   });
   const io = caseResult('io/randread-4k', {
@@ -238,19 +301,42 @@ export function richResults(seed = 'rich', opts: { mode?: FixtureMode } = {}): R
     accelerator,
     vm: { ...fixtureVm(mode), firmware: 'seabios', cache: 'none', aio: 'threads' },
     metrics: ['guest', 'host'].map((side) =>
-      metric(`io.randread.${side}`, samplesAround(`${seed}-io-${side}`, side === 'host' ? 90000 : 70000, 5), { unit: 'IOPS', better: 'higher', accelerator, labels: { side, job: 'randread', bs: '4k' } }),
+      metric(`io.randread.${side}`, samplesAround(`${seed}-io-${side}`, side === 'host' ? 90000 : 70000, 5), {
+        unit: 'IOPS',
+        better: 'higher',
+        accelerator,
+        labels: { side, job: 'randread', bs: '4k' },
+      }),
     ),
   });
-  const failed = caseResult('exits/ipi', { status: 'fail', tags: ['exits'], accelerator, reason: 'check failed: IPI not delivered within 1 s', log: 'logs/exits_ipi.log' });
-  const errored = caseResult('boot-linux/q35', { status: 'error', accelerator, reason: 'guest hung after "Decompressing Linux..." (deadline 60 s)', log: 'logs/boot-linux_q35.log' });
-  const skipped = caseResult('exits/tscdeadline', { status: 'skip', accelerator, reason: 'requires doctor check kvm.tsc_deadline: not supported here' });
+  const failed = caseResult('exits/ipi', {
+    status: 'fail',
+    tags: ['exits'],
+    accelerator,
+    reason: 'check failed: IPI not delivered within 1 s',
+    log: 'logs/exits_ipi.log',
+  });
+  const errored = caseResult('boot-linux/q35', {
+    status: 'error',
+    accelerator,
+    reason: 'guest hung after "Decompressing Linux..." (deadline 60 s)',
+    log: 'logs/boot-linux_q35.log',
+  });
+  const skipped = caseResult('exits/tscdeadline', {
+    status: 'skip',
+    accelerator,
+    reason: 'requires doctor check kvm.tsc_deadline: not supported here',
+  });
   const kvmFlavor = mode === 'native' ? 'bare-metal' : mode === 'emulated' ? 'pvm' : 'none';
   return makeResults([...exits, failed, skipped, ...micro, linux, io, errored], {
     run: {
       accelerator,
       cpu: fixtureVm(mode).cpu,
       ...(mode === 'emulated'
-        ? { cpuNote: 'QEMU aborted setting IA32_ARCH_CAPABILITIES (MSR 0x10a), which this KVM refuses; the guests never read that MSR' }
+        ? {
+            cpuNote:
+              'QEMU aborted setting IA32_ARCH_CAPABILITIES (MSR 0x10a), which this KVM refuses; the guests never read that MSR',
+          }
         : {}),
       execution: bootExecution,
     },

@@ -22,7 +22,19 @@ export interface SharedRun {
  * A small quick exits run (accelerator auto: KVM where it works), made twice: the report tests
  * read both and compare them, and pairing checks that the two pair every metric.
  */
-export const EXITS_SUBSET = ['run', 'exits', '--quick', '--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'mmio_from_qemu', '--only', 'hlt_lapic_timer'];
+export const EXITS_SUBSET = [
+  'run',
+  'exits',
+  '--quick',
+  '--only',
+  'cpuid',
+  '--only',
+  'inl_from_qemu',
+  '--only',
+  'mmio_from_qemu',
+  '--only',
+  'hlt_lapic_timer',
+];
 
 /** `kvmbench ARGS --output <shared>/<name>`, made once per vitest invocation. */
 export function sharedRun(name: string, args: readonly string[], timeoutMs = 300_000): SharedRun {

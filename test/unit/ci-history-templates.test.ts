@@ -26,7 +26,10 @@ describe('GitHub Actions history template', () => {
   });
 
   it('stores each run, checks for change points with --fail-on-regression, and caches the file store', () => {
-    const wf = parse(source) as { env: Record<string, string>; jobs: Record<string, { steps: Array<{ run?: string; uses?: string }> }> };
+    const wf = parse(source) as {
+      env: Record<string, string>;
+      jobs: Record<string, { steps: Array<{ run?: string; uses?: string }> }>;
+    };
     const steps = wf.jobs.kvmbench!.steps;
     const runs = steps.map((s) => s.run ?? '').join('\n');
     expect(runs).toMatch(/kvmbench run quick --accel kvm .*--store/);
@@ -42,7 +45,13 @@ describe('GitLab CI history template', () => {
   const ci = parse(readFileSync(gitlabPath, 'utf8')) as Record<string, unknown>;
 
   it('stores each run, checks with --fail-on-regression, caches the file store, keeps JUnit', () => {
-    const job = ci['kvmbench-history'] as { stage: string; tags: string[]; script: string[]; cache: { paths: string[] }; artifacts: { when: string; reports: { junit: string[] } } };
+    const job = ci['kvmbench-history'] as {
+      stage: string;
+      tags: string[];
+      script: string[];
+      cache: { paths: string[] };
+      artifacts: { when: string; reports: { junit: string[] } };
+    };
     expect(ci.stages).toContain(job.stage);
     expect(job.tags).toContain('kvm');
     const script = job.script.join('\n');

@@ -35,7 +35,9 @@ describe('GitHub Actions template', () => {
   });
 
   it('gates on doctor, runs under KVM, compares with --fail-on-regression and uploads reports', () => {
-    const wf = parse(source) as { jobs: Record<string, { 'runs-on': string[]; steps: Array<{ run?: string; uses?: string; if?: string }> }> };
+    const wf = parse(source) as {
+      jobs: Record<string, { 'runs-on': string[]; steps: Array<{ run?: string; uses?: string; if?: string }> }>;
+    };
     const job = wf.jobs.kvmbench!;
     expect(job['runs-on']).toEqual(expect.arrayContaining(['self-hosted', 'kvm']));
     const runs = job.steps.map((s) => s.run ?? '').join('\n');
@@ -51,7 +53,12 @@ describe('GitLab CI template', () => {
   const ci = parse(readFileSync(gitlabPath, 'utf8')) as Record<string, unknown>;
 
   it('declares a job with tags, script, and JUnit artifacts kept on failure', () => {
-    const job = ci.kvmbench as { stage: string; tags: string[]; script: string[]; artifacts: { when: string; reports: { junit: string[] } } };
+    const job = ci.kvmbench as {
+      stage: string;
+      tags: string[];
+      script: string[];
+      artifacts: { when: string; reports: { junit: string[] } };
+    };
     expect(ci.stages).toContain(job.stage);
     expect(job.tags).toContain('kvm');
     const script = job.script.join('\n');

@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CODE_DOC, ExitCode, exitCodeOf, EnvironmentError, InterruptedError, KvmbenchError, UsageError } from '../../src/errors.js';
+import {
+  EXIT_CODE_DOC,
+  ExitCode,
+  exitCodeOf,
+  EnvironmentError,
+  InterruptedError,
+  KvmbenchError,
+  UsageError,
+} from '../../src/errors.js';
 
 describe('exit codes', () => {
   it("README's table lists exactly the codes and meanings of src/errors.ts", () => {

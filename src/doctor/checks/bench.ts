@@ -17,11 +17,19 @@ export const governor: CheckDef = {
     const g = await ctx.facts.governors();
     const values = [...new Set(Object.values(g))];
     if (!values.length) {
-      return skip([`${CPU}/cpu*/cpufreq/scaling_governor: absent (frequency managed by firmware or the hypervisor)`], 'nothing to set from this OS; on bare metal set the firmware power profile to "performance"');
+      return skip(
+        [`${CPU}/cpu*/cpufreq/scaling_governor: absent (frequency managed by firmware or the hypervisor)`],
+        'nothing to set from this OS; on bare metal set the firmware power profile to "performance"',
+      );
     }
-    const ev = [`scaling_governor: ${values.map((v) => `${v} (${Object.values(g).filter((x) => x === v).length} CPUs)`).join(', ')}`];
+    const ev = [
+      `scaling_governor: ${values.map((v) => `${v} (${Object.values(g).filter((x) => x === v).length} CPUs)`).join(', ')}`,
+    ];
     if (values.length === 1 && values[0] === 'performance') return pass(ev);
-    return warn(ev, 'expect 5-20 % run-to-run spread from frequency scaling; `sudo cpupower frequency-set -g performance` (or write `performance` to each scaling_governor)');
+    return warn(
+      ev,
+      'expect 5-20 % run-to-run spread from frequency scaling; `sudo cpupower frequency-set -g performance` (or write `performance` to each scaling_governor)',
+    );
   },
 };
 
@@ -35,14 +43,27 @@ export const turbo: CheckDef = {
     if (noTurbo !== undefined) {
       const off = parseBool(noTurbo) === true;
       const ev = [`${CPU}/intel_pstate/no_turbo = ${noTurbo.trim()}`];
-      return off ? pass(ev) : warn(ev, 'turbo makes clock speed depend on temperature and load (5-15 % drift over a run); `echo 1 | sudo tee /sys/devices/system/cpu/intel_pstate/no_turbo`');
+      return off
+        ? pass(ev)
+        : warn(
+            ev,
+            'turbo makes clock speed depend on temperature and load (5-15 % drift over a run); `echo 1 | sudo tee /sys/devices/system/cpu/intel_pstate/no_turbo`',
+          );
     }
     if (boost !== undefined) {
       const on = parseBool(boost) === true;
       const ev = [`${CPU}/cpufreq/boost = ${boost.trim()}`];
-      return on ? warn(ev, 'boost makes clock speed depend on temperature and load (5-15 % drift over a run); `echo 0 | sudo tee /sys/devices/system/cpu/cpufreq/boost`') : pass(ev);
+      return on
+        ? warn(
+            ev,
+            'boost makes clock speed depend on temperature and load (5-15 % drift over a run); `echo 0 | sudo tee /sys/devices/system/cpu/cpufreq/boost`',
+          )
+        : pass(ev);
     }
-    return skip(['no intel_pstate/no_turbo or cpufreq/boost: boost is not controllable from this OS'], 'on bare metal, disable turbo/boost in the firmware setup for steadier figures');
+    return skip(
+      ['no intel_pstate/no_turbo or cpufreq/boost: boost is not controllable from this OS'],
+      'on bare metal, disable turbo/boost in the firmware setup for steadier figures',
+    );
   },
 };
 
@@ -55,7 +76,11 @@ export const smt: CheckDef = {
     const active = (await ctx.reader.readText(`${CPU}/smt/active`))?.trim();
     if (control === undefined && active === undefined) return skip([`${CPU}/smt: absent`], 'nothing to do');
     const ev = [`${CPU}/smt/control = ${control ?? '?'}, active = ${active ?? '?'}`];
-    if (active === '1') return warn(ev, 'sibling hyperthreads share execution units and caches (up to 2x slowdown when both are busy); pin guests to distinct cores or `echo off | sudo tee /sys/devices/system/cpu/smt/control`');
+    if (active === '1')
+      return warn(
+        ev,
+        'sibling hyperthreads share execution units and caches (up to 2x slowdown when both are busy); pin guests to distinct cores or `echo off | sudo tee /sys/devices/system/cpu/smt/control`',
+      );
     return pass(ev);
   },
 };
@@ -70,10 +95,16 @@ export const thp: CheckDef = {
     if (enabled === undefined) return skip(['/sys/kernel/mm/transparent_hugepage: absent'], 'nothing to do (kernel without THP)');
     const ev = [`transparent_hugepage/enabled = ${selected(enabled)}, defrag = ${selected(defrag) ?? '?'}`];
     if (selected(defrag) === 'always') {
-      return warn(ev, 'defrag=always makes page faults stall on compaction (millisecond outliers in boot and I/O figures); `echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/defrag`');
+      return warn(
+        ev,
+        'defrag=always makes page faults stall on compaction (millisecond outliers in boot and I/O figures); `echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/defrag`',
+      );
     }
     if (selected(enabled) === 'never') {
-      return warn(ev, 'guest RAM is backed by 4 KiB pages: more TLB misses and slower guest memory than usual; `echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled` (QEMU madvises guest RAM)');
+      return warn(
+        ev,
+        'guest RAM is backed by 4 KiB pages: more TLB misses and slower guest memory than usual; `echo madvise | sudo tee /sys/kernel/mm/transparent_hugepage/enabled` (QEMU madvises guest RAM)',
+      );
     }
     return pass(ev);
   },
@@ -91,7 +122,10 @@ export const loadavg: CheckDef = {
     const n = Math.max(1, cpu.threads);
     const ev = [`/proc/loadavg: ${text.trim().split(/\s+/).slice(0, 3).join(' ')} on ${n} CPUs`];
     if ((l1 ?? 0) / n > 0.25 || (l5 ?? 0) / n > 0.5) {
-      return warn(ev, `other work is competing for CPUs (load ${(((l1 ?? 0) / n) * 100).toFixed(0)} % of ${n} CPUs): expect noisy, slower figures; stop background jobs or benchmark on an idle host`);
+      return warn(
+        ev,
+        `other work is competing for CPUs (load ${(((l1 ?? 0) / n) * 100).toFixed(0)} % of ${n} CPUs): expect noisy, slower figures; stop background jobs or benchmark on an idle host`,
+      );
     }
     return pass(ev);
   },
@@ -104,10 +138,14 @@ export const haltPoll: CheckDef = {
   async run(ctx) {
     const kvm = await ctx.facts.module('kvm');
     const v = kvm?.params.halt_poll_ns;
-    if (v === undefined) return skip(['/sys/module/kvm/parameters/halt_poll_ns: absent (no kvm module)'], 'nothing to do without KVM');
+    if (v === undefined)
+      return skip(['/sys/module/kvm/parameters/halt_poll_ns: absent (no kvm module)'], 'nothing to do without KVM');
     const ev = [`/sys/module/kvm/parameters/halt_poll_ns = ${v}`];
     if (Number(v) === 0) {
-      return warn(ev, 'halt polling is off: idle vCPUs sleep at once, so wake-ups (IPIs, timers) cost tens of microseconds more; `echo 200000 | sudo tee /sys/module/kvm/parameters/halt_poll_ns` (or keep it and compare only with hosts that match)');
+      return warn(
+        ev,
+        'halt polling is off: idle vCPUs sleep at once, so wake-ups (IPIs, timers) cost tens of microseconds more; `echo 200000 | sudo tee /sys/module/kvm/parameters/halt_poll_ns` (or keep it and compare only with hosts that match)',
+      );
     }
     return pass([...ev, 'idle vCPUs poll briefly before sleeping (lower wake-up latency, more host CPU)']);
   },
@@ -120,12 +158,16 @@ export const nxHugePages: CheckDef = {
   async run(ctx) {
     const kvm = await ctx.facts.module('kvm');
     const v = kvm?.params.nx_huge_pages;
-    if (v === undefined) return skip(['/sys/module/kvm/parameters/nx_huge_pages: absent (no kvm module)'], 'nothing to do without KVM');
+    if (v === undefined)
+      return skip(['/sys/module/kvm/parameters/nx_huge_pages: absent (no kvm module)'], 'nothing to do without KVM');
     const ev = [`/sys/module/kvm/parameters/nx_huge_pages = ${v}`];
     const itlb = await ctx.reader.readText(`${CPU}/vulnerabilities/itlb_multihit`);
     if (itlb) ev.push(`vulnerabilities/itlb_multihit: ${itlb.trim()}`);
     if (parseBool(v) === true || v === 'force') {
-      return warn(ev, 'executable guest pages are mapped with 4 KiB pages: code-heavy guests see more EPT/NPT faults (a few % up to 10 % slower); compare only with hosts using the same setting; `kvm.nx_huge_pages=off` on the kernel command line removes it where the CPU is not affected');
+      return warn(
+        ev,
+        'executable guest pages are mapped with 4 KiB pages: code-heavy guests see more EPT/NPT faults (a few % up to 10 % slower); compare only with hosts using the same setting; `kvm.nx_huge_pages=off` on the kernel command line removes it where the CPU is not affected',
+      );
     }
     return pass(ev);
   },
@@ -151,12 +193,17 @@ export const mitigations: CheckDef = {
     const cmdline = ((await ctx.reader.readText('/proc/cmdline')) ?? '').trim();
     const mitigated = names.filter((n) => /^Mitigation/i.test(vals[n]!));
     const vulnerable = names.filter((n) => /^Vulnerable/i.test(vals[n]!));
-    const ev = [`${names.length} entries: ${mitigated.length} mitigated, ${vulnerable.length} vulnerable, ${names.length - mitigated.length - vulnerable.length} not affected/unknown`];
+    const ev = [
+      `${names.length} entries: ${mitigated.length} mitigated, ${vulnerable.length} vulnerable, ${names.length - mitigated.length - vulnerable.length} not affected/unknown`,
+    ];
     const m = /(?:^|\s)mitigations=(\S+)/.exec(cmdline);
     if (m) ev.push(`kernel command line: mitigations=${m[1]}`);
     const costly = EXIT_COSTLY.filter(([n, re]) => vals[n] !== undefined && re.test(vals[n]!)).map(([n]) => `${n}: ${vals[n]}`);
     if (costly.length) {
-      return warn([...ev, ...costly.map((c) => `costly on VM entry/exit: ${c}`)], 'these mitigations add work to every VM exit, raising exit latencies by hundreds of cycles or more: compare only runs with identical mitigations (the host fingerprint records them); a dedicated benchmark host may boot with `mitigations=off` (a security trade-off)');
+      return warn(
+        [...ev, ...costly.map((c) => `costly on VM entry/exit: ${c}`)],
+        'these mitigations add work to every VM exit, raising exit latencies by hundreds of cycles or more: compare only runs with identical mitigations (the host fingerprint records them); a dedicated benchmark host may boot with `mitigations=off` (a security trade-off)',
+      );
     }
     return pass(ev);
   },
@@ -169,7 +216,10 @@ export const virtualized: CheckDef = {
   async run(ctx) {
     const v = await ctx.facts.virtualization();
     if (!v.virtualized) return pass(['no hypervisor flag, no virtual DMI vendor, no /sys/hypervisor: bare metal']);
-    return warn([`virtualized${v.kind ? ` (${v.kind})` : ''}`, ...v.evidence], 'the outer hypervisor schedules this VM: expect extra noise, and nested exits cost 5-10x bare-metal exits; benchmark on bare metal for absolute figures, or compare only runs on this same instance type');
+    return warn(
+      [`virtualized${v.kind ? ` (${v.kind})` : ''}`, ...v.evidence],
+      'the outer hypervisor schedules this VM: expect extra noise, and nested exits cost 5-10x bare-metal exits; benchmark on bare metal for absolute figures, or compare only runs on this same instance type',
+    );
   },
 };
 
@@ -182,8 +232,14 @@ export const container: CheckDef = {
     if (!c.container) return pass(['no container markers (/.dockerenv, /run/.containerenv, container=, /proc/1/cgroup)']);
     const ev = [`container${c.kind ? ` (${c.kind})` : ''}`, ...c.evidence];
     const cpuMax = (await ctx.reader.readText('/sys/fs/cgroup/cpu.max'))?.trim();
-    if (cpuMax) ev.push(`/sys/fs/cgroup/cpu.max = ${cpuMax}${cpuMax.startsWith('max') ? ' (no CPU quota)' : ' (CPU quota: throttling shows up as outliers)'}`);
-    return warn(ev, 'cgroup CPU quotas and neighbouring containers add noise; give the container dedicated cores (`--cpuset-cpus`) and no CPU quota, or benchmark on the host');
+    if (cpuMax)
+      ev.push(
+        `/sys/fs/cgroup/cpu.max = ${cpuMax}${cpuMax.startsWith('max') ? ' (no CPU quota)' : ' (CPU quota: throttling shows up as outliers)'}`,
+      );
+    return warn(
+      ev,
+      'cgroup CPU quotas and neighbouring containers add noise; give the container dedicated cores (`--cpuset-cpus`) and no CPU quota, or benchmark on the host',
+    );
   },
 };
 
@@ -194,7 +250,10 @@ export const wsl: CheckDef = {
   async run(ctx) {
     const w = await ctx.facts.wsl();
     if (!w.wsl) return pass(['not WSL (/proc/version has no Microsoft/WSL marker)']);
-    return warn(w.evidence, 'WSL2 is a Hyper-V VM: KVM there is nested (set `nestedVirtualization=true` under [wsl2] in %UserProfile%\\.wslconfig, then `wsl --shutdown`), and figures include Hyper-V overhead');
+    return warn(
+      w.evidence,
+      'WSL2 is a Hyper-V VM: KVM there is nested (set `nestedVirtualization=true` under [wsl2] in %UserProfile%\\.wslconfig, then `wsl --shutdown`), and figures include Hyper-V overhead',
+    );
   },
 };
 
@@ -207,13 +266,37 @@ export const kvmFlavorFitness: CheckDef = {
     const ev = [describeFlavor(f)];
     if (f.flavor === 'bare-metal') return pass(ev);
     if (f.flavor === 'pvm') {
-      return warn(ev, "exit and boot figures here are KVM instruction-emulator costs, labelled `emulated`; for hardware exit figures run on a VT-x/AMD-V host (bare metal, or a VM with nested virtualization), and compare emulated runs only with emulated runs");
+      return warn(
+        ev,
+        'exit and boot figures here are KVM instruction-emulator costs, labelled `emulated`; for hardware exit figures run on a VT-x/AMD-V host (bare metal, or a VM with nested virtualization), and compare emulated runs only with emulated runs',
+      );
     }
     if (f.flavor === 'nested') {
-      return warn(ev, 'figures include the outer hypervisor; compare only with runs on the same instance type, or benchmark on bare metal for absolute figures');
+      return warn(
+        ev,
+        'figures include the outer hypervisor; compare only with runs on the same instance type, or benchmark on bare metal for absolute figures',
+      );
     }
-    return skip(ev, f.flavor === 'none' ? 'no KVM here: figures are TCG only' : 'kvmbench cannot tell how guest code runs here; every exits case measures and records its own execution mode');
+    return skip(
+      ev,
+      f.flavor === 'none'
+        ? 'no KVM here: figures are TCG only'
+        : 'kvmbench cannot tell how guest code runs here; every exits case measures and records its own execution mode',
+    );
   },
 };
 
-export const BENCH_CHECKS: CheckDef[] = [governor, turbo, smt, thp, loadavg, haltPoll, nxHugePages, mitigations, virtualized, kvmFlavorFitness, container, wsl];
+export const BENCH_CHECKS: CheckDef[] = [
+  governor,
+  turbo,
+  smt,
+  thp,
+  loadavg,
+  haltPoll,
+  nxHugePages,
+  mitigations,
+  virtualized,
+  kvmFlavorFitness,
+  container,
+  wsl,
+];

@@ -13,7 +13,10 @@ function evidenceLines(r: SmokeBootResult): string[] {
   const e = r.evidence;
   const lines = [r.detail];
   if (e.image) lines.push(`guest image: ${String(e.image)} sha256=${String(e.sha256 ?? '?').slice(0, 16)}`);
-  if (e.exitCode !== undefined) lines.push(`QEMU exit status ${String(e.exitCode)} (${String(e.status)}), ${String(e.consoleBytes ?? 0)} console bytes, ${String(e.durationMs)} ms`);
+  if (e.exitCode !== undefined)
+    lines.push(
+      `QEMU exit status ${String(e.exitCode)} (${String(e.status)}), ${String(e.consoleBytes ?? 0)} console bytes, ${String(e.durationMs)} ms`,
+    );
   if (r.execution) lines.push(...r.execution.evidence.map((l) => `execution ${r.execution!.mode}: ${l}`));
   if (r.cpuNote) lines.push(`-cpu ${r.cpu}: ${r.cpuNote}`);
   if (Array.isArray(e.argv)) lines.push(`argv: ${(e.argv as string[]).join(' ')}`);
@@ -30,7 +33,10 @@ export function bootSmokeCheck(boot: typeof smokeBoot = smokeBoot): CheckDef {
         const tcg = await boot({ accel: 'tcg', timeoutMs: BOOT_TIMEOUT_MS });
         return {
           status: 'skip',
-          evidence: [`not attempted under KVM: ${ctx.probe.reason ?? `probe stopped at ${ctx.probe.stage}`}`, ...evidenceLines(tcg).map((l) => `TCG instead: ${l}`)],
+          evidence: [
+            `not attempted under KVM: ${ctx.probe.reason ?? `probe stopped at ${ctx.probe.stage}`}`,
+            ...evidenceLines(tcg).map((l) => `TCG instead: ${l}`),
+          ],
           fix: ctx.probe.fix ?? 'make the KVM probe pass first (see kvm.dev-open and kvm.create-vm)',
         };
       }

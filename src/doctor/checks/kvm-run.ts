@@ -23,23 +23,34 @@ export function rawRunEvidence(r: RawRunRecord): string[] {
 
 export const kvmRun: CheckDef = {
   id: 'kvm.run',
-  title: 'KVM runs guest code (kvmbench\'s own VMM, no QEMU)',
+  title: "KVM runs guest code (kvmbench's own VMM, no QEMU)",
   profile: 'kvm',
   async run(ctx): Promise<CheckOutcome> {
     const p = ctx.probe;
     if (!p.usable) {
-      return skip([`not attempted: ${p.reason ?? `the probe stopped at ${p.stage}`}`], p.fix ?? 'make the KVM probe pass first (see kvm.dev-open and kvm.create-vm)');
+      return skip(
+        [`not attempted: ${p.reason ?? `the probe stopped at ${p.stage}`}`],
+        p.fix ?? 'make the KVM probe pass first (see kvm.dev-open and kvm.create-vm)',
+      );
     }
     const r = await ctx.actions.runRawGuest(p.device);
-    if (!r) return skip([`not known: ${ctx.reader.source} holds no record of a raw guest run (rawrun.json)`], 'capture the host again with `kvmbench doctor --capture DIR` to record one');
+    if (!r)
+      return skip(
+        [`not known: ${ctx.reader.source} holds no record of a raw guest run (rawrun.json)`],
+        'capture the host again with `kvmbench doctor --capture DIR` to record one',
+      );
     if (r.ok && r.split) return pass(rawRunEvidence(r));
     if (r.stage === 'setup') {
-      return skip([`not attempted: ${r.reason ?? 'the raw VMM could not be set up'}`], 'rebuild kvmbench\'s guests (`npm run build:guests`, needs gcc and binutils) or reinstall dependencies (`npm ci`)');
+      return skip(
+        [`not attempted: ${r.reason ?? 'the raw VMM could not be set up'}`],
+        "rebuild kvmbench's guests (`npm run build:guests`, needs gcc and binutils) or reinstall dependencies (`npm ci`)",
+      );
     }
     const ev = [r.call ? `${r.call} → ${r.errno}` : 'the guest did not run as written', `reason: ${r.reason ?? 'unknown'}`];
-    const fix = r.call === 'KVM_RUN' || !r.call
-      ? 'KVM opens and creates VMs but does not run guest code: read `sudo dmesg | grep -i kvm` for the kernel side; on nested or paravirtualized hosts check that the outer hypervisor exposes virtualization (PVM or nested VT-x/AMD-V); until then use `--accel tcg`'
-      : `${r.call} failed: read \`sudo dmesg | grep -i kvm\`; ENOMEM or EMFILE point at this process's limits (memory cgroup, \`ulimit -n\`), EPERM/EACCES at a seccomp or LSM policy`;
+    const fix =
+      r.call === 'KVM_RUN' || !r.call
+        ? 'KVM opens and creates VMs but does not run guest code: read `sudo dmesg | grep -i kvm` for the kernel side; on nested or paravirtualized hosts check that the outer hypervisor exposes virtualization (PVM or nested VT-x/AMD-V); until then use `--accel tcg`'
+        : `${r.call} failed: read \`sudo dmesg | grep -i kvm\`; ENOMEM or EMFILE point at this process's limits (memory cgroup, \`ulimit -n\`), EPERM/EACCES at a seccomp or LSM policy`;
     return fail(ev, fix);
   },
 };

@@ -16,8 +16,8 @@ const AMD_VM_CR = 0xc0010114;
  * "VMX (outside TXT) disabled by BIOS", "SVM disabled (by BIOS)"); not other features the
  * firmware turned off, such as "x86/mktme: disabled by BIOS".
  */
-const BIOS_LOG = /\b(?:kvm[\w-]*|vmx|svm):?[^\n]*disabled by bios|VMX \(outside TXT\) disabled|SVM (?:is )?disabled|virtualization disabled in (?:the )?bios/i;
-
+const BIOS_LOG =
+  /\b(?:kvm[\w-]*|vmx|svm):?[^\n]*disabled by bios|VMX \(outside TXT\) disabled|SVM (?:is )?disabled|virtualization disabled in (?:the )?bios/i;
 
 function probeOpened(ctx: CheckContext): boolean {
   return ctx.probe.stage !== 'open' && ctx.probe.stage !== 'ffi-unavailable';
@@ -38,7 +38,10 @@ const KEY_PARAMS: Record<string, string[]> = {
 
 export function moduleLine(m: KernelModule): string {
   const keys = KEY_PARAMS[m.name] ?? Object.keys(m.params).slice(0, 10);
-  const params = keys.filter((k) => k in m.params).map((k) => `${k}=${m.params[k]}`).join(' ');
+  const params = keys
+    .filter((k) => k in m.params)
+    .map((k) => `${k}=${m.params[k]}`)
+    .join(' ');
   return `/sys/module/${m.name}: ${m.state === 'builtin' ? 'built into the kernel' : m.state}${params ? `; ${params}` : ''}`;
 }
 
@@ -51,9 +54,16 @@ export const cpuVendor: CheckDef = {
     const v = vendorInfo(cpu.vendor);
     const ev = [`/proc/cpuinfo vendor_id = ${cpu.vendor ?? '(absent)'}`, `model name = ${cpu.modelName ?? '(absent)'}`];
     if (!cpu.vendor) {
-      return warn([...ev, 'no vendor_id: not an x86 CPU or /proc/cpuinfo unreadable'], 'kvmbench guests are x86-64; run on an x86-64 host (the probe still decides whether KVM works)');
+      return warn(
+        [...ev, 'no vendor_id: not an x86 CPU or /proc/cpuinfo unreadable'],
+        'kvmbench guests are x86-64; run on an x86-64 host (the probe still decides whether KVM works)',
+      );
     }
-    if (!v) return warn([...ev, 'vendor not known to kvmbench'], 'nothing to do if the probe passes; report the vendor_id so kvmbench learns it');
+    if (!v)
+      return warn(
+        [...ev, 'vendor not known to kvmbench'],
+        'nothing to do if the probe passes; report the vendor_id so kvmbench learns it',
+      );
     return pass([...ev, `${v.name}: hardware virtualization is ${v.tech} (flag \`${v.flag}\`, module ${v.module})`]);
   },
 };
@@ -67,29 +77,59 @@ export const cpuFlags: CheckDef = {
     const v = vendorInfo(cpu.vendor);
     const hasVmx = cpu.flags.has('vmx');
     const hasSvm = cpu.flags.has('svm');
-    const ev = [`/proc/cpuinfo flags: vmx ${hasVmx ? 'present' : 'absent'}, svm ${hasSvm ? 'present' : 'absent'}, hypervisor ${cpu.flags.has('hypervisor') ? 'present' : 'absent'}`];
+    const ev = [
+      `/proc/cpuinfo flags: vmx ${hasVmx ? 'present' : 'absent'}, svm ${hasSvm ? 'present' : 'absent'}, hypervisor ${cpu.flags.has('hypervisor') ? 'present' : 'absent'}`,
+    ];
     if (cpu.vmxFlags.size) {
-      const key = ['ept', 'vpid', 'unrestricted_guest', 'ept_ad', 'posted_intr', 'apicv', 'shadow_vmcs', 'pml', 'ple', 'tsc_scaling'];
+      const key = [
+        'ept',
+        'vpid',
+        'unrestricted_guest',
+        'ept_ad',
+        'posted_intr',
+        'apicv',
+        'shadow_vmcs',
+        'pml',
+        'ple',
+        'tsc_scaling',
+      ];
       ev.push(`vmx flags: ${key.map((k) => `${k} ${cpu.vmxFlags.has(k) ? 'yes' : 'no'}`).join(', ')}`);
     }
     if (hasVmx || hasSvm) return pass(ev);
     const pvm = await ctx.facts.module('kvm_pvm');
     if (ctx.probe.usable) {
-      return pass([...ev, probeLine(ctx), `no ${v?.flag ?? 'vmx/svm'} flag, yet KVM works: ${pvm ? 'paravirtualized KVM (kvm_pvm)' : 'the hypervisor hides the flag'}; the probe decides, the flag does not`]);
+      return pass([
+        ...ev,
+        probeLine(ctx),
+        `no ${v?.flag ?? 'vmx/svm'} flag, yet KVM works: ${pvm ? 'paravirtualized KVM (kvm_pvm)' : 'the hypervisor hides the flag'}; the probe decides, the flag does not`,
+      ]);
     }
     if (pvm) {
       // kvm_pvm provides KVM without VT-x/AMD-V: a missing flag is not why the probe failed.
-      return pass([...ev, `no ${v?.flag ?? 'vmx/svm'} flag is needed: KVM here is paravirtualized (kvm_pvm), which runs guests without VT-x/AMD-V; ${probeLine(ctx)} (see kvm.dev-open for why)`]);
+      return pass([
+        ...ev,
+        `no ${v?.flag ?? 'vmx/svm'} flag is needed: KVM here is paravirtualized (kvm_pvm), which runs guests without VT-x/AMD-V; ${probeLine(ctx)} (see kvm.dev-open for why)`,
+      ]);
     }
     if (cpu.flags.has('hypervisor')) {
-      return fail([...ev, 'this host is itself a virtual machine and its hypervisor does not pass VT-x/AMD-V through (no nested virtualization)'],
-        'enable nested virtualization on the outer host (KVM: `options kvm_intel nested=1` or `kvm_amd nested=1` and `-cpu host`; clouds: an instance type with nested virtualization), or run on bare metal; until then kvmbench runs guests under TCG (`--accel tcg`)');
+      return fail(
+        [
+          ...ev,
+          'this host is itself a virtual machine and its hypervisor does not pass VT-x/AMD-V through (no nested virtualization)',
+        ],
+        'enable nested virtualization on the outer host (KVM: `options kvm_intel nested=1` or `kvm_amd nested=1` and `-cpu host`; clouds: an instance type with nested virtualization), or run on bare metal; until then kvmbench runs guests under TCG (`--accel tcg`)',
+      );
     }
     if (v?.flag === 'vmx') {
-      return fail([...ev, 'since Linux 5.6 the kernel removes `vmx` from /proc/cpuinfo when the firmware disabled VT-x (see kvm.bios)'],
-        `enable "${v.biosSetting}" in the firmware setup, power-cycle, then \`sudo modprobe ${v.module}\``);
+      return fail(
+        [...ev, 'since Linux 5.6 the kernel removes `vmx` from /proc/cpuinfo when the firmware disabled VT-x (see kvm.bios)'],
+        `enable "${v.biosSetting}" in the firmware setup, power-cycle, then \`sudo modprobe ${v.module}\``,
+      );
     }
-    return fail([...ev, 'the CPU reports no hardware virtualization'], `enable ${v ? `"${v.biosSetting}"` : 'hardware virtualization'} in the firmware setup if the CPU has it; otherwise use TCG (\`--accel tcg\`)`);
+    return fail(
+      [...ev, 'the CPU reports no hardware virtualization'],
+      `enable ${v ? `"${v.biosSetting}"` : 'hardware virtualization'} in the firmware setup if the CPU has it; otherwise use TCG (\`--accel tcg\`)`,
+    );
   },
 };
 
@@ -103,7 +143,15 @@ export const bios: CheckDef = {
     const log = await ctx.facts.kernelLog();
     const ev: string[] = [];
     const biosLines = log.lines.filter((l) => BIOS_LOG.test(l));
-    if (log.readable) ev.push(biosLines.length ? `kernel log (${log.source}): ${biosLines.slice(0, 3).map((l) => l.trim()).join(' | ')}` : `kernel log (${log.source}): no "disabled by BIOS" message`);
+    if (log.readable)
+      ev.push(
+        biosLines.length
+          ? `kernel log (${log.source}): ${biosLines
+              .slice(0, 3)
+              .map((l) => l.trim())
+              .join(' | ')}`
+          : `kernel log (${log.source}): no "disabled by BIOS" message`,
+      );
     else ev.push(`kernel log not readable (${log.error ?? 'denied'})`);
 
     let msrSays: 'enabled' | 'disabled' | undefined;
@@ -112,12 +160,16 @@ export const bios: CheckDef = {
       const msrNr = v.flag === 'vmx' ? IA32_FEATURE_CONTROL : AMD_VM_CR;
       const val = await ctx.reader.readMsr(0, msrNr);
       if (val === undefined) {
-        ev.push(`MSR 0x${msrNr.toString(16)} not readable (/dev/cpu/0/msr absent: \`modprobe msr\`, or the hypervisor refuses it)`);
+        ev.push(
+          `MSR 0x${msrNr.toString(16)} not readable (/dev/cpu/0/msr absent: \`modprobe msr\`, or the hypervisor refuses it)`,
+        );
       } else if (v.flag === 'vmx') {
         const locked = (val & 1n) !== 0n;
         const vmxOutsideSmx = (val & 4n) !== 0n;
         msrSays = locked && !vmxOutsideSmx ? 'disabled' : 'enabled';
-        ev.push(`MSR IA32_FEATURE_CONTROL (0x3a) = 0x${val.toString(16)}: lock ${locked ? 1 : 0}, VMX outside SMX ${vmxOutsideSmx ? 1 : 0}${locked ? '' : ' (unlocked: the kernel enables VMX itself)'}`);
+        ev.push(
+          `MSR IA32_FEATURE_CONTROL (0x3a) = 0x${val.toString(16)}: lock ${locked ? 1 : 0}, VMX outside SMX ${vmxOutsideSmx ? 1 : 0}${locked ? '' : ' (unlocked: the kernel enables VMX itself)'}`,
+        );
       } else {
         const svmdis = (val & 0x10n) !== 0n;
         msrSays = svmdis ? 'disabled' : 'enabled';
@@ -131,18 +183,28 @@ export const bios: CheckDef = {
     const biosFix = `enter the firmware setup (reboot, usually Del/F2/F10), enable "${v?.biosSetting ?? 'hardware virtualization'}", save and power-cycle (a reboot is needed), then \`sudo modprobe ${v?.module ?? 'kvm_intel'}\``;
     if (biosLines.length || msrSays === 'disabled') return fail([...ev, 'virtualization is disabled in the firmware'], biosFix);
     if (cpu.flags.has('hypervisor')) {
-      return skip([...ev, 'this host is a virtual machine: the firmware setting belongs to the outer host'], 'nothing to change in this VM; see kvm.cpu-flags for nested virtualization');
+      return skip(
+        [...ev, 'this host is a virtual machine: the firmware setting belongs to the outer host'],
+        'nothing to change in this VM; see kvm.cpu-flags for nested virtualization',
+      );
     }
     if (msrSays === 'enabled') return pass(ev);
     const vendorMod = v ? await ctx.facts.module(v.module) : undefined;
-    if (vendorMod?.state === 'loaded') return pass([...ev, `${vendorMod.name} is loaded, and it refuses to load when the firmware disables ${v!.tech}`]);
+    if (vendorMod?.state === 'loaded')
+      return pass([...ev, `${vendorMod.name} is loaded, and it refuses to load when the firmware disables ${v!.tech}`]);
     const release = (await ctx.reader.readText('/proc/sys/kernel/osrelease'))?.trim() ?? '';
     const [maj = 0, min = 0] = release.split('.').map((x) => parseInt(x, 10));
     if (v?.flag === 'vmx' && cpu.flags.has('vmx') && (maj > 5 || (maj === 5 && min >= 6))) {
-      return pass([...ev, `\`vmx\` flag present on Linux ${release}: since 5.6 the kernel hides it when the firmware disabled VT-x`]);
+      return pass([
+        ...ev,
+        `\`vmx\` flag present on Linux ${release}: since 5.6 the kernel hides it when the firmware disabled VT-x`,
+      ]);
     }
     if (log.readable && v && cpu.flags.has(v.flag)) return pass([...ev, `\`${v.flag}\` flag present and no firmware complaint`]);
-    return warn([...ev, 'cannot tell whether the firmware disabled virtualization'], 'as root: `sudo dmesg | grep -i "disabled by bios"`, or `sudo modprobe msr` and rerun `sudo kvmbench doctor`');
+    return warn(
+      [...ev, 'cannot tell whether the firmware disabled virtualization'],
+      'as root: `sudo dmesg | grep -i "disabled by bios"`, or `sudo modprobe msr` and rerun `sudo kvmbench doctor`',
+    );
   },
 };
 
@@ -160,18 +222,29 @@ export const modules: CheckDef = {
     if (ctx.probe.usable) return pass([...ev, probeLine(ctx)]);
     const want = v?.module ?? 'kvm_intel';
     if (!kvm && !vendorMods.length) {
-      return fail(ev, `\`sudo modprobe ${want}\` (loads kvm too); if it fails, \`sudo dmesg | tail\` says why (often: virtualization disabled in the firmware)`);
+      return fail(
+        ev,
+        `\`sudo modprobe ${want}\` (loads kvm too); if it fails, \`sudo dmesg | tail\` says why (often: virtualization disabled in the firmware)`,
+      );
     }
     if (!vendorMods.length) {
-      return fail([...ev, `kvm is present but no vendor module (${want}) is: it refuses to load when ${v?.tech ?? 'VT-x/AMD-V'} is missing or disabled in the firmware`],
-        `\`sudo modprobe ${want}\` and read \`sudo dmesg | tail\` for why it fails`);
+      return fail(
+        [
+          ...ev,
+          `kvm is present but no vendor module (${want}) is: it refuses to load when ${v?.tech ?? 'VT-x/AMD-V'} is missing or disabled in the firmware`,
+        ],
+        `\`sudo modprobe ${want}\` and read \`sudo dmesg | tail\` for why it fails`,
+      );
     }
     if (ctx.probe.stage === 'open' && ctx.probe.errno === 'ENOENT') {
       const names = vendorMods.map((m) => m.name).join(', ');
       const hint = vendorMods.some((m) => m.name === 'kvm_pvm')
         ? 'kvm_pvm registers /dev/kvm only when its own host offers PVM'
         : 'the vendor module did not finish initializing';
-      return warn([...ev, `${names} present, but no /dev/kvm: ${hint}`], 'see kvm.dev-open; `sudo dmesg | grep -i kvm` shows why the module did not register the device');
+      return warn(
+        [...ev, `${names} present, but no /dev/kvm: ${hint}`],
+        'see kvm.dev-open; `sudo dmesg | grep -i kvm` shows why the module did not register the device',
+      );
     }
     return pass(ev);
   },
@@ -184,11 +257,15 @@ async function devEvidence(ctx: CheckContext): Promise<string[]> {
   if (st) {
     const group = await ctx.facts.groupName(st.gid);
     const owner = st.uid === 0 ? 'root' : String(st.uid);
-    ev.push(`${p.device}: ${st.type === 'char' ? 'character device' : st.type}${st.rdev ? ` ${st.rdev}` : ''}, mode 0${st.mode.toString(8)}, owner ${owner}, group ${group ?? st.gid}`);
+    ev.push(
+      `${p.device}: ${st.type === 'char' ? 'character device' : st.type}${st.rdev ? ` ${st.rdev}` : ''}, mode 0${st.mode.toString(8)}, owner ${owner}, group ${group ?? st.gid}`,
+    );
   } else {
     ev.push(`${p.device}: does not exist`);
   }
-  ev.push(`open(${p.device}, O_RDWR|O_CLOEXEC) → ${p.stage === 'open' ? p.errno ?? 'failed' : p.stage === 'ffi-unavailable' ? 'not attempted (no FFI)' : 'ok'}`);
+  ev.push(
+    `open(${p.device}, O_RDWR|O_CLOEXEC) → ${p.stage === 'open' ? (p.errno ?? 'failed') : p.stage === 'ffi-unavailable' ? 'not attempted (no FFI)' : 'ok'}`,
+  );
   const id = ctx.reader.identity();
   ev.push(`user ${id.user ?? id.uid} (uid ${id.uid}, gid ${id.gid}, groups ${id.groups.join(',') || 'none'})`);
   return ev;
@@ -209,12 +286,17 @@ export const devOpen: CheckDef = {
       const cpu = await ctx.facts.cpu();
       if (r.get('kvm.bios')?.status === 'fail') return fail(ev, r.get('kvm.bios')!.fix!);
       if (cpu.flags.has('hypervisor') && r.get('kvm.cpu-flags')?.status === 'fail') {
-        return fail([...ev, 'this host is a VM without nested virtualization, so no KVM device can exist here'], r.get('kvm.cpu-flags')!.fix!);
+        return fail(
+          [...ev, 'this host is a VM without nested virtualization, so no KVM device can exist here'],
+          r.get('kvm.cpu-flags')!.fix!,
+        );
       }
       if (r.get('kvm.modules')?.status === 'fail') return fail(ev, r.get('kvm.modules')!.fix!);
       if (await ctx.facts.module('kvm_pvm')) {
-        return fail([...ev, 'kvm_pvm is present but registered no /dev/kvm: it does so only when its own host offers PVM'],
-          'ask the provider of this VM for PVM (or nested VT-x/AMD-V) support on the outer host, then reload kvm_pvm (or reboot); until then kvmbench runs guests under TCG (`--accel tcg`)');
+        return fail(
+          [...ev, 'kvm_pvm is present but registered no /dev/kvm: it does so only when its own host offers PVM'],
+          'ask the provider of this VM for PVM (or nested VT-x/AMD-V) support on the outer host, then reload kvm_pvm (or reboot); until then kvmbench runs guests under TCG (`--accel tcg`)',
+        );
       }
       return fail(ev, p.fix ?? 'load the kvm modules');
     }
@@ -229,20 +311,30 @@ export const devOpen: CheckDef = {
         const why = [...ev, `${p.device} is open to group ${group ?? st.gid}, and this user is not in it`];
         // Inside a container the node's gid is the host's; the image may not even name it.
         if (c.container) {
-          return fail([...why, `inside a container (${c.kind ?? 'unknown runtime'})`],
-            `start the container with the host's kvm group: \`--group-add ${st.gid}\` (docker/podman; Kubernetes: \`securityContext.supplementalGroups: [${st.gid}]\`), or run it as root`);
+          return fail(
+            [...why, `inside a container (${c.kind ?? 'unknown runtime'})`],
+            `start the container with the host's kvm group: \`--group-add ${st.gid}\` (docker/podman; Kubernetes: \`securityContext.supplementalGroups: [${st.gid}]\`), or run it as root`,
+          );
         }
-        return fail(why, `\`sudo usermod -aG ${group ?? 'kvm'} ${user}\`, then log out and in again (or \`newgrp ${group ?? 'kvm'}\`)`);
+        return fail(
+          why,
+          `\`sudo usermod -aG ${group ?? 'kvm'} ${user}\`, then log out and in again (or \`newgrp ${group ?? 'kvm'}\`)`,
+        );
       }
       if (st && (st.mode & 0o066) === 0) {
-        return fail([...ev, `${p.device} is mode 0${st.mode.toString(8)}: only its owner may open it`],
-          `add a udev rule giving it to the kvm group: \`echo 'KERNEL=="kvm", GROUP="kvm", MODE="0660"' | sudo tee /etc/udev/rules.d/65-kvm.rules && sudo udevadm control --reload && sudo udevadm trigger --name-match=kvm\`, then \`sudo usermod -aG kvm ${user}\`${kvmGid === undefined ? ' (create the group first: `sudo groupadd -r kvm`)' : ''} and log in again`);
+        return fail(
+          [...ev, `${p.device} is mode 0${st.mode.toString(8)}: only its owner may open it`],
+          `add a udev rule giving it to the kvm group: \`echo 'KERNEL=="kvm", GROUP="kvm", MODE="0660"' | sudo tee /etc/udev/rules.d/65-kvm.rules && sudo udevadm control --reload && sudo udevadm trigger --name-match=kvm\`, then \`sudo usermod -aG kvm ${user}\`${kvmGid === undefined ? ' (create the group first: `sudo groupadd -r kvm`)' : ''} and log in again`,
+        );
       }
       return fail(ev, p.fix ?? 'fix the permissions of /dev/kvm');
     }
     if (p.errno === 'EPERM') {
       const c = await ctx.facts.container();
-      return fail([...ev, ...(c.container ? [`inside a container (${c.kind ?? 'unknown runtime'}): ${c.evidence.join('; ')}`] : [])], p.fix ?? 'allow /dev/kvm in the device cgroup');
+      return fail(
+        [...ev, ...(c.container ? [`inside a container (${c.kind ?? 'unknown runtime'}): ${c.evidence.join('; ')}`] : [])],
+        p.fix ?? 'allow /dev/kvm in the device cgroup',
+      );
     }
     return fail(ev, p.fix ?? 'see the reason');
   },
@@ -255,7 +347,8 @@ export const apiVersion: CheckDef = {
   run(ctx) {
     const p = ctx.probe;
     if (!probeOpened(ctx)) return skip([`not reached: ${p.device} did not open`], 'resolve kvm.dev-open first');
-    if (p.stage === 'api-version') return fail([`ioctl(KVM_GET_API_VERSION) → ${p.errno ?? p.apiVersion}`, `reason: ${p.reason}`], p.fix ?? '');
+    if (p.stage === 'api-version')
+      return fail([`ioctl(KVM_GET_API_VERSION) → ${p.errno ?? p.apiVersion}`, `reason: ${p.reason}`], p.fix ?? '');
     return pass([`ioctl(KVM_GET_API_VERSION) → ${p.apiVersion}`]);
   },
 };
@@ -266,8 +359,13 @@ export const createVm: CheckDef = {
   profile: 'kvm',
   run(ctx) {
     const p = ctx.probe;
-    if (!probeOpened(ctx) || p.stage === 'api-version') return skip([`not reached: probe stopped at ${p.stage}`], `resolve ${p.stage === 'api-version' ? 'kvm.api-version' : 'kvm.dev-open'} first`);
-    if (p.stage === 'create-vm') return fail([`ioctl(KVM_CREATE_VM) → ${p.errno ?? 'failed'}`, `reason: ${p.reason}`], p.fix ?? '');
+    if (!probeOpened(ctx) || p.stage === 'api-version')
+      return skip(
+        [`not reached: probe stopped at ${p.stage}`],
+        `resolve ${p.stage === 'api-version' ? 'kvm.api-version' : 'kvm.dev-open'} first`,
+      );
+    if (p.stage === 'create-vm')
+      return fail([`ioctl(KVM_CREATE_VM) → ${p.errno ?? 'failed'}`, `reason: ${p.reason}`], p.fix ?? '');
     return pass([`ioctl(KVM_CREATE_VM) → a VM file descriptor (closed again); whole probe ${p.elapsedMs ?? '?'} ms`]);
   },
 };
@@ -278,14 +376,22 @@ export const capabilities: CheckDef = {
   profile: 'kvm',
   run(ctx) {
     const p = ctx.probe;
-    if (!Object.keys(p.capabilities).length) return skip([`not reached: probe stopped at ${p.stage}`], 'resolve the failing kvm.* check above first');
+    if (!Object.keys(p.capabilities).length)
+      return skip([`not reached: probe stopped at ${p.stage}`], 'resolve the failing kvm.* check above first');
     const ev = [KVM_CAPABILITIES.map((c) => `${c.name}=${p.capabilities[c.name] ?? '?'}`).join(' ')];
     const missingVmm = KVM_CAPABILITIES.filter((c) => c.needed === 'vmm' && !p.capabilities[c.name]);
     const missingQemu = KVM_CAPABILITIES.filter((c) => c.needed === 'qemu' && !p.capabilities[c.name]);
     const list = (cs: typeof KVM_CAPABILITIES): string => cs.map((c) => `${c.name} (${c.meaning})`).join('; ');
-    if (missingVmm.length) return fail([...ev, `missing: ${list(missingVmm)}`], 'this KVM cannot run any guest; use a current mainline kernel');
-    if (missingQemu.length) return warn([...ev, `missing what QEMU needs: ${list(missingQemu)}`], 'QEMU may refuse `-accel kvm`; lean VMMs may still work. A newer kernel usually adds these');
-    const notes = [`vCPUs per VM: recommended ${p.capabilities.NR_VCPUS}, max ${p.capabilities.MAX_VCPUS}; memory slots ${p.capabilities.NR_MEMSLOTS}`];
+    if (missingVmm.length)
+      return fail([...ev, `missing: ${list(missingVmm)}`], 'this KVM cannot run any guest; use a current mainline kernel');
+    if (missingQemu.length)
+      return warn(
+        [...ev, `missing what QEMU needs: ${list(missingQemu)}`],
+        'QEMU may refuse `-accel kvm`; lean VMMs may still work. A newer kernel usually adds these',
+      );
+    const notes = [
+      `vCPUs per VM: recommended ${p.capabilities.NR_VCPUS}, max ${p.capabilities.MAX_VCPUS}; memory slots ${p.capabilities.NR_MEMSLOTS}`,
+    ];
     if (!p.capabilities.IRQCHIP) notes.push('no in-kernel irqchip: interrupts exit to user space (slower)');
     return pass([...ev, ...notes]);
   },

@@ -6,8 +6,8 @@ import { parseBool, parseMeminfo, vendorInfo, QEMU_BINARY } from '../../host/fac
 import type { CheckDef } from '../types.js';
 import { fail, pass, skip, warn } from './outcome.js';
 
-
-const INSTALL_QEMU = '`sudo apt-get install -y --no-install-recommends qemu-system-x86` (Debian/Ubuntu) or `sudo dnf install qemu-system-x86-core` (Fedora)';
+const INSTALL_QEMU =
+  '`sudo apt-get install -y --no-install-recommends qemu-system-x86` (Debian/Ubuntu) or `sudo dnf install qemu-system-x86-core` (Fedora)';
 /** microvm with acpi=on and the options kvmbench passes need QEMU 6.0 or later. */
 const MIN_QEMU = [6, 0];
 
@@ -19,7 +19,8 @@ export const qemu: CheckDef = {
     const q = await ctx.facts.qemu();
     if (!q.found) return fail([`${QEMU_BINARY}: ${q.error ?? 'not usable'}`], INSTALL_QEMU);
     const ev = [`${QEMU_BINARY} --version: ${q.versionLine ?? '(no output)'}`];
-    if (!q.version) return warn(ev, 'cannot parse the QEMU version; kvmbench expects upstream-style `QEMU emulator version X.Y.Z`');
+    if (!q.version)
+      return warn(ev, 'cannot parse the QEMU version; kvmbench expects upstream-style `QEMU emulator version X.Y.Z`');
     const [maj, min] = q.version.split('.').map(Number);
     if (maj! < MIN_QEMU[0]! || (maj === MIN_QEMU[0] && min! < MIN_QEMU[1]!)) {
       return warn(ev, `QEMU ${q.version} is older than ${MIN_QEMU.join('.')}: microvm cases may fail; ${INSTALL_QEMU}`);
@@ -35,14 +36,24 @@ export const qemuAccel: CheckDef = {
   async run(ctx) {
     const q = await ctx.facts.qemu();
     if (!q.found) return skip(['QEMU not found'], 'resolve vmm.qemu first');
-    if (!q.accels) return warn([`${QEMU_BINARY} -accel help: no answer`], 'check that the QEMU binary runs: `qemu-system-x86_64 -accel help`');
+    if (!q.accels)
+      return warn([`${QEMU_BINARY} -accel help: no answer`], 'check that the QEMU binary runs: `qemu-system-x86_64 -accel help`');
     const ev = [`${QEMU_BINARY} -accel help: ${q.accels.join(', ') || '(none)'}`];
     const kvm = q.accels.includes('kvm');
     const tcg = q.accels.includes('tcg');
     if (!kvm && !tcg) return fail(ev, `this QEMU has neither kvm nor tcg; ${INSTALL_QEMU}`);
-    if (!kvm) return warn([...ev, 'built without KVM: guests can only run under TCG'], `install a QEMU built with KVM: ${INSTALL_QEMU}`);
-    if (!tcg) return warn([...ev, 'built without TCG: no fallback where KVM is unusable'], `install a QEMU with TCG for hosts without KVM: ${INSTALL_QEMU}`);
-    ev.push(ctx.probe.usable ? 'kvm is listed and the probe says KVM works' : 'kvm is listed, but this host cannot use it (see kvm.dev-open); TCG will be used');
+    if (!kvm)
+      return warn([...ev, 'built without KVM: guests can only run under TCG'], `install a QEMU built with KVM: ${INSTALL_QEMU}`);
+    if (!tcg)
+      return warn(
+        [...ev, 'built without TCG: no fallback where KVM is unusable'],
+        `install a QEMU with TCG for hosts without KVM: ${INSTALL_QEMU}`,
+      );
+    ev.push(
+      ctx.probe.usable
+        ? 'kvm is listed and the probe says KVM works'
+        : 'kvm is listed, but this host cannot use it (see kvm.dev-open); TCG will be used',
+    );
     return pass(ev);
   },
 };
@@ -54,7 +65,14 @@ const FIRMWARE: Array<{ files: string[]; what: string; required: boolean }> = [
   { files: ['multiboot_dma.bin'], what: 'option ROM for multiboot `-kernel` on pc/q35', required: false },
 ];
 /** Where distribution and source builds of QEMU look for firmware (what `-L help` prints for them). */
-const DATA_DIRS = ['/usr/share/qemu', '/usr/share/seabios', '/usr/lib/ipxe/qemu', '/usr/local/share/qemu', '/usr/local/share/seabios', '/usr/share/qemu-firmware'];
+const DATA_DIRS = [
+  '/usr/share/qemu',
+  '/usr/share/seabios',
+  '/usr/lib/ipxe/qemu',
+  '/usr/local/share/qemu',
+  '/usr/local/share/seabios',
+  '/usr/share/qemu-firmware',
+];
 
 export const firmware: CheckDef = {
   id: 'vmm.firmware',
@@ -63,7 +81,9 @@ export const firmware: CheckDef = {
   async run(ctx) {
     const q = await ctx.facts.qemu();
     if (!q.found) return skip(['QEMU not found'], 'resolve vmm.qemu first');
-    const dirs = (await Promise.all(DATA_DIRS.map(async (d) => ((await ctx.reader.exists(d)) ? d : undefined)))).filter((d): d is string => Boolean(d));
+    const dirs = (await Promise.all(DATA_DIRS.map(async (d) => ((await ctx.reader.exists(d)) ? d : undefined)))).filter(
+      (d): d is string => Boolean(d),
+    );
     const ev = [`firmware directories present: ${dirs.join(', ') || 'none'}`];
     const missingRequired: string[] = [];
     const missingOptional: string[] = [];
@@ -81,8 +101,16 @@ export const firmware: CheckDef = {
       ev.push(`${fw.files.join(' or ')} (${fw.what}): ${found ?? 'missing'}`);
       if (!found) (fw.required ? missingRequired : missingOptional).push(fw.files.join(' or '));
     }
-    if (missingRequired.length) return fail(ev, `QEMU cannot start pc/q35 guests without ${missingRequired.join(', ')}: \`sudo apt-get install -y seabios\` (Debian/Ubuntu) or reinstall QEMU`);
-    if (missingOptional.length) return warn(ev, `some machine types or boot paths will fail without ${missingOptional.join(', ')}; reinstall QEMU's data files (Debian: \`qemu-system-data\`, \`seabios\`)`);
+    if (missingRequired.length)
+      return fail(
+        ev,
+        `QEMU cannot start pc/q35 guests without ${missingRequired.join(', ')}: \`sudo apt-get install -y seabios\` (Debian/Ubuntu) or reinstall QEMU`,
+      );
+    if (missingOptional.length)
+      return warn(
+        ev,
+        `some machine types or boot paths will fail without ${missingOptional.join(', ')}; reinstall QEMU's data files (Debian: \`qemu-system-data\`, \`seabios\`)`,
+      );
     return pass(ev);
   },
 };
@@ -97,25 +125,41 @@ export const nestedState: CheckDef = {
     const mods = await ctx.facts.modules();
     const virt = await ctx.facts.virtualization();
     const ev: string[] = [];
-    if (virt.virtualized) ev.push(`this host is itself a guest${virt.kind ? ` (${v ? `${v.name} under ` : ''}${virt.kind})` : ''}: its guests would be nested one level deeper`);
+    if (virt.virtualized)
+      ev.push(
+        `this host is itself a guest${virt.kind ? ` (${v ? `${v.name} under ` : ''}${virt.kind})` : ''}: its guests would be nested one level deeper`,
+      );
     if (!ctx.probe.usable) {
-      return fail([...ev, `no usable KVM here (${ctx.probe.stage}${ctx.probe.errno ? ` ${ctx.probe.errno}` : ''}), so guests cannot get nested virtualization either`],
-        ctx.results.get('kvm.dev-open')?.fix ?? 'make KVM usable first (profile kvm)');
+      return fail(
+        [
+          ...ev,
+          `no usable KVM here (${ctx.probe.stage}${ctx.probe.errno ? ` ${ctx.probe.errno}` : ''}), so guests cannot get nested virtualization either`,
+        ],
+        ctx.results.get('kvm.dev-open')?.fix ?? 'make KVM usable first (profile kvm)',
+      );
     }
     const vendorMod = mods.find((m) => m.name === 'kvm_intel' || m.name === 'kvm_amd');
     if (!vendorMod) {
       const other = mods.filter((m) => /^kvm_/.test(m.name)).map((m) => m.name);
-      return warn([...ev, `KVM is provided by ${other.join(', ') || 'an unknown module'}, which has no \`nested\` parameter`],
-        'nested guests are not offered by this KVM flavour; run nested tests on a host with kvm_intel or kvm_amd and nested=1');
+      return warn(
+        [...ev, `KVM is provided by ${other.join(', ') || 'an unknown module'}, which has no \`nested\` parameter`],
+        'nested guests are not offered by this KVM flavour; run nested tests on a host with kvm_intel or kvm_amd and nested=1',
+      );
     }
     const raw = vendorMod.params.nested;
     ev.push(`/sys/module/${vendorMod.name}/parameters/nested = ${raw ?? '(absent)'}`);
     const on = parseBool(raw);
     if (on) {
-      const extra = vendorMod.name === 'kvm_intel' && cpu.vmxFlags.size ? `; vmx flags: shadow_vmcs ${cpu.vmxFlags.has('shadow_vmcs') ? 'yes' : 'no'}` : '';
+      const extra =
+        vendorMod.name === 'kvm_intel' && cpu.vmxFlags.size
+          ? `; vmx flags: shadow_vmcs ${cpu.vmxFlags.has('shadow_vmcs') ? 'yes' : 'no'}`
+          : '';
       return pass([...ev, `guests started with \`-cpu host\` (or +${v?.flag ?? 'vmx'}) can run KVM themselves${extra}`]);
     }
-    return fail(ev, `\`echo "options ${vendorMod.name} nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf\`, then with no VMs running \`sudo modprobe -r ${vendorMod.name} && sudo modprobe ${vendorMod.name}\` (no reboot needed); give guests \`-cpu host\``);
+    return fail(
+      ev,
+      `\`echo "options ${vendorMod.name} nested=1" | sudo tee /etc/modprobe.d/kvm-nested.conf\`, then with no VMs running \`sudo modprobe -r ${vendorMod.name} && sudo modprobe ${vendorMod.name}\` (no reboot needed); give guests \`-cpu host\``,
+    );
   },
 };
 
@@ -127,12 +171,24 @@ export const vhostNet: CheckDef = {
     const st = await ctx.reader.stat('/dev/vhost-net');
     const mod = await ctx.facts.module('vhost_net');
     const ev = [`/sys/module/vhost_net: ${mod ? (mod.state === 'builtin' ? 'built in' : mod.state) : 'absent'}`];
-    if (!st) return fail([...ev, '/dev/vhost-net: does not exist'], '`sudo modprobe vhost_net` (and add `vhost_net` to /etc/modules-load.d/ to keep it)');
+    if (!st)
+      return fail(
+        [...ev, '/dev/vhost-net: does not exist'],
+        '`sudo modprobe vhost_net` (and add `vhost_net` to /etc/modules-load.d/ to keep it)',
+      );
     const id = ctx.reader.identity();
     const group = await ctx.facts.groupName(st.gid);
     ev.push(`/dev/vhost-net: mode 0${st.mode.toString(8)}, group ${group ?? st.gid}`);
-    const canOpen = id.uid === 0 || (st.uid === id.uid && (st.mode & 0o600) === 0o600) || (id.groups.includes(st.gid) && (st.mode & 0o060) === 0o060) || (st.mode & 0o006) === 0o006;
-    if (!canOpen) return warn([...ev, `user ${id.user ?? id.uid} cannot open it read-write`], `\`sudo chgrp kvm /dev/vhost-net && sudo chmod 0660 /dev/vhost-net\` (persist with a udev rule) and be in group kvm; without it QEMU falls back to user-space virtio-net`);
+    const canOpen =
+      id.uid === 0 ||
+      (st.uid === id.uid && (st.mode & 0o600) === 0o600) ||
+      (id.groups.includes(st.gid) && (st.mode & 0o060) === 0o060) ||
+      (st.mode & 0o006) === 0o006;
+    if (!canOpen)
+      return warn(
+        [...ev, `user ${id.user ?? id.uid} cannot open it read-write`],
+        `\`sudo chgrp kvm /dev/vhost-net && sudo chmod 0660 /dev/vhost-net\` (persist with a udev rule) and be in group kvm; without it QEMU falls back to user-space virtio-net`,
+      );
     return pass(ev);
   },
 };
@@ -148,10 +204,17 @@ export const hugepages: CheckDef = {
     const ev = [`/proc/meminfo: HugePages_Total ${mem.HugePages_Total ?? '?'}, Hugepagesize ${mem.Hugepagesize ?? '?'} kB`];
     if (sizes.length) ev.push(sizes.map((s, i) => `${s}: ${counts[i]?.trim() ?? '?'}`).join(', '));
     const mounts = (await ctx.reader.readText('/proc/mounts')) ?? '';
-    const htlb = mounts.split('\n').filter((l) => l.split(' ')[2] === 'hugetlbfs').map((l) => l.split(' ')[1]);
+    const htlb = mounts
+      .split('\n')
+      .filter((l) => l.split(' ')[2] === 'hugetlbfs')
+      .map((l) => l.split(' ')[1]);
     ev.push(`hugetlbfs mounted at: ${htlb.join(', ') || 'nowhere'}`);
     const total = counts.reduce((a, c) => a + (Number(c?.trim()) || 0), 0) || (mem.HugePages_Total ?? 0);
-    if (!total) return warn(ev, 'no huge pages reserved, so hugepage-backed guest RAM (`-mem-path`/memory-backend-file with hugetlbfs) is unavailable; `echo 512 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages` reserves 1 GiB');
+    if (!total)
+      return warn(
+        ev,
+        'no huge pages reserved, so hugepage-backed guest RAM (`-mem-path`/memory-backend-file with hugetlbfs) is unavailable; `echo 512 | sudo tee /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages` reserves 1 GiB',
+      );
     return pass(ev);
   },
 };
@@ -165,7 +228,11 @@ export const iommu: CheckDef = {
     const units = (await ctx.reader.readdir('/sys/class/iommu')) ?? [];
     const cmdline = ((await ctx.reader.readText('/proc/cmdline')) ?? '').trim();
     const opts = cmdline.split(/\s+/).filter((o) => /^(intel_iommu|amd_iommu|iommu)=/.test(o));
-    const ev = [`/sys/kernel/iommu_groups: ${groups.length} groups`, `/sys/class/iommu: ${units.join(', ') || 'none'}`, `kernel command line: ${opts.join(' ') || 'no iommu options'}`];
+    const ev = [
+      `/sys/kernel/iommu_groups: ${groups.length} groups`,
+      `/sys/class/iommu: ${units.join(', ') || 'none'}`,
+      `kernel command line: ${opts.join(' ') || 'no iommu options'}`,
+    ];
     if (groups.length) return pass(ev);
     const v = vendorInfo((await ctx.facts.cpu()).vendor);
     // AMD's IOMMU is on by default once the firmware exposes it (amd_iommu= takes no "on"); Intel's needs intel_iommu=on.
@@ -173,7 +240,10 @@ export const iommu: CheckDef = {
     const kernel = amd
       ? `the kernel enables it by default (remove any \`amd_iommu=off\` or \`iommu=off\`; \`iommu=pt\` keeps host DMA fast)`
       : 'add `intel_iommu=on iommu=pt` to the kernel command line';
-    return warn(ev, `no IOMMU groups: VFIO passthrough is unavailable (virtio I/O does not need it); enable ${amd ? 'the IOMMU (AMD-Vi)' : 'VT-d'} in the firmware and ${kernel} (reboot needed)`);
+    return warn(
+      ev,
+      `no IOMMU groups: VFIO passthrough is unavailable (virtio I/O does not need it); enable ${amd ? 'the IOMMU (AMD-Vi)' : 'VT-d'} in the firmware and ${kernel} (reboot needed)`,
+    );
   },
 };
 

@@ -122,7 +122,9 @@ export function powerLine(p: PairComparison): string {
 
 export function summaryLine(p: PairComparison): string {
   const c = p.counts;
-  const parts = VERDICTS.filter((v) => c[v] > 0 || v === 'regressed' || v === 'improved' || v === 'unchanged').map((v) => `${c[v]} ${COUNT_TEXT[v]}`);
+  const parts = VERDICTS.filter((v) => c[v] > 0 || v === 'regressed' || v === 'improved' || v === 'unchanged').map(
+    (v) => `${c[v]} ${COUNT_TEXT[v]}`,
+  );
   return `${parts.join(', ')}; ${geomeanText(p)}`;
 }
 
@@ -145,8 +147,16 @@ export function forcedLines(p: PairComparison): string[] {
   for (const kind of ['accelerator', 'execution'] as const) {
     const rows = p.metrics.filter((m) => m.forced.includes(kind));
     if (rows.length === 0) continue;
-    const modes = [...new Set(rows.map((m) => (kind === 'accelerator' ? `${m.base.accelerator} → ${m.new.accelerator}` : `${m.base.execution} → ${m.new.execution}`)))].join(', ');
-    out.push(`--force: ${rows.length} metric${rows.length === 1 ? '' : 's'} compare${rows.length === 1 ? 's' : ''} different ${kind === 'accelerator' ? 'accelerators' : 'execution modes'} (${modes}); their verdicts compare different things`);
+    const modes = [
+      ...new Set(
+        rows.map((m) =>
+          kind === 'accelerator' ? `${m.base.accelerator} → ${m.new.accelerator}` : `${m.base.execution} → ${m.new.execution}`,
+        ),
+      ),
+    ].join(', ');
+    out.push(
+      `--force: ${rows.length} metric${rows.length === 1 ? '' : 's'} compare${rows.length === 1 ? 's' : ''} different ${kind === 'accelerator' ? 'accelerators' : 'execution modes'} (${modes}); their verdicts compare different things`,
+    );
   }
   return out;
 }

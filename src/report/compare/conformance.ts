@@ -18,7 +18,15 @@ const CHANGE_TEXT: Record<ConformanceChange, string> = {
   'only-new': 'only in new',
 };
 
-const MARK: Record<ConformanceChange, string> = { regressed: '✗', fixed: '✓', 'pass-to-skip': '↷', 'skip-to-pass': '↶', other: '~', 'only-base': '-', 'only-new': '+' };
+const MARK: Record<ConformanceChange, string> = {
+  regressed: '✗',
+  fixed: '✓',
+  'pass-to-skip': '↷',
+  'skip-to-pass': '↶',
+  other: '~',
+  'only-base': '-',
+  'only-new': '+',
+};
 
 function statuses(r: ConformanceRow): string {
   return `${r.base ? statusWord(r.base) : '—'} → ${r.new ? statusWord(r.new) : '—'}`;
@@ -26,14 +34,22 @@ function statuses(r: ConformanceRow): string {
 
 function detail(r: ConformanceRow): string {
   const parts: string[] = [];
-  if (r.newFailures.length) parts.push(`newly failing: ${r.newFailures.slice(0, 5).join('; ')}${r.newFailures.length > 5 ? ` (+${r.newFailures.length - 5})` : ''}`);
-  if (r.newPasses.length) parts.push(`newly passing: ${r.newPasses.slice(0, 5).join('; ')}${r.newPasses.length > 5 ? ` (+${r.newPasses.length - 5})` : ''}`);
+  if (r.newFailures.length)
+    parts.push(
+      `newly failing: ${r.newFailures.slice(0, 5).join('; ')}${r.newFailures.length > 5 ? ` (+${r.newFailures.length - 5})` : ''}`,
+    );
+  if (r.newPasses.length)
+    parts.push(
+      `newly passing: ${r.newPasses.slice(0, 5).join('; ')}${r.newPasses.length > 5 ? ` (+${r.newPasses.length - 5})` : ''}`,
+    );
   if (r.reason && r.change !== 'fixed' && r.change !== 'skip-to-pass') parts.push(r.reason.split('\n')[0]!.slice(0, 200));
   return parts.join(' · ');
 }
 
 export function conformanceSummary(c: ConformanceComparison): string {
-  const parts = (['regressed', 'fixed', 'pass-to-skip', 'skip-to-pass', 'other', 'only-base', 'only-new'] as const).filter((k) => c.counts[k] > 0 || k === 'regressed').map((k) => `${c.counts[k]} ${CHANGE_TEXT[k]}`);
+  const parts = (['regressed', 'fixed', 'pass-to-skip', 'skip-to-pass', 'other', 'only-base', 'only-new'] as const)
+    .filter((k) => c.counts[k] > 0 || k === 'regressed')
+    .map((k) => `${c.counts[k]} ${CHANGE_TEXT[k]}`);
   return `conformance tests: ${parts.join(', ')}, ${c.unchanged} unchanged`;
 }
 
@@ -41,7 +57,14 @@ export function conformanceTextLines(p: PairComparison, clean: (s: string) => st
   const c = p.conformance;
   if (!c) return [];
   const w = Math.min(50, Math.max(4, ...c.rows.map((r) => r.caseId.length)));
-  return ['', ...c.rows.map((r) => `${MARK[r.change]} ${clean(r.caseId).padEnd(w)}  ${statuses(r).padEnd(13)}  ${CHANGE_TEXT[r.change]}${detail(r) ? `  ${clean(detail(r))}` : ''}`), conformanceSummary(c)];
+  return [
+    '',
+    ...c.rows.map(
+      (r) =>
+        `${MARK[r.change]} ${clean(r.caseId).padEnd(w)}  ${statuses(r).padEnd(13)}  ${CHANGE_TEXT[r.change]}${detail(r) ? `  ${clean(detail(r))}` : ''}`,
+    ),
+    conformanceSummary(c),
+  ];
 }
 
 export function conformanceMarkdown(p: PairComparison): string[] {
@@ -50,7 +73,10 @@ export function conformanceMarkdown(p: PairComparison): string[] {
   const out = ['', `**${conformanceSummary(c)}**`, ''];
   if (c.rows.length) {
     out.push('| | test | base → new | change | detail |', '| --- | --- | --- | --- | --- |');
-    for (const r of c.rows) out.push(`| ${MARK[r.change]} | ${mdCell(r.caseId)} | ${statuses(r)} | ${r.change === 'regressed' ? '**' + CHANGE_TEXT[r.change] + '**' : CHANGE_TEXT[r.change]} | ${mdCell(detail(r))} |`);
+    for (const r of c.rows)
+      out.push(
+        `| ${MARK[r.change]} | ${mdCell(r.caseId)} | ${statuses(r)} | ${r.change === 'regressed' ? '**' + CHANGE_TEXT[r.change] + '**' : CHANGE_TEXT[r.change]} | ${mdCell(detail(r))} |`,
+      );
   }
   return out;
 }
@@ -58,7 +84,10 @@ export function conformanceMarkdown(p: PairComparison): string[] {
 export function conformanceHtml(p: PairComparison): string {
   const c = p.conformance;
   if (!c) return '';
-  const rows = c.rows.map((r) => `<tr class="k-${e(r.change)}"><td>${e(MARK[r.change])}</td><td>${e(r.caseId)}</td><td>${e(statuses(r))}</td><td>${r.change === 'regressed' ? `<b class="bad">${e(CHANGE_TEXT[r.change])}</b>` : e(CHANGE_TEXT[r.change])}</td><td class="small">${e(detail(r))}</td></tr>`);
+  const rows = c.rows.map(
+    (r) =>
+      `<tr class="k-${e(r.change)}"><td>${e(MARK[r.change])}</td><td>${e(r.caseId)}</td><td>${e(statuses(r))}</td><td>${r.change === 'regressed' ? `<b class="bad">${e(CHANGE_TEXT[r.change])}</b>` : e(CHANGE_TEXT[r.change])}</td><td class="small">${e(detail(r))}</td></tr>`,
+  );
   return `<h3>Conformance tests</h3><p class="${c.regressions ? 'bad' : ''}"><b>${e(conformanceSummary(c))}</b></p>${rows.length ? `<table class="conformance"><thead><tr><th></th><th>test</th><th>base → new</th><th>change</th><th>detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>` : ''}`;
 }
 
@@ -70,7 +99,11 @@ export function conformanceJunit(p: PairComparison): JunitCase[] {
     timeSec: 0,
     outcome: r.change === 'regressed' ? 'failure' : 'pass',
     ...(r.change === 'regressed' ? { message: `regressed: ${statuses(r)}${detail(r) ? `; ${detail(r)}` : ''}` } : {}),
-    properties: [['change', r.change], ['base', r.base ?? 'absent'], ['new', r.new ?? 'absent']],
+    properties: [
+      ['change', r.change],
+      ['base', r.base ?? 'absent'],
+      ['new', r.new ?? 'absent'],
+    ],
     systemOut: `${r.caseId}: ${statuses(r)} ${CHANGE_TEXT[r.change]}${detail(r) ? `; ${detail(r)}` : ''}`,
   }));
 }

@@ -8,4 +8,3 @@ export function renderCompareJson(cmp: Comparison): string {
   // Infinity/NaN are not JSON: write them as null.
   return JSON.stringify(out, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
 }
-

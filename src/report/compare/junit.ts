@@ -5,7 +5,18 @@
 import type { Comparison } from '../../compare/compare.js';
 import { fmtNum, fmtPct } from '../format.js';
 import { buildJunit, type JunitCase, type JunitSuite } from '../junit-xml.js';
-import { bandText, changeText, ciText, forcedLines, notesText, pText, powerLine, summaryLine, verdictText, vmLines } from './common.js';
+import {
+  bandText,
+  changeText,
+  ciText,
+  forcedLines,
+  notesText,
+  pText,
+  powerLine,
+  summaryLine,
+  verdictText,
+  vmLines,
+} from './common.js';
 import { conformanceJunit } from './conformance.js';
 
 export function renderCompareJunit(cmp: Comparison): string {
@@ -18,7 +29,14 @@ export function renderCompareJunit(cmp: Comparison): string {
         timeSec: 0,
         // No verdict is not a pass: too few samples and inconclusive are skipped with the reason,
         // a row that cannot be compared (units, direction, non-finite samples) is an error.
-        outcome: m.verdict === 'regressed' ? 'failure' : m.verdict === 'not-comparable' ? 'error' : m.verdict === 'too-few' || m.verdict === 'inconclusive' ? 'skipped' : 'pass',
+        outcome:
+          m.verdict === 'regressed'
+            ? 'failure'
+            : m.verdict === 'not-comparable'
+              ? 'error'
+              : m.verdict === 'too-few' || m.verdict === 'inconclusive'
+                ? 'skipped'
+                : 'pass',
         message:
           m.verdict === 'regressed'
             ? `regressed ${fmtPct(m.change)} (CI ${ciText(m)}, ${pText(m)}, ${bandText(m)})`
@@ -61,4 +79,3 @@ export function renderCompareJunit(cmp: Comparison): string {
   });
   return buildJunit('kvmbench compare', suites);
 }
-

@@ -3,7 +3,23 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { Comparison } from '../../compare/compare.js';
 import { KEY_HOST_FACTS } from '../common.js';
 import { fmtNum, statusColor, termSafe as clean } from '../format.js';
-import { RELATION_TEXT, VERDICT_TONE, bandText, changeText, ciText, displayKeys, forcedLines, methodText, notesText, pText, powerLine, summaryLine, verdictSymbol, verdictText, vmLines } from './common.js';
+import {
+  RELATION_TEXT,
+  VERDICT_TONE,
+  bandText,
+  changeText,
+  ciText,
+  displayKeys,
+  forcedLines,
+  methodText,
+  notesText,
+  pText,
+  powerLine,
+  summaryLine,
+  verdictSymbol,
+  verdictText,
+  vmLines,
+} from './common.js';
 import { conformanceTextLines } from './conformance.js';
 
 const plain = new Chalk({ level: 0 });
@@ -18,7 +34,9 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     const shown = p.hosts.rows.filter((r) => r.differs || (KEY_HOST_FACTS as readonly string[]).includes(r.key));
     const kw = Math.min(44, Math.max(4, ...shown.map((r) => r.key.length)));
     for (const r of shown) {
-      const line = `  ${r.key.padEnd(kw)}  ${clean(r.base ?? '—').slice(0, 40).padEnd(40)}  ${clean(r.new ?? '—').slice(0, 40)}`;
+      const line = `  ${r.key.padEnd(kw)}  ${clean(r.base ?? '—')
+        .slice(0, 40)
+        .padEnd(40)}  ${clean(r.new ?? '—').slice(0, 40)}`;
       out.push(r.differs ? color.yellow(line + '  *') : color.gray(line));
     }
     const hidden = p.hosts.rows.length - shown.length;
@@ -26,7 +44,12 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
     out.push('');
     const names = displayKeys(p);
     const w = Math.min(70, Math.max(6, ...p.metrics.map((m) => names.get(m)!.length)));
-    if (p.metrics.length) out.push(color.bold(`  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`));
+    if (p.metrics.length)
+      out.push(
+        color.bold(
+          `  ${'metric'.padEnd(w)}  ${'base'.padStart(10)}  ${'new'.padStart(10)}  ${'change'.padStart(8)}  ${'95% CI'.padEnd(19)}  verdict`,
+        ),
+      );
     for (const m of p.metrics) {
       const tone = VERDICT_TONE[m.verdict];
       const paint = tone ? statusColor(color, tone) : (t: string) => t;
@@ -43,4 +66,3 @@ export function renderCompareText(cmp: Comparison, color: ChalkInstance = plain)
   out.push(color.gray(methodText(cmp)));
   return out.join('\n') + '\n';
 }
-

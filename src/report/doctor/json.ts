@@ -13,7 +13,12 @@ export function toJson(report: DoctorReport, host?: HostFingerprint): Record<str
     counts: report.counts,
     durationMs: report.durationMs,
     checks: report.checks.map((ch) => ({
-      id: ch.id, title: ch.title, profile: ch.profile, status: ch.status, evidence: ch.evidence, fix: ch.fix ?? null,
+      id: ch.id,
+      title: ch.title,
+      profile: ch.profile,
+      status: ch.status,
+      evidence: ch.evidence,
+      fix: ch.fix ?? null,
       ...(ch.durationMs !== undefined ? { durationMs: ch.durationMs } : {}),
     })),
     ...(host ? { host } : {}),

@@ -23,7 +23,11 @@ export function junitXml(report: DoctorReport, host?: HostFingerprint): string {
       timeSec: checks.reduce((a, c) => a + (c.durationMs ?? 0), 0) / 1000,
       timestamp: new Date().toISOString(),
       ...(host?.hostname ? { hostname: host.hostname } : {}),
-      properties: [['profile', p], ['deciding', String(deciding(p))], ['source', report.source]],
+      properties: [
+        ['profile', p],
+        ['deciding', String(deciding(p))],
+        ['source', report.source],
+      ],
       cases: checks.map((ch): JunitCase => {
         const detail = [...ch.evidence, ...(ch.fix ? [`fix: ${ch.fix}`] : [])].join('\n');
         const outcome = ch.status === 'fail' && deciding(p) ? 'failure' : ch.status === 'skip' ? 'skipped' : 'pass';

@@ -21,12 +21,21 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
   for (const ch of report.checks) {
     if (ch.profile !== lastProfile) {
       lastProfile = ch.profile;
-      out.push('', c.bold(`${ch.profile}${deciding(ch.profile) ? '' : c.dim(' (informational: --profile ' + ch.profile + ' to decide on it)')}`));
+      out.push(
+        '',
+        c.bold(
+          `${ch.profile}${deciding(ch.profile) ? '' : c.dim(' (informational: --profile ' + ch.profile + ' to decide on it)')}`,
+        ),
+      );
     }
     const label = paintStatus(c, ch.status);
     const line = `  ${label}  ${ch.id.padEnd(idWidth)}  ${ch.title}`;
     out.push(deciding(ch.profile) ? line : c.dim(line));
-    const showDetail = opts.verbose || ch.status === 'fail' || (ch.status === 'warn' && deciding(ch.profile)) || (ALWAYS_DETAIL.has(ch.id) && deciding(ch.profile));
+    const showDetail =
+      opts.verbose ||
+      ch.status === 'fail' ||
+      (ch.status === 'warn' && deciding(ch.profile)) ||
+      (ALWAYS_DETAIL.has(ch.id) && deciding(ch.profile));
     if (showDetail) {
       for (const e of ch.evidence) out.push(c.dim(`        ${e}`));
       if (ch.fix) out.push(`        ${c.cyan('fix:')} ${ch.fix}`);
@@ -34,13 +43,18 @@ export function renderText(report: DoctorReport, c: ChalkInstance, opts: { verbo
   }
   const k = report.kvm;
   out.push('');
-  out.push(k.usable
-    ? c.green.bold(`KVM is usable here (${k.device}, API ${k.apiVersion}).`)
-    : c.red.bold(`KVM is NOT usable here: ${k.reason ?? k.stage}`));
+  out.push(
+    k.usable
+      ? c.green.bold(`KVM is usable here (${k.device}, API ${k.apiVersion}).`)
+      : c.red.bold(`KVM is NOT usable here: ${k.reason ?? k.stage}`),
+  );
   if (!k.usable && k.fix) out.push(`  ${c.cyan('fix:')} ${k.fix}`);
-  if (k.flavor.name !== 'none') out.push(`KVM flavour: ${c.bold(k.flavor.name)}${k.flavor.module ? ` (${k.flavor.module})` : ''}: ${k.flavor.meaning}`);
+  if (k.flavor.name !== 'none')
+    out.push(`KVM flavour: ${c.bold(k.flavor.name)}${k.flavor.module ? ` (${k.flavor.module})` : ''}: ${k.flavor.meaning}`);
   const n = report.counts;
-  out.push(`verdict (${report.profile}): ${paintStatus(c, report.verdict)}  ` +
-    c.dim(`${n.pass} pass, ${n.warn} warn, ${n.fail} fail, ${n.skip} skip; ${report.durationMs} ms; source ${report.source}`));
+  out.push(
+    `verdict (${report.profile}): ${paintStatus(c, report.verdict)}  ` +
+      c.dim(`${n.pass} pass, ${n.warn} warn, ${n.fail} fail, ${n.skip} skip; ${report.durationMs} ms; source ${report.source}`),
+  );
   return out.join('\n').replace(/^\n/, '') + '\n';
 }

@@ -40,10 +40,27 @@ function chart(s: TrendSeries): string {
   const x = (i: number) => M.l + (pts.length === 1 ? iw / 2 : (i / (pts.length - 1)) * iw);
   const y = (v: number) => M.t + ih - ((v - y0) / (y1 - y0)) * ih;
   const f = (v: number) => v.toFixed(1);
-  const band = `M${pts.map((p, i) => `${f(x(i))},${f(y(p.ciHi))}`).join('L')}L${pts.map((p, i) => [i, p] as const).reverse().map(([i, p]) => `${f(x(i))},${f(y(p.ciLo))}`).join('L')}Z`;
+  const band = `M${pts.map((p, i) => `${f(x(i))},${f(y(p.ciHi))}`).join('L')}L${pts
+    .map((p, i) => [i, p] as const)
+    .reverse()
+    .map(([i, p]) => `${f(x(i))},${f(y(p.ciLo))}`)
+    .join('L')}Z`;
   const line = pts.map((p, i) => `${i ? 'L' : 'M'}${f(x(i))},${f(y(p.median))}`).join('');
-  const dots = pts.length <= 400 ? pts.map((p, i) => `<circle cx="${f(x(i))}" cy="${f(y(p.median))}" r="2"><title>${esc(`${p.runId} ${shortTime(p.startedAt)} ${p.hostname}: ${fmtNum(p.median)} ${s.unit} [${fmtNum(p.ciLo)}–${fmtNum(p.ciHi)}], n=${p.n}`)}</title></circle>`).join('') : '';
-  const ticks = [y0 + pad, (y0 + y1) / 2, y1 - pad].map((v) => `<line class="axis" x1="${M.l - 4}" x2="${M.l}" y1="${f(y(v))}" y2="${f(y(v))}"/><text x="${M.l - 6}" y="${f(y(v) + 4)}" text-anchor="end">${esc(fmtNum(v))}</text>`).join('');
+  const dots =
+    pts.length <= 400
+      ? pts
+          .map(
+            (p, i) =>
+              `<circle cx="${f(x(i))}" cy="${f(y(p.median))}" r="2"><title>${esc(`${p.runId} ${shortTime(p.startedAt)} ${p.hostname}: ${fmtNum(p.median)} ${s.unit} [${fmtNum(p.ciLo)}–${fmtNum(p.ciHi)}], n=${p.n}`)}</title></circle>`,
+          )
+          .join('')
+      : '';
+  const ticks = [y0 + pad, (y0 + y1) / 2, y1 - pad]
+    .map(
+      (v) =>
+        `<line class="axis" x1="${M.l - 4}" x2="${M.l}" y1="${f(y(v))}" y2="${f(y(v))}"/><text x="${M.l - 6}" y="${f(y(v) + 4)}" text-anchor="end">${esc(fmtNum(v))}</text>`,
+    )
+    .join('');
   const changes = s.changes
     .map((c) => {
       const cx = (x(c.index - 1) + x(c.index)) / 2;
@@ -63,7 +80,9 @@ ${changes}</svg>`;
 
 export function renderTrendHtml(t: Trend): string {
   const sections = t.series.map((s) => {
-    const changes = s.changes.length ? `<ul>${s.changes.map((c) => `<li class="${c.regression ? 's-fail' : 's-pass'}">${esc(changeWord(c.change, c.regression))} between <code>${esc(c.runBefore)}</code> and <code>${esc(c.runAfter)}</code> (p ${esc(c.p.toExponential(1))})</li>`).join('')}</ul>` : '<p class="muted small">no change point</p>';
+    const changes = s.changes.length
+      ? `<ul>${s.changes.map((c) => `<li class="${c.regression ? 's-fail' : 's-pass'}">${esc(changeWord(c.change, c.regression))} between <code>${esc(c.runBefore)}</code> and <code>${esc(c.runAfter)}</code> (p ${esc(c.p.toExponential(1))})</li>`).join('')}</ul>`
+      : '<p class="muted small">no change point</p>';
     return `<section class="series"><h2>${esc(s.metricKey)}</h2>
 <p class="muted small">${esc(`${s.unit}, ${betterText(s.better)}, ${accelWord(s.accelerator, s.execution)}, host class ${classText(s.hostClass)}`)}<br>one sample: ${esc(s.interval)}</p>
 ${chart(s)}${changes}</section>`;
@@ -76,9 +95,16 @@ ${sections.join('\n') || '<p>no series</p>'}`;
 
 export function renderHostsHtml(f: FleetReport): string {
   const head = `<tr><th>host</th>${f.columns.map((c) => `<th>${esc(c.metricKey)}<br><span class="muted small">${esc(`${c.unit}, ${betterText(c.better)}, ${c.accelerator}; fleet ${fmtNum(c.fleetMedian)}`)}</span></th>`).join('')}</tr>`;
-  const rows = f.hosts.map((h) => `<tr><td>${esc(h.hostname)}<br><span class="muted small">${esc(h.hostClasses.join(', '))}</span></td>${h.cells
-    .map((c) => (c ? `<td class="num${c.outlier ? ` outlier ${c.worse ? 'worse' : 'better-outlier'}` : ''}" title="${esc(`z ${Number.isFinite(c.z) ? c.z.toFixed(1) : c.z}, ${c.runs} runs`)}">${esc(fmtNum(c.median))} <span class="small">×${esc(c.ratio.toFixed(2))}</span>${c.outlier ? ' ⚑' : ''}</td>` : '<td class="muted">—</td>'))
-    .join('')}</tr>`);
+  const rows = f.hosts.map(
+    (h) =>
+      `<tr><td>${esc(h.hostname)}<br><span class="muted small">${esc(h.hostClasses.join(', '))}</span></td>${h.cells
+        .map((c) =>
+          c
+            ? `<td class="num${c.outlier ? ` outlier ${c.worse ? 'worse' : 'better-outlier'}` : ''}" title="${esc(`z ${Number.isFinite(c.z) ? c.z.toFixed(1) : c.z}, ${c.runs} runs`)}">${esc(fmtNum(c.median))} <span class="small">×${esc(c.ratio.toFixed(2))}</span>${c.outlier ? ' ⚑' : ''}</td>`
+            : '<td class="muted">—</td>',
+        )
+        .join('')}</tr>`,
+  );
   const body = `<h1>kvmbench history: hosts</h1>
 <p class="legend">Each cell: the median of the host's last ${esc(f.lastRuns)} run medians and its ratio to the fleet median. ${esc(f.rule)}. Store: <code>${esc(f.store)}</code>.</p>
 <table class="fleet"><thead>${head}</thead><tbody>${rows.join('')}</tbody></table>`;

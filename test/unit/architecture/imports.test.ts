@@ -96,7 +96,10 @@ export function ruleBreaks(g: ReadonlyMap<string, readonly string[]>): string[] 
       if (fb === fa) continue;
       const ft = floorOf(fb);
       if (ft === undefined) out.push(`${from} -> ${to}: folder ${fb} has no floor in FLOORS`);
-      else if (ft >= ff) out.push(`${from} -> ${to}: ${fa} (floor ${ff}) may not import ${fb} (floor ${ft}), an arrow that runs ${ft > ff ? 'back up' : 'sideways'}`);
+      else if (ft >= ff)
+        out.push(
+          `${from} -> ${to}: ${fa} (floor ${ff}) may not import ${fb} (floor ${ft}), an arrow that runs ${ft > ff ? 'back up' : 'sideways'}`,
+        );
       else {
         const never = NEVER.find((n) => n.from.includes(fa) && n.to.includes(fb));
         if (never) out.push(`${from} -> ${to}: ${fa} never imports ${fb}: ${never.why}`);

@@ -1,11 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import {
-  attributeSamples, binBounds, checkExpectation, describeCheck, metricCounters, parseExpectation, parseHistogram, type PhaseSnapshot,
+  attributeSamples,
+  binBounds,
+  checkExpectation,
+  describeCheck,
+  metricCounters,
+  parseExpectation,
+  parseHistogram,
+  type PhaseSnapshot,
 } from '../../../src/cases/exit-accounting.js';
 
 /** Counters as KVM would show them: `console` exits per window from the phase line, `loop` exits per test iteration. */
 function phases(samples: number, iters: number, perIter: { exits: number; io_exits: number }, console = 40): PhaseSnapshot[] {
-  let exits = 1000, io = 500, emul = 0;
+  let exits = 1000,
+    io = 500,
+    emul = 0;
   const out: PhaseSnapshot[] = [{ loop: 'init', i: 0, stats: { exits, io_exits: io, insn_emulation: emul } }];
   for (let i = 0; i < samples; i++) {
     // null window: the null loop (no exits) and one phase line
@@ -126,7 +135,12 @@ describe('declarations that know the CPU, and the protocol noise', () => {
     const { checkExpectation, protocolNoise, MAX_NOISE_ALLOWANCE } = await import('../../../src/cases/exit-accounting.js');
     // 32 iterations; the null windows' exits vary by up to 10 (UART polling while the host is slow).
     const samples = [0, 4, 10, 2, 7, 9, 1].map((extra, i) => ({
-      i, iterations: 32, nullDelta: { exits: 170 + extra }, testDelta: { exits: 170 + extra + 135 }, perIteration: { exits: 135 / 32 }, nullEmulationsPerIteration: 0,
+      i,
+      iterations: 32,
+      nullDelta: { exits: 170 + extra },
+      testDelta: { exits: 170 + extra + 135 },
+      perIteration: { exits: 135 / 32 },
+      nullEmulationsPerIteration: 0,
     }));
     const noise = protocolNoise(samples, 'exits');
     expect(noise).toBeCloseTo(8 / 32, 5); // p90 − p10 of the extras: 9 − 1
@@ -146,7 +160,8 @@ describe('virtFeatures', () => {
     expect([...virtFeatures(amdNoNrips)].sort()).toEqual(['svm', 'tpr']);
     const amd = 'processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt nrip_save avic decodeassists vgif\n';
     expect([...virtFeatures(amd)].sort()).toEqual(['avic', 'decodeassists', 'nrips', 'svm', 'tpr', 'vgif']);
-    const intel = 'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx ept\nvmx flags\t: vnmi preemption_timer posted_intr invvpid ept_x_only flexpriority apicv tsc_offset vtpr mtf vapic ept vpid unrestricted_guest\n';
+    const intel =
+      'processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vmx ept\nvmx flags\t: vnmi preemption_timer posted_intr invvpid ept_x_only flexpriority apicv tsc_offset vtpr mtf vapic ept vpid unrestricted_guest\n';
     expect([...virtFeatures(intel)].sort()).toEqual(['apicv', 'flexpriority', 'nrips', 'posted_intr', 'vmx', 'vnmi']);
     expect([...virtFeatures('processor\t: 0\nflags\t\t: fpu hypervisor\n')]).toEqual([]);
   });

@@ -86,10 +86,19 @@ describe("the exits guest's table is the list of exit tests", () => {
   });
 
   it("a `cases:` entry with a test's id overrides that case in place, and other entries are extra cases", () => {
-    const f = suite('over', `guest_tests: exits\n${DEFAULTS}cases:\n  - id: cpuid\n    deadline: 5\n    args: { target_us: 100 }\n    tags: [mine]\n  - id: cpuid-masked\n    args: { test: cpuid, mask_irq: true }\n`);
+    const f = suite(
+      'over',
+      `guest_tests: exits\n${DEFAULTS}cases:\n  - id: cpuid\n    deadline: 5\n    args: { target_us: 100 }\n    tags: [mine]\n  - id: cpuid-masked\n    args: { test: cpuid, mask_irq: true }\n`,
+    );
     const s = loadSuite(f, { cwd: tmp });
     expect(s.cases.map((c) => c.id)).toEqual([...exitTestNames(), 'cpuid-masked']);
-    expect(s.cases[0]).toMatchObject({ id: 'cpuid', deadlineSec: 5, args: { test: 'cpuid', target_us: 100 }, tags: ['mine'], title: exitTests()[0]!.what });
+    expect(s.cases[0]).toMatchObject({
+      id: 'cpuid',
+      deadlineSec: 5,
+      args: { test: 'cpuid', target_us: 100 },
+      tags: ['mine'],
+      title: exitTests()[0]!.what,
+    });
     expect(s.cases[1]).toMatchObject({ id: exitTests()[1]!.name, deadlineSec: 60 });
     expect(s.origins['over/cpuid']).toMatch(/over\.yaml:5:5$/);
     expect(s.origins['over/vmcall']).toMatch(/over\.yaml:2:14$/);
@@ -102,11 +111,17 @@ describe("the exits guest's table is the list of exit tests", () => {
     const arg = loadError(suite('arg', `${DEFAULTS}cases:\n  - id: planted\n    args: { test: no_such_test, mask_irq: true }\n`));
     expect(arg.message).toMatch(/arg\.yaml:4:5: case arg\/planted: the exits guest has no test 'no_such_test'$/);
     // A guest without a list of tests is not checked.
-    expect(loadSuite(suite('hello', 'defaults: { kind: exits, guest: hello }\ncases:\n  - id: anything\n'), { cwd: tmp }).cases).toHaveLength(1);
+    expect(
+      loadSuite(suite('hello', 'defaults: { kind: exits, guest: hello }\ncases:\n  - id: anything\n'), { cwd: tmp }).cases,
+    ).toHaveLength(1);
   });
 
   it('guest_tests of a guest without a list of tests is an error', () => {
-    expect(loadError(suite('none', `guest_tests: hello\n${DEFAULTS}`)).message).toMatch(/none\.yaml:2:14: guest_tests: the hello guest has no list of tests \(guests\/hello\/tests\.def\)/);
-    expect(loadError(suite('kindless', 'guest_tests: exits\ndefaults: { guest: exits }\n')).message).toMatch(/kindless\.yaml:2:14: guest_tests: its cases need `defaults\.kind`$/);
+    expect(loadError(suite('none', `guest_tests: hello\n${DEFAULTS}`)).message).toMatch(
+      /none\.yaml:2:14: guest_tests: the hello guest has no list of tests \(guests\/hello\/tests\.def\)/,
+    );
+    expect(loadError(suite('kindless', 'guest_tests: exits\ndefaults: { guest: exits }\n')).message).toMatch(
+      /kindless\.yaml:2:14: guest_tests: its cases need `defaults\.kind`$/,
+    );
   });
 });

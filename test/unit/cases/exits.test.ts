@@ -33,8 +33,20 @@ describe('exit sample arithmetic', () => {
 });
 
 describe('machine_options', () => {
-  const spec = (v?: string): CaseSpec => ({ id: 'x', suite: 's', kind: 'boot-micro', machine: 'microvm', accel: ['tcg'], vcpus: 1, memoryMiB: 64,
-    args: v === undefined ? {} : { machine_options: v }, repeat: 1, deadlineSec: 1, tags: [], requires: [] });
+  const spec = (v?: string): CaseSpec => ({
+    id: 'x',
+    suite: 's',
+    kind: 'boot-micro',
+    machine: 'microvm',
+    accel: ['tcg'],
+    vcpus: 1,
+    memoryMiB: 64,
+    args: v === undefined ? {} : { machine_options: v },
+    repeat: 1,
+    deadlineSec: 1,
+    tags: [],
+    requires: [],
+  });
   it('turns key=value items into machine properties', () => {
     expect(machineOptionsOf(spec('pit=off, rtc=off'))).toEqual({ pit: 'off', rtc: 'off' });
     expect(machineOptionsOf(spec())).toBeUndefined();

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { aggregatePerIteration, expandExpectation, flattenVcpuStats, powersOfTwoUpTo, vcpuLabel, vcpuPlan, vcpuSamples } from '../../../src/cases/smp.js';
+import {
+  aggregatePerIteration,
+  expandExpectation,
+  flattenVcpuStats,
+  powersOfTwoUpTo,
+  vcpuLabel,
+  vcpuPlan,
+  vcpuSamples,
+} from '../../../src/cases/smp.js';
 import { attributeSamples, checkExpectation, parseExpectation } from '../../../src/cases/exit-accounting.js';
 import { scalingCounts } from '../../../src/cases/exits-scaling.js';
 import { exitTests } from '../../../src/cases/exits.js';
@@ -9,34 +17,70 @@ const spec = (args: CaseSpec['args'], vcpus = 1) => ({ args, vcpus, suite: 's', 
 
 describe('several vCPUs: counters, declarations, samples', () => {
   it("flattens every vCPU's counters: vCPU 0 under its own names, vCPU k as cpuK.name", () => {
-    expect(flattenVcpuStats([{ exits: 5, halt_exits: 1 }, { exits: 7 }, { io_exits: 2 }])).toEqual({ exits: 5, halt_exits: 1, 'cpu1.exits': 7, 'cpu2.io_exits': 2 });
+    expect(flattenVcpuStats([{ exits: 5, halt_exits: 1 }, { exits: 7 }, { io_exits: 2 }])).toEqual({
+      exits: 5,
+      halt_exits: 1,
+      'cpu1.exits': 7,
+      'cpu2.io_exits': 2,
+    });
     expect(flattenVcpuStats([])).toEqual({});
   });
 
   it('peers.counter declares every vCPU but 0; parallel declares plain counters for every vCPU', () => {
     const e = parseExpectation('exits=0-1 peers.exits=1-2 peers.halt_exits=1');
-    expect(expandExpectation(e, 3, false)).toEqual({ exits: [0, 1], 'cpu1.exits': [1, 2], 'cpu2.exits': [1, 2], 'cpu1.halt_exits': [1, 1], 'cpu2.halt_exits': [1, 1] });
-    expect(expandExpectation(parseExpectation('exits=1 io_exits=1'), 2, true)).toEqual({ exits: [1, 1], io_exits: [1, 1], 'cpu1.exits': [1, 1], 'cpu1.io_exits': [1, 1] });
+    expect(expandExpectation(e, 3, false)).toEqual({
+      exits: [0, 1],
+      'cpu1.exits': [1, 2],
+      'cpu2.exits': [1, 2],
+      'cpu1.halt_exits': [1, 1],
+      'cpu2.halt_exits': [1, 1],
+    });
+    expect(expandExpectation(parseExpectation('exits=1 io_exits=1'), 2, true)).toEqual({
+      exits: [1, 1],
+      io_exits: [1, 1],
+      'cpu1.exits': [1, 1],
+      'cpu1.io_exits': [1, 1],
+    });
     // One vCPU: a peers. declaration names nobody (the guest skips such a test there anyway).
     expect(expandExpectation(e, 1, false)).toEqual({ exits: [0, 1] });
     expect(() => parseExpectation('cpu1.exits=1')).toThrow(/peers\.name/);
   });
 
   it("judges a receiver's counters on their own: a second vCPU's missing halt exit fails its check", () => {
-    const snap = (loop: 'init' | 'null' | 'test', i: number, e0: number, e1: number, h1: number) => ({ loop, i, stats: flattenVcpuStats([{ exits: e0 }, { exits: e1, halt_exits: h1 }]) });
+    const snap = (loop: 'init' | 'null' | 'test', i: number, e0: number, e1: number, h1: number) => ({
+      loop,
+      i,
+      stats: flattenVcpuStats([{ exits: e0 }, { exits: e1, halt_exits: h1 }]),
+    });
     // 100 iterations: vCPU 0 exits once each, vCPU 1 twice with one hlt each; the null windows add 3 and 1.
     const phases = [snap('init', 0, 0, 0, 0), snap('null', 0, 3, 1, 0), snap('test', 0, 106, 202, 100)];
     const acc = attributeSamples(phases, 100);
     expect(acc[0]!.perIteration).toMatchObject({ exits: 1, 'cpu1.exits': 2, 'cpu1.halt_exits': 1 });
-    const ok = checkExpectation(expandExpectation(parseExpectation('exits=0-1 peers.exits=1-2 peers.halt_exits=1'), 2, false), acc);
+    const ok = checkExpectation(
+      expandExpectation(parseExpectation('exits=0-1 peers.exits=1-2 peers.halt_exits=1'), 2, false),
+      acc,
+    );
     expect(ok.every((c) => c.ok)).toBe(true);
     const bad = checkExpectation(expandExpectation(parseExpectation('peers.halt_exits=2'), 2, false), acc);
     expect(bad).toEqual([expect.objectContaining({ counter: 'cpu1.halt_exits', ok: false, measured: 1 })]);
   });
 
   it('reads vsample lines by vCPU and averages the per-iteration figures over the vCPUs, sample by sample', () => {
-    const ev = (cpu: number, i: number, ticks: number, base: number) => ({ type: 'vsample', fields: { test: 'cpuid', cpu: String(cpu), i: String(i), iters: '10', ticks: String(ticks), base: String(base) } });
-    const by = vcpuSamples([ev(1, 1, 300, 100), ev(0, 0, 200, 100), ev(1, 0, 400, 100), ev(0, 1, 100, 50), { type: 'vsample', fields: { test: 'other', cpu: '0' } }, { type: 'sample', fields: {} }], 'cpuid');
+    const ev = (cpu: number, i: number, ticks: number, base: number) => ({
+      type: 'vsample',
+      fields: { test: 'cpuid', cpu: String(cpu), i: String(i), iters: '10', ticks: String(ticks), base: String(base) },
+    });
+    const by = vcpuSamples(
+      [
+        ev(1, 1, 300, 100),
+        ev(0, 0, 200, 100),
+        ev(1, 0, 400, 100),
+        ev(0, 1, 100, 50),
+        { type: 'vsample', fields: { test: 'other', cpu: '0' } },
+        { type: 'sample', fields: {} },
+      ],
+      'cpuid',
+    );
     expect([...by.keys()].sort()).toEqual([0, 1]);
     expect(by.get(1)!.map((s) => s.i)).toEqual([0, 1]);
     expect(aggregatePerIteration(by)).toEqual([(10 + 30) / 2, (5 + 20) / 2]);
@@ -77,11 +121,15 @@ describe('vCPU counts', () => {
     const by = Object.fromEntries(exitTests().map((t) => [t.name, t]));
     for (const name of ['ipi', 'ipi_halt', 'x2apic_ipi', 'tlb_shootdown']) {
       expect(by[name], name).toMatchObject({ cpus: 2, parallel: false, irq: true });
-      expect(Object.keys(by[name]!.expectation).some((k) => k.startsWith('peers.')), name).toBe(true);
+      expect(
+        Object.keys(by[name]!.expectation).some((k) => k.startsWith('peers.')),
+        name,
+      ).toBe(true);
     }
     expect(by.ipi_halt!.expectation['peers.halt_exits']).toEqual([1, 1]);
     expect(by.cpuid).toMatchObject({ cpus: 1, parallel: true });
     expect(by.inl_from_qemu).toMatchObject({ cpus: 1, parallel: true });
-    for (const name of ['self_ipi_sti_nop', 'tscdeadline_immed', 'hlt_lapic_timer', 'wr_tsc_adjust_msr']) expect(by[name]!.parallel, name).toBe(false);
+    for (const name of ['self_ipi_sti_nop', 'tscdeadline_immed', 'hlt_lapic_timer', 'wr_tsc_adjust_msr'])
+      expect(by[name]!.parallel, name).toBe(false);
   });
 });

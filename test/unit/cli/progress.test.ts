@@ -9,7 +9,18 @@ import { caseResult, makeResults, metric } from '../../helpers/results-fixture.j
 
 const plain = new Chalk({ level: 0 });
 const spec = (suite: string, id: string, tags: string[] = []): CaseSpec => ({
-  id, suite, kind: 'k', machine: 'q35', accel: ['kvm', 'tcg'], vcpus: 1, memoryMiB: 64, args: {}, repeat: 1, deadlineSec: 1, tags, requires: [],
+  id,
+  suite,
+  kind: 'k',
+  machine: 'q35',
+  accel: ['kvm', 'tcg'],
+  vcpus: 1,
+  memoryMiB: 64,
+  args: {},
+  repeat: 1,
+  deadlineSec: 1,
+  tags,
+  requires: [],
 });
 
 function sink(isTTY = false) {
@@ -117,7 +128,11 @@ describe('requirementsFromDoctor', () => {
 });
 
 describe('selectCases', () => {
-  const cases = [spec('exits', 'cpuid', ['in-kernel']), spec('exits', 'inl_from_qemu', ['user-space']), spec('boot-micro', 'q35', ['boot'])];
+  const cases = [
+    spec('exits', 'cpuid', ['in-kernel']),
+    spec('exits', 'inl_from_qemu', ['user-space']),
+    spec('boot-micro', 'q35', ['boot']),
+  ];
   const ids = (only?: string[], skip?: string[]) => selectCases(cases, { only, skip }).map((c) => `${c.suite}/${c.id}`);
   it('matches ids, suite/ids, tags and globs; keeps suite order', () => {
     expect(ids(['q35', 'cpuid'])).toEqual(['exits/cpuid', 'boot-micro/q35']);

@@ -1,12 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
-import { IncomparableError, classifyHosts, comparePair, compareRuns, parseThreshold, samplesNeededForAnyVerdict, thresholdFor } from '../../../src/compare/compare.js';
+import {
+  IncomparableError,
+  classifyHosts,
+  comparePair,
+  compareRuns,
+  parseThreshold,
+  samplesNeededForAnyVerdict,
+  thresholdFor,
+} from '../../../src/compare/compare.js';
 import { displayKeys, renderComparison } from '../../../src/report/compare/index.js';
 import { caseResult, makeResults, metric, samplesAround } from '../../helpers/results-fixture.js';
 import type { Results } from '../../../src/results/model.js';
 
 /** A run with `count` metrics; metric i has median 1000·(i+1); `factor` scales metric `shifted`. */
-function run(seed: string, opts: { count?: number; n?: number; cv?: number; shifted?: number; factor?: number; accelerator?: 'kvm' | 'tcg'; hostname?: string } = {}): Results {
+function run(
+  seed: string,
+  opts: {
+    count?: number;
+    n?: number;
+    cv?: number;
+    shifted?: number;
+    factor?: number;
+    accelerator?: 'kvm' | 'tcg';
+    hostname?: string;
+  } = {},
+): Results {
   const { count = 5, n = 30, cv = 0.03, shifted = -1, factor = 1 } = opts;
   const metrics = Array.from({ length: count }, (_, i) =>
     metric(`m${i}.latency`, samplesAround(`${seed}-${i}`, 1000 * (i + 1) * (i === shifted ? factor : 1), n, cv)),
@@ -56,7 +75,11 @@ describe('comparePair', () => {
     const trials = 400;
     let flagged = 0;
     for (let t = 0; t < trials; t++) {
-      const p = comparePair(L('a', run(`null-a-${t}`, { count: 1, n: 15, cv: 0.1 })), L('b', run(`null-b-${t}`, { count: 1, n: 15, cv: 0.1 })), { noiseBand: 0, bootstrap: 50 });
+      const p = comparePair(
+        L('a', run(`null-a-${t}`, { count: 1, n: 15, cv: 0.1 })),
+        L('b', run(`null-b-${t}`, { count: 1, n: 15, cv: 0.1 })),
+        { noiseBand: 0, bootstrap: 50 },
+      );
       if (p.metrics[0]!.pAdjusted < 0.05) flagged++;
     }
     // α = 0.05 plus two binomial standard errors (√(0.05·0.95/400) ≈ 0.011).
@@ -68,7 +91,11 @@ describe('comparePair', () => {
     const trials = 60;
     let anyFlagged = 0;
     for (let t = 0; t < trials; t++) {
-      const p = comparePair(L('a', run(`fw-a-${t}`, { count: 20, n: 12, cv: 0.1 })), L('b', run(`fw-b-${t}`, { count: 20, n: 12, cv: 0.1 })), { noiseBand: 0, bootstrap: 20 });
+      const p = comparePair(
+        L('a', run(`fw-a-${t}`, { count: 20, n: 12, cv: 0.1 })),
+        L('b', run(`fw-b-${t}`, { count: 20, n: 12, cv: 0.1 })),
+        { noiseBand: 0, bootstrap: 20 },
+      );
       if (p.metrics.some((m) => m.pAdjusted < 0.05)) anyFlagged++;
     }
     expect(anyFlagged / trials).toBeLessThanOrEqual(0.05 + 2 * Math.sqrt((0.05 * 0.95) / trials));
@@ -80,17 +107,29 @@ describe('comparePair', () => {
     expect(p.metrics[0]!.needed).toBe(samplesNeededForAnyVerdict(5));
     // 5 metrics → α/5 = 0.01: 2/C(10,5) = 0.0079 suffices, 2/C(8,4) = 0.029 does not.
     expect(samplesNeededForAnyVerdict(5)).toBe(5);
-    expect(renderComparison(compareRuns([L('a', run('a', { n: 3 })), L('b', run('b', { n: 3 }))]), 'text')).toMatch(/too few samples \(3 vs 3; need ≥ 5 per side\)/);
+    expect(renderComparison(compareRuns([L('a', run('a', { n: 3 })), L('b', run('b', { n: 3 }))]), 'text')).toMatch(
+      /too few samples \(3 vs 3; need ≥ 5 per side\)/,
+    );
   });
 
   it('shows labels only where they tell two metrics apart', () => {
     const mk = (seed: string) =>
       makeResults([
-        caseResult('io/rr', { metrics: ['guest', 'host'].map((side) => metric('iops', samplesAround(`${seed}${side}`, 100, 12), { labels: { side } })) }),
-        caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`${seed}c`, 100, 12), { labels: { machine: 'q35' } })] }),
+        caseResult('io/rr', {
+          metrics: ['guest', 'host'].map((side) =>
+            metric('iops', samplesAround(`${seed}${side}`, 100, 12), { labels: { side } }),
+          ),
+        }),
+        caseResult('exits/cpuid', {
+          metrics: [metric('cpuid.latency', samplesAround(`${seed}c`, 100, 12), { labels: { machine: 'q35' } })],
+        }),
       ]);
     const p = comparePair(L('a', mk('a')), L('b', mk('b')));
-    expect([...displayKeys(p).values()]).toEqual(['io/rr/iops{side=guest}', 'io/rr/iops{side=host}', 'exits/cpuid/cpuid.latency']);
+    expect([...displayKeys(p).values()]).toEqual([
+      'io/rr/iops{side=guest}',
+      'io/rr/iops{side=host}',
+      'exits/cpuid/cpuid.latency',
+    ]);
   });
 
   it('lists metrics found on one side only', () => {
@@ -122,7 +161,12 @@ describe('hosts and thresholds', () => {
     expect(parseThreshold('cpuid.latency=10')).toEqual(['cpuid.latency', 0.1]);
     expect(parseThreshold('boot.*=2.5%')).toEqual(['boot.*', 0.025]);
     expect(() => parseThreshold('nonsense')).toThrow(UsageError);
-    const opts = { thresholds: [['boot.*', 0.1], ['exits/cpuid/cpuid.latency', 0.2]] as Array<[string, number]> };
+    const opts = {
+      thresholds: [
+        ['boot.*', 0.1],
+        ['exits/cpuid/cpuid.latency', 0.2],
+      ] as Array<[string, number]>,
+    };
     expect(thresholdFor('boot-micro/q35/boot.total', 'boot.total', opts)).toBe(0.1);
     expect(thresholdFor('exits/cpuid/cpuid.latency', 'cpuid.latency', opts)).toBe(0.2);
     expect(thresholdFor('x/y', 'y', opts)).toBe(0.05);

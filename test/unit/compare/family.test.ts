@@ -21,7 +21,14 @@ function nullRates(compare: (runs: LabelledResults[]) => Comparison[], trials = 
   const run = (label: string): LabelledResults => ({
     label,
     results: makeResults([
-      caseResult('sim/all', { metrics: Array.from({ length: METRICS }, (_, i) => metric(`m${i}.latency`, Array.from({ length: N }, () => 1000 * (i + 1) * Math.exp(0.1 * normal(rng))))) }),
+      caseResult('sim/all', {
+        metrics: Array.from({ length: METRICS }, (_, i) =>
+          metric(
+            `m${i}.latency`,
+            Array.from({ length: N }, () => 1000 * (i + 1) * Math.exp(0.1 * normal(rng))),
+          ),
+        ),
+      }),
     ]),
   });
   let exit4 = 0;
@@ -42,11 +49,18 @@ const opts = { noiseBand: 0, bootstrap: 20, alpha: ALPHA };
 describe('several NEW runs', () => {
   it('one Holm family over all pairs: with no real change exit 4 stays within α', () => {
     const cmp = compareRuns(
-      [0, 1, 2].map((k) => ({ label: `r${k}`, results: makeResults([caseResult('sim/all', { metrics: [metric('a', [1, 2, 3, 4, 5, 6]), metric('b', [2, 3, 4, 5, 6, 7])] })]) })),
+      [0, 1, 2].map((k) => ({
+        label: `r${k}`,
+        results: makeResults([
+          caseResult('sim/all', { metrics: [metric('a', [1, 2, 3, 4, 5, 6]), metric('b', [2, 3, 4, 5, 6, 7])] }),
+        ]),
+      })),
     );
     expect(cmp.family).toBe(4); // 2 metrics × 2 pairs
     const { exit4, anyRejected } = nullRates((runs) => [compareRuns(runs, opts)]);
-    console.log(`null, ${NEW_RUNS} NEW runs × ${METRICS} metrics, ${TRIALS} trials: exit 4 in ${(exit4 * 100).toFixed(1)} %, any rejection in ${(anyRejected * 100).toFixed(1)} % (bound ${(BOUND * 100).toFixed(1)} %)`);
+    console.log(
+      `null, ${NEW_RUNS} NEW runs × ${METRICS} metrics, ${TRIALS} trials: exit 4 in ${(exit4 * 100).toFixed(1)} %, any rejection in ${(anyRejected * 100).toFixed(1)} % (bound ${(BOUND * 100).toFixed(1)} %)`,
+    );
     expect(exit4).toBeLessThanOrEqual(BOUND);
     expect(anyRejected).toBeLessThanOrEqual(BOUND);
     expect(anyRejected).toBeGreaterThan(0); // not degenerate: the test does reject sometimes

@@ -13,8 +13,22 @@ import { caseResult, makeResults, metric, samplesAround } from '../../helpers/re
 const L = (label: string, results: Results) => ({ label, results });
 
 /** One case `exits/x` with one metric `x.latency` of n samples around `median`. */
-function one(seed: string, median: number, extra: Parameters<typeof metric>[2] = {}, n = 15, accelerator: 'kvm' | 'tcg' = 'kvm'): Results {
-  return makeResults([caseResult('exits/x', { accelerator, metrics: [metric('x.latency', samplesAround(seed, median, n, 0.02), { accelerator, ...extra })] })], { run: { accelerator } });
+function one(
+  seed: string,
+  median: number,
+  extra: Parameters<typeof metric>[2] = {},
+  n = 15,
+  accelerator: 'kvm' | 'tcg' = 'kvm',
+): Results {
+  return makeResults(
+    [
+      caseResult('exits/x', {
+        accelerator,
+        metrics: [metric('x.latency', samplesAround(seed, median, n, 0.02), { accelerator, ...extra })],
+      }),
+    ],
+    { run: { accelerator } },
+  );
 }
 
 describe('rows that are never judged', () => {
@@ -79,10 +93,14 @@ describe('execution mode (native, emulated, tcg)', () => {
   it('refuses native against emulated figures unless --force, then notes every row', () => {
     const base = exitsResults('a', { execution: 'native' });
     const next = exitsResults('b', { execution: 'emulated' });
-    expect(() => compareRuns([L('base', base), L('new', next)])).toThrow(/native execution in base, emulated in new \(and 8 more metrics\).*not comparable/);
+    expect(() => compareRuns([L('base', base), L('new', next)])).toThrow(
+      /native execution in base, emulated in new \(and 8 more metrics\).*not comparable/,
+    );
     const cmp = compareRuns([L('base', base), L('new', next)], { force: true });
     const p = cmp.pairs[0]!;
-    expect(p.metrics.every((m) => m.forced.includes('execution') && m.notes.includes('execution differs: native vs emulated'))).toBe(true);
+    expect(
+      p.metrics.every((m) => m.forced.includes('execution') && m.notes.includes('execution differs: native vs emulated')),
+    ).toBe(true);
     expect(p.metrics.every((m) => m.verdict !== 'not-comparable')).toBe(true);
     expect(renderComparison(cmp, 'text')).toMatch(/--force: 9 metrics compare different execution modes \(native → emulated\)/);
   });
@@ -93,7 +111,9 @@ describe('execution mode (native, emulated, tcg)', () => {
     next.cases[0]!.execution = { mode: 'emulated', evidence: ['fixture'] };
     expect(() => comparePair(L('base', base), L('new', next))).toThrow(IncomparableError);
     for (const m of base.cases[0]!.metrics) m.execution = 'tcg';
-    expect(() => comparePair(L('base', base), L('new', next))).toThrow(/tcg execution in base, emulated in new \(and 2 more metrics\)/);
+    expect(() => comparePair(L('base', base), L('new', next))).toThrow(
+      /tcg execution in base, emulated in new \(and 2 more metrics\)/,
+    );
   });
 
   it('unknown or absent execution on either side is no reason to refuse', () => {
@@ -101,7 +121,10 @@ describe('execution mode (native, emulated, tcg)', () => {
     expect(executionsClash(undefined, 'emulated')).toBe(false);
     expect(executionsClash('native', 'native')).toBe(false);
     expect(executionsClash('emulated', 'tcg')).toBe(true);
-    const p = comparePair(L('a', exitsResults('a', { execution: 'native' })), L('b', exitsResults('b', { execution: 'unknown' })));
+    const p = comparePair(
+      L('a', exitsResults('a', { execution: 'native' })),
+      L('b', exitsResults('b', { execution: 'unknown' })),
+    );
     expect(p.metrics.every((m) => m.forced.length === 0 && m.notes.every((n) => !/execution/.test(n)))).toBe(true);
     expect(comparePair(L('a', exitsResults('a')), L('b', exitsResults('b', { execution: 'emulated' }))).metrics).toHaveLength(9);
   });
@@ -121,15 +144,24 @@ describe('VM configuration', () => {
       { caseId: 'exits/vmcall', key: 'cpu', base: 'host', new: 'host,-arch-capabilities' },
       { caseId: 'exits/inl_from_qemu', key: 'halt_poll_ns', base: '200000', new: '0' },
     ]);
-    for (const m of p.metrics) expect(m.notes, m.key).toContain(m.caseId === 'exits/inl_from_qemu' ? 'VM configuration differs: halt_poll_ns' : 'VM configuration differs: cpu');
-    expect(vmLines(p)).toEqual(['VM configuration differs: cpu host → host,-arch-capabilities (exits/cpuid, exits/vmcall)', 'VM configuration differs: halt_poll_ns 200000 → 0 (exits/inl_from_qemu)']);
-    for (const f of ['text', 'md', 'html', 'junit'] as const) expect(renderComparison(cmp, f), f).toContain('VM configuration differs: cpu host → host,-arch-capabilities');
+    for (const m of p.metrics)
+      expect(m.notes, m.key).toContain(
+        m.caseId === 'exits/inl_from_qemu' ? 'VM configuration differs: halt_poll_ns' : 'VM configuration differs: cpu',
+      );
+    expect(vmLines(p)).toEqual([
+      'VM configuration differs: cpu host → host,-arch-capabilities (exits/cpuid, exits/vmcall)',
+      'VM configuration differs: halt_poll_ns 200000 → 0 (exits/inl_from_qemu)',
+    ]);
+    for (const f of ['text', 'md', 'html', 'junit'] as const)
+      expect(renderComparison(cmp, f), f).toContain('VM configuration differs: cpu host → host,-arch-capabilities');
     expect(p.counts['not-comparable']).toBe(0); // flagged, not refused
   });
 
   it('a key present on one side only differs; a run without records flags nothing', () => {
     const a = caseResult('exits/x', { vm: { cpu: 'host' } });
-    expect(vmDifferences(a, caseResult('exits/x', { vm: { cpu: 'host', apicv: 'N' } }))).toEqual([{ caseId: 'exits/x', key: 'apicv', base: undefined, new: 'N' }]);
+    expect(vmDifferences(a, caseResult('exits/x', { vm: { cpu: 'host', apicv: 'N' } }))).toEqual([
+      { caseId: 'exits/x', key: 'apicv', base: undefined, new: 'N' },
+    ]);
     expect(vmDifferences(a, caseResult('exits/x'))).toEqual([]);
     expect(comparePair(L('a', exitsResults('a', { vm })), L('b', exitsResults('b'))).vmDiffs).toEqual([]);
   });
@@ -137,7 +169,9 @@ describe('VM configuration', () => {
 
 describe('marks', () => {
   it('every verdict has its own mark', () => {
-    const marks = (['regressed', 'improved', 'unchanged', 'inconclusive', 'too-few', 'not-comparable'] as const).map(verdictSymbol);
+    const marks = (['regressed', 'improved', 'unchanged', 'inconclusive', 'too-few', 'not-comparable'] as const).map(
+      verdictSymbol,
+    );
     expect(new Set(marks).size).toBe(marks.length);
     expect(verdictSymbol('inconclusive')).not.toBe('~');
   });

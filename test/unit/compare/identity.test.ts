@@ -13,12 +13,24 @@ const L = (label: string, results: Results) => ({ label, results });
 
 describe('metric identity', () => {
   it('leaves measured-value labels out of the key', () => {
-    const labels = { machine: 'microvm', from: 'spawn', to: 'firmware', p90_ms: '123.4', wait_ns: '5', share_pct: '7', tail_us: '9' };
+    const labels = {
+      machine: 'microvm',
+      from: 'spawn',
+      to: 'firmware',
+      p90_ms: '123.4',
+      wait_ns: '5',
+      share_pct: '7',
+      tail_us: '9',
+    };
     expect(identityLabels(labels)).toEqual({ from: 'spawn', machine: 'microvm', to: 'firmware' });
-    expect(metricKey('boot-linux/microvm', { name: 'boot.spawn_to_firmware', labels })).toBe('boot-linux/microvm/boot.spawn_to_firmware{from=spawn,machine=microvm,to=firmware}');
+    expect(metricKey('boot-linux/microvm', { name: 'boot.spawn_to_firmware', labels })).toBe(
+      'boot-linux/microvm/boot.spawn_to_firmware{from=spawn,machine=microvm,to=firmware}',
+    );
     expect(identityLabels({ p90_ms: '1' })).toBeUndefined();
     // Dimension labels still separate metrics.
-    expect(metricKey('io/rr', { name: 'iops', labels: { side: 'guest' } })).not.toBe(metricKey('io/rr', { name: 'iops', labels: { side: 'host' } }));
+    expect(metricKey('io/rr', { name: 'iops', labels: { side: 'guest' } })).not.toBe(
+      metricKey('io/rr', { name: 'iops', labels: { side: 'host' } }),
+    );
   });
 
   it('pairs boot-linux metrics whose p90 labels differ, and a 100 → 200 ms boot is a regression', () => {
@@ -45,7 +57,9 @@ describe('metric identity', () => {
     const dup = { ...base.cases[0]!.metrics[0]!, labels: { ...base.cases[0]!.metrics[0]!.labels, p90_ms: '999.0' } };
     base.cases[0]!.metrics.push(dup);
     const cmp = compareRuns([L('base', base), L('new', bootLinuxResults('b', 100))]);
-    expect(cmp.pairs[0]!.warnings).toEqual(['base has more than one metric boot-linux/microvm/boot.spawn_to_firmware{from=spawn,machine=microvm,to=firmware}: the first is compared']);
+    expect(cmp.pairs[0]!.warnings).toEqual([
+      'base has more than one metric boot-linux/microvm/boot.spawn_to_firmware{from=spawn,machine=microvm,to=firmware}: the first is compared',
+    ]);
     expect(cmp.pairs[0]!.metrics).toHaveLength(3);
     expect(renderComparison(cmp, 'text')).toContain('base has more than one metric');
   });
@@ -54,7 +68,9 @@ describe('metric identity', () => {
     const p = compareRuns([L('a', richResults('one')), L('b', richResults('two'))]).pairs[0]!;
     expect(p.onlyBase).toEqual([]);
     expect(p.onlyNew).toEqual([]);
-    const metrics = richResults('one').cases.filter((c) => c.status !== 'skip').reduce((s, c) => s + c.metrics.length, 0);
+    const metrics = richResults('one')
+      .cases.filter((c) => c.status !== 'skip')
+      .reduce((s, c) => s + c.metrics.length, 0);
     expect(p.metrics).toHaveLength(metrics);
   });
 

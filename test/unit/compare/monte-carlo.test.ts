@@ -7,7 +7,15 @@
 import { describe, expect, it } from 'vitest';
 import { compareRuns } from '../../../src/compare/compare.js';
 import { seededRng } from '../../../src/stats/random.js';
-import { EXACT_MAX_N, MC_MAX_PERMUTATIONS, MC_TAIL_HITS, mannWhitney, minimumP, monteCarloRankSumP, ranks } from '../../../src/compare/stats.js';
+import {
+  EXACT_MAX_N,
+  MC_MAX_PERMUTATIONS,
+  MC_TAIL_HITS,
+  mannWhitney,
+  minimumP,
+  monteCarloRankSumP,
+  ranks,
+} from '../../../src/compare/stats.js';
 import { caseResult, makeResults, metric } from '../../helpers/results-fixture.js';
 
 /** n samples on a coarse grid (step 1 around `centre`), so that the two sides share many values. */
@@ -75,7 +83,12 @@ describe('Monte Carlo permutation p-values', () => {
   });
 
   it('stops early for p far from zero and spends splits only where the smallest Holm threshold needs them', () => {
-    const same = monteCarloRankSumP(ranksDoubled(tied('e-a', 50, 30), tied('e-b', 50, 30)), 50, observed(tied('e-a', 50, 30), tied('e-b', 50, 30)), { rng: seededRng('e'), family: 100 });
+    const same = monteCarloRankSumP(
+      ranksDoubled(tied('e-a', 50, 30), tied('e-b', 50, 30)),
+      50,
+      observed(tied('e-a', 50, 30), tied('e-b', 50, 30)),
+      { rng: seededRng('e'), family: 100 },
+    );
     expect(same.permutations).toBeLessThan(2_000);
     expect(same.p).toBeGreaterThan(0.05);
     // Complete separation of two tied samples: the true p (2 / C(100, 50) ~ 2e-29) is beyond any
@@ -89,14 +102,27 @@ describe('Monte Carlo permutation p-values', () => {
       expect(r.p).toBeGreaterThanOrEqual(minimumP(50, 50));
     }
     // Elsewhere it runs until the smaller tail has MC_TAIL_HITS hits (p ≈ 2·hits/L), or to the cap.
-    const near = mannWhitney(tied('t-a', 40, 10, 4), tied('t-b', 40, 11, 4), { forceMethod: 'monte-carlo', mc: { rng: seededRng('t'), family: 10 } });
+    const near = mannWhitney(tied('t-a', 40, 10, 4), tied('t-b', 40, 11, 4), {
+      forceMethod: 'monte-carlo',
+      mc: { rng: seededRng('t'), family: 10 },
+    });
     const cap = Math.ceil((100 * 10) / 0.05);
-    expect(near.permutations === cap || Math.abs(near.p - (2 * MC_TAIL_HITS) / near.permutations!) < 1e-12, `p ${near.p} after ${near.permutations}`).toBe(true);
+    expect(
+      near.permutations === cap || Math.abs(near.p - (2 * MC_TAIL_HITS) / near.permutations!) < 1e-12,
+      `p ${near.p} after ${near.permutations}`,
+    ).toBe(true);
   });
 
   it('compare uses it per metric, seeded from --seed and the metric key, and says so', () => {
     const mk = (seed: string, shift: number) =>
-      makeResults([caseResult('exits/cpuid', { metrics: [metric('cpuid.ticks', tied(`${seed}-t`, 40, 100 + shift), { unit: 'tsc_ticks' }), metric('cpuid.latency', tied(`${seed}-l`, 40, 50))] })]);
+      makeResults([
+        caseResult('exits/cpuid', {
+          metrics: [
+            metric('cpuid.ticks', tied(`${seed}-t`, 40, 100 + shift), { unit: 'tsc_ticks' }),
+            metric('cpuid.latency', tied(`${seed}-l`, 40, 50)),
+          ],
+        }),
+      ]);
     const runs = [
       { label: 'base', results: mk('base', 0) },
       { label: 'new', results: mk('new', 10) },

@@ -22,7 +22,9 @@ describe('detectableShift', () => {
     ] as const) {
       const shift = detectableShift({ n1: n, n2: n, cv, family: m });
       const power = simulatePower(n, { shift, cv, metrics: m, trials: 300, bootstrap: 1000, seed: `power-line:${n}:${m}:${cv}` });
-      console.log(`n=${n}, ${m} metrics, CV ${cv * 100} %: detectable +${(shift * 100).toFixed(1)} %, simulated power there ${power.toFixed(3)}`);
+      console.log(
+        `n=${n}, ${m} metrics, CV ${cv * 100} %: detectable +${(shift * 100).toFixed(1)} %, simulated power there ${power.toFixed(3)}`,
+      );
       // The closed form is slightly optimistic where few samples meet a big family (the exact
       // test's discreteness): 0.81 at 11 samples and 200 metrics, the worst case in docs/compare.md.
       expect(power, `n=${n} m=${m} cv=${cv}`).toBeGreaterThanOrEqual(DETECT_POWER - 0.1);
@@ -69,7 +71,9 @@ describe('the power line', () => {
     makeResults([
       caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`${seed}-c`, 1500 * slower, 11, 0.1))] }),
       caseResult('exits/vmcall', { metrics: [metric('vmcall.latency', samplesAround(`${seed}-v`, 2500, 11, 0.02))] }),
-      caseResult('boot-micro/microvm', { metrics: [metric('boot.spawn_to_exit', samplesAround(`${seed}-b`, 150, 11, 0.3), { unit: 'ms' })] }),
+      caseResult('boot-micro/microvm', {
+        metrics: [metric('boot.spawn_to_exit', samplesAround(`${seed}-b`, 150, 11, 0.3), { unit: 'ms' })],
+      }),
     ]);
   const cmp = compareRuns([
     { label: 'base', results: run('b', 1) },
@@ -83,16 +87,21 @@ describe('the power line', () => {
     expect(p.power.n).toEqual([11, 11]);
     expect(p.power.range[0]).toBeLessThan(p.power.shift);
     expect(p.power.range[1]).toBeGreaterThan(p.power.shift);
-    for (const r of p.metrics) expect(r.detectable).toBe(detectableShift({ n1: 11, n2: 11, cv: r.cv!, family: 3, noiseBand: 0.05 }));
+    for (const r of p.metrics)
+      expect(r.detectable).toBe(detectableShift({ n1: 11, n2: 11, cv: r.cv!, family: 3, noiseBand: 0.05 }));
     const line = powerLine(p);
-    expect(line).toMatch(/^power: with 3 tested metrics and 11 samples a side, the smallest shift this comparison could confirm at 90 % power is \+\d+(\.\d)? % \(−\d+(\.\d)? % for an improvement\) at the median measured CV of \d+(\.\d)? %; per metric \+\d+(\.\d)? % to \+\d+ %$/);
+    expect(line).toMatch(
+      /^power: with 3 tested metrics and 11 samples a side, the smallest shift this comparison could confirm at 90 % power is \+\d+(\.\d)? % \(−\d+(\.\d)? % for an improvement\) at the median measured CV of \d+(\.\d)? %; per metric \+\d+(\.\d)? % to \+\d+ %$/,
+    );
   });
 
   it('is in every view: text, Markdown, JSON (as figures and as the line), JUnit and HTML', () => {
     const line = powerLine(p);
     expect(renderComparison(cmp, 'text')).toContain(line);
     expect(renderComparison(cmp, 'md')).toContain(line);
-    const json = JSON.parse(renderComparison(cmp, 'json')) as { pairs: Array<{ power: { line: string; shift: number; family: number } }> };
+    const json = JSON.parse(renderComparison(cmp, 'json')) as {
+      pairs: Array<{ power: { line: string; shift: number; family: number } }>;
+    };
     expect(json.pairs[0]!.power.line).toBe(line);
     expect(json.pairs[0]!.power.shift).toBeCloseTo(p.power.shift, 12);
     expect(renderComparison(cmp, 'junit')).toContain('name="power"');
@@ -100,11 +109,14 @@ describe('the power line', () => {
   });
 
   it('says so when nothing was tested', () => {
-    const one = (s: string) => makeResults([caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(s, 1500, 3))] })]);
+    const one = (s: string) =>
+      makeResults([caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(s, 1500, 3))] })]);
     const few = compareRuns([
       { label: 'base', results: one('x') },
       { label: 'new', results: one('y') },
     ]);
-    expect(powerLine(few.pairs[0]!)).toBe('power: no metric of this pair was tested (family of 0), so no shift could be confirmed');
+    expect(powerLine(few.pairs[0]!)).toBe(
+      'power: no metric of this pair was tested (family of 0), so no shift could be confirmed',
+    );
   });
 });

@@ -43,7 +43,10 @@ describe('Hodges–Lehmann shift of round medians', () => {
 
   it('gives the ratio for a pure scale change, the linear shift relative to |base| at values ≤ 0, and no interval 3 vs 3', () => {
     const a = [90, 100, 110, 120];
-    const hl = hodgesLehmann(a, a.map((v) => v * 1.5));
+    const hl = hodgesLehmann(
+      a,
+      a.map((v) => v * 1.5),
+    );
     expect(hl.scale).toBe('log');
     expect(hl.change).toBeCloseTo(0.5, 12);
     const lin = hodgesLehmann([-12, -10, -8, -11], [-22, -20, -18, -21]);
@@ -57,7 +60,11 @@ describe('Hodges–Lehmann shift of round medians', () => {
  * Runs where every guest has its own offset (between-guest CV `between`) and its samples scatter
  * around it (within-guest CV `within`). `rounds` guests a side, `n` samples each.
  */
-function nestedRun(rng: Rng, label: string, o: { metrics: number; rounds: number; n: number; between: number; within: number; shift?: number }): LabelledResults {
+function nestedRun(
+  rng: Rng,
+  label: string,
+  o: { metrics: number; rounds: number; n: number; between: number; within: number; shift?: number },
+): LabelledResults {
   const metrics = Array.from({ length: o.metrics }, (_, i) => {
     const samples: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
@@ -69,7 +76,12 @@ function nestedRun(rng: Rng, label: string, o: { metrics: number; rounds: number
   return { label, results: makeResults([caseResult('sim/all', { metrics })]) };
 }
 
-function rates(trials: number, seed: string, o: Parameters<typeof nestedRun>[2], shift = 0): { exit4: number; detected: number; cmp: Comparison } {
+function rates(
+  trials: number,
+  seed: string,
+  o: Parameters<typeof nestedRun>[2],
+  shift = 0,
+): { exit4: number; detected: number; cmp: Comparison } {
   const rng = seededRng(seed);
   let exit4 = 0;
   let detected = 0;
@@ -89,18 +101,24 @@ describe('guest-to-guest noise (A/A sessions)', () => {
 
   it('one guest a side, samples as replicates: identical variants come out regressed far more often than α (the defect)', () => {
     const r = rates(TRIALS, 'pseudo', { ...nested, rounds: 1 });
-    console.log(`one guest a side, 10 metrics, between-guest CV 8 %, within 1 %: exit 4 in ${(r.exit4 * 100).toFixed(1)} % of ${TRIALS} A/A sessions`);
+    console.log(
+      `one guest a side, 10 metrics, between-guest CV 8 %, within 1 %: exit 4 in ${(r.exit4 * 100).toFixed(1)} % of ${TRIALS} A/A sessions`,
+    );
     expect(r.exit4).toBeGreaterThan(0.3);
     expect(r.cmp.pairs[0]!.warnings.join(' ')).toMatch(/one guest: its samples are tested as if independent/);
   });
 
   it('seven rounds a side, tested round against round: exit 4 stays within α, and every row says so', () => {
     const r = rates(TRIALS, 'rounds', { ...nested, rounds: 7 });
-    console.log(`7 rounds a side, same noise: exit 4 in ${(r.exit4 * 100).toFixed(1)} % of ${TRIALS} A/A sessions (bound ${(BOUND * 100).toFixed(1)} %)`);
+    console.log(
+      `7 rounds a side, same noise: exit 4 in ${(r.exit4 * 100).toFixed(1)} % of ${TRIALS} A/A sessions (bound ${(BOUND * 100).toFixed(1)} %)`,
+    );
     expect(r.exit4).toBeLessThanOrEqual(BOUND);
     const p = r.cmp.pairs[0]!;
     expect(r.cmp.replicates).toBe('rounds');
-    expect(p.metrics.every((m) => m.test === 'exact' && m.replicate === 'round' && m.base.rounds === 7 && m.new.rounds === 7)).toBe(true);
+    expect(
+      p.metrics.every((m) => m.test === 'exact' && m.replicate === 'round' && m.base.rounds === 7 && m.new.rounds === 7),
+    ).toBe(true);
     expect(p.warnings).toEqual([]);
     expect(p.power.unit).toBe('rounds');
   });
@@ -110,14 +128,18 @@ describe('guest-to-guest noise (A/A sessions)', () => {
     let exit4 = 0;
     const run = (label: string): LabelledResults => ({
       label,
-      results: makeResults([caseResult('sim/all', { metrics: Array.from({ length: 6 }, (_, i) => {
-        const samples: number[] = [];
-        for (let r = 0; r < 7; r++) {
-          const guest = 1000 * (i + 1) * (rng() < 0.5 ? 1 : 1.7);
-          for (let k = 0; k < 11; k++) samples.push(guest * Math.exp(0.01 * normal(rng)));
-        }
-        return metric(`m${i}.latency`, samples, { rounds: Array.from({ length: 7 }, () => 11) });
-      }) })]),
+      results: makeResults([
+        caseResult('sim/all', {
+          metrics: Array.from({ length: 6 }, (_, i) => {
+            const samples: number[] = [];
+            for (let r = 0; r < 7; r++) {
+              const guest = 1000 * (i + 1) * (rng() < 0.5 ? 1 : 1.7);
+              for (let k = 0; k < 11; k++) samples.push(guest * Math.exp(0.01 * normal(rng)));
+            }
+            return metric(`m${i}.latency`, samples, { rounds: Array.from({ length: 7 }, () => 11) });
+          }),
+        }),
+      ]),
     });
     for (let t = 0; t < TRIALS; t++) if (compareRuns([run('A'), run('B')], { bootstrap: 50 }).regressions > 0) exit4++;
     console.log(`7 rounds a side, bimodal guests: exit 4 in ${((exit4 / TRIALS) * 100).toFixed(1)} % of ${TRIALS} A/A sessions`);
@@ -128,7 +150,9 @@ describe('guest-to-guest noise (A/A sessions)', () => {
     const o = { ...nested, rounds: 7 };
     const r = rates(100, 'rounds-power', o, Math.log(1.5));
     const stated = r.cmp.pairs[0]!.power.shift;
-    console.log(`7 rounds a side, +50 % planted: regressed in ${(r.detected * 100).toFixed(1)} % of metrics; the power line's shift at ${DETECT_POWER * 100} % power: +${(stated * 100).toFixed(0)} %`);
+    console.log(
+      `7 rounds a side, +50 % planted: regressed in ${(r.detected * 100).toFixed(1)} % of metrics; the power line's shift at ${DETECT_POWER * 100} % power: +${(stated * 100).toFixed(0)} %`,
+    );
     expect(r.detected).toBeGreaterThanOrEqual(0.85);
     expect(stated).toBeGreaterThan(0.1);
     expect(stated).toBeLessThan(0.5);
@@ -145,7 +169,17 @@ describe('guest-to-guest noise (A/A sessions)', () => {
     const rng = seededRng('per-guest');
     const run = (label: string): LabelledResults => ({
       label,
-      results: makeResults([caseResult('sim/boot', { metrics: [metric('boot.total', Array.from({ length: 33 }, () => 50 * Math.exp(0.05 * normal(rng))), { unit: 'ms', perGuest: true, rounds: [11, 11, 11] })] })]),
+      results: makeResults([
+        caseResult('sim/boot', {
+          metrics: [
+            metric(
+              'boot.total',
+              Array.from({ length: 33 }, () => 50 * Math.exp(0.05 * normal(rng))),
+              { unit: 'ms', perGuest: true, rounds: [11, 11, 11] },
+            ),
+          ],
+        }),
+      ]),
     });
     const cmp = compareRuns([run('A'), run('B')]);
     const m = cmp.pairs[0]!.metrics[0]!;
@@ -156,7 +190,10 @@ describe('guest-to-guest noise (A/A sessions)', () => {
 
   it('rounds on one side only, or fewer than three: samples are tested, and the row says why', () => {
     const rng = seededRng('uneven');
-    const cmp = compareRuns([nestedRun(rng, 'A', { ...nested, metrics: 1, rounds: 2 }), nestedRun(rng, 'B', { ...nested, metrics: 1, rounds: 3 })]);
+    const cmp = compareRuns([
+      nestedRun(rng, 'A', { ...nested, metrics: 1, rounds: 2 }),
+      nestedRun(rng, 'B', { ...nested, metrics: 1, rounds: 3 }),
+    ]);
     const m = cmp.pairs[0]!.metrics[0]!;
     expect(m.replicate).toBe('sample');
     expect(m.notes.join(' ')).toMatch(/rounds 2 vs 3: fewer than 3 a side/);

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { seededRng } from '../../../src/stats/random.js';
-import { bootstrapChangeCI, exactRankSumCounts, exactUCounts, geometricMean, holm, mannWhitney, minimumP, normalSf, ranks, resampleMedian, resampleMedianBruteForce, tieGroups } from '../../../src/compare/stats.js';
+import {
+  bootstrapChangeCI,
+  exactRankSumCounts,
+  exactUCounts,
+  geometricMean,
+  holm,
+  mannWhitney,
+  minimumP,
+  normalSf,
+  ranks,
+  resampleMedian,
+  resampleMedianBruteForce,
+  tieGroups,
+} from '../../../src/compare/stats.js';
 
 /** Largest U whose exact two-sided p is ≤ alpha: the table's critical value (−1 if none). */
 function criticalU(n1: number, n2: number, alpha = 0.05): number {
@@ -64,7 +77,16 @@ describe('Mann-Whitney U', () => {
 
   it('reproduces published two-sided α=0.05 critical values', () => {
     // Standard Mann-Whitney table (two-tailed, α = .05): n1=n2=4 → 0, 5 → 2, 6 → 5, 7 → 8, 8 → 13, 10 → 23, 20 → 127; (5,10) → 8.
-    const table: Array<[number, number, number]> = [[4, 4, 0], [5, 5, 2], [6, 6, 5], [7, 7, 8], [8, 8, 13], [10, 10, 23], [20, 20, 127], [5, 10, 8]];
+    const table: Array<[number, number, number]> = [
+      [4, 4, 0],
+      [5, 5, 2],
+      [6, 6, 5],
+      [7, 7, 8],
+      [8, 8, 13],
+      [10, 10, 23],
+      [20, 20, 127],
+      [5, 10, 8],
+    ];
     for (const [a, b, crit] of table) expect(criticalU(a, b), `n1=${a} n2=${b}`).toBe(crit);
   });
 

@@ -14,11 +14,15 @@ import { caseResult, makeResults, metric, samplesAround } from '../../helpers/re
 const L = (label: string, results: Results) => ({ label, results });
 
 describe('judge', () => {
-  const j = (pAdjusted: number, ci: [number, number], better: 'lower' | 'higher' = 'lower', threshold = 0.05) => judge({ pAdjusted, ci, threshold, better }, 0.05);
+  const j = (pAdjusted: number, ci: [number, number], better: 'lower' | 'higher' = 'lower', threshold = 0.05) =>
+    judge({ pAdjusted, ci, threshold, better }, 0.05);
 
   it('calls a significant change whose interval reaches back into the band inconclusive', () => {
     // Issue 11: +12 % with CI [−43 %, +120 %] was called regressed.
-    expect(j(0.01, [-0.43, 1.2])).toEqual({ verdict: 'inconclusive', note: 'significant, but the interval reaches into the noise band' });
+    expect(j(0.01, [-0.43, 1.2])).toEqual({
+      verdict: 'inconclusive',
+      note: 'significant, but the interval reaches into the noise band',
+    });
     expect(j(0.01, [0.03, 0.2]).verdict).toBe('inconclusive');
   });
 
@@ -27,7 +31,10 @@ describe('judge', () => {
     expect(j(0.01, [0.08, 0.15], 'higher').verdict).toBe('improved');
     expect(j(0.01, [-0.15, -0.08]).verdict).toBe('improved');
     expect(j(0.01, [-0.15, -0.08], 'higher').verdict).toBe('regressed');
-    expect(j(0.06, [0.08, 0.15])).toEqual({ verdict: 'inconclusive', note: 'the interval lies beyond the noise band but the test does not confirm it after correction' });
+    expect(j(0.06, [0.08, 0.15])).toEqual({
+      verdict: 'inconclusive',
+      note: 'the interval lies beyond the noise band but the test does not confirm it after correction',
+    });
   });
 
   it('unchanged only with the whole interval inside the band', () => {
@@ -59,7 +66,11 @@ describe('verdicts agree with their intervals', () => {
       for (let t = 0; t < 12; t++) {
         const shifts = [1, 1, 1.04, 1.12, 1.3, 0.75, 1.6, 1];
         const mk = (side: 'a' | 'b') =>
-          makeResults([caseResult('sim/x', { metrics: shifts.map((f, i) => metric(`m${i}`, draw(rng, kind, 11 + (i % 3) * 5, side === 'b' ? f : 1))) })]);
+          makeResults([
+            caseResult('sim/x', {
+              metrics: shifts.map((f, i) => metric(`m${i}`, draw(rng, kind, 11 + (i % 3) * 5, side === 'b' ? f : 1))),
+            }),
+          ]);
         const p = compareRuns([L('a', mk('a')), L('b', mk('b'))], { bootstrap: 400 }).pairs[0]!;
         for (const m of p.metrics) {
           rows++;
@@ -70,7 +81,11 @@ describe('verdicts agree with their intervals', () => {
           if (m.verdict === 'improved') expect(hi < -m.threshold && m.pAdjusted < 0.05, where).toBe(true);
           if (m.verdict === 'regressed' || m.verdict === 'improved') expect(lo <= 0 && hi >= 0, where).toBe(false);
           if (m.verdict === 'unchanged') expect(lo >= -m.threshold && hi <= m.threshold, where).toBe(true);
-          if (m.verdict === 'inconclusive') expect((lo >= -m.threshold && hi <= m.threshold) || (m.pAdjusted < 0.05 && (lo > m.threshold || hi < -m.threshold)), where).toBe(false);
+          if (m.verdict === 'inconclusive')
+            expect(
+              (lo >= -m.threshold && hi <= m.threshold) || (m.pAdjusted < 0.05 && (lo > m.threshold || hi < -m.threshold)),
+              where,
+            ).toBe(false);
         }
       }
     }
@@ -81,7 +96,8 @@ describe('verdicts agree with their intervals', () => {
 
   it('shows inconclusive with its own mark in every view', () => {
     // 12 % slower at CV 30 % on 11 samples: the interval cannot settle it.
-    const mk = (seed: string, f: number) => makeResults([caseResult('exits/x', { metrics: [metric('x.latency', samplesAround(seed, 1000 * f, 11, 0.3))] })]);
+    const mk = (seed: string, f: number) =>
+      makeResults([caseResult('exits/x', { metrics: [metric('x.latency', samplesAround(seed, 1000 * f, 11, 0.3))] })]);
     const cmp = compareRuns([L('base', mk('a', 1)), L('new', mk('b', 1.12))]);
     const row = cmp.pairs[0]!.metrics[0]!;
     expect(row.verdict).toBe('inconclusive');
@@ -96,14 +112,29 @@ describe('verdicts agree with their intervals', () => {
 
 describe('geomean', () => {
   const rowsIn = (p: { metrics: MetricComparison[] }, names: string[]) => p.metrics.filter((m) => names.includes(m.name));
-  const gm = (rows: MetricComparison[]) => Math.exp(rows.reduce((s, m) => s + Math.log(m.new.median / m.base.median), 0) / rows.length);
+  const gm = (rows: MetricComparison[]) =>
+    Math.exp(rows.reduce((s, m) => s + Math.log(m.new.median / m.base.median), 0) / rows.length);
 
   it('counts an exit once (ns, not its ticks), and leaves out too-few and not-comparable rows', () => {
     const base = exitsResults('a');
     const next = exitsResults('b', { factor: { vmcall: 1.3 } });
     // A too-few row and a unit mismatch: neither may move the geomean.
-    base.cases.push(caseResult('boot-micro/q35', { metrics: [metric('boot.spawn_to_exit', [10, 11, 12], { unit: 'ms' }), metric('boot.entry_to_exit', samplesAround('e', 5, 11), { unit: 'ms' })] }));
-    next.cases.push(caseResult('boot-micro/q35', { metrics: [metric('boot.spawn_to_exit', [90, 91, 92], { unit: 'ms' }), metric('boot.entry_to_exit', samplesAround('f', 0.5, 11), { unit: 's' })] }));
+    base.cases.push(
+      caseResult('boot-micro/q35', {
+        metrics: [
+          metric('boot.spawn_to_exit', [10, 11, 12], { unit: 'ms' }),
+          metric('boot.entry_to_exit', samplesAround('e', 5, 11), { unit: 'ms' }),
+        ],
+      }),
+    );
+    next.cases.push(
+      caseResult('boot-micro/q35', {
+        metrics: [
+          metric('boot.spawn_to_exit', [90, 91, 92], { unit: 'ms' }),
+          metric('boot.entry_to_exit', samplesAround('f', 0.5, 11), { unit: 's' }),
+        ],
+      }),
+    );
     const p = compareRuns([L('a', base), L('b', next)]).pairs[0]!;
     expect(p.counts['too-few']).toBe(1);
     expect(p.counts['not-comparable']).toBe(1);
@@ -111,7 +142,9 @@ describe('geomean', () => {
     expect(expected).toHaveLength(6);
     expect(p.geomean).toMatchObject({ rows: 6, excludedDuplicate: 3, excludedNonPositive: 0 });
     expect(p.geomean.costRatio).toBeCloseTo(gm(expected), 12);
-    expect(renderComparison(compareRuns([L('a', base), L('b', next)]), 'text')).toMatch(/geomean \+\d+\.\d% cost \(worse\) over 6 metrics/);
+    expect(renderComparison(compareRuns([L('a', base), L('b', next)]), 'text')).toMatch(
+      /geomean \+\d+\.\d% cost \(worse\) over 6 metrics/,
+    );
   });
 
   it('keeps the ticks row when it is the only one tested', () => {
@@ -124,7 +157,17 @@ describe('geomean', () => {
 
   it('reports medians ≤ 0 as excluded, with a count', () => {
     const mk = (seed: string) =>
-      makeResults([caseResult('exits/x', { metrics: [metric('x.latency', samplesAround(seed, 100, 11)), metric('cr8.cost', samplesAround(`${seed}n`, 5, 11).map((v) => v - 10))] })]);
+      makeResults([
+        caseResult('exits/x', {
+          metrics: [
+            metric('x.latency', samplesAround(seed, 100, 11)),
+            metric(
+              'cr8.cost',
+              samplesAround(`${seed}n`, 5, 11).map((v) => v - 10),
+            ),
+          ],
+        }),
+      ]);
     const cmp = compareRuns([L('a', mk('a')), L('b', mk('b'))]);
     const p = cmp.pairs[0]!;
     expect(p.metrics[1]!.base.median).toBeLessThan(0);

@@ -15,7 +15,10 @@ async function doctor(name: string, profile: ProfileSelection = 'kvm', dir = joi
   return runDoctor(new FixtureHostReader(dir), { profile });
 }
 const failing = (r: DoctorReport, profile?: string): string[] =>
-  r.checks.filter((c) => c.status === 'fail' && (!profile || c.profile === profile)).map((c) => c.id).sort();
+  r.checks
+    .filter((c) => c.status === 'fail' && (!profile || c.profile === profile))
+    .map((c) => c.id)
+    .sort();
 const check = (r: DoctorReport, id: string) => {
   const c = r.checks.find((x) => x.id === id);
   if (!c) throw new Error(`no check ${id}`);
@@ -36,26 +39,30 @@ interface Expectation {
 const EXPECTED: Record<string, Expectation> = {
   'intel-baremetal': { usable: true, verdict: 'pass', kvmFails: [], allFails: [], cvmVerdict: 'pass' },
   'amd-svm-disabled': {
-    usable: false, verdict: 'fail',
+    usable: false,
+    verdict: 'fail',
     kvmFails: ['kvm.bios', 'kvm.dev-open', 'kvm.modules'],
     allFails: ['io.vhost-net', 'kvm.bios', 'kvm.dev-open', 'kvm.modules', 'nested.state'],
     cvmVerdict: 'pass',
   },
   // kvm_pvm provides KVM without vmx/svm: the one cause is the missing device, with its fix.
   'vm-no-nested': {
-    usable: false, verdict: 'fail',
+    usable: false,
+    verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['io.vhost-net', 'kvm.dev-open', 'nested.state'],
     cvmVerdict: 'pass',
   },
   'container-eacces': {
-    usable: false, verdict: 'fail',
+    usable: false,
+    verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['conform.kvm-access', 'io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
     cvmVerdict: 'pass',
   },
   'container-eperm': {
-    usable: false, verdict: 'fail',
+    usable: false,
+    verdict: 'fail',
     kvmFails: ['kvm.dev-open'],
     allFails: ['conform.kvm-access', 'io.vhost-net', 'kvm.dev-open', 'nested.state', 'vmm.qemu'],
     cvmVerdict: 'pass',
@@ -131,10 +138,16 @@ describe('judgement details', () => {
     expect(dev.fix).toMatch(/PVM \(or nested VT-x\/AMD-V\) support on the outer host/);
     // kvm_pvm needs no vmx/svm: the flag is not a second cause.
     expect(check(r, 'kvm.cpu-flags').status).toBe('pass');
-    expect(check(r, 'kvm.cpu-flags').evidence.join(' ')).toMatch(/no (vmx|svm) flag is needed: KVM here is paravirtualized \(kvm_pvm\)/);
+    expect(check(r, 'kvm.cpu-flags').evidence.join(' ')).toMatch(
+      /no (vmx|svm) flag is needed: KVM here is paravirtualized \(kvm_pvm\)/,
+    );
     expect(check(r, 'kvm.modules').status).toBe('warn'); // kvm and kvm_pvm present, device absent
     expect(check(r, 'kvm.bios').status).toBe('skip'); // a VM's firmware belongs to the outer host
-    expect(['kvm.api-version', 'kvm.create-vm', 'kvm.capabilities'].map((id) => check(r, id).status)).toEqual(['skip', 'skip', 'skip']);
+    expect(['kvm.api-version', 'kvm.create-vm', 'kvm.capabilities'].map((id) => check(r, id).status)).toEqual([
+      'skip',
+      'skip',
+      'skip',
+    ]);
     expect(r.kvm).toMatchObject({ usable: false, stage: 'open', errno: 'ENOENT', device: '/dev/kvm' });
   });
 
@@ -197,7 +210,9 @@ describe('variations of a captured host', () => {
   }
 
   it('fails kvm.create-vm on EBUSY (another hypervisor owns VT-x) and says so', async () => {
-    const dir = variant('intel-baremetal', { 'probe.json': { stage: 'create-vm', errno: 'EBUSY', apiVersion: 12, capabilities: { USER_MEMORY: 1 } } });
+    const dir = variant('intel-baremetal', {
+      'probe.json': { stage: 'create-vm', errno: 'EBUSY', apiVersion: 12, capabilities: { USER_MEMORY: 1 } },
+    });
     const r = await runDoctor(new FixtureHostReader(dir));
     expect(failing(r, 'kvm')).toEqual(['kvm.create-vm']);
     expect(check(r, 'kvm.create-vm').evidence.join(' ')).toMatch(/another hypervisor/);
@@ -206,11 +221,20 @@ describe('variations of a captured host', () => {
   });
 
   it('does not take another feature the firmware disabled (x86/mktme) for disabled virtualization', async () => {
-    const dmesg = (line: string) => ({ 'commands.json': { dmesg: { exitCode: 0, stdout: `[    0.000000] ${line}\n`, stderr: '' } }, 'probe.json': { stage: 'open', errno: 'ENOENT' } });
-    const mktme = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('x86/mktme: disabled by BIOS')))), 'kvm.bios');
+    const dmesg = (line: string) => ({
+      'commands.json': { dmesg: { exitCode: 0, stdout: `[    0.000000] ${line}\n`, stderr: '' } },
+      'probe.json': { stage: 'open', errno: 'ENOENT' },
+    });
+    const mktme = check(
+      await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('x86/mktme: disabled by BIOS')))),
+      'kvm.bios',
+    );
     expect(mktme.status).not.toBe('fail');
     expect(mktme.evidence.join('\n')).toMatch(/no "disabled by BIOS" message/);
-    const kvm = check(await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('kvm: disabled by bios')))), 'kvm.bios');
+    const kvm = check(
+      await runDoctor(new FixtureHostReader(variant('intel-baremetal', dmesg('kvm: disabled by bios')))),
+      'kvm.bios',
+    );
     expect(kvm.status).toBe('fail');
   });
 
@@ -222,7 +246,22 @@ describe('variations of a captured host', () => {
   });
 
   it('warns when capabilities QEMU needs are missing, fails without USER_MEMORY', async () => {
-    const noMsi = variant('intel-baremetal', { 'probe.json': { stage: 'ok', apiVersion: 12, capabilities: { USER_MEMORY: 1, EXT_CPUID: 1, SET_TSS_ADDR: 1, MP_STATE: 1, VCPU_EVENTS: 1, IOEVENTFD: 1, IRQ_ROUTING: 1, SIGNAL_MSI: 0 } } });
+    const noMsi = variant('intel-baremetal', {
+      'probe.json': {
+        stage: 'ok',
+        apiVersion: 12,
+        capabilities: {
+          USER_MEMORY: 1,
+          EXT_CPUID: 1,
+          SET_TSS_ADDR: 1,
+          MP_STATE: 1,
+          VCPU_EVENTS: 1,
+          IOEVENTFD: 1,
+          IRQ_ROUTING: 1,
+          SIGNAL_MSI: 0,
+        },
+      },
+    });
     expect(check(await runDoctor(new FixtureHostReader(noMsi)), 'kvm.capabilities')).toMatchObject({ status: 'warn' });
     const noMem = variant('intel-baremetal', { 'probe.json': { stage: 'ok', apiVersion: 12, capabilities: { USER_MEMORY: 0 } } });
     expect(check(await runDoctor(new FixtureHostReader(noMem)), 'kvm.capabilities')).toMatchObject({ status: 'fail' });
@@ -257,21 +296,40 @@ describe('variations of a captured host', () => {
 describe('extra checks', () => {
   it('runs appended checks after the built-in ones and lets them decide their profile', async () => {
     const r = await runDoctor(new FixtureHostReader(join(HOSTS, 'intel-baremetal')), {
-      extraChecks: [{
-        id: 'kvm.boot-smoke', title: 'Boot a micro guest', profile: 'kvm',
-        run: (ctx) => ({ status: ctx.results.get('kvm.create-vm')?.status === 'pass' ? 'fail' : 'skip', evidence: ['guest stopped at line 0'], fix: 'see the log' }),
-      }],
+      extraChecks: [
+        {
+          id: 'kvm.boot-smoke',
+          title: 'Boot a micro guest',
+          profile: 'kvm',
+          run: (ctx) => ({
+            status: ctx.results.get('kvm.create-vm')?.status === 'pass' ? 'fail' : 'skip',
+            evidence: ['guest stopped at line 0'],
+            fix: 'see the log',
+          }),
+        },
+      ],
     });
     expect(r.checks.at(-1)?.id).toBe('kvm.boot-smoke');
     expect(r.verdict).toBe('fail');
-    await expect(runDoctor(new FixtureHostReader(join(HOSTS, 'intel-baremetal')), {
-      extraChecks: [{ id: 'kvm.dev-open', title: 'dup', profile: 'kvm', run: () => ({ status: 'pass', evidence: [] }) }],
-    })).rejects.toThrow(/duplicate/);
+    await expect(
+      runDoctor(new FixtureHostReader(join(HOSTS, 'intel-baremetal')), {
+        extraChecks: [{ id: 'kvm.dev-open', title: 'dup', profile: 'kvm', run: () => ({ status: 'pass', evidence: [] }) }],
+      }),
+    ).rejects.toThrow(/duplicate/);
   });
 
   it('turns a throwing check into a fail, never a pass', async () => {
     const r = await runDoctor(new FixtureHostReader(join(HOSTS, 'intel-baremetal')), {
-      extraChecks: [{ id: 'io.broken', title: 'broken', profile: 'io', run: () => { throw new Error('boom'); } }],
+      extraChecks: [
+        {
+          id: 'io.broken',
+          title: 'broken',
+          profile: 'io',
+          run: () => {
+            throw new Error('boom');
+          },
+        },
+      ],
       profile: 'io',
     });
     expect(check(r, 'io.broken')).toMatchObject({ status: 'fail' });

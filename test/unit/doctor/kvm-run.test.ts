@@ -37,10 +37,12 @@ describe('kvm.run', () => {
     expect(c.status).toBe('pass');
     const ev = c.evidence.join('\n');
     expect(ev).toMatch(/wrote 0x2b to port 0x511 \(KVM_EXIT_IO\)/);
-    expect(ev).toMatch(/VM create → first guest instruction: 1\.17 ms \(median of 3\): KVM_CREATE_VM 0\.39 ms, memory 0\.14 ms, vCPU 0\.43 ms, first KVM_RUN return 0\.24 ms/);
+    expect(ev).toMatch(
+      /VM create → first guest instruction: 1\.17 ms \(median of 3\): KVM_CREATE_VM 0\.39 ms, memory 0\.14 ms, vCPU 0\.43 ms, first KVM_RUN return 0\.24 ms/,
+    );
   });
 
-  it('skips with the probe\'s reason and fix where KVM is not usable', async () => {
+  it("skips with the probe's reason and fix where KVM is not usable", async () => {
     for (const name of ['vm-no-nested', 'container-eacces', 'amd-svm-disabled']) {
       const r = await run(join(HOSTS, name));
       const c = kvmRun(r);
@@ -57,19 +59,33 @@ describe('kvm.run', () => {
   });
 
   it('fails naming the call, its errno and its meaning when KVM does not run the guest', async () => {
-    const r = await run(treeWith('run-fails', {
-      ok: false, device: '/dev/kvm', stage: 'kvm', call: 'KVM_CREATE_VCPU', errno: 'ENOMEM',
-      reason: 'KVM_CREATE_VCPU failed with ENOMEM (Cannot allocate memory): the kernel could not allocate a vCPU (memory or memory cgroup limit)',
-    }));
+    const r = await run(
+      treeWith('run-fails', {
+        ok: false,
+        device: '/dev/kvm',
+        stage: 'kvm',
+        call: 'KVM_CREATE_VCPU',
+        errno: 'ENOMEM',
+        reason:
+          'KVM_CREATE_VCPU failed with ENOMEM (Cannot allocate memory): the kernel could not allocate a vCPU (memory or memory cgroup limit)',
+      }),
+    );
     const c = kvmRun(r);
     expect(c.status).toBe('fail');
-    expect(c.evidence).toEqual(['KVM_CREATE_VCPU → ENOMEM', expect.stringMatching(/^reason: KVM_CREATE_VCPU failed with ENOMEM .*memory cgroup/)]);
+    expect(c.evidence).toEqual([
+      'KVM_CREATE_VCPU → ENOMEM',
+      expect.stringMatching(/^reason: KVM_CREATE_VCPU failed with ENOMEM .*memory cgroup/),
+    ]);
     expect(c.fix).toMatch(/ulimit -n|memory cgroup/);
     expect(r.verdict).toBe('fail');
   });
 
   it('skips when kvmbench itself could not set the raw VMM up (no blob)', async () => {
-    const c = kvmRun(await run(treeWith('no-blob', { ok: false, device: '/dev/kvm', stage: 'setup', reason: 'build/guests/raw-real.bin is missing' })));
+    const c = kvmRun(
+      await run(
+        treeWith('no-blob', { ok: false, device: '/dev/kvm', stage: 'setup', reason: 'build/guests/raw-real.bin is missing' }),
+      ),
+    );
     expect(c.status).toBe('skip');
     expect(c.fix).toMatch(/npm run build:guests/);
   });

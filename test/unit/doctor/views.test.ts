@@ -44,12 +44,16 @@ describe('doctor views', () => {
     const xml = junitXml(r);
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
     const suites = [doc.testsuites.testsuite].flat();
-    expect(suites.map((s: { name: string }) => s.name)).toEqual(['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm', 'conform'].map((p) => `kvmbench doctor: ${p}`));
+    expect(suites.map((s: { name: string }) => s.name)).toEqual(
+      ['kvm', 'bench', 'vmm', 'nested', 'io', 'cvm', 'conform'].map((p) => `kvmbench doctor: ${p}`),
+    );
     const cases = suites.flatMap((s: { testcase: unknown }) => [s.testcase].flat()) as Array<Record<string, unknown>>;
     const failed = cases.filter((c) => c.failure !== undefined).map((c) => String(c.name).split(':')[0]);
     expect(failed).toEqual(['kvm.dev-open']); // vmm.qemu and io.vhost-net fail too, but do not decide
     const skipped = cases.filter((c) => c.skipped !== undefined);
-    expect(skipped.find((c) => String(c.name).startsWith('kvm.api-version:'))?.skipped).toMatchObject({ message: 'not reached: /dev/kvm did not open' });
+    expect(skipped.find((c) => String(c.name).startsWith('kvm.api-version:'))?.skipped).toMatchObject({
+      message: 'not reached: /dev/kvm did not open',
+    });
     expect(skipped.length).toBe(r.counts.skip);
     for (const s of skipped) {
       expect(String(s['system-out'])).toMatch(/status: skip[\s\S]+fix: /);
@@ -69,9 +73,12 @@ describe('collectFingerprint', () => {
       hostname: 'bench-xeon-01',
       cpuVendor: 'GenuineIntel',
       cpuModel: 'Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz',
-      cpuFamily: 6, cpuModelNumber: 106, cpuStepping: 6,
+      cpuFamily: 6,
+      cpuModelNumber: 106,
+      cpuStepping: 6,
       microcode: '0xd0003e7',
-      cores: 4, threads: 8,
+      cores: 4,
+      threads: 8,
       smt: 'on (active)',
       kernelRelease: '6.8.0-49-generic',
       governor: 'performance',

@@ -49,11 +49,14 @@ describe('E-Divisive means with a t-test', () => {
     const direct = (tau: number) => {
       const X = xs.slice(0, tau);
       const Y = xs.slice(tau);
-      let b = 0, w1 = 0, w2 = 0;
+      let b = 0,
+        w1 = 0,
+        w2 = 0;
       for (const x of X) for (const y of Y) b += Math.abs(x - y);
       X.forEach((x, i) => X.slice(i + 1).forEach((x2) => (w1 += Math.abs(x - x2))));
       Y.forEach((y, i) => Y.slice(i + 1).forEach((y2) => (w2 += Math.abs(y - y2))));
-      const m = X.length, k = Y.length;
+      const m = X.length,
+        k = Y.length;
       return ((m * k) / (m + k)) * ((2 * b) / (m * k) - w1 / ((m * (m - 1)) / 2) - w2 / ((k * (k - 1)) / 2));
     };
     let best = { tau: -1, q: -Infinity };

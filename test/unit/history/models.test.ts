@@ -12,9 +12,23 @@ import { renderTrendHtml } from '../../../src/report/history/html.js';
 
 function point(i: number, median: number, extra: Partial<MetricPoint> = {}): MetricPoint {
   return {
-    runId: `r${i}`, startedAt: new Date(Date.UTC(2026, 0, 1, i)).toISOString(), hostname: 'h1', hostClass: 'c1', suite: 'exits',
-    metricKey: 'exits/cpuid/cpuid.latency', caseId: 'exits/cpuid', name: 'cpuid.latency', unit: 'ns', better: 'lower', accelerator: 'kvm',
-    interval: 'cpuid to cpuid', n: 15, median, ciLo: median * 0.98, ciHi: median * 1.02, ...extra,
+    runId: `r${i}`,
+    startedAt: new Date(Date.UTC(2026, 0, 1, i)).toISOString(),
+    hostname: 'h1',
+    hostClass: 'c1',
+    suite: 'exits',
+    metricKey: 'exits/cpuid/cpuid.latency',
+    caseId: 'exits/cpuid',
+    name: 'cpuid.latency',
+    unit: 'ns',
+    better: 'lower',
+    accelerator: 'kvm',
+    interval: 'cpuid to cpuid',
+    n: 15,
+    median,
+    ciLo: median * 0.98,
+    ciHi: median * 1.02,
+    ...extra,
   };
 }
 
@@ -47,17 +61,27 @@ describe('history models', () => {
   });
 
   it('the fleet flags the one host that is 2× slower, not the others', () => {
-    const pts = ['a', 'b', 'c', 'd', 'e'].flatMap((h, k) => [0, 1, 2].map((i) => point(i, (k === 2 ? 2000 : 1000) * (1 + 0.01 * ((i + k) % 3)), { hostname: h })));
+    const pts = ['a', 'b', 'c', 'd', 'e'].flatMap((h, k) =>
+      [0, 1, 2].map((i) => point(i, (k === 2 ? 2000 : 1000) * (1 + 0.01 * ((i + k) % 3)), { hostname: h })),
+    );
     const f = buildFleet(pts, 'mem', { lastRuns: 10 });
     expect(f.hosts.filter((h) => h.outliers).map((h) => h.hostname)).toEqual(['c']);
     expect(f.hosts[2]!.cells[0]).toMatchObject({ outlier: true, worse: true });
     expect(renderHostsText(f)).toContain('outlier hosts: c (1)');
     // two hosts are no fleet
-    expect(buildFleet(pts.filter((p) => ['a', 'c'].includes(p.hostname)), 'mem', { lastRuns: 10 }).hosts.every((h) => h.outliers === 0)).toBe(true);
+    expect(
+      buildFleet(
+        pts.filter((p) => ['a', 'c'].includes(p.hostname)),
+        'mem',
+        { lastRuns: 10 },
+      ).hosts.every((h) => h.outliers === 0),
+    ).toBe(true);
   });
 
   it('the trend marks the step, as text and as HTML with everything escaped', () => {
-    const pts = Array.from({ length: 20 }, (_, i) => point(i, i >= 10 ? 1300 + (i % 3) : 1000 + (i % 3), { hostname: i === 3 ? '<b>x</b>' : 'h1' }));
+    const pts = Array.from({ length: 20 }, (_, i) =>
+      point(i, i >= 10 ? 1300 + (i % 3) : 1000 + (i % 3), { hostname: i === 3 ? '<b>x</b>' : 'h1' }),
+    );
     const t = buildTrend(pts, [{ id: 'c1', cpuModel: 'CPU <9000>' }], 'mem', DEFAULT_CHANGE_POINT_OPTIONS);
     expect(t.series[0]!.changes).toMatchObject([{ index: 10, regression: true }]);
     expect(renderTrendText(t)).toContain('── change point: +30.0% regression');

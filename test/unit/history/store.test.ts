@@ -10,17 +10,40 @@ import { caseResult, makeResults, metric, samplesAround } from '../../helpers/re
 import { LANES } from '../../helpers/history-stores.js';
 import type { Results } from '../../../src/results/model.js';
 
-function runAt(i: number, extra: { host?: string; median?: number; state?: Results['run']['state']; kernel?: string } = {}): Results {
+function runAt(
+  i: number,
+  extra: { host?: string; median?: number; state?: Results['run']['state']; kernel?: string } = {},
+): Results {
   const start = new Date(Date.UTC(2026, 10, 1) + i * 3600_000).toISOString();
   const median = extra.median ?? 1000;
   return makeResults(
     [
-      caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`r${i}`, median, 15, 0.02), { labels: { machine: 'q35' } })] }),
-      caseResult('exits/inl_from_qemu', { metrics: [metric('inl_from_qemu.latency', samplesAround(`q${i}`, 5000, 15, 0.02)), metric('inl_from_qemu.ticks', [1, Number.NaN, 3], { unit: 'tsc_ticks' })] }),
+      caseResult('exits/cpuid', {
+        metrics: [metric('cpuid.latency', samplesAround(`r${i}`, median, 15, 0.02), { labels: { machine: 'q35' } })],
+      }),
+      caseResult('exits/inl_from_qemu', {
+        metrics: [
+          metric('inl_from_qemu.latency', samplesAround(`q${i}`, 5000, 15, 0.02)),
+          metric('inl_from_qemu.ticks', [1, Number.NaN, 3], { unit: 'tsc_ticks' }),
+        ],
+      }),
     ],
     {
-      run: { id: `run-${String(i).padStart(3, '0')}-${extra.host ?? 'h1'}`, start, end: start, state: extra.state ?? 'complete', gitRevision: `rev${i}` },
-      host: { hostname: extra.host ?? 'h1', cpuModel: 'Test CPU 9000', kernelRelease: extra.kernel ?? '6.1.0', qemuVersion: '7.2.0', microcode: '0x1', kvmModules: { kvm_intel: { ept: 'Y', nested: 'N' } } },
+      run: {
+        id: `run-${String(i).padStart(3, '0')}-${extra.host ?? 'h1'}`,
+        start,
+        end: start,
+        state: extra.state ?? 'complete',
+        gitRevision: `rev${i}`,
+      },
+      host: {
+        hostname: extra.host ?? 'h1',
+        cpuModel: 'Test CPU 9000',
+        kernelRelease: extra.kernel ?? '6.1.0',
+        qemuVersion: '7.2.0',
+        microcode: '0x1',
+        kvmModules: { kvm_intel: { ept: 'Y', nested: 'N' } },
+      },
     },
   );
 }
@@ -34,9 +57,22 @@ for (const lane of LANES) {
         expect(await store.importRun(runAt(1))).toBe('exists');
         const runs = await store.listRuns();
         expect(runs).toHaveLength(1);
-        expect(runs[0]).toMatchObject({ id: 'run-001-h1', suite: 'quick', state: 'complete', hostname: 'h1', gitRevision: 'rev1', accelerator: 'kvm', source: '/tmp/run-1', hostClass: hostClassOf(runAt(1).host).id });
+        expect(runs[0]).toMatchObject({
+          id: 'run-001-h1',
+          suite: 'quick',
+          state: 'complete',
+          hostname: 'h1',
+          gitRevision: 'rev1',
+          accelerator: 'kvm',
+          source: '/tmp/run-1',
+          hostClass: hostClassOf(runAt(1).host).id,
+        });
         const metrics = await store.runMetrics(['run-001-h1']);
-        expect(metrics.map((m) => m.metricKey)).toEqual(['exits/cpuid/cpuid.latency{machine=q35}', 'exits/inl_from_qemu/inl_from_qemu.latency', 'exits/inl_from_qemu/inl_from_qemu.ticks']);
+        expect(metrics.map((m) => m.metricKey)).toEqual([
+          'exits/cpuid/cpuid.latency{machine=q35}',
+          'exits/inl_from_qemu/inl_from_qemu.latency',
+          'exits/inl_from_qemu/inl_from_qemu.ticks',
+        ]);
         // raw samples come back exactly, non-finite ones dropped
         expect(metrics[0]!.samples).toEqual(runAt(1).cases[0]!.metrics[0]!.samples);
         expect(metrics[2]!.samples).toEqual([1, 3]);
@@ -65,8 +101,22 @@ for (const lane of LANES) {
         expect(await store.listRuns({ hostClass: cls })).toHaveLength(7);
         expect((await store.hostClasses()).map((c) => c.kernel).sort()).toEqual(['6.1.0', '6.12.0']);
         const pts = await store.points({ hostClass: cls, metricKeys: ['exits/cpuid/cpuid.latency{machine=q35}'] });
-        expect(pts.map((p) => p.runId)).toEqual(['run-000-h1', 'run-001-h2', 'run-002-h1', 'run-003-h2', 'run-004-h1', 'run-005-h2']);
-        expect(pts[0]).toMatchObject({ unit: 'ns', better: 'lower', accelerator: 'kvm', n: 15, caseId: 'exits/cpuid', suite: 'quick' });
+        expect(pts.map((p) => p.runId)).toEqual([
+          'run-000-h1',
+          'run-001-h2',
+          'run-002-h1',
+          'run-003-h2',
+          'run-004-h1',
+          'run-005-h2',
+        ]);
+        expect(pts[0]).toMatchObject({
+          unit: 'ns',
+          better: 'lower',
+          accelerator: 'kvm',
+          n: 15,
+          caseId: 'exits/cpuid',
+          suite: 'quick',
+        });
         expect(pts[0]!.median).toBeGreaterThan(900);
         expect(await store.metricKeys({ hostClass: cls })).toHaveLength(3);
         expect((await store.runHost('run-003-h2'))?.hostname).toBe('h2');
@@ -83,7 +133,11 @@ for (const lane of LANES) {
       const store = await openStore(await lane.fresh(), { write: true });
       try {
         const big = runAt(1);
-        big.cases = [caseResult('exits/many', { metrics: Array.from({ length: 1000 }, (_, i) => metric(`m${i}.latency`, samplesAround(`m${i}`, 100, 30))) })];
+        big.cases = [
+          caseResult('exits/many', {
+            metrics: Array.from({ length: 1000 }, (_, i) => metric(`m${i}.latency`, samplesAround(`m${i}`, 100, 30))),
+          }),
+        ];
         expect(await store.importRun(big)).toBe('added');
         expect(await store.metricKeys()).toHaveLength(1000);
       } finally {
@@ -97,12 +151,16 @@ for (const lane of LANES) {
       await store.importRun(runAt(1));
       await store.close();
       await rawSql(loc, `UPDATE kvmbench_meta SET value = '${LATEST_VERSION + 1}' WHERE key = 'version'`);
-      await expect(openStore(loc, { write: true })).rejects.toThrow(/schema version 2, newer than the 1 this kvmbench knows; nothing was written/);
+      await expect(openStore(loc, { write: true })).rejects.toThrow(
+        /schema version 2, newer than the 1 this kvmbench knows; nothing was written/,
+      );
       await expect(openStore(loc, { write: false })).rejects.toThrow(/newer/);
     });
 
     it('a reader does not create a store', async () => {
-      await expect(openStore(await lane.fresh(), { write: false })).rejects.toThrow(/no history store at|holds no kvmbench history yet/);
+      await expect(openStore(await lane.fresh(), { write: false })).rejects.toThrow(
+        /no history store at|holds no kvmbench history yet/,
+      );
     });
   });
 }

@@ -17,23 +17,34 @@ import { FixtureHostReader } from '../../../src/host/fixture-reader.js';
 const HOSTS = join(import.meta.dirname, '../../fixtures/hosts');
 const CVM = ['cvm.cpu', 'cvm.mem-encrypt', 'cvm.kvm', 'cvm.firmware', 'cvm.sev-device', 'cvm.qemu'];
 
-const doctor = (dir: string, profile: ProfileSelection = 'cvm'): Promise<DoctorReport> => runDoctor(new FixtureHostReader(dir), { profile });
+const doctor = (dir: string, profile: ProfileSelection = 'cvm'): Promise<DoctorReport> =>
+  runDoctor(new FixtureHostReader(dir), { profile });
 const check = (r: DoctorReport, id: string) => {
   const c = r.checks.find((x) => x.id === id);
   if (!c) throw new Error(`no check ${id}`);
   return c;
 };
-const statuses = (r: DoctorReport): Record<string, string> => Object.fromEntries(r.checks.filter((c) => c.profile === 'cvm').map((c) => [c.id, c.status]));
+const statuses = (r: DoctorReport): Record<string, string> =>
+  Object.fromEntries(r.checks.filter((c) => c.profile === 'cvm').map((c) => [c.id, c.status]));
 const text = (r: DoctorReport, id: string): string => check(r, id).evidence.join('\n');
 
 describe('parsers', () => {
   it('decodes CPUID 0x8000001F: modes, C-bit, ASIDs', () => {
     const id = parseSevCpuid({ eax: 0x0101fd3f, ebx: 0x4073, ecx: 1006, edx: 100 });
-    expect(id).toMatchObject({ sme: true, sev: true, sevEs: true, sevSnp: true, cbitPos: 51, physBitsReduction: 1, maxAsid: 1006, minSevAsid: 100 });
+    expect(id).toMatchObject({
+      sme: true,
+      sev: true,
+      sevEs: true,
+      sevSnp: true,
+      cbitPos: 51,
+      physBitsReduction: 1,
+      maxAsid: 1006,
+      minSevAsid: 100,
+    });
     expect(parseSevCpuid({ eax: 0, ebx: 0, ecx: 0, edx: 0 })).toMatchObject({ sev: false, sevEs: false, sevSnp: false });
   });
 
-  it('reads kvm_amd\'s summaries in the old and new wording, the SEV firmware version and failures', () => {
+  it("reads kvm_amd's summaries in the old and new wording, the SEV firmware version and failures", () => {
     const log = parseSevLog([
       '[    6.2] ccp 0000:42:00.1: SEV-SNP API:1.55 build:37',
       '[    8.3] kvm_amd: SEV enabled (ASIDs 100 - 1006)',
@@ -48,7 +59,11 @@ describe('parsers', () => {
     expect(log.kvm['sev-snp']?.state).toBe('unusable');
     expect(log.iommuSnp).toMatch(/passthrough/);
     expect(log.failures).toEqual(['ccp 0000:42:00.1: SEV: failed to INIT error 0x1, rc -5']);
-    const old = parseSevLog(['kvm_amd: SEV supported: 410 ASIDs', 'kvm_amd: SEV-ES supported: 99 ASIDs', 'ccp 0000:01:00.5: SEV API:0.17 build:5']);
+    const old = parseSevLog([
+      'kvm_amd: SEV supported: 410 ASIDs',
+      'kvm_amd: SEV-ES supported: 99 ASIDs',
+      'ccp 0000:01:00.5: SEV API:0.17 build:5',
+    ]);
     expect(old.kvm.sev).toMatchObject({ state: 'supported', asids: '410 ASIDs' });
     expect(old.api).toMatchObject({ major: 0, minor: 17, snp: false });
   });
@@ -100,7 +115,14 @@ describe('the new fixtures', () => {
 
   it('intel-tdx: KeyIDs, TME, kvm_intel tdx=Y, the module initialized, QEMU with tdx-guest', async () => {
     const r = await doctor(join(HOSTS, 'intel-tdx'));
-    expect(statuses(r)).toEqual({ 'cvm.cpu': 'pass', 'cvm.mem-encrypt': 'pass', 'cvm.kvm': 'pass', 'cvm.firmware': 'pass', 'cvm.sev-device': 'skip', 'cvm.qemu': 'pass' });
+    expect(statuses(r)).toEqual({
+      'cvm.cpu': 'pass',
+      'cvm.mem-encrypt': 'pass',
+      'cvm.kvm': 'pass',
+      'cvm.firmware': 'pass',
+      'cvm.sev-device': 'skip',
+      'cvm.qemu': 'pass',
+    });
     expect(text(r, 'cvm.cpu')).toMatch(/TDX \(private KeyIDs \[64, 128\): 63 for guests\)/);
     expect(text(r, 'cvm.mem-encrypt')).toMatch(/TME enable 1/);
     expect(text(r, 'cvm.firmware')).toMatch(/Initializing TDX module: 1\.5\.06/);
@@ -137,7 +159,11 @@ describe('variations of the confidential-VM hosts', () => {
       mkdirSync(dirname(p), { recursive: true });
       if (v === null) rmSync(p, { force: true });
       else if (typeof v === 'string') writeFileSync(p, v);
-      else writeFileSync(p, JSON.stringify({ ...(f.endsWith('.json') ? JSON.parse(readFileSync(p, 'utf8')) as object : {}), ...(v as object) }));
+      else
+        writeFileSync(
+          p,
+          JSON.stringify({ ...(f.endsWith('.json') ? (JSON.parse(readFileSync(p, 'utf8')) as object) : {}), ...(v as object) }),
+        );
     }
     return dir;
   }
@@ -147,7 +173,9 @@ describe('variations of the confidential-VM hosts', () => {
   };
 
   it('SEV-ES ASID Space Limit left at 1: SEV works, SEV-ES and SEV-SNP have no ASIDs (warn, BIOS fix)', async () => {
-    const dir = variant('amd-sev-snp', { 'cpuid.json': { '0x8000001f': { eax: '0x0101fd3f', ebx: '0x4073', ecx: '0x3ee', edx: '0x1' } } });
+    const dir = variant('amd-sev-snp', {
+      'cpuid.json': { '0x8000001f': { eax: '0x0101fd3f', ebx: '0x4073', ecx: '0x3ee', edx: '0x1' } },
+    });
     const r = await doctor(dir);
     const cpu = check(r, 'cvm.cpu');
     expect(cpu.status).toBe('warn');
@@ -160,8 +188,18 @@ describe('variations of the confidential-VM hosts', () => {
   it('a QEMU older than 9.1 launches SEV and SEV-ES but not SEV-SNP (warn, upgrade fix)', async () => {
     const key = 'kvm: qom-list-types {"implements":"confidential-guest-support","abstract":false}; query-sev-capabilities';
     const dir = variant('amd-sev-snp', {
-      'commands.json': { 'qemu-system-x86_64 --version': { exitCode: 0, stdout: 'QEMU emulator version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1.4)\n' } },
-      'qmp.json': { [key]: { answered: true, replies: [{ execute: 'qom-list-types', return: [{ name: 'sev-guest' }] }, { execute: 'query-sev-capabilities', return: { cbitpos: 51, 'reduced-phys-bits': 1 } }] } },
+      'commands.json': {
+        'qemu-system-x86_64 --version': { exitCode: 0, stdout: 'QEMU emulator version 8.2.2 (Debian 1:8.2.2+ds-0ubuntu1.4)\n' },
+      },
+      'qmp.json': {
+        [key]: {
+          answered: true,
+          replies: [
+            { execute: 'qom-list-types', return: [{ name: 'sev-guest' }] },
+            { execute: 'query-sev-capabilities', return: { cbitpos: 51, 'reduced-phys-bits': 1 } },
+          ],
+        },
+      },
     });
     const q = check(await doctor(dir), 'cvm.qemu');
     expect(q.status).toBe('warn');
@@ -172,7 +210,12 @@ describe('variations of the confidential-VM hosts', () => {
   it('without the QMP answer the QEMU version decides', async () => {
     const dir = variant('amd-sev-snp', {
       'qmp.json': null,
-      'commands.json': { 'qemu-system-x86_64 --version': { exitCode: 0, stdout: 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n' } },
+      'commands.json': {
+        'qemu-system-x86_64 --version': {
+          exitCode: 0,
+          stdout: 'QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)\n',
+        },
+      },
     });
     const q = check(await doctor(dir), 'cvm.qemu');
     expect(q.status).toBe('warn');
@@ -184,7 +227,14 @@ describe('variations of the confidential-VM hosts', () => {
     const dir = variant('amd-sev-snp', {
       'sys/module/kvm_amd/parameters/sev_snp': 'N\n',
       'proc/cmdline': 'BOOT_IMAGE=/boot/vmlinuz-6.12.41+deb13-amd64 ro iommu=pt\n',
-      ...dmesg('amd-sev-snp', (s) => s.replace('AMD-Vi: IOMMU SNP support enabled.', 'AMD-Vi: SNP: IOMMU disabled or configured in passthrough mode, SNP cannot be supported.').replace('SEV-SNP enabled (ASIDs', 'SEV-SNP disabled (ASIDs')),
+      ...dmesg('amd-sev-snp', (s) =>
+        s
+          .replace(
+            'AMD-Vi: IOMMU SNP support enabled.',
+            'AMD-Vi: SNP: IOMMU disabled or configured in passthrough mode, SNP cannot be supported.',
+          )
+          .replace('SEV-SNP enabled (ASIDs', 'SEV-SNP disabled (ASIDs'),
+      ),
     });
     const r = await doctor(dir);
     const k = check(r, 'cvm.kvm');
@@ -204,15 +254,23 @@ describe('variations of the confidential-VM hosts', () => {
   });
 
   it('Linux older than 6.11 has no sev_snp parameter: upgrade the kernel (warn: SEV and SEV-ES still work)', async () => {
-    const dir = variant('amd-sev-snp', { 'sys/module/kvm_amd/parameters/sev_snp': null, 'proc/sys/kernel/osrelease': '6.8.0-49-generic\n' });
+    const dir = variant('amd-sev-snp', {
+      'sys/module/kvm_amd/parameters/sev_snp': null,
+      'proc/sys/kernel/osrelease': '6.8.0-49-generic\n',
+    });
     const k = check(await doctor(dir), 'cvm.kvm');
     expect(k.status).toBe('warn');
-    expect(k.evidence.join('\n')).toMatch(/no `sev_snp` parameter: Linux 6\.8\.0-49-generic predates SEV-SNP hosting \(upstream 6\.11\)/);
+    expect(k.evidence.join('\n')).toMatch(
+      /no `sev_snp` parameter: Linux 6\.8\.0-49-generic predates SEV-SNP hosting \(upstream 6\.11\)/,
+    );
     expect(k.fix).toMatch(/Linux 6\.11 or later/);
   });
 
   it('an SEV firmware older than 1.51 cannot run SEV-SNP', async () => {
-    const dir = variant('amd-sev-snp', dmesg('amd-sev-snp', (s) => s.replace('SEV-SNP API:1.55 build:37', 'SEV-SNP API:1.49 build:3')));
+    const dir = variant(
+      'amd-sev-snp',
+      dmesg('amd-sev-snp', (s) => s.replace('SEV-SNP API:1.55 build:37', 'SEV-SNP API:1.49 build:3')),
+    );
     const f = check(await doctor(dir), 'cvm.firmware');
     expect(f.status).toBe('warn');
     expect(f.fix).toMatch(/amd_sev_fam/);
@@ -221,8 +279,12 @@ describe('variations of the confidential-VM hosts', () => {
   it('as a user: flags still show the modes, /dev/sev 0600 root is the cause, the firmware version is not readable', async () => {
     const dir = variant('amd-sev-snp', {
       'identity.json': { uid: 1000, gid: 1000, groups: [993, 1000], user: 'ops', env: {} },
-      'cpuid.json': null, 'msr.json': null, 'qmp.json': null,
-      'commands.json': { dmesg: { exitCode: 1, stdout: '', stderr: 'dmesg: read kernel buffer failed: Operation not permitted\n' } },
+      'cpuid.json': null,
+      'msr.json': null,
+      'qmp.json': null,
+      'commands.json': {
+        dmesg: { exitCode: 1, stdout: '', stderr: 'dmesg: read kernel buffer failed: Operation not permitted\n' },
+      },
     });
     const r = await doctor(dir);
     expect(check(r, 'cvm.cpu').status).toBe('pass');
@@ -238,7 +300,8 @@ describe('variations of the confidential-VM hosts', () => {
   it('an EPYC whose CPUID cannot be read and whose kernel lists no sev: cannot tell, says how to find out', async () => {
     const dir = variant('amd-sev-bios-disabled', {
       'identity.json': { uid: 1000, gid: 1000, groups: [1000], user: 'ops', env: {} },
-      'cpuid.json': null, 'msr.json': null,
+      'cpuid.json': null,
+      'msr.json': null,
     });
     const cpu = check(await doctor(dir), 'cvm.cpu');
     expect(cpu.status).toBe('warn');
@@ -248,7 +311,12 @@ describe('variations of the confidential-VM hosts', () => {
   it('TDX left off in kvm_intel (its default): cvm.kvm fails with tdx=1, the module check waits for it', async () => {
     const dir = variant('intel-tdx', {
       'sys/module/kvm_intel/parameters/tdx': 'N\n',
-      ...dmesg('intel-tdx', (s) => s.split('\n').filter((l) => !/module initialized|Initializing TDX module|PAMT/.test(l)).join('\n')),
+      ...dmesg('intel-tdx', (s) =>
+        s
+          .split('\n')
+          .filter((l) => !/module initialized|Initializing TDX module|PAMT/.test(l))
+          .join('\n'),
+      ),
     });
     const r = await doctor(dir);
     const k = check(r, 'cvm.kvm');
@@ -260,7 +328,12 @@ describe('variations of the confidential-VM hosts', () => {
   });
 
   it('TDX module refused while hibernation is possible: nohibernate', async () => {
-    const dir = variant('intel-tdx', dmesg('intel-tdx', (s) => s.replace('virt/tdx: module initialized', 'virt/tdx: initialization failed: Hibernation support is enabled')));
+    const dir = variant(
+      'intel-tdx',
+      dmesg('intel-tdx', (s) =>
+        s.replace('virt/tdx: module initialized', 'virt/tdx: initialization failed: Hibernation support is enabled'),
+      ),
+    );
     const f = check(await doctor(dir), 'cvm.firmware');
     expect(f.status).toBe('fail');
     expect(f.fix).toMatch(/nohibernate/);
@@ -270,7 +343,12 @@ describe('variations of the confidential-VM hosts', () => {
     const dir = variant('intel-tdx', {
       'msr.json': { '0x87': '0x3f' },
       'proc/cpuinfo': readFileSync(join(HOSTS, 'intel-tdx/proc/cpuinfo'), 'utf8').replaceAll(' tdx_host_platform', ''),
-      ...dmesg('intel-tdx', (s) => s.split('\n').filter((l) => !/virt\/tdx/.test(l)).join('\n')),
+      ...dmesg('intel-tdx', (s) =>
+        s
+          .split('\n')
+          .filter((l) => !/virt\/tdx/.test(l))
+          .join('\n'),
+      ),
     });
     const r = await doctor(dir);
     const cpu = check(r, 'cvm.cpu');
@@ -281,7 +359,7 @@ describe('variations of the confidential-VM hosts', () => {
 });
 
 describe('the table', () => {
-  it('shows cvm.cpu\'s evidence when cvm decides, so a skip says why', async () => {
+  it("shows cvm.cpu's evidence when cvm decides, so a skip says why", async () => {
     const plain = new Chalk({ level: 0 });
     const vm = renderText(await doctor(join(HOSTS, 'pvm-nested')), plain);
     expect(vm).toMatch(/SKIP {2}cvm\.cpu[^\n]*\n( {8}[^\n]*\n)* {8}this host is a virtual machine/);
@@ -295,10 +373,23 @@ describe('QEMU is asked only where there is something to ask about', () => {
   // The snapshot as the doctor sees it, with its QMP action counted.
   const counting = (dir: string) => {
     const tree = new FixtureHostReader(dir);
-    const host = { reader: tree, asked: 0, actions: { ...tree.actions, qmpQuery: (q: Parameters<typeof tree.actions.qmpQuery>[0]) => (host.asked++, tree.actions.qmpQuery(q)) } };
+    const host = {
+      reader: tree,
+      asked: 0,
+      actions: {
+        ...tree.actions,
+        qmpQuery: (q: Parameters<typeof tree.actions.qmpQuery>[0]) => (host.asked++, tree.actions.qmpQuery(q)),
+      },
+    };
     return host;
   };
-  it.each([['pvm-nested', 0], ['intel-baremetal', 0], ['amd-sev-bios-disabled', 0], ['amd-sev-snp', 1], ['intel-tdx', 1]])('%s: %i QEMU start(s)', async (name, times) => {
+  it.each([
+    ['pvm-nested', 0],
+    ['intel-baremetal', 0],
+    ['amd-sev-bios-disabled', 0],
+    ['amd-sev-snp', 1],
+    ['intel-tdx', 1],
+  ])('%s: %i QEMU start(s)', async (name, times) => {
     const r = counting(join(HOSTS, name));
     await runDoctor(r, { profile: 'all' });
     expect(r.asked).toBe(times);

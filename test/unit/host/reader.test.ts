@@ -23,7 +23,16 @@ describe('parsers', () => {
     const block = (p: number, core: number): string =>
       `processor\t: ${p}\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Xeon\nstepping\t: 7\nmicrocode\t: 0x5003604\nphysical id\t: 0\ncore id\t\t: ${core}\nflags\t\t: fpu vmx hypervisor\nvmx flags\t: ept vpid unrestricted_guest\n`;
     const info = parseCpuinfo([block(0, 0), block(1, 1), block(2, 0), block(3, 1)].join('\n'));
-    expect(info).toMatchObject({ vendor: 'GenuineIntel', family: 6, model: 85, stepping: 7, microcode: '0x5003604', threads: 4, cores: 2, sockets: 1 });
+    expect(info).toMatchObject({
+      vendor: 'GenuineIntel',
+      family: 6,
+      model: 85,
+      stepping: 7,
+      microcode: '0x5003604',
+      threads: 4,
+      cores: 2,
+      sockets: 1,
+    });
     expect(info.flags.has('vmx')).toBe(true);
     expect([...info.vmxFlags]).toEqual(['ept', 'vpid', 'unrestricted_guest']);
     expect(parseCpuinfo('').threads).toBe(0);
@@ -74,7 +83,7 @@ describe('LiveHostReader', () => {
     expect(await live.readdir('/nonexistent')).toBeUndefined();
     expect(await live.stat('/nonexistent')).toBeUndefined();
     expect(await live.readMsr(4095, 0x3a)).toBeUndefined();
-    expect((await live.stat('/dev/null'))).toMatchObject({ type: 'char', rdev: '1:3' });
+    expect(await live.stat('/dev/null')).toMatchObject({ type: 'char', rdev: '1:3' });
   });
 });
 
@@ -89,7 +98,10 @@ describe('RecordingHostReader', () => {
     expect(JSON.parse(readFileSync(join(tmp, 'host.json'), 'utf8')).description).toBe('unit test capture');
     const replay = await runDoctor(new FixtureHostReader(tmp), { profile: 'all' });
     // Load average moves between the two runs; everything else must match exactly.
-    const strip = (r: typeof live) => r.checks.filter((c) => c.id !== 'bench.loadavg').map((c) => ({ id: c.id, status: c.status, evidence: c.evidence, fix: c.fix }));
+    const strip = (r: typeof live) =>
+      r.checks
+        .filter((c) => c.id !== 'bench.loadavg')
+        .map((c) => ({ id: c.id, status: c.status, evidence: c.evidence, fix: c.fix }));
     expect(strip(replay)).toEqual(strip(live));
     expect(replay.kvm).toEqual(live.kvm);
     expect(replay.verdict).toBe(live.verdict);

@@ -35,7 +35,9 @@ describe('describeFound', () => {
     expect(describeFound(join(dir, 'empty'))).toBe('an empty directory');
     expect(describeFound(join(dir, 'full'))).toBe('a directory holding 6 entries (a, b, c, d, e, …)');
     expect(describeFound(file('zero', ''))).toBe('an empty file');
-    expect(describeFound(file('passwd', 'root:x:0:0:root:/root:/bin/bash\nbin:x:2:2\n'))).toBe("a text file of 42 bytes beginning 'root:x:0:0:root:/root:/bin/bash'");
+    expect(describeFound(file('passwd', 'root:x:0:0:root:/root:/bin/bash\nbin:x:2:2\n'))).toBe(
+      "a text file of 42 bytes beginning 'root:x:0:0:root:/root:/bin/bash'",
+    );
     expect(describeFound(file('gz', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0])))).toBe('a gzip file of 6 bytes');
     expect(describeFound(file('cpio', '070701000000'))).toBe('a cpio archive (an initramfs?) of 12 bytes');
     expect(describeFound(file('bin', Buffer.from([0, 1, 2, 3])))).toBe('a binary file of 4 bytes');
@@ -49,7 +51,9 @@ describe('--kernel', () => {
     expect(isBootableKernel(elf(2))).toBe(true);
     expect(isBootableKernel(elf(1))).toBe(false); // a module: relocatable
     expect(() => checkKernelFile(file('bz', bzImage()))).not.toThrow();
-    expect(() => checkKernelFile(file('ko', elf(1)))).toThrow(/expected a Linux kernel image \(a bzImage, or an ELF vmlinux\); found an ELF file of 64 bytes/);
+    expect(() => checkKernelFile(file('ko', elf(1)))).toThrow(
+      /expected a Linux kernel image \(a bzImage, or an ELF vmlinux\); found an ELF file of 64 bytes/,
+    );
     expect(() => checkKernelFile(join(dir, 'missing'), '--a-kernel')).toThrow(/^--a-kernel .*missing: .*found nothing/);
     expect(() => checkKernelFile(join(dir, 'empty'))).toThrow(UsageError);
   });
@@ -58,7 +62,9 @@ describe('--kernel', () => {
 describe('doctor --root', () => {
   it('wants a directory with a host.json manifest, and says what it found instead', () => {
     expect(() => checkHostSnapshot(file('plain', 'x\n'))).toThrow(/expected a host snapshot directory; found a text file/);
-    expect(() => checkHostSnapshot(join(dir, 'empty'))).toThrow(/not a host snapshot \(no host\.json manifest\); found an empty directory/);
+    expect(() => checkHostSnapshot(join(dir, 'empty'))).toThrow(
+      /not a host snapshot \(no host\.json manifest\); found an empty directory/,
+    );
     expect(() => checkHostSnapshot(join(dir, 'full'))).toThrow(/found a directory holding 6 entries/);
     mkdirSync(join(dir, 'snap'));
     writeFileSync(join(dir, 'snap', 'host.json'), '[1]');
@@ -74,6 +80,7 @@ describe('doctor --root', () => {
 
   it('takes every shipped host fixture', () => {
     const hosts = join(import.meta.dirname, '../../fixtures/hosts');
-    for (const name of ['pvm-nested', 'intel-baremetal', 'vm-no-nested']) expect(() => checkHostSnapshot(join(hosts, name))).not.toThrow();
+    for (const name of ['pvm-nested', 'intel-baremetal', 'vm-no-nested'])
+      expect(() => checkHostSnapshot(join(hosts, name))).not.toThrow();
   });
 });

@@ -16,9 +16,19 @@ const usage = (text: string): string => {
 
 describe('parseCfg', () => {
   it('reads stanzas in order with every key kvm-unit-tests writes', () => {
-    const p = cfg(`# comment\n[x2apic]\nfile = apic.flat\nsmp = 2\nqemu_params = -cpu qemu64,+x2apic\narch = x86_64\ntimeout = 30\ngroups = apic  smp\n\n[vmexit_cpuid]\nfile = vmexit.flat\ntest_args = 'cpuid'\nextra_params = -m 64\ncheck = /sys/module/kvm/parameters/enable_pmu=Y /proc/sys/kernel/nmi_watchdog=0\naccel = kvm\nmachine = q35\n`);
+    const p = cfg(
+      `# comment\n[x2apic]\nfile = apic.flat\nsmp = 2\nqemu_params = -cpu qemu64,+x2apic\narch = x86_64\ntimeout = 30\ngroups = apic  smp\n\n[vmexit_cpuid]\nfile = vmexit.flat\ntest_args = 'cpuid'\nextra_params = -m 64\ncheck = /sys/module/kvm/parameters/enable_pmu=Y /proc/sys/kernel/nmi_watchdog=0\naccel = kvm\nmachine = q35\n`,
+    );
     expect(p.stanzas.map((s) => s.name)).toEqual(['x2apic', 'vmexit_cpuid']);
-    expect(p.stanzas[0]).toMatchObject({ line: 2, file: 'apic.flat', smp: '2', qemuParams: '-cpu qemu64,+x2apic', arch: 'x86_64', timeout: '30', groups: ['apic', 'smp'] });
+    expect(p.stanzas[0]).toMatchObject({
+      line: 2,
+      file: 'apic.flat',
+      smp: '2',
+      qemuParams: '-cpu qemu64,+x2apic',
+      arch: 'x86_64',
+      timeout: '30',
+      groups: ['apic', 'smp'],
+    });
     expect(p.stanzas[1]).toMatchObject({ testArgs: "'cpuid'", qemuParams: '-m 64', accel: 'kvm', machine: 'q35', groups: [] });
     expect(p.stanzas[1]!.check).toContain('nmi_watchdog=0');
     expect(p.warnings).toEqual([]);
@@ -39,7 +49,9 @@ describe('parseCfg', () => {
 
   it('refuses a truncated file with the line: no file =, an unterminated """', () => {
     expect(usage('[a]\nfile = a.flat\n[b]\n')).toMatch(/unittests\.cfg:3: stanza \[b\] has no 'file =' line/);
-    expect(usage('[a]\nfile = a.flat\nqemu_params = """-m 64\n -smp 2\n')).toMatch(/:3: qemu_params starts a """ value that never ends/);
+    expect(usage('[a]\nfile = a.flat\nqemu_params = """-m 64\n -smp 2\n')).toMatch(
+      /:3: qemu_params starts a """ value that never ends/,
+    );
     expect(usage('')).toMatch(/no \[stanza\]/);
   });
 
@@ -71,7 +83,10 @@ describe('timeoutSeconds', () => {
 
 describe('splitWords', () => {
   it('splits like a shell for plain text and quotes', () => {
-    expect(splitWords(`-cpu qemu64,+x2apic  -append 'a b' "c \\"d\\"" e\\ f`)).toEqual({ ok: true, words: ['-cpu', 'qemu64,+x2apic', '-append', 'a b', 'c "d"', 'e f'] });
+    expect(splitWords(`-cpu qemu64,+x2apic  -append 'a b' "c \\"d\\"" e\\ f`)).toEqual({
+      ok: true,
+      words: ['-cpu', 'qemu64,+x2apic', '-append', 'a b', 'c "d"', 'e f'],
+    });
     expect(splitWords("'cpuid'")).toEqual({ ok: true, words: ['cpuid'] });
     expect(splitWords('')).toEqual({ ok: true, words: [] });
     expect(splitWords("''")).toEqual({ ok: true, words: [''] });

@@ -23,9 +23,15 @@ describe('check lines', () => {
   });
 
   it('reads module parameters in both spellings (kvm_amd prints 1 for Y)', async () => {
-    const amd = await evaluateCheck(parseCheck('/sys/module/kvm_amd/parameters/nested=Y /sys/module/kvm/parameters/ignore_msrs=N')!, host('amd-sev-snp'));
+    const amd = await evaluateCheck(
+      parseCheck('/sys/module/kvm_amd/parameters/nested=Y /sys/module/kvm/parameters/ignore_msrs=N')!,
+      host('amd-sev-snp'),
+    );
     expect(amd.map((o) => o.holds)).toEqual([true, true]);
-    const intel = await evaluateCheck(parseCheck('/sys/module/kvm_intel/parameters/nested=1 /sys/module/kvm_intel/parameters/allow_smaller_maxphyaddr=Y')!, host('intel-baremetal'));
+    const intel = await evaluateCheck(
+      parseCheck('/sys/module/kvm_intel/parameters/nested=1 /sys/module/kvm_intel/parameters/allow_smaller_maxphyaddr=Y')!,
+      host('intel-baremetal'),
+    );
     expect(intel.map((o) => o.holds)).toEqual([true, false]);
     expect(unmetText(intel)).toEqual(['/sys/module/kvm_intel/parameters/allow_smaller_maxphyaddr is absent, not Y']);
   });
@@ -54,7 +60,10 @@ describe('doctor --profile conform', () => {
   });
 
   it('names each stanza that would skip and why, with the fixes', async () => {
-    const cfg = parseCfg('[pmu]\nfile = pmu.flat\ncheck = /sys/module/kvm/parameters/enable_pmu=Y /sys/module/kvm/parameters/ignore_msrs=N\naccel = kvm\n\n[old]\nfile = t.flat\narch = i386\n\n[ok]\nfile = a.flat\n', 'x86/unittests.cfg');
+    const cfg = parseCfg(
+      '[pmu]\nfile = pmu.flat\ncheck = /sys/module/kvm/parameters/enable_pmu=Y /sys/module/kvm/parameters/ignore_msrs=N\naccel = kvm\n\n[old]\nfile = t.flat\narch = i386\n\n[ok]\nfile = a.flat\n',
+      'x86/unittests.cfg',
+    );
     const def = kutStanzasCheck({ dir: '/t', cfgPath: '/t/x86/unittests.cfg', arch: 'x86_64', efi: false, cfg });
     const r = await runDoctor(host('intel-baremetal'), { profile: 'conform', extraChecks: [def] });
     const c = r.checks.find((x) => x.id === 'conform.stanzas')!;

@@ -19,7 +19,16 @@ function replay(name: string): { out: KutOutput; status: number } {
   return { out, status: Number(/status-(\d+)/.exec(file)![1]) };
 }
 
-const exit = (exitCode: number | null, more: Partial<KutExit> = {}): KutExit => ({ exitCode, signal: null, timedOut: false, aborted: false, stderr: '', consoleBytes: 100, timeoutSec: 90, ...more });
+const exit = (exitCode: number | null, more: Partial<KutExit> = {}): KutExit => ({
+  exitCode,
+  signal: null,
+  timedOut: false,
+  aborted: false,
+  stderr: '',
+  consoleBytes: 100,
+  timeoutSec: 90,
+  ...more,
+});
 
 describe('kutVerdict over captured stanzas', () => {
   it('smptest: status 1 and a SUMMARY is a pass', () => {
@@ -59,7 +68,11 @@ describe('kutVerdict over captured stanzas', () => {
     out.add('XPASS: should fail');
     out.add('KFAIL: known');
     out.add('INFO: not a check');
-    expect(out.checks).toEqual([{ name: 'apic: self IPI', status: 'pass' }, { name: 'should fail', status: 'xpass' }, { name: 'known', status: 'kfail' }]);
+    expect(out.checks).toEqual([
+      { name: 'apic: self IPI', status: 'pass' },
+      { name: 'should fail', status: 'xpass' },
+      { name: 'known', status: 'kfail' },
+    ]);
     expect(kutVerdict(exit(3), out).reason).toContain('1 unexpectedly passed');
   });
 
@@ -75,13 +88,23 @@ describe('kutVerdict over captured stanzas', () => {
 describe('kutVerdict: how QEMU ended', () => {
   const none = new KutOutput();
   it('maps timeouts, signals, floods, resets and QEMU refusals', () => {
-    expect(kutVerdict(exit(null, { timedOut: true, timeoutSec: 3 }), none)).toMatchObject({ status: 'fail', reason: expect.stringContaining('timeout after 3 s') });
+    expect(kutVerdict(exit(null, { timedOut: true, timeoutSec: 3 }), none)).toMatchObject({
+      status: 'fail',
+      reason: expect.stringContaining('timeout after 3 s'),
+    });
     expect(kutVerdict(exit(null, { signal: 'SIGSEGV' }), none)).toEqual({ status: 'fail', reason: 'QEMU terminated on SIGSEGV' });
     expect(kutVerdict(exit(null, { floodBytes: 65536 }), none).reason).toContain('output flood');
     expect(kutVerdict(exit(0), none).reason).toContain('without writing isa-debug-exit');
-    expect(kutVerdict(exit(1, { stderr: "qemu-system-x86_64: CPU model 'host' requires KVM or HVF\n", consoleBytes: 0 }), none)).toEqual({ status: 'skip', reason: "QEMU refused the stanza's configuration: qemu-system-x86_64: CPU model 'host' requires KVM or HVF" });
+    expect(
+      kutVerdict(exit(1, { stderr: "qemu-system-x86_64: CPU model 'host' requires KVM or HVF\n", consoleBytes: 0 }), none),
+    ).toEqual({
+      status: 'skip',
+      reason: "QEMU refused the stanza's configuration: qemu-system-x86_64: CPU model 'host' requires KVM or HVF",
+    });
     expect(kutVerdict(exit(1, { stderr: 'qemu: something broke\n' }), none).status).toBe('error');
-    expect(kutVerdict(exit(1, { stderr: 'qemu-system-x86_64: warning: TCG doesn\'t support requested feature\n' }), none).status).toBe('pass');
+    expect(
+      kutVerdict(exit(1, { stderr: "qemu-system-x86_64: warning: TCG doesn't support requested feature\n" }), none).status,
+    ).toBe('pass');
     expect(kutVerdict(exit(null, { aborted: true }), none).status).toBe('error');
     expect(kutVerdict(exit(9), none).reason).toContain('code 4');
     expect(kutVerdict(exit(2), none).status).toBe('error');

@@ -9,7 +9,22 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_REASONS, IOC_READ, IOC_WRITE, KVM, KVMIO, OFFSETOF, SIZEOF, X86, exitReasonName, io, ioc, ior, iow, iowr } from '../../../src/kvm/abi.js';
+import {
+  EXIT_REASONS,
+  IOC_READ,
+  IOC_WRITE,
+  KVM,
+  KVMIO,
+  OFFSETOF,
+  SIZEOF,
+  X86,
+  exitReasonName,
+  io,
+  ioc,
+  ior,
+  iow,
+  iowr,
+} from '../../../src/kvm/abi.js';
 
 describe('_IOC encoding (asm-generic/ioctl.h)', () => {
   it('puts nr in bits 0-7, type in 8-15, size in 16-29 and direction in 30-31', () => {
@@ -71,7 +86,13 @@ describe('layouts, as worked out from <linux/kvm.h> (x86-64)', () => {
   });
 
   it('kvm_run: the exit union starts at 32, after the fixed head', () => {
-    for (const k of ['io.direction', 'mmio.phys_addr', 'internal.suberror', 'fail_entry.hardware_entry_failure_reason', 'hw.hardware_exit_reason'] as const) {
+    for (const k of [
+      'io.direction',
+      'mmio.phys_addr',
+      'internal.suberror',
+      'fail_entry.hardware_entry_failure_reason',
+      'hw.hardware_exit_reason',
+    ] as const) {
       expect(OFFSETOF.kvm_run[k]).toBe(32);
     }
     expect(OFFSETOF.kvm_run['io.data_offset']).toBe(40); // after direction, size (u8), port (u16), count (u32)
@@ -94,7 +115,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cProgram(): string {
   const lines: string[] = [];
-  const num = (key: string, expr: string): void => { lines.push(`  printf("\\"%s\\": %llu,\\n", "${key}", (unsigned long long)(${expr}));`); };
+  const num = (key: string, expr: string): void => {
+    lines.push(`  printf("\\"%s\\": %llu,\\n", "${key}", (unsigned long long)(${expr}));`);
+  };
   for (const name of Object.keys(KVM)) num(`KVM_${name}`, `KVM_${name}`);
   for (const s of Object.keys(SIZEOF)) num(`sizeof ${s}`, `sizeof(struct ${s})`);
   for (const [s, members] of Object.entries(OFFSETOF)) {
@@ -104,30 +127,33 @@ function cProgram(): string {
   return `#include <linux/kvm.h>\n#include <stddef.h>\n#include <stdio.h>\nint main(void) {\n  printf("{\\n");\n${lines.join('\n')}\n  printf("\\"end\\": 0}\\n");\n  return 0;\n}\n`;
 }
 
-describe.skipIf(!gcc || !header)(`against the system's <linux/kvm.h> compiled with gcc (${gcc && header ? 'present' : 'gcc or /usr/include/linux/kvm.h missing'})`, () => {
-  let c: Record<string, number> = {};
-  it('compiles and runs the reference program', () => {
-    writeFileSync(join(tmp, 'abi.c'), cProgram());
-    execFileSync('gcc', ['-O0', '-o', join(tmp, 'abi'), join(tmp, 'abi.c')]);
-    c = JSON.parse(execFileSync(join(tmp, 'abi'), { encoding: 'utf8' })) as Record<string, number>;
-    expect(Object.keys(c).length).toBeGreaterThan(50);
-  });
+describe.skipIf(!gcc || !header)(
+  `against the system's <linux/kvm.h> compiled with gcc (${gcc && header ? 'present' : 'gcc or /usr/include/linux/kvm.h missing'})`,
+  () => {
+    let c: Record<string, number> = {};
+    it('compiles and runs the reference program', () => {
+      writeFileSync(join(tmp, 'abi.c'), cProgram());
+      execFileSync('gcc', ['-O0', '-o', join(tmp, 'abi'), join(tmp, 'abi.c')]);
+      c = JSON.parse(execFileSync(join(tmp, 'abi'), { encoding: 'utf8' })) as Record<string, number>;
+      expect(Object.keys(c).length).toBeGreaterThan(50);
+    });
 
-  it('every ioctl number matches', () => {
-    for (const [name, v] of Object.entries(KVM)) expect(v, `KVM_${name}`).toBe(c[`KVM_${name}`]);
-  });
+    it('every ioctl number matches', () => {
+      for (const [name, v] of Object.entries(KVM)) expect(v, `KVM_${name}`).toBe(c[`KVM_${name}`]);
+    });
 
-  it('every struct size matches', () => {
-    for (const [s, v] of Object.entries(SIZEOF)) expect(v, s).toBe(c[`sizeof ${s}`]);
-  });
+    it('every struct size matches', () => {
+      for (const [s, v] of Object.entries(SIZEOF)) expect(v, s).toBe(c[`sizeof ${s}`]);
+    });
 
-  it('every member offset matches', () => {
-    for (const [s, members] of Object.entries(OFFSETOF)) {
-      for (const [m, v] of Object.entries(members)) expect(v, `${s}.${m}`).toBe(c[`${s}.${m}`]);
-    }
-  });
+    it('every member offset matches', () => {
+      for (const [s, members] of Object.entries(OFFSETOF)) {
+        for (const [m, v] of Object.entries(members)) expect(v, `${s}.${m}`).toBe(c[`${s}.${m}`]);
+      }
+    });
 
-  it('every exit reason number matches', () => {
-    for (const [nr, r] of Object.entries(EXIT_REASONS)) expect(Number(nr), r.name).toBe(c[r.name]);
-  });
-});
+    it('every exit reason number matches', () => {
+      for (const [nr, r] of Object.entries(EXIT_REASONS)) expect(Number(nr), r.name).toBe(c[r.name]);
+    });
+  },
+);

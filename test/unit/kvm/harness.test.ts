@@ -5,7 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EXIT_HLT, EXIT_IO, EXIT_IO_IN, EXIT_IO_OUT, EXIT_MMIO, OFFSETOF } from '../../../src/kvm/abi.js';
-import { calibrateIterations, hostTscEstimate, perIteration, type CommandResult, type LongGuest, type PairSamples } from '../../../src/kvm/bench.js';
+import {
+  calibrateIterations,
+  hostTscEstimate,
+  perIteration,
+  type CommandResult,
+  type LongGuest,
+  type PairSamples,
+} from '../../../src/kvm/bench.js';
 import { fakePioExit, handleExitJs } from '../../../src/kvm/harness.js';
 import { RAW } from '../../../src/kvm/layout.js';
 import { KvmError, errnoMeaning } from '../../../src/kvm/sys.js';
@@ -28,7 +35,7 @@ function ioExit(k: ReturnType<typeof kvmRun>, port: number, dir: number, size: n
   k.run.setBigUint64(R['io.data_offset'], 4096n, true);
 }
 
-describe('the JavaScript exit loop\'s device model', () => {
+describe("the JavaScript exit loop's device model", () => {
   it('answers a port read with zeros and runs on', () => {
     const k = kvmRun();
     k.bytes.fill(0xff, 4096, 4096 + 16);
@@ -67,12 +74,30 @@ describe('the JavaScript exit loop\'s device model', () => {
   });
 });
 
-const cmd = (ticks: number, hostNs: number, exits: number, t0 = 0n): CommandResult => ({ ticks, tscStart: 0n, tscEnd: BigInt(ticks), hostNs, exits, t0, t1: t0 + BigInt(hostNs) });
+const cmd = (ticks: number, hostNs: number, exits: number, t0 = 0n): CommandResult => ({
+  ticks,
+  tscStart: 0n,
+  tscEnd: BigInt(ticks),
+  hostNs,
+  exits,
+  t0,
+  t1: t0 + BigInt(hostNs),
+});
 
 describe('arithmetic', () => {
   it('per iteration: (test − null) / N for guest ticks and host ns, exits / N', () => {
-    const p: PairSamples = { iters: 100, test: [cmd(50_000, 20_000, 100), cmd(60_000, 24_000, 100)], null: [cmd(10_000, 4_000, 0), cmd(10_000, 4_000, 0)] };
-    expect(perIteration(p)).toEqual({ ticks: [400, 500], nullTicks: [100, 100], hostNs: [160, 200], exits: [1, 1], nullExits: [0, 0] });
+    const p: PairSamples = {
+      iters: 100,
+      test: [cmd(50_000, 20_000, 100), cmd(60_000, 24_000, 100)],
+      null: [cmd(10_000, 4_000, 0), cmd(10_000, 4_000, 0)],
+    };
+    expect(perIteration(p)).toEqual({
+      ticks: [400, 500],
+      nullTicks: [100, 100],
+      hostNs: [160, 200],
+      exits: [1, 1],
+      nullExits: [0, 0],
+    });
   });
 
   it('estimates the guest TSC rate from the first loop start to the last loop end over host time', () => {
@@ -84,7 +109,12 @@ describe('arithmetic', () => {
 
   it('doubles iterations (jumping towards the target) until one loop lasts the target time', () => {
     const seen: number[] = [];
-    const fake = { command: (_c: string, n: number) => { seen.push(n); return cmd(0, n * 1000, 0); } } as unknown as LongGuest;
+    const fake = {
+      command: (_c: string, n: number) => {
+        seen.push(n);
+        return cmd(0, n * 1000, 0);
+      },
+    } as unknown as LongGuest;
     // 1 µs per iteration, target 20 ms: 16 → ×64 (capped) → ×16 → ×2 (at least doubling) = 32768.
     expect(calibrateIterations(fake, 'PIO_IN', 20_000, 1000)).toBe(32768);
     expect(seen).toEqual([16, 1024, 16384, 32768]);
@@ -94,23 +124,35 @@ describe('arithmetic', () => {
 describe('errors a person can act on', () => {
   it('name the call, the errno and its meaning for that call', () => {
     const e = new KvmError('KVM_CREATE_VCPU', 'EINVAL', errnoMeaning('KVM_CREATE_VCPU', 'EINVAL'), 'Invalid argument');
-    expect(e.message).toBe('KVM_CREATE_VCPU failed with EINVAL (Invalid argument): the vCPU id is at or above KVM_CAP_MAX_VCPU_ID, or this VM already has KVM_CAP_MAX_VCPUS vCPUs');
+    expect(e.message).toBe(
+      'KVM_CREATE_VCPU failed with EINVAL (Invalid argument): the vCPU id is at or above KVM_CAP_MAX_VCPU_ID, or this VM already has KVM_CAP_MAX_VCPUS vCPUs',
+    );
     expect(errnoMeaning('KVM_SET_USER_MEMORY_REGION', 'EEXIST')).toMatch(/overlaps another slot/);
     expect(errnoMeaning('KVM_SET_SREGS', 'ENOTTY')).toMatch(/ioctl number is wrong for this kernel/);
     expect(errnoMeaning('KVM_RUN', 'EINTR')).toMatch(/watchdog/);
   });
 
-  it('reuse the probe\'s explanations for opening the device and creating a VM', () => {
+  it("reuse the probe's explanations for opening the device and creating a VM", () => {
     expect(errnoMeaning('open', 'EACCES', '/dev/kvm')).toMatch(/permission denied opening \/dev\/kvm/);
     expect(errnoMeaning('KVM_CREATE_VM', 'EBUSY')).toMatch(/another hypervisor/);
   });
 });
 
 describe('under TCG the raw suite skips with the reason', () => {
-  const probe = (usable: boolean): KvmProbeResult => ({ usable, device: '/nonexistent/kvm', stage: usable ? 'ok' : 'open', capabilities: {}, ...(usable ? {} : { errno: 'ENOENT', reason: '/nonexistent/kvm does not exist: no KVM module is bound on this host' }) });
-  it('the probe\'s reason when KVM is unusable, the --accel choice when it is not', () => {
+  const probe = (usable: boolean): KvmProbeResult => ({
+    usable,
+    device: '/nonexistent/kvm',
+    stage: usable ? 'ok' : 'open',
+    capabilities: {},
+    ...(usable ? {} : { errno: 'ENOENT', reason: '/nonexistent/kvm does not exist: no KVM module is bound on this host' }),
+  });
+  it("the probe's reason when KVM is unusable, the --accel choice when it is not", () => {
     expect(rawSkipReason('kvm', probe(true))).toBeUndefined();
-    expect(rawSkipReason('tcg', probe(false))).toBe('the raw VMM runs guests on KVM only (no QEMU, no TCG), and KVM is not usable here: /nonexistent/kvm does not exist: no KVM module is bound on this host');
-    expect(rawSkipReason('tcg', probe(true))).toMatch(/^this run uses TCG \(--accel tcg, or QEMU could not boot a guest under KVM/);
+    expect(rawSkipReason('tcg', probe(false))).toBe(
+      'the raw VMM runs guests on KVM only (no QEMU, no TCG), and KVM is not usable here: /nonexistent/kvm does not exist: no KVM module is bound on this host',
+    );
+    expect(rawSkipReason('tcg', probe(true))).toMatch(
+      /^this run uses TCG \(--accel tcg, or QEMU could not boot a guest under KVM/,
+    );
   });
 });

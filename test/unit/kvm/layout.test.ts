@@ -11,7 +11,9 @@ import { CMD, MB, RAW } from '../../../src/kvm/layout.js';
 import { LONG_CR0, LONG_CS, LONG_DS, LONG_EFER, LONG_GDT, longModePageTables } from '../../../src/kvm/vm.js';
 
 const header = readFileSync(join(import.meta.dirname, '../../../guests/raw/layout.h'), 'utf8');
-const defines = new Map([...header.matchAll(/^#define\s+([A-Z0-9_]+)\s+(0x[0-9a-f]+|\d+)\b/gim)].map((m) => [m[1]!, Number(m[2])]));
+const defines = new Map(
+  [...header.matchAll(/^#define\s+([A-Z0-9_]+)\s+(0x[0-9a-f]+|\d+)\b/gim)].map((m) => [m[1]!, Number(m[2])]),
+);
 
 describe('layout.ts agrees with guests/raw/layout.h', () => {
   it('every RAW_*, MB_* and CMD_* define has the same value', () => {
@@ -57,14 +59,32 @@ describe('long-mode state', () => {
   it('its GDT descriptors say what KVM_SET_SREGS loads into CS and the data segments', () => {
     // Intel SDM vol. 3, 3.4.5: limit 0-15, base 16-39, type 40-43, S 44, DPL 45-46, P 47, limit 48-51, AVL 52, L 53, D/B 54, G 55, base 56-63.
     const decode = (d: bigint) => ({
-      type: Number((d >> 40n) & 0xfn), s: Number((d >> 44n) & 1n), dpl: Number((d >> 45n) & 3n), present: Number((d >> 47n) & 1n),
-      l: Number((d >> 53n) & 1n), db: Number((d >> 54n) & 1n), g: Number((d >> 55n) & 1n),
-      limit: Number((d & 0xffffn) | ((d >> 32n) & 0xf0000n)), base: Number(((d >> 16n) & 0xffffffn) | ((d >> 32n) & 0xff000000n)),
+      type: Number((d >> 40n) & 0xfn),
+      s: Number((d >> 44n) & 1n),
+      dpl: Number((d >> 45n) & 3n),
+      present: Number((d >> 47n) & 1n),
+      l: Number((d >> 53n) & 1n),
+      db: Number((d >> 54n) & 1n),
+      g: Number((d >> 55n) & 1n),
+      limit: Number((d & 0xffffn) | ((d >> 32n) & 0xf0000n)),
+      base: Number(((d >> 16n) & 0xffffffn) | ((d >> 32n) & 0xff000000n)),
     });
     expect(LONG_GDT[0]).toBe(0n);
-    for (const [desc, seg] of [[LONG_GDT[1], LONG_CS], [LONG_GDT[2], LONG_DS]] as const) {
+    for (const [desc, seg] of [
+      [LONG_GDT[1], LONG_CS],
+      [LONG_GDT[2], LONG_DS],
+    ] as const) {
       const d = decode(desc);
-      expect(d).toMatchObject({ type: seg.type, s: seg.s, dpl: seg.dpl, present: seg.present, l: seg.l, db: seg.db, g: seg.g, base: seg.base });
+      expect(d).toMatchObject({
+        type: seg.type,
+        s: seg.s,
+        dpl: seg.dpl,
+        present: seg.present,
+        l: seg.l,
+        db: seg.db,
+        g: seg.g,
+        base: seg.base,
+      });
       // G = 1: the 20-bit limit counts 4 KiB pages, so 0xfffff is the 4 GiB limit KVM takes in bytes.
       expect(d.limit * 4096 + 4095).toBe(seg.limit);
     }

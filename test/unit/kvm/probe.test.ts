@@ -16,7 +16,7 @@ describe('probeKvm (live, through koffi)', () => {
     expect(r.capabilities).toEqual({});
   });
 
-  it('agrees with the filesystem about this host\'s /dev/kvm', async () => {
+  it("agrees with the filesystem about this host's /dev/kvm", async () => {
     const { existsSync } = await import('node:fs');
     const r = probeKvm();
     if (!existsSync('/dev/kvm')) expect(r).toMatchObject({ usable: false, stage: 'open', errno: 'ENOENT' });

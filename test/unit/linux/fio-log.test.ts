@@ -14,12 +14,22 @@ const histLine = (t: number, ddir: number, fill: (j: number) => number): string 
 
 describe("fio's per-interval logs", () => {
   it('reads bw/iops windows of one direction and skips garbage', () => {
-    const log = parseFioValueLog(['250, 42432, 0, 0, 0', '400, 31226, 0, 0, 0', 'KVMB1 garbage', '400, 9, 1, 0, 0', '550, 415'], 0);
-    expect(log.windows).toEqual([{ timeMs: 250, value: 42432 }, { timeMs: 400, value: 31226 }]);
+    const log = parseFioValueLog(
+      ['250, 42432, 0, 0, 0', '400, 31226, 0, 0, 0', 'KVMB1 garbage', '400, 9, 1, 0, 0', '550, 415'],
+      0,
+    );
+    expect(log.windows).toEqual([
+      { timeMs: 250, value: 42432 },
+      { timeMs: 400, value: 31226 },
+    ]);
     expect(log.skipped).toBe(2);
   });
   it('drops windows shorter than half the asked length', () => {
-    expect(wholeWindows([{ timeMs: 150 }, { timeMs: 300 }, { timeMs: 330 }, { timeMs: 480 }], 150)).toEqual([{ timeMs: 150 }, { timeMs: 300 }, { timeMs: 480 }]);
+    expect(wholeWindows([{ timeMs: 150 }, { timeMs: 300 }, { timeMs: 330 }, { timeMs: 480 }], 150)).toEqual([
+      { timeMs: 150 },
+      { timeMs: 300 },
+      { timeMs: 480 },
+    ]);
   });
   it("decodes fio's latency bins (exact below 128 ns, 64 a power of two above)", () => {
     expect(fioBinValue(100)).toBe(100);
@@ -49,7 +59,19 @@ describe("fio's per-interval logs", () => {
       const job = IO_JOBS.find((j) => j.id === 'randread-4k-qd1')!;
       let out: string;
       try {
-        out = execFileSync('fio', fioArgs(job, { filename: file, runtimeSec: 1, rampSec: 0, sizeBytes: 8 << 20, ioengine: 'psync', logPrefix: join(dir, 'j'), intervalMs: 100 }).filter((a) => a !== '--direct=1'), { encoding: 'utf8' });
+        out = execFileSync(
+          'fio',
+          fioArgs(job, {
+            filename: file,
+            runtimeSec: 1,
+            rampSec: 0,
+            sizeBytes: 8 << 20,
+            ioengine: 'psync',
+            logPrefix: join(dir, 'j'),
+            intervalMs: 100,
+          }).filter((a) => a !== '--direct=1'),
+          { encoding: 'utf8' },
+        );
       } catch {
         return; // no fio here: the synthetic cases above still run
       }
@@ -57,7 +79,12 @@ describe("fio's per-interval logs", () => {
       const f = sideFigures(job, { iops: read('iops'), bw: read('bw'), hist: read('clat_hist') }, 100);
       expect(f.throughput.length).toBeGreaterThanOrEqual(8);
       expect(f.clatP50Us.length).toBeGreaterThanOrEqual(8);
-      const fioP50Us = (JSON.parse(out.slice(out.indexOf('{'))) as { jobs: Array<{ read: { clat_ns: { percentile: Record<string, number> } } }> }).jobs[0]!.read.clat_ns.percentile['50.000000']! / 1000;
+      const fioP50Us =
+        (
+          JSON.parse(out.slice(out.indexOf('{'))) as {
+            jobs: Array<{ read: { clat_ns: { percentile: Record<string, number> } } }>;
+          }
+        ).jobs[0]!.read.clat_ns.percentile['50.000000']! / 1000;
       const ours = [...f.clatP50Us].sort((a, b) => a - b)[Math.floor(f.clatP50Us.length / 2)]!;
       expect(Math.abs(ours / fioP50Us - 1)).toBeLessThan(0.25);
     } finally {

@@ -6,18 +6,24 @@ import { initSourcePath } from '../../../src/linux/image.js';
 
 const sample = {
   'fio version': 'fio-3.33',
-  jobs: [{
-    jobname: 'randread-4k-qd32', error: 0,
-    read: { io_bytes: 4096000, bw_bytes: 2048000, iops: 500.5, runtime: 2000, clat_ns: { mean: 12345.6 } },
-    write: { io_bytes: 0, bw_bytes: 0, iops: 0, runtime: 0, clat_ns: { mean: 0 } },
-  }],
+  jobs: [
+    {
+      jobname: 'randread-4k-qd32',
+      error: 0,
+      read: { io_bytes: 4096000, bw_bytes: 2048000, iops: 500.5, runtime: 2000, clat_ns: { mean: 12345.6 } },
+      write: { io_bytes: 0, bw_bytes: 0, iops: 0, runtime: 0, clat_ns: { mean: 0 } },
+    },
+  ],
 };
 
 describe('parseFioJson', () => {
   it('reads the figures of a job, skipping warnings printed before the JSON', () => {
     const r = parseFioJson(`fio: note: both iodepth >= 1 and synchronous I/O engine\n${JSON.stringify(sample, null, 2)}\n`);
     expect(r.version).toBe('fio-3.33');
-    const s = jobSide(IO_JOBS.find((j) => j.id === 'randread-4k-qd32')!, r.jobs[0]!);
+    const s = jobSide(
+      IO_JOBS.find((j) => j.id === 'randread-4k-qd32')!,
+      r.jobs[0]!,
+    );
     expect(s).toEqual({ bwBytes: 2048000, iops: 500.5, clatMeanNs: 12345.6, ioBytes: 4096000, runtimeMs: 2000 });
   });
   it.each([
@@ -37,7 +43,11 @@ describe('parseFioJson', () => {
   it('parses real output of the host fio when it is installed', () => {
     let out: string;
     try {
-      out = execFileSync('fio', ['--name=t', '--ioengine=null', '--size=1m', '--rw=randread', '--bs=4k', '--output-format=json'], { encoding: 'utf8' });
+      out = execFileSync(
+        'fio',
+        ['--name=t', '--ioengine=null', '--size=1m', '--rw=randread', '--bs=4k', '--output-format=json'],
+        { encoding: 'utf8' },
+      );
     } catch {
       return; // no fio here: the synthetic cases above still run
     }
@@ -50,7 +60,15 @@ describe('parseFioJson', () => {
 describe('guest and host run the same job', () => {
   it('every option fioArgs gives the host is also on the guest /init fio command line', () => {
     const init = readFileSync(initSourcePath(), 'utf8');
-    for (const a of fioArgs(IO_JOBS[0]!, { filename: 'f', runtimeSec: 1, rampSec: 1, sizeBytes: 1, ioengine: 'libaio', logPrefix: 'p', intervalMs: 100 })) {
+    for (const a of fioArgs(IO_JOBS[0]!, {
+      filename: 'f',
+      runtimeSec: 1,
+      rampSec: 1,
+      sizeBytes: 1,
+      ioengine: 'libaio',
+      logPrefix: 'p',
+      intervalMs: 100,
+    })) {
       expect(init).toContain(`${a.split('=')[0]}=`);
     }
   });

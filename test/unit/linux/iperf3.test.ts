@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NET_JOBS, intervalSamples, iperf3ClientArgs, iperf3ServerArgs, parseIperf3Json, parsePing, pingArgs, pingCount } from '../../../src/linux/iperf3.js';
+import {
+  NET_JOBS,
+  intervalSamples,
+  iperf3ClientArgs,
+  iperf3ServerArgs,
+  parseIperf3Json,
+  parsePing,
+  pingArgs,
+  pingCount,
+} from '../../../src/linux/iperf3.js';
 import { iperf3Figures, pingFigures } from '../../../src/cases/net.js';
 import { packageRoot } from '../../../src/version.js';
 
@@ -12,7 +21,22 @@ const opts = { server: '10.213.0.2', runtimeSec: 3, rampSec: 1, intervalSec: 0.2
 describe('iperf3 command lines', () => {
   it('host client for guest → host TCP: --reverse, streams, ramp as --omit, JSON', () => {
     expect(iperf3ClientArgs(job('tcp-g2h-4'), opts)).toEqual([
-      '--client', '10.213.0.2', '--port', '5201', '--time', '3', '--omit', '1', '--interval', '0.25', '--parallel', '4', '--json', '--connect-timeout', '3000', '--reverse',
+      '--client',
+      '10.213.0.2',
+      '--port',
+      '5201',
+      '--time',
+      '3',
+      '--omit',
+      '1',
+      '--interval',
+      '0.25',
+      '--parallel',
+      '4',
+      '--json',
+      '--connect-timeout',
+      '3000',
+      '--reverse',
     ]);
   });
   it('host → guest sends from the host: no --reverse', () => {
@@ -68,7 +92,9 @@ describe('parseIperf3Json', () => {
     expect(iperf3Figures(job('udp-g2h-64'), r, 0.5).unit).toBe('pps');
   });
   it("turns iperf3's own error into the message", () => {
-    expect(() => parseIperf3Json(fixture('iperf3-refused.json'))).toThrow(/iperf3 reported an error: unable to connect to server: Connection refused/);
+    expect(() => parseIperf3Json(fixture('iperf3-refused.json'))).toThrow(
+      /iperf3 reported an error: unable to connect to server: Connection refused/,
+    );
   });
   it('skips warnings around the JSON', () => {
     const text = `iperf3: warning - something\n${fixture('iperf3-tcp-reverse-2streams.json')}\ntrailing words`;
@@ -83,7 +109,8 @@ describe('parseIperf3Json', () => {
     expect(intervalSamples(r, 0.5, (iv) => iv.seconds).every((s) => s >= 0.25)).toBe(true);
   });
   const good = JSON.parse(fixture('iperf3-tcp-reverse-2streams.json'));
-  const mutate = (f: (d: any) => void): string => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a parsed fixture mutated field by field
+  const mutate = (f: (d: any) => void): string => {
     const d = structuredClone(good);
     f(d);
     return JSON.stringify(d);
@@ -92,17 +119,68 @@ describe('parseIperf3Json', () => {
     ['empty', ''],
     ['not JSON', 'Segmentation fault\n'],
     ['truncated mid-way', fixture('iperf3-tcp-reverse-2streams.json').slice(0, 3000)],
-    ['truncated, closing brace of an inner object last', fixture('iperf3-tcp-reverse-2streams.json').slice(0, fixture('iperf3-tcp-reverse-2streams.json').lastIndexOf('}', 3000) + 1)],
+    [
+      'truncated, closing brace of an inner object last',
+      fixture('iperf3-tcp-reverse-2streams.json').slice(
+        0,
+        fixture('iperf3-tcp-reverse-2streams.json').lastIndexOf('}', 3000) + 1,
+      ),
+    ],
     ['array root', '[1, 2]'],
-    ['no intervals', mutate((d) => { d.intervals = []; })],
-    ['every interval omitted', mutate((d) => { for (const iv of d.intervals) iv.sum.omitted = true; })],
-    ['intervals not an array', mutate((d) => { d.intervals = { 0: 1 }; })],
-    ['negative bits', mutate((d) => { d.intervals.at(-1).sum.bits_per_second = -5; })],
-    ['string bits', mutate((d) => { d.intervals.at(-1).sum.bits_per_second = '1e9'; })],
-    ['NaN-ish bits', mutate((d) => { d.intervals.at(-1).sum.bits_per_second = null; })],
-    ['unknown protocol', mutate((d) => { d.start.test_start.protocol = 'SCTP'; })],
-    ['no test_start', mutate((d) => { delete d.start.test_start; })],
-    ['no end', mutate((d) => { delete d.end; })],
+    [
+      'no intervals',
+      mutate((d) => {
+        d.intervals = [];
+      }),
+    ],
+    [
+      'every interval omitted',
+      mutate((d) => {
+        for (const iv of d.intervals) iv.sum.omitted = true;
+      }),
+    ],
+    [
+      'intervals not an array',
+      mutate((d) => {
+        d.intervals = { 0: 1 };
+      }),
+    ],
+    [
+      'negative bits',
+      mutate((d) => {
+        d.intervals.at(-1).sum.bits_per_second = -5;
+      }),
+    ],
+    [
+      'string bits',
+      mutate((d) => {
+        d.intervals.at(-1).sum.bits_per_second = '1e9';
+      }),
+    ],
+    [
+      'NaN-ish bits',
+      mutate((d) => {
+        d.intervals.at(-1).sum.bits_per_second = null;
+      }),
+    ],
+    [
+      'unknown protocol',
+      mutate((d) => {
+        d.start.test_start.protocol = 'SCTP';
+      }),
+    ],
+    [
+      'no test_start',
+      mutate((d) => {
+        delete d.start.test_start;
+      }),
+    ],
+    [
+      'no end',
+      mutate((d) => {
+        delete d.end;
+      }),
+    ],
     ['__proto__ pollution attempt', '{"__proto__": {"intervals": [1]}, "start": null}'],
     ['huge', `{"x": "${'a'.repeat(17 << 20)}"}`],
   ])('rejects hostile or truncated output: %s', (_name, text) => {
@@ -120,15 +198,23 @@ describe('parsePing', () => {
     expect(parsePing('64 bytes from 10.0.0.2: icmp_seq=1 ttl=64 time=0.250 ms\n').rttUs).toEqual([250]);
   });
   it('ignores lines that only look like replies', () => {
-    const p = parsePing('64 bytes from 10.0.0.2: seq=1 ttl=64 time=0.2 ms; rm -rf /\n64 bytes from 10.0.0.2: seq=2 ttl=64 time=0.3 ms\n');
+    const p = parsePing(
+      '64 bytes from 10.0.0.2: seq=1 ttl=64 time=0.2 ms; rm -rf /\n64 bytes from 10.0.0.2: seq=2 ttl=64 time=0.3 ms\n',
+    );
     expect(p.rttUs).toEqual([300]);
   });
   it('throws when nothing came back', () => {
-    expect(() => parsePing('PING 10.0.0.2 (10.0.0.2): 56 data bytes\n\n--- 10.0.0.2 ping statistics ---\n5 packets transmitted, 0 packets received, 100% packet loss\n')).toThrow(/no reply \(5 sent, 0 received\)/);
+    expect(() =>
+      parsePing(
+        'PING 10.0.0.2 (10.0.0.2): 56 data bytes\n\n--- 10.0.0.2 ping statistics ---\n5 packets transmitted, 0 packets received, 100% packet loss\n',
+      ),
+    ).toThrow(/no reply \(5 sent, 0 received\)/);
     expect(() => parsePing('')).toThrow(/no reply/);
   });
   it('leaves the ramp replies out of the samples', () => {
-    const lines = Array.from({ length: 20 }, (_, i) => `64 bytes from 10.213.0.2: seq=${i} ttl=64 time=${i + 1}.000 ms`).join('\n');
+    const lines = Array.from({ length: 20 }, (_, i) => `64 bytes from 10.213.0.2: seq=${i} ttl=64 time=${i + 1}.000 ms`).join(
+      '\n',
+    );
     const f = pingFigures(lines, opts);
     expect(f.samples).toHaveLength(15);
     expect(f.samples[0]).toBe(6000);

@@ -5,7 +5,9 @@ import type { LinuxImage } from '../../../src/linux/image.js';
 
 describe('Linux launch helpers', () => {
   it('points the early console at the mark port and keeps timed boots quiet', () => {
-    expect(kernelCmdline(false, { mode: 'io', size: 1024 })).toBe('console=ttyS0 earlyprintk=serial,0x2f8,115200 panic=-1 quiet kb.mode=io kb.size=1024');
+    expect(kernelCmdline(false, { mode: 'io', size: 1024 })).toBe(
+      'console=ttyS0 earlyprintk=serial,0x2f8,115200 panic=-1 quiet kb.mode=io kb.size=1024',
+    );
     expect(kernelCmdline(true, {}, 2096021)).toContain('loglevel=7 tsc_early_khz=2096021');
   });
   it('refuses guest arguments that would split or inject kernel parameters', () => {
@@ -17,7 +19,13 @@ describe('Linux launch helpers', () => {
     expect(hostTscKhz('flags\t\t: fpu tsc\ncpu MHz\t\t: 2096.021\n')).toBeUndefined();
   });
   it('uses the fast microvm settings, and plain q35/pc', () => {
-    expect(machineOptions('microvm', 'tcg')).toMatchObject({ pic: 'off', pit: 'off', 'isa-serial': 'off', 'x-option-roms': 'off', acpi: 'on' });
+    expect(machineOptions('microvm', 'tcg')).toMatchObject({
+      pic: 'off',
+      pit: 'off',
+      'isa-serial': 'off',
+      'x-option-roms': 'off',
+      acpi: 'on',
+    });
     expect(machineOptions('q35', 'tcg')).toEqual({});
   });
   it('wires three timestamped pipes, the console and the right virtio transport', () => {

@@ -3,25 +3,44 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { moduleName, parseModinfo, resolveModuleOrder, resolveModulesInTree, type ModuleLookup } from '../../../src/linux/modules.js';
+import {
+  moduleName,
+  parseModinfo,
+  resolveModuleOrder,
+  resolveModulesInTree,
+  type ModuleLookup,
+} from '../../../src/linux/modules.js';
 
-const table = (t: Record<string, string[] | 'builtin'>): ModuleLookup => (n) => {
-  const v = t[n];
-  return v === undefined ? undefined : v === 'builtin' ? 'builtin' : { depends: v };
-};
+const table =
+  (t: Record<string, string[] | 'builtin'>): ModuleLookup =>
+  (n) => {
+    const v = t[n];
+    return v === undefined ? undefined : v === 'builtin' ? 'builtin' : { depends: v };
+  };
 
 describe('resolveModuleOrder', () => {
   it('puts every dependency before its user (the virtio chain)', () => {
-    const order = resolveModuleOrder(['virtio_blk', 'virtio_pci', 'virtio_mmio'], table({
-      virtio_ring: [],
-      virtio: ['virtio_ring'],
-      virtio_blk: ['virtio', 'virtio_ring'],
-      virtio_pci_modern_dev: [],
-      virtio_pci_legacy_dev: [],
-      virtio_pci: ['virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio'],
-      virtio_mmio: ['virtio', 'virtio_ring'],
-    }));
-    expect(order).toEqual(['virtio_ring', 'virtio', 'virtio_blk', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_mmio']);
+    const order = resolveModuleOrder(
+      ['virtio_blk', 'virtio_pci', 'virtio_mmio'],
+      table({
+        virtio_ring: [],
+        virtio: ['virtio_ring'],
+        virtio_blk: ['virtio', 'virtio_ring'],
+        virtio_pci_modern_dev: [],
+        virtio_pci_legacy_dev: [],
+        virtio_pci: ['virtio_ring', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio'],
+        virtio_mmio: ['virtio', 'virtio_ring'],
+      }),
+    );
+    expect(order).toEqual([
+      'virtio_ring',
+      'virtio',
+      'virtio_blk',
+      'virtio_pci_modern_dev',
+      'virtio_pci_legacy_dev',
+      'virtio_pci',
+      'virtio_mmio',
+    ]);
   });
   it('drops built-in modules and normalises dashes', () => {
     expect(resolveModuleOrder(['virtio-blk'], table({ virtio_blk: ['virtio'], virtio: 'builtin' }))).toEqual(['virtio_blk']);

@@ -2,9 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { chooseBackend, guestAddressFor } from '../../../src/cases/net.js';
 import { buildLinuxArgs, kernelCmdline, linuxWrapper, nicArgs } from '../../../src/linux/launch.js';
 import type { LinuxImage } from '../../../src/linux/image.js';
-import { findLeftovers, hasNetAdmin, inNamespace, newNamespaceNames, parseNetnsName, processStartTicks } from '../../../src/net/netns.js';
+import {
+  findLeftovers,
+  hasNetAdmin,
+  inNamespace,
+  newNamespaceNames,
+  parseNetnsName,
+  processStartTicks,
+} from '../../../src/net/netns.js';
 
-const stat = (pid: number, start: string): string => `${pid} (node (x) y) S ${Array.from({ length: 18 }, (_, i) => i + 4).join(' ')} ${start} 1 2 3`;
+const stat = (pid: number, start: string): string =>
+  `${pid} (node (x) y) S ${Array.from({ length: 18 }, (_, i) => i + 4).join(' ')} ${start} 1 2 3`;
 
 describe('kvmbench network namespaces', () => {
   it('names carry the owner pid and start time; the peer ends in p', () => {
@@ -33,29 +41,54 @@ describe('kvmbench network namespaces', () => {
     expect(hasNetAdmin('Name:\tnode\n')).toBe(false);
   });
   it('commands run in a namespace through ip netns exec, as argv', () => {
-    expect(inNamespace('kvmb-1-2-3', ['iperf3', '--client', '10.213.0.2'])).toEqual(['ip', 'netns', 'exec', 'kvmb-1-2-3', 'iperf3', '--client', '10.213.0.2']);
+    expect(inNamespace('kvmb-1-2-3', ['iperf3', '--client', '10.213.0.2'])).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'kvmb-1-2-3',
+      'iperf3',
+      '--client',
+      '10.213.0.2',
+    ]);
   });
 });
 
-describe('the NIC on QEMU\'s command line', () => {
+describe("the NIC on QEMU's command line", () => {
   it('tap with vhost on q35 and microvm', () => {
     const tap = { backend: 'tap' as const, ifname: 'tap0', vhost: true, mac: '52:54:00:6b:62:02', netns: 'kvmb-1-2-3' };
-    expect(nicArgs(tap, 'q35')).toEqual({ netdev: 'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on', device: 'virtio-net-pci,netdev=n0,mac=52:54:00:6b:62:02' });
-    expect(nicArgs({ ...tap, vhost: false }, 'microvm')).toEqual({ netdev: 'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off', device: 'virtio-net-device,netdev=n0,mac=52:54:00:6b:62:02' });
+    expect(nicArgs(tap, 'q35')).toEqual({
+      netdev: 'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=on',
+      device: 'virtio-net-pci,netdev=n0,mac=52:54:00:6b:62:02',
+    });
+    expect(nicArgs({ ...tap, vhost: false }, 'microvm')).toEqual({
+      netdev: 'tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off',
+      device: 'virtio-net-device,netdev=n0,mac=52:54:00:6b:62:02',
+    });
   });
   it('refuses tap names that would inject QEMU options', () => {
-    expect(() => nicArgs({ backend: 'tap', ifname: 'x,script=/tmp/evil', vhost: false, mac: 'm' }, 'q35')).toThrow(/not an interface name/);
-    expect(() => nicArgs({ backend: 'tap', ifname: 'averyveryverylongname', vhost: false, mac: 'm' }, 'q35')).toThrow(/not an interface name/);
+    expect(() => nicArgs({ backend: 'tap', ifname: 'x,script=/tmp/evil', vhost: false, mac: 'm' }, 'q35')).toThrow(
+      /not an interface name/,
+    );
+    expect(() => nicArgs({ backend: 'tap', ifname: 'averyveryverylongname', vhost: false, mac: 'm' }, 'q35')).toThrow(
+      /not an interface name/,
+    );
   });
   it('user networking forwards only loopback ports to the guest', () => {
-    expect(nicArgs({ backend: 'user', mac: 'm', hostfwd: ['tcp:127.0.0.1:40000-:5201', 'udp:127.0.0.1:40000-:5201'] }, 'q35').netdev)
-      .toBe('user,id=n0,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:40000-:5201,hostfwd=udp:127.0.0.1:40000-:5201');
+    expect(
+      nicArgs({ backend: 'user', mac: 'm', hostfwd: ['tcp:127.0.0.1:40000-:5201', 'udp:127.0.0.1:40000-:5201'] }, 'q35').netdev,
+    ).toBe('user,id=n0,net=10.0.2.0/24,hostfwd=tcp:127.0.0.1:40000-:5201,hostfwd=udp:127.0.0.1:40000-:5201');
     expect(() => nicArgs({ backend: 'user', mac: 'm', hostfwd: ['tcp::40000-:5201'] }, 'q35')).toThrow(/bad hostfwd/);
   });
   it('QEMU starts inside the namespace of a kvmbench tap, not for a user tap or slirp', () => {
     const img = { kernelPath: '/k', initramfsPath: '/i' } as LinuxImage;
     const nic = { backend: 'tap' as const, ifname: 'tap0', vhost: false, mac: '52:54:00:6b:62:02', netns: 'kvmb-1-2-3' };
-    const argv = buildLinuxArgs({ image: img, machine: 'q35', accel: 'tcg', nic, guestArgs: { mode: 'net', ip: '10.213.0.2/24', tests: 5 } });
+    const argv = buildLinuxArgs({
+      image: img,
+      machine: 'q35',
+      accel: 'tcg',
+      nic,
+      guestArgs: { mode: 'net', ip: '10.213.0.2/24', tests: 5 },
+    });
     expect(argv.slice(0, 4)).toEqual(['ip', 'netns', 'exec', 'kvmb-1-2-3']);
     expect(argv).toContain('virtio-net-pci,netdev=n0,mac=52:54:00:6b:62:02');
     expect(argv[argv.indexOf('-netdev') + 1]).toBe('tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off');
@@ -73,8 +106,14 @@ describe('backend choice', () => {
   it('--tap wins; CAP_NET_ADMIN with /dev/net/tun gives the namespace; else user networking', () => {
     expect(chooseBackend({ tap: 'kvmb0', netAdmin: false, tunExists: true }).backend).toBe('tap-user');
     expect(chooseBackend({ netAdmin: true, tunExists: true }).backend).toBe('tap-netns');
-    expect(chooseBackend({ netAdmin: true, tunExists: false })).toMatchObject({ backend: 'user', why: expect.stringContaining('/dev/net/tun') });
-    expect(chooseBackend({ netAdmin: false, tunExists: true })).toMatchObject({ backend: 'user', why: expect.stringContaining('no CAP_NET_ADMIN') });
+    expect(chooseBackend({ netAdmin: true, tunExists: false })).toMatchObject({
+      backend: 'user',
+      why: expect.stringContaining('/dev/net/tun'),
+    });
+    expect(chooseBackend({ netAdmin: false, tunExists: true })).toMatchObject({
+      backend: 'user',
+      why: expect.stringContaining('no CAP_NET_ADMIN'),
+    });
     expect(chooseBackend({ netAdmin: true, tunExists: true, forceUser: true }).backend).toBe('user');
   });
   it("a user tap's guest gets the next address in the tap's subnet", () => {

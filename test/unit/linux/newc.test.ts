@@ -28,7 +28,18 @@ describe('writeNewc', () => {
 
   it('lists every entry, parents first, in busybox cpio -t', () => {
     const names = busyboxCpio(archive, ['-t']).trim().split('\n');
-    expect(names).toEqual(['init', 'usr', 'usr/lib', 'usr/lib/deep', 'usr/lib/deep/odd.bin', 'bin', 'bin/sh', 'proc', 'dev', 'dev/console']);
+    expect(names).toEqual([
+      'init',
+      'usr',
+      'usr/lib',
+      'usr/lib/deep',
+      'usr/lib/deep/odd.bin',
+      'bin',
+      'bin/sh',
+      'proc',
+      'dev',
+      'dev/console',
+    ]);
   });
 
   it('extracts with busybox cpio -i: contents, modes and link targets intact', () => {
@@ -36,11 +47,15 @@ describe('writeNewc', () => {
     dirs.push(dir);
     writeFileSync(join(dir, 'a.cpio'), archive);
     // -d makes directories; device nodes need root, so the test drops them from the copy it extracts.
-    busyboxCpio(writeNewc([
-      { type: 'file', path: 'init', data, mode: 0o755 },
-      { type: 'file', path: 'usr/lib/deep/odd.bin', data: odd },
-      { type: 'symlink', path: 'bin/sh', target: 'busybox' },
-    ]), ['-i', '-d'], dir);
+    busyboxCpio(
+      writeNewc([
+        { type: 'file', path: 'init', data, mode: 0o755 },
+        { type: 'file', path: 'usr/lib/deep/odd.bin', data: odd },
+        { type: 'symlink', path: 'bin/sh', target: 'busybox' },
+      ]),
+      ['-i', '-d'],
+      dir,
+    );
     expect(readFileSync(join(dir, 'init'))).toEqual(data);
     expect(statSync(join(dir, 'init')).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(dir, 'usr/lib/deep/odd.bin'))).toEqual(odd);
@@ -57,6 +72,11 @@ describe('writeNewc', () => {
 
   it('rejects paths that escape or repeat', () => {
     expect(() => writeNewc([{ type: 'file', path: '../etc/passwd', data: Buffer.alloc(0) }])).toThrow(/bad path/);
-    expect(() => writeNewc([{ type: 'file', path: 'a', data: Buffer.alloc(0) }, { type: 'file', path: '/a', data: Buffer.alloc(0) }])).toThrow(/duplicate/);
+    expect(() =>
+      writeNewc([
+        { type: 'file', path: 'a', data: Buffer.alloc(0) },
+        { type: 'file', path: '/a', data: Buffer.alloc(0) },
+      ]),
+    ).toThrow(/duplicate/);
   });
 });

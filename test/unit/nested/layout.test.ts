@@ -18,17 +18,37 @@ const mergedUsr = { '/usr': 'd', '/bin': 'l:usr/bin', '/sbin': 'l:usr/sbin', '/l
 
 describe('planLayout: what L1 sees of the host', () => {
   it('on a merged-/usr host shares /usr and the package read-only and recreates the top-level links', () => {
-    const l = planLayout({ fs: fakeFs({ ...mergedUsr, '/srv/kvmbench/node_modules': 'd' }), packageRoot: '/srv/kvmbench', nodeBinary: '/usr/bin/node', qemuBinary: '/usr/bin/qemu-system-x86_64', home: '/root' });
-    expect(l.shares.map((s) => [s.tag, s.path, s.readonly])).toEqual([['kvmbs0', '/usr', true], ['kvmbs1', '/srv/kvmbench', true]]);
-    expect(l.links).toEqual([{ name: 'bin', target: 'usr/bin' }, { name: 'sbin', target: 'usr/sbin' }, { name: 'lib', target: 'usr/lib' }, { name: 'lib64', target: 'usr/lib64' }]);
+    const l = planLayout({
+      fs: fakeFs({ ...mergedUsr, '/srv/kvmbench/node_modules': 'd' }),
+      packageRoot: '/srv/kvmbench',
+      nodeBinary: '/usr/bin/node',
+      qemuBinary: '/usr/bin/qemu-system-x86_64',
+      home: '/root',
+    });
+    expect(l.shares.map((s) => [s.tag, s.path, s.readonly])).toEqual([
+      ['kvmbs0', '/usr', true],
+      ['kvmbs1', '/srv/kvmbench', true],
+    ]);
+    expect(l.links).toEqual([
+      { name: 'bin', target: 'usr/bin' },
+      { name: 'sbin', target: 'usr/sbin' },
+      { name: 'lib', target: 'usr/lib' },
+      { name: 'lib64', target: 'usr/lib64' },
+    ]);
     expect(l.node).toBe('/usr/bin/node');
     expect(l.entry).toBe('/srv/kvmbench/bin/run.js');
   });
 
   it('shares a Node.js and a QEMU installed elsewhere by their prefix, and node_modules linked out of the package', () => {
     const l = planLayout({
-      fs: fakeFs({ ...mergedUsr, '/work/kb/node_modules': 'l:/work/main/node_modules' }, { '/work/kb/node_modules': '/work/main/node_modules', '/home/u/.nvm/current/bin/node': '/opt/node-20/bin/node' }),
-      packageRoot: '/work/kb', nodeBinary: '/home/u/.nvm/current/bin/node', qemuBinary: '/opt/qemu/bin/qemu-system-x86_64', home: '/home/u',
+      fs: fakeFs(
+        { ...mergedUsr, '/work/kb/node_modules': 'l:/work/main/node_modules' },
+        { '/work/kb/node_modules': '/work/main/node_modules', '/home/u/.nvm/current/bin/node': '/opt/node-20/bin/node' },
+      ),
+      packageRoot: '/work/kb',
+      nodeBinary: '/home/u/.nvm/current/bin/node',
+      qemuBinary: '/opt/qemu/bin/qemu-system-x86_64',
+      home: '/home/u',
     });
     expect(l.shares.map((s) => s.path)).toEqual(['/usr', '/opt/node-20', '/opt/qemu', '/work/kb', '/work/main/node_modules']);
     expect(l.shares.every((s) => s.readonly)).toBe(true);
@@ -36,35 +56,68 @@ describe('planLayout: what L1 sees of the host', () => {
   });
 
   it('never shares /, /etc, a home directory as a whole or what holds one', () => {
-    const base = { fs: fakeFs(mergedUsr), nodeBinary: '/usr/bin/node', qemuBinary: '/usr/bin/qemu-system-x86_64', home: '/home/u' };
+    const base = {
+      fs: fakeFs(mergedUsr),
+      nodeBinary: '/usr/bin/node',
+      qemuBinary: '/usr/bin/qemu-system-x86_64',
+      home: '/home/u',
+    };
     expect(() => planLayout({ ...base, packageRoot: '/home/u' })).toThrow(UsageError);
     expect(() => planLayout({ ...base, packageRoot: '/home' })).toThrow(/never shares/);
     expect(() => planLayout({ ...base, packageRoot: '/etc' })).toThrow(/never shares/);
     // A Node.js whose prefix would be / (e.g. /bin/node on a host without merged /usr)
-    expect(() => planLayout({ ...base, fs: fakeFs({ '/usr': 'd' }), packageRoot: '/srv/kb', nodeBinary: '/bin/node' })).toThrow(/never shares/);
+    expect(() => planLayout({ ...base, fs: fakeFs({ '/usr': 'd' }), packageRoot: '/srv/kb', nodeBinary: '/bin/node' })).toThrow(
+      /never shares/,
+    );
     // Inside a home directory is fine: only that directory is shared.
-    expect(planLayout({ ...base, packageRoot: '/home/u/src/kvmbench' }).shares.map((s) => s.path)).toContain('/home/u/src/kvmbench');
+    expect(planLayout({ ...base, packageRoot: '/home/u/src/kvmbench' }).shares.map((s) => s.path)).toContain(
+      '/home/u/src/kvmbench',
+    );
   });
 
-  it('refuses paths L1\'s /init could not read word by word, and odd environment names', () => {
+  it("refuses paths L1's /init could not read word by word, and odd environment names", () => {
     expect(() => checkLayoutWord('shared path', '/srv/my kvmbench')).toThrow(/whitespace/);
     expect(() => checkLayoutWord('shared path', '/srv/a\nb')).toThrow(UsageError);
-    const base = { fs: fakeFs(mergedUsr), packageRoot: '/srv/kb', nodeBinary: '/usr/bin/node', qemuBinary: '/usr/bin/qemu-system-x86_64' };
+    const base = {
+      fs: fakeFs(mergedUsr),
+      packageRoot: '/srv/kb',
+      nodeBinary: '/usr/bin/node',
+      qemuBinary: '/usr/bin/qemu-system-x86_64',
+    };
     expect(() => planLayout({ ...base, env: { 'A;rm': 'x' } })).toThrow(/NAME_LIKE_THIS/);
     expect(() => planLayout({ ...base, env: { KVMBENCH_QEMU: '/a b' } })).toThrow(/whitespace/);
   });
 
   it('writes the layout file and the -virtfs arguments (commas doubled, the channel writable)', () => {
-    const l = planLayout({ fs: fakeFs(mergedUsr), packageRoot: '/srv/k,b', nodeBinary: '/usr/bin/node', qemuBinary: '/usr/bin/qemu-system-x86_64', env: { KVMBENCH_QEMU: '/usr/bin/qemu-system-x86_64' } });
-    expect(layoutFile(l)).toBe([
-      'share kvmbs0 /usr ro', 'share kvmbs1 /srv/k,b ro', 'link bin usr/bin', 'link sbin usr/sbin', 'link lib usr/lib', 'link lib64 usr/lib64',
-      'env KVMBENCH_QEMU /usr/bin/qemu-system-x86_64', 'node /usr/bin/node', 'entry /srv/k,b/bin/run.js', '',
-    ].join('\n'));
+    const l = planLayout({
+      fs: fakeFs(mergedUsr),
+      packageRoot: '/srv/k,b',
+      nodeBinary: '/usr/bin/node',
+      qemuBinary: '/usr/bin/qemu-system-x86_64',
+      env: { KVMBENCH_QEMU: '/usr/bin/qemu-system-x86_64' },
+    });
+    expect(layoutFile(l)).toBe(
+      [
+        'share kvmbs0 /usr ro',
+        'share kvmbs1 /srv/k,b ro',
+        'link bin usr/bin',
+        'link sbin usr/sbin',
+        'link lib usr/lib',
+        'link lib64 usr/lib64',
+        'env KVMBENCH_QEMU /usr/bin/qemu-system-x86_64',
+        'node /usr/bin/node',
+        'entry /srv/k,b/bin/run.js',
+        '',
+      ].join('\n'),
+    );
     const args = virtfsArgs(l, '/srv/out/layer1');
     expect(args).toEqual([
-      '-virtfs', 'local,path=/usr,mount_tag=kvmbs0,security_model=none,readonly=on',
-      '-virtfs', 'local,path=/srv/k,,b,mount_tag=kvmbs1,security_model=none,readonly=on',
-      '-virtfs', 'local,path=/srv/out/layer1,mount_tag=kvmbio,security_model=none',
+      '-virtfs',
+      'local,path=/usr,mount_tag=kvmbs0,security_model=none,readonly=on',
+      '-virtfs',
+      'local,path=/srv/k,,b,mount_tag=kvmbs1,security_model=none,readonly=on',
+      '-virtfs',
+      'local,path=/srv/out/layer1,mount_tag=kvmbio,security_model=none',
     ]);
   });
 });

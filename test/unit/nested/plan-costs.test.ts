@@ -8,10 +8,16 @@ import { caseResult, makeResults, metric, samplesAround } from '../../helpers/re
 
 describe('the nested plan', () => {
   it('parses a plan and says what is wrong with one that is not', () => {
-    const good = { schema: NESTED_PLAN_SCHEMA, argv: ['run', 'exits'], steps: [{ id: 'main', suite: 'exits', quick: true, deadlineScale: 4 }] };
+    const good = {
+      schema: NESTED_PLAN_SCHEMA,
+      argv: ['run', 'exits'],
+      steps: [{ id: 'main', suite: 'exits', quick: true, deadlineScale: 4 }],
+    };
     expect(parsePlan(JSON.stringify(good), 'plan.json').steps[0]!.suite).toBe('exits');
     expect(() => parsePlan('{', 'plan.json')).toThrow(/not JSON/);
-    expect(() => parsePlan(JSON.stringify({ ...good, steps: [{ id: '../x', suite: 'exits', quick: true }] }), 'plan.json')).toThrow(/not a nested plan: \/steps\/0\/id/);
+    expect(() =>
+      parsePlan(JSON.stringify({ ...good, steps: [{ id: '../x', suite: 'exits', quick: true }] }), 'plan.json'),
+    ).toThrow(/not a nested plan: \/steps\/0\/id/);
     expect(() => parsePlan(JSON.stringify({ ...good, extra: 1 }), 'plan.json')).toThrow(/not a nested plan/);
   });
 });
@@ -30,15 +36,28 @@ describe('the nested exit-cost table', () => {
   });
 
   it('pairs layer-1 and layer-2 cases by id, with counts from one layer up, and lists the rest', () => {
-    const exitsCase = (id: string, median: number, seed: string, exits?: number) => caseResult(`exits/${id}`, {
-      metrics: [
-        { ...metric(`${id}.latency`, samplesAround(seed, median, 11, 0.03)), headline: true },
-        ...(exits === undefined ? [] : [metric(`${id}.exits_per_iteration`, samplesAround(`${seed}x`, exits, 11, 0.001), { unit: 'exits' })]),
-      ],
-    });
+    const exitsCase = (id: string, median: number, seed: string, exits?: number) =>
+      caseResult(`exits/${id}`, {
+        metrics: [
+          { ...metric(`${id}.latency`, samplesAround(seed, median, 11, 0.03)), headline: true },
+          ...(exits === undefined
+            ? []
+            : [metric(`${id}.exits_per_iteration`, samplesAround(`${seed}x`, exits, 11, 0.001), { unit: 'exits' })]),
+        ],
+      });
     const l1 = makeResults([exitsCase('cpuid', 2000, 'a'), exitsCase('vmcall', 3000, 'b')], { run: { accelerator: 'tcg' } });
-    const l2 = makeResults([exitsCase('cpuid', 40000, 'c', 1.01), caseResult('exits/hlt', { status: 'fail', metrics: [] })], { run: { accelerator: 'kvm', layer: 2 } });
-    l2.run.nested = { outerAccelerator: 'tcg', l1Cpu: 'EPYC', l1MemoryMiB: 2048, l1Vcpus: 1, l1Kernel: {}, l1Doctor: {}, l0Host: {} };
+    const l2 = makeResults([exitsCase('cpuid', 40000, 'c', 1.01), caseResult('exits/hlt', { status: 'fail', metrics: [] })], {
+      run: { accelerator: 'kvm', layer: 2 },
+    });
+    l2.run.nested = {
+      outerAccelerator: 'tcg',
+      l1Cpu: 'EPYC',
+      l1MemoryMiB: 2048,
+      l1Vcpus: 1,
+      l1Kernel: {},
+      l1Doctor: {},
+      l0Host: {},
+    };
     const t = nestedCostTable(l1, 'layer1-run', l2, '.');
     expect(t.rows).toHaveLength(1);
     expect(t.rows[0]!.multiplier).toBeCloseTo(20, 0);
@@ -64,8 +83,28 @@ describe('layer-2 results', () => {
   });
 
   it('are never compared with layer-1 results, not even with --force', () => {
-    const mk = (layer?: number) => makeResults([caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`s${layer}`, 100, 15, 0.02))] })], { run: { accelerator: 'kvm', ...(layer ? { layer } : {}) } });
-    expect(() => compareRuns([{ label: 'l1', results: mk() }, { label: 'l2', results: mk(2) }], { force: true })).toThrow(IncomparableError);
-    expect(() => compareRuns([{ label: 'a', results: mk(2) }, { label: 'b', results: mk(2) }], {})).not.toThrow();
+    const mk = (layer?: number) =>
+      makeResults(
+        [caseResult('exits/cpuid', { metrics: [metric('cpuid.latency', samplesAround(`s${layer}`, 100, 15, 0.02))] })],
+        { run: { accelerator: 'kvm', ...(layer ? { layer } : {}) } },
+      );
+    expect(() =>
+      compareRuns(
+        [
+          { label: 'l1', results: mk() },
+          { label: 'l2', results: mk(2) },
+        ],
+        { force: true },
+      ),
+    ).toThrow(IncomparableError);
+    expect(() =>
+      compareRuns(
+        [
+          { label: 'a', results: mk(2) },
+          { label: 'b', results: mk(2) },
+        ],
+        {},
+      ),
+    ).not.toThrow();
   });
 });

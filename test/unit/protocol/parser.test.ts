@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_BYTES, ProtocolParser, parseAll, parseFields, parseLine, type ConsoleLine } from '../../../src/protocol/parser.js';
+import {
+  MAX_LINE_BYTES,
+  ProtocolParser,
+  parseAll,
+  parseFields,
+  parseLine,
+  type ConsoleLine,
+} from '../../../src/protocol/parser.js';
 import { Transcript } from '../../../src/protocol/transcript.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -31,7 +38,12 @@ function feedInChunks(bytes: Uint8Array, cuts: number[]): ConsoleLine[] {
 describe('parseLine', () => {
   it('parses a protocol line into type and fields', () => {
     const l = parseLine('KVMB1 sample test=cpuid i=3 iters=1024 ticks=99 base=7');
-    expect(l).toMatchObject({ kind: 'event', version: 1, type: 'sample', fields: { test: 'cpuid', i: '3', iters: '1024', ticks: '99', base: '7' } });
+    expect(l).toMatchObject({
+      kind: 'event',
+      version: 1,
+      type: 'sample',
+      fields: { test: 'cpuid', i: '3', iters: '1024', ticks: '99', base: '7' },
+    });
   });
 
   it('reads quoted values with escapes', () => {
@@ -49,7 +61,10 @@ describe('parseLine', () => {
     expect(parseLine('KVMB2 hello guest=x')).toMatchObject({ kind: 'text', note: expect.stringMatching(/version 2/) });
     expect(parseLine('KVMB1 sample test=cpuid i=')).toMatchObject({ kind: 'event' }); // empty value is allowed
     expect(parseLine('KVMB1 sample test cpuid')).toMatchObject({ kind: 'text', note: expect.stringMatching(/garbled/) });
-    expect(parseLine('KVMB1 sample reason="unterminated')).toMatchObject({ kind: 'text', note: expect.stringMatching(/garbled/) });
+    expect(parseLine('KVMB1 sample reason="unterminated')).toMatchObject({
+      kind: 'text',
+      note: expect.stringMatching(/garbled/),
+    });
     expect(parseLine('KVMB1 sample Key=1')).toMatchObject({ kind: 'text' });
     expect(parseLine('KVMB1 1bad x=1')).toMatchObject({ kind: 'text' });
   });
@@ -69,10 +84,20 @@ describe('ProtocolParser', () => {
     const text = 'SeaBIOS\r\nKVMB1 hello guest=exits proto=1\nKVMB1 sample test=cpuid i=0 iters=8 ticks=80 base=8\npartial';
     const bytes = enc(text);
     const whole = parseAll(bytes);
-    expect(whole.map((l) => l.text)).toEqual(['SeaBIOS', 'KVMB1 hello guest=exits proto=1', 'KVMB1 sample test=cpuid i=0 iters=8 ticks=80 base=8', 'partial']);
+    expect(whole.map((l) => l.text)).toEqual([
+      'SeaBIOS',
+      'KVMB1 hello guest=exits proto=1',
+      'KVMB1 sample test=cpuid i=0 iters=8 ticks=80 base=8',
+      'partial',
+    ]);
     for (let cut = 0; cut <= bytes.length; cut++) expect(feedInChunks(bytes, [cut])).toEqual(whole);
     // byte at a time
-    expect(feedInChunks(bytes, Array.from({ length: bytes.length }, (_, i) => i))).toEqual(whole);
+    expect(
+      feedInChunks(
+        bytes,
+        Array.from({ length: bytes.length }, (_, i) => i),
+      ),
+    ).toEqual(whole);
   });
 
   it('caps huge lines, marks them truncated, and resynchronises at the next newline', () => {
@@ -111,7 +136,8 @@ describe('ProtocolParser', () => {
     for (let round = 0; round < 300; round++) {
       const len = Math.floor(rand() * 3000);
       const bytes = new Uint8Array(len);
-      for (let i = 0; i < len; i++) bytes[i] = rand() < 0.5 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
+      for (let i = 0; i < len; i++)
+        bytes[i] = rand() < 0.5 ? alphabet[Math.floor(rand() * alphabet.length)]! : Math.floor(rand() * 256);
       const whole = parseAll(bytes);
       const cuts = Array.from({ length: Math.floor(rand() * 8) }, () => Math.floor(rand() * (len + 1))).sort((a, b) => a - b);
       expect(feedInChunks(bytes, cuts)).toEqual(whole);
@@ -144,17 +170,19 @@ describe('Transcript', () => {
   };
 
   it('collects samples and the verdict', () => {
-    const t = feed([
-      'KVMB1 hello guest=exits proto=1 mode=long64 tsc=5',
-      'KVMB1 tsc hz=2000000000 source=pit-calibration',
-      'KVMB1 test name=cpuid iters=4 samples=2',
-      'KVMB1 sample test=cpuid i=0 iters=4 ticks=400 base=8',
-      'KVMB1 sample test=cpuid i=1 iters=4 ticks=404 base=8',
-      'KVMB1 sample test=cpuid i=x iters=4 ticks=1 base=1',
-      'KVMB1 PASS test=cpuid',
-      'KVMB1 end status=pass',
-      '',
-    ].join('\n'));
+    const t = feed(
+      [
+        'KVMB1 hello guest=exits proto=1 mode=long64 tsc=5',
+        'KVMB1 tsc hz=2000000000 source=pit-calibration',
+        'KVMB1 test name=cpuid iters=4 samples=2',
+        'KVMB1 sample test=cpuid i=0 iters=4 ticks=400 base=8',
+        'KVMB1 sample test=cpuid i=1 iters=4 ticks=404 base=8',
+        'KVMB1 sample test=cpuid i=x iters=4 ticks=1 base=1',
+        'KVMB1 PASS test=cpuid',
+        'KVMB1 end status=pass',
+        '',
+      ].join('\n'),
+    );
     expect(t.tsc).toEqual({ hz: 2e9, source: 'pit-calibration' });
     expect(t.samples).toHaveLength(2);
     expect(t.notes.some((n) => n.includes('bad fields'))).toBe(true);
@@ -166,8 +194,11 @@ describe('Transcript', () => {
     expect(feed('').whereStopped(0)).toMatch(/no output/);
     expect(feed('SeaBIOS\n').whereStopped(8)).toMatch(/no protocol hello/);
     expect(feed('KVMB1 hello guest=exits\n').whereStopped(30)).toMatch(/after the guest's hello/);
-    expect(feed('KVMB1 hello guest=exits\nKVMB1 test name=vmcall samples=10\nKVMB1 sample test=vmcall i=0 iters=1 ticks=1 base=0\n').whereStopped(99))
-      .toMatch(/stopped in test vmcall after 1 of 10 samples/);
+    expect(
+      feed(
+        'KVMB1 hello guest=exits\nKVMB1 test name=vmcall samples=10\nKVMB1 sample test=vmcall i=0 iters=1 ticks=1 base=0\n',
+      ).whereStopped(99),
+    ).toMatch(/stopped in test vmcall after 1 of 10 samples/);
   });
 
   it('the first verdict stands', () => {

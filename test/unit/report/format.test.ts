@@ -11,7 +11,16 @@ import { summaryTable } from '../../../src/report/summary.js';
 import { renderJunit } from '../../../src/report/junit.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { renderText as renderDoctorText } from '../../../src/report/doctor/text.js';
-import { countStatuses, fmtCv, fmtDuration, fmtNum, labelText, metricId, paintStatus, termSafe } from '../../../src/report/format.js';
+import {
+  countStatuses,
+  fmtCv,
+  fmtDuration,
+  fmtNum,
+  labelText,
+  metricId,
+  paintStatus,
+  termSafe,
+} from '../../../src/report/format.js';
 import type { DoctorReport } from '../../../src/doctor/types.js';
 import { compareRuns } from '../../../src/compare/compare.js';
 import { renderComparison } from '../../../src/report/compare/index.js';
@@ -68,7 +77,11 @@ describe('statuses: one word and one colour each, in every view', () => {
     expect(summaryTable(r, ansi)).toContain(ansi.gray('skip'));
     expect(renderText(r, ansi)).toContain(ansi.gray('SKIP '));
     const report = {
-      profile: 'kvm', verdict: 'pass', source: 'live', durationMs: 1, counts: { pass: 0, warn: 0, fail: 0, skip: 1 },
+      profile: 'kvm',
+      verdict: 'pass',
+      source: 'live',
+      durationMs: 1,
+      counts: { pass: 0, warn: 0, fail: 0, skip: 1 },
       kvm: { usable: true, device: '/dev/kvm', apiVersion: 12, flavor: { name: 'none', meaning: '' } },
       checks: [{ id: 'kvm.x', title: 't', profile: 'kvm', status: 'skip', evidence: [] }],
     } as unknown as DoctorReport;
@@ -76,7 +89,12 @@ describe('statuses: one word and one colour each, in every view', () => {
   });
 
   it('counts any statuses, zero for those absent', () => {
-    expect(countStatuses([{ status: 'pass' }, { status: 'skip' }, { status: 'pass' }], ['pass', 'fail', 'skip'])).toEqual({ total: 3, pass: 2, fail: 0, skip: 1 });
+    expect(countStatuses([{ status: 'pass' }, { status: 'skip' }, { status: 'pass' }], ['pass', 'fail', 'skip'])).toEqual({
+      total: 3,
+      pass: 2,
+      fail: 0,
+      skip: 1,
+    });
   });
 });
 
@@ -89,7 +107,9 @@ describe('run and report print the same figure the same way', () => {
     ['1 235', 'cpuid'],
     ['0.000500', 'tiny'],
   ])('%s in the summary table, text, Markdown, JUnit and HTML', (figure, id) => {
-    const row = summaryTable(r, plain).split('\n').find((l) => l.includes(id))!;
+    const row = summaryTable(r, plain)
+      .split('\n')
+      .find((l) => l.includes(id))!;
     expect(row).toContain(`${figure} ± `);
     expect(renderText(r)).toContain(`median ${figure} `);
     expect(renderMarkdown(r)).toContain(`| ${figure} |`);

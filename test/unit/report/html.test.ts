@@ -39,7 +39,10 @@ describe('renderHtml', () => {
     const html = renderHtml(makeResults([named, exits]));
     expect(html).toContain('<section id="exits">');
     expect(html).not.toContain('<section id="boot">');
-    const exitsSection = html.slice(html.indexOf('<section id="exits">'), html.indexOf('</section>', html.indexOf('<section id="exits">')));
+    const exitsSection = html.slice(
+      html.indexOf('<section id="exits">'),
+      html.indexOf('</section>', html.indexOf('<section id="exits">')),
+    );
     expect(exitsSection).toContain('cpuid.latency');
     expect(exitsSection).not.toContain('boot.exit_latency');
     // Without a kind (a user's suite in older results) nothing is guessed from the name.
@@ -53,7 +56,14 @@ describe('renderHtml', () => {
   it('escapes every string from guests, hosts and files', () => {
     const evil = '<img src=x onerror=alert(1)>"\'&';
     const r = makeResults(
-      [caseResult('exits/x', { status: 'error', reason: evil, log: 'x.log', metrics: [metric(evil, [1, 2], { unit: evil, labels: { side: evil } })] })],
+      [
+        caseResult('exits/x', {
+          status: 'error',
+          reason: evil,
+          log: 'x.log',
+          metrics: [metric(evil, [1, 2], { unit: evil, labels: { side: evil } })],
+        }),
+      ],
       { host: { hostname: evil, cpuModel: '<script>alert(2)</script>' } },
     );
     const html = renderHtml(r, { logs: new Map([['exits/x', { text: '<script>alert(3)</script>', truncatedBytes: 0 }]]) });
@@ -89,13 +99,22 @@ describe('renderHtml', () => {
 describe('renderHtml: execution, exit accounting and histograms', () => {
   it('shows the run platform, accelerator · execution per case, and the exit accounting of each exits case', () => {
     const html = renderHtml(richResults());
-    expect(html).toMatch(/id="platform">-cpu <code>host,\+invtsc<\/code> · execution <span class="x-native">native<\/span> · KVM flavour <b>bare-metal<\/b>/);
+    expect(html).toMatch(
+      /id="platform">-cpu <code>host,\+invtsc<\/code> · execution <span class="x-native">native<\/span> · KVM flavour <b>bare-metal<\/b>/,
+    );
     expect(html).not.toContain('id="emulated"');
-    expect(html).toMatch(/<a href="#case-exits\/cpuid">exits\/cpuid<\/a><\/td><td>.*?<\/td><td class="nowrap"><span class="x-native">kvm · native<\/span>/);
+    expect(html).toMatch(
+      /<a href="#case-exits\/cpuid">exits\/cpuid<\/a><\/td><td>.*?<\/td><td class="nowrap"><span class="x-native">kvm · native<\/span>/,
+    );
     // The accounting table: one row per exits case that ran, with exits per iteration and the verdict.
-    const table = html.slice(html.indexOf('<table class="exit-accounting">'), html.indexOf('</table>', html.indexOf('<table class="exit-accounting">')));
+    const table = html.slice(
+      html.indexOf('<table class="exit-accounting">'),
+      html.indexOf('</table>', html.indexOf('<table class="exit-accounting">')),
+    );
     expect(table.match(/<tr><td><a /g)).toHaveLength(3);
-    expect(table).toMatch(/exits\/inl_from_qemu<\/a><\/td><td class="nowrap"><span class="x-native">kvm · native<\/span><\/td><td class="num exits-per-iteration">1\.00<\/td><td class="num small">io_exits 1\.00<\/td><td class="small"><span class="s-pass">ok<\/span>/);
+    expect(table).toMatch(
+      /exits\/inl_from_qemu<\/a><\/td><td class="nowrap"><span class="x-native">kvm · native<\/span><\/td><td class="num exits-per-iteration">1\.00<\/td><td class="num small">io_exits 1\.00<\/td><td class="small"><span class="s-pass">ok<\/span>/,
+    );
     const cpuid = block(html, 'info-exits/cpuid');
     expect(cpuid).toContain('<b class="exits-per-iteration">1.00</b>');
     expect(cpuid).toContain('declared for native execution: <code>exits=1</code>');
@@ -104,7 +123,9 @@ describe('renderHtml: execution, exit accounting and histograms', () => {
     expect(cpuid).toContain('<code>cpu=host,+invtsc</code>');
     expect(cpuid).toContain('<li>empty loop: 1.0 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): native</li>');
     expect(cpuid.match(/<svg class="chart hist"/g)).toHaveLength(1);
-    expect(cpuid).toMatch(/<figcaption>1000 iterations timed one by one .*p50 3 [0-9]{3} tsc_ticks \([0-9 ]+ ns\) · p99 [0-9 ]+ tsc_ticks .* · p99\.9 /);
+    expect(cpuid).toMatch(
+      /<figcaption>1000 iterations timed one by one .*p50 3 [0-9]{3} tsc_ticks \([0-9 ]+ ns\) · p99 [0-9 ]+ tsc_ticks .* · p99\.9 /,
+    );
     expect(block(html, 'info-exits/vmcall')).not.toContain('class="chart hist"');
     // Counts are not latencies: the exit bar charts keep only ns and ticks.
     expect(html.match(/<svg class="chart bars exits[^"]*"/g)).toHaveLength(2);
@@ -120,10 +141,16 @@ describe('renderHtml: execution, exit accounting and histograms', () => {
 
   it('makes emulated figures impossible to miss: a banner with the evidence, a marked note per case, not judged', () => {
     const html = renderHtml(richResults('rich', { mode: 'emulated' }));
-    expect(html).toMatch(/<div class="banner emulated" id="emulated">Emulated execution: guest code ran emulated in this run \(\d+ of 10 cases\): KVM&#39;s instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits; this host&#39;s KVM is pvm\. Evidence: empty loop: 7,927 TSC ticks per iteration/);
-    expect(html).toContain('<h2>VM-exit latencies <span class="x-emulated">(emulated execution: KVM instruction-emulator costs, not hardware exits)</span></h2>');
+    expect(html).toMatch(
+      /<div class="banner emulated" id="emulated">Emulated execution: guest code ran emulated in this run \(\d+ of 10 cases\): KVM&#39;s instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits; this host&#39;s KVM is pvm\. Evidence: empty loop: 7,927 TSC ticks per iteration/,
+    );
+    expect(html).toContain(
+      '<h2>VM-exit latencies <span class="x-emulated">(emulated execution: KVM instruction-emulator costs, not hardware exits)</span></h2>',
+    );
     const cpuid = block(html, 'info-exits/cpuid');
-    expect(cpuid).toContain('<p class="note-emulated">Emulated: KVM&#39;s instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits. Evidence: KVM insn_emulation: 3.2 per empty-loop iteration');
+    expect(cpuid).toContain(
+      '<p class="note-emulated">Emulated: KVM&#39;s instruction emulator ran the guest code, so these figures are emulator costs, not hardware VM exits. Evidence: KVM insn_emulation: 3.2 per empty-loop iteration',
+    );
     expect(cpuid).toContain('<p class="muted not-judged">not judged: execution emulated</p>');
     expect(cpuid).toContain('<li class="check-unjudged">✗ not ok: exits: 0.003 per iteration, expected 1</li>');
     expect(html).toContain('<span class="muted">not judged: execution emulated</span>');
@@ -160,7 +187,11 @@ describe('renderHtml: execution, exit accounting and histograms', () => {
     const h = histogramFact(richResults().cases[0]!)!;
     expect(h.bins.length).toBeGreaterThan(5);
     const svg = histogramSvg(h);
-    const rects = [...svg.matchAll(/<rect class="bin" x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => ({ x: Number(m[1]), w: Number(m[2]), h: Number(m[3]) }));
+    const rects = [...svg.matchAll(/<rect class="bin" x="([\d.]+)" y="[\d.]+" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => ({
+      x: Number(m[1]),
+      w: Number(m[2]),
+      h: Number(m[3]),
+    }));
     expect(rects).toHaveLength(h.bins.length);
     for (const r of rects) expect(r.h).toBeGreaterThanOrEqual(1); // a bin of 1 in 1000 still shows
     for (let i = 1; i < rects.length; i++) expect(rects[i]!.x).toBeGreaterThan(rects[i - 1]!.x);
@@ -174,7 +205,10 @@ describe('renderHtml: execution, exit accounting and histograms', () => {
 
   it('ignores unreadable accounting and histogram facts instead of breaking the page', () => {
     const c = exitsCase('cpuid', { histogram: true });
-    c.facts = { exitAccounting: { checks: 'nope' }, histogram: { bins: [{ lo: -1, hi: 0, count: 'x' }], p50: 1, p99: 2, p999: 3 } };
+    c.facts = {
+      exitAccounting: { checks: 'nope' },
+      histogram: { bins: [{ lo: -1, hi: 0, count: 'x' }], p50: 1, p99: 2, p999: 3 },
+    };
     const html = renderHtml(makeResults([c], { run: { execution: fixtureExecution('native') } }));
     expect(html).not.toContain('class="chart hist"');
     expect(block(html, 'info-exits/cpuid')).not.toContain('class="checks"');
@@ -186,7 +220,10 @@ describe('writeReports', () => {
   it('writes junit.xml and report.html with the failed case log, truncated and confined to the directory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kvmbench-report-'));
     mkdirSync(join(dir, 'logs'));
-    writeFileSync(join(dir, 'logs/exits_ipi.log'), 'HEAD-MARKER\n' + 'x'.repeat(200_000) + '\nTAIL-MARKER <script>alert(1)</script>\n');
+    writeFileSync(
+      join(dir, 'logs/exits_ipi.log'),
+      'HEAD-MARKER\n' + 'x'.repeat(200_000) + '\nTAIL-MARKER <script>alert(1)</script>\n',
+    );
     const files = await writeReports(richResults(), dir);
     expect(files).toEqual([join(dir, 'junit.xml'), join(dir, 'report.html')]);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');

@@ -10,9 +10,30 @@ import { caseResult, exitsCase, makeResults, metric, richResults } from '../../h
 // test-results-parser is a JUnit reader used by CI notifiers; it is CommonJS.
 const require = createRequire(import.meta.url);
 const trp = require('test-results-parser') as { parse(o: { type: string; files: string[] }): ParsedResult };
-interface ParsedCase { name: string; status: string; failure: string; metadata: Record<string, string> }
-interface ParsedSuite { name: string; total: number; passed: number; failed: number; errors: number; skipped: number; cases: ParsedCase[]; metadata: Record<string, string> }
-interface ParsedResult { total: number; passed: number; failed: number; errors: number; skipped: number; suites: ParsedSuite[] }
+interface ParsedCase {
+  name: string;
+  status: string;
+  failure: string;
+  metadata: Record<string, string>;
+}
+interface ParsedSuite {
+  name: string;
+  total: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  cases: ParsedCase[];
+  metadata: Record<string, string>;
+}
+interface ParsedResult {
+  total: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  suites: ParsedSuite[];
+}
 
 function parseWithReader(xml: string): ParsedResult {
   const dir = mkdtempSync(join(tmpdir(), 'kvmbench-junit-'));
@@ -21,7 +42,11 @@ function parseWithReader(xml: string): ParsedResult {
   return trp.parse({ type: 'junit', files: [file] });
 }
 
-const attrs = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n) });
+const attrs = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  isArray: (n) => ['testsuite', 'testcase', 'property'].includes(n),
+});
 
 describe('renderJunit', () => {
   it('is read by a real JUnit reader with the right counts, names and reasons', () => {
@@ -86,7 +111,9 @@ describe('renderJunit', () => {
     const epi = r.cases[0]!.metrics.find((m) => m.name === 'cpuid.exits_per_iteration')!.summary.median;
     expect(cpuid.accelerator).toBe('kvm');
     expect(cpuid.execution).toBe('emulated');
-    expect(cpuid['execution.evidence']).toBe('KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated');
+    expect(cpuid['execution.evidence']).toBe(
+      'KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated',
+    );
     expect(cpuid['vm.cpu']).toBe('host,+invtsc,-arch-capabilities');
     expect(cpuid['vm.apicv']).toBe('N (PVM)');
     expect(Number(cpuid.exits_per_iteration)).toBe(epi);
@@ -98,16 +125,27 @@ describe('renderJunit', () => {
     const suite = parsed.suites.find((s) => s.name === 'exits')!.metadata;
     expect(suite['run.cpu']).toBe('host,+invtsc,-arch-capabilities');
     expect(suite['run.execution']).toBe('emulated');
-    expect(suite['run.execution.evidence']).toBe('empty loop: 7,927 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): emulated');
+    expect(suite['run.execution.evidence']).toBe(
+      'empty loop: 7,927 TSC ticks per iteration (native ≤ 20, emulated ≥ 200): emulated',
+    );
     expect(suite['host.kvmFlavor']).toBe('pvm');
   });
 
   it('says emulated and the exit checks in system-out, and leaves outcomes to the status', () => {
     const doc = attrs.parse(renderJunit(richResults('rich', { mode: 'emulated' })));
-    const exits = (doc.testsuites.testsuite as Array<{ name: string; failures: string; skipped: string; testcase: Array<Record<string, unknown>> }>).find((s) => s.name === 'exits')!;
+    const exits = (
+      doc.testsuites.testsuite as Array<{
+        name: string;
+        failures: string;
+        skipped: string;
+        testcase: Array<Record<string, unknown>>;
+      }>
+    ).find((s) => s.name === 'exits')!;
     const cpuid = exits.testcase.find((c) => c.name === 'exits/cpuid')!;
     const out = String(cpuid['system-out']);
-    expect(out).toMatch(/^exits\/cpuid PASS \[kvm · emulated, q35\] emulated: KVM instruction-emulator costs, not hardware VM exits \(KVM insn_emulation: 3\.2 /);
+    expect(out).toMatch(
+      /^exits\/cpuid PASS \[kvm · emulated, q35\] emulated: KVM instruction-emulator costs, not hardware VM exits \(KVM insn_emulation: 3\.2 /,
+    );
     expect(out).toContain('not judged: execution emulated ([not ok] exits: 0.003 per iteration, expected 1);');
     // Not-ok checks that were not judged do not turn a passing case into a failure.
     expect(cpuid.failure).toBeUndefined();
@@ -117,8 +155,12 @@ describe('renderJunit', () => {
   });
 
   it('gives a native case its met expectation and a TCG case tcg without exit counts', () => {
-    const native = String(attrs.parse(renderJunit(makeResults([exitsCase('cpuid')]))).testsuites.testsuite[0].testcase[0]['system-out']);
-    expect(native).toContain('[kvm · native, q35] exits per iteration 1.00; expectation met: [ok] exits: 1.000 per iteration, expected 1;');
+    const native = String(
+      attrs.parse(renderJunit(makeResults([exitsCase('cpuid')]))).testsuites.testsuite[0].testcase[0]['system-out'],
+    );
+    expect(native).toContain(
+      '[kvm · native, q35] exits per iteration 1.00; expectation met: [ok] exits: 1.000 per iteration, expected 1;',
+    );
     const tcg = parseWithReader(renderJunit(makeResults([exitsCase('cpuid', { mode: 'tcg' })]))).suites[0]!.cases[0]!.metadata;
     expect(tcg.execution).toBe('tcg');
     expect(tcg.exits_per_iteration).toBeUndefined();

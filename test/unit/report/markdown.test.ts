@@ -15,7 +15,9 @@ describe('renderMarkdown: execution', () => {
 
   it('warns about an emulated run with its evidence and marks emulated cases in bold', () => {
     const md = renderMarkdown(richResults('rich', { mode: 'emulated' }));
-    expect(md).toMatch(/^> ⚠️ \*\*Emulated execution\*\*: guest code ran emulated in this run .*Evidence: empty loop: 7,927 TSC ticks per iteration/m);
+    expect(md).toMatch(
+      /^> ⚠️ \*\*Emulated execution\*\*: guest code ran emulated in this run .*Evidence: empty loop: 7,927 TSC ticks per iteration/m,
+    );
     expect(md).toMatch(/^\| exits\/cpuid \| pass \| cpuid\.latency .*\| \*\*kvm · emulated\*\* \|$/m);
     expect(md).toContain('cpu note: QEMU aborted setting IA32_ARCH_CAPABILITIES');
   });
@@ -25,6 +27,8 @@ describe('renderMarkdown: execution', () => {
     odd.execution = { mode: 'emulated', evidence: ['a | pipe <b>and</b> markup'] };
     const md = renderMarkdown(makeResults([exitsCase('cpuid'), odd], { run: { execution: fixtureExecution('native') } }));
     expect(md).toContain('### Emulated cases');
-    expect(md).toContain('- **exits/mov_dr**: emulated: KVM instruction-emulator costs, not hardware VM exits (a \\| pipe &lt;b&gt;and&lt;/b&gt; markup)');
+    expect(md).toContain(
+      '- **exits/mov_dr**: emulated: KVM instruction-emulator costs, not hardware VM exits (a \\| pipe &lt;b&gt;and&lt;/b&gt; markup)',
+    );
   });
 });

@@ -33,12 +33,18 @@ describe('renderText: execution and exit accounting', () => {
     expect(out.find((l) => l.startsWith('cpu note: '))).toContain('MSR 0x10a');
     const cpuid = after(out, /^PASS +exits\/cpuid /);
     expect(cpuid[0]).toMatch(/\[kvm · emulated\]$/);
-    expect(cpuid[1]).toBe('        ! emulated: KVM instruction-emulator costs, not hardware VM exits (KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated)');
-    expect(cpuid[2]).toBe(`        exits per iteration ${exitsMedian.toPrecision(3)} · not judged: execution emulated ([not ok] exits: 0.003 per iteration, expected 1)`);
+    expect(cpuid[1]).toBe(
+      '        ! emulated: KVM instruction-emulator costs, not hardware VM exits (KVM insn_emulation: 3.2 per empty-loop iteration (native ≤ 0.05, emulated ≥ 0.5): emulated)',
+    );
+    expect(cpuid[2]).toBe(
+      `        exits per iteration ${exitsMedian.toPrecision(3)} · not judged: execution emulated ([not ok] exits: 0.003 per iteration, expected 1)`,
+    );
   });
 
   it('names the emulated cases of a run that was otherwise native', () => {
-    const r = makeResults([exitsCase('cpuid'), exitsCase('mov_dr', { mode: 'emulated', declared: 'exits=0-1' })], { run: { execution: fixtureExecution('native') } });
+    const r = makeResults([exitsCase('cpuid'), exitsCase('mov_dr', { mode: 'emulated', declared: 'exits=0-1' })], {
+      run: { execution: fixtureExecution('native') },
+    });
     const warn = lines(renderText(r)).find((l) => l.startsWith('!! EMULATED: '));
     expect(warn).toMatch(/^!! EMULATED: 1 of 2 cases ran emulated \(exits\/mov_dr\): /);
     expect(warn).toContain('Evidence: KVM insn_emulation: 3.2');
@@ -48,7 +54,9 @@ describe('renderText: execution and exit accounting', () => {
     const out = lines(renderText(richResults('rich', { mode: 'tcg' })));
     const cpuid = after(out, /^PASS +exits\/cpuid /);
     expect(cpuid[0]).toMatch(/\[tcg\]$/);
-    expect(cpuid[1]).toBe('        exits per iteration – · no exit accounting: under TCG there are no VM exits and no KVM statistics');
+    expect(cpuid[1]).toBe(
+      '        exits per iteration – · no exit accounting: under TCG there are no VM exits and no KVM statistics',
+    );
     expect(out.some((l) => l.startsWith('!! EMULATED'))).toBe(false);
   });
 

@@ -32,7 +32,11 @@ describe('CaseResult.kind', () => {
   });
 
   it('loading fills in inferred kinds and leaves the rest undefined', () => {
-    const doc = JSON.parse(JSON.stringify(makeResults([legacy('io/randread'), legacy('mine/x'), caseResult('raw/pio', { kind: 'raw', suite: 'exits' })])));
+    const doc = JSON.parse(
+      JSON.stringify(
+        makeResults([legacy('io/randread'), legacy('mine/x'), caseResult('raw/pio', { kind: 'raw', suite: 'exits' })]),
+      ),
+    );
     const r = validateResults(doc);
     expect(r.cases.map((c) => c.kind)).toEqual(['io', undefined, 'raw']);
     expect('kind' in r.cases[1]!).toBe(false);

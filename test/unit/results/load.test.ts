@@ -40,9 +40,15 @@ describe('loadResults', () => {
     expect((await loadError('')).message).toMatch(/empty file/);
     expect((await loadError('[1,2]')).message).toMatch(/not a kvmbench results file .*array/);
     expect((await loadError('{"name":"some-package","version":"1.0.0"}')).message).toMatch(/no "schema" field/);
-    expect((await loadError(JSON.stringify({ ...richResults(), schema: 'kvmbench.results/2' }))).message).toMatch(/newer than this kvmbench/);
-    expect((await loadError(JSON.stringify({ schema: 'kvmbench.suite/1' }))).message).toMatch(/kvmbench "kvmbench.suite\/1" file, not results/);
-    expect((await loadError(JSON.stringify({ schema: 'https://json-schema.org/draft/2020-12/schema' }))).message).toMatch(/not a kvmbench results file/);
+    expect((await loadError(JSON.stringify({ ...richResults(), schema: 'kvmbench.results/2' }))).message).toMatch(
+      /newer than this kvmbench/,
+    );
+    expect((await loadError(JSON.stringify({ schema: 'kvmbench.suite/1' }))).message).toMatch(
+      /kvmbench "kvmbench.suite\/1" file, not results/,
+    );
+    expect((await loadError(JSON.stringify({ schema: 'https://json-schema.org/draft/2020-12/schema' }))).message).toMatch(
+      /not a kvmbench results file/,
+    );
     const broken = richResults() as unknown as { cases: Array<Record<string, unknown>> };
     broken.cases[0]!.status = 'exploded';
     expect((await loadError(JSON.stringify(broken))).message).toMatch(/\/cases\/0\/status/);
@@ -50,7 +56,12 @@ describe('loadResults', () => {
 
   it('rebuilds a crashed run from results.jsonl, dropping the torn last line, and marks it partial', async () => {
     const r = makeResults([caseResult('exits/cpuid'), caseResult('exits/vmcall')]);
-    const lines = [JSON.stringify({ schema: r.schema, run: r.run, host: r.host }), JSON.stringify({ case: r.cases[0] }), JSON.stringify(r.cases[1]), '{"case": {"id": "exits/ip'];
+    const lines = [
+      JSON.stringify({ schema: r.schema, run: r.run, host: r.host }),
+      JSON.stringify({ case: r.cases[0] }),
+      JSON.stringify(r.cases[1]),
+      '{"case": {"id": "exits/ip',
+    ];
     const dir = tmp();
     writeFileSync(join(dir, 'results.jsonl'), lines.join('\n'));
     const loaded = await loadResults(dir);

@@ -86,7 +86,7 @@ describe('ResultsWriter', () => {
 describe('results loader fuzz', () => {
   const seed = Number(process.env.FUZZ_SEED ?? 20261130); // fixed so a failure reproduces; FUZZ_SEED explores others
   let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const int = (k: number) => Math.floor(rand() * k);
 
   async function check(content: string | Buffer, name: string): Promise<void> {
@@ -96,16 +96,26 @@ describe('results loader fuzz', () => {
     try {
       await loadResults(join(d, name));
     } catch (err) {
-      if (!(err instanceof UsageError)) throw new Error(`seed ${seed}: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for ${JSON.stringify(String(content).slice(0, 200))}`);
+      if (!(err instanceof UsageError))
+        throw new Error(
+          `seed ${seed}: ${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for ${JSON.stringify(String(content).slice(0, 200))}`,
+        );
     }
     expect(performance.now() - t0, `seed ${seed}`).toBeLessThan(3000);
   }
 
   it(`random mutations of a valid results.json and journal (FUZZ_SEED=${seed})`, async () => {
     const good = JSON.stringify(makeResults([caseResult('a/b', { metrics: [metric('m', [1, 2, 3])] }), caseResult('a/c')]));
-    const journal = [JSON.stringify({ schema: base.schema, run: base.run, host: base.host }), JSON.stringify({ case: caseResult('a/b') }), JSON.stringify({ run: { ...base.run, state: 'complete' } })].join('\n');
+    const journal = [
+      JSON.stringify({ schema: base.schema, run: base.run, host: base.host }),
+      JSON.stringify({ case: caseResult('a/b') }),
+      JSON.stringify({ run: { ...base.run, state: 'complete' } }),
+    ].join('\n');
     for (let i = 0; i < 400; i++) {
-      for (const [src, name] of [[good, 'results.json'], [journal, 'results.jsonl']] as const) {
+      for (const [src, name] of [
+        [good, 'results.json'],
+        [journal, 'results.jsonl'],
+      ] as const) {
         const b = Buffer.from(src);
         for (let k = 0; k < 1 + int(6); k++) b[int(b.length)] = int(256);
         const cut = rand() < 0.3 ? b.subarray(0, int(b.length)) : b;
@@ -120,9 +130,18 @@ describe('results loader fuzz', () => {
       ['['.repeat(200_000) + ']'.repeat(200_000), 'results.json'],
       ['{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000), 'results.json'],
       // Deep nesting inside an otherwise valid file, where `facts` allows any value.
-      [JSON.stringify({ ...r, cases: [{ ...r.cases[0], facts: { x: '@@' } }] }).replace('"@@"', '['.repeat(50_000) + ']'.repeat(50_000)), 'results.json'],
+      [
+        JSON.stringify({ ...r, cases: [{ ...r.cases[0], facts: { x: '@@' } }] }).replace(
+          '"@@"',
+          '['.repeat(50_000) + ']'.repeat(50_000),
+        ),
+        'results.json',
+      ],
       [JSON.stringify({ ...r, run: { ...r.run, id: 'x'.repeat(5_000_000) } }), 'results.json'],
-      [Buffer.concat([Buffer.from('{"schema":"kvmbench.results/1",'), Buffer.from([0, 0xff, 0xfe]), Buffer.from('}')]), 'results.json'],
+      [
+        Buffer.concat([Buffer.from('{"schema":"kvmbench.results/1",'), Buffer.from([0, 0xff, 0xfe]), Buffer.from('}')]),
+        'results.json',
+      ],
       ['{"__proto__":{"polluted":1},"schema":"kvmbench.results/1"}', 'results.json'],
       ['\u0000'.repeat(1000), 'results.jsonl'],
       ['{"schema":"kvmbench.results/1"}\n' + '{"case":1}\n'.repeat(10_000), 'results.jsonl'],

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fixedSampling, lowerRank, medianInterval, parseDuration, parsePrecision, relativePrecision, shouldStop } from '../../../src/stats/precision.js';
+import {
+  fixedSampling,
+  lowerRank,
+  medianInterval,
+  parseDuration,
+  parsePrecision,
+  relativePrecision,
+  shouldStop,
+} from '../../../src/stats/precision.js';
 import { median } from '../../../src/stats/summary.js';
 
 /** Seeded lognormal draws (Box-Muller over mulberry32), so every run of the test sees the same data. */
@@ -65,7 +73,8 @@ describe('the stopping rule', () => {
     // every trial, at about 80 samples. The stopping time depends on the interval's width, which
     // on skewed noise correlates a little with where the median fell: this measures what that leaves.
     const trials = 200;
-    let sum = 0, ns = 0;
+    let sum = 0,
+      ns = 0;
     for (let t = 0; t < trials; t++) {
       const draw = lognormal(5000 + t, 0.3);
       const xs: number[] = [];

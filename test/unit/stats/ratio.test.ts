@@ -31,13 +31,17 @@ describe('the bootstrap interval of a ratio of medians', () => {
   });
   it('narrows as samples grow', () => {
     const w = (n: number): number => {
-      const ci = ratioOfMediansInterval(Array.from({ length: n }, lognormal(5, 0.2, 50)), Array.from({ length: n }, lognormal(6, 0.2, 100)))!;
+      const ci = ratioOfMediansInterval(
+        Array.from({ length: n }, lognormal(5, 0.2, 50)),
+        Array.from({ length: n }, lognormal(6, 0.2, 100)),
+      )!;
       return ci.high - ci.low;
     };
     expect(w(200)).toBeLessThan(w(15) / 2);
   });
   it('is the same for the same samples and refuses an empty side or a zero denominator', () => {
-    const g = [1, 2, 3, 4, 5, 6], h = [2, 4, 6, 8, 10, 12];
+    const g = [1, 2, 3, 4, 5, 6],
+      h = [2, 4, 6, 8, 10, 12];
     expect(ratioOfMediansInterval(g, h)).toEqual(ratioOfMediansInterval(g, h));
     expect(ratioOfMediansInterval(g, h)!.estimate).toBeCloseTo(0.5);
     expect(ratioOfMediansInterval([], h)).toBeUndefined();

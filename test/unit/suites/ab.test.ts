@@ -39,7 +39,7 @@ describe('the A/B order', () => {
     }
   });
 
-  it('with rounds, runs a case\'s rounds in a row, both variants each round, the lead alternating (A B, B A, A B)', () => {
+  it("with rounds, runs a case's rounds in a row, both variants each round, the lead alternating (A B, B A, A B)", () => {
     const firsts = abFirsts(4, 3);
     const steps = abOrder(4, 3, 3);
     expect(steps).toHaveLength(4 * 3 * 2);
@@ -77,7 +77,12 @@ describe('the A/B order', () => {
 });
 
 describe('a variant on its way to QEMU', () => {
-  const v: RunVariant = { label: 'B', qemu: '/opt/qemu/bin/qemu-system-x86_64', extraArgs: ['-icount', 'shift=7'], kernel: '/k/bzImage' };
+  const v: RunVariant = {
+    label: 'B',
+    qemu: '/opt/qemu/bin/qemu-system-x86_64',
+    extraArgs: ['-icount', 'shift=7'],
+    kernel: '/k/bzImage',
+  };
   const platform = { cpu: 'max', variant: v };
 
   it('splits the argument string on whitespace only', () => {
@@ -86,7 +91,7 @@ describe('a variant on its way to QEMU', () => {
     expect(splitQemuArgs(undefined)).toEqual([]);
   });
 
-  it('sets the micro guests\' binary and appends the arguments, and records both in vm', () => {
+  it("sets the micro guests' binary and appends the arguments, and records both in vm", () => {
     const spec = caseSpec({ id: 'cpuid', kind: 'exits', machine: 'q35', args: { firmware: 'qboot' } });
     const cfg = qemuConfigFor(spec, { accel: 'tcg', platform }, '/guest.elf');
     expect(cfg.binary).toBe(v.qemu);
@@ -100,7 +105,7 @@ describe('a variant on its way to QEMU', () => {
     expect(vmRecord(plain, {})).not.toHaveProperty('qemu');
   });
 
-  it('sets the Linux guests\' binary and arguments (QMP still last) and records the variant\'s kernel', () => {
+  it("sets the Linux guests' binary and arguments (QMP still last) and records the variant's kernel", () => {
     const image = { kernelPath: '/k/bzImage', initramfsPath: '/i.cpio' } as Parameters<typeof linuxQemuConfig>[0]['image'];
     const cfg = linuxQemuConfig({ image, machine: 'q35', accel: 'tcg', variant: v });
     expect(cfg.binary).toBe(v.qemu);
@@ -127,10 +132,14 @@ const variantSleeper: CaseExecutor = {
     const ms = Number(spec.args.ms ?? 5);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(new Error('guest killed'));
-      }, { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(new Error('guest killed'));
+        },
+        { once: true },
+      );
     });
     if (spec.args.fail === v?.label) return { status: 'fail', reason: 'planted failure', metrics: [] };
     const k = v?.extraArgs?.indexOf('-slow') ?? -1;
@@ -140,14 +149,29 @@ const variantSleeper: CaseExecutor = {
     return {
       status: 'pass',
       vm: { machine: spec.machine, ...variantVmRecord(v) },
-      metrics: [{ name: `${spec.id}.latency`, unit: 'ns', better: 'lower', interval: 'test', method: 'test', accelerator: ctx.accel, samples, summary: summarize(samples) }],
+      metrics: [
+        {
+          name: `${spec.id}.latency`,
+          unit: 'ns',
+          better: 'lower',
+          interval: 'test',
+          method: 'test',
+          accelerator: ctx.accel,
+          samples,
+          summary: summarize(samples),
+        },
+      ],
     };
   },
 };
 const registry = (k: string) => (k === 'ab-test' ? variantSleeper : undefined);
 
 function deps(over: Partial<RunnerDeps> = {}): RunnerDeps {
-  return { resolveAccel: async () => ({ accel: 'tcg', warnings: [] }), fingerprint: async () => ({ hostname: 'test', cpuModel: 'test cpu' }), ...over };
+  return {
+    resolveAccel: async () => ({ accel: 'tcg', warnings: [] }),
+    fingerprint: async () => ({ hostname: 'test', cpuModel: 'test cpu' }),
+    ...over,
+  };
 }
 
 function suite(name: string, body: string): LoadedSuite {
@@ -157,7 +181,11 @@ function suite(name: string, body: string): LoadedSuite {
 }
 
 const A: RunVariant = { label: 'A', qemu: '/usr/bin/qemu-system-x86_64' };
-const B = (args: string[] = []): RunVariant => ({ label: 'B', qemu: '/usr/bin/qemu-system-x86_64', ...(args.length ? { extraArgs: args } : {}) });
+const B = (args: string[] = []): RunVariant => ({
+  label: 'B',
+  qemu: '/usr/bin/qemu-system-x86_64',
+  ...(args.length ? { extraArgs: args } : {}),
+});
 
 describe('runArms', () => {
   it('interleaves the arms in the given order, each into its own valid results directory with its variant', async () => {
@@ -185,10 +213,15 @@ describe('runArms', () => {
       executorFor: registry,
       reporter,
     });
-    expect(ran.map((r) => `${r.label} ${r.id}`)).toEqual(order.map((st) => `${st.arm === 0 ? 'A' : 'B'} ${s.cases[st.index]!.id}`));
+    expect(ran.map((r) => `${r.label} ${r.id}`)).toEqual(
+      order.map((st) => `${st.arm === 0 ? 'A' : 'B'} ${s.cases[st.index]!.id}`),
+    );
     expect(events.slice(0, 2)).toEqual(['begin A 6', 'begin B 6']);
     expect(events[2]).toMatch(/^start 1\/6 [AB] one$/);
-    for (const [sum, v] of [[a!, A], [b!, B(['-slow', '2'])]] as const) {
+    for (const [sum, v] of [
+      [a!, A],
+      [b!, B(['-slow', '2'])],
+    ] as const) {
       expect(sum.outcome).toBe('ok');
       expect(sum.results.run.variant).toEqual(v);
       expect(sum.results.cases.map((c) => c.id)).toEqual(['arms/one', 'arms/two', 'arms/three']);
@@ -226,7 +259,12 @@ describe('runArms', () => {
 });
 
 describe('runAb', () => {
-  const session = async (name: string, bArgs: string[], extra: Partial<Parameters<typeof runAb>[0]> = {}, body = 'cases:\n  - id: one\n  - id: two\n') => {
+  const session = async (
+    name: string,
+    bArgs: string[],
+    extra: Partial<Parameters<typeof runAb>[0]> = {},
+    body = 'cases:\n  - id: one\n  - id: two\n',
+  ) => {
     ran.length = 0;
     const s = suite(name, body);
     return runAb({
@@ -246,15 +284,49 @@ describe('runAb', () => {
   it('writes a/ and b/, ab.json with the seed, variants and order, and the comparison as JSON, text and HTML', async () => {
     const o = await session('same', []);
     expect(o.outcome).toBe('ok');
-    for (const f of ['a/results.json', 'a/results.jsonl', 'b/results.json', 'b/results.jsonl', 'ab.json', 'compare.json', 'compare.txt', 'compare.html']) expect(existsSync(join(o.dir, f)), f).toBe(true);
+    for (const f of [
+      'a/results.json',
+      'a/results.jsonl',
+      'b/results.json',
+      'b/results.jsonl',
+      'ab.json',
+      'compare.json',
+      'compare.txt',
+      'compare.html',
+    ])
+      expect(existsSync(join(o.dir, f)), f).toBe(true);
     const rec = JSON.parse(readFileSync(join(o.dir, 'ab.json'), 'utf8')) as AbRecord;
-    expect(rec).toMatchObject({ schema: AB_SCHEMA, suite: 'same', seed: 5, rounds: 7, state: 'complete', exitCode: 0, comparison: 'compare.json', regressions: 0 });
-    expect(rec.variants.map((v) => [v.label, v.dir])).toEqual([['A', 'a'], ['B', 'b']]);
+    expect(rec).toMatchObject({
+      schema: AB_SCHEMA,
+      suite: 'same',
+      seed: 5,
+      rounds: 7,
+      state: 'complete',
+      exitCode: 0,
+      comparison: 'compare.json',
+      regressions: 0,
+    });
+    expect(rec.variants.map((v) => [v.label, v.dir])).toEqual([
+      ['A', 'a'],
+      ['B', 'b'],
+    ]);
     expect(rec.order).toEqual(abFirsts(2, 5).map((first, i) => ({ case: ['same/one', 'same/two'][i], first })));
     // Seven rounds a case by default, the lead alternating: A B, B A, A B, ...
-    expect(ran.map((r) => r.label).join('')).toBe(rec.order.map((o2) => (o2.first === 'A' ? 'ABBAABBAABBAAB' : 'BAABBAABBAABBA')).join(''));
+    expect(ran.map((r) => r.label).join('')).toBe(
+      rec.order.map((o2) => (o2.first === 'A' ? 'ABBAABBAABBAAB' : 'BAABBAABBAABBA')).join(''),
+    );
     expect(o.a.results.cases.map((c) => c.metrics[0]!.rounds)).toEqual([Array(7).fill(12), Array(7).fill(12)]);
-    const cmp = JSON.parse(readFileSync(join(o.dir, 'compare.json'), 'utf8')) as { seed: number; pairs: Array<{ base: { label: string }; new: { label: string }; onlyBase: string[]; onlyNew: string[]; metrics: unknown[]; power: { line: string } }> };
+    const cmp = JSON.parse(readFileSync(join(o.dir, 'compare.json'), 'utf8')) as {
+      seed: number;
+      pairs: Array<{
+        base: { label: string };
+        new: { label: string };
+        onlyBase: string[];
+        onlyNew: string[];
+        metrics: unknown[];
+        power: { line: string };
+      }>;
+    };
     expect(cmp.seed).toBe(5);
     expect(cmp.pairs[0]).toMatchObject({ base: { label: 'A' }, new: { label: 'B' }, onlyBase: [], onlyNew: [] });
     expect(cmp.pairs[0]!.metrics).toHaveLength(2);
@@ -276,7 +348,12 @@ describe('runAb', () => {
   });
 
   it('exits 1 when a case fails in either run, before any regression', async () => {
-    const o = await session('fails', ['-slow', '1.5'], { failOnRegression: true }, 'cases:\n  - id: one\n    args: {fail: B}\n  - id: two\n');
+    const o = await session(
+      'fails',
+      ['-slow', '1.5'],
+      { failOnRegression: true },
+      'cases:\n  - id: one\n    args: {fail: B}\n  - id: two\n',
+    );
     expect(o.outcome).toBe('failed');
     expect(o.b.results.cases[0]!.status).toBe('fail');
   });
@@ -285,20 +362,31 @@ describe('runAb', () => {
     const ac = new AbortController();
     const reporter: RunReporter = {
       begin: () => undefined,
-      caseStart: (i) => { if (i === 2) setTimeout(() => ac.abort('SIGINT'), 50); },
+      caseStart: (i) => {
+        if (i === 2) setTimeout(() => ac.abort('SIGINT'), 50);
+      },
       phase: () => undefined,
       caseEnd: () => undefined,
       warning: () => undefined,
       close: () => undefined,
     };
-    const o = await session('intr', [], { signal: ac.signal, reporter, rounds: 1 }, 'cases:\n  - id: one\n  - id: two\n    args: {ms: 5000}\n  - id: three\n');
+    const o = await session(
+      'intr',
+      [],
+      { signal: ac.signal, reporter, rounds: 1 },
+      'cases:\n  - id: one\n  - id: two\n    args: {ms: 5000}\n  - id: three\n',
+    );
     expect(o.outcome).toBe('interrupted');
     for (const s of [o.a, o.b]) {
       expect(s.results.run.state).toBe('interrupted');
       expect((await loadResults(s.dir)).results.run.state).toBe('interrupted');
     }
     // Case one ran in both; case two was cut in whichever ran it first; three never started.
-    expect([...o.a.results.cases, ...o.b.results.cases].map((c) => `${c.id} ${c.status}`).sort()).toEqual(['intr/one pass', 'intr/one pass', 'intr/two error']);
+    expect([...o.a.results.cases, ...o.b.results.cases].map((c) => `${c.id} ${c.status}`).sort()).toEqual([
+      'intr/one pass',
+      'intr/one pass',
+      'intr/two error',
+    ]);
     expect(o.comparison!.pairs[0]!.metrics.map((m) => m.caseId)).toEqual(['intr/one']);
     const rec = JSON.parse(readFileSync(join(o.dir, 'ab.json'), 'utf8')) as AbRecord;
     expect(rec).toMatchObject({ state: 'interrupted', exitCode: 130 });

@@ -34,20 +34,48 @@ describe('suite args are checked against the executor of their kind', () => {
   });
 
   it('a misspelt argument fails at its line, naming what the kind takes', () => {
-    const text = ['suite: a1', 'defaults:', '  kind: io', '  guest: linux', 'cases:', '  - id: r', '    args: { runtime: 2, rmap: 1 }', ''].join('\n');
-    expect(errorOf('a1.yaml', text)).toMatch(/^a1\.yaml:7:25: args\.rmap: kind io takes no argument 'rmap' \(did you mean 'ramp'\?\); it takes: aio, boot_timeout, cache, .*sizeMiB/);
+    const text = [
+      'suite: a1',
+      'defaults:',
+      '  kind: io',
+      '  guest: linux',
+      'cases:',
+      '  - id: r',
+      '    args: { runtime: 2, rmap: 1 }',
+      '',
+    ].join('\n');
+    expect(errorOf('a1.yaml', text)).toMatch(
+      /^a1\.yaml:7:25: args\.rmap: kind io takes no argument 'rmap' \(did you mean 'ramp'\?\); it takes: aio, boot_timeout, cache, .*sizeMiB/,
+    );
   });
 
   it('a mistyped value fails at its line with the sentence of its schema', () => {
-    const text = ['suite: a2', 'defaults:', '  kind: net', '  guest: linux', '  args: { vhost: maybe }', 'cases:', '  - id: n', ''].join('\n');
-    expect(errorOf('a2.yaml', text)).toMatch(/^a2\.yaml:5:18: args\.vhost: expected one of auto, on, off \(vhost-net\) \(case a2\/n, kind net\)/);
-    const num = ['suite: a3', 'cases:', '  - id: x', '    kind: exits', '    args: { test: cpuid, target_us: soon }', ''].join('\n');
+    const text = [
+      'suite: a2',
+      'defaults:',
+      '  kind: net',
+      '  guest: linux',
+      '  args: { vhost: maybe }',
+      'cases:',
+      '  - id: n',
+      '',
+    ].join('\n');
+    expect(errorOf('a2.yaml', text)).toMatch(
+      /^a2\.yaml:5:18: args\.vhost: expected one of auto, on, off \(vhost-net\) \(case a2\/n, kind net\)/,
+    );
+    const num = ['suite: a3', 'cases:', '  - id: x', '    kind: exits', '    args: { test: cpuid, target_us: soon }', ''].join(
+      '\n',
+    );
     expect(errorOf('a3.yaml', num)).toMatch(/^a3\.yaml:5:37: args\.target_us: expected a number/);
   });
 
   it('an argument set by quick overrides is found there', () => {
-    const text = ['suite: a4', 'defaults:', '  kind: raw', 'quick:', '  args: { harnes: c }', 'cases:', '  - id: cpuid', ''].join('\n');
-    expect(errorOf('a4.yaml', text, { quick: true })).toMatch(/^a4\.yaml:5:11: args\.harnes: kind raw takes no argument 'harnes' \(did you mean 'harness'\?\)/);
+    const text = ['suite: a4', 'defaults:', '  kind: raw', 'quick:', '  args: { harnes: c }', 'cases:', '  - id: cpuid', ''].join(
+      '\n',
+    );
+    expect(errorOf('a4.yaml', text, { quick: true })).toMatch(
+      /^a4\.yaml:5:11: args\.harnes: kind raw takes no argument 'harnes' \(did you mean 'harness'\?\)/,
+    );
     // Without --quick the override does not apply, so nothing is wrong.
     expect(() => loadSuite(join(tmp, 'a4.yaml'), { ...registry, cwd: tmp })).not.toThrow();
   });

@@ -9,8 +9,16 @@ import type { CaseExecutor } from '../../../src/cases/types.js';
 import { currentLaunchScope, type LaunchReport } from '../../../src/vmm/launch-scope.js';
 import { STARTUP_BUDGET_MS } from '../../../src/vmm/startup.js';
 
-const hung: LaunchReport = { binary: 'qemu', accel: 'tcg', startFailure: { kind: 'never-ran', cause: 'QEMU started but the guest never ran within the startup budget of 10 s' } };
-const crashed: LaunchReport = { binary: 'qemu', accel: 'tcg', startFailure: { kind: 'exited-before-guest', cause: 'QEMU was ended by signal SIGSEGV before the guest ran' } };
+const hung: LaunchReport = {
+  binary: 'qemu',
+  accel: 'tcg',
+  startFailure: { kind: 'never-ran', cause: 'QEMU started but the guest never ran within the startup budget of 10 s' },
+};
+const crashed: LaunchReport = {
+  binary: 'qemu',
+  accel: 'tcg',
+  startFailure: { kind: 'exited-before-guest', cause: 'QEMU was ended by signal SIGSEGV before the guest ran' },
+};
 const ran: LaunchReport = { binary: 'qemu', accel: 'tcg' };
 
 describe('FailurePattern', () => {
@@ -20,7 +28,9 @@ describe('FailurePattern', () => {
     p.record({ id: 'exits/cpuid', status: 'error' }, [hung]);
     expect(p.skipReason()).toBeUndefined();
     p.record({ id: 'exits/vmcall', status: 'error' }, [hung]);
-    expect(p.skipReason()).toMatch(/^skipped: every earlier case since exits\/cpuid failed the same way \(exits\/cpuid, exits\/vmcall\): QEMU started but the guest never ran .*; exits\/cpuid has the full report; --keep-going/);
+    expect(p.skipReason()).toMatch(
+      /^skipped: every earlier case since exits\/cpuid failed the same way \(exits\/cpuid, exits\/vmcall\): QEMU started but the guest never ran .*; exits\/cpuid has the full report; --keep-going/,
+    );
   });
 
   it('starts over on a different cause, and on a case whose guest ran', () => {
@@ -64,29 +74,66 @@ describe('runner: launch scope and the same failure once', () => {
       const scope = currentLaunchScope();
       budgets.push(scope?.startupMs);
       scope?.onLaunch?.(spec.args.ok ? ran : hung);
-      return spec.args.ok ? { status: 'pass', metrics: [] } : { status: 'error', reason: `${spec.id}: the guest never ran`, metrics: [], accelerator: ctx.accel };
+      return spec.args.ok
+        ? { status: 'pass', metrics: [] }
+        : { status: 'error', reason: `${spec.id}: the guest never ran`, metrics: [], accelerator: ctx.accel };
     },
   };
-  const noQemu: CaseExecutor = { kind: 'test-noqemu', startsQemu: false, async run() { budgets.push(currentLaunchScope()?.startupMs); return { status: 'pass', metrics: [] }; } };
+  const noQemu: CaseExecutor = {
+    kind: 'test-noqemu',
+    startsQemu: false,
+    async run() {
+      budgets.push(currentLaunchScope()?.startupMs);
+      return { status: 'pass', metrics: [] };
+    },
+  };
   const registry = (k: string) => (k === noGuest.kind ? noGuest : k === noQemu.kind ? noQemu : undefined);
   const suite = () => {
     const f = join(work, 'pat.yaml');
-    writeFileSync(f, [
-      'suite: pat', 'defaults: { kind: test-noguest, machine: pc }', 'cases:',
-      '  - id: a', '  - id: b', '    startup: 3', '  - id: other', '    kind: test-noqemu', '  - id: c', '  - id: d', '    args: { ok: true }', '',
-    ].join('\n'));
+    writeFileSync(
+      f,
+      [
+        'suite: pat',
+        'defaults: { kind: test-noguest, machine: pc }',
+        'cases:',
+        '  - id: a',
+        '  - id: b',
+        '    startup: 3',
+        '  - id: other',
+        '    kind: test-noqemu',
+        '  - id: c',
+        '  - id: d',
+        '    args: { ok: true }',
+        '',
+      ].join('\n'),
+    );
     return loadSuite(f);
   };
-  const run = (keepGoing: boolean) => runSuite({
-    suite: suite(), accel: 'tcg', quick: false, argv: [], output: join(work, `out-${keepGoing}`), executorFor: registry, keepGoing,
-    deps: { resolveAccel: async () => ({ accel: 'tcg', warnings: [] }), fingerprint: async () => ({ hostname: 'test' }) },
-  });
+  const run = (keepGoing: boolean) =>
+    runSuite({
+      suite: suite(),
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, `out-${keepGoing}`),
+      executorFor: registry,
+      keepGoing,
+      deps: { resolveAccel: async () => ({ accel: 'tcg', warnings: [] }), fingerprint: async () => ({ hostname: 'test' }) },
+    });
 
   it('skips the remaining QEMU cases after two, runs the others, and passes each case its startup budget', async () => {
     budgets.length = 0;
     const s = await run(false);
-    expect(s.results.cases.map((c) => `${c.id} ${c.status}`)).toEqual(['pat/a error', 'pat/b error', 'pat/other pass', 'pat/c skip', 'pat/d skip']);
-    expect(s.results.cases[3]!.reason).toMatch(/^skipped: every earlier case since pat\/a failed the same way \(pat\/a, pat\/b\)/);
+    expect(s.results.cases.map((c) => `${c.id} ${c.status}`)).toEqual([
+      'pat/a error',
+      'pat/b error',
+      'pat/other pass',
+      'pat/c skip',
+      'pat/d skip',
+    ]);
+    expect(s.results.cases[3]!.reason).toMatch(
+      /^skipped: every earlier case since pat\/a failed the same way \(pat\/a, pat\/b\)/,
+    );
     // The suite's `startup: 3` for b; the TCG micro default for a; none for an executor that starts no QEMU.
     expect(budgets).toEqual([STARTUP_BUDGET_MS.tcg.micro, 3000, 0]);
   });

@@ -24,7 +24,47 @@ const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
 
 const base = readFileSync(join(import.meta.dirname, '../../fixtures/suites/demo.yaml'));
-const tokens = ['[', ']', '{', '}', ':', '- ', '&a ', '*a', '!!str ', '!!binary ', '"', "'", '#', '\n', '  ', '\t', '|', '>', '---\n', '...\n', '<<: ', '? ', ',', '%YAML 1.2\n', '\\', 'id: ', 'deadline: ', 'cases:', 'include:', '\u0000', '\u2028', '\ud800', '💥', 'null', '~', '1e999', '-0', '0x1f', '.nan'];
+const tokens = [
+  '[',
+  ']',
+  '{',
+  '}',
+  ':',
+  '- ',
+  '&a ',
+  '*a',
+  '!!str ',
+  '!!binary ',
+  '"',
+  "'",
+  '#',
+  '\n',
+  '  ',
+  '\t',
+  '|',
+  '>',
+  '---\n',
+  '...\n',
+  '<<: ',
+  '? ',
+  ',',
+  '%YAML 1.2\n',
+  '\\',
+  'id: ',
+  'deadline: ',
+  'cases:',
+  'include:',
+  '\u0000',
+  '\u2028',
+  '\ud800',
+  '💥',
+  'null',
+  '~',
+  '1e999',
+  '-0',
+  '0x1f',
+  '.nan',
+];
 
 function mutate(buf: Buffer): Buffer {
   const b = Buffer.from(buf);
@@ -55,13 +95,16 @@ function check(input: Buffer | string): void {
     parseSuiteText(input, 'f.yaml');
   } catch (err) {
     if (!(err instanceof UsageError)) {
-      throw new Error(`seed ${seed}: non-usage error ${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for input ${JSON.stringify(String(input).slice(0, 200))}`);
+      throw new Error(
+        `seed ${seed}: non-usage error ${(err as Error)?.constructor?.name}: ${(err as Error)?.message} for input ${JSON.stringify(String(input).slice(0, 200))}`,
+      );
     }
     expect(err.message).toMatch(/^f\.yaml(:\d+:\d+)?: /);
   }
   const used = process.cpuUsage(c0);
   const ms = (used.user + used.system) / 1000;
-  if (ms > 3000) throw new Error(`seed ${seed}: ${ms.toFixed(0)} ms of CPU for input ${JSON.stringify(String(input).slice(0, 200))}`);
+  if (ms > 3000)
+    throw new Error(`seed ${seed}: ${ms.toFixed(0)} ms of CPU for input ${JSON.stringify(String(input).slice(0, 200))}`);
 }
 
 describe(`suite loader fuzz (FUZZ_SEED=${seed})`, () => {
@@ -104,7 +147,11 @@ describe(`suite loader fuzz (FUZZ_SEED=${seed})`, () => {
   });
 
   it('rejects non-finite numbers and accepts CRLF files', () => {
-    expect(() => parseSuiteText('suite: x\ncases:\n  - id: a\n    kind: k\n    deadline: .inf\n', 'f.yaml')).toThrow(/^f\.yaml:5:15: cases\[0\]\.deadline/);
-    expect(parseSuiteText(Buffer.from('suite: x\r\ncases:\r\n  - id: a\r\n    kind: k\r\n'), 'f.yaml').data.cases![0]!.id).toBe('a');
+    expect(() => parseSuiteText('suite: x\ncases:\n  - id: a\n    kind: k\n    deadline: .inf\n', 'f.yaml')).toThrow(
+      /^f\.yaml:5:15: cases\[0\]\.deadline/,
+    );
+    expect(parseSuiteText(Buffer.from('suite: x\r\ncases:\r\n  - id: a\r\n    kind: k\r\n'), 'f.yaml').data.cases![0]!.id).toBe(
+      'a',
+    );
   });
 });

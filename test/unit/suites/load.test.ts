@@ -80,10 +80,19 @@ describe('parseSuiteText errors name file, line, column and field', () => {
   });
 
   it('hostile bytes: invalid UTF-8, NUL, alias bombs, deep nesting, huge input', () => {
-    expect(errorOf(Buffer.from('suite: x\ncases:\n  - id: \xff\n', 'latin1'))).toBe('suites/x.yaml:3:9: invalid UTF-8 (byte 0xff)');
-    expect(errorOf('suite: x\ncases:\n  - id: a\u0000b\n')).toBe('suites/x.yaml:3:10: control character U+0000 is not allowed in a suite file');
+    expect(errorOf(Buffer.from('suite: x\ncases:\n  - id: \xff\n', 'latin1'))).toBe(
+      'suites/x.yaml:3:9: invalid UTF-8 (byte 0xff)',
+    );
+    expect(errorOf('suite: x\ncases:\n  - id: a\u0000b\n')).toBe(
+      'suites/x.yaml:3:10: control character U+0000 is not allowed in a suite file',
+    );
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill('*' + String.fromCharCode(96 + i)).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill('*' + String.fromCharCode(96 + i))
+          .join(',')}]`,
+      );
     expect(errorOf(bomb.join('\n'))).toMatch(/alias/i);
     expect(errorOf('suite: x\ncases: ' + '['.repeat(200_000))).toMatch(/^suites\/x\.yaml/);
     expect(errorOf('x'.repeat(2 * 1024 * 1024))).toMatch(/too large|limit/);
@@ -97,8 +106,19 @@ describe('loadSuite merging', () => {
     expect(s.cases.map((c) => c.id)).toEqual(['fast', 'slow', 'kvm-only']);
     const [fast, slow, kvmOnly] = s.cases;
     expect(fast).toEqual({
-      id: 'fast', suite: 'demo', title: 'sleeps 10 ms', kind: 'test-sleep', machine: 'pc', accel: ['kvm', 'tcg'],
-      vcpus: 1, memoryMiB: 64, args: { ms: 10 }, repeat: 3, deadlineSec: 5, tags: ['demo'], requires: [],
+      id: 'fast',
+      suite: 'demo',
+      title: 'sleeps 10 ms',
+      kind: 'test-sleep',
+      machine: 'pc',
+      accel: ['kvm', 'tcg'],
+      vcpus: 1,
+      memoryMiB: 64,
+      args: { ms: 10 },
+      repeat: 3,
+      deadlineSec: 5,
+      tags: ['demo'],
+      requires: [],
     });
     expect(slow!.args).toEqual({ ms: 200 });
     expect(slow!.tags).toEqual(['demo', 'slow']);
@@ -110,27 +130,45 @@ describe('loadSuite merging', () => {
     const q = loadSuite(join(fixtures, 'demo.yaml'), { quick: true });
     expect(q.cases.map((c) => c.repeat)).toEqual([1, 2, 1]);
     const cli = loadSuite(join(fixtures, 'demo.yaml'), { quick: true, cli: { repeat: 7, machine: 'q35' } });
-    expect(cli.cases.map((c) => [c.repeat, c.machine])).toEqual([[7, 'q35'], [7, 'q35'], [7, 'q35']]);
+    expect(cli.cases.map((c) => [c.repeat, c.machine])).toEqual([
+      [7, 'q35'],
+      [7, 'q35'],
+      [7, 'q35'],
+    ]);
     expect(q.cases.every((c) => c.quick === true)).toBe(true);
     expect(loadSuite(join(fixtures, 'demo.yaml')).cases.some((c) => c.quick)).toBe(false);
   });
 
   it('--kernel reaches only the cases whose guest is the Linux guest', () => {
-    const s = loadSuite('quick', { cli: { kernel: '/boot/pvm-vmlinuz' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net'] });
+    const s = loadSuite('quick', {
+      cli: { kernel: '/boot/pvm-vmlinuz' },
+      kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net'],
+    });
     const withKernel = s.cases.filter((c) => c.args.kernel === '/boot/pvm-vmlinuz').map((c) => `${c.suite}/${c.id}`);
     expect(withKernel).toEqual(['boot-linux/q35', 'io/virtio-blk', 'net/virtio-net']);
   });
 
   it('--tap reaches only the net cases', () => {
-    const s = loadSuite('full', { cli: { tap: 'kvmb0' }, kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net', 'exits-scaling'] });
-    expect(s.cases.filter((c) => c.args.tap === 'kvmb0').map((c) => `${c.suite}/${c.id}`)).toEqual(['net/virtio-net', 'net/virtio-net-vhost-off', 'net/virtio-net-microvm']);
+    const s = loadSuite('full', {
+      cli: { tap: 'kvmb0' },
+      kinds: ['doctor', 'exits', 'raw', 'boot-micro', 'boot-linux', 'io', 'net', 'exits-scaling'],
+    });
+    expect(s.cases.filter((c) => c.args.tap === 'kvmb0').map((c) => `${c.suite}/${c.id}`)).toEqual([
+      'net/virtio-net',
+      'net/virtio-net-vhost-off',
+      'net/virtio-net-microvm',
+    ]);
   });
 
   it('--pin reaches every case (each executor that starts QEMU pins and records vm.pin)', () => {
     const s = loadSuite('smp', { cli: { pin: true }, kinds: ['exits', 'boot-micro', 'boot-linux', 'exits-scaling'] });
     expect(s.cases.length).toBeGreaterThan(4);
     expect(s.cases.every((c) => c.args.pin === true)).toBe(true);
-    expect(loadSuite('smp', { kinds: ['exits', 'boot-micro', 'boot-linux', 'exits-scaling'] }).cases.some((c) => c.args.pin !== undefined)).toBe(false);
+    expect(
+      loadSuite('smp', { kinds: ['exits', 'boot-micro', 'boot-linux', 'exits-scaling'] }).cases.some(
+        (c) => c.args.pin !== undefined,
+      ),
+    ).toBe(false);
   });
 
   it('include with only globs keeps the included suite name and applies `set`', () => {
@@ -157,7 +195,9 @@ describe('loadSuite merging', () => {
       throw new Error('expected a UsageError');
     };
     expect(e('suite: p\ninclude:\n  - suite: nope\n')).toMatch(/^p\.yaml:3:12: include\[0\]\.suite: unknown suite 'nope'/);
-    expect(e('suite: p\ninclude:\n  - suite: demo\n    only: [fast, fsat]\n')).toMatch(/^p\.yaml:4:18: include\[0\]\.only\[1\]: 'fsat' matches no case of suite demo/);
+    expect(e('suite: p\ninclude:\n  - suite: demo\n    only: [fast, fsat]\n')).toMatch(
+      /^p\.yaml:4:18: include\[0\]\.only\[1\]: 'fsat' matches no case of suite demo/,
+    );
     write('cyc-a.yaml', 'suite: cyc-a\ninclude:\n  - suite: cyc-b\n');
     write('cyc-b.yaml', 'suite: cyc-b\ninclude:\n  - suite: cyc-a\n');
     expect(e('suite: cyc-a\ninclude:\n  - suite: cyc-b\n', 'cyc-a.yaml')).toMatch(/include cycle cyc-a → cyc-b → cyc-a/);
@@ -165,12 +205,16 @@ describe('loadSuite merging', () => {
       /^p\.yaml:5:5: case demo\/fast is already in this suite \(from p\.yaml:3:5\)/,
     );
     write('misnamed.yaml', 'suite: other\ncases:\n  - {id: a, kind: k}\n');
-    expect(e('suite: p\ninclude:\n  - suite: misnamed\n')).toMatch(/^misnamed\.yaml:1:8: suite: name 'other' does not match the file name misnamed\.yaml/);
+    expect(e('suite: p\ninclude:\n  - suite: misnamed\n')).toMatch(
+      /^misnamed\.yaml:1:8: suite: name 'other' does not match the file name misnamed\.yaml/,
+    );
   });
 
   it('unknown kinds are errors when the registry is given, pointing at the kind', () => {
     const f = write('kinds.yaml', 'suite: kinds\ndefaults:\n  kind: exits\ncases:\n  - id: a\n  - id: b\n    kind: exitz\n');
-    expect(() => loadSuite(f, { kinds: ['exits'], cwd: tmp })).toThrow(/^kinds\.yaml:7:11: cases\[1\]\.kind: unknown kind 'exitz' \(known: exits\)/);
+    expect(() => loadSuite(f, { kinds: ['exits'], cwd: tmp })).toThrow(
+      /^kinds\.yaml:7:11: cases\[1\]\.kind: unknown kind 'exitz' \(known: exits\)/,
+    );
     expect(() => loadSuite(f, { kinds: ['other'], cwd: tmp })).toThrow(/^kinds\.yaml:3:9: defaults\.kind: unknown kind 'exits'/);
     const noKind = write('nokind.yaml', 'suite: nokind\ncases:\n  - id: a\n');
     expect(() => loadSuite(noKind, { cwd: tmp })).toThrow(/^nokind\.yaml:3:5: cases\[0\]\.kind: required/);

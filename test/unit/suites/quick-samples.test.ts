@@ -17,11 +17,17 @@ describe('quick runs carry enough samples for compare', () => {
   for (const name of listShippedSuites()) {
     it(`suite ${name}`, () => {
       const suite = loadSuite(name, { quick: true, kinds: Object.keys(executors) });
-      const short = suite.cases.filter((c) => SAMPLED_KINDS.has(c.kind) && c.repeat < MIN_SAMPLES_PER_SIDE).map((c) => `${c.suite}/${c.id}: ${c.repeat}`);
+      const short = suite.cases
+        .filter((c) => SAMPLED_KINDS.has(c.kind) && c.repeat < MIN_SAMPLES_PER_SIDE)
+        .map((c) => `${c.suite}/${c.id}: ${c.repeat}`);
       expect(short).toEqual([]);
-      const shortNet = suite.cases.filter((c) => c.kind === 'net' && netSamplesPerJob(c.args) < MIN_SAMPLES_PER_SIDE).map((c) => `${c.suite}/${c.id}: ${netSamplesPerJob(c.args)}`);
+      const shortNet = suite.cases
+        .filter((c) => c.kind === 'net' && netSamplesPerJob(c.args) < MIN_SAMPLES_PER_SIDE)
+        .map((c) => `${c.suite}/${c.id}: ${netSamplesPerJob(c.args)}`);
       expect(shortNet).toEqual([]);
-      const shortIo = suite.cases.filter((c) => c.kind === 'io' && c.args.tool !== 'dd' && ioSamplesPerJob(c.args) < MIN_SAMPLES_PER_SIDE).map((c) => `${c.suite}/${c.id}: ${ioSamplesPerJob(c.args)}`);
+      const shortIo = suite.cases
+        .filter((c) => c.kind === 'io' && c.args.tool !== 'dd' && ioSamplesPerJob(c.args) < MIN_SAMPLES_PER_SIDE)
+        .map((c) => `${c.suite}/${c.id}: ${ioSamplesPerJob(c.args)}`);
       expect(shortIo).toEqual([]);
     });
   }

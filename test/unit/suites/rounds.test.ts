@@ -22,7 +22,12 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('mergeRounds', () => {
   const round = (status: CaseResult['status'], samples: number[], extra: Partial<CaseResult> = {}): CaseResult =>
-    caseResult('s/c', { status, metrics: samples.length ? [metric('x.latency', samples, { labels: { machine: 'q35' } })] : [], durationMs: 10, ...extra });
+    caseResult('s/c', {
+      status,
+      metrics: samples.length ? [metric('x.latency', samples, { labels: { machine: 'q35' } })] : [],
+      durationMs: 10,
+      ...extra,
+    });
 
   it('concatenates samples round by round, records the sizes, recomputes the summary and sums the time', () => {
     const m = mergeRounds([round('pass', [1, 2]), round('pass', [3, 4, 5]), round('pass', [6])], 3);
@@ -38,7 +43,10 @@ describe('mergeRounds', () => {
   });
 
   it('takes the worst status, says which round failed, and keeps a metric a round lacked with 0 for it', () => {
-    const m = mergeRounds([round('pass', [1]), round('fail', [], { reason: 'cpuid exits 0, expected 1' }), round('pass', [3])], 3);
+    const m = mergeRounds(
+      [round('pass', [1]), round('fail', [], { reason: 'cpuid exits 0, expected 1' }), round('pass', [3])],
+      3,
+    );
     expect(m.status).toBe('fail');
     expect(m.reason).toBe('round 2: cpuid exits 0, expected 1');
     expect(m.metrics[0]!.rounds).toEqual([1, 0, 1]);
@@ -57,7 +65,7 @@ describe('mergeRounds', () => {
     expect(m).toMatchObject({ status: 'skip', reason: 'needs KVM' });
   });
 
-  it('names later rounds\' logs after the round', () => {
+  it("names later rounds' logs after the round", () => {
     expect(roundLogPath('logs/exits/cpuid.log', 0)).toBe('logs/exits/cpuid.log');
     expect(roundLogPath('logs/exits/cpuid.log', 2)).toBe('logs/exits/cpuid.round-3.log');
   });
@@ -74,20 +82,53 @@ describe('runSuite with rounds', () => {
       const ms = Number(spec.args.ms ?? 1);
       await new Promise<void>((res, rej) => {
         const t = setTimeout(res, ms);
-        ctx.signal.addEventListener('abort', () => { clearTimeout(t); rej(new Error('guest killed')); }, { once: true });
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            rej(new Error('guest killed'));
+          },
+          { once: true },
+        );
       });
       const samples = [calls.length, calls.length + 0.5];
-      return { status: 'pass', metrics: [{ name: 'v', unit: 'ns', better: 'lower', interval: 'i', method: 'm', accelerator: ctx.accel, samples, summary: summarize(samples) }] };
+      return {
+        status: 'pass',
+        metrics: [
+          {
+            name: 'v',
+            unit: 'ns',
+            better: 'lower',
+            interval: 'i',
+            method: 'm',
+            accelerator: ctx.accel,
+            samples,
+            summary: summarize(samples),
+          },
+        ],
+      };
     },
   };
-  const deps = { resolveAccel: async () => ({ accel: 'tcg' as const, warnings: [] }), fingerprint: async () => ({ hostname: 'h' }) };
+  const deps = {
+    resolveAccel: async () => ({ accel: 'tcg' as const, warnings: [] }),
+    fingerprint: async () => ({ hostname: 'h' }),
+  };
   const suite = (name: string, body: string) => {
     const f = join(work, `${name}.yaml`);
     writeFileSync(f, `suite: ${name}\ndefaults:\n  kind: round-test\n  machine: pc\n${body}`);
     return loadSuite(f);
   };
   const run = (name: string, body: string, extra: Partial<Parameters<typeof runSuite>[0]> = {}) =>
-    runSuite({ suite: suite(name, body), accel: 'tcg', quick: false, argv: [], output: join(work, name), deps, executorFor: (k) => (k === 'round-test' ? executor : undefined), ...extra });
+    runSuite({
+      suite: suite(name, body),
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, name),
+      deps,
+      executorFor: (k) => (k === 'round-test' ? executor : undefined),
+      ...extra,
+    });
 
   it('runs each case N times in a row, one log per round, and records one valid case per case', async () => {
     calls.length = 0;
@@ -97,7 +138,11 @@ describe('runSuite with rounds', () => {
     expect(s.results.cases.map((c) => c.id)).toEqual(['three/one', 'three/two']);
     const one = s.results.cases[0]!;
     expect(one.metrics[0]!.rounds).toEqual([2, 2, 2]);
-    expect(one.rounds!.map((r) => r.log)).toEqual(['logs/three/one.log', 'logs/three/one.round-2.log', 'logs/three/one.round-3.log']);
+    expect(one.rounds!.map((r) => r.log)).toEqual([
+      'logs/three/one.log',
+      'logs/three/one.round-2.log',
+      'logs/three/one.round-3.log',
+    ]);
     for (const r of one.rounds!) expect(existsSync(join(s.dir, r.log!))).toBe(true);
     validateResults(JSON.parse(readFileSync(join(s.dir, 'results.json'), 'utf8')));
   });
@@ -114,8 +159,13 @@ describe('runSuite with rounds', () => {
     const ac = new AbortController();
     const reporter: RunReporter = {
       begin: () => undefined,
-      caseStart: (i) => { if (i === 1) setTimeout(() => ac.abort('SIGINT'), 50); },
-      phase: () => undefined, caseEnd: () => undefined, warning: () => undefined, close: () => undefined,
+      caseStart: (i) => {
+        if (i === 1) setTimeout(() => ac.abort('SIGINT'), 50);
+      },
+      phase: () => undefined,
+      caseEnd: () => undefined,
+      warning: () => undefined,
+      close: () => undefined,
     };
     const s = await run('cut', 'cases:\n  - id: slow\n    args: {ms: 400}\n', { rounds: 3, signal: ac.signal, reporter });
     expect(s.outcome).toBe('interrupted');

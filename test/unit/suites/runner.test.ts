@@ -26,7 +26,11 @@ const seen = new Map<string, { scratch: string; abortedAt?: number; started: num
 const sleeper: CaseExecutor = {
   kind: 'test-sleep',
   async run(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome> {
-    const rec: { scratch: string; abortedAt?: number; started: number; ctx: CaseContext } = { scratch: ctx.scratchDir, started: Date.now(), ctx };
+    const rec: { scratch: string; abortedAt?: number; started: number; ctx: CaseContext } = {
+      scratch: ctx.scratchDir,
+      started: Date.now(),
+      ctx,
+    };
     seen.set(`${spec.suite}/${spec.id}`, rec);
     writeFileSync(join(ctx.scratchDir, 'tmp'), 'x');
     writeFileSync(ctx.logPath, `log of ${spec.id}\n`);
@@ -36,16 +40,31 @@ const sleeper: CaseExecutor = {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, ms);
       if (spec.args.hang) return;
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        reject(new Error('guest killed'));
-      }, { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(new Error('guest killed'));
+        },
+        { once: true },
+      );
     });
     if (spec.args.throw) throw new Error(String(spec.args.throw));
     const samples = spec.args.nan ? [1, Number.NaN] : [ms, ms + 1, ms + 2];
     return {
       status: (spec.args.status as CaseOutcome['status']) ?? 'pass',
-      metrics: [{ name: 'sleep', unit: 'ms', better: 'lower', interval: 'setTimeout', method: 'test', accelerator: ctx.accel, samples, summary: summarize(samples) }],
+      metrics: [
+        {
+          name: 'sleep',
+          unit: 'ms',
+          better: 'lower',
+          interval: 'setTimeout',
+          method: 'test',
+          accelerator: ctx.accel,
+          samples,
+          summary: summarize(samples),
+        },
+      ],
     };
   },
 };
@@ -80,13 +99,40 @@ describe('runSuite', () => {
     events.length = 0;
     const suite = loadSuite(join(fixtures, 'demo.yaml'));
     const out = join(work, 'out-basic');
-    const s = await runSuite({ suite, accel: 'auto', quick: false, argv: ['run', 'demo'], output: out, deps: deps(), executorFor: registry, reporter });
+    const s = await runSuite({
+      suite,
+      accel: 'auto',
+      quick: false,
+      argv: ['run', 'demo'],
+      output: out,
+      deps: deps(),
+      executorFor: registry,
+      reporter,
+    });
     expect(s.outcome).toBe('ok');
-    expect(s.results.cases.map((c) => [c.id, c.status])).toEqual([['demo/fast', 'pass'], ['demo/slow', 'pass'], ['demo/kvm-only', 'skip']]);
+    expect(s.results.cases.map((c) => [c.id, c.status])).toEqual([
+      ['demo/fast', 'pass'],
+      ['demo/slow', 'pass'],
+      ['demo/kvm-only', 'skip'],
+    ]);
     expect(s.results.cases[2]!.reason).toBe('case runs only on kvm; this run uses tcg');
-    expect(s.results.run).toMatchObject({ suite: 'demo', state: 'complete', accelerator: 'tcg', acceleratorRequested: 'auto', quick: false, warnings: ['test: running under TCG'] });
+    expect(s.results.run).toMatchObject({
+      suite: 'demo',
+      state: 'complete',
+      accelerator: 'tcg',
+      acceleratorRequested: 'auto',
+      quick: false,
+      warnings: ['test: running under TCG'],
+    });
     const slow = s.results.cases[1]!;
-    expect(slow).toMatchObject({ suite: 'demo', kind: 'test-sleep', machine: 'pc', tags: ['demo', 'slow'], accelerator: 'tcg', log: 'logs/demo/slow.log' });
+    expect(slow).toMatchObject({
+      suite: 'demo',
+      kind: 'test-sleep',
+      machine: 'pc',
+      tags: ['demo', 'slow'],
+      accelerator: 'tcg',
+      log: 'logs/demo/slow.log',
+    });
     // The kind is recorded for every case, skipped ones too: views choose by it.
     expect(s.results.cases.map((c) => c.kind)).toEqual(['test-sleep', 'test-sleep', 'test-sleep']);
     expect(slow.durationMs).toBeGreaterThanOrEqual(190);
@@ -99,13 +145,31 @@ describe('runSuite', () => {
     expect(fromJournal.results.run.state).toBe('complete');
     for (const id of ['demo/fast', 'demo/slow']) expect(existsSync(seen.get(id)!.scratch)).toBe(false);
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp') || f.startsWith('.'))).toEqual([]);
-    expect(events).toEqual(['begin 3', 'start 1/3 fast', 'phase sleeping', 'end 1/3 demo/fast pass', 'start 2/3 slow', 'phase sleeping', 'end 2/3 demo/slow pass', 'start 3/3 kvm-only', 'end 3/3 demo/kvm-only skip']);
+    expect(events).toEqual([
+      'begin 3',
+      'start 1/3 fast',
+      'phase sleeping',
+      'end 1/3 demo/fast pass',
+      'start 2/3 slow',
+      'phase sleeping',
+      'end 2/3 demo/slow pass',
+      'start 3/3 kvm-only',
+      'end 3/3 demo/kvm-only skip',
+    ]);
   });
 
   it('aborts a case at its deadline, records an error, and goes on with the next case', async () => {
     const suite = suiteFile('dl', 'cases:\n  - id: late\n    args: {ms: 10000}\n    deadline: 0.3\n  - id: next\n');
     const t0 = Date.now();
-    const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-dl'), deps: deps(), executorFor: registry });
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-dl'),
+      deps: deps(),
+      executorFor: registry,
+    });
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(s.outcome).toBe('failed');
     expect(s.results.cases.map((c) => c.status)).toEqual(['error', 'pass']);
@@ -117,11 +181,26 @@ describe('runSuite', () => {
   });
 
   it('gives up on an executor that ignores the abort after the grace period', async () => {
-    const suite = suiteFile('hang', 'cases:\n  - id: stuck\n    args: {ms: 4000, hang: true}\n    deadline: 0.1\n  - id: after\n');
+    const suite = suiteFile(
+      'hang',
+      'cases:\n  - id: stuck\n    args: {ms: 4000, hang: true}\n    deadline: 0.1\n  - id: after\n',
+    );
     const t0 = Date.now();
-    const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-hang'), deps: deps(), executorFor: registry, graceMs: 300 });
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-hang'),
+      deps: deps(),
+      executorFor: registry,
+      graceMs: 300,
+    });
     expect(Date.now() - t0).toBeLessThan(2000);
-    expect(s.results.cases[0]).toMatchObject({ status: 'error', reason: 'deadline of 0.1 s exceeded; the executor did not stop within 0.3 s after that and was abandoned' });
+    expect(s.results.cases[0]).toMatchObject({
+      status: 'error',
+      reason: 'deadline of 0.1 s exceeded; the executor did not stop within 0.3 s after that and was abandoned',
+    });
     expect(s.results.cases[1]!.status).toBe('pass');
   });
 
@@ -147,7 +226,12 @@ describe('runSuite', () => {
     );
     const checked: string[][] = [];
     const s = await runSuite({
-      suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-mix'), executorFor: registry,
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-mix'),
+      executorFor: registry,
       deps: deps({
         checkRequirements: async (ids) => {
           checked.push([...ids]);
@@ -162,7 +246,11 @@ describe('runSuite', () => {
     expect(s.results.cases.map((c) => [c.id, c.status, c.reason])).toEqual([
       ['mix/boom', 'error', 'QEMU exited with status 1'],
       ['mix/nokind', 'error', "no executor for kind 'not-registered'"],
-      ['mix/nan', 'error', "executor 'test-sleep' returned an invalid result (/metrics/0/samples/1: Expected number); its metrics were dropped"],
+      [
+        'mix/nan',
+        'error',
+        "executor 'test-sleep' returned an invalid result (/metrics/0/samples/1: Expected number); its metrics were dropped",
+      ],
       ['mix/failing', 'fail', undefined],
       ['mix/needs', 'skip', 'requires doctor check kvm.dev: /dev/kvm does not exist'],
       ['mix/needs-ok', 'pass', undefined],
@@ -173,24 +261,57 @@ describe('runSuite', () => {
 
   it('writes a valid run record when optional options are left unset (as oclif leaves booleans)', async () => {
     const suite = suiteFile('unset', 'cases:\n  - id: a\n');
-    const s = await runSuite({ suite, accel: 'tcg', quick: undefined as unknown as boolean, argv: [], output: join(work, 'out-unset'), deps: deps(), executorFor: registry });
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: undefined as unknown as boolean,
+      argv: [],
+      output: join(work, 'out-unset'),
+      deps: deps(),
+      executorFor: registry,
+    });
     expect(s.results.run.quick).toBe(false);
     validateResults(JSON.parse(readFileSync(join(s.dir, 'results.json'), 'utf8')));
   });
 
   it('warns when requirements cannot be checked and still runs the case', async () => {
     const suite = suiteFile('noreq', 'cases:\n  - id: a\n    requires: [kvm.dev]\n');
-    const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-noreq'), deps: deps(), executorFor: registry });
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-noreq'),
+      deps: deps(),
+      executorFor: registry,
+    });
     expect(s.results.cases[0]!.status).toBe('pass');
-    expect(s.results.run.warnings).toContain('doctor checks not evaluated (no doctor available): ran cases requiring kvm.dev without checking');
+    expect(s.results.run.warnings).toContain(
+      'doctor checks not evaluated (no doctor available): ran cases requiring kvm.dev without checking',
+    );
   });
 
   it('on interrupt: aborts the case in flight, keeps the finished ones, stops, marks the run interrupted', async () => {
     const suite = suiteFile('intr', 'cases:\n  - id: one\n  - id: two\n    args: {ms: 10000}\n  - id: three\n');
     const ac = new AbortController();
-    const r: RunReporter = { ...reporter, caseStart: (_i, _n, spec) => { if (spec.id === 'two') setTimeout(() => ac.abort('SIGINT'), 150); } };
+    const r: RunReporter = {
+      ...reporter,
+      caseStart: (_i, _n, spec) => {
+        if (spec.id === 'two') setTimeout(() => ac.abort('SIGINT'), 150);
+      },
+    };
     const t0 = Date.now();
-    const s = await runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'out-intr'), deps: deps(), executorFor: registry, signal: ac.signal, reporter: r });
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-intr'),
+      deps: deps(),
+      executorFor: registry,
+      signal: ac.signal,
+      reporter: r,
+    });
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(s.outcome).toBe('interrupted');
     expect(s.interrupted).toBe('SIGINT');
@@ -208,16 +329,41 @@ describe('runSuite', () => {
   it('checks the environment before any case: KVM demanded, unwritable output, full disk', async () => {
     const suite = loadSuite(join(fixtures, 'demo.yaml'));
     seen.clear();
-    const noKvm = deps({ resolveAccel: async () => { throw new EnvironmentError('--accel kvm: KVM is not usable here'); } });
-    await expect(runSuite({ suite, accel: 'kvm', quick: false, argv: [], output: join(work, 'never'), deps: noKvm, executorFor: registry })).rejects.toMatchObject({ exitCode: 3 });
+    const noKvm = deps({
+      resolveAccel: async () => {
+        throw new EnvironmentError('--accel kvm: KVM is not usable here');
+      },
+    });
+    await expect(
+      runSuite({ suite, accel: 'kvm', quick: false, argv: [], output: join(work, 'never'), deps: noKvm, executorFor: registry }),
+    ).rejects.toMatchObject({ exitCode: 3 });
     expect(existsSync(join(work, 'never'))).toBe(false);
     writeFileSync(join(work, 'a-file'), '');
-    await expect(runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'a-file', 'sub'), deps: deps(), executorFor: registry })).rejects.toMatchObject({
+    await expect(
+      runSuite({
+        suite,
+        accel: 'tcg',
+        quick: false,
+        argv: [],
+        output: join(work, 'a-file', 'sub'),
+        deps: deps(),
+        executorFor: registry,
+      }),
+    ).rejects.toMatchObject({
       exitCode: 3,
       message: expect.stringMatching(/cannot write results to .*a-file\/sub: a path component is not a directory/),
     });
     await expect(
-      runSuite({ suite, accel: 'tcg', quick: false, argv: [], output: join(work, 'full'), deps: deps(), executorFor: registry, minFreeBytes: Number.MAX_SAFE_INTEGER }),
+      runSuite({
+        suite,
+        accel: 'tcg',
+        quick: false,
+        argv: [],
+        output: join(work, 'full'),
+        deps: deps(),
+        executorFor: registry,
+        minFreeBytes: Number.MAX_SAFE_INTEGER,
+      }),
     ).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/MiB free; a run needs at least/) });
     expect(seen.size).toBe(0);
   });

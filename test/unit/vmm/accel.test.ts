@@ -5,13 +5,26 @@ import { KvmbenchError } from '../../../src/errors.js';
 
 const ok: KvmProbeResult = { usable: true, device: '/dev/kvm', stage: 'ok', capabilities: {} };
 const denied: KvmProbeResult = {
-  usable: false, device: '/dev/kvm', stage: 'open', errno: 'EACCES', capabilities: {},
-  reason: '/dev/kvm: permission denied', fix: 'sudo usermod -aG kvm $USER',
+  usable: false,
+  device: '/dev/kvm',
+  stage: 'open',
+  errno: 'EACCES',
+  capabilities: {},
+  reason: '/dev/kvm: permission denied',
+  fix: 'sudo usermod -aG kvm $USER',
 };
 
 describe('resolveAccelerator', () => {
   it('tcg never probes', () => {
-    expect(resolveAccelerator('tcg', () => { throw new Error('probed'); }, () => '/q')).toEqual({ accel: 'tcg', requested: 'tcg', qemu: '/q' });
+    expect(
+      resolveAccelerator(
+        'tcg',
+        () => {
+          throw new Error('probed');
+        },
+        () => '/q',
+      ),
+    ).toEqual({ accel: 'tcg', requested: 'tcg', qemu: '/q' });
   });
 
   it('auto uses KVM when the functional probe passes', () => {
@@ -45,7 +58,8 @@ describe('resolveAccelerator', () => {
   });
 
   it('stops with exit 3 and the apt command when QEMU is missing, whatever the accelerator', () => {
-    const saved = process.env.PATH, savedQemu = process.env.KVMBENCH_QEMU;
+    const saved = process.env.PATH,
+      savedQemu = process.env.KVMBENCH_QEMU;
     process.env.PATH = '/nonexistent';
     delete process.env.KVMBENCH_QEMU;
     try {

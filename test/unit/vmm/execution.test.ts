@@ -52,6 +52,8 @@ describe('decideExecution with a short empty loop', () => {
     const d = decideExecution({ accel: 'kvm', nullLoopTicks: 517, nullLoopIterations: 8, emulationsPerIteration: 0 });
     expect(d.mode).toBe('native');
     expect(d.evidence.join(' ')).toMatch(/no vote \(8 iterations, under 64/);
-    expect(decideExecution({ accel: 'kvm', nullLoopTicks: 517, nullLoopIterations: 4096, emulationsPerIteration: 0 }).mode).toBe('unknown');
+    expect(decideExecution({ accel: 'kvm', nullLoopTicks: 517, nullLoopIterations: 4096, emulationsPerIteration: 0 }).mode).toBe(
+      'unknown',
+    );
   });
 });

@@ -50,8 +50,13 @@ describe('guest exit codes: guests/lib/exit-codes.def is the one list', () => {
 
   it.skipIf(!hasGcc)("gives rt.h's EXIT_<NAME> the same values (gcc checks static assertions; skipped without gcc)", () => {
     const c = join(work, 'check.c');
-    writeFileSync(c, [`#include "${join(root, 'guests', 'lib', 'rt.h')}"`,
-      ...Object.entries(GUEST_EXIT).map(([name, code]) => `_Static_assert(EXIT_${name} == ${code}, "EXIT_${name}");`)].join('\n') + '\n');
+    writeFileSync(
+      c,
+      [
+        `#include "${join(root, 'guests', 'lib', 'rt.h')}"`,
+        ...Object.entries(GUEST_EXIT).map(([name, code]) => `_Static_assert(EXIT_${name} == ${code}, "EXIT_${name}");`),
+      ].join('\n') + '\n',
+    );
     expect(() => execFileSync('gcc', ['-std=gnu11', '-ffreestanding', '-fsyntax-only', c], { stdio: 'pipe' })).not.toThrow();
     writeFileSync(c, `#include "${join(root, 'guests', 'lib', 'rt.h')}"\n_Static_assert(EXIT_SKIP == 39, "planted");\n`);
     expect(() => execFileSync('gcc', ['-std=gnu11', '-ffreestanding', '-fsyntax-only', c], { stdio: 'pipe' })).toThrow(/planted/);

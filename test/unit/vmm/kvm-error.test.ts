@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeInstruction, describeKvmFailure, kvmFailureComplete, kvmFailureStart, parseKvmFailure } from '../../../src/vmm/kvm-error.js';
+import {
+  decodeInstruction,
+  describeKvmFailure,
+  kvmFailureComplete,
+  kvmFailureStart,
+  parseKvmFailure,
+} from '../../../src/vmm/kvm-error.js';
 
 const fixture = (name: string): string => readFileSync(join(__dirname, '../../fixtures/qemu', name), 'utf8');
 
@@ -50,7 +56,9 @@ describe('KVM failure reports on QEMU stderr', () => {
   });
 
   it('reads a failed VM entry', () => {
-    const f = parseKvmFailure('KVM: entry failed, hardware error 0x80000021\nRAX=0 RBX=0\nRIP=000000000000fff0 RFL=00000002\nCode=<ea> 5b e0 00 f0\n')!;
+    const f = parseKvmFailure(
+      'KVM: entry failed, hardware error 0x80000021\nRAX=0 RBX=0\nRIP=000000000000fff0 RFL=00000002\nCode=<ea> 5b e0 00 f0\n',
+    )!;
     expect(f.kind).toBe('entry-failed');
     expect(f.hardwareError).toBe('0x80000021');
     expect(f.longMode).toBe(false);
@@ -58,7 +66,7 @@ describe('KVM failure reports on QEMU stderr', () => {
   });
 
   it('returns nothing for ordinary stderr', () => {
-    expect(parseKvmFailure('qemu-system-x86_64: warning: host doesn\'t support requested feature\n')).toBeUndefined();
+    expect(parseKvmFailure("qemu-system-x86_64: warning: host doesn't support requested feature\n")).toBeUndefined();
   });
 });
 

@@ -9,7 +9,11 @@ describe('vCPU pinning (--pin)', () => {
   });
 
   it('puts vCPU k on the k-th allowed CPU, wrapping round', () => {
-    expect(pinPlan(3, [2, 5])).toEqual([[0, 2], [1, 5], [2, 2]]);
+    expect(pinPlan(3, [2, 5])).toEqual([
+      [0, 2],
+      [1, 5],
+      [2, 2],
+    ]);
     expect(allowedCpus().length).toBeGreaterThan(0);
   });
 });

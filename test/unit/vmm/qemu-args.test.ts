@@ -4,7 +4,9 @@ import { KvmbenchError } from '../../../src/errors.js';
 
 function opt(args: string[], flag: string): string[] {
   const out: string[] = [];
-  args.forEach((a, i) => { if (a === flag) out.push(args[i + 1]!); });
+  args.forEach((a, i) => {
+    if (a === flag) out.push(args[i + 1]!);
+  });
   return out;
 }
 
@@ -28,7 +30,15 @@ describe('buildQemuArgs', () => {
   });
 
   it('passes vCPUs, memory, kernel, initrd and append as separate arguments', () => {
-    const a = buildQemuArgs({ machine: 'pc', accel: 'tcg', vcpus: 2, memoryMiB: 256, kernel: '/a b/k', initrd: '/i,rd', append: 'test=cpuid x="1 2"; rm -rf /' });
+    const a = buildQemuArgs({
+      machine: 'pc',
+      accel: 'tcg',
+      vcpus: 2,
+      memoryMiB: 256,
+      kernel: '/a b/k',
+      initrd: '/i,rd',
+      append: 'test=cpuid x="1 2"; rm -rf /',
+    });
     expect(opt(a, '-smp')).toEqual(['2']);
     expect(opt(a, '-m')).toEqual(['256']);
     expect(opt(a, '-kernel')).toEqual(['/a b/k']);
@@ -38,7 +48,9 @@ describe('buildQemuArgs', () => {
 
   it('escapes commas in option lists and builds drives, devices, chardevs and debugcon', () => {
     const a = buildQemuArgs({
-      machine: 'microvm', machineOptions: { acpi: 'on', pit: 'off' }, accel: 'tcg',
+      machine: 'microvm',
+      machineOptions: { acpi: 'on', pit: 'off' },
+      accel: 'tcg',
       drives: [{ id: 'd0', file: '/tmp/a,b.img', readonly: true, cache: 'none', aio: 'native' }],
       devices: ['virtio-blk-device,drive=d0'],
       chardevs: ['socket,id=dbg,fd=3'],

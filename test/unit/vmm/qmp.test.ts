@@ -17,7 +17,10 @@ function pair(): { client: Duplex; toClient: PassThrough; fromClient: PassThroug
 function server(onCommand: (cmd: { execute: string; arguments?: Record<string, unknown>; id: string }) => unknown | undefined) {
   const p = pair();
   p.fromClient.on('data', (b: Buffer) => {
-    for (const line of b.toString().split('\n').filter((l) => l.trim())) {
+    for (const line of b
+      .toString()
+      .split('\n')
+      .filter((l) => l.trim())) {
       const cmd = JSON.parse(line) as { execute: string; id: string; arguments?: Record<string, unknown> };
       const reply = cmd.execute === 'qmp_capabilities' ? { return: {} } : onCommand(cmd);
       if (reply !== undefined) p.toClient.write(`${JSON.stringify({ ...(reply as object), id: cmd.id })}\r\n`);
@@ -53,7 +56,9 @@ describe('QmpClient', () => {
     const events: string[] = [];
     q.onEvent((e) => events.push(`${e.event}:${JSON.stringify(e.data ?? {})}`));
     s.toClient.write(GREETING);
-    s.toClient.write(`${JSON.stringify({ event: 'STOP', timestamp: { seconds: 1, microseconds: 2 } })}\r\n{"event":"GUEST_PANICKED","data":{"action":"pause"}}\n`);
+    s.toClient.write(
+      `${JSON.stringify({ event: 'STOP', timestamp: { seconds: 1, microseconds: 2 } })}\r\n{"event":"GUEST_PANICKED","data":{"action":"pause"}}\n`,
+    );
     await new Promise((r) => setImmediate(r));
     expect(events).toEqual(['STOP:{}', 'GUEST_PANICKED:{"action":"pause"}']);
   });
@@ -85,7 +90,14 @@ describe('vCPU statistics', () => {
       return {
         return: [
           { provider: 'kvm', 'qom-path': '/machine/unattached/device[10]', stats: [{ name: 'exits', value: 7 }] },
-          { provider: 'kvm', 'qom-path': '/machine/unattached/device[2]', stats: [{ name: 'exits', value: 5 }, { name: 'halt_poll_success_hist', value: [1, 2] }] },
+          {
+            provider: 'kvm',
+            'qom-path': '/machine/unattached/device[2]',
+            stats: [
+              { name: 'exits', value: 5 },
+              { name: 'halt_poll_success_hist', value: [1, 2] },
+            ],
+          },
         ],
       };
     });

@@ -12,14 +12,22 @@ describe('mapExitStatus', () => {
   });
 
   it('does not trust status 1 without the guest end line (QEMU exits 1 on its own errors)', () => {
-    expect(mapExitStatus({ ...base, exitCode: 1, endPass: false })).toMatchObject({ status: 'error', reason: expect.stringMatching(/end line/) });
+    expect(mapExitStatus({ ...base, exitCode: 1, endPass: false })).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/end line/),
+    });
   });
 
   it('reports timeouts, aborts, resets, signals and QEMU failures as errors', () => {
-    expect(mapExitStatus({ ...base, exitCode: null, timedOut: true }).reason).toMatch(new RegExp(`timeout \\(status ${STATUS_TIMEOUT}\\)`));
+    expect(mapExitStatus({ ...base, exitCode: null, timedOut: true }).reason).toMatch(
+      new RegExp(`timeout \\(status ${STATUS_TIMEOUT}\\)`),
+    );
     expect(mapExitStatus({ ...base, exitCode: null, aborted: true }).reason).toMatch(/aborted/);
     expect(mapExitStatus({ ...base, exitCode: 0 }).reason).toMatch(/triple fault/);
-    expect(mapExitStatus({ ...base, exitCode: 5, guestReason: 'unexpected exception' })).toMatchObject({ status: 'error', reason: expect.stringMatching(/crashed/) });
+    expect(mapExitStatus({ ...base, exitCode: 5, guestReason: 'unexpected exception' })).toMatchObject({
+      status: 'error',
+      reason: expect.stringMatching(/crashed/),
+    });
     expect(mapExitStatus({ ...base, exitCode: null, signal: 'SIGSEGV' }).reason).toMatch(/SIGSEGV/);
     expect(mapExitStatus({ ...base, exitCode: 2 })).toEqual({ status: 'error', reason: 'QEMU failed with exit status 2' });
     // A timeout wins over whatever status the killed process left.
