@@ -80,6 +80,11 @@ interface Figure {
   ratio?: Metric['ratio'];
 }
 
+/** fio's windows of one job (Metric.windows); measured drift between identical runs is in docs/compare.md. */
+const FIO_WINDOWS: NonNullable<Metric['windows']> = {
+  basis: "fio windows of one job follow the disk's state and the host's load over that run, which one run cannot measure",
+};
+
 function metric(job: IoJob, f: Figure, extra: Record<string, string>, accel: Metric['accelerator']): Metric {
   return {
     name: f.name,
@@ -93,6 +98,8 @@ function metric(job: IoJob, f: Figure, extra: Record<string, string>, accel: Met
     labels: { side: f.side, job: job.id, ...extra },
     ...(f.sampling ? { sampling: f.sampling } : {}),
     ...(f.ratio ? { ratio: f.ratio } : {}),
+    // A dd run is one sample, not windows; every fio figure (ratios too) is built from windows.
+    ...(extra.tool === 'dd' ? {} : { windows: FIO_WINDOWS }),
   };
 }
 
