@@ -81,6 +81,46 @@ describe('adaptive sampling of the exits suite', () => {
   });
 });
 
+describe('adaptive sampling of an I/O job', () => {
+  it('run io --precision 1% --max-samples 40: a further segment runs, the cap is kept, and every figure says why it stopped', () => {
+    const dir = join(tmp, 'io-adaptive');
+    mkdirSync(dir, { recursive: true });
+    const suite = join(dir, 'io-one.yaml');
+    writeFileSync(
+      suite,
+      [
+        'suite: io-one',
+        'defaults:',
+        '  kind: io',
+        '  guest: linux',
+        '  machine: q35',
+        '  accel: [kvm, tcg]',
+        '  memory: 512',
+        '  deadline: 300',
+        '  args: { cache: none, aio: threads, ioengine: libaio, runtime: 2, ramp: 1, sizeMiB: 128, intervalMs: 125, jobs: [seqread-1m] }',
+        'cases:',
+        '  - id: virtio-blk',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const r = runCli(['run', suite, '--accel', 'tcg', '--precision', '1%', '--max-samples', '40', '-o', out], {}, 300_000);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const c = load(out).cases[0]!;
+    const head = c.metrics.find((m) => m.name === 'io.seqread-1m.guest')!;
+    // 15 windows from the first 2 s run; 1 % is out of reach for TCG's windows (CV 30 % or more), so the cap ends it.
+    expect(head.sampling?.reason, head.sampling?.note).toBe('max-samples');
+    expect(head.summary.n).toBe(40);
+    expect(head.interval).toMatch(/of 2 runs of the job \(2 \+ \d+ s, each after a 1 s ramp\)/);
+    for (const m of c.metrics) {
+      expect(m.sampling?.n, m.name).toBe(m.summary.n);
+      expect(m.summary.n, m.name).toBeLessThanOrEqual(40);
+      expect(m.summary.n, m.name).toBeGreaterThan(30); // the host ran the same segments
+      expect(m.sampling?.reason, m.name).toBe('max-samples');
+    }
+  });
+});
+
 /** A two-job I/O suite with the guest's disk throttled to `bps` bytes/s and `iops` requests/s. */
 function throttledSuite(dir: string, bps: number, iops: number): string {
   mkdirSync(dir, { recursive: true });
