@@ -12,6 +12,7 @@ import { ExitCode, exitCodeOf, KvmbenchError, type ExitCodeValue } from '../erro
 import { CHANNEL_FILES, parsePlan, type NestedStep } from '../nested/plan.js';
 import { writeJsonAtomic } from '../results/writer.js';
 import type { CaseSpec } from '../cases/types.js';
+import { scaleStanzaTimeout } from '../suites/kut.js';
 import type { LoadedSuite } from '../suites/load.js';
 import type { RunReporter } from '../suites/runner.js';
 
@@ -33,7 +34,7 @@ const RANK: Record<number, number> = {
 export interface NestedL1Io {
   select(
     name: string,
-    flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+    flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; 'kut-dir'?: string },
   ): { suite: LoadedSuite; cases: CaseSpec[] };
   reporter(): RunReporter;
 }
@@ -76,9 +77,10 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
       machine: step.machine,
       only: step.only,
       skip: step.skip,
+      ...(step.kutDir ? { 'kut-dir': step.kutDir } : {}),
     });
     const scale = step.deadlineScale ?? 1;
-    const cases = selected.map((c) => ({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }));
+    const cases = selected.map((c) => scaleStanzaTimeout({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }, scale));
     const reporter = io.reporter();
     try {
       const summary = await executeRun({

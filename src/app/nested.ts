@@ -64,7 +64,18 @@ const L1_BOOT_BUDGET_MS = 300_000;
 
 export interface NestedRunOptions {
   suite: string;
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; accel: string; rounds: number };
+  flags: {
+    quick: boolean;
+    repeat?: number;
+    machine?: string;
+    only?: string[];
+    skip?: string[];
+    accel: string;
+    rounds: number;
+    /** Suite kut: the kvm-unit-tests tree, shared with L1 read-only (docs/kut.md, "At layer 2"). */
+    'kut-dir'?: string;
+    jobs?: number;
+  };
   output?: string;
   argv: string[];
   signal?: AbortSignal;
@@ -157,8 +168,15 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
       "--nested runs L2 guests under L1's KVM: --accel tcg does not apply",
       'drop --accel, or run without --nested for TCG',
     );
+  if ((opts.flags.jobs ?? 1) > 1)
+    throw new UsageError(
+      `--nested runs the cases one at a time: L1 has one vCPU, so --jobs ${opts.flags.jobs} would only share it`,
+      'drop --jobs with --nested',
+    );
   // The suite and selection are checked here first: a mistake is exit 2 before anything boots.
   const { suite, cases } = opts.select(opts.suite, opts.flags);
+  // The tree as the selection read it (absolute, links resolved): L1 mounts it at the same path.
+  const kutDir = opts.flags['kut-dir'] !== undefined ? realpathSync(resolve(opts.flags['kut-dir'])) : undefined;
   const outer = await chooseOuter();
   opts.log(`nested: L1 under ${outer.accel.toUpperCase()} (-cpu ${outer.cpu}): ${outer.note}`);
 
@@ -184,6 +202,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     qemuBinary: qemuBinary(),
     home: homedir(),
     env: process.env.KVMBENCH_QEMU ? { KVMBENCH_QEMU: process.env.KVMBENCH_QEMU } : {},
+    ...(kutDir ? { extra: [{ path: kutDir, why: 'the kvm-unit-tests tree of suite kut (--kut-dir)' }] } : {}),
   });
   const suiteForL1 = suitePathForL1(opts.suite, layout);
 
@@ -200,6 +219,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     ...(opts.flags.machine ? { machine: opts.flags.machine } : {}),
     rounds: opts.flags.rounds,
     ...(outer.accel === 'tcg' ? { deadlineScale: TCG_DEADLINE_SCALE } : {}),
+    ...(kutDir ? { kutDir } : {}),
   };
   if (step.skip?.length === 0) delete step.skip;
   const plan: NestedPlan = { schema: NESTED_PLAN_SCHEMA, argv: opts.argv, steps: runnable.length ? [step] : [] };

@@ -61,6 +61,8 @@ export interface LayoutInput {
   /** The user's home directory: never shared as a whole. */
   home?: string;
   env?: Record<string, string>;
+  /** More directories L1 reads, with why (e.g. a kvm-unit-tests tree for `run kut`): the same rules as the others. */
+  extra?: Array<{ path: string; why: string }>;
 }
 
 function under(path: string, dir: string): boolean {
@@ -120,6 +122,7 @@ export function planLayout(input: LayoutInput): L1Layout {
     const real = fs.realpath(modules);
     if (!covered(real)) add(real, "kvmbench's node_modules");
   }
+  for (const x of input.extra ?? []) add(fs.realpath(x.path), x.why);
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.env ?? {})) {
