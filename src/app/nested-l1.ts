@@ -13,6 +13,7 @@ import { CHANNEL_FILES, parsePlan, type NestedStep } from '../nested/plan.js';
 import { writeJsonAtomic } from '../results/writer.js';
 import type { CaseSpec } from '../cases/types.js';
 import { scaleStanzaTimeout } from '../suites/kut.js';
+import { startupBudgetMs } from '../vmm/startup.js';
 import type { LoadedSuite } from '../suites/load.js';
 import type { RunReporter } from '../suites/runner.js';
 
@@ -80,7 +81,19 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
       ...(step.kutDir ? { 'kut-dir': step.kutDir } : {}),
     });
     const scale = step.deadlineScale ?? 1;
-    const cases = selected.map((c) => scaleStanzaTimeout({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }, scale));
+    // Deadlines, startup budgets and stanza timeouts alike: an L2 guest under an outer TCG starts and runs slower.
+    const cases = selected.map((c) =>
+      scale === 1
+        ? c
+        : scaleStanzaTimeout(
+            {
+              ...c,
+              deadlineSec: Math.ceil(c.deadlineSec * scale),
+              startupSec: Math.ceil((startupBudgetMs('kvm', c.guest, c.startupSec) * scale) / 1000),
+            },
+            scale,
+          ),
+    );
     const reporter = io.reporter();
     try {
       const summary = await executeRun({
