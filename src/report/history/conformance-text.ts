@@ -22,7 +22,7 @@ export function renderConformanceTrendText(t: ConformanceTrend, color: ChalkInst
     out.push(color.bold(clean(s.caseId)));
     out.push(
       color.gray(
-        `  layer ${s.layer}, ${clean(s.accelerator)}, ${s.runs.length} runs (${counts.join(', ')}), host class ${clean(classText(s.hostClass))}`,
+        `  layer ${s.layer}, ${clean(s.accelerator)}, ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (${counts.join(', ')}), host class ${clean(classText(s.hostClass))}`,
       ),
     );
     for (const r of s.runs)
