@@ -11,9 +11,10 @@ import {
 import { writeView } from '../../src/cli/output.js';
 import { makeColor } from '../../src/report/color.js';
 import { UsageError } from '../../src/errors.js';
-import { trend } from '../../src/app/history.js';
+import { conformanceTrend, trend } from '../../src/app/history.js';
 import {
   TREND_FORMATS,
+  renderConformanceTrendText,
   renderHistoryJson,
   renderTrendHtml,
   renderTrendText,
@@ -31,12 +32,18 @@ export default class HistoryTrend extends BaseCommand {
   static override examples = [
     '<%= config.bin %> history trend cpuid.latency',
     "<%= config.bin %> history trend 'exits/**' --format html -o trend.html",
+    '<%= config.bin %> history trend --test apic --test "vmx*"   # conformance tests: verdicts run after run',
   ];
   static override flags = {
     ...STORE_FLAG,
     ...FILTER_FLAGS,
     ...CHANGE_POINT_FLAGS,
     last: Flags.integer({ min: 2, description: 'only the last N runs of each series' }),
+    test: Flags.string({
+      description:
+        'a conformance test (run kut stanza: apic, kut/apic or a glob) instead of METRIC: its verdict and sub-checks run after run, per host class and layer (repeatable; text or json)',
+      multiple: true,
+    }),
     format: Flags.string({ char: 'f', options: [...TREND_FORMATS], default: 'text', description: 'output format' }),
     output: Flags.string({ char: 'o', description: 'write to this file instead of standard output' }),
   };
@@ -44,13 +51,21 @@ export default class HistoryTrend extends BaseCommand {
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(HistoryTrend);
     const patterns = argv as string[];
+    const format = flags.format as TrendFormat;
+    if (flags.test?.length) {
+      if (patterns.length) throw new UsageError('give METRIC patterns or --test, not both');
+      if (format === 'html') throw new UsageError('--test has text and json formats', 'use --format text or --format json');
+      const t = await conformanceTrend(storeOf(flags), flags.test, filterOf(flags), flags.last);
+      const color = flags.output ? makeColor(process.stdout, { ...process.env, NO_COLOR: '1' }) : makeColor();
+      await writeView(format === 'json' ? renderHistoryJson(t) : renderConformanceTrendText(t, color), flags.output);
+      return;
+    }
     if (patterns.length === 0)
       throw new UsageError(
         'history trend needs at least one METRIC',
         'e.g. `kvmbench history trend cpuid.latency` or `kvmbench history trend "exits/**"`',
       );
     const t = await trend(storeOf(flags), patterns, filterOf(flags), changePointOptions(flags), flags.last);
-    const format = flags.format as TrendFormat;
     const color = flags.output ? makeColor(process.stdout, { ...process.env, NO_COLOR: '1' }) : makeColor();
     await writeView(
       format === 'html' ? renderTrendHtml(t) : format === 'json' ? renderHistoryJson(t) : renderTrendText(t, color),

@@ -16,6 +16,14 @@ import { openStore } from '../history/open.js';
 import { selectKeys } from '../history/series.js';
 import type { HistoryStore, ImportLine, ImportOutcome, RunFilter, StoredRun } from '../history/store.js';
 import { buildTrend, type Trend } from '../history/trend.js';
+import {
+  buildConformanceTrend,
+  conformanceFlips,
+  conformanceSeries,
+  newlyFailingChecks,
+  type ConformanceCheck,
+  type ConformanceTrend,
+} from '../history/conformance.js';
 
 async function withStore<T>(location: string, write: boolean, fn: (s: HistoryStore) => Promise<T>): Promise<T> {
   const store = await openStore(location, { write });
@@ -83,6 +91,36 @@ export async function trend(
   });
 }
 
+/** `history trend --test NAME`: conformance tests' verdicts run after run, per host class and layer. */
+export async function conformanceTrend(
+  location: string,
+  patterns: readonly string[],
+  filter: RunFilter,
+  last?: number,
+): Promise<ConformanceTrend> {
+  return withStore(location, false, async (store) => {
+    const t = buildConformanceTrend(await store.conformance(filter), await store.hostClasses(), store.location, patterns, last);
+    if (t.series.length === 0)
+      throw new UsageError(
+        `no stored conformance test matches ${patterns.join(', ')}`,
+        'give a stanza name (apic), a case id (kut/apic) or a glob (vmexit_*); store runs of `kvmbench run kut` with --store or `history import`',
+      );
+    return t;
+  });
+}
+
+/** The pass → fail flips of conformance tests in the last runs, with the sub-checks that newly fail. */
+async function conformanceCheck(store: HistoryStore, filter: RunFilter, lastRuns: number): Promise<ConformanceCheck> {
+  const c = conformanceFlips(conformanceSeries(await store.conformance(filter), await store.hostClasses()), lastRuns);
+  for (const f of c.flips)
+    if (f.kind === 'regression')
+      f.newlyFailing = newlyFailingChecks(
+        await store.conformanceChecks(f.before.runId, f.caseId),
+        await store.conformanceChecks(f.after.runId, f.caseId),
+      );
+  return c;
+}
+
 export async function check(
   location: string,
   filter: RunFilter,
@@ -93,7 +131,13 @@ export async function check(
   return withStore(location, false, async (store) => {
     const metricKeys = patterns?.length ? await keysFor(store, patterns, filter) : undefined;
     const points = await store.points({ ...filter, metricKeys });
-    return runCheck(points, await store.hostClasses(), store.location, options, lastRuns);
+    const report = runCheck(points, await store.hostClasses(), store.location, options, lastRuns);
+    // Metric patterns select metrics; conformance tests have none, so they are checked only when no pattern is given.
+    if (!patterns?.length) {
+      const conformance = await conformanceCheck(store, filter, lastRuns);
+      if (conformance.series > 0) report.conformance = conformance;
+    }
+    return report;
   });
 }
 

@@ -12,6 +12,8 @@ import { ExitCode, exitCodeOf, KvmbenchError, type ExitCodeValue } from '../erro
 import { CHANNEL_FILES, parsePlan, type NestedStep } from '../nested/plan.js';
 import { writeJsonAtomic } from '../results/writer.js';
 import type { CaseSpec } from '../cases/types.js';
+import { scaleStanzaTimeout } from '../suites/kut.js';
+import { startupBudgetMs } from '../vmm/startup.js';
 import type { LoadedSuite } from '../suites/load.js';
 import type { RunReporter } from '../suites/runner.js';
 
@@ -33,7 +35,7 @@ const RANK: Record<number, number> = {
 export interface NestedL1Io {
   select(
     name: string,
-    flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[] },
+    flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; 'kut-dir'?: string },
   ): { suite: LoadedSuite; cases: CaseSpec[] };
   reporter(): RunReporter;
 }
@@ -76,9 +78,22 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
       machine: step.machine,
       only: step.only,
       skip: step.skip,
+      ...(step.kutDir ? { 'kut-dir': step.kutDir } : {}),
     });
     const scale = step.deadlineScale ?? 1;
-    const cases = selected.map((c) => ({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }));
+    // Deadlines, startup budgets and stanza timeouts alike: an L2 guest under an outer TCG starts and runs slower.
+    const cases = selected.map((c) =>
+      scale === 1
+        ? c
+        : scaleStanzaTimeout(
+            {
+              ...c,
+              deadlineSec: Math.ceil(c.deadlineSec * scale),
+              startupSec: Math.ceil((startupBudgetMs('kvm', c.guest, c.startupSec) * scale) / 1000),
+            },
+            scale,
+          ),
+    );
     const reporter = io.reporter();
     try {
       const summary = await executeRun({

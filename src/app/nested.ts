@@ -13,6 +13,7 @@ import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { EnvironmentError, ExitCode, UsageError, type Outcome } from '../errors.js';
 import type { LoadedSuite } from '../suites/load.js';
+import { KUT_SUITE } from '../suites/kut.js';
 import type { CaseSpec } from '../cases/types.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootL1, L1_MEMORY_MIB, TCG_L1_CPU, type L1Boot } from '../nested/l1.js';
@@ -24,6 +25,15 @@ import { writeJsonAtomic } from '../results/writer.js';
 import { RESULTS_SCHEMA, type Accelerator, type CaseResult, type NestedInfo, type Results } from '../results/model.js';
 import { qemuBinary } from '../vmm/qemu.js';
 import { packageRoot, kvmbenchVersion, gitRevision } from '../version.js';
+
+/** The step of a kvm-unit-tests tree given with another suite (`run SUITE --nested --kut-dir DIR`). */
+const KUT_STEP = 'kut';
+
+/** The kut step's selection: the whole tree (the main suite's --only/--skip, --repeat and --machine are the main suite's). */
+function kutStepFlags(flags: NestedRunOptions['flags']): NestedRunOptions['flags'] {
+  const { only: _only, skip: _skip, repeat: _repeat, machine: _machine, ...rest } = flags;
+  return rest;
+}
 
 /** Case kinds that do not run at layer 2 (yet), with why. */
 const LAYER2_UNSUPPORTED: Record<string, (outer: Accelerator) => string | undefined> = {
@@ -64,7 +74,18 @@ const L1_BOOT_BUDGET_MS = 300_000;
 
 export interface NestedRunOptions {
   suite: string;
-  flags: { quick: boolean; repeat?: number; machine?: string; only?: string[]; skip?: string[]; accel: string; rounds: number };
+  flags: {
+    quick: boolean;
+    repeat?: number;
+    machine?: string;
+    only?: string[];
+    skip?: string[];
+    accel: string;
+    rounds: number;
+    /** Suite kut: the kvm-unit-tests tree, shared with L1 read-only (docs/kut.md, "At layer 2"). */
+    'kut-dir'?: string;
+    jobs?: number;
+  };
   output?: string;
   argv: string[];
   signal?: AbortSignal;
@@ -157,19 +178,30 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
       "--nested runs L2 guests under L1's KVM: --accel tcg does not apply",
       'drop --accel, or run without --nested for TCG',
     );
+  if ((opts.flags.jobs ?? 1) > 1)
+    throw new UsageError(
+      `--nested runs the cases one at a time: L1 has one vCPU, so --jobs ${opts.flags.jobs} would only share it`,
+      'drop --jobs with --nested',
+    );
   // The suite and selection are checked here first: a mistake is exit 2 before anything boots.
-  const { suite, cases } = opts.select(opts.suite, opts.flags);
+  // --kut-dir with another suite: the tree's stanzas are a second step of the same L1 boot (the CI lane's conformance path).
+  const alsoKut = opts.flags['kut-dir'] !== undefined && opts.suite !== KUT_SUITE;
+  const { suite, cases } = opts.select(opts.suite, alsoKut ? { ...opts.flags, 'kut-dir': undefined } : opts.flags);
+  const kutCases = alsoKut ? opts.select(KUT_SUITE, kutStepFlags(opts.flags)).cases : [];
+  // The tree as the selection read it (absolute, links resolved): L1 mounts it at the same path.
+  const kutDir = opts.flags['kut-dir'] !== undefined ? realpathSync(resolve(opts.flags['kut-dir'])) : undefined;
   const outer = await chooseOuter();
   opts.log(`nested: L1 under ${outer.accel.toUpperCase()} (-cpu ${outer.cpu}): ${outer.note}`);
 
   const unsupported = new Map<CaseSpec, string>();
   const { exitTests } = await import('../cases/exits.js');
   const rows = new Map(exitTests().map((t) => [t.name, t]));
-  for (const c of cases) {
+  for (const c of [...cases, ...kutCases]) {
     const why = LAYER2_UNSUPPORTED[c.kind]?.(outer.accel) ?? severalVcpus(c, rows);
     if (why) unsupported.set(c, why);
   }
   const runnable = cases.filter((c) => !unsupported.has(c));
+  const kutRunnable = kutCases.filter((c) => !unsupported.has(c));
 
   // Everything L1 runs must exist before it boots: L1 sees kvmbench's tree read-only.
   const { buildAllGuests } = await import('../guests/index.js');
@@ -184,6 +216,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     qemuBinary: qemuBinary(),
     home: homedir(),
     env: process.env.KVMBENCH_QEMU ? { KVMBENCH_QEMU: process.env.KVMBENCH_QEMU } : {},
+    ...(kutDir ? { extra: [{ path: kutDir, why: 'the kvm-unit-tests tree of suite kut (--kut-dir)' }] } : {}),
   });
   const suiteForL1 = suitePathForL1(opts.suite, layout);
 
@@ -195,24 +228,39 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     suite: suiteForL1,
     quick: opts.flags.quick,
     ...(opts.flags.only ? { only: opts.flags.only } : {}),
-    skip: [...(opts.flags.skip ?? []), ...[...unsupported.keys()].map((c) => `${c.suite}/${c.id}`)],
+    skip: [...(opts.flags.skip ?? []), ...cases.filter((c) => unsupported.has(c)).map((c) => `${c.suite}/${c.id}`)],
     ...(opts.flags.repeat ? { repeat: opts.flags.repeat } : {}),
     ...(opts.flags.machine ? { machine: opts.flags.machine } : {}),
     rounds: opts.flags.rounds,
     ...(outer.accel === 'tcg' ? { deadlineScale: TCG_DEADLINE_SCALE } : {}),
+    ...(kutDir && !alsoKut ? { kutDir } : {}),
   };
   if (step.skip?.length === 0) delete step.skip;
-  const plan: NestedPlan = { schema: NESTED_PLAN_SCHEMA, argv: opts.argv, steps: runnable.length ? [step] : [] };
+  const steps: NestedStep[] = runnable.length ? [step] : [];
+  if (kutDir && alsoKut && kutRunnable.length) {
+    const skipped = kutCases.filter((c) => unsupported.has(c)).map((c) => `${c.suite}/${c.id}`);
+    steps.push({
+      id: KUT_STEP,
+      suite: KUT_SUITE,
+      quick: opts.flags.quick,
+      ...(skipped.length ? { skip: skipped } : {}),
+      ...(step.deadlineScale ? { deadlineScale: step.deadlineScale } : {}),
+      kutDir,
+    });
+  }
+  const plan: NestedPlan = { schema: NESTED_PLAN_SCHEMA, argv: opts.argv, steps };
   const started = new Date().toISOString();
   let boot: L1Boot | undefined;
   try {
-    if (runnable.length) {
+    if (steps.length) {
       writeFileSync(join(channel, CHANNEL_FILES.layout), layoutFile(layout));
       await writeJsonAtomic(join(channel, CHANNEL_FILES.plan), plan);
       // The deadline bounds L1 as a whole: its boot and every case's own deadline (each rounds times).
       const timeoutMs =
         L1_BOOT_BUDGET_MS +
-        runnable.reduce((s, c) => s + c.deadlineSec * 1000, 0) * Math.max(1, opts.flags.rounds) * (step.deadlineScale ?? 1);
+        [...runnable, ...kutRunnable].reduce((s, c) => s + c.deadlineSec * 1000, 0) *
+          Math.max(1, opts.flags.rounds) *
+          (step.deadlineScale ?? 1);
       opts.log(`nested: booting L1 (${layout.shares.length} read-only shares: ${layout.shares.map((s) => s.path).join(', ')})`);
       boot = await bootL1({
         image,
@@ -250,6 +298,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     outer,
     image: imageFacts(image),
     unsupported,
+    stepIds: steps.map((s) => s.id),
     suiteName: suite.name,
     argv: opts.argv,
     quick: opts.flags.quick,
@@ -267,6 +316,8 @@ interface FinishInput {
   outer: OuterChoice;
   image: Record<string, string>;
   unsupported: Map<CaseSpec, string>;
+  /** The plan's steps, in order: the first is the run's own, the others' cases follow its cases. */
+  stepIds: string[];
   suiteName: string;
   argv: string[];
   quick: boolean;
@@ -290,15 +341,17 @@ function consoleTail(channel: string, lines = 15): string {
 
 async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
   const { boot } = f;
-  const stepDir = join(f.channel, CHANNEL_FILES.steps, 'main');
-  let inner: Results | undefined;
-  if (existsSync(join(stepDir, 'results.json')) || existsSync(join(stepDir, 'results.jsonl'))) {
+  const back: Array<{ dir: string; results: Results }> = [];
+  for (const id of f.stepIds) {
+    const dir = join(f.channel, CHANNEL_FILES.steps, id);
+    if (!existsSync(join(dir, 'results.json')) && !existsSync(join(dir, 'results.jsonl'))) continue;
     try {
-      inner = (await loadResults(stepDir)).results;
+      back.push({ dir, results: (await loadResults(dir)).results });
     } catch {
-      inner = undefined; // a torn file from a killed L1: reported below as nothing measured
+      // a torn file from a killed L1: reported below as nothing measured
     }
   }
+  const inner: Results | undefined = back[0]?.results;
   if (boot && !inner && !f.interrupted) {
     const why = !boot.events.kvm
       ? "L1's kernel never reached its /init"
@@ -329,8 +382,7 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
     ...(inner ? { l2RunId: inner.run.id } : {}),
     outerNote: f.outer.note,
   };
-  const rel = relative(f.dir, stepDir);
-  const cases: CaseResult[] = (inner?.cases ?? []).map((c) => labelLayer2(c, rel));
+  const cases: CaseResult[] = back.flatMap((b) => b.results.cases.map((c) => labelLayer2(c, relative(f.dir, b.dir))));
   for (const [c, why] of f.unsupported) {
     cases.push({
       id: `${c.suite}/${c.id}`,
@@ -350,13 +402,13 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
       ? f.unsupported.size
         ? 'complete'
         : 'partial'
-      : inner.run.state === 'complete' && boot?.events.ended
+      : back.every((b) => b.results.run.state === 'complete') && back.length === f.stepIds.length && boot?.events.ended
         ? 'complete'
-        : inner.run.state === 'interrupted'
+        : back.some((b) => b.results.run.state === 'interrupted')
           ? 'interrupted'
           : 'partial';
   const warnings = [
-    ...(inner?.run.warnings ?? []),
+    ...back.flatMap((b) => b.results.run.warnings ?? []),
     `layer 2: every guest ran under KVM inside L1, itself under ${f.outer.accel.toUpperCase()} on this host (${f.outer.note})`,
   ];
   if (boot && !boot.events.ended && !f.interrupted)
@@ -462,7 +514,10 @@ export async function runNestedBeside(
     import('../report/nested-costs.js'),
   ]);
   const outer = nested.results.run.nested?.outerAccelerator ?? 'tcg';
-  const { suite, cases } = opts.select(opts.suite, opts.flags);
+  const { suite, cases } = opts.select(
+    opts.suite,
+    opts.suite === KUT_SUITE ? opts.flags : { ...opts.flags, 'kut-dir': undefined },
+  );
   const l1Dir = join(nested.dir, 'layer1-run');
   opts.log(`nested: the same cases at layer 1, on this host under ${outer.toUpperCase()} → ${l1Dir}`);
   const l1 = await executeRun({

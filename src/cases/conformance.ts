@@ -179,6 +179,16 @@ export const conformanceExecutor: CaseExecutor = {
         return flooded;
       },
     });
+    // QEMU never got to the guest (no byte within the startup budget): the harness's error, not the test's verdict.
+    if (r.startFailure?.kind === 'never-ran' && !r.aborted)
+      return {
+        status: 'error',
+        reason: r.reason ?? r.startFailure.cause,
+        accelerator: ctx.accel,
+        metrics: [],
+        conformance: conformanceOf(spec, out),
+        facts: { qemuArgv: r.argv, cfg: str(spec, 'cfg_line') ?? '' },
+      };
     const verdict = kutVerdict(
       {
         exitCode: r.exitCode,

@@ -138,7 +138,7 @@ export function samplingRequest(flags: {
 export const KUT_FLAGS = {
   'kut-dir': Flags.string({
     description:
-      'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags',
+      'suite kut: the top of a built kvm-unit-tests tree (x86/unittests.cfg and its .flat images); each stanza is a case, its groups are tags. With --nested it is shared with L1 read-only; with --nested and another suite, its stanzas run as a second step of the same L1 boot',
   }),
   jobs: Flags.integer({
     description:

@@ -7,6 +7,7 @@ import { changePoints, type ChangePointOptions } from './change-points.js';
 import type { HostClass } from './host-class.js';
 import { seriesOf } from './series.js';
 import type { MetricPoint } from './store.js';
+import type { ConformanceCheck } from './conformance.js';
 import { isRegression } from './trend.js';
 
 export const CHECK_SCHEMA = 'kvmbench.history-check/1';
@@ -56,6 +57,8 @@ export interface CheckReport {
   options: ChangePointOptions;
   findings: CheckFinding[];
   regressions: number;
+  /** Conformance tests' pass → fail flips (src/history/conformance.ts), when the store holds any. */
+  conformance?: ConformanceCheck;
 }
 
 function ref(p: MetricPoint): CheckRunRef {

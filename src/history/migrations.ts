@@ -56,6 +56,25 @@ export const MIGRATIONS: readonly Migration[] = [
         FOREIGN KEY (run_id, metric_key) REFERENCES metrics (run_id, metric_key))`,
     ],
   },
+  {
+    version: 2,
+    why: 'conformance tests (kvm-unit-tests stanzas) and their sub-checks, pass or fail per run, so a test can be followed over runs and hosts',
+    statements: [
+      // One row per conformance case of a run; `layer` 2 for a run of the nested lab.
+      `CREATE TABLE conformance (
+        run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,
+        test TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, layer INTEGER NOT NULL, accelerator TEXT,
+        exit_status INTEGER, checks_pass INTEGER NOT NULL, checks_fail INTEGER NOT NULL, checks_other INTEGER NOT NULL,
+        PRIMARY KEY (run_id, case_id))`,
+      'CREATE INDEX conformance_by_test ON conformance (test, run_id)',
+      // Every sub-check in the order the guest reported it.
+      `CREATE TABLE conformance_checks (
+        run_id TEXT NOT NULL, case_id TEXT NOT NULL, seq INTEGER NOT NULL,
+        name TEXT NOT NULL, status TEXT NOT NULL,
+        PRIMARY KEY (run_id, case_id, seq),
+        FOREIGN KEY (run_id, case_id) REFERENCES conformance (run_id, case_id))`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -7,7 +7,16 @@ import type { HostFingerprint, Results } from '../results/model.js';
 import { hostClassOf, type HostClass } from './host-class.js';
 import { medianInterval } from './interval.js';
 import type { SqlDriver, SqlParam, SqlRow } from './sql.js';
-import type { HistoryStore, ImportOutcome, MetricPoint, RunFilter, StoredMetric, StoredRun } from './store.js';
+import type {
+  ConformancePoint,
+  HistoryStore,
+  ImportOutcome,
+  MetricPoint,
+  RunFilter,
+  StoredCheck,
+  StoredMetric,
+  StoredRun,
+} from './store.js';
 
 /** Rows per multi-row INSERT: 100 × 17 columns stays under both engines' parameter limits. */
 const BATCH = 100;
@@ -59,6 +68,37 @@ export function metricRowsOf(results: Results): MetricRow[] {
     }
   }
   return [...rows.values()].filter((r) => r.samples.length > 0);
+}
+
+/** A conformance case's row and its sub-checks' rows, as migration 2's tables take them. */
+export function conformanceRowsOf(results: Results): Array<{ row: SqlParam[]; checks: SqlParam[][] }> {
+  const run = results.run;
+  const seen = new Set<string>();
+  const out: Array<{ row: SqlParam[]; checks: SqlParam[][] }> = [];
+  for (const c of results.cases) {
+    if (!c.conformance || seen.has(c.id)) continue;
+    seen.add(c.id);
+    const checks = c.conformance.checks;
+    const failing = checks.filter((k) => k.status === 'fail' || k.status === 'xpass').length;
+    const passing = checks.filter((k) => k.status === 'pass').length;
+    out.push({
+      row: [
+        run.id,
+        c.id,
+        c.conformance.test,
+        c.status,
+        c.reason ?? null,
+        run.layer ?? 1,
+        c.accelerator ?? run.accelerator,
+        c.conformance.exitStatus ?? null,
+        passing,
+        failing,
+        checks.length - passing - failing,
+      ],
+      checks: checks.map((k, i) => [run.id, c.id, i, k.name, k.status]),
+    });
+  }
+  return out;
 }
 
 const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
@@ -208,7 +248,13 @@ export class SqlHistoryStore implements HistoryStore {
         new Date().toISOString(),
       ],
     );
-    if (added === 0) return 'exists';
+    if (added === 0) {
+      // A run stored before the conformance tables existed gets its tests on its next import.
+      const had = await this.db.all('SELECT 1 AS one FROM conformance WHERE run_id = ? LIMIT 1', [run.id]);
+      if (had.length === 0) await this.insertConformance(results);
+      return 'exists';
+    }
+    await this.insertConformance(results);
     for (const part of chunks([...caseRows.values()], BATCH)) {
       await this.db.run(
         `INSERT INTO cases (run_id, case_id, kind, status, execution) VALUES ${placeholders(part.length, 5)}`,
@@ -250,6 +296,62 @@ export class SqlHistoryStore implements HistoryStore {
       );
     }
     return 'added';
+  }
+
+  private async insertConformance(results: Results): Promise<void> {
+    const tests = conformanceRowsOf(results);
+    for (const part of chunks(tests, BATCH)) {
+      await this.db.run(
+        `INSERT INTO conformance (run_id, case_id, test, status, reason, layer, accelerator, exit_status, checks_pass, checks_fail, checks_other)
+         VALUES ${placeholders(part.length, 11)}`,
+        part.flatMap((t) => t.row),
+      );
+    }
+    for (const part of chunks(
+      tests.flatMap((t) => t.checks),
+      BATCH,
+    )) {
+      await this.db.run(
+        `INSERT INTO conformance_checks (run_id, case_id, seq, name, status) VALUES ${placeholders(part.length, 5)}`,
+        part.flat(),
+      );
+    }
+  }
+
+  async conformance(filter: RunFilter = {}): Promise<ConformancePoint[]> {
+    const w = whereRuns(filter, ['complete']);
+    const rows = await this.db.all(
+      `SELECT r.id AS run_id, r.started_at, r.hostname, r.host_class, r.suite, r.git_revision,
+         t.case_id, t.test, t.status, t.reason, t.layer, t.accelerator, t.exit_status, t.checks_pass, t.checks_fail, t.checks_other
+       FROM conformance t JOIN runs r ON r.id = t.run_id${w.sql} ORDER BY r.started_at, r.id, t.case_id`,
+      w.params,
+    );
+    return rows.map((r) => ({
+      runId: String(r.run_id),
+      startedAt: String(r.started_at),
+      hostname: String(r.hostname),
+      hostClass: String(r.host_class),
+      suite: String(r.suite),
+      gitRevision: opt(r.git_revision),
+      caseId: String(r.case_id),
+      test: String(r.test),
+      status: String(r.status),
+      reason: opt(r.reason),
+      layer: Number(r.layer),
+      accelerator: opt(r.accelerator),
+      exitStatus: r.exit_status === null || r.exit_status === undefined ? undefined : Number(r.exit_status),
+      checksPass: Number(r.checks_pass),
+      checksFail: Number(r.checks_fail),
+      checksOther: Number(r.checks_other),
+    }));
+  }
+
+  async conformanceChecks(runId: string, caseId: string): Promise<StoredCheck[]> {
+    const rows = await this.db.all('SELECT name, status FROM conformance_checks WHERE run_id = ? AND case_id = ? ORDER BY seq', [
+      runId,
+      caseId,
+    ]);
+    return rows.map((r) => ({ name: String(r.name), status: String(r.status) }));
   }
 
   async listRuns(filter: RunFilter = {}): Promise<StoredRun[]> {

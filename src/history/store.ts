@@ -72,6 +72,34 @@ export interface StoredMetric extends MetricPoint {
   caseStatus?: string;
 }
 
+/** One conformance test (a kvm-unit-tests stanza) in one run: its verdict and sub-check counts. */
+export interface ConformancePoint {
+  runId: string;
+  startedAt: string;
+  hostname: string;
+  hostClass: string;
+  suite: string;
+  gitRevision?: string;
+  caseId: string;
+  test: string;
+  status: string;
+  reason?: string;
+  /** 1, or 2 for a run of the nested lab (`run --nested`). */
+  layer: number;
+  accelerator?: string;
+  exitStatus?: number;
+  checksPass: number;
+  checksFail: number;
+  /** Sub-checks neither pass nor fail: skip, xfail, kfail. */
+  checksOther: number;
+}
+
+/** A stored sub-check: its name and status (pass, fail, skip, xfail, xpass, kfail). */
+export interface StoredCheck {
+  name: string;
+  status: string;
+}
+
 export type ImportOutcome = 'added' | 'exists';
 
 export interface HistoryStore {
@@ -90,6 +118,10 @@ export interface HistoryStore {
   metricKeys(filter?: RunFilter): Promise<string[]>;
   /** The metrics of these runs with their samples. */
   runMetrics(runIds: readonly string[]): Promise<StoredMetric[]>;
+  /** Conformance tests, oldest run first, of complete runs unless `states` says otherwise. */
+  conformance(filter?: RunFilter): Promise<ConformancePoint[]>;
+  /** The sub-checks of one conformance case of a run, in the order the guest reported them. */
+  conformanceChecks(runId: string, caseId: string): Promise<StoredCheck[]>;
   /** The host fingerprint a run recorded. */
   runHost(runId: string): Promise<HostFingerprint | undefined>;
   hostClasses(): Promise<HostClass[]>;

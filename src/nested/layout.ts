@@ -51,6 +51,9 @@ export const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx
 /** Never shared as a whole: what L1 must not see. */
 const NEVER_SHARED = ['/', '/etc', '/root', '/home', '/var', '/tmp', '/proc', '/sys', '/dev', '/run', '/boot'];
 
+/** What L1's /init mounts of its own over the root it assembles: a share below one would be hidden. */
+const L1_OWN_MOUNTS = ['/tmp', '/dev', '/proc', '/sys', '/io'];
+
 export interface LayoutInput {
   fs: LayoutFs;
   packageRoot: string;
@@ -61,6 +64,8 @@ export interface LayoutInput {
   /** The user's home directory: never shared as a whole. */
   home?: string;
   env?: Record<string, string>;
+  /** More directories L1 reads, with why (e.g. a kvm-unit-tests tree for `run kut`): the same rules as the others. */
+  extra?: Array<{ path: string; why: string }>;
 }
 
 function under(path: string, dir: string): boolean {
@@ -93,6 +98,12 @@ export function planLayout(input: LayoutInput): L1Layout {
         'install it under a directory of its own (e.g. /opt or /usr/local) to use --nested',
       );
     }
+    const hidden = L1_OWN_MOUNTS.find((d) => under(p, d));
+    if (hidden)
+      throw new UsageError(
+        `nested: ${why} is under ${hidden}, which L1 mounts of its own (its ${hidden} would hide the share)`,
+        `move it out of ${hidden} (e.g. to /var/tmp or your home directory) to use --nested`,
+      );
     // A share inside another drops the inner one; an outer one replaces inner ones.
     for (let i = shares.length - 1; i >= 0; i--) if (under(shares[i]!.path, p)) shares.splice(i, 1);
     shares.push({ tag: '', path: p, readonly, why });
@@ -120,6 +131,7 @@ export function planLayout(input: LayoutInput): L1Layout {
     const real = fs.realpath(modules);
     if (!covered(real)) add(real, "kvmbench's node_modules");
   }
+  for (const x of input.extra ?? []) add(fs.realpath(x.path), x.why);
 
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.env ?? {})) {

@@ -27,6 +27,8 @@ export const NestedStep = Type.Object(
      * costs tens of microseconds, so suites' deadlines (set for one layer) would cut samples short.
      */
     deadlineScale: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+    /** Suite kut: the kvm-unit-tests tree's absolute path, shared with L1 read-only at the same path. */
+    kutDir: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );

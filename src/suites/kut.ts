@@ -61,6 +61,18 @@ export function stanzaCase(tree: KutTree, s: Stanza, explicit: boolean): CaseSpe
   };
 }
 
+/**
+ * A stanza's own timeout multiplied by `scale` (the nested lab's deadline scale under an outer TCG,
+ * where every L2 exit costs tens of microseconds): the stanza then times out for being stuck, not
+ * for running one level down. Other cases are returned as they are.
+ */
+export function scaleStanzaTimeout(c: CaseSpec, scale: number): CaseSpec {
+  if (c.kind !== CONFORMANCE_KIND || scale === 1) return c;
+  const own = timeoutSeconds(typeof c.args.timeout === 'string' ? c.args.timeout : undefined);
+  if (own === undefined) return c; // not a duration: the executor skips it with the reason
+  return { ...c, args: { ...c.args, timeout: `${Math.ceil(own * scale)}s` } };
+}
+
 /** The tree at `dir` as a suite (UsageError for a bad tree or cfg, with the line). */
 export function loadKutSuite(dir: string, opts: { explicit: boolean; cwd?: string }): LoadedSuite {
   const tree = readKutTree(dir, opts.cwd);

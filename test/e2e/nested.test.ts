@@ -7,26 +7,37 @@
  * kernel once (cached under build/linux).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
 import { markedQemu } from '../helpers/processes.js';
+import { guestImage } from '../../src/guests/index.js';
 
 const root = packageRoot();
 const tmp = mkdtempSync(join(tmpdir(), 'kvmb-nested-'));
 const MARK = `nested-${process.pid}`;
 const env = { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: MARK };
 
+const trees: string[] = [];
 afterAll(() => {
+  for (const t of trees) rmSync(t, { recursive: true, force: true });
   expect(markedQemu(MARK)).toEqual([]);
 });
 
 describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
-  it('one L1 boot: the doctor (nested, kvm_amd, kvm.run), exits --quick native and judged, raw --quick, a planted KVM internal error ending fast; the exit-cost table beside', () => {
+  it('one L1 boot: the doctor (nested, kvm_amd, kvm.run), exits --quick native and judged, raw --quick, a planted KVM internal error ending fast, guests/conform as kvm-unit-tests stanzas; the exit-cost table beside', async () => {
     const out = join(tmp, 'lane');
+    // A kvm-unit-tests-shaped tree of kvmbench's own (guests/conform), shared with L1 read-only
+    // (not under /tmp: L1 mounts its own /tmp, so a tree there is refused).
+    const tree = mkdtempSync('/var/tmp/kvmb-nested-kut-');
+    trees.push(tree);
+    mkdirSync(join(tree, 'x86'), { recursive: true });
+    copyFileSync((await guestImage('conform')).path, join(tree, 'x86', 'conform.flat'));
+    copyFileSync(join(root, 'test/fixtures/kut/nested-lane.cfg'), join(tree, 'x86', 'unittests.cfg'));
+    writeFileSync(join(tree, 'config.mak'), 'ARCH=x86_64\n');
     const t0 = Date.now();
     const r = spawnSync(
       process.execPath,
@@ -36,6 +47,8 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
         join(root, 'test/fixtures/suites/nested-lab.yaml'),
         '--nested',
         '--beside',
+        '--kut-dir',
+        tree,
         '--output',
         out,
       ],
@@ -79,6 +92,25 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
     expect(planted.reason).toMatch(/^KVM internal error/);
     expect(planted.durationMs).toBeLessThan(30_000);
 
+    // The conformance path at layer 2: verdicts from the debug-exit status and the report lines, through the channel.
+    const kut = res.cases.filter((c) => c.suite === 'kut');
+    expect(kut.map((c) => [c.id, c.status])).toEqual([
+      ['kut/passes', 'pass'],
+      ['kut/fails', 'fail'],
+      ['kut/skips', 'skip'],
+      ['kut/two_vcpus', 'skip'],
+    ]);
+    for (const c of kut.slice(0, 3)) {
+      expect([c.id, c.kind, c.accelerator]).toEqual([c.id, 'conformance', 'kvm']);
+      expect(c.conformance?.checks.length, c.id).toBeGreaterThan(0);
+      expect(c.log, c.id).toMatch(/^layer1\/steps\/kut\/logs\//);
+    }
+    expect(kut[0]!.conformance?.exitStatus).toBe(1);
+    expect(kut[1]!.conformance?.exitStatus).toBe(3);
+    expect(kut[3]!.reason).toMatch(/^not run at layer 2: the case needs 2 vCPUs/);
+    const kutStep = validateResults(JSON.parse(readFileSync(join(out, 'layer1/steps/kut/results.json'), 'utf8'))).run;
+    const kutStepSeconds = (Date.parse(kutStep.end!) - Date.parse(kutStep.start)) / 1000;
+
     // The exit-cost table: every exits test paired, with an interval and L1's KVM's counts at layer 2.
     const table = JSON.parse(readFileSync(join(out, 'nested-costs.json'), 'utf8')) as {
       rows: Array<{
@@ -104,6 +136,7 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
             `  ${row.caseId.padEnd(26)} L1 ${row.l1.accelerator} ${row.l1.median.toFixed(0)} ns  L2 ${row.l2.median.toFixed(0)} ns  ×${row.multiplier.toFixed(1)} [${row.ci[0]!.toFixed(1)}, ${row.ci[1]!.toFixed(1)}]  exits/iter L2 ${row.l2.exitsPerIteration?.toFixed(2) ?? '–'}`,
         ),
         `  planted internal error: ${(planted.durationMs / 1000).toFixed(1)} s`,
+        `  kut step at layer 2 (guests/conform, ${kut.length} stanzas): ${kutStepSeconds.toFixed(1)} s of the lane's wall time`,
       ].join('\n'),
     );
     expect(markedQemu(MARK)).toEqual([]);

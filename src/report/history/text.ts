@@ -6,6 +6,7 @@ import type { ImportLine } from '../../history/store.js';
 import type { StoredRun } from '../../history/store.js';
 import type { Trend } from '../../history/trend.js';
 import { fmtNum, fmtPct, termSafe as clean } from '../format.js';
+import { renderConformanceCheckText } from './conformance-text.js';
 import { accelWord, betterText, changeWord, classText, shortTime } from './common.js';
 
 const plain = new Chalk({ level: 0 });
@@ -111,6 +112,7 @@ export function renderCheckText(r: CheckReport, color: ChalkInstance = plain): s
       `${r.regressions} regression${r.regressions === 1 ? '' : 's'} and ${imp} improvement${imp === 1 ? '' : 's'} among new change points: candidates to confirm with kvmbench ab, not verdicts`,
     ),
   );
+  if (r.conformance) out.push('', renderConformanceCheckText(r.conformance, color).trimEnd());
   return out.join('\n') + '\n';
 }
 

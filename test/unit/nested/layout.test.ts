@@ -75,6 +75,28 @@ describe('planLayout: what L1 sees of the host', () => {
     );
   });
 
+  it('shares a kvm-unit-tests tree (run kut --nested) by its real path, under the same rules', () => {
+    const base = {
+      fs: fakeFs(mergedUsr, { '/home/u/kut': '/home/u/src/kvm-unit-tests' }),
+      packageRoot: '/srv/kb',
+      nodeBinary: '/usr/bin/node',
+      qemuBinary: '/usr/bin/qemu-system-x86_64',
+      home: '/home/u',
+    };
+    const why = 'the kvm-unit-tests tree of suite kut (--kut-dir)';
+    const l = planLayout({ ...base, extra: [{ path: '/home/u/kut', why }] });
+    expect(l.shares.map((s) => [s.path, s.readonly, s.why])).toContainEqual(['/home/u/src/kvm-unit-tests', true, why]);
+    // A tree inside a directory already shared adds no share.
+    expect(planLayout({ ...base, extra: [{ path: '/srv/kb/kut', why }] }).shares).toHaveLength(2);
+    expect(() => planLayout({ ...base, extra: [{ path: '/', why }] })).toThrow(/kvm-unit-tests tree .* would need \/ shared/);
+    expect(() => planLayout({ ...base, extra: [{ path: '/etc', why }] })).toThrow(/never shares/);
+    expect(() => planLayout({ ...base, extra: [{ path: '/home/u', why }] })).toThrow(/never shares/);
+    expect(() => planLayout({ ...base, extra: [{ path: '/srv/my kut', why }] })).toThrow(/whitespace/);
+    // L1 mounts its own /tmp over the root it assembles: a tree there would be hidden, so it is refused.
+    expect(() => planLayout({ ...base, extra: [{ path: '/tmp/kut', why }] })).toThrow(/under \/tmp, which L1 mounts of its own/);
+    expect(planLayout({ ...base, extra: [{ path: '/var/tmp/kut', why }] }).shares.map((s) => s.path)).toContain('/var/tmp/kut');
+  });
+
   it("refuses paths L1's /init could not read word by word, and odd environment names", () => {
     expect(() => checkLayoutWord('shared path', '/srv/my kvmbench')).toThrow(/whitespace/);
     expect(() => checkLayoutWord('shared path', '/srv/a\nb')).toThrow(UsageError);
