@@ -127,7 +127,7 @@ export default class Ab extends BaseCommand {
       outcome = await runAb({
         a: { ...a, variant: va },
         b: { ...b, variant: vb },
-        ...runnerOptions(flags),
+        ...runnerOptions(flags, a.suite),
         argv: ['ab', ...this.argv],
         output: flags.output,
         seed: flags.seed,
