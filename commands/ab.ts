@@ -16,7 +16,7 @@ import {
 } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
-import { runAb } from '../src/app/ab.js';
+import { runAb, type AbOutcome } from '../src/app/ab.js';
 import { makeReporter } from '../src/cli/progress.js';
 import type { RunVariant } from '../src/cases/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
@@ -153,6 +153,7 @@ export default class Ab extends BaseCommand {
     );
     if (outcome.comparison)
       process.stdout.write(renderComparison(outcome.comparison, format, format === 'text' ? color : undefined));
+    if (outcome.adaptive) human.write(`\n${adaptiveText(outcome.adaptive, outcome.undecided ?? [])}`);
     human.write(`\nab: ${outcome.files.join('\n    ')}\n`);
     if (outcome.incomparable) {
       throw new UsageError(
@@ -171,6 +172,18 @@ export default class Ab extends BaseCommand {
     process.exitCode = code;
     this.exit(code);
   }
+}
+
+/** `ab --precision`: the rounds each case got and why, then the rows the final comparison left undecided. */
+function adaptiveText(a: NonNullable<AbOutcome['adaptive']>, undecided: NonNullable<AbOutcome['undecided']>): string {
+  const lines = [`rounds (--precision, at most ${a.maxRounds} a case):`];
+  for (const c of a.cases) lines.push(`  ${c.case}: ${c.rounds} rounds, ${c.stopped.note}`);
+  if (undecided.length === 0) lines.push('every tested row of the comparison is decided');
+  else {
+    lines.push(`left undecided in the comparison (${undecided.length}):`);
+    for (const u of undecided) lines.push(`  ${u.key}: ${u.verdict}${u.notes.length ? ` (${u.notes.join('; ')})` : ''}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function describeVariant(v: RunVariant): string {

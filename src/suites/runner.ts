@@ -227,6 +227,8 @@ export interface RunArmsOptions extends Omit<RunSuiteOptions, 'suite' | 'cases' 
   onStart?: () => Promise<void>;
   /** The steps of round `round` of case `index` beyond the planned ones (which arm leads); default arm by arm. */
   roundSteps?: (index: number, round: number) => RunStep[];
+  /** Asked after the planned rounds of a case ran in every arm (and after each addition): add rounds, or stop (`ab --precision`). */
+  extendRounds?: ExtendRounds;
 }
 
 /**
