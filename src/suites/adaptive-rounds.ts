@@ -65,8 +65,9 @@ export function roundsStop(result: CaseResult, rounds: number, elapsedMs: number
     ...(rule.maxTimeMs !== undefined ? { maxTimeMs: rule.maxTimeMs } : {}),
     minSamples: rule.minRounds,
     floor: MIN_INTERVAL_REPLICATES,
-    unit: `rounds (medians of ${m.name})`,
+    unit: 'rounds',
   });
   if (!s) return undefined;
-  return s.reason === 'max-samples' ? { ...s, reason: 'max-rounds', n: rounds } : { ...s, n: rounds };
+  const note = `${s.note} (round medians of ${m.name})`;
+  return s.reason === 'max-samples' ? { ...s, reason: 'max-rounds', n: rounds, note } : { ...s, n: rounds, note };
 }

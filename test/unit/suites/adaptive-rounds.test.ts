@@ -50,7 +50,9 @@ describe('roundsStop', () => {
       6,
     );
     expect(roundsStop(six, 6, 0, rule)).toMatchObject({ reason: 'precision', n: 6 });
-    expect(roundsStop(six, 6, 0, rule)!.note).toMatch(/precision 0\.0 % reached after 6 rounds \(medians of x\.latency\)/);
+    expect(roundsStop(six, 6, 0, rule)!.note).toMatch(
+      /^precision 0\.0 % reached after 6 rounds \(round medians of x\.latency\)$/,
+    );
   });
 
   it('keeps going while the round medians are spread, and stops at the caps', () => {
