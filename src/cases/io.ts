@@ -13,7 +13,16 @@ import { LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, caseArgs, num
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
-import { fixedSampling, type Sampling } from '../stats/precision.js';
+import {
+  DEFAULT_MAX_SAMPLES,
+  MIN_ADAPTIVE_SAMPLES,
+  fixedSampling,
+  projectedSamples,
+  relativePrecision,
+  shouldStop,
+  type Sampling,
+  type StopRule,
+} from '../stats/precision.js';
 import { ratioOfMediansInterval } from '../stats/ratio.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootLinux } from '../linux/launch.js';
@@ -80,6 +89,11 @@ interface Figure {
   ratio?: Metric['ratio'];
 }
 
+/** fio's windows of one job (Metric.windows); measured drift between identical runs is in docs/compare.md. */
+const FIO_WINDOWS: NonNullable<Metric['windows']> = {
+  basis: "fio windows of one job follow the disk's state and the host's load over that run, which one run cannot measure",
+};
+
 function metric(job: IoJob, f: Figure, extra: Record<string, string>, accel: Metric['accelerator']): Metric {
   return {
     name: f.name,
@@ -93,6 +107,8 @@ function metric(job: IoJob, f: Figure, extra: Record<string, string>, accel: Met
     labels: { side: f.side, job: job.id, ...extra },
     ...(f.sampling ? { sampling: f.sampling } : {}),
     ...(f.ratio ? { ratio: f.ratio } : {}),
+    // A dd run is one sample, not windows; every fio figure (ratios too) is built from windows.
+    ...(extra.tool === 'dd' ? {} : { windows: FIO_WINDOWS }),
   };
 }
 
@@ -117,6 +133,86 @@ export function sideFigures(job: IoJob, logs: { iops: string[]; bw: string[]; hi
     clatP50Us: lat.map((w) => w.p50Ns / 1000),
     clatP99Us: lat.map((w) => w.p99Ns / 1000),
     skipped: tp.skipped + hist.skipped,
+  };
+}
+
+/** A guest job's figures from its output sections. */
+function guestSideFigures(job: IoJob, o: GuestJobOutput, intervalMs: number): SideFigures {
+  return sideFigures(job, { iops: o.sections.iops ?? [], bw: o.sections.bw ?? [], hist: o.sections.clat_hist ?? [] }, intervalMs);
+}
+
+/**
+ * Several runs' figures of one job, windows in the order they were taken, at most `cap` of each
+ * (--max-samples: a segment runs whole seconds, so its last windows may pass the cap).
+ */
+function joinFigures(parts: readonly SideFigures[], cap = Number.POSITIVE_INFINITY): SideFigures {
+  return {
+    throughput: parts.flatMap((p) => p.throughput).slice(0, cap),
+    clatP50Us: parts.flatMap((p) => p.clatP50Us).slice(0, cap),
+    clatP99Us: parts.flatMap((p) => p.clatP99Us).slice(0, cap),
+    skipped: parts.reduce((n, p) => n + p.skipped, 0),
+  };
+}
+
+/** Further runs of a job, without --precision, whose windows came out too few (a stalling disk). */
+export const MAX_TOP_UPS = 2;
+
+/** Fewest windows a further segment adds: a boot is too dear for fewer. */
+export const MIN_SEGMENT_WINDOWS = 8;
+
+/**
+ * After a job's segments so far: stop (shouldStop's record, or the time cap when no further
+ * segment fits in what is left of it), or the runtime of the next segment, sized by the
+ * projection to the precision asked and bounded by the cap on samples and by `budgetSec`, the
+ * runtime the time cap leaves this job (each segment also has its ramp, which gives no windows).
+ */
+export function nextSegment(
+  windows: readonly number[],
+  spentMs: number,
+  rule: StopRule,
+  o: { intervalMs: number; budgetSec?: number },
+): { stop: Sampling } | { runtimeSec: number } {
+  const stop = shouldStop(windows, spentMs, rule);
+  if (stop) return { stop };
+  const n = windows.length;
+  const target = rule.precision ?? 0;
+  const wanted = Math.min(rule.maxSamples - n, Math.max(projectedSamples(windows, target) - n, MIN_SEGMENT_WINDOWS));
+  // fio's first and last windows of a run are partial and dropped (ioSamplesPerJob): one more.
+  const runtimeSec = Math.ceil(((wanted + 1) * o.intervalMs) / 1000);
+  if (o.budgetSec === undefined) return { runtimeSec };
+  const fits = Math.floor(o.budgetSec);
+  if (fits * 1000 < 2 * o.intervalMs || fits < 1) {
+    const p = relativePrecision(windows);
+    return {
+      stop: {
+        reason: 'max-time',
+        n,
+        elapsedMs: spentMs,
+        ...(Number.isFinite(p) ? { precision: p } : {}),
+        target,
+        note: `cap of ${Math.round((rule.maxTimeMs ?? 0) / 1000)} s left no room for another segment at ${pctText(p)} after ${n} samples (asked ${pctText(target)})`,
+      },
+    };
+  }
+  return { runtimeSec: Math.min(runtimeSec, fits) };
+}
+
+const pctText = (f: number): string => (Number.isFinite(f) ? `${(f * 100).toFixed(1)} %` : 'no interval yet');
+
+/**
+ * The record of a figure of a job sampled with its guest throughput windows: the same reason,
+ * its own count and precision.
+ */
+function followSampling(stop: Sampling, xs: readonly number[], headline: readonly number[]): Sampling {
+  if (xs === headline) return { ...stop, n: xs.length };
+  const p = relativePrecision(xs);
+  return {
+    reason: stop.reason,
+    n: xs.length,
+    ...(Number.isFinite(p) ? { precision: p } : {}),
+    ...(stop.target !== undefined ? { target: stop.target } : {}),
+    ...(stop.elapsedMs !== undefined ? { elapsedMs: stop.elapsedMs } : {}),
+    note: `${xs.length} windows at ${pctText(p)}, taken with the job's guest throughput windows: ${stop.note}`,
   };
 }
 
@@ -235,60 +331,65 @@ export const ioExecutor: CaseExecutor = {
         closeSync(fd);
       }
       const sizeBytes = sizeMiB * 2 ** 20;
-      const jobSpec = jobs.map((j) => `${j.id}:${j.rw}:${j.bs}:${j.iodepth}`).join(',');
-      ctx.onPhase('guest jobs');
-      const outputs = new Map<string, GuestJobOutput>();
-      let current: string | undefined;
-      const r = await bootLinux({
-        ...linuxVmOptions(spec, ctx, img),
-        guestArgs: {
-          mode: 'io',
-          jobs: jobSpec,
-          runtime: runtimeSec,
-          ramp: rampSec,
-          size: sizeBytes,
-          ioengine,
-          interval: intervalMs,
-        },
-        drive: { id: 'd0', file, format: 'raw', cache, aio, ...(driveOptions.length ? { options: driveOptions } : {}) },
-        signal: ctx.signal,
-        deadlineAt: ctx.deadlineAt,
-        logPath: ctx.logPath,
-        onEvent: (ev, at) => {
-          if (ev.type === 'job-begin' && ev.fields.id) {
-            ctx.onPhase(`guest ${ev.fields.id}`);
-            outputs.set(ev.fields.id, {
-              sections: { json: [] },
-              section: 'json',
-              beginMs: at,
-              tool: ev.fields.tool,
-              bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined,
-            });
-          } else if (ev.type === 'job-log' && ev.fields.id) {
-            ctx.onPhase(`guest ${ev.fields.id}: ${ev.fields.log ?? '?'} log`);
-          } else if (ev.type === 'job-end' && ev.fields.id) {
-            const o = outputs.get(ev.fields.id);
-            if (o) Object.assign(o, { endMs: at, rc: ev.fields.rc });
-          }
-        },
-      });
-      // Each job's output is the text between its begin and end lines, in arrival order.
-      for (const { line } of r.lines) {
-        if (line.kind === 'event') {
-          if (line.type === 'job-begin') current = line.fields.id;
-          else if (line.type === 'job-end') current = undefined;
-          else if (line.type === 'job-log' && current !== undefined && line.fields.log) {
-            const o = outputs.get(current);
-            if (o) {
-              o.section = line.fields.log;
-              o.sections[o.section] = [];
+      // One guest boot running `segment`'s jobs, each for its own runtime; the output of each job
+      // is the text between its begin and end lines, in arrival order.
+      const runGuest = async (segment: ReadonlyArray<{ job: IoJob; runtimeSec: number }>) => {
+        const outputs = new Map<string, GuestJobOutput>();
+        let current: string | undefined;
+        const r = await bootLinux({
+          ...linuxVmOptions(spec, ctx, img),
+          guestArgs: {
+            mode: 'io',
+            jobs: segment.map(({ job: j, runtimeSec: rt }) => `${j.id}:${j.rw}:${j.bs}:${j.iodepth}:${rt}`).join(','),
+            runtime: runtimeSec,
+            ramp: rampSec,
+            size: sizeBytes,
+            ioengine,
+            interval: intervalMs,
+          },
+          drive: { id: 'd0', file, format: 'raw', cache, aio, ...(driveOptions.length ? { options: driveOptions } : {}) },
+          signal: ctx.signal,
+          deadlineAt: ctx.deadlineAt,
+          logPath: ctx.logPath,
+          onEvent: (ev, at) => {
+            if (ev.type === 'job-begin' && ev.fields.id) {
+              ctx.onPhase(`guest ${ev.fields.id}`);
+              outputs.set(ev.fields.id, {
+                sections: { json: [] },
+                section: 'json',
+                beginMs: at,
+                tool: ev.fields.tool,
+                bytes: ev.fields.bytes ? Number(ev.fields.bytes) : undefined,
+              });
+            } else if (ev.type === 'job-log' && ev.fields.id) {
+              ctx.onPhase(`guest ${ev.fields.id}: ${ev.fields.log ?? '?'} log`);
+            } else if (ev.type === 'job-end' && ev.fields.id) {
+              const o = outputs.get(ev.fields.id);
+              if (o) Object.assign(o, { endMs: at, rc: ev.fields.rc });
             }
+          },
+        });
+        for (const { line } of r.lines) {
+          if (line.kind === 'event') {
+            if (line.type === 'job-begin') current = line.fields.id;
+            else if (line.type === 'job-end') current = undefined;
+            else if (line.type === 'job-log' && current !== undefined && line.fields.log) {
+              const o = outputs.get(current);
+              if (o) {
+                o.section = line.fields.log;
+                o.sections[o.section] = [];
+              }
+            }
+          } else if (current !== undefined) {
+            const o = outputs.get(current);
+            o?.sections[o.section]?.push(line.text);
           }
-        } else if (current !== undefined) {
-          const o = outputs.get(current);
-          o?.sections[o.section]?.push(line.text);
         }
-      }
+        return { r, outputs };
+      };
+      ctx.onPhase('guest jobs');
+      const samplingStart = Date.now();
+      const { r, outputs } = await runGuest(jobs.map((job) => ({ job, runtimeSec })));
       facts.guestBootMarks = r.marks;
       facts.qemuArgv = r.argv;
       // A guest that stopped part-way (deadline, interrupt, crash) still reports the jobs it
@@ -300,6 +401,82 @@ export const ioExecutor: CaseExecutor = {
         evidence: ['KVM statistics not available for this boot (QMP query-stats)'],
       };
       const done = { ...base, guest, vm, execution };
+
+      // --precision: more segments (each a boot running the jobs that need them) until each job's
+      // guest throughput windows pin their median, or a cap. `extended` holds each job's later
+      // segments: their runtimes (the host runs the same) and what the guest gave.
+      const extended = new Map<string, Array<{ runtimeSec: number; output: GuestJobOutput }>>();
+      const stops = new Map<string, Sampling>();
+      const want = ctx.sampling;
+      const sampleCap = want?.precision !== undefined ? (want.maxSamples ?? DEFAULT_MAX_SAMPLES) : undefined;
+      const windowsOf = (job: IoJob): number[] => {
+        const parts = [outputs.get(job.id), ...(extended.get(job.id) ?? []).map((x) => x.output)];
+        return parts.flatMap((o) => (o && o.rc === '0' ? guestSideFigures(job, o, intervalMs).throughput : []));
+      };
+      if (want?.precision !== undefined && r.ok && img.ioTool !== 'dd') {
+        const rule: StopRule = {
+          precision: want.precision,
+          maxSamples: want.maxSamples ?? DEFAULT_MAX_SAMPLES,
+          ...(want.maxTimeMs !== undefined ? { maxTimeMs: want.maxTimeMs } : {}),
+        };
+        let segment = 1;
+        // What stage one cost beyond its jobs' runtimes and ramps: the boot, the image, the lines.
+        const overheadMs = Math.max(0, Date.now() - samplingStart - jobs.length * (runtimeSec + rampSec) * 1000);
+        // The host runs every segment again (same job, same runtime) once the guest is done.
+        let hostOwedMs = jobs.length * (runtimeSec + rampSec) * 1000;
+        for (;;) {
+          const spentMs = Date.now() - samplingStart + hostOwedMs;
+          const needy = jobs.filter((job) => !stops.has(job.id) && outputs.get(job.id)?.rc === '0');
+          // The time cap shared out: each job of the next segment runs in the guest and on the host.
+          const budgetSec =
+            rule.maxTimeMs === undefined || needy.length === 0
+              ? undefined
+              : (rule.maxTimeMs - spentMs - overheadMs) / 1000 / (2 * needy.length) - rampSec;
+          const next: Array<{ job: IoJob; runtimeSec: number }> = [];
+          for (const job of needy) {
+            const step = nextSegment(windowsOf(job), spentMs, rule, {
+              intervalMs,
+              ...(budgetSec !== undefined ? { budgetSec } : {}),
+            });
+            if ('stop' in step) stops.set(job.id, step.stop);
+            else next.push({ job, runtimeSec: step.runtimeSec });
+          }
+          if (next.length === 0) break;
+          ctx.onPhase(`guest jobs, segment ${++segment}: ${next.map(({ job }) => job.id).join(', ')}`);
+          hostOwedMs += next.reduce((ms, x) => ms + (x.runtimeSec + rampSec) * 1000, 0);
+          const more = await runGuest(next);
+          for (const { job, runtimeSec: rt } of next) {
+            const o = more.outputs.get(job.id);
+            if (o?.rc === '0') extended.set(job.id, [...(extended.get(job.id) ?? []), { runtimeSec: rt, output: o }]);
+          }
+          if (!more.r.ok) {
+            // What arrived before stands; the job stops where its windows ended.
+            for (const { job } of next)
+              stops.set(job.id, {
+                ...fixedSampling(windowsOf(job), { cutShort: true, why: `a further segment's guest stopped: ${more.r.reason}` }),
+                ...(rule.precision !== undefined ? { target: rule.precision } : {}),
+              });
+            break;
+          }
+        }
+      }
+
+      // Without --precision: a job whose windows came out fewer than compare's minimum (fio's
+      // windows stretch while the disk stalls: 2 in a 2 s job was seen on this shared disk) runs
+      // again, up to MAX_TOP_UPS times, so every figure has enough samples to be judged.
+      if (want?.precision === undefined && r.ok && img.ioTool !== 'dd') {
+        for (let k = 0; k < MAX_TOP_UPS; k++) {
+          const short = jobs.filter((job) => outputs.get(job.id)?.rc === '0' && windowsOf(job).length < MIN_ADAPTIVE_SAMPLES);
+          if (short.length === 0) break;
+          ctx.onPhase(`guest jobs, top-up ${k + 1}: ${short.map((j) => j.id).join(', ')}`);
+          const more = await runGuest(short.map((job) => ({ job, runtimeSec })));
+          for (const job of short) {
+            const o = more.outputs.get(job.id);
+            if (o?.rc === '0') extended.set(job.id, [...(extended.get(job.id) ?? []), { runtimeSec, output: o }]);
+          }
+          if (!more.r.ok) break;
+        }
+      }
 
       const hostFio = await findHostFio();
       facts.hostFio = hostFio ? hostFio.version : 'none: no host baseline';
@@ -333,10 +510,9 @@ export const ioExecutor: CaseExecutor = {
           const v = (o.bytes ?? 0) / 2 ** 20 / (((o.endMs ?? 0) - (o.beginMs ?? 0)) / 1000);
           guest = { throughput: Number.isFinite(v) ? [v] : [], clatP50Us: [], clatP99Us: [], skipped: 0 };
         } else {
-          guest = sideFigures(
-            job,
-            { iops: o.sections.iops ?? [], bw: o.sections.bw ?? [], hist: o.sections.clat_hist ?? [] },
-            intervalMs,
+          guest = joinFigures(
+            [o, ...(extended.get(job.id) ?? []).map((x) => x.output)].map((x) => guestSideFigures(job, x, intervalMs)),
+            sampleCap,
           );
           if (guest.skipped) jobFacts[`${job.id}.guest.skippedLogLines`] = guest.skipped;
           try {
@@ -357,21 +533,31 @@ export const ioExecutor: CaseExecutor = {
             facts,
           };
         }
-        const sampling = (xs: number[]): Sampling =>
-          cutShort
-            ? fixedSampling(xs, {
-                cutShort: true,
-                expected: ioSamplesPerJob(spec.args),
-                why: 'the guest stopped before the job ended',
-              })
-            : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : `${runtimeSec} s job in ${intervalMs} ms windows` });
+        const stop = stops.get(job.id);
+        const segments = [runtimeSec, ...(extended.get(job.id) ?? []).map((x) => x.runtimeSec)];
+        const fixedWhy = (runs: number): string =>
+          runs > 1
+            ? `${runs} runs of ${runtimeSec} s in ${intervalMs} ms windows (run again: fio gave fewer than ${MIN_ADAPTIVE_SAMPLES} windows)`
+            : `${runtimeSec} s job in ${intervalMs} ms windows`;
+        const sampling = (xs: number[], runs = segments.length): Sampling =>
+          stop
+            ? followSampling(stop, xs, guest.throughput)
+            : cutShort
+              ? fixedSampling(xs, {
+                  cutShort: true,
+                  expected: ioSamplesPerJob(spec.args),
+                  why: 'the guest stopped before the job ended',
+                })
+              : fixedSampling(xs, { why: o.tool === 'dd' ? 'one dd run' : fixedWhy(runs) });
         if (cutShort)
           jobFacts[`${job.id}.guest.note`] =
             `output cut short: ${guest.throughput.length} windows arrived before the guest stopped`;
         const windowText =
           o.tool === 'dd'
             ? `${what}, the whole dd run`
-            : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;
+            : segments.length > 1
+              ? `${what}, one ${intervalMs} ms window of ${segments.length} runs of the job (${segments.join(' + ')} s, each after a ${rampSec} s ramp)`
+              : `${what}, one ${intervalMs} ms window of a ${runtimeSec} s job after a ${rampSec} s ramp`;
         metrics.push(
           metric(
             job,
@@ -420,22 +606,53 @@ export const ioExecutor: CaseExecutor = {
         // dd figures get no fio baseline: the two tools would not be running the same job.
         if (!hostFio || o.tool === 'dd' || guestFailure) continue;
         ctx.onPhase(`host ${job.id}`);
-        const prefix = join(hostLogDir, job.id);
-        const { stdout } = await execFileP(
-          hostFio.path,
-          fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
-          { signal: ctx.signal, maxBuffer: 16 << 20 },
-        );
-        jobFacts[`${job.id}.host.clatMeanUs`] = jobSide(job, parseFioJson(stdout).jobs[0]!).clatMeanNs / 1000;
-        const host = sideFigures(
-          job,
-          {
-            iops: readLog(`${prefix}_iops.1.log`),
-            bw: readLog(`${prefix}_bw.1.log`),
-            hist: readLog(`${prefix}_clat_hist.1.log`),
-          },
-          intervalMs,
-        );
+        // The same segments as the guest's, so the two sides' windows are alike.
+        const hostParts: SideFigures[] = [];
+        let hostTopUps = 0;
+        for (const [k, rt] of segments.entries()) {
+          const prefix = join(hostLogDir, `${job.id}-${k}`);
+          const { stdout } = await execFileP(
+            hostFio.path,
+            fioArgs(job, { filename: file, runtimeSec: rt, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
+            { signal: ctx.signal, maxBuffer: 16 << 20 },
+          );
+          if (k === 0) jobFacts[`${job.id}.host.clatMeanUs`] = jobSide(job, parseFioJson(stdout).jobs[0]!).clatMeanNs / 1000;
+          hostParts.push(
+            sideFigures(
+              job,
+              {
+                iops: readLog(`${prefix}_iops.1.log`),
+                bw: readLog(`${prefix}_bw.1.log`),
+                hist: readLog(`${prefix}_clat_hist.1.log`),
+              },
+              intervalMs,
+            ),
+          );
+        }
+        // The host's windows stretch on a stalling disk too: top up the same way (host only).
+        for (let k = 0; want?.precision === undefined && k < MAX_TOP_UPS; k++) {
+          if (joinFigures(hostParts).throughput.length >= MIN_ADAPTIVE_SAMPLES) break;
+          const prefix = join(hostLogDir, `${job.id}-top-${k}`);
+          ctx.onPhase(`host ${job.id}, top-up ${k + 1}`);
+          await execFileP(
+            hostFio.path,
+            fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
+            { signal: ctx.signal, maxBuffer: 16 << 20 },
+          );
+          hostParts.push(
+            sideFigures(
+              job,
+              {
+                iops: readLog(`${prefix}_iops.1.log`),
+                bw: readLog(`${prefix}_bw.1.log`),
+                hist: readLog(`${prefix}_clat_hist.1.log`),
+              },
+              intervalMs,
+            ),
+          );
+          hostTopUps = k + 1;
+        }
+        const host = joinFigures(hostParts, sampleCap);
         if (host.throughput.length === 0)
           return {
             ...done,
@@ -455,7 +672,7 @@ export const ioExecutor: CaseExecutor = {
               better: 'higher',
               side: 'host',
               samples: host.throughput,
-              sampling: fixedSampling(host.throughput, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }),
+              sampling: sampling(host.throughput, segments.length + hostTopUps),
               interval: `${windowText}, ${hostWhere}`,
               method: `fio's ${seq ? 'bandwidth' : 'IOPS'} log on the host, same job options and window as the guest`,
             },
@@ -477,7 +694,7 @@ export const ioExecutor: CaseExecutor = {
                   better: 'lower',
                   side: 'host',
                   samples: xs,
-                  sampling: fixedSampling(xs, { why: `${runtimeSec} s job in ${intervalMs} ms windows` }),
+                  sampling: sampling(xs, segments.length + hostTopUps),
                   interval: `${q} of the completion latency of the I/Os in ${windowText}, ${hostWhere}`,
                   method: latMethod('on the host'),
                 },
@@ -494,6 +711,7 @@ export const ioExecutor: CaseExecutor = {
             extra,
             ctx.accel,
             `guest ${job.id} ${tpUnit} over the host's, same job and window on the same file`,
+            stop ? (xs) => followSampling(stop, xs, guest.throughput) : undefined,
           ),
         );
       }
@@ -521,6 +739,7 @@ export function ratioMetric(
   extra: Record<string, string>,
   accel: Metric['accelerator'],
   interval: string,
+  samplingOf?: (samples: number[]) => Sampling,
 ): Metric {
   const hm = median(host);
   const samples = hm > 0 ? guest.map((g) => g / hm) : [];
@@ -535,7 +754,9 @@ export function ratioMetric(
       samples,
       interval,
       method: `each guest window over the median of the host's ${host.length} windows; 95 % interval: ${ci?.method ?? 'none (no host median)'}`,
-      sampling: fixedSampling(samples, { why: `${guest.length} guest windows over ${host.length} host windows` }),
+      sampling:
+        samplingOf?.(samples) ??
+        fixedSampling(samples, { why: `${guest.length} guest windows over ${host.length} host windows` }),
       ...(ci ? { ratio: ci } : {}),
     },
     extra,

@@ -49,6 +49,12 @@ import { runTracked, startTracked } from '../vmm/host-process.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
 
+/** iperf3 intervals and ping replies of one job (Metric.windows). */
+const NET_WINDOWS: NonNullable<Metric['windows']> = {
+  basis:
+    "intervals of one iperf3 or ping job follow the host's load and the network stack's state over that run, which one run cannot measure",
+};
+
 export const NET_ARGS = caseArgs({
   ...LINUX_GUEST_ARGS,
   runtime: NumberArg('whole seconds a job runs'),
@@ -441,6 +447,7 @@ export const netExecutor: CaseExecutor = {
         samples: f.samples,
         summary: summarize(f.samples),
         labels: labelsFor(job, side),
+        windows: NET_WINDOWS,
       });
       for (const job of jobs) {
         const g = results.get(job.id);

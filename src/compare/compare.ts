@@ -114,6 +114,11 @@ export interface MetricComparison {
   replicate?: 'sample' | 'round';
   /** Both sides' samples are each a guest of its own (boot figures): sample-level testing is right for them. */
   perGuest?: boolean;
+  /**
+   * Windows of one job, one run a side, and no --threshold for the row (Metric.windows): tested
+   * and shown, but held at inconclusive.
+   */
+  windowsUnbounded?: string;
   /** Random splits behind a monte-carlo p-value. */
   permutations?: number;
   /** Tested rows: the noise of the samples as a coefficient of variation (robust, pooled: robustCv). */
@@ -277,11 +282,7 @@ export function parseThreshold(s: string): [string, number] {
  * a full key, or a glob (src/glob.ts: `*` stops at `/`, `**` crosses it) matched against either.
  */
 export function thresholdFor(key: string, name: string, opts: CompareOptions): number {
-  let band = opts.noiseBand ?? DEFAULT_NOISE_BAND;
-  for (const [pat, v] of opts.thresholds ?? []) {
-    if (pat === name || pat === key || (isGlob(pat) && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
-  }
-  return band;
+  return explicitThreshold(key, name, opts) ?? opts.noiseBand ?? DEFAULT_NOISE_BAND;
 }
 
 /** The facts that make two machines the same hardware (hostname aside). */
@@ -506,6 +507,7 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
           `rounds ${ra?.length ?? 1} vs ${rb?.length ?? 1}: fewer than ${MIN_ROUNDS} a side, so samples are tested as if independent`,
         );
       }
+      applyWindowsBand(row, a.m, b.m, key, opts);
       rows.push({ row, a: sa.finite, b: sb.finite });
     }
   }
@@ -532,6 +534,38 @@ function preparePair(baseIn: LabelledResults, nextIn: LabelledResults, opts: Com
     counts: Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<MetricVerdict, number>,
   };
   return { pair, rows };
+}
+
+/**
+ * Windows of one job, one run a side (Metric.windows): the samples pin down these two runs, not
+ * how far identical runs drift, so the row is held at inconclusive, unless the user gives a
+ * --threshold for it: their word for the drift, taken as the row's band.
+ */
+function applyWindowsBand(row: MetricComparison, a: Metric, b: Metric, key: string, opts: CompareOptions): void {
+  const w = a.windows ?? b.windows;
+  if (!w) return;
+  const own = explicitThreshold(key, row.name, opts);
+  if (own !== undefined) {
+    row.notes.push(
+      `windows of one job, fewer than ${MIN_ROUNDS} rounds a side: judged against the --threshold given for it (±${pctText(own)}), taken as the drift between identical runs`,
+    );
+    return;
+  }
+  row.windowsUnbounded = w.basis;
+  row.notes.push(
+    `windows of one job, fewer than ${MIN_ROUNDS} rounds a side: held at inconclusive (the pair's warnings say why)`,
+  );
+}
+
+const pctText = (f: number): string => `${+(f * 100).toFixed(1)} %`;
+
+/** The --threshold the user gave for this row, if any (the last matching pattern, as in thresholdFor). */
+export function explicitThreshold(key: string, name: string, opts: CompareOptions): number | undefined {
+  let band: number | undefined;
+  for (const [pat, v] of opts.thresholds ?? []) {
+    if (pat === name || pat === key || (isGlob(pat) && (globToRegExp(pat).test(key) || globToRegExp(pat).test(name)))) band = v;
+  }
+  return band;
 }
 
 /** Forced rows are refused unless --force: one error naming the first few. */
@@ -668,7 +702,8 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
   tested.forEach((r, i) => {
     r.pAdjusted = adj[i]!;
     const j = judge(r, alpha);
-    r.verdict = j.verdict;
+    // Drift between identical runs not known: a difference of these two runs is not a change of what they measure.
+    r.verdict = r.windowsUnbounded && j.verdict !== 'inconclusive' ? 'inconclusive' : j.verdict;
     if (j.note) r.notes.push(j.note);
   });
   // What each tested row could have confirmed, with the family as it came out.
@@ -686,7 +721,7 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
       noiseBand: r.threshold,
       ciLevel: CI_LEVEL,
     });
-    if (r.verdict === 'inconclusive') {
+    if (r.verdict === 'inconclusive' && !r.windowsUnbounded) {
       const n = replicatesToConfirm({
         change: r.change,
         cv,
@@ -718,6 +753,14 @@ export function compareRuns(runs: readonly LabelledResults[], opts: CompareOptio
       pair.warnings.push(
         `${pair.base.label} and ${pair.new.label} ran each case in one guest: its samples are tested as if independent, which leaves out how much guests differ from each other; ` +
           `for a verdict guest against guest, run both with --rounds ${MIN_ROUNDS} or more (kvmbench ab does by default)`,
+      );
+    }
+    const held = pair.metrics.filter((r) => r.windowsUnbounded !== undefined);
+    if (held.length) {
+      pair.warnings.push(
+        `${held.length} row${held.length > 1 ? 's are' : ' is'} windows of one job (fio or iperf3 intervals) with fewer than ${MIN_ROUNDS} rounds a side: ` +
+          `their samples show how these two runs differ, not how far identical runs drift (${held[0]!.windowsUnbounded}), so they stay inconclusive; ` +
+          `for verdicts run both with --rounds ${Math.max(MIN_ROUNDS, needed)} or more (${compared} rows compared), or give --threshold ROW=PCT with the drift you know for a row`,
       );
     }
     for (const r of pair.metrics) pair.counts[r.verdict]++;

@@ -99,6 +99,20 @@ export const Metric = Type.Object({
    * independent replicates already; absent: the samples were taken inside one guest.
    */
   perGuest: Type.Optional(Type.Boolean()),
+  /**
+   * The samples are consecutive windows of one continuous job (fio or iperf3 intervals) in one
+   * guest: they share the run's conditions (the disk's state, the load, where the guest landed),
+   * so between two single runs they are not replicates, and a tight interval says nothing of how
+   * far identical runs drift. compare gives such a row no verdict beyond inconclusive while a side
+   * has fewer than 3 rounds, unless a --threshold names the drift for it (docs/compare.md,
+   * "Windows of one job").
+   */
+  windows: Type.Optional(
+    Type.Object({
+      /** Why one run cannot bound the drift of this figure, one sentence. */
+      basis: Type.String(),
+    }),
+  ),
   /** Why the metric has `summary.n` samples: the precision reached, a cap, a fixed count, or cut short (src/stats/precision.ts). */
   sampling: Type.Optional(Sampling),
   /**

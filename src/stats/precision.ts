@@ -165,6 +165,19 @@ export function shouldStop(samples: readonly number[], elapsedMs: number, rule: 
   return undefined;
 }
 
+/**
+ * Samples a series would need to reach `target`, projected from its interval now: the sign-test
+ * interval's half-width shrinks about as 1/√n, so n·(precision/target)², with 10 % to spare.
+ * It sizes the next batch where a batch is costly (an I/O segment costs a boot); whether to stop
+ * is always shouldStop's decision, on the samples themselves.
+ */
+export function projectedSamples(samples: readonly number[], target: number): number {
+  const n = samples.length;
+  const p = relativePrecision(samples);
+  if (!Number.isFinite(p)) return Math.max(2 * n, MIN_ADAPTIVE_SAMPLES);
+  return Math.max(n, Math.ceil(n * (p / target) ** 2 * 1.1));
+}
+
 /** The record of samples that were not sampled adaptively (a fixed count or duration, or cut short). */
 export function fixedSampling(
   samples: readonly number[],

@@ -3,12 +3,14 @@
  * - exits with `--precision`: each test stops for a reason it records, and views show it;
  * - I/O: one sample per fio window (≥ 11 per metric in a 3 s job), every ratio with its
  *   interval, and a disk throttled to half (a QEMU `-drive` throttle in a suite file) compares
- *   as regressed on the guest's throughput rows (exit 4), while an identical run does not.
+ *   as regressed on the guest's throughput rows (exit 4) once the user gives the drift between
+ *   identical runs for them (--threshold), while an identical run regresses nothing; without
+ *   it, windows of one run a side stay inconclusive (docs/compare.md, "Windows of one job").
  *
  * The disk is throttled in the base runs too (at twice the slow run's rate): the throttle, not
  * this shared machine's load, then sets the guest's throughput, so two identical runs measure
- * the same thing. The host's own fio rows are not throttled and follow the load: between two
- * single runs their windows are not independent replicates, and they are not asserted on.
+ * the same thing. The host's own fio rows are not throttled and follow the load: no --threshold
+ * is given for them, so they stay inconclusive.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,6 +81,71 @@ describe('adaptive sampling of the exits suite', () => {
   });
 });
 
+/** A suite of one seqread job, unthrottled. */
+function oneJobSuite(dir: string, o: { runtime: number; intervalMs: number }): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'io-one.yaml');
+  writeFileSync(
+    file,
+    [
+      'suite: io-one',
+      'defaults:',
+      '  kind: io',
+      '  guest: linux',
+      '  machine: q35',
+      '  accel: [kvm, tcg]',
+      '  memory: 512',
+      '  deadline: 300',
+      `  args: { cache: none, aio: threads, ioengine: libaio, runtime: ${o.runtime}, ramp: 1, sizeMiB: 128, intervalMs: ${o.intervalMs}, jobs: [seqread-1m] }`,
+      'cases:',
+      '  - id: virtio-blk',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+describe('how many windows an I/O job takes', () => {
+  it('without --precision, a job whose windows come out fewer than 11 runs again, on both sides, and says so', () => {
+    const suite = oneJobSuite(join(tmp, 'io-top-up'), { runtime: 1, intervalMs: 125 });
+    const out = join(tmp, 'io-top-up', 'out');
+    const r = runCli(['run', suite, '--accel', 'tcg', '-o', out], {}, 300_000);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const c = load(out).cases[0]!;
+    // A 1 s job in 125 ms windows gives 7 whole windows: one more run makes 14 or so.
+    for (const m of c.metrics) {
+      expect(m.summary.n, m.name).toBeGreaterThanOrEqual(11);
+      expect(m.sampling?.reason, m.name).toBe('fixed');
+      if (m.labels?.side === 'ratio') expect(m.sampling?.note, m.name).toMatch(/\d+ guest windows over \d+ host windows/);
+      else
+        expect(m.sampling?.note, m.name).toMatch(
+          /\d runs of 1 s in 125 ms windows \(run again: fio gave fewer than 11 windows\)/,
+        );
+    }
+    expect(c.metrics.find((m) => m.name === 'io.seqread-1m.guest')!.interval).toMatch(/of 2 runs of the job \(1 \+ 1 s/);
+  });
+
+  it('run io --precision 1% --max-samples 40: a further segment runs, the cap is kept, and every figure says why it stopped', () => {
+    const dir = join(tmp, 'io-adaptive');
+    const suite = oneJobSuite(dir, { runtime: 2, intervalMs: 125 });
+    const out = join(dir, 'out');
+    const r = runCli(['run', suite, '--accel', 'tcg', '--precision', '1%', '--max-samples', '40', '-o', out], {}, 300_000);
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const c = load(out).cases[0]!;
+    const head = c.metrics.find((m) => m.name === 'io.seqread-1m.guest')!;
+    // 15 windows from the first 2 s run; 1 % is out of reach for TCG's windows (CV 30 % or more), so the cap ends it.
+    expect(head.sampling?.reason, head.sampling?.note).toBe('max-samples');
+    expect(head.summary.n).toBe(40);
+    expect(head.interval).toMatch(/of 2 runs of the job \(2 \+ \d+ s, each after a 1 s ramp\)/);
+    for (const m of c.metrics) {
+      expect(m.sampling?.n, m.name).toBe(m.summary.n);
+      expect(m.summary.n, m.name).toBeLessThanOrEqual(40);
+      expect(m.summary.n, m.name).toBeGreaterThan(30); // the host ran the same segments
+      expect(m.sampling?.reason, m.name).toBe('max-samples');
+    }
+  });
+});
+
 /** A two-job I/O suite with the guest's disk throttled to `bps` bytes/s and `iops` requests/s. */
 function throttledSuite(dir: string, bps: number, iops: number): string {
   mkdirSync(dir, { recursive: true });
@@ -108,14 +175,16 @@ interface Row {
   verdict: string;
   notes: string[];
 }
-function compareRows(a: string, b: string): { code: number; rows: Row[] } {
-  const r = runCli(['compare', a, b, '--format', 'json', '--fail-on-regression']);
-  const c = JSON.parse(r.stdout) as { pairs: Array<{ metrics: Row[] }> };
-  return { code: r.status ?? -1, rows: c.pairs.flatMap((p) => p.metrics) };
+function compareRows(a: string, b: string, extra: string[] = []): { code: number; rows: Row[]; warnings: string[] } {
+  const r = runCli(['compare', a, b, '--format', 'json', '--fail-on-regression', ...extra]);
+  const c = JSON.parse(r.stdout) as { pairs: Array<{ metrics: Row[]; warnings: string[] }> };
+  return { code: r.status ?? -1, rows: c.pairs.flatMap((p) => p.metrics), warnings: c.pairs.flatMap((p) => p.warnings) };
 }
 
 describe('I/O samples per window, ratios with intervals, a planted slower disk', () => {
   const THROUGHPUT = ['io.seqread-1m.guest', 'io.randread-4k-qd1.guest'];
+  // The drift the user vouches for on the throughput rows: fio windows of one run cannot bound it.
+  const DRIFT = THROUGHPUT.flatMap((n) => ['--threshold', `${n}=30`]);
   let base = '',
     again = '',
     slow = '';
@@ -131,7 +200,7 @@ describe('I/O samples per window, ratios with intervals, a planted slower disk',
     slow = run('slow', 8 << 20, 50);
   }, 1_000_000);
 
-  it('every I/O metric has at least 11 samples and every ratio a 95 % interval around its median', () => {
+  it('every I/O metric has at least 11 samples, is marked as windows of one job, and every ratio has a 95 % interval around its median', () => {
     for (const dir of [base, again, slow]) {
       const c = load(dir).cases[0]!;
       expect(c.status, c.reason).toBe('pass');
@@ -139,6 +208,7 @@ describe('I/O samples per window, ratios with intervals, a planted slower disk',
       for (const m of c.metrics) {
         expect(m.summary.n, `${m.name} in ${dir}`).toBeGreaterThanOrEqual(11);
         expect(m.sampling?.n).toBe(m.summary.n);
+        expect(m.windows?.basis, m.name).toMatch(/fio windows of one job/);
         if (m.labels?.side !== 'ratio') continue;
         expect(m.ratio, m.name).toBeDefined();
         expect(m.ratio!.low).toBeLessThanOrEqual(m.summary.median);
@@ -148,14 +218,22 @@ describe('I/O samples per window, ratios with intervals, a planted slower disk',
     }
   });
 
-  it('half the disk rate compares as regressed on the guest throughput rows, exit 4', () => {
-    const { code, rows } = compareRows(base, slow);
+  it('half the disk rate, with the drift given for the throughput rows, compares as regressed on them, exit 4', () => {
+    const { code, rows } = compareRows(base, slow, DRIFT);
     expect(code).toBe(4);
     for (const name of THROUGHPUT) expect(rows.find((r) => r.name === name)?.verdict, name).toBe('regressed');
   });
 
-  it('an identical run does not regress the guest throughput rows', () => {
-    const { rows } = compareRows(base, again);
+  it('an identical run, with the same drift given, regresses nothing: exit 0', () => {
+    const { code, rows } = compareRows(base, again, DRIFT);
+    expect(code, JSON.stringify(rows.filter((r) => r.verdict === 'regressed').map((r) => r.name))).toBe(0);
     for (const name of THROUGHPUT) expect(rows.find((r) => r.name === name)?.verdict, name).not.toBe('regressed');
+  });
+
+  it('without a drift for them, windows of one run a side stay inconclusive and the warning says what gives a verdict', () => {
+    const { code, rows, warnings } = compareRows(base, slow);
+    expect(code).toBe(0);
+    for (const r of rows) expect(r.verdict, r.name).toBe('inconclusive');
+    expect(warnings.join(' ')).toMatch(/14 rows are windows of one job .* --rounds \d+ or more .* --threshold ROW=PCT/);
   });
 });
