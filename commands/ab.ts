@@ -43,7 +43,7 @@ export default class Ab extends BaseCommand {
     'Runs the cases of SUITE twice, as variant A and variant B (--a-qemu/--b-qemu, --a-args/--b-args, --a-kernel/--b-kernel), ' +
     "each case's A and B runs back to back and which goes first drawn from --seed (balanced: A leads in half the cases), so drift " +
     'over the session hits both. Every case runs --rounds times a variant (default 7), each round a fresh guest, A and B taking turns to lead, ' +
-    'because the samples of one guest are not independent: the comparison tests round against round. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
+    'because the samples of one guest are not independent: the comparison tests round against round. With --precision, rounds of both variants are added to a case until every tested row of it is decided (at most --max-rounds, within --max-time), and ab says which rows stayed undecided. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
     'Writes OUTPUT/a and OUTPUT/b (normal results directories), OUTPUT/ab.json (seed, variants, order) and OUTPUT/compare.{json,txt,html}. ' +
     'Exit 0 when every case passed or was skipped, 1 when one failed or errored in either run, 2 for a bad suite or flag, 3 when the ' +
     'environment cannot run it, 4 with --fail-on-regression when B is confirmed slower on any metric, 130 when interrupted (both partial runs are kept). ' +
@@ -52,6 +52,7 @@ export default class Ab extends BaseCommand {
     '<%= config.bin %> ab exits --quick --a-qemu /usr/bin/qemu-system-x86_64 --b-qemu ~/qemu/build/qemu-system-x86_64',
     '<%= config.bin %> ab exits --quick --accel tcg --b-args "-singlestep" --fail-on-regression',
     '<%= config.bin %> ab boot-linux --quick --a-kernel bzImage.base --b-kernel bzImage.patched -o ab-kernel/',
+    '<%= config.bin %> ab exits --quick --only cpuid --b-args "-singlestep" --precision 5% --max-rounds 20   # rounds until decided',
   ];
 
   static override args = SUITE_ARGS;
