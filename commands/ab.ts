@@ -16,7 +16,7 @@ import {
 } from '../src/cli/suite-run.js';
 import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../src/report/compare/index.js';
 import { DEFAULT_AB_ROUNDS, DEFAULT_AB_SEED, splitQemuArgs } from '../src/suites/ab.js';
-import { runAb } from '../src/app/ab.js';
+import { runAb, type AbOutcome } from '../src/app/ab.js';
 import { makeReporter } from '../src/cli/progress.js';
 import type { RunVariant } from '../src/cases/types.js';
 import { qemuBinary } from '../src/vmm/qemu.js';
@@ -43,7 +43,7 @@ export default class Ab extends BaseCommand {
     'Runs the cases of SUITE twice, as variant A and variant B (--a-qemu/--b-qemu, --a-args/--b-args, --a-kernel/--b-kernel), ' +
     "each case's A and B runs back to back and which goes first drawn from --seed (balanced: A leads in half the cases), so drift " +
     'over the session hits both. Every case runs --rounds times a variant (default 7), each round a fresh guest, A and B taking turns to lead, ' +
-    'because the samples of one guest are not independent: the comparison tests round against round. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
+    'because the samples of one guest are not independent: the comparison tests round against round. With --precision, rounds of both variants are added to a case until every tested row of it is decided (at most --max-rounds, within --max-time), and ab says which rows stayed undecided. Then compares B against A as `kvmbench compare` does and prints the comparison. ' +
     'Writes OUTPUT/a and OUTPUT/b (normal results directories), OUTPUT/ab.json (seed, variants, order) and OUTPUT/compare.{json,txt,html}. ' +
     'Exit 0 when every case passed or was skipped, 1 when one failed or errored in either run, 2 for a bad suite or flag, 3 when the ' +
     'environment cannot run it, 4 with --fail-on-regression when B is confirmed slower on any metric, 130 when interrupted (both partial runs are kept). ' +
@@ -52,6 +52,7 @@ export default class Ab extends BaseCommand {
     '<%= config.bin %> ab exits --quick --a-qemu /usr/bin/qemu-system-x86_64 --b-qemu ~/qemu/build/qemu-system-x86_64',
     '<%= config.bin %> ab exits --quick --accel tcg --b-args "-singlestep" --fail-on-regression',
     '<%= config.bin %> ab boot-linux --quick --a-kernel bzImage.base --b-kernel bzImage.patched -o ab-kernel/',
+    '<%= config.bin %> ab exits --quick --only cpuid --b-args "-singlestep" --precision 5% --max-rounds 20   # rounds until decided',
   ];
 
   static override args = SUITE_ARGS;
@@ -127,7 +128,7 @@ export default class Ab extends BaseCommand {
       outcome = await runAb({
         a: { ...a, variant: va },
         b: { ...b, variant: vb },
-        ...runnerOptions(flags),
+        ...runnerOptions(flags, a.suite),
         argv: ['ab', ...this.argv],
         output: flags.output,
         seed: flags.seed,
@@ -153,6 +154,7 @@ export default class Ab extends BaseCommand {
     );
     if (outcome.comparison)
       process.stdout.write(renderComparison(outcome.comparison, format, format === 'text' ? color : undefined));
+    if (outcome.adaptive) human.write(`\n${adaptiveText(outcome.adaptive, outcome.undecided ?? [])}`);
     human.write(`\nab: ${outcome.files.join('\n    ')}\n`);
     if (outcome.incomparable) {
       throw new UsageError(
@@ -171,6 +173,18 @@ export default class Ab extends BaseCommand {
     process.exitCode = code;
     this.exit(code);
   }
+}
+
+/** `ab --precision`: the rounds each case got and why, then the rows the final comparison left undecided. */
+function adaptiveText(a: NonNullable<AbOutcome['adaptive']>, undecided: NonNullable<AbOutcome['undecided']>): string {
+  const lines = [`rounds (--precision, at most ${a.maxRounds} a case):`];
+  for (const c of a.cases) lines.push(`  ${c.case}: ${c.rounds} rounds, ${c.stopped.note}`);
+  if (undecided.length === 0) lines.push('every tested row of the comparison is decided');
+  else {
+    lines.push(`left undecided in the comparison (${undecided.length}):`);
+    for (const u of undecided) lines.push(`  ${u.key}: ${u.verdict}${u.notes.length ? ` (${u.notes.join('; ')})` : ''}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function describeVariant(v: RunVariant): string {

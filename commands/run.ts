@@ -122,7 +122,7 @@ export default class Run extends BaseCommand {
       summary = await executeRun({
         suite,
         cases,
-        ...runnerOptions(flags),
+        ...runnerOptions(flags, suite),
         jobs: flags.jobs,
         argv: ['run', ...this.argv],
         output: flags.output,

@@ -20,9 +20,12 @@ import { exitCodeOf, type Outcome } from '../errors.js';
 import { IncomparableError, compareRuns, type CompareOptions, type Comparison } from '../compare/compare.js';
 import { renderComparison } from '../report/compare/index.js';
 import { newRunId } from '../results/outdir.js';
-import { DEFAULT_AB_ROUNDS, abFirsts, abSteps, type AbLabel } from '../suites/ab.js';
+import { DEFAULT_AB_ROUNDS, abFirsts, abRound, abSteps, type AbLabel } from '../suites/ab.js';
 import type { LoadedSuite } from '../suites/load.js';
-import { runArms, type RunArmsOptions, type RunSummary } from '../suites/runner.js';
+import { checkMaxRounds, runArms, type ExtendRounds, type RunArmsOptions, type RunSummary } from '../suites/runner.js';
+import { nextRounds, type RoundsStep, type UndecidedRow } from '../compare/decide-rounds.js';
+import type { CaseResult, Results } from '../results/model.js';
+import type { Sampling } from '../stats/precision.js';
 import type { CaseSpec, RunVariant } from '../cases/types.js';
 import type { RunnerDeps } from '../suites/deps.js';
 import { defaultDeps } from './runner-deps.js';
@@ -61,6 +64,10 @@ export interface AbOutcome {
   incomparable?: string;
   /** Per case, in run order: its id and which variant ran first. */
   order: Array<{ case: string; first: AbLabel }>;
+  /** With --precision: how many rounds each case got and why it stopped (ab.json `adaptive`). */
+  adaptive?: AbAdaptive;
+  /** With --precision: the rows of the final comparison left without a verdict, with their notes. */
+  undecided?: Array<{ key: string; verdict: string; notes: string[] }>;
   /** ab.json and the comparison files. */
   files: string[];
   /** `interrupted`, else `failed` when a case failed or errored in either run, else `regression` on a confirmed regression under failOnRegression, else `ok`. */
@@ -79,11 +86,80 @@ export interface AbRecord {
   state: 'running' | 'complete' | 'interrupted';
   variants: Array<RunVariant & { dir: string }>;
   order: Array<{ case: string; first: AbLabel }>;
+  /** With --precision: rounds added until every tested row of a case was decided, per case. */
+  adaptive?: AbAdaptive;
   comparison?: string;
   incomparable?: string;
   regressions?: number;
   /** The process exit code the session ends with (`exitCodeOf(outcome)`, README "Exit codes"). */
   exitCode?: number;
+}
+
+/** What `ab --precision` did to each case's rounds. */
+export interface AbAdaptive {
+  /** Within-guest precision asked (a fraction), also handed to every case. */
+  precision: number;
+  maxRounds: number;
+  maxTimeMs?: number;
+  cases: Array<{ case: string; rounds: number; stopped: Sampling; undecided: UndecidedRow[] }>;
+}
+
+/** A run's results so far with `c` in place of any earlier record of the same case. */
+function withCase(r: Results, c: CaseResult): Results {
+  return { ...r, cases: [...r.cases.filter((x) => x.id !== c.id), c] };
+}
+
+/**
+ * The rounds policy of `ab --precision`: after each look at a case, compare B with A on every
+ * case so far (the family is theirs) and ask nextRounds (src/compare/decide-rounds.ts) for more.
+ */
+function adaptiveRounds(opts: AbOptions, adaptive: AbAdaptive): ExtendRounds {
+  return ({ merged, rounds, elapsedMs, snapshot }) => {
+    const [ma, mb] = merged as [CaseResult, CaseResult];
+    const lastBad = [ma, mb].find((c) => (c.rounds?.[c.rounds.length - 1]?.status ?? c.status) !== 'pass');
+    let step: RoundsStep;
+    if (lastBad)
+      step = {
+        more: 0,
+        undecided: [],
+        stopped: {
+          reason: 'cut-short',
+          n: rounds,
+          elapsedMs,
+          note: `rounds stopped after ${rounds}: a round of ${lastBad === ma ? 'A' : 'B'} did not pass`,
+        },
+      };
+    else
+      try {
+        const cmp = compareRuns(
+          [
+            { label: 'A', results: withCase(snapshot(0), ma) },
+            { label: 'B', results: withCase(snapshot(1), mb) },
+          ],
+          { ...opts.compare, seed: opts.seed },
+        );
+        const rows = cmp.pairs[0]!.metrics.filter((r) => r.caseId === ma.id);
+        step = nextRounds(rows, rounds, elapsedMs, {
+          maxRounds: adaptive.maxRounds,
+          ...(adaptive.maxTimeMs !== undefined ? { maxTimeMs: adaptive.maxTimeMs } : {}),
+        });
+      } catch (err) {
+        if (!(err instanceof IncomparableError)) throw err;
+        step = {
+          more: 0,
+          undecided: [],
+          stopped: {
+            reason: 'cut-short',
+            n: rounds,
+            elapsedMs,
+            note: `rounds stopped: A and B cannot be compared (${err.message})`,
+          },
+        };
+      }
+    if (step.more > 0) return { more: step.more };
+    adaptive.cases.push({ case: ma.id, rounds, stopped: step.stopped!, undecided: step.undecided });
+    return { more: 0, stopped: step.stopped! };
+  };
 }
 
 async function writeJson(path: string, value: unknown): Promise<void> {
@@ -106,6 +182,16 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
   const firsts = abFirsts(ia.length, opts.seed);
   const rounds = opts.rounds ?? DEFAULT_AB_ROUNDS;
   const order = abSteps(firsts, rounds);
+  const precision = opts.sampling?.precision;
+  const adaptive: AbAdaptive | undefined =
+    precision !== undefined
+      ? {
+          precision,
+          maxRounds: checkMaxRounds(opts.maxRounds, rounds),
+          ...(opts.sampling?.maxTimeMs !== undefined ? { maxTimeMs: opts.sampling.maxTimeMs } : {}),
+          cases: [],
+        }
+      : undefined;
   const record: AbRecord = {
     schema: AB_SCHEMA,
     suite: opts.a.suite.name,
@@ -119,6 +205,7 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
       { ...opts.b.variant, dir: 'b' },
     ],
     order: firsts.map((first, i) => ({ case: ia[i]!, first })),
+    ...(adaptive ? { adaptive } : {}),
   };
 
   const [a, b] = (await runArms({
@@ -130,6 +217,8 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
       { suite: opts.b.suite, cases: opts.b.cases, output: join(dir, 'b'), argv: opts.argv, variant: opts.b.variant },
     ],
     order,
+    roundSteps: (index, round) => abRound(firsts[index]!, index, round),
+    ...(adaptive ? { extendRounds: adaptiveRounds(opts, adaptive) } : {}),
     // ab.json goes in once the environment checks have passed and both directories exist, before any guest.
     onStart: () => writeJson(join(dir, 'ab.json'), record),
   })) as [RunSummary, RunSummary];
@@ -187,6 +276,14 @@ export async function runAb(opts: AbOptions): Promise<AbOutcome> {
     ...(comparison ? { comparison } : {}),
     ...(incomparable ? { incomparable } : {}),
     order: record.order,
+    ...(adaptive ? { adaptive } : {}),
+    ...(adaptive && comparison
+      ? {
+          undecided: comparison.pairs[0]!.metrics.filter((r) => r.verdict === 'inconclusive' || r.verdict === 'too-few').map(
+            (r) => ({ key: r.key, verdict: r.verdict, notes: r.notes }),
+          ),
+        }
+      : {}),
     files,
     outcome,
   };

@@ -19,6 +19,11 @@ import { runVcpuSweep } from './vcpu-sweep.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { packageRoot } from '../version.js';
 import { PIN_RECORD } from '../vmm/pin.js';
+import { bootSampling, bootStop, planBoots } from './boot-sampling.js';
+import type { Sampling } from '../stats/precision.js';
+
+/** Kept before the deadline for one more Linux boot and its teardown when --precision boots on (TCG: about 2–3 s a boot). */
+const DEADLINE_RESERVE_MS = 30_000;
 
 const PHASE_DEF: Record<Phase, string> = {
   spawn: 'the host calls spawn() for QEMU',
@@ -203,19 +208,33 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
   if (verbose.kvmStats) facts.kvmStatsVerboseBoot = verbose.kvmStats;
   const runs: Array<Partial<Record<Phase, number>>> = [];
   facts.qemuArgv = buildLinuxArgs({ ...common, verbose: false });
-  for (let i = 0; i < spec.repeat; i++) {
-    ctx.onPhase(`boot ${i + 1}/${spec.repeat}`);
+  // `repeat` quiet boots, or with --precision boots until spawn → init done is known that well (./boot-sampling.ts).
+  const plan = planBoots(spec.repeat, ctx, DEADLINE_RESERVE_MS);
+  const planned = plan.rule ? `${spec.repeat}+` : String(plan.boots);
+  const headline = (): number[] => runs.map((m) => (m.init_done ?? NaN) - (m.spawn ?? NaN)).filter(Number.isFinite);
+  let stop: Sampling | undefined;
+  for (let i = 0; i < plan.boots && !stop; i++) {
+    ctx.onPhase(`boot ${i + 1}/${planned}`);
     const r = await bootLinux({ ...common, appendLog: true, timeoutMs: bootTimeoutMs });
     if (!r.ok) {
       // Keep the boots already measured: the case is an error, but its figures stand.
-      const done = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
-      return failed(`timed boot ${i + 1}`, r, withExecution(execution.mode, done.metrics));
+      const done = timelineMetrics(runs, machine, plan.boots, ctx.accel, spec.vcpus);
+      const sampling = bootSampling(plan, headline(), undefined, `timed boot ${i + 1} failed`);
+      facts.sampling = sampling;
+      return failed(
+        `timed boot ${i + 1}`,
+        r,
+        withExecution(execution.mode, done.metrics).map((m) => ({ ...m, sampling })),
+      );
     }
     runs.push(r.marks);
     if (r.pin) pinned.push(r.pin);
+    stop = bootStop(plan, headline());
   }
-  const timeline = timelineMetrics(runs, machine, spec.repeat, ctx.accel, spec.vcpus);
-  const metrics = withExecution(execution.mode, timeline.metrics);
+  const sampling = bootSampling(plan, headline(), stop);
+  facts.sampling = sampling;
+  const timeline = timelineMetrics(runs, machine, plan.rule ? runs.length : plan.boots, ctx.accel, spec.vcpus);
+  const metrics = withExecution(execution.mode, timeline.metrics).map((m) => ({ ...m, sampling }));
   if (timeline.missing) {
     return {
       ...base,
@@ -231,7 +250,7 @@ async function bootLinuxCase(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutc
   facts.p90Ms = timeline.p90;
   if (pin)
     facts.pin = {
-      boots: spec.repeat,
+      boots: runs.length,
       pinned: pinned.filter((p) => p.applied).length,
       errors: [...new Set(pinned.flatMap((p) => (p.error ? [p.error] : [])))],
     };

@@ -29,6 +29,11 @@ import {
 } from './micro.js';
 import { vcpuLabel } from './smp.js';
 import { runVcpuSweep } from './vcpu-sweep.js';
+import { bootSampling, bootStop, planBoots } from './boot-sampling.js';
+import type { Sampling } from '../stats/precision.js';
+
+/** Kept before the deadline for the last boot and teardown when --precision boots on. */
+const DEADLINE_RESERVE_MS = 5_000;
 
 const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
@@ -65,7 +70,13 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       ctx.platform.variant,
     ),
   };
-  const boots = Math.max(1, spec.repeat);
+  // `repeat` boots, or with --precision boots until the headline's median is known that well (./boot-sampling.ts).
+  const plan = planBoots(spec.repeat, ctx, DEADLINE_RESERVE_MS);
+  const boots = plan.boots;
+  const planned = plan.rule ? `${spec.repeat}+` : String(boots);
+  // Ends tinybench's iterations once the stop rule is met; tinybench keeps the samples of an aborted task.
+  const enough = new AbortController();
+  let stop: Sampling | undefined;
   const spawnToEntry: number[] = [];
   const entryToExit: number[] = [];
   const spawnToExit: number[] = [];
@@ -82,11 +93,11 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
     warmup: false,
     retainSamples: true,
     throws: true,
-    signal: ctx.signal,
+    signal: AbortSignal.any([ctx.signal, enough.signal]),
   });
   bench.add('boot', async () => {
     n++;
-    ctx.onPhase(`boot ${n}/${boots}`);
+    ctx.onPhase(`boot ${n}/${planned}`);
     const r = await launchQemu({
       qemu,
       deadlineAt: ctx.deadlineAt,
@@ -121,18 +132,28 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
     if (end > entry) guestTicks.push(end - entry);
     const smp = r.transcript.events.find((e) => e.type === 'smp');
     if (smp && Number(smp.fields.bringup_ticks) > 0) bringupTicks.push(Number(smp.fields.bringup_ticks));
+    stop = bootStop(plan, spawnToExit);
+    if (stop) enough.abort();
   });
 
   let stopped: string | undefined;
   try {
     await bench.run();
   } catch (err) {
-    if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${boots}: ${(err as Error).message}`;
+    if (!failure) stopped = ctx.signal.aborted ? 'aborted' : `boot ${n}/${planned}: ${(err as Error).message}`;
   }
-  const facts: Record<string, unknown> = { boots, ...(last ? launchFacts(last) : {}) };
+  if (!stopped && !failure && ctx.signal.aborted) stopped = 'aborted';
+  const booted = spawnToExit.length;
+  const sampling = bootSampling(
+    plan,
+    spawnToExit,
+    stop,
+    stopped || failure ? `boot ${n}: ${stopped ?? failure?.reason ?? failure?.status}` : undefined,
+  );
+  const facts: Record<string, unknown> = { boots: booted, sampling, ...(last ? launchFacts(last) : {}) };
   if (pin)
     facts.pin = {
-      boots,
+      boots: booted,
       pinned: pinned.filter((o) => o.applied).length,
       errors: [...new Set(pinned.flatMap((o) => (o.error ? [o.error] : [])))],
     };
@@ -153,7 +174,7 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       : execution.mode === 'emulated'
         ? " Guest code ran in KVM's instruction emulator (see execution)."
         : '';
-  const hostClock = `host clock process.hrtime.bigint(); ${spawnToExit.length} of ${boots} planned boots, one QEMU process each, run one after another.${tcg}`;
+  const hostClock = `host clock process.hrtime.bigint(); ${booted} ${plan.rule ? `boots (at least ${spec.repeat}, ${sampling.reason})` : `of ${boots} planned boots`}, one QEMU process each, run one after another.${tcg}`;
   const metrics: Metric[] = withExecution(execution.mode, [
     metric({
       name: 'boot.spawn_to_entry',
@@ -200,7 +221,7 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
           unit: 'ms',
           better: 'lower',
           interval: 'one whole launch call as tinybench times it: argument building, spawn, boot, exit, log flush',
-          method: `tinybench 6 (${boots} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
+          method: `tinybench 6 (${tinySamples.length} iterations, no warm-up, every sample retained; tinybench returns them sorted).${tcg}`,
           perGuest: true,
           accelerator: ctx.accel,
           samples: tinySamples,
@@ -243,15 +264,17 @@ async function bootMicro(spec: CaseSpec, ctx: CaseContext): Promise<CaseOutcome>
       ]),
     );
   }
-  if (stopped) return { ...base, status: 'error', reason: stopped, metrics: metrics.filter((m) => m.samples.length > 0), facts };
+  const all = metrics.map((m) => ({ ...m, sampling }));
+  const kept = all.filter((m) => m.samples.length > 0);
+  if (stopped) return { ...base, status: 'error', reason: stopped, metrics: kept, facts };
   if (failure) {
     return {
       ...base,
       status: failure.status === 'skip' ? 'error' : failure.status,
-      reason: `boot ${n}/${boots}: ${failure.reason ?? failure.status}`,
-      metrics: metrics.filter((m) => m.samples.length > 0),
+      reason: `boot ${n}/${planned}: ${failure.reason ?? failure.status}`,
+      metrics: kept,
       facts,
     };
   }
-  return { ...base, status: 'pass', metrics, facts };
+  return { ...base, status: 'pass', metrics: all, facts };
 }

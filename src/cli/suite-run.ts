@@ -11,6 +11,7 @@ import { MIN_ROUNDS } from '../compare/rounds.js';
 import { KUT_SUITE, loadKutSuite } from '../suites/kut.js';
 import { loadSuite, type LoadedSuite } from '../suites/load.js';
 import { MAX_ROUNDS } from '../suites/rounds.js';
+import { DEFAULT_MAX_ROUNDS } from '../suites/adaptive-rounds.js';
 import { summaryTable } from '../report/summary.js';
 import type { RunSummary } from '../suites/runner.js';
 import type { AccelRequest } from '../suites/deps.js';
@@ -52,7 +53,7 @@ export const SUITE_FLAGS = {
   }),
   precision: Flags.string({
     description:
-      'adaptive sampling: keep sampling each case (exits: more measured windows; io: more fio segments) until the 95 % interval of its median is within ± this much, e.g. 2% (docs/compare.md, "Adaptive sampling")',
+      'adaptive sampling: keep sampling each case (exits: more measured windows; io: more fio segments; boots: more boots) until the 95 % interval of its median is within ± this much, e.g. 2%; with --rounds above 1 also add rounds until the round medians are; `ab`: add rounds until every tested row is decided (docs/compare.md, "Adaptive sampling")',
   }),
   'max-samples': Flags.integer({
     description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`,
@@ -60,7 +61,13 @@ export const SUITE_FLAGS = {
     max: 1000,
   }),
   'max-time': Flags.string({
-    description: 'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted)',
+    description:
+      'with --precision: stop sampling a case after this long, e.g. 20s or 2m (the boot is not counted); with rounds, also start no more rounds of a case once its rounds took this long',
+  }),
+  'max-rounds': Flags.integer({
+    description: `with --precision and --rounds above 1 (or ab): at most this many rounds a case (default ${DEFAULT_MAX_ROUNDS}, at least --rounds)`,
+    min: 1,
+    max: MAX_ROUNDS,
   }),
   pin: Flags.boolean({
     description:
@@ -88,18 +95,33 @@ export interface SuiteSelection {
   cases: CaseSpec[];
 }
 
-/** What the suite flags and --rounds tell the runner, the same for `run` and `ab`. */
-export function runnerOptions(flags: {
-  accel: string;
+/** What the suite flags and --rounds tell the runner, the same for `run` and `ab`; `suite` gives a default precision (`sampling:`). */
+export function runnerOptions(
+  flags: {
+    accel: string;
+    quick: boolean;
+    'scratch-dir'?: string;
+    rounds: number;
+    'keep-going': boolean;
+    precision?: string;
+    'max-samples'?: number;
+    'max-time'?: string;
+    'max-rounds'?: number;
+  },
+  suite?: Pick<LoadedSuite, 'sampling' | 'name'>,
+): {
+  accel: AccelRequest;
   quick: boolean;
-  'scratch-dir'?: string;
+  scratchDir?: string;
   rounds: number;
-  'keep-going': boolean;
-  precision?: string;
-  'max-samples'?: number;
-  'max-time'?: string;
-}): { accel: AccelRequest; quick: boolean; scratchDir?: string; rounds: number; keepGoing: boolean; sampling?: SamplingRequest } {
-  const sampling = samplingRequest(flags);
+  keepGoing: boolean;
+  sampling?: SamplingRequest;
+  maxRounds?: number;
+} {
+  const sampling = samplingRequest(flags, suite);
+  const maxRounds = flags['max-rounds'] ?? (flags.precision === undefined && sampling ? suite?.sampling?.maxRounds : undefined);
+  if (flags['max-rounds'] !== undefined && !sampling)
+    throw new UsageError('--max-rounds caps the rounds --precision adds: give --precision too (e.g. --precision 3%)');
   return {
     accel: flags.accel as AccelRequest,
     quick: flags.quick,
@@ -107,27 +129,38 @@ export function runnerOptions(flags: {
     rounds: flags.rounds,
     keepGoing: flags['keep-going'],
     ...(sampling ? { sampling } : {}),
+    ...(maxRounds !== undefined ? { maxRounds } : {}),
   };
 }
 
-/** `--precision`, `--max-samples`, `--max-time` as the runner takes them; a bad value is a usage error (exit 2). */
-export function samplingRequest(flags: {
-  precision?: string;
-  'max-samples'?: number;
-  'max-time'?: string;
-}): SamplingRequest | undefined {
-  if (flags.precision === undefined) {
+/**
+ * `--precision`, `--max-samples`, `--max-time` as the runner takes them; a bad value is a usage
+ * error (exit 2). Without --precision, the suite's `sampling:` applies unless the run is --quick
+ * (quick stays bounded by its counts and time); command-line caps win over the suite's.
+ */
+export function samplingRequest(
+  flags: {
+    precision?: string;
+    'max-samples'?: number;
+    'max-time'?: string;
+    quick?: boolean;
+  },
+  suite?: Pick<LoadedSuite, 'sampling' | 'name'>,
+): SamplingRequest | undefined {
+  const byDefault = flags.precision === undefined && flags.quick !== true ? suite?.sampling : undefined;
+  if (flags.precision === undefined && !byDefault) {
     if (flags['max-samples'] !== undefined || flags['max-time'] !== undefined)
       throw new UsageError(
-        '--max-samples and --max-time are caps of adaptive sampling: give --precision too (e.g. --precision 3%)',
+        `--max-samples and --max-time are caps of adaptive sampling: give --precision too (e.g. --precision 3%)${suite?.sampling && flags.quick ? `; --quick leaves out suite ${suite.name}'s default precision` : ''}`,
       );
     return undefined;
   }
   try {
+    const maxTimeMs = flags['max-time'] !== undefined ? parseDuration(flags['max-time']) : byDefault?.maxTimeMs;
     return {
-      precision: parsePrecision(flags.precision),
-      maxSamples: flags['max-samples'] ?? DEFAULT_MAX_SAMPLES,
-      ...(flags['max-time'] !== undefined ? { maxTimeMs: parseDuration(flags['max-time']) } : {}),
+      precision: flags.precision !== undefined ? parsePrecision(flags.precision) : byDefault!.precision,
+      maxSamples: flags['max-samples'] ?? byDefault?.maxSamples ?? DEFAULT_MAX_SAMPLES,
+      ...(maxTimeMs !== undefined ? { maxTimeMs } : {}),
     };
   } catch (err) {
     throw new UsageError((err as Error).message);

@@ -60,8 +60,14 @@ export function fmtDuration(ms: number): string {
 // Metrics
 
 /** Why a metric has its samples, as every view writes it: `n=23, precision 1.8 % reached after 23 samples`. */
-export function samplingText(m: Pick<Metric, 'summary' | 'sampling'>): string {
-  return m.sampling ? `n=${m.summary.n}, ${m.sampling.note}` : `n=${m.summary.n}`;
+export function samplingText(m: Pick<Metric, 'summary' | 'sampling' | 'roundSampling'>): string {
+  const rounds = m.roundSampling ? `; ${roundsText(m)}` : '';
+  return m.sampling ? `n=${m.summary.n}, ${m.sampling.note}${rounds}` : `n=${m.summary.n}${rounds}`;
+}
+
+/** Why a metric has the rounds it has, when they were added adaptively: `rounds: precision 4.1 % reached after 9 rounds`; empty otherwise. */
+export function roundsText(m: Pick<Metric, 'roundSampling'>): string {
+  return m.roundSampling ? `rounds: ${m.roundSampling.note}` : '';
 }
 
 /** The short word of a metric's stopping reason for narrow columns (`precision`, `max-time`…); empty when fixed or unrecorded. */

@@ -29,7 +29,7 @@ import {
   runVerdict,
   type HistogramView,
 } from './common.js';
-import { escapeHtml as e, fmtCv, fmtNum, fmtRange, labelText, ratioText, statusWord, stripAnsi } from './format.js';
+import { escapeHtml as e, fmtCv, fmtNum, fmtRange, labelText, ratioText, roundsText, statusWord, stripAnsi } from './format.js';
 import { htmlPage } from './html-page.js';
 import { flattenFacts } from '../results/flatten.js';
 import { scalingSection } from './scaling-chart.js';
@@ -590,7 +590,7 @@ function metricsTable(c: CaseResult): string {
   const rows = c.metrics.map((m) => {
     const s = m.summary;
     const lab = labelText(m.labels);
-    return `<tr><td><b>${e(m.name)}</b>${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(s.median))}</td><td class="num">${e(fmtRange(s.p5, s.p95, ' – '))}</td><td class="num">${e(fmtCv(s.cv))}</td><td class="num">${s.n}</td><td>${e(m.unit)}</td><td class="small">${e(m.interval)}${m.ratio ? `<br>${e(ratioText(m))} <span class="muted">(${e(m.ratio.method)})</span>` : ''}${m.sampling ? `<br><span class="sampling">${e(m.sampling.note)}</span>` : ''}${m.method ? `<br><span class="muted">${e(m.method)}</span>` : ''}</td></tr>`;
+    return `<tr><td><b>${e(m.name)}</b>${lab ? `<br><span class="muted small">${e(lab)}</span>` : ''}</td><td class="num">${e(fmtNum(s.median))}</td><td class="num">${e(fmtRange(s.p5, s.p95, ' – '))}</td><td class="num">${e(fmtCv(s.cv))}</td><td class="num">${s.n}</td><td>${e(m.unit)}</td><td class="small">${e(m.interval)}${m.ratio ? `<br>${e(ratioText(m))} <span class="muted">(${e(m.ratio.method)})</span>` : ''}${m.sampling ? `<br><span class="sampling">${e(m.sampling.note)}</span>` : ''}${m.roundSampling ? `<br><span class="sampling">${e(roundsText(m))}</span>` : ''}${m.method ? `<br><span class="muted">${e(m.method)}</span>` : ''}</td></tr>`;
   });
   return `<table class="metrics"><thead><tr><th>metric</th><th>median</th><th>p5 – p95</th><th>cv</th><th>n</th><th>unit</th><th>interval / method</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

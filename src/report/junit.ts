@@ -68,6 +68,7 @@ function caseProperties(c: CaseResult): Array<[string, string]> {
     p.push([`${key}.n`, String(s.n)]);
     p.push([`${key}.cv`, s.cv.toFixed(4)]);
     if (m.sampling) p.push([`${key}.stopped`, m.sampling.note]);
+    if (m.roundSampling) p.push([`${key}.rounds_stopped`, m.roundSampling.note]);
     if (m.ratio) p.push([`${key}.ci95`, `${m.ratio.low} .. ${m.ratio.high}`]);
   }
   return p;

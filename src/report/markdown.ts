@@ -10,7 +10,7 @@ import {
   runEmulatedWarning,
   runPlatformParts,
 } from './common.js';
-import { fmtCv, fmtNum, fmtRange, labelText, mdCell, ratioText } from './format.js';
+import { fmtCv, fmtNum, fmtRange, labelText, mdCell, ratioText, roundsText } from './format.js';
 
 export function renderMarkdown(results: Results): string {
   const out: string[] = [];
@@ -47,7 +47,7 @@ export function renderMarkdown(results: Results): string {
       const s = m.summary;
       const lab = labelText(m.labels);
       out.push(
-        `| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)}${m.ratio ? ` (${ratioText(m)})` : ''} | ${s.n}${m.sampling ? ` (${mdCell(m.sampling.note)})` : ''} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`,
+        `| ${i === 0 ? mdCell(c.id) : ''} | ${i === 0 ? status : ''} | ${mdCell(m.name)}${lab ? ` {${mdCell(lab)}}` : ''} | ${fmtNum(s.median)} | ${fmtRange(s.p5, s.p95, ' – ')} | ${fmtCv(s.cv)}${m.ratio ? ` (${ratioText(m)})` : ''} | ${s.n}${m.sampling ? ` (${mdCell(m.sampling.note)})` : ''}${m.roundSampling ? ` (${mdCell(roundsText(m))})` : ''} | ${mdCell(m.unit)} | ${i === 0 ? exec : ''} |`,
       );
     });
   }

@@ -115,6 +115,12 @@ export const Metric = Type.Object({
   ),
   /** Why the metric has `summary.n` samples: the precision reached, a cap, a fixed count, or cut short (src/stats/precision.ts). */
   sampling: Type.Optional(Sampling),
+  /**
+   * Why the case ran the rounds it did, when rounds were added adaptively (`--rounds N --precision P`:
+   * the interval of the round medians of the case's headline; `ab --precision`: every tested row
+   * decided). `n` counts rounds; the same record on every metric of the case (src/suites/adaptive-rounds.ts).
+   */
+  roundSampling: Type.Optional(Sampling),
   /** A ratio of two sample sets (guest over host): its 95 % interval (src/stats/ratio.ts). */
   ratio: Type.Optional(RatioInterval),
 });

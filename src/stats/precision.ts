@@ -16,6 +16,8 @@ export const StopReason = Type.Union([
   Type.Literal('max-time'), // the cap on time was reached first
   Type.Literal('fixed'), // no precision was asked: the suite's count or duration
   Type.Literal('cut-short'), // the guest or tool stopped before the count it was asked for
+  Type.Literal('decided'), // rounds of `ab --precision`: every tested row of the case has a verdict
+  Type.Literal('max-rounds'), // rounds: the cap on rounds (`--max-rounds`) was reached first
 ]);
 export type StopReason = Static<typeof StopReason>;
 
@@ -108,7 +110,18 @@ export interface StopRule {
   maxTimeMs?: number;
   /** Fewest samples before the precision is looked at. */
   minSamples?: number;
+  /**
+   * The floor under `minSamples` (default MIN_ADAPTIVE_SAMPLES). Rounds use MIN_INTERVAL_REPLICATES:
+   * compare tests round medians from 3 a side, and 11 fresh guests a case before any look would
+   * make adaptive rounds dearer than fixed ones.
+   */
+  floor?: number;
+  /** What one replicate is called in the notes (default `samples`; `boots`, `rounds`). */
+  unit?: string;
 }
+
+/** Fewest values with a sign-test 95 % interval of the median (P(Bin(6, ½) = 0) = 1.6 % ≤ 2.5 %). */
+export const MIN_INTERVAL_REPLICATES = 6;
 
 const pct = (f: number): string => (Number.isFinite(f) ? `${(f * 100).toFixed(1)} %` : 'no interval yet');
 const secs = (ms: number): string => `${ms >= 10_000 ? Math.round(ms / 1000) : (ms / 1000).toFixed(1)} s`;
@@ -120,7 +133,9 @@ const secs = (ms: number): string => `${ms >= 10_000 ? Math.round(ms / 1000) : (
  */
 export function shouldStop(samples: readonly number[], elapsedMs: number, rule: StopRule): Sampling | undefined {
   const n = samples.length;
-  const min = Math.max(rule.minSamples ?? MIN_ADAPTIVE_SAMPLES, MIN_ADAPTIVE_SAMPLES);
+  const floor = Math.max(rule.floor ?? MIN_ADAPTIVE_SAMPLES, MIN_INTERVAL_REPLICATES);
+  const min = Math.max(rule.minSamples ?? floor, floor);
+  const unit = rule.unit ?? 'samples';
   const precision = relativePrecision(samples);
   const base = {
     n,
@@ -130,22 +145,22 @@ export function shouldStop(samples: readonly number[], elapsedMs: number, rule: 
   };
   if (rule.precision === undefined) {
     if (n >= rule.maxSamples)
-      return { ...base, reason: 'fixed', note: `fixed count of ${n} samples (no --precision asked): ${pct(precision)}` };
+      return { ...base, reason: 'fixed', note: `fixed count of ${n} ${unit} (no --precision asked): ${pct(precision)}` };
     return undefined;
   }
   if (n >= min && precision <= rule.precision)
-    return { ...base, reason: 'precision', note: `precision ${pct(precision)} reached after ${n} samples` };
+    return { ...base, reason: 'precision', note: `precision ${pct(precision)} reached after ${n} ${unit}` };
   if (n >= rule.maxSamples)
     return {
       ...base,
       reason: 'max-samples',
-      note: `cap of ${rule.maxSamples} samples reached at ${pct(precision)} (asked ${pct(rule.precision)})`,
+      note: `cap of ${rule.maxSamples} ${unit} reached at ${pct(precision)} (asked ${pct(rule.precision)})`,
     };
   if (rule.maxTimeMs !== undefined && elapsedMs >= rule.maxTimeMs && n >= 1)
     return {
       ...base,
       reason: 'max-time',
-      note: `cap of ${secs(rule.maxTimeMs)} reached at ${pct(precision)} after ${n} samples (asked ${pct(rule.precision)})`,
+      note: `cap of ${secs(rule.maxTimeMs)} reached at ${pct(precision)} after ${n} ${unit} (asked ${pct(rule.precision)})`,
     };
   return undefined;
 }

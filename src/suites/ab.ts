@@ -54,14 +54,17 @@ export function abFirsts(cases: number, seed: number | string = DEFAULT_AB_SEED)
  */
 export function abSteps(firsts: readonly AbLabel[], rounds = 1): AbStep[] {
   return firsts.flatMap((first, index): AbStep[] =>
-    Array.from({ length: rounds }, (_, round): AbStep[] => {
-      const lead: 0 | 1 = (first === 'A') === (round % 2 === 0) ? 0 : 1;
-      return [
-        { arm: lead, index, round },
-        { arm: lead === 0 ? 1 : 0, index, round },
-      ];
-    }).flat(),
+    Array.from({ length: rounds }, (_, round): AbStep[] => abRound(first, index, round)).flat(),
   );
+}
+
+/** Round `round` of case `index` whose first round `first` led: both variants, the lead alternating round by round (also for rounds `ab --precision` adds). */
+export function abRound(first: AbLabel, index: number, round: number): AbStep[] {
+  const lead: 0 | 1 = (first === 'A') === (round % 2 === 0) ? 0 : 1;
+  return [
+    { arm: lead, index, round },
+    { arm: lead === 0 ? 1 : 0, index, round },
+  ];
 }
 
 /** The run order of `cases` cases: both variants of each case back to back, the first as `abFirsts` draws it. */

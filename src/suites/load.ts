@@ -36,6 +36,7 @@ import {
   type SuiteInclude,
 } from './schema.js';
 import { globToRegExp } from '../glob.js';
+import { parseDuration, parsePrecision, type SamplingRequest } from '../stats/precision.js';
 
 /** Suite files are hand-written; anything bigger is a mistake or an attack. */
 export const MAX_SUITE_BYTES = 1024 * 1024;
@@ -76,6 +77,14 @@ export interface LoadedSuite {
   origins: Record<string, string>;
   /** What loading ignored and the run should say (recorded in run.warnings), e.g. an unknown cfg key of the kut suite. */
   warnings?: string[];
+  /** The suite's default adaptive sampling (`sampling:`), when it has one; a command-line --precision wins. */
+  sampling?: SuiteSamplingDefault;
+}
+
+/** A suite's `sampling:` as the runner takes it (fractions and ms). */
+export interface SuiteSamplingDefault extends SamplingRequest {
+  precision: number;
+  maxRounds?: number;
 }
 
 /** A suite file that parsed and matched the schema, with a way back from fields to lines. */
@@ -139,7 +148,29 @@ export function loadSuite(ref: string, opts: LoadOptions = {}): LoadedSuite {
   if (byName) checkNameMatchesFile(top);
   const origins: Record<string, string> = {};
   const cases = expand(top, opts, { quick: false, sets: [], stack: [file] }, origins);
-  return { name: top.data.suite, file, description: top.data.description, cases, origins };
+  const sampling = suiteSampling(top);
+  return { name: top.data.suite, file, description: top.data.description, cases, origins, ...(sampling ? { sampling } : {}) };
+}
+
+/** `sampling:` in fractions and ms; a value the schema let through but that means nothing (0 %, 100 %) is FILE:LINE:COL's error. */
+export function suiteSampling(ps: ParsedSuite): SuiteSamplingDefault | undefined {
+  const s = ps.data.sampling;
+  if (!s) return undefined;
+  const read = <T>(key: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new UsageError(
+        `${ps.at(['sampling', key])}: sampling.${key}: ${(err as Error).message.replace(/^--precision /, '')}`,
+      );
+    }
+  };
+  return {
+    precision: read('precision', () => parsePrecision(s.precision)),
+    ...(s.max_samples !== undefined ? { maxSamples: s.max_samples } : {}),
+    ...(s.max_time !== undefined ? { maxTimeMs: read('max_time', () => parseDuration(s.max_time!)) } : {}),
+    ...(s.max_rounds !== undefined ? { maxRounds: s.max_rounds } : {}),
+  };
 }
 
 /** Reads one file and runs parseSuiteText on it. */

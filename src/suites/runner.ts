@@ -18,7 +18,7 @@
  * interleaved case by case in a given order, each with its own results directory. Both go
  * through the same per-run setup, per-case recording and finish (runPlanned).
  */
-import type { SamplingRequest } from '../stats/precision.js';
+import type { Sampling, SamplingRequest } from '../stats/precision.js';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ import { gitRevision, kvmbenchVersion } from '../version.js';
 import type { AccelRequest, RunnerDeps } from './deps.js';
 import type { LoadedSuite } from './load.js';
 import { MAX_ROUNDS, mergeRounds, roundLogPath } from './rounds.js';
+import { DEFAULT_MAX_ROUNDS, roundsStop } from './adaptive-rounds.js';
 import { FailurePattern } from './failure-pattern.js';
 import { withLaunchScope, type LaunchReport } from '../vmm/launch-scope.js';
 import { startupBudgetMs } from '../vmm/startup.js';
@@ -99,6 +100,11 @@ export interface RunSuiteOptions {
    * Default 1.
    */
   rounds?: number;
+  /**
+   * `--max-rounds`: with `--precision` and `--rounds` above 1, the most rounds a case may get
+   * (src/suites/adaptive-rounds.ts); default DEFAULT_MAX_ROUNDS.
+   */
+  maxRounds?: number;
   /** `--keep-going`: run every case even when the ones before failed the same way (src/suites/failure-pattern.ts). */
   keepGoing?: boolean;
   /** `--jobs N`: up to N cases at once, recorded in plan order (src/suites/parallel.ts); one run, one round. Default 1. */
@@ -136,14 +142,55 @@ export async function runSuite(opts: RunSuiteOptions): Promise<RunSummary> {
   const cases = opts.cases ?? opts.suite.cases;
   const arm: ArmPlan = { suite: opts.suite, cases, output: opts.output, argv: opts.argv };
   const rounds = checkRounds(opts.rounds);
+  const precision = opts.sampling?.precision;
+  const maxRounds = checkMaxRounds(opts.maxRounds, rounds);
+  // --rounds N --precision P: N rounds at least, then more until the round medians are known to P.
+  const extendRounds: ExtendRounds | undefined =
+    precision !== undefined && rounds > 1
+      ? ({ merged, rounds: done, elapsedMs }) => {
+          const stopped = roundsStop(merged[0]!, done, elapsedMs, {
+            precision,
+            minRounds: rounds,
+            maxRounds,
+            ...(opts.sampling?.maxTimeMs !== undefined ? { maxTimeMs: opts.sampling.maxTimeMs } : {}),
+          });
+          return stopped ? { more: 0, stopped } : { more: 1 };
+        }
+      : undefined;
   return (
     await runPlanned(
-      opts,
+      { ...opts, ...(extendRounds ? { extendRounds } : {}) },
       [arm],
       cases.flatMap((_, index) => Array.from({ length: rounds }, (_r, round) => ({ arm: 0, index, round }))),
     )
   )[0]!;
 }
+
+/** `--max-rounds`: a whole number from `--rounds` to MAX_ROUNDS (default DEFAULT_MAX_ROUNDS, raised to `--rounds`). */
+export function checkMaxRounds(n: number | undefined, rounds: number): number {
+  const r = n ?? Math.max(DEFAULT_MAX_ROUNDS, rounds);
+  if (!Number.isInteger(r) || r < rounds || r > MAX_ROUNDS)
+    throw new UsageError(`--max-rounds ${r}: expected a whole number from --rounds (${rounds}) to ${MAX_ROUNDS}`);
+  return r;
+}
+
+/** What the runner tells `extendRounds` once every arm has run the rounds planned so far of a case. */
+export interface RoundsQuestion {
+  /** The case's index in the arms' case lists. */
+  index: number;
+  /** Per arm, the case merged over its rounds so far (src/suites/rounds.ts mergeRounds). */
+  merged: CaseResult[];
+  /** Rounds each arm has run of it. */
+  rounds: number;
+  /** Wall time since the case's first round started, ms. */
+  elapsedMs: number;
+  /** Per arm, the results recorded so far (every finished case before this one). */
+  snapshot(arm: number): Results;
+}
+
+/** More rounds of the case (each arm), or none with the record every metric of the case then carries. */
+export type RoundsDecision = { more: number; stopped?: undefined } | { more: 0; stopped?: Sampling };
+export type ExtendRounds = (q: RoundsQuestion) => RoundsDecision;
 
 /** `--rounds`: a whole number from 1 to MAX_ROUNDS (default 1). */
 function checkRounds(n: number | undefined): number {
@@ -178,6 +225,10 @@ export interface RunArmsOptions extends Omit<RunSuiteOptions, 'suite' | 'cases' 
   order: ReadonlyArray<RunStep>;
   /** Called once every arm's directory and journal exist, before the first case. */
   onStart?: () => Promise<void>;
+  /** The steps of round `round` of case `index` beyond the planned ones (which arm leads); default arm by arm. */
+  roundSteps?: (index: number, round: number) => RunStep[];
+  /** Asked after the planned rounds of a case ran in every arm (and after each addition): add rounds, or stop (`ab --precision`). */
+  extendRounds?: ExtendRounds;
 }
 
 /**
@@ -227,7 +278,11 @@ interface ArmState {
 }
 
 async function runPlanned(
-  opts: Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'>,
+  opts: Omit<RunSuiteOptions, 'suite' | 'cases' | 'output' | 'argv'> & {
+    /** Asked after the planned rounds of a case ran in every arm (and after each added one): add rounds, or stop. */
+    extendRounds?: ExtendRounds;
+    roundSteps?: (index: number, round: number) => RunStep[];
+  },
   plans: readonly ArmPlan[],
   order: ReadonlyArray<RunStep>,
   onStart?: () => Promise<void>,
@@ -352,6 +407,8 @@ async function runPlanned(
         );
       }
     };
+    // Rounds a case is to run (more than --rounds once rounds were added to it).
+    let plannedRounds = (_index: number): number => rounds;
     const envOf = (a: ArmState, spec: CaseSpec, round: number, launches: LaunchReport[]): CaseEnv => {
       const executor = lookup(spec.kind);
       const patternSkip = executor?.startsQemu === false ? undefined : a.pattern.skipReason();
@@ -400,30 +457,70 @@ async function runPlanned(
         },
         () => opts.signal?.aborted === true,
       );
-    } else
-      for (let step = 0; step < order.length; step++) {
+    } else {
+      // The steps still to run: the planned order, into which added rounds of a case are spliced
+      // right after its last planned step (so a case's rounds stay together).
+      const queue = [...order];
+      const lastOf = new Map<number, number>();
+      const relast = () => queue.forEach((st, i) => lastOf.set(st.index, i));
+      relast();
+      const startedAt = new Map<number, number>();
+      const roundsOf = (index: number): number =>
+        Math.max(...queue.filter((st) => st.index === index).map((st) => (st.round ?? 0) + 1));
+      plannedRounds = roundsOf;
+      const stepsOf =
+        opts.roundSteps ?? ((index: number, round: number): RunStep[] => arms.map((_, arm) => ({ arm, index, round })));
+      for (let step = 0; step < queue.length; step++) {
         if (opts.signal?.aborted) break;
-        const { arm, index, round = 0 } = order[step]!;
+        const { arm, index, round = 0 } = queue[step]!;
         const a = arms[arm]!;
         const spec = a.plan.cases[index]!;
+        if (!startedAt.has(index)) startedAt.set(index, Date.now());
         const slot = pending.get(`${arm}:${index}`) ?? { arm: a, results: [], done: 0 };
         pending.set(`${arm}:${index}`, slot);
         slot.done++;
         // A case that skipped (accelerator, requirements, what the run has learnt) skips every round: run it once.
         if (slot.results[0]?.status !== 'skip') {
-          const l = rounds > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${rounds}` : label(a);
-          reporter.caseStart(step, order.length, spec, l);
+          const planned = roundsOf(index);
+          const l = planned > 1 ? `${label(a) ? `${label(a)} ` : ''}round ${round + 1}/${planned}` : label(a);
+          reporter.caseStart(step, queue.length, spec, l);
           const result = await runRecorded(a, spec, round);
           slot.results.push(result);
-          reporter.caseEnd(step, order.length, result, l);
+          reporter.caseEnd(step, queue.length, result, l);
         }
-        if (slot.done === rounds) {
-          pending.delete(`${arm}:${index}`);
-          await record(a, mergeRounds(slot.results, rounds));
+        if (lastOf.get(index) !== step) continue;
+        // Every arm has run the rounds planned so far of this case: more, or record it.
+        const slots = arms.map((_, i) => pending.get(`${i}:${index}`));
+        let stopped: Sampling | undefined;
+        if (opts.extendRounds && slots.every((sl) => sl && sl.results.length > 0 && sl.results[0]!.status !== 'skip')) {
+          const done = slots[0]!.done;
+          const decision = opts.extendRounds({
+            index,
+            merged: slots.map((sl) => mergeRounds(sl!.results, sl!.done)),
+            rounds: done,
+            elapsedMs: Date.now() - startedAt.get(index)!,
+            snapshot: (i) => arms[i]!.writer!.snapshot(),
+          });
+          const more = Math.min(decision.more, MAX_ROUNDS - done);
+          if (more > 0) {
+            queue.splice(step + 1, 0, ...Array.from({ length: more }, (_, k) => stepsOf(index, done + k)).flat());
+            relast();
+            continue;
+          }
+          stopped = decision.stopped;
+        }
+        for (const [i, sl] of slots.entries()) {
+          if (!sl) continue;
+          pending.delete(`${i}:${index}`);
+          const merged = mergeRounds(sl.results, sl.done);
+          if (stopped) merged.metrics = merged.metrics.map((m) => ({ ...m, roundSampling: stopped }));
+          await record(sl.arm, merged);
         }
       }
+    }
     // An interrupt between rounds: the rounds that finished are kept.
-    for (const slot of pending.values()) if (slot.results.length) await record(slot.arm, mergeRounds(slot.results, rounds));
+    for (const [key, slot] of pending.entries())
+      if (slot.results.length) await record(slot.arm, mergeRounds(slot.results, plannedRounds(Number(key.split(':')[1]))));
 
     const interrupted = opts.signal?.aborted ? interruptName(opts.signal) : undefined;
     const summaries: RunSummary[] = [];

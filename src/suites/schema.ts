@@ -156,6 +156,35 @@ export const SuiteInclude = Type.Object(
 );
 export type SuiteInclude = Static<typeof SuiteInclude>;
 
+/**
+ * `sampling:` a suite's default adaptive sampling (docs/suites.md): what `--precision`,
+ * `--max-samples`, `--max-time` and `--max-rounds` ask, used when the command line gives no
+ * `--precision` and the run is not `--quick`. Only the top-level suite's applies.
+ */
+export const SuiteSampling = Type.Object(
+  {
+    precision: Type.String({
+      pattern: '^\\s*\\d+(\\.\\d+)?\\s*%\\s*$',
+      errorMessage: 'expected a percentage such as 2% (the relative half-width of the 95 % interval of the median)',
+    }),
+    max_samples: Type.Optional(
+      Type.Integer({ minimum: 11, maximum: 1000, errorMessage: 'expected a whole number of samples from 11 to 1000' }),
+    ),
+    max_time: Type.Optional(
+      Type.String({
+        pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|min)\\s*$',
+        errorMessage: 'expected a duration such as 20s, 2m or 1500ms',
+      }),
+    ),
+    max_rounds: Type.Optional(PositiveInt(50, 'rounds')),
+  },
+  {
+    additionalProperties: false,
+    errorMessage: 'expected a mapping with `precision:` (and optional `max_samples:`, `max_time:`, `max_rounds:`)',
+  },
+);
+export type SuiteSampling = Static<typeof SuiteSampling>;
+
 export const SuiteFile = Type.Object(
   {
     suite: Name,
@@ -168,6 +197,7 @@ export const SuiteFile = Type.Object(
     guest_tests: Type.Optional(caseFields.guest),
     defaults: Type.Optional(CaseDefaults),
     quick: Type.Optional(CaseOverrides),
+    sampling: Type.Optional(SuiteSampling),
     include: Type.Optional(Type.Array(SuiteInclude, { maxItems: 256, errorMessage: 'expected a list of includes' })),
     cases: Type.Optional(Type.Array(SuiteCase, { maxItems: 10_000, errorMessage: 'expected a list of cases' })),
   },

@@ -207,6 +207,7 @@ describe('boot-micro executor under TCG', () => {
       expect(byName[name], name).toBeDefined();
       expect(byName[name]!.samples).toHaveLength(3);
       expect(byName[name]!.interval.length).toBeGreaterThan(20);
+      expect(byName[name]!.sampling, name).toMatchObject({ reason: 'fixed', n: 3 });
     }
     const s = byName['boot.spawn_to_entry']!.summary.median + byName['boot.entry_to_exit']!.summary.median;
     expect(Math.abs(s - byName['boot.spawn_to_exit']!.summary.median)).toBeLessThan(50);
@@ -226,6 +227,8 @@ describe('boot-micro executor under TCG', () => {
     expect(total!.summary.n).toBeGreaterThan(0);
     expect(total!.summary.n).toBeLessThan(500);
     expect(total!.method).toMatch(new RegExp(`^host clock .*; ${total!.summary.n} of 500 planned boots`));
+    expect(total!.sampling).toMatchObject({ reason: 'cut-short', n: total!.summary.n });
+    expect(total!.sampling!.note).toMatch(new RegExp(`^cut short: ${total!.summary.n} of 500 samples arrived`));
     validate('boot-micro/pc', o);
   });
 });
