@@ -465,6 +465,8 @@ static const struct test tests[] = {
 
 static u64 irq_expected;
 
+const char *current_test(void) { return cur->name; }
+
 void undelivered(u64 got, u64 want) {
 	/* window: how long the interrupt had to arrive (a one-instruction sti window, or a bounded wait with IF=1). */
 	proto("FAIL", "test=%s reason=\"interrupts not delivered: %lu handled for %lu iterations\" delivered=%lu expected=%lu window=%s",
