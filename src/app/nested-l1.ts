@@ -12,6 +12,8 @@ import { ExitCode, exitCodeOf, KvmbenchError, type ExitCodeValue } from '../erro
 import { CHANNEL_FILES, parsePlan, type NestedStep } from '../nested/plan.js';
 import { writeJsonAtomic } from '../results/writer.js';
 import type { CaseSpec } from '../cases/types.js';
+import { DEFAULT_ACK_MS } from '../cases/exits.js';
+import { startupBudgetMs } from '../vmm/startup.js';
 import type { LoadedSuite } from '../suites/load.js';
 import type { RunReporter } from '../suites/runner.js';
 
@@ -77,8 +79,7 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
       only: step.only,
       skip: step.skip,
     });
-    const scale = step.deadlineScale ?? 1;
-    const cases = selected.map((c) => ({ ...c, deadlineSec: Math.ceil(c.deadlineSec * scale) }));
+    const cases = selected.map((c) => layer2Case(c, step.deadlineScale ?? 1));
     const reporter = io.reporter();
     try {
       const summary = await executeRun({
@@ -101,4 +102,21 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
   }
   say('step-end', { id: step.id, exit: code });
   return code;
+}
+
+/**
+ * A case as it runs at layer 2 (docs/nested.md, "How long a nested run takes"): its deadline, the
+ * startup budget of its launches and the exits guest's IPI acknowledgement bound multiplied by the
+ * plan's scale. Under an outer TCG every L2 step is slower, and L1's vCPU threads share this host's
+ * CPUs with everything else on it, so an L2 vCPU can wait seconds to be scheduled.
+ */
+export function layer2Case(c: CaseSpec, scale: number): CaseSpec {
+  if (scale === 1) return c;
+  const ack = c.kind === 'exits' && c.args.ack_ms === undefined ? { args: { ...c.args, ack_ms: DEFAULT_ACK_MS * scale } } : {};
+  return {
+    ...c,
+    deadlineSec: Math.ceil(c.deadlineSec * scale),
+    startupSec: (startupBudgetMs('kvm', c.guest, c.startupSec) / 1000) * scale,
+    ...ack,
+  };
 }
