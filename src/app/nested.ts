@@ -36,24 +36,32 @@ const LAYER2_UNSUPPORTED: Record<string, (outer: Accelerator) => string | undefi
   doctor: () => 'the doctor runs at layer 1 in every nested run: see run.nested.l1Doctor and layer1/doctor.json',
 };
 
+/** The vCPUs a case's L2 guest needs: its own, its exit test's (tests.def `cpus`), two for every-vCPU and sweep cases. */
+export function vcpusNeeded(
+  c: Pick<CaseSpec, 'id' | 'kind' | 'vcpus' | 'args'>,
+  rows: ReadonlyMap<string, { cpus: number }>,
+): number {
+  const test = typeof c.args.test === 'string' ? c.args.test : c.id;
+  const sweep: unknown[] = Array.isArray(c.args.vcpu_sweep) ? c.args.vcpu_sweep : [];
+  return Math.max(
+    c.vcpus,
+    c.kind === 'exits' ? (rows.get(test)?.cpus ?? 1) : 1,
+    c.args.parallel === true || c.kind === 'exits-scaling' ? 2 : 1,
+    ...sweep.map((v) => (Number.isFinite(Number(v)) ? Number(v) : 2)),
+  );
+}
+
 /**
- * The vCPUs a case's L2 guest needs. More than L1 has and they would share L1's vCPUs: the sender
- * is descheduled for its receiver to run, one more exit per IPI than any host with a CPU per vCPU
- * shows (measured: docs/nested.md, "Several vCPUs at layer 2"), so such cases do not run at layer 2.
+ * Why a case does not run at layer 2 for want of vCPUs. More than L1 has and the L2 vCPUs would
+ * share L1's: the sender is descheduled for its receiver to run, one more exit per IPI than any
+ * host with a CPU per vCPU shows (measured: docs/nested.md, "Several vCPUs at layer 2").
  */
 export function severalVcpus(
   c: Pick<CaseSpec, 'id' | 'kind' | 'vcpus' | 'args'>,
   rows: ReadonlyMap<string, { cpus: number }>,
   l1Vcpus: number,
 ): string | undefined {
-  const test = typeof c.args.test === 'string' ? c.args.test : c.id;
-  const sweep: unknown[] = Array.isArray(c.args.vcpu_sweep) ? c.args.vcpu_sweep : [];
-  const need = Math.max(
-    c.vcpus,
-    c.kind === 'exits' ? (rows.get(test)?.cpus ?? 1) : 1,
-    c.args.parallel === true || c.kind === 'exits-scaling' ? 2 : 1,
-    ...sweep.map((v) => (Number.isFinite(Number(v)) ? Number(v) : 2)),
-  );
+  const need = vcpusNeeded(c, rows);
   return need > l1Vcpus
     ? `the case needs ${need} vCPUs and L1 has ${l1Vcpus}: the L2 vCPUs would share L1's, and each IPI would cost an exit for the descheduled sender (docs/nested.md)`
     : undefined;
@@ -171,9 +179,15 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
   const unsupported = new Map<CaseSpec, string>();
   const { exitTests } = await import('../cases/exits.js');
   const rows = new Map(exitTests().map((t) => [t.name, t]));
-  const l1Vcpus = l1VcpuCount(availableParallelism());
   for (const c of cases) {
-    const why = LAYER2_UNSUPPORTED[c.kind]?.(outer.accel) ?? severalVcpus(c, rows, l1Vcpus);
+    const why = LAYER2_UNSUPPORTED[c.kind]?.(outer.accel);
+    if (why) unsupported.set(c, why);
+  }
+  // L1 gets a second vCPU only when a case needs it (docs/nested.md, "Several vCPUs at layer 2").
+  const need = Math.max(1, ...cases.filter((c) => !unsupported.has(c)).map((c) => vcpusNeeded(c, rows)));
+  const l1Vcpus = l1VcpuCount(availableParallelism(), need);
+  for (const c of cases) {
+    const why = unsupported.has(c) ? undefined : severalVcpus(c, rows, l1Vcpus);
     if (why) unsupported.set(c, why);
   }
   const runnable = cases.filter((c) => !unsupported.has(c));

@@ -19,13 +19,14 @@ import { virtfsArgs, type L1Layout } from './layout.js';
 export const TCG_L1_CPU = 'EPYC';
 
 /**
- * L1's vCPUs: two, or one on a one-CPU host. An L2 guest with two vCPUs then has one L1 vCPU for
- * each, so an IPI costs the exits it costs on a host with a CPU per vCPU (docs/nested.md,
- * "Several vCPUs at layer 2"); more would only share the host's CPUs further.
+ * L1's vCPUs: as many as the run's cases need, at most two and at most this host's CPUs. An L2
+ * guest with two vCPUs then has an L1 vCPU for each, so an IPI costs the exits it costs on a host
+ * with a CPU per vCPU; runs of one-vCPU cases keep L1 at one, since under TCG an L1 with two vCPUs
+ * is the less stable (measured: docs/nested.md, "Several vCPUs at layer 2").
  */
 export const L1_MAX_VCPUS = 2;
-export function l1VcpuCount(hostCpus: number): number {
-  return Math.max(1, Math.min(L1_MAX_VCPUS, Math.floor(hostCpus)));
+export function l1VcpuCount(hostCpus: number, needed: number): number {
+  return Math.max(1, Math.min(L1_MAX_VCPUS, Math.floor(hostCpus), Math.floor(needed)));
 }
 
 /** L1's memory: Node and kvmbench, QEMU for one small L2 guest at a time, the shares' page cache. */

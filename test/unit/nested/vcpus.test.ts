@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { severalVcpus } from '../../../src/app/nested.js';
+import { severalVcpus, vcpusNeeded } from '../../../src/app/nested.js';
 import { layer2Case } from '../../../src/app/nested-l1.js';
 import { l1Append, l1VcpuCount } from '../../../src/nested/l1.js';
 import { DEFAULT_ACK_MS, exitTests } from '../../../src/cases/exits.js';
@@ -15,11 +15,14 @@ const exitsCase = (test: string, args: Record<string, boolean> = {}, vcpus = 1) 
 });
 
 describe("L1's vCPUs and the cases that fit them", () => {
-  it('L1 gets two vCPUs, one on a one-CPU host', () => {
-    expect(l1VcpuCount(1)).toBe(1);
-    expect(l1VcpuCount(2)).toBe(2);
-    expect(l1VcpuCount(16)).toBe(2);
-    expect(l1VcpuCount(0)).toBe(1);
+  it('L1 gets the vCPUs the cases need, at most two and at most the host has', () => {
+    expect(l1VcpuCount(1, 2)).toBe(1);
+    expect(l1VcpuCount(2, 2)).toBe(2);
+    expect(l1VcpuCount(16, 4)).toBe(2);
+    expect(l1VcpuCount(16, 1)).toBe(1);
+    expect(l1VcpuCount(0, 2)).toBe(1);
+    expect(vcpusNeeded(exitsCase('ipi_halt'), rows)).toBe(2);
+    expect(vcpusNeeded(exitsCase('cpuid'), rows)).toBe(1);
   });
 
   it('the two-vCPU exit tests run at layer 2 when L1 has two vCPUs, and skip with the reason when it has one', () => {
