@@ -22,6 +22,7 @@
  *
  * Arguments:
  *   test=NAME samples=N target_us=U  [min_iters=N] [pmtimer=PORT] [sync] [hist=N]
+ *   [cpus=N] [parallel] [ack_ms=MS: the IPI acknowledgement bound of smp_tests.c, 1000 when absent]
  *   [spin: hang on purpose] [mask_irq: block the test's interrupt, which must fail it]
  */
 #include "exits.h"
