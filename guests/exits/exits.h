@@ -10,6 +10,7 @@ extern u64 tsc_hz;               /* the guest's TSC rate, 0 when unknown */
 extern volatile u64 irq_count;   /* interrupts counted by the tests' handlers, on any CPU */
 extern u64 irq_per_iteration;    /* interrupts one iteration must deliver (the delivery check) */
 void undelivered(u64 got, u64 want) __attribute__((noreturn));
+const char *current_test(void); /* the test= this boot runs */
 /* Brings up every vCPU for a test that needs `need` of them: SKIP when the VM has fewer, error when one does not start. */
 int smp_prepare(const char **reason, u32 need);
 

@@ -22,6 +22,7 @@
  *
  * Arguments:
  *   test=NAME samples=N target_us=U  [min_iters=N] [pmtimer=PORT] [sync] [hist=N]
+ *   [cpus=N] [parallel] [ack_ms=MS: the IPI acknowledgement bound of smp_tests.c, 1000 when absent]
  *   [spin: hang on purpose] [mask_irq: block the test's interrupt, which must fail it]
  */
 #include "exits.h"
@@ -464,6 +465,8 @@ static const struct test tests[] = {
 /* ------------------------------------------------------ measuring and sync */
 
 static u64 irq_expected;
+
+const char *current_test(void) { return cur->name; }
 
 void undelivered(u64 got, u64 want) {
 	/* window: how long the interrupt had to arrive (a one-instruction sti window, or a bounded wait with IF=1). */

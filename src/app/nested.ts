@@ -9,14 +9,14 @@
  * flavour). Ctrl-C kills L1's QEMU (the launcher's process group), and with it everything in L1.
  */
 import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, writeFileSync, mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { EnvironmentError, ExitCode, UsageError, type Outcome } from '../errors.js';
 import type { LoadedSuite } from '../suites/load.js';
 import { KUT_SUITE } from '../suites/kut.js';
 import type { CaseSpec } from '../cases/types.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
-import { bootL1, L1_MEMORY_MIB, TCG_L1_CPU, type L1Boot } from '../nested/l1.js';
+import { bootL1, l1VcpuCount, L1_MEMORY_MIB, TCG_L1_CPU, type L1Boot } from '../nested/l1.js';
 import { layoutFile, planLayout, type L1Layout, type LayoutFs } from '../nested/layout.js';
 import { CHANNEL_FILES, NESTED_PLAN_SCHEMA, type NestedPlan, type NestedStep } from '../nested/plan.js';
 import { prepareOutputDir } from '../results/outdir.js';
@@ -46,20 +46,34 @@ const LAYER2_UNSUPPORTED: Record<string, (outer: Accelerator) => string | undefi
   doctor: () => 'the doctor runs at layer 1 in every nested run: see run.nested.l1Doctor and layer1/doctor.json',
 };
 
-/**
- * L1 has one vCPU (src/nested/l1.ts): an L2 guest with several would have its sender descheduled
- * for its receiver to run, one more exit per IPI than any host with a CPU per vCPU shows
- * (measured: docs/nested.md, "Several vCPUs at layer 2"), so such cases do not run at layer 2.
- */
-function severalVcpus(c: CaseSpec, rows: ReadonlyMap<string, { cpus: number }>): string | undefined {
+/** The vCPUs a case's L2 guest needs: its own, its exit test's (tests.def `cpus`), two for every-vCPU and sweep cases. */
+export function vcpusNeeded(
+  c: Pick<CaseSpec, 'id' | 'kind' | 'vcpus' | 'args'>,
+  rows: ReadonlyMap<string, { cpus: number }>,
+): number {
   const test = typeof c.args.test === 'string' ? c.args.test : c.id;
-  const need = Math.max(
+  const sweep: unknown[] = Array.isArray(c.args.vcpu_sweep) ? c.args.vcpu_sweep : [];
+  return Math.max(
     c.vcpus,
     c.kind === 'exits' ? (rows.get(test)?.cpus ?? 1) : 1,
-    c.args.parallel === true || Array.isArray(c.args.vcpu_sweep) || c.kind === 'exits-scaling' ? 2 : 1,
+    c.args.parallel === true || c.kind === 'exits-scaling' ? 2 : 1,
+    ...sweep.map((v) => (Number.isFinite(Number(v)) ? Number(v) : 2)),
   );
-  return need > 1
-    ? `the case needs ${need} vCPUs and L1 has one: the L2 vCPUs would share it, and each IPI would cost an exit for the descheduled sender (docs/nested.md)`
+}
+
+/**
+ * Why a case does not run at layer 2 for want of vCPUs. More than L1 has and the L2 vCPUs would
+ * share L1's: the sender is descheduled for its receiver to run, one more exit per IPI than any
+ * host with a CPU per vCPU shows (measured: docs/nested.md, "Several vCPUs at layer 2").
+ */
+export function severalVcpus(
+  c: Pick<CaseSpec, 'id' | 'kind' | 'vcpus' | 'args'>,
+  rows: ReadonlyMap<string, { cpus: number }>,
+  l1Vcpus: number,
+): string | undefined {
+  const need = vcpusNeeded(c, rows);
+  return need > l1Vcpus
+    ? `the case needs ${need} vCPUs and L1 has ${l1Vcpus}: the L2 vCPUs would share L1's, and each IPI would cost an exit for the descheduled sender (docs/nested.md)`
     : undefined;
 }
 
@@ -197,7 +211,15 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
   const { exitTests } = await import('../cases/exits.js');
   const rows = new Map(exitTests().map((t) => [t.name, t]));
   for (const c of [...cases, ...kutCases]) {
-    const why = LAYER2_UNSUPPORTED[c.kind]?.(outer.accel) ?? severalVcpus(c, rows);
+    const why = LAYER2_UNSUPPORTED[c.kind]?.(outer.accel);
+    if (why) unsupported.set(c, why);
+  }
+  // L1 gets a second vCPU only when a case of the run's own suite needs it (docs/nested.md,
+  // "Several vCPUs at layer 2"); a --kut-dir step's stanzas fit what that gives or skip.
+  const need = Math.max(1, ...cases.filter((c) => !unsupported.has(c)).map((c) => vcpusNeeded(c, rows)));
+  const l1Vcpus = l1VcpuCount(availableParallelism(), need);
+  for (const c of [...cases, ...kutCases]) {
+    const why = unsupported.has(c) ? undefined : severalVcpus(c, rows, l1Vcpus);
     if (why) unsupported.set(c, why);
   }
   const runnable = cases.filter((c) => !unsupported.has(c));
@@ -268,6 +290,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
         channelDir: channel,
         accel: outer.accel,
         cpu: outer.cpu,
+        vcpus: l1Vcpus,
         timeoutMs,
         signal: opts.signal,
         logPath: join(channel, 'console.log'),
@@ -296,6 +319,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     channel,
     boot,
     outer,
+    l1Vcpus,
     image: imageFacts(image),
     unsupported,
     stepIds: steps.map((s) => s.id),
@@ -314,6 +338,7 @@ interface FinishInput {
   channel: string;
   boot?: L1Boot;
   outer: OuterChoice;
+  l1Vcpus: number;
   image: Record<string, string>;
   unsupported: Map<CaseSpec, string>;
   /** The plan's steps, in order: the first is the run's own, the others' cases follow its cases. */
@@ -370,7 +395,7 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
     outerAccelerator: f.outer.accel,
     l1Cpu: f.outer.cpu,
     l1MemoryMiB: L1_MEMORY_MIB,
-    l1Vcpus: 1,
+    l1Vcpus: f.l1Vcpus,
     l1Kernel: Object.fromEntries(
       Object.entries({ release: f.image.kernelRelease, package: f.image.kernelPackage, sha256: f.image.kernelSha256 }).filter(
         (e): e is [string, string] => e[1] !== undefined,

@@ -217,6 +217,13 @@ const FIGURES = {
 } as const;
 type Figure = keyof typeof FIGURES;
 
+/**
+ * How long the tests on several vCPUs wait for one IPI's acknowledgement before the iteration
+ * counts as undelivered (the guest's own default too). It bounds a receiver left unscheduled,
+ * not a latency: the figure is the median over many iterations. Layer 2 scales it (src/app/nested-l1.ts).
+ */
+export const DEFAULT_ACK_MS = 1000;
+
 export const EXITS_ARGS = caseArgs({
   ...MICRO_GUEST_ARGS,
   test: TextArg("the exits guest's test (guests/exits/tests.def)"),
@@ -229,6 +236,7 @@ export const EXITS_ARGS = caseArgs({
   exec_mmio: FlagArg('test hook: execute from MMIO'),
   parallel: FlagArg('run the test on every vCPU at once'),
   no_sipi: FlagArg('test hook: send INIT but no SIPI (an AP that never starts)'),
+  ack_ms: NumberArg(`milliseconds one IPI's acknowledgement may take in the tests on several vCPUs (default ${DEFAULT_ACK_MS})`),
 });
 
 export const exitsExecutor: CaseExecutor = {
@@ -283,6 +291,8 @@ export const exitsExecutor: CaseExecutor = {
     // Several vCPUs: the count (the guest's fallback without a MADT), every vCPU at once, and the
     // hook that sends no SIPI, so no AP starts and the guest must end by its bring-up deadline.
     if (vcpus > 1) words.push(`cpus=${vcpus}`);
+    const ackMs = Number(argString(spec, 'ack_ms') ?? DEFAULT_ACK_MS);
+    if (vcpus > 1 && ackMs !== DEFAULT_ACK_MS) words.push(`ack_ms=${Math.max(1, Math.round(ackMs))}`);
     if (parallel) words.push('parallel');
     if (spec.args.no_sipi === true) words.push('no_sipi');
     const hang = argString(spec, 'hang');

@@ -18,6 +18,17 @@ import { virtfsArgs, type L1Layout } from './layout.js';
  */
 export const TCG_L1_CPU = 'EPYC';
 
+/**
+ * L1's vCPUs: as many as the run's cases need, at most two and at most this host's CPUs. An L2
+ * guest with two vCPUs then has an L1 vCPU for each, so an IPI costs the exits it costs on a host
+ * with a CPU per vCPU; runs of one-vCPU cases keep L1 at one, since under TCG an L1 with two vCPUs
+ * is the less stable (measured: docs/nested.md, "Several vCPUs at layer 2").
+ */
+export const L1_MAX_VCPUS = 2;
+export function l1VcpuCount(hostCpus: number, needed: number): number {
+  return Math.max(1, Math.min(L1_MAX_VCPUS, Math.floor(hostCpus), Math.floor(needed)));
+}
+
 /** L1's memory: Node and kvmbench, QEMU for one small L2 guest at a time, the shares' page cache. */
 export const L1_MEMORY_MIB = 2048;
 
@@ -53,6 +64,20 @@ export interface L1Boot {
   events: L1Events;
 }
 
+/**
+ * L1's kernel command line. quiet: the console carries L1's own lines; panic=-1: a panic ends the
+ * VM at once. tsc=reliable under TCG with several vCPUs: every L1 vCPU reads the one counter QEMU
+ * derives from this host's TSC, so L1's TSCs are synchronized and constant by construction, but
+ * Linux takes an AMD CPU without invariant TSC and with more than one CPU for an unsynchronized
+ * multi-socket box and marks the TSC unstable. KVM in L1 then rewinds each L2 vCPU's TSC to where
+ * it stopped whenever the vCPU is loaded again, and L2's TSC no longer measures time (docs/nested.md).
+ */
+export function l1Append(accel: Accelerator, smp: boolean): string {
+  return ['console=ttyS0', 'panic=-1', 'quiet', 'kb.mode=l1', accel === 'tcg' && smp ? 'tsc=reliable' : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
 export async function bootL1(o: BootL1Options): Promise<L1Boot> {
   const events: L1Events = { ready: false, stepsBegun: [], stepsEnded: new Map(), ended: false };
   const launch = await launchQemu({
@@ -64,8 +89,7 @@ export async function bootL1(o: BootL1Options): Promise<L1Boot> {
       vcpus: o.vcpus ?? 1,
       kernel: o.image.kernelPath,
       initrd: o.image.initramfsPath,
-      // quiet: the console carries L1's own lines; panic=-1: a panic ends the VM at once.
-      append: 'console=ttyS0 panic=-1 quiet kb.mode=l1',
+      append: l1Append(o.accel, (o.vcpus ?? 1) > 1),
       extraArgs: virtfsArgs(o.layout, o.channelDir),
     },
     timeoutMs: o.timeoutMs,

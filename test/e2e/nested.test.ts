@@ -69,6 +69,8 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
     expect(['kvm_amd', 'kvm_intel']).toContain(n.l1Doctor.module);
     expect(n.l1Doctor.kvmRun).toMatch(/^pass/);
     expect(n.l1Kernel.release).toMatch(/amd64$/);
+    // No case of the lane needs two vCPUs, so L1 keeps one (docs/nested.md, "Several vCPUs at layer 2").
+    expect(n.l1Vcpus).toBe(1);
     expect(res.host.kvmFlavor).toBe('nested');
 
     const exits = res.cases.filter((c) => c.suite === 'exits');
