@@ -13,16 +13,8 @@ import { LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, caseArgs, num
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { median, summarize } from '../stats/summary.js';
-import {
-  DEFAULT_MAX_SAMPLES,
-  MIN_ADAPTIVE_SAMPLES,
-  fixedSampling,
-  projectedSamples,
-  relativePrecision,
-  shouldStop,
-  type Sampling,
-  type StopRule,
-} from '../stats/precision.js';
+import { DEFAULT_MAX_SAMPLES, MIN_ADAPTIVE_SAMPLES, fixedSampling, type Sampling, type StopRule } from '../stats/precision.js';
+import { followSampling, nextSegment } from './segments.js';
 import { ratioOfMediansInterval } from '../stats/ratio.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootLinux } from '../linux/launch.js';
@@ -156,65 +148,6 @@ function joinFigures(parts: readonly SideFigures[], cap = Number.POSITIVE_INFINI
 
 /** Further runs of a job, without --precision, whose windows came out too few (a stalling disk). */
 export const MAX_TOP_UPS = 2;
-
-/** Fewest windows a further segment adds: a boot is too dear for fewer. */
-export const MIN_SEGMENT_WINDOWS = 8;
-
-/**
- * After a job's segments so far: stop (shouldStop's record, or the time cap when no further
- * segment fits in what is left of it), or the runtime of the next segment, sized by the
- * projection to the precision asked and bounded by the cap on samples and by `budgetSec`, the
- * runtime the time cap leaves this job (each segment also has its ramp, which gives no windows).
- */
-export function nextSegment(
-  windows: readonly number[],
-  spentMs: number,
-  rule: StopRule,
-  o: { intervalMs: number; budgetSec?: number },
-): { stop: Sampling } | { runtimeSec: number } {
-  const stop = shouldStop(windows, spentMs, rule);
-  if (stop) return { stop };
-  const n = windows.length;
-  const target = rule.precision ?? 0;
-  const wanted = Math.min(rule.maxSamples - n, Math.max(projectedSamples(windows, target) - n, MIN_SEGMENT_WINDOWS));
-  // fio's first and last windows of a run are partial and dropped (ioSamplesPerJob): one more.
-  const runtimeSec = Math.ceil(((wanted + 1) * o.intervalMs) / 1000);
-  if (o.budgetSec === undefined) return { runtimeSec };
-  const fits = Math.floor(o.budgetSec);
-  if (fits * 1000 < 2 * o.intervalMs || fits < 1) {
-    const p = relativePrecision(windows);
-    return {
-      stop: {
-        reason: 'max-time',
-        n,
-        elapsedMs: spentMs,
-        ...(Number.isFinite(p) ? { precision: p } : {}),
-        target,
-        note: `cap of ${Math.round((rule.maxTimeMs ?? 0) / 1000)} s left no room for another segment at ${pctText(p)} after ${n} samples (asked ${pctText(target)})`,
-      },
-    };
-  }
-  return { runtimeSec: Math.min(runtimeSec, fits) };
-}
-
-const pctText = (f: number): string => (Number.isFinite(f) ? `${(f * 100).toFixed(1)} %` : 'no interval yet');
-
-/**
- * The record of a figure of a job sampled with its guest throughput windows: the same reason,
- * its own count and precision.
- */
-function followSampling(stop: Sampling, xs: readonly number[], headline: readonly number[]): Sampling {
-  if (xs === headline) return { ...stop, n: xs.length };
-  const p = relativePrecision(xs);
-  return {
-    reason: stop.reason,
-    n: xs.length,
-    ...(Number.isFinite(p) ? { precision: p } : {}),
-    ...(stop.target !== undefined ? { target: stop.target } : {}),
-    ...(stop.elapsedMs !== undefined ? { elapsedMs: stop.elapsedMs } : {}),
-    note: `${xs.length} windows at ${pctText(p)}, taken with the job's guest throughput windows: ${stop.note}`,
-  };
-}
 
 function readLog(path: string): string[] {
   try {

@@ -19,6 +19,9 @@ import { FlagArg, LINUX_GUEST_ARGS, NamesArg, NumberArg, OneOfArg, TextArg, case
 import type { CaseExecutor, CaseOutcome } from './types.js';
 import type { Metric } from '../results/model.js';
 import { summarize, median } from '../stats/summary.js';
+import { DEFAULT_MAX_SAMPLES, fixedSampling, type Sampling, type StopRule } from '../stats/precision.js';
+import { ratioOfMediansInterval } from '../stats/ratio.js';
+import { followSampling, nextSegment } from './segments.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootLinux, type NicSpec } from '../linux/launch.js';
 import { kvmFailureHint, linuxBootBlocked, rememberKernelFailure } from './linux-policy.js';
@@ -48,6 +51,9 @@ import {
 import { runTracked, startTracked } from '../vmm/host-process.js';
 import type { MachineType } from '../vmm/qemu.js';
 import { guestInfo, linuxCaseBase, linuxVmOptions } from './boot-linux.js';
+
+/** Runs of a job at most under --precision (its first and further segments): the guest serves that many iperf3 sessions a job. */
+export const MAX_NET_RUNS = 5;
 
 /** iperf3 intervals and ping replies of one job (Metric.windows). */
 const NET_WINDOWS: NonNullable<Metric['windows']> = {
@@ -222,6 +228,8 @@ export const netExecutor: CaseExecutor = {
   async run(spec, ctx): Promise<CaseOutcome> {
     const machine = spec.machine as MachineType;
     const base = linuxCaseBase(spec, ctx);
+    const want = ctx.sampling ?? {};
+    const adaptive = want.precision !== undefined;
     const o: Omit<NetRunOptions, 'server'> = {
       runtimeSec: Math.max(1, Math.round(numberArg(spec.args.runtime, 5))),
       rampSec: Math.max(0, Math.round(numberArg(spec.args.ramp, 1))),
@@ -359,6 +367,83 @@ export const netExecutor: CaseExecutor = {
       const jobFacts: Record<string, unknown> = {};
       let hostFailure: string | undefined;
 
+      // --precision: each job runs again (a segment, sized by projection) until its guest
+      // samples pin their median or a cap; `runsOf` keeps the runtimes the host baseline repeats.
+      const rule: StopRule | undefined = adaptive
+        ? {
+            precision: want.precision,
+            maxSamples: want.maxSamples ?? DEFAULT_MAX_SAMPLES,
+            ...(want.maxTimeMs !== undefined ? { maxTimeMs: want.maxTimeMs } : {}),
+          }
+        : undefined;
+      const runsOf = new Map<string, number[]>();
+      const stops = new Map<string, Sampling>();
+      let servedSessions = 0;
+      let endedBySampling = false;
+      // The baseline later runs every segment again: the time cap is shared between the two.
+      const sides = backend === 'tap-netns' ? 2 : 1;
+      let hostOwedMs = 0;
+      const plannedJobs = iperfJobs.length + (rrJob && backend !== 'user' ? 1 : 0);
+      // `startedAt`: when the job's first run began; the jobs not yet run share what is left of --max-time.
+      const moreRuns = async (
+        job: NetJob,
+        first: JobFigures,
+        startedAt: number,
+        readyAt: number,
+        again: (runtimeSec: number) => Promise<JobFigures>,
+      ): Promise<JobFigures> => {
+        const runs = [o.runtimeSec];
+        const left = Math.max(1, plannedJobs - runsOf.size);
+        runsOf.set(job.id, runs);
+        const caseSpentMs = startedAt - readyAt + hostOwedMs;
+        let owedMs = sides === 2 ? (o.runtimeSec + o.rampSec) * 1000 : 0;
+        if (!rule) {
+          hostOwedMs += owedMs;
+          return first;
+        }
+        const jobRule: StopRule =
+          rule.maxTimeMs === undefined ? rule : { ...rule, maxTimeMs: Math.max(0, (rule.maxTimeMs - caseSpentMs) / left) };
+        let samples = [...first.samples];
+        for (;;) {
+          const spentMs = Date.now() - startedAt + owedMs;
+          const budgetSec =
+            jobRule.maxTimeMs === undefined ? undefined : (jobRule.maxTimeMs - spentMs) / 1000 / sides - o.rampSec;
+          const step = nextSegment(samples, spentMs, jobRule, {
+            intervalMs: (job.kind === 'rr' ? pingCount({ ...o }).interval : o.intervalSec) * 1000,
+            ...(budgetSec !== undefined ? { budgetSec } : {}),
+          });
+          if ('stop' in step) {
+            const shared = step.stop.reason === 'max-time' && jobRule !== rule;
+            stops.set(
+              job.id,
+              shared
+                ? {
+                    ...step.stop,
+                    note: `${step.stop.note}: this job's share of --max-time ${Math.round(rule.maxTimeMs! / 1000)} s`,
+                  }
+                : step.stop,
+            );
+            break;
+          }
+          if (runs.length >= MAX_NET_RUNS) {
+            stops.set(job.id, {
+              ...fixedSampling(samples),
+              reason: 'max-samples',
+              target: rule.precision!,
+              note: `cap of ${MAX_NET_RUNS} runs of the job reached (the guest serves that many) after ${samples.length} samples`,
+            });
+            break;
+          }
+          ctx.onPhase(`guest ${job.id}, run ${runs.length + 1}`);
+          const more = await again(step.runtimeSec);
+          runs.push(step.runtimeSec);
+          if (sides === 2) owedMs += (step.runtimeSec + o.rampSec) * 1000;
+          samples = [...samples, ...more.samples].slice(0, rule.maxSamples);
+        }
+        hostOwedMs += owedMs;
+        return { ...first, samples };
+      };
+
       ctx.onPhase('guest boot');
       let readyResolve!: () => void;
       const ready = new Promise<void>((r) => {
@@ -366,7 +451,9 @@ export const netExecutor: CaseExecutor = {
       });
       const boot = bootLinux({
         ...linuxVmOptions(spec, ctx, img),
-        guestArgs: { mode: 'net', ip: guestCidr, tests: iperfJobs.length },
+        // Under --precision a job may run again: the guest serves that many sessions, and the
+        // host ends the boot itself when sampling is done before they are used.
+        guestArgs: { mode: 'net', ip: guestCidr, tests: iperfJobs.length * (adaptive ? MAX_NET_RUNS : 1) },
         nic,
         signal: stopBoot.signal,
         deadlineAt: ctx.deadlineAt,
@@ -380,24 +467,42 @@ export const netExecutor: CaseExecutor = {
         const run: NetRunOptions = { ...o, server: guestAddr, port };
         try {
           // Ping first: the guest's first iperf3 server is already waiting and answers nothing meanwhile.
+          const readyAt = Date.now();
           if (rrJob && backend !== 'user') {
             ctx.onPhase(`guest ${rrJob.id}`);
-            const r = await runTracked(wrap([busybox(), ...pingArgs(run)]), { signal: stopBoot.signal, timeoutMs: 120_000 });
+            const ping = async (rt: number) => {
+              const ro = { ...run, runtimeSec: rt };
+              const r = await runTracked(wrap([busybox(), ...pingArgs(ro)]), { signal: stopBoot.signal, timeoutMs: 120_000 });
+              return { r, f: pingFigures(r.stdout, ro) };
+            };
+            const startedAt = Date.now();
+            const { r, f } = await ping(o.runtimeSec);
             if (backend === 'tap-user' && /permission denied|Operation not permitted/i.test(r.stderr + r.stdout)) {
               // Without root, ICMP needs CAP_NET_RAW or net.ipv4.ping_group_range covering the user.
               jobFacts[`${rrJob.id}.skipped`] =
                 `ping is not allowed for this user (${r.stderr.trim().split('\n').pop() ?? ''}): \`sudo sysctl net.ipv4.ping_group_range="0 2147483647"\` allows it`;
             } else {
-              results.set(rrJob.id, pingFigures(r.stdout, run));
+              results.set(rrJob.id, await moreRuns(rrJob, f, startedAt, readyAt, async (rt) => (await ping(rt)).f));
             }
           } else if (rrJob) {
             jobFacts[`${rrJob.id}.skipped`] = 'QEMU user networking forwards no ICMP to the guest';
           }
           for (const job of iperfJobs) {
             ctx.onPhase(`guest ${job.id}`);
-            const r = await iperf3Job(hostIperf3.path, wrap, job, run, stopBoot.signal);
-            results.set(job.id, iperf3Figures(job, r.report, o.intervalSec));
-            if (r.attempts > 1) jobFacts[`${job.id}.guest.connectAttempts`] = r.attempts;
+            const once = async (rt: number) => {
+              const r = await iperf3Job(hostIperf3.path, wrap, job, { ...run, runtimeSec: rt }, stopBoot.signal);
+              if (r.attempts > 1) jobFacts[`${job.id}.guest.connectAttempts`] = r.attempts;
+              servedSessions++;
+              return iperf3Figures(job, r.report, o.intervalSec);
+            };
+            const startedAt = Date.now();
+            const first = await once(o.runtimeSec);
+            results.set(job.id, await moreRuns(job, first, startedAt, readyAt, once));
+          }
+          // Sessions the guest still waits to serve: sampling is done, so the boot ends here.
+          if (adaptive && servedSessions < iperfJobs.length * MAX_NET_RUNS) {
+            endedBySampling = true;
+            stopBoot.abort('sampling done');
           }
         } catch (e) {
           const failed = jobs.find((j) => !results.has(j.id) && !jobFacts[`${j.id}.skipped`])?.id ?? '?';
@@ -412,8 +517,9 @@ export const netExecutor: CaseExecutor = {
       facts.guestBootMarks = r.marks;
       facts.qemuArgv = r.argv;
       if (r.kvmFailure) rememberKernelFailure(ctx, img, r.kvmFailure, kvmFailureHint(ctx.host.kvmFlavor));
+      const endedWell = r.ok || (endedBySampling && r.aborted && !ctx.signal.aborted);
       const guestFailure =
-        hostFailure ?? (r.ok ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason);
+        hostFailure ?? (endedWell ? undefined : r.kvmFailure ? `${r.reason}; ${kvmFailureHint(ctx.host.kvmFlavor)}` : r.reason);
       const execution = r.execution ?? {
         mode: 'unknown' as const,
         evidence: ['KVM statistics not available for this boot (QMP query-stats)'],
@@ -437,18 +543,30 @@ export const netExecutor: CaseExecutor = {
         side: 'guest' | 'host' | 'ratio',
         f: Pick<JobFigures, 'samples' | 'unit' | 'better' | 'method'>,
         interval: string,
-      ): Metric => ({
-        name: `net.${job.id}.${side}`,
-        unit: f.unit,
-        better: f.better,
-        interval,
-        method: f.method,
-        accelerator: ctx.accel,
-        samples: f.samples,
-        summary: summarize(f.samples),
-        labels: labelsFor(job, side),
-        windows: NET_WINDOWS,
-      });
+        extra: Partial<Metric> = {},
+      ): Metric => {
+        const runs = runsOf.get(job.id) ?? [o.runtimeSec];
+        const stop = stops.get(job.id);
+        const headline = results.get(job.id)?.samples;
+        const what = job.kind === 'rr' ? 'replies' : `${o.intervalSec} s intervals`;
+        return {
+          name: `net.${job.id}.${side}`,
+          unit: f.unit,
+          better: f.better,
+          interval: runs.length > 1 ? `${interval}; ${runs.length} runs of the job (${runs.join(' + ')} s)` : interval,
+          method: f.method,
+          accelerator: ctx.accel,
+          samples: f.samples,
+          summary: summarize(f.samples),
+          labels: labelsFor(job, side),
+          windows: NET_WINDOWS,
+          sampling:
+            stop && headline
+              ? followSampling(stop, f.samples, headline)
+              : fixedSampling(f.samples, { why: `${runs.join(' + ')} s of the job in ${what}` }),
+          ...extra,
+        };
+      };
       for (const job of jobs) {
         const g = results.get(job.id);
         if (!g) continue;
@@ -467,23 +585,28 @@ export const netExecutor: CaseExecutor = {
           if (!g || baselineFailure) continue;
           ctx.onPhase(`host ${job.id}`);
           try {
-            let h: JobFigures;
-            if (job.kind === 'rr') {
-              const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(hrun)]), {
-                signal: ctx.signal,
-                timeoutMs: 120_000,
-              });
-              h = pingFigures(pr.stdout, hrun);
-            } else {
-              const server = startTracked(inNamespace(peer, [hostIperf3.path, ...iperf3ServerArgs({ bind: NET_ADDR.vethB })]));
-              try {
-                const hr = await iperf3Job(hostIperf3.path, (a) => inNamespace(ns, a), job, hrun, ctx.signal, 10_000);
-                h = iperf3Figures(job, hr.report, o.intervalSec);
-              } finally {
-                server.stop();
-                await server.done;
+            // The same runs as the guest's, so the two sides' samples are alike.
+            const parts: JobFigures[] = [];
+            for (const rt of runsOf.get(job.id) ?? [o.runtimeSec]) {
+              const ro = { ...hrun, runtimeSec: rt };
+              if (job.kind === 'rr') {
+                const pr = await runTracked(inNamespace(ns, [busybox(), ...pingArgs(ro)]), {
+                  signal: ctx.signal,
+                  timeoutMs: 120_000,
+                });
+                parts.push(pingFigures(pr.stdout, ro));
+              } else {
+                const server = startTracked(inNamespace(peer, [hostIperf3.path, ...iperf3ServerArgs({ bind: NET_ADDR.vethB })]));
+                try {
+                  const hr = await iperf3Job(hostIperf3.path, (a) => inNamespace(ns, a), job, ro, ctx.signal, 10_000);
+                  parts.push(iperf3Figures(job, hr.report, o.intervalSec));
+                } finally {
+                  server.stop();
+                  await server.done;
+                }
               }
             }
+            const h: JobFigures = { ...parts[0]!, samples: parts.flatMap((x) => x.samples).slice(0, rule?.maxSamples) };
             jobFacts[`${job.id}.host`] = h.detail;
             metrics.push(
               mk(
@@ -493,20 +616,22 @@ export const netExecutor: CaseExecutor = {
                 jobInterval(job, hrun, 'between two network namespaces joined by a veth pair on the host (no VM)'),
               ),
             );
-            const gm = median(g.samples);
+            // Each guest sample over the host's median: the median is the ratio of medians, and
+            // compare tests it like any other metric; its interval carries both sides' spread.
             const hm = median(h.samples);
-            const ratio = hm > 0 ? gm / hm : 0;
+            const ci = ratioOfMediansInterval(g.samples, h.samples);
             metrics.push(
               mk(
                 job,
                 'ratio',
                 {
-                  samples: [ratio],
+                  samples: hm > 0 ? g.samples.map((x) => x / hm) : [],
                   unit: 'ratio',
                   better: g.better,
-                  method: 'ratio of the medians of the two sample sets above',
+                  method: `each guest sample over the median of the host baseline's ${h.samples.length}; 95 % interval: ${ci?.method ?? 'none (no host median)'}`,
                 },
-                `median of the guest's ${job.id} samples divided by the median of the host baseline's`,
+                `guest ${job.id} sample over the host baseline's median, same job and interval`,
+                ci ? { ratio: ci } : {},
               ),
             );
           } catch (e) {

@@ -53,7 +53,7 @@ export const SUITE_FLAGS = {
   }),
   precision: Flags.string({
     description:
-      'adaptive sampling: keep sampling each case (exits: more measured windows; io: more fio segments; boots: more boots) until the 95 % interval of its median is within ± this much, e.g. 2%; with --rounds above 1 also add rounds until the round medians are; `ab`: add rounds until every tested row is decided (docs/compare.md, "Adaptive sampling")',
+      'adaptive sampling: keep sampling each case (exits: more measured windows; io: more fio segments; net: more runs of a job; boots: more boots) until the 95 % interval of its median is within ± this much, e.g. 2%; with --rounds above 1 also add rounds until the round medians are; `ab`: add rounds until every tested row is decided (docs/compare.md, "Adaptive sampling")',
   }),
   'max-samples': Flags.integer({
     description: `with --precision: at most this many samples a case (default ${DEFAULT_MAX_SAMPLES})`,

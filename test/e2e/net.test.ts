@@ -8,7 +8,7 @@
  * figures labelled netdev=user and no ratios instead.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -120,12 +120,21 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
       expect(g.summary.median).toBeGreaterThan(0);
       expect(g.accelerator).toBe('tcg');
       expect(g.interval).toMatch(/iperf3 interval/);
+      expect(g.sampling?.reason).toBe('fixed');
+      expect(g.sampling?.n).toBe(g.summary.n);
+      expect(g.windows?.basis).toMatch(/intervals of one iperf3 or ping job/);
     }
     if (netAdmin) {
       for (const j of [...jobs, 'rr-ping'])
         expect(names).toEqual(expect.arrayContaining([`net.${j}.guest`, `net.${j}.host`, `net.${j}.ratio`]));
-      const ratio = c.metrics.find((m) => m.name === 'net.tcp-g2h-1.ratio')!;
-      expect(ratio.samples[0]).toBeGreaterThan(0);
+      // A ratio per guest sample over the host's median, with the 95 % interval of the ratio of medians.
+      for (const j of jobs) {
+        const ratio = c.metrics.find((m) => m.name === `net.${j}.ratio`)!;
+        expect(ratio.summary.n, j).toBeGreaterThanOrEqual(11);
+        expect(ratio.summary.median, j).toBeGreaterThan(0);
+        expect(ratio.ratio?.low, j).toBeLessThanOrEqual(ratio.summary.median);
+        expect(ratio.ratio?.high, j).toBeGreaterThanOrEqual(ratio.summary.median);
+      }
       expect(c.metrics.find((m) => m.name === 'net.rr-ping.guest')!.unit).toBe('us');
       expect(c.metrics.every((m) => m.labels?.netdev === 'tap' && (m.labels.vhost === 'on' || m.labels.vhost === 'off'))).toBe(
         true,
@@ -152,6 +161,47 @@ describe.skipIf(!hasIperf3)('net suite under TCG', () => {
         .map((l) => l.split(':')[1]?.trim())
         .sort(),
     );
+  }, 240_000);
+
+  it('run net --precision 1% --max-samples 20: the job runs again, the cap is kept, and guest and host figures say why they stopped', async () => {
+    const dir = join(tmp, 'adaptive');
+    mkdirSync(dir, { recursive: true });
+    const suite = join(dir, 'net-one.yaml');
+    writeFileSync(
+      suite,
+      [
+        'suite: net-one',
+        'defaults:',
+        '  kind: net',
+        '  guest: linux',
+        '  machine: q35',
+        '  accel: [kvm, tcg]',
+        '  memory: 256',
+        '  deadline: 240',
+        '  args: { runtime: 2, ramp: 1, interval: 0.15, vhost: auto, jobs: [tcp-g2h-1] }',
+        'cases:',
+        '  - id: virtio-net',
+        '',
+      ].join('\n'),
+    );
+    const out = join(dir, 'out');
+    const run = startCli(
+      ['run', suite, '--accel', 'tcg', '--precision', '1%', '--max-samples', '20', '-o', out],
+      randomBytes(6).toString('hex'),
+    );
+    expect(await run.done, run.output()).toBe(0);
+    const c = (JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results).cases[0]!;
+    expect(c.status, c.reason).toBe('pass');
+    const g = c.metrics.find((m) => m.name === 'net.tcp-g2h-1.guest')!;
+    // 13 intervals from the first 2 s run; 1 % is out of reach under TCG, so the cap of 20 ends it after a second run.
+    expect(g.sampling?.reason, g.sampling?.note).toBe('max-samples');
+    expect(g.summary.n).toBe(20);
+    expect(g.interval).toMatch(/2 runs of the job \(2 \+ \d+ s\)/);
+    for (const m of c.metrics) {
+      expect(m.sampling?.n, m.name).toBe(m.summary.n);
+      expect(m.sampling?.reason, m.name).toBe('max-samples');
+    }
+    if (netAdmin) expect(c.metrics.find((m) => m.name === 'net.tcp-g2h-1.host')!.summary.n).toBe(20);
   }, 240_000);
 
   it('SIGINT in the middle of a job: exit 130, partial results, no namespace, QEMU or iperf3 left', async () => {

@@ -3,7 +3,7 @@
  * gets a further segment sized by the projection to P and bounded by the caps (src/cases/io.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { MIN_SEGMENT_WINDOWS, nextSegment } from '../../../src/cases/io.js';
+import { MIN_SEGMENT_WINDOWS, nextSegment } from '../../../src/cases/segments.js';
 import { normal, seededRng } from '../../../src/stats/random.js';
 import { projectedSamples, relativePrecision } from '../../../src/stats/precision.js';
 
