@@ -542,47 +542,30 @@ export const ioExecutor: CaseExecutor = {
         // The same segments as the guest's, so the two sides' windows are alike.
         const hostParts: SideFigures[] = [];
         let hostTopUps = 0;
-        for (const [k, rt] of segments.entries()) {
-          const prefix = join(hostLogDir, `${job.id}-${k}`);
+        const hostRun = async (name: string, rt: number): Promise<{ figures: SideFigures; stdout: string }> => {
+          const prefix = join(hostLogDir, `${job.id}-${name}`);
           const { stdout } = await execFileP(
             hostFio.path,
             fioArgs(job, { filename: file, runtimeSec: rt, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
             { signal: ctx.signal, maxBuffer: 16 << 20 },
           );
+          const logs = {
+            iops: readLog(`${prefix}_iops.1.log`),
+            bw: readLog(`${prefix}_bw.1.log`),
+            hist: readLog(`${prefix}_clat_hist.1.log`),
+          };
+          return { figures: sideFigures(job, logs, intervalMs), stdout };
+        };
+        for (const [k, rt] of segments.entries()) {
+          const { figures, stdout } = await hostRun(String(k), rt);
           if (k === 0) jobFacts[`${job.id}.host.clatMeanUs`] = jobSide(job, parseFioJson(stdout).jobs[0]!).clatMeanNs / 1000;
-          hostParts.push(
-            sideFigures(
-              job,
-              {
-                iops: readLog(`${prefix}_iops.1.log`),
-                bw: readLog(`${prefix}_bw.1.log`),
-                hist: readLog(`${prefix}_clat_hist.1.log`),
-              },
-              intervalMs,
-            ),
-          );
+          hostParts.push(figures);
         }
         // The host's windows stretch on a stalling disk too: top up the same way (host only).
         for (let k = 0; want?.precision === undefined && k < MAX_TOP_UPS; k++) {
           if (joinFigures(hostParts).throughput.length >= MIN_ADAPTIVE_SAMPLES) break;
-          const prefix = join(hostLogDir, `${job.id}-top-${k}`);
           ctx.onPhase(`host ${job.id}, top-up ${k + 1}`);
-          await execFileP(
-            hostFio.path,
-            fioArgs(job, { filename: file, runtimeSec, rampSec, sizeBytes, ioengine, logPrefix: prefix, intervalMs }),
-            { signal: ctx.signal, maxBuffer: 16 << 20 },
-          );
-          hostParts.push(
-            sideFigures(
-              job,
-              {
-                iops: readLog(`${prefix}_iops.1.log`),
-                bw: readLog(`${prefix}_bw.1.log`),
-                hist: readLog(`${prefix}_clat_hist.1.log`),
-              },
-              intervalMs,
-            ),
-          );
+          hostParts.push((await hostRun(`top-${k}`, runtimeSec)).figures);
           hostTopUps = k + 1;
         }
         const host = joinFigures(hostParts, sampleCap);

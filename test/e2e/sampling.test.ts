@@ -81,14 +81,14 @@ describe('adaptive sampling of the exits suite', () => {
   });
 });
 
-/** A suite of one seqread job, unthrottled. */
-function oneJobSuite(dir: string, o: { runtime: number; intervalMs: number }): string {
+/** A one-case I/O suite file named `name` with these fio args (a flow-style YAML map). */
+function ioSuite(dir: string, name: string, args: string): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'io-one.yaml');
+  const file = join(dir, `${name}.yaml`);
   writeFileSync(
     file,
     [
-      'suite: io-one',
+      `suite: ${name}`,
       'defaults:',
       '  kind: io',
       '  guest: linux',
@@ -96,13 +96,18 @@ function oneJobSuite(dir: string, o: { runtime: number; intervalMs: number }): s
       '  accel: [kvm, tcg]',
       '  memory: 512',
       '  deadline: 300',
-      `  args: { cache: none, aio: threads, ioengine: libaio, runtime: ${o.runtime}, ramp: 1, sizeMiB: 128, intervalMs: ${o.intervalMs}, jobs: [seqread-1m] }`,
+      `  args: { cache: none, aio: threads, ioengine: libaio, ramp: 1, sizeMiB: 128, ${args} }`,
       'cases:',
       '  - id: virtio-blk',
       '',
     ].join('\n'),
   );
   return file;
+}
+
+/** A suite of one seqread job, unthrottled. */
+function oneJobSuite(dir: string, o: { runtime: number; intervalMs: number }): string {
+  return ioSuite(dir, 'io-one', `runtime: ${o.runtime}, intervalMs: ${o.intervalMs}, jobs: [seqread-1m]`);
 }
 
 describe('how many windows an I/O job takes', () => {
@@ -148,26 +153,11 @@ describe('how many windows an I/O job takes', () => {
 
 /** A two-job I/O suite with the guest's disk throttled to `bps` bytes/s and `iops` requests/s. */
 function throttledSuite(dir: string, bps: number, iops: number): string {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'io-throttled.yaml');
-  writeFileSync(
-    file,
-    [
-      'suite: io-throttled',
-      'defaults:',
-      '  kind: io',
-      '  guest: linux',
-      '  machine: q35',
-      '  accel: [kvm, tcg]',
-      '  memory: 512',
-      '  deadline: 300',
-      `  args: { cache: none, aio: threads, ioengine: libaio, runtime: 3, ramp: 1, sizeMiB: 128, intervalMs: 200, jobs: [seqread-1m, randread-4k-qd1], driveOptions: "throttling.bps-total=${bps},throttling.iops-total=${iops}" }`,
-      'cases:',
-      '  - id: virtio-blk',
-      '',
-    ].join('\n'),
+  return ioSuite(
+    dir,
+    'io-throttled',
+    `runtime: 3, intervalMs: 200, jobs: [seqread-1m, randread-4k-qd1], driveOptions: "throttling.bps-total=${bps},throttling.iops-total=${iops}"`,
   );
-  return file;
 }
 
 interface Row {
