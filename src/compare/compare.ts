@@ -115,8 +115,8 @@ export interface MetricComparison {
   /** Both sides' samples are each a guest of its own (boot figures): sample-level testing is right for them. */
   perGuest?: boolean;
   /**
-   * Windows of one job, one run a side, and no --threshold for the row (Metric.windows): tested
-   * and shown, but held at inconclusive.
+   * Windows of one job with fewer than 3 rounds a side and no --threshold for the row
+   * (Metric.windows): tested and shown, but held at inconclusive; the metric's `windows.basis`.
    */
   windowsUnbounded?: string;
   /** Random splits behind a monte-carlo p-value. */
