@@ -117,18 +117,14 @@ function adaptiveRounds(opts: AbOptions, adaptive: AbAdaptive): ExtendRounds {
   return ({ merged, rounds, elapsedMs, snapshot }) => {
     const [ma, mb] = merged as [CaseResult, CaseResult];
     const lastBad = [ma, mb].find((c) => (c.rounds?.[c.rounds.length - 1]?.status ?? c.status) !== 'pass');
+    // No more rounds, for a reason that is not the comparison's.
+    const cutShort = (note: string): RoundsStep => ({
+      more: 0,
+      undecided: [],
+      stopped: { reason: 'cut-short', n: rounds, elapsedMs, note },
+    });
     let step: RoundsStep;
-    if (lastBad)
-      step = {
-        more: 0,
-        undecided: [],
-        stopped: {
-          reason: 'cut-short',
-          n: rounds,
-          elapsedMs,
-          note: `rounds stopped after ${rounds}: a round of ${lastBad === ma ? 'A' : 'B'} did not pass`,
-        },
-      };
+    if (lastBad) step = cutShort(`rounds stopped after ${rounds}: a round of ${lastBad === ma ? 'A' : 'B'} did not pass`);
     else
       try {
         const cmp = compareRuns(
@@ -145,16 +141,7 @@ function adaptiveRounds(opts: AbOptions, adaptive: AbAdaptive): ExtendRounds {
         });
       } catch (err) {
         if (!(err instanceof IncomparableError)) throw err;
-        step = {
-          more: 0,
-          undecided: [],
-          stopped: {
-            reason: 'cut-short',
-            n: rounds,
-            elapsedMs,
-            note: `rounds stopped: A and B cannot be compared (${err.message})`,
-          },
-        };
+        step = cutShort(`rounds stopped: A and B cannot be compared (${err.message})`);
       }
     if (step.more > 0) return { more: step.more };
     adaptive.cases.push({ case: ma.id, rounds, stopped: step.stopped!, undecided: step.undecided });
