@@ -80,6 +80,11 @@ export interface LaunchOptions {
    * QMP), else QEMU is ended as "the guest never ran". Default: the case's (launch scope); 0: none.
    */
   startupMs?: number;
+  /**
+   * Progress budget: ms the guest may go without a console byte once it has printed one, else
+   * QEMU is ended as stalled (a guest whose vCPUs stopped making progress). Default: none.
+   */
+  silenceMs?: number;
 }
 
 export interface LaunchTimeline {
@@ -206,6 +211,8 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   let guestRan = false;
   let startupTimer: NodeJS.Timeout | undefined;
   let neverRan: { qmpStatus?: string } | undefined;
+  let lastConsoleMs = 0;
+  let stalledMs: number | undefined;
   const onGuestByte = (): void => {
     guestRan = true;
     if (startupTimer) clearTimeout(startupTimer);
@@ -259,6 +266,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   child.stdout?.on('data', (chunk: Buffer) => {
     const at = process.hrtime.bigint();
     timeline.firstByteNs ??= at;
+    lastConsoleMs = performance.now();
     onGuestByte();
     log?.write(chunk);
     handleLines(parser.push(chunk), at);
@@ -334,6 +342,21 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
       });
     }, startupMs);
   }
+  // Polled rather than re-armed per chunk: a chatty guest writes thousands of chunks a second.
+  const silenceMs = opts.silenceMs ?? 0;
+  const silenceTimer =
+    silenceMs > 0
+      ? setInterval(
+          () => {
+            if (!lastConsoleMs || stalledMs !== undefined) return;
+            const quiet = performance.now() - lastConsoleMs;
+            if (quiet < silenceMs) return;
+            stalledMs = quiet;
+            kill();
+          },
+          Math.min(5000, Math.max(50, silenceMs / 4)),
+        )
+      : undefined;
   const onAbort = (): void => {
     aborted = true;
     kill();
@@ -348,6 +371,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     timeline.exitNs = process.hrtime.bigint();
     if (timer) clearTimeout(timer);
     if (startupTimer) clearTimeout(startupTimer);
+    if (silenceTimer) clearInterval(silenceTimer);
     if (failureTimer) clearTimeout(failureTimer);
     opts.signal?.removeEventListener('abort', onAbort);
     // QEMU may have left helpers in its group; the group goes whatever happened.
@@ -363,7 +387,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   const exitCode = typeof result.exitCode === 'number' ? result.exitCode : null;
   const signal = result.signal ?? null;
   const kvmFailure = parseKvmFailure(stderr);
-  const killedByUs = timedOut || aborted || failureKill || neverRan !== undefined;
+  const killedByUs = timedOut || aborted || failureKill || neverRan !== undefined || stalledMs !== undefined;
   let mapped =
     stoppedEarly && !killedByUs
       ? { status: 'pass' as GuestOutcome, reason: undefined as string | undefined }
@@ -379,6 +403,11 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
     mapped = { status: 'error', reason: `${describeKvmFailure(kvmFailure)}; QEMU stopped the VM and was ended by kvmbench` };
   } else if (neverRan && !aborted && !timedOut) {
     mapped = { status: 'error', reason: neverRanReason(startupMs, neverRan.qmpStatus) };
+  } else if (stalledMs !== undefined && !aborted && !timedOut) {
+    mapped = {
+      status: 'error',
+      reason: `the guest printed nothing for ${(stalledMs / 1000).toFixed(0)} s (progress budget ${(silenceMs / 1000).toFixed(0)} s): it stopped making progress and was ended by kvmbench`,
+    };
   } else if (failureKill && stoppedState) {
     mapped = { status: 'error', reason: `the VM stopped in state ${stoppedState} (QMP) and was ended by kvmbench` };
   }
@@ -412,7 +441,7 @@ export async function launchQemu(opts: LaunchOptions): Promise<LaunchResult> {
   if (log) {
     log.write(
       `\n# kvmbench: QEMU exit status ${exitCode ?? 'none'}${signal ? ` signal ${signal}` : ''}` +
-        `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''}${neverRan ? ' (ended at the startup budget)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`,
+        `${timedOut ? ' (killed at deadline)' : ''}${aborted ? ' (aborted)' : ''}${failureKill ? ' (ended after the VM stopped)' : ''}${neverRan ? ' (ended at the startup budget)' : ''}${stalledMs !== undefined ? ' (ended at the progress budget)' : ''} → ${mapped.status}${reason ? `: ${reason.split('\n')[0]}` : ''}\n`,
     );
     if (stderr) log.write(`# kvmbench: QEMU stderr:\n${stderr}\n`);
     await new Promise<void>((resolve) => {

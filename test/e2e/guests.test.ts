@@ -243,6 +243,34 @@ describe('launcher robustness', () => {
     });
     expect(r.status, r.reason).toBe('pass');
   });
+
+  it('ends a guest that printed and then stopped making progress at its progress budget, not its deadline', async () => {
+    const img = await guestImage('conform');
+    const t0 = Date.now();
+    const r = await launchQemu({
+      qemu: { machine: 'pc', accel: 'tcg', kernel: img.path, append: 'hang' },
+      timeoutMs: 60_000,
+      silenceMs: 2_000,
+      logPath: join(outDir, 'logs', 'silence.log'),
+    });
+    const wall = Date.now() - t0;
+    expect(r.status).toBe('error');
+    expect(r.timedOut).toBe(false);
+    expect(r.reason).toMatch(/printed nothing for \d+ s \(progress budget 2 s\): it stopped making progress/);
+    expect(r.reason).toContain('PASS: conform: cpuid leaf 1 answers');
+    expect(wall).toBeLessThan(30_000);
+    expect(readFileSync(join(outDir, 'logs', 'silence.log'), 'utf8')).toContain('(ended at the progress budget)');
+  });
+
+  it('keeps a guest that prints more often than its progress budget', async () => {
+    const img = await guestImage('hello');
+    const r = await launchQemu({
+      qemu: { machine: 'microvm', accel: 'tcg', kernel: img.path },
+      timeoutMs: 15_000,
+      silenceMs: 10_000,
+    });
+    expect(r.status, r.reason).toBe('pass');
+  });
 });
 
 describe('smoke boot', () => {

@@ -146,11 +146,17 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
 
   it('Ctrl-C while L1 runs its cases: exit 130 within seconds, nothing left running here, the results directory says interrupted', async () => {
     const out = join(tmp, 'sigint');
-    const child = spawn(process.execPath, [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--nested', '--output', out], {
-      cwd: root,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // One-vCPU cases: L1 keeps one vCPU (two are not stable under an outer TCG, docs/nested.md).
+    const only = ['--only', 'cpuid', '--only', 'inl_from_qemu', '--only', 'vmcall'];
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bin/run.js'), 'run', 'exits', '--quick', '--nested', ...only, '--output', out],
+      {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     let sentAt = 0;
     const code = await new Promise<number | null>((resolve) => {
@@ -164,7 +170,7 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
       });
       child.stdout.resume();
       child.on('exit', (c) => resolve(c));
-      setTimeout(() => child.kill('SIGKILL'), 600_000);
+      setTimeout(() => child.kill('SIGKILL'), 300_000);
     });
     expect(sentAt, stderr.slice(-3000)).toBeGreaterThan(0);
     const after = (Date.now() - sentAt) / 1000;
@@ -176,5 +182,5 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
     expect(res.run.state).toBe('interrupted');
     expect(res.run.layer).toBe(2);
     console.log(`nested Ctrl-C: exit ${code} ${after.toFixed(1)} s after SIGINT, ${res.cases.length} case(s) kept`);
-  }, 660_000);
+  }, 360_000);
 });
