@@ -13,6 +13,7 @@ import {
   trapInterrupts,
 } from '../src/cli/suite-run.js';
 import { makeReporter } from '../src/cli/progress.js';
+import type { LoadedSuite } from '../src/suites/load.js';
 import { executeRun } from '../src/app/run.js';
 import { storeFinishedRun } from '../src/cli/store-run.js';
 
@@ -88,6 +89,7 @@ export default class Run extends BaseCommand {
           signal: trap.signal,
           log: (l: string) => process.stderr.write(`${l}\n`),
           select: loadSelectedSuite,
+          sampling: (suite: LoadedSuite) => runnerOptions(flags, suite),
         };
         let summary;
         if (flags.beside) {
@@ -103,7 +105,8 @@ export default class Run extends BaseCommand {
         human.write(
           runSummaryText({ ...summary, interrupted: summary.outcome === 'interrupted' ? 'interrupt' : undefined }, color),
         );
-        const code = nestedExitCode(summary.outcome);
+        let code: number = nestedExitCode(summary.outcome);
+        if (flags.store || flags['store-at']) code = await storeFinishedRun(summary, flags['store-at'], human, code);
         process.exitCode = code;
         this.exit(code);
       } finally {

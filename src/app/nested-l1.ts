@@ -91,6 +91,8 @@ async function runStep(step: NestedStep, argv: string[], output: string, io: Nes
         accel: 'kvm',
         quick: step.quick,
         rounds: step.rounds ?? 1,
+        ...(step.sampling ? { sampling: step.sampling } : {}),
+        ...(step.maxRounds !== undefined ? { maxRounds: step.maxRounds } : {}),
         argv,
         output,
         reporter,

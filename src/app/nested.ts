@@ -14,7 +14,9 @@ import { join, relative, resolve } from 'node:path';
 import { EnvironmentError, ExitCode, UsageError, type Outcome } from '../errors.js';
 import type { LoadedSuite } from '../suites/load.js';
 import { KUT_SUITE } from '../suites/kut.js';
+import { DEFAULT_MAX_ROUNDS } from '../suites/adaptive-rounds.js';
 import type { CaseSpec } from '../cases/types.js';
+import type { SamplingRequest } from '../stats/precision.js';
 import { buildLinuxImage, imageFacts } from '../linux/image.js';
 import { bootL1, l1VcpuCount, L1_MEMORY_MIB, TCG_L1_CPU, type L1Boot } from '../nested/l1.js';
 import { layoutFile, planLayout, type L1Layout, type LayoutFs } from '../nested/layout.js';
@@ -85,6 +87,12 @@ const TCG_DEADLINE_SCALE = 4;
 
 /** Booting L1 to its kvmbench (kernel, modules, 9p, Node start) under TCG: about 10 s measured here; 5 minutes is a hang. */
 const L1_BOOT_BUDGET_MS = 300_000;
+/**
+ * The longest L1 may stay silent outside a case: its root assembly, Node.js starting under TCG, the
+ * doctor. Inside a case the case's own bound is added, so a stalled L1 (its vCPUs spinning in TCG,
+ * seen with two L1 vCPUs: docs/nested.md) ends within minutes instead of at the whole plan's deadline.
+ */
+const L1_QUIET_MS = 120_000;
 
 export interface NestedRunOptions {
   suite: string;
@@ -107,6 +115,8 @@ export interface NestedRunOptions {
   log(line: string): void;
   /** `run`'s suite selection (the command layer lends it: suite name or file, overrides, --only/--skip). */
   select(name: string, flags: NestedRunOptions['flags']): { suite: LoadedSuite; cases: CaseSpec[] };
+  /** `run`'s adaptive sampling for the selected suite (its flags, else the suite's `sampling:`), which L1 applies. */
+  sampling?(suite: LoadedSuite): { sampling?: SamplingRequest; maxRounds?: number };
 }
 
 export interface NestedRunSummary {
@@ -204,6 +214,12 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
   const kutCases = alsoKut ? opts.select(KUT_SUITE, kutStepFlags(opts.flags)).cases : [];
   // The tree as the selection read it (absolute, links resolved): L1 mounts it at the same path.
   const kutDir = opts.flags['kut-dir'] !== undefined ? realpathSync(resolve(opts.flags['kut-dir'])) : undefined;
+  const sampling = opts.sampling?.(suite) ?? {};
+  // The most rounds a case may take in L1: --precision with --rounds above 1 adds rounds up to --max-rounds.
+  const roundsBound =
+    sampling.sampling?.precision !== undefined && opts.flags.rounds > 1
+      ? Math.max(opts.flags.rounds, sampling.maxRounds ?? DEFAULT_MAX_ROUNDS)
+      : Math.max(1, opts.flags.rounds);
   const outer = await chooseOuter();
   opts.log(`nested: L1 under ${outer.accel.toUpperCase()} (-cpu ${outer.cpu}): ${outer.note}`);
 
@@ -254,6 +270,8 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     ...(opts.flags.repeat ? { repeat: opts.flags.repeat } : {}),
     ...(opts.flags.machine ? { machine: opts.flags.machine } : {}),
     rounds: opts.flags.rounds,
+    ...(sampling.sampling ? { sampling: sampling.sampling } : {}),
+    ...(sampling.maxRounds !== undefined ? { maxRounds: sampling.maxRounds } : {}),
     ...(outer.accel === 'tcg' ? { deadlineScale: TCG_DEADLINE_SCALE } : {}),
     ...(kutDir && !alsoKut ? { kutDir } : {}),
   };
@@ -280,9 +298,10 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
       // The deadline bounds L1 as a whole: its boot and every case's own deadline (each rounds times).
       const timeoutMs =
         L1_BOOT_BUDGET_MS +
-        [...runnable, ...kutRunnable].reduce((s, c) => s + c.deadlineSec * 1000, 0) *
-          Math.max(1, opts.flags.rounds) *
-          (step.deadlineScale ?? 1);
+        [...runnable, ...kutRunnable].reduce((s, c) => s + c.deadlineSec * 1000, 0) * roundsBound * (step.deadlineScale ?? 1);
+      const silenceMs =
+        L1_QUIET_MS +
+        Math.max(0, ...[...runnable, ...kutRunnable].map((c) => c.deadlineSec * 1000)) * roundsBound * (step.deadlineScale ?? 1);
       opts.log(`nested: booting L1 (${layout.shares.length} read-only shares: ${layout.shares.map((s) => s.path).join(', ')})`);
       boot = await bootL1({
         image,
@@ -292,6 +311,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
         cpu: outer.cpu,
         vcpus: l1Vcpus,
         timeoutMs,
+        silenceMs,
         signal: opts.signal,
         logPath: join(channel, 'console.log'),
         onLine(line) {
@@ -322,6 +342,7 @@ export async function runNested(opts: NestedRunOptions): Promise<NestedRunSummar
     l1Vcpus,
     image: imageFacts(image),
     unsupported,
+    planned: steps.length ? [...runnable, ...kutRunnable] : [],
     stepIds: steps.map((s) => s.id),
     suiteName: suite.name,
     argv: opts.argv,
@@ -341,6 +362,8 @@ interface FinishInput {
   l1Vcpus: number;
   image: Record<string, string>;
   unsupported: Map<CaseSpec, string>;
+  /** The cases L1 was to run, every step's, in plan order. */
+  planned: CaseSpec[];
   /** The plan's steps, in order: the first is the run's own, the others' cases follow its cases. */
   stepIds: string[];
   suiteName: string;
@@ -421,6 +444,9 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
       tags: c.tags,
     });
   }
+  // L1 died or stalled part-way: the cases it never reached are errors of their own, so JUnit and
+  // the HTML show each one and a rerun knows what is missing (an interrupted run just stops).
+  if (boot && !boot.events.ended && !f.interrupted) cases.push(...casesNotReached(f.planned, cases, l1EndedWhy(boot), f.started));
   const state = f.interrupted
     ? 'interrupted'
     : !inner
@@ -437,9 +463,7 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
     `layer 2: every guest ran under KVM inside L1, itself under ${f.outer.accel.toUpperCase()} on this host (${f.outer.note})`,
   ];
   if (boot && !boot.events.ended && !f.interrupted)
-    warnings.push(
-      `L1 did not finish its plan: ${boot.launch.timedOut ? 'deadline' : (boot.launch.reason ?? boot.launch.status)}; the cases it finished are kept`,
-    );
+    warnings.push(`L1 did not finish its plan: ${l1EndedWhy(boot)}; the cases it finished are kept`);
   const rev = gitRevision();
   const results: Results = {
     schema: RESULTS_SCHEMA,
@@ -468,6 +492,35 @@ async function finishNested(f: FinishInput): Promise<NestedRunSummary> {
   const outcome: NestedRunSummary['outcome'] =
     f.interrupted || state === 'interrupted' ? 'interrupted' : failed || state === 'partial' ? 'failed' : 'ok';
   return { results, dir: f.dir, reports, outcome };
+}
+
+/** The planned cases L1 never reached, each an `error` that says why L1 stopped. */
+export function casesNotReached(
+  planned: readonly CaseSpec[],
+  done: ReadonlyArray<{ id: string }>,
+  why: string,
+  startedAt: string,
+): CaseResult[] {
+  const seen = new Set(done.map((c) => c.id));
+  return planned
+    .filter((c) => !seen.has(`${c.suite}/${c.id}`))
+    .map((c) => ({
+      id: `${c.suite}/${c.id}`,
+      suite: c.suite,
+      kind: c.kind,
+      status: 'error' as const,
+      reason: `not run at layer 2: L1 stopped before this case (${why}); L1's console is layer1/console.log`,
+      startedAt,
+      durationMs: 0,
+      metrics: [],
+      tags: c.tags,
+    }));
+}
+
+/** Why L1 ended before its plan did, in one line. */
+function l1EndedWhy(boot: L1Boot): string {
+  if (boot.launch.timedOut) return 'it ran past its deadline';
+  return (boot.launch.reason ?? boot.launch.status).split('\n')[0]!.replace(/;\s*$/, '');
 }
 
 function readExit(channel: string): number | undefined {

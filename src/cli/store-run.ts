@@ -11,7 +11,7 @@ import type { RunSummary } from '../suites/runner.js';
 
 /** Stores the run; the exit code to end with (the run's, or the store error's when the run itself was ok). */
 export async function storeFinishedRun(
-  summary: RunSummary,
+  summary: Pick<RunSummary, 'results' | 'dir'>,
   at: string | undefined,
   human: Writable,
   code: number,

@@ -6,6 +6,7 @@
  * `kvmbench nested-l1` on the channel's plan; this module follows its console and nothing else:
  * what the plan's steps measured is read from the channel afterwards.
  */
+import { hostname } from 'node:os';
 import { launchQemu, type LaunchResult } from '../vmm/launch.js';
 import type { ConsoleLine } from '../protocol/parser.js';
 import type { Accelerator } from '../results/model.js';
@@ -53,6 +54,8 @@ export interface BootL1Options {
   memoryMiB?: number;
   vcpus?: number;
   timeoutMs: number;
+  /** Progress budget: L1 is ended as stalled after this long without a console line. */
+  silenceMs?: number;
   signal?: AbortSignal;
   logPath: string;
   /** Every console line (L1's /init and kvmbench at layer 1), as it arrives. */
@@ -64,16 +67,30 @@ export interface L1Boot {
   events: L1Events;
 }
 
+/** L1's hostname: this host's with `-l1`, in the letters a hostname and a kernel command-line word both allow. */
+export function l1Hostname(host: string): string {
+  const base = host.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 60) || 'host';
+  return `${base}-l1`;
+}
+
 /**
  * L1's kernel command line. quiet: the console carries L1's own lines; panic=-1: a panic ends the
- * VM at once. tsc=reliable under TCG with several vCPUs: every L1 vCPU reads the one counter QEMU
+ * VM at once. kb.hostname: L1's name (l1Hostname), so that layer-2 runs in the history say where
+ * they ran instead of Linux's `(none)`. tsc=reliable under TCG with several vCPUs: every L1 vCPU reads the one counter QEMU
  * derives from this host's TSC, so L1's TSCs are synchronized and constant by construction, but
  * Linux takes an AMD CPU without invariant TSC and with more than one CPU for an unsynchronized
  * multi-socket box and marks the TSC unstable. KVM in L1 then rewinds each L2 vCPU's TSC to where
  * it stopped whenever the vCPU is loaded again, and L2's TSC no longer measures time (docs/nested.md).
  */
-export function l1Append(accel: Accelerator, smp: boolean): string {
-  return ['console=ttyS0', 'panic=-1', 'quiet', 'kb.mode=l1', accel === 'tcg' && smp ? 'tsc=reliable' : '']
+export function l1Append(accel: Accelerator, smp: boolean, host = hostname()): string {
+  return [
+    'console=ttyS0',
+    'panic=-1',
+    'quiet',
+    'kb.mode=l1',
+    `kb.hostname=${l1Hostname(host)}`,
+    accel === 'tcg' && smp ? 'tsc=reliable' : '',
+  ]
     .filter(Boolean)
     .join(' ');
 }
@@ -93,6 +110,7 @@ export async function bootL1(o: BootL1Options): Promise<L1Boot> {
       extraArgs: virtfsArgs(o.layout, o.channelDir),
     },
     timeoutMs: o.timeoutMs,
+    ...(o.silenceMs ? { silenceMs: o.silenceMs } : {}),
     signal: o.signal,
     logPath: o.logPath,
     onLine(line) {

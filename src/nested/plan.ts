@@ -22,6 +22,19 @@ export const NestedStep = Type.Object(
     repeat: Type.Optional(Type.Integer({ minimum: 1 })),
     machine: Type.Optional(Type.String()),
     rounds: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Adaptive sampling as the host's run was asked for it (--precision, --max-samples, --max-time, or the suite's default). */
+    sampling: Type.Optional(
+      Type.Object(
+        {
+          precision: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+          maxSamples: Type.Optional(Type.Integer({ minimum: 1 })),
+          maxTimeMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** With sampling and rounds above 1: at most this many rounds a case (--max-rounds). */
+    maxRounds: Type.Optional(Type.Integer({ minimum: 1 })),
     /**
      * Every case's deadline is multiplied by this at layer 2: under an outer TCG each L2 exit
      * costs tens of microseconds, so suites' deadlines (set for one layer) would cut samples short.

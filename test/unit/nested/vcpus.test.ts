@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { severalVcpus, vcpusNeeded } from '../../../src/app/nested.js';
 import { layer2Case } from '../../../src/app/nested-l1.js';
-import { l1Append, l1VcpuCount } from '../../../src/nested/l1.js';
+import { l1Append, l1Hostname, l1VcpuCount } from '../../../src/nested/l1.js';
 import { DEFAULT_ACK_MS, exitTests } from '../../../src/cases/exits.js';
 import { startupBudgetMs } from '../../../src/vmm/startup.js';
 import type { CaseSpec } from '../../../src/cases/types.js';
@@ -77,5 +77,8 @@ describe('a case at layer 2', () => {
     expect(l1Append('tcg', false).split(' ')).not.toContain('tsc=reliable');
     expect(l1Append('kvm', true).split(' ')).not.toContain('tsc=reliable');
     expect(l1Append('kvm', true).split(' ')).toEqual(expect.arrayContaining(['console=ttyS0', 'panic=-1', 'kb.mode=l1']));
+    expect(l1Append('kvm', false, 'ci-runner-7').split(' ')).toContain('kb.hostname=ci-runner-7-l1');
+    expect(l1Hostname('bad host;$(x)')).toBe('bad-host---x--l1');
+    expect(l1Hostname('')).toBe('host-l1');
   });
 });
