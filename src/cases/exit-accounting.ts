@@ -31,6 +31,23 @@ export interface SampleAccounting {
 }
 
 /**
+ * Counters derived from KVM's: `caused_exits` = `exits` − `irq_exits`, for vCPU 0 and each
+ * `cpuN.`. An external-interrupt exit is the host's interrupt arriving while the vCPU runs, not
+ * something the guest's instruction did; a test whose vCPU waits milliseconds per iteration (an
+ * IPI's sender one level down, waiting for its acknowledgement) takes about one per iteration from
+ * the host's ticks and reschedules alone, where on bare metal it takes a thousandth (docs/exits.md §2).
+ */
+export function withDerivedCounters(delta: VcpuStats): VcpuStats {
+  const out: VcpuStats = { ...delta };
+  for (const [name, v] of Object.entries(delta)) {
+    const m = /^((?:cpu\d+\.)?)exits$/.exec(name);
+    const irq = m ? delta[`${m[1]}irq_exits`] : undefined;
+    if (m && irq !== undefined) out[`${m[1]}caused_exits`] = v - irq;
+  }
+  return out;
+}
+
+/**
  * Pairs the windows of each sample: the null window runs from the phase before the null
  * loop to the phase after it, the test window from there to the phase after the test loop.
  * Each window holds its loop, one phase line of the same length and the wait for the
@@ -50,8 +67,8 @@ export function attributeSamples(
     if (!before.stats || !afterNull.stats || !afterTest.stats) continue;
     // A redone iteration (hlt_lapic_timer) is one more attempt with all its exits: count it.
     const attempts = iterations + (extra?.get(afterTest.i) ?? 0);
-    const nullDelta = statsDelta(before.stats, afterNull.stats);
-    const testDelta = statsDelta(afterNull.stats, afterTest.stats);
+    const nullDelta = withDerivedCounters(statsDelta(before.stats, afterNull.stats));
+    const testDelta = withDerivedCounters(statsDelta(afterNull.stats, afterTest.stats));
     const perIteration: VcpuStats = {};
     for (const [name, t] of Object.entries(testDelta)) {
       const n = nullDelta[name];
