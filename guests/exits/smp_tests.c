@@ -20,8 +20,14 @@ static volatile u64 halt_wakes[SMP_MAX_CPUS];
 
 static void on_ipi(struct isr_frame *f) {
 	(void)f;
-	this_cpu()->irqs++;
+	/*
+	 * The delivery check's count first, then the acknowledgement the sender waits on (irqs): once
+	 * the sender sees it, irq_count holds this interrupt. In the other order a receiver stopped
+	 * between the two (preempted by its host) would let the sender's loop end and be checked one
+	 * short.
+	 */
 	__atomic_add_fetch(&irq_count, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&this_cpu()->irqs, this_cpu()->irqs + 1, __ATOMIC_RELEASE);
 	lapic_eoi();
 }
 

@@ -95,12 +95,23 @@ export function l1Append(accel: Accelerator, smp: boolean, host = hostname()): s
     .join(' ');
 }
 
+/**
+ * L1's vCPUs under TCG share one host thread (`thread=single`) when there are several. With a
+ * thread each (QEMU 7.2's default), a two-vCPU L1 stalled in about one boot of three: both vCPU
+ * threads in TCG's interrupt path, taking and dropping QEMU's big lock thousands of times a
+ * second, no console line for minutes (docs/nested.md). Under an outer KVM it does not apply.
+ */
+export function l1TcgThread(accel: Accelerator, vcpus: number): 'single' | undefined {
+  return accel === 'tcg' && vcpus > 1 ? 'single' : undefined;
+}
+
 export async function bootL1(o: BootL1Options): Promise<L1Boot> {
   const events: L1Events = { ready: false, stepsBegun: [], stepsEnded: new Map(), ended: false };
   const launch = await launchQemu({
     qemu: {
       machine: 'q35',
       accel: o.accel,
+      ...(l1TcgThread(o.accel, o.vcpus ?? 1) ? { tcgThread: l1TcgThread(o.accel, o.vcpus ?? 1) } : {}),
       cpu: o.cpu,
       memoryMiB: o.memoryMiB ?? L1_MEMORY_MIB,
       vcpus: o.vcpus ?? 1,

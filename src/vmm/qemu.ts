@@ -36,6 +36,8 @@ export interface QemuConfig {
   /** Extra machine properties, e.g. `{acpi: 'on', pit: 'off'}`. */
   machineOptions?: Record<string, string>;
   accel: Accelerator;
+  /** TCG only: `single` runs every vCPU on one host thread, in turn; `multi` gives each its own. */
+  tcgThread?: 'single' | 'multi';
   /** CPU model; default `host` on KVM, `max` on TCG (runs pass the model their calibration boot chose). */
   cpu?: string;
   /**
@@ -88,7 +90,11 @@ export function buildQemuArgs(cfg: QemuConfig): string[] {
     '-machine',
     [cfg.machine, ...machineOpts].join(','),
     '-accel',
-    cfg.accel === 'kvm' && cfg.irqchip ? `kvm,kernel-irqchip=${cfg.irqchip}` : cfg.accel,
+    cfg.accel === 'kvm' && cfg.irqchip
+      ? `kvm,kernel-irqchip=${cfg.irqchip}`
+      : cfg.accel === 'tcg' && cfg.tcgThread
+        ? `tcg,thread=${cfg.tcgThread}`
+        : cfg.accel,
     '-cpu',
     cfg.cpu ?? (cfg.accel === 'kvm' ? 'host' : 'max'),
     '-smp',

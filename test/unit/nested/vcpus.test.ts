@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { severalVcpus, vcpusNeeded } from '../../../src/app/nested.js';
 import { layer2Case } from '../../../src/app/nested-l1.js';
-import { l1Append, l1Hostname, l1VcpuCount } from '../../../src/nested/l1.js';
+import { l1Append, l1Hostname, l1TcgThread, l1VcpuCount } from '../../../src/nested/l1.js';
 import { DEFAULT_ACK_MS, exitTests } from '../../../src/cases/exits.js';
 import { startupBudgetMs } from '../../../src/vmm/startup.js';
 import type { CaseSpec } from '../../../src/cases/types.js';
@@ -80,5 +80,9 @@ describe('a case at layer 2', () => {
     expect(l1Append('kvm', false, 'ci-runner-7').split(' ')).toContain('kb.hostname=ci-runner-7-l1');
     expect(l1Hostname('bad host;$(x)')).toBe('bad-host---x--l1');
     expect(l1Hostname('')).toBe('host-l1');
+    // Several L1 vCPUs under TCG share one host thread; one vCPU, or an outer KVM, keep QEMU's default.
+    expect(l1TcgThread('tcg', 2)).toBe('single');
+    expect(l1TcgThread('tcg', 1)).toBeUndefined();
+    expect(l1TcgThread('kvm', 2)).toBeUndefined();
   });
 });

@@ -27,6 +27,9 @@ describe('buildQemuArgs', () => {
     expect(opt(buildQemuArgs({ machine: 'q35', accel: 'kvm' }), '-cpu')).toEqual(['host']);
     expect(opt(buildQemuArgs({ machine: 'q35', accel: 'tcg' }), '-cpu')).toEqual(['max']);
     expect(opt(buildQemuArgs({ machine: 'q35', accel: 'tcg', cpu: 'qemu64' }), '-cpu')).toEqual(['qemu64']);
+    // TCG's threading where asked; ignored under KVM.
+    expect(opt(buildQemuArgs({ machine: 'q35', accel: 'tcg', tcgThread: 'single' }), '-accel')).toEqual(['tcg,thread=single']);
+    expect(opt(buildQemuArgs({ machine: 'q35', accel: 'kvm', tcgThread: 'single' }), '-accel')).toEqual(['kvm']);
   });
 
   it('passes vCPUs, memory, kernel, initrd and append as separate arguments', () => {
