@@ -76,10 +76,10 @@ export function l1Hostname(host: string): string {
 /**
  * L1's kernel command line. quiet: the console carries L1's own lines; panic=-1: a panic ends the
  * VM at once. kb.hostname: L1's name (l1Hostname), so that layer-2 runs in the history say where
- * they ran instead of Linux's `(none)`. tsc=reliable under TCG with several vCPUs: every L1 vCPU reads the one counter QEMU
- * derives from this host's TSC, so L1's TSCs are synchronized and constant by construction, but
- * Linux takes an AMD CPU without invariant TSC and with more than one CPU for an unsynchronized
- * multi-socket box and marks the TSC unstable. KVM in L1 then rewinds each L2 vCPU's TSC to where
+ * they ran instead of Linux's `(none)`. tsc=reliable under TCG with several vCPUs: every L1 vCPU
+ * reads the one counter QEMU derives from this host's TSC, so L1's TSCs are synchronized and
+ * constant by construction, but Linux takes an AMD CPU without invariant TSC and with more than
+ * one CPU for an unsynchronized multi-socket box and marks the TSC unstable. KVM in L1 then rewinds each L2 vCPU's TSC to where
  * it stopped whenever the vCPU is loaded again, and L2's TSC no longer measures time (docs/nested.md).
  */
 export function l1Append(accel: Accelerator, smp: boolean, host = hostname()): string {

@@ -8,13 +8,14 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateResults } from '../../src/results/load.js';
 import { packageRoot } from '../../src/version.js';
 import { markedQemu } from '../helpers/processes.js';
 import { guestImage } from '../../src/guests/index.js';
+import { l1Hostname } from '../../src/nested/l1.js';
 
 const root = packageRoot();
 const tmp = mkdtempSync(join(tmpdir(), 'kvmb-nested-'));
@@ -72,6 +73,8 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
     // No case of the lane needs two vCPUs, so L1 keeps one (docs/nested.md, "Several vCPUs at layer 2").
     expect(n.l1Vcpus).toBe(1);
     expect(res.host.kvmFlavor).toBe('nested');
+    // L1 is named after this host (kb.hostname), so the history tells layer-2 runs apart by where they ran.
+    expect(res.host.hostname).toBe(l1Hostname(hostname()));
 
     const exits = res.cases.filter((c) => c.suite === 'exits');
     expect(exits.length).toBeGreaterThanOrEqual(16);
