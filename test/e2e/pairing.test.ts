@@ -109,7 +109,11 @@ suite('two real runs of every shipped suite pair every metric', () => {
               );
           }
       }
-      if (s.metrics === 'some') expect(pair.metrics.length).toBeGreaterThan(0);
+      // Where nothing paired, say which cases did not pass in which run, and why.
+      const notPassed = [one!, two!].flatMap((r, k) =>
+        r.cases.filter((c) => c.status !== 'pass').map((c) => `run ${k + 1}: ${c.id} ${c.status}: ${c.reason ?? ''}`),
+      );
+      if (s.metrics === 'some') expect(pair.metrics.length, notPassed.join('\n')).toBeGreaterThan(0);
       if (s.metrics === 'none' || (s.metrics === 'none-under-tcg' && accel === 'tcg')) expect(pair.metrics).toEqual([]);
       if (s.metrics === 'none-under-tcg' && accel === 'tcg')
         expect([...one!.cases, ...two!.cases].every((c) => c.status === 'skip')).toBe(true);
