@@ -344,7 +344,10 @@ export const ioExecutor: CaseExecutor = {
       const sampleCap = want?.precision !== undefined ? (want.maxSamples ?? DEFAULT_MAX_SAMPLES) : undefined;
       const windowsOf = (job: IoJob): number[] => {
         const parts = [outputs.get(job.id), ...(extended.get(job.id) ?? []).map((x) => x.output)];
-        return parts.flatMap((o) => (o && o.rc === '0' ? guestSideFigures(job, o, intervalMs).throughput : []));
+        // Capped as the figure is (joinFigures): the stop is decided on the windows reported.
+        return parts
+          .flatMap((o) => (o && o.rc === '0' ? guestSideFigures(job, o, intervalMs).throughput : []))
+          .slice(0, sampleCap);
       };
       if (want?.precision !== undefined && r.ok && img.ioTool !== 'dd') {
         const rule: StopRule = {
@@ -636,6 +639,15 @@ export const ioExecutor: CaseExecutor = {
       // Guest figures ran on the guest's kernel; host baselines ran on the host, natively.
       const tagged = metrics.map((m) => (m.labels?.side === 'host' ? m : { ...m, execution: execution.mode }));
       if (guestFailure) return { ...done, status: 'error', reason: guestFailure, metrics: tagged, facts };
+      // A benchmark case that measured nothing has not passed, whatever else went right.
+      if (tagged.length === 0)
+        return {
+          ...done,
+          status: 'error',
+          reason: `no job gave a figure (jobs: ${jobs.map((j) => j.id).join(', ') || 'none selected'})`,
+          metrics: tagged,
+          facts,
+        };
       return { ...done, status: 'pass', metrics: tagged, facts };
     } finally {
       rmSync(file, { force: true });
