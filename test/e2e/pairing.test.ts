@@ -68,9 +68,14 @@ suite('two real runs of every shipped suite pair every metric', () => {
       if (s.suite === 'exits') {
         dirs.splice(0, 2, ...[1, 2].map((k) => sharedRun(`exits-subset-${k}`, EXITS_SUBSET).dir));
       }
+      // What each run did, for the failure message where nothing pairs: its wall time, exit status and last lines.
+      const runs: string[] = [];
       for (const d of s.suite === 'exits' ? [] : dirs) {
         // --accel auto unless the suite says: under KVM where it works, so raw really runs there.
+        const started = Date.now();
         const r = cli(['run', name, '--quick', ...s.args, '-o', d]);
+        const tail = `${r.stderr}\n${r.stdout}`.trim().split('\n').slice(-6).join(' | ');
+        runs.push(`${d}: exit ${r.status}, ${((Date.now() - started) / 1000).toFixed(1)} s: ${tail}`);
         expect([0, 1], r.stderr).toContain(r.status);
       }
       const [one, two] = await Promise.all(dirs.map(async (d) => (await loadResults(d)).results));
@@ -109,11 +114,12 @@ suite('two real runs of every shipped suite pair every metric', () => {
               );
           }
       }
-      // Where nothing paired, say which cases did not pass in which run, and why.
-      const notPassed = [one!, two!].flatMap((r, k) =>
-        r.cases.filter((c) => c.status !== 'pass').map((c) => `run ${k + 1}: ${c.id} ${c.status}: ${c.reason ?? ''}`),
-      );
-      if (s.metrics === 'some') expect(pair.metrics.length, notPassed.join('\n')).toBeGreaterThan(0);
+      // Where nothing paired, say what each run held (every case, its status, its metric count, why) and how it ended.
+      const held = [one!, two!].flatMap((r, k) => [
+        `run ${k + 1}: ${r.cases.length} cases`,
+        ...r.cases.map((c) => `run ${k + 1}: ${c.id} ${c.status}, ${c.metrics.length} metrics: ${c.reason ?? ''}`),
+      ]);
+      if (s.metrics === 'some') expect(pair.metrics.length, [...held, ...runs].join('\n')).toBeGreaterThan(0);
       if (s.metrics === 'none' || (s.metrics === 'none-under-tcg' && accel === 'tcg')) expect(pair.metrics).toEqual([]);
       if (s.metrics === 'none-under-tcg' && accel === 'tcg')
         expect([...one!.cases, ...two!.cases].every((c) => c.status === 'skip')).toBe(true);
