@@ -723,6 +723,9 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
       // Interrupted: whatever the executor made of the abort, the case did not run to its end.
       return { ...o, status: 'error', reason: o.reason && !o.reason.includes(why) ? `${why}: ${o.reason}` : why };
     }
+    // Past its deadline, an executor's own error ("aborted", from a launcher that killed its guest) says why.
+    if (why && o.status === 'error' && !(o.reason ?? '').includes(why))
+      return { ...o, reason: o.reason ? `${why}: ${o.reason}` : why };
     return o;
   } catch (err) {
     return { status: 'error', reason: `case setup failed: ${(err as Error).message}`, metrics: [] };

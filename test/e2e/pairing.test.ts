@@ -78,7 +78,10 @@ suite('two real runs of every shipped suite pair every metric', () => {
         runs.push(`${d}: exit ${r.status}, ${((Date.now() - started) / 1000).toFixed(1)} s: ${tail}`);
         expect([0, 1], r.stderr).toContain(r.status);
       }
-      const [one, two] = await Promise.all(dirs.map(async (d) => (await loadResults(d)).results));
+      const loaded = await Promise.all(dirs.map((d) => loadResults(d)));
+      // A run that ended by itself wrote results.json; only a crashed one leaves just its journal.
+      for (const l of loaded) expect(l.fromJournal, `${l.dir} has only its journal:\n${runs.join('\n')}`).toBe(false);
+      const [one, two] = loaded.map((l) => l.results);
       const cmp = cli(['compare', dirs[0]!, dirs[1]!, '--format', 'json']);
       expect(cmp.status, cmp.stderr).toBe(0);
       const pair = (

@@ -44,12 +44,15 @@ const sleeper: CaseExecutor = {
         'abort',
         () => {
           clearTimeout(t);
-          reject(new Error('guest killed'));
+          if (spec.args.returnOnAbort) resolve();
+          else reject(new Error('guest killed'));
         },
         { once: true },
       );
     });
     if (spec.args.throw) throw new Error(String(spec.args.throw));
+    // What the launcher reports of a guest it killed on an abort, not knowing why.
+    if (spec.args.returnOnAbort && ctx.signal.aborted) return { status: 'error', reason: 'aborted', metrics: [] };
     const samples = spec.args.nan ? [1, Number.NaN] : [ms, ms + 1, ms + 2];
     return {
       status: (spec.args.status as CaseOutcome['status']) ?? 'pass',
@@ -156,6 +159,20 @@ describe('runSuite', () => {
       'start 3/3 kvm-only',
       'end 3/3 demo/kvm-only skip',
     ]);
+  });
+
+  it('names the deadline in the reason of a case whose executor returned an error of its own after it', async () => {
+    const suite = suiteFile('dl-own', 'cases:\n  - id: late\n    args: {ms: 10000, returnOnAbort: true}\n    deadline: 0.2\n');
+    const s = await runSuite({
+      suite,
+      accel: 'tcg',
+      quick: false,
+      argv: [],
+      output: join(work, 'out-dl-own'),
+      deps: deps(),
+      executorFor: registry,
+    });
+    expect(s.results.cases.map((c) => [c.status, c.reason])).toEqual([['error', 'deadline of 0.2 s exceeded: aborted']]);
   });
 
   it('aborts a case at its deadline, records an error, and goes on with the next case', async () => {
