@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
-import { EnvironmentError, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
+import { EnvironmentError, ExitCode, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import { JUDGE_FLAGS, judgeOptions } from '../src/cli/judge-flags.js';
 import {
   SUITE_ARGS,
@@ -169,7 +169,8 @@ export default class Ab extends BaseCommand {
     }
     if (outcome.a.interrupted ?? outcome.b.interrupted)
       human.write(color.yellow(`interrupted: both partial runs kept in ${outcome.dir}\n`));
-    const code = exitCodeOf(outcome.outcome);
+    // A bug stopped the session: its cases errored, which is exit 1, not an interrupt's 130.
+    const code = trap.internalError ? ExitCode.FAILED : exitCodeOf(outcome.outcome);
     process.exitCode = code;
     this.exit(code);
   }

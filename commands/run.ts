@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../src/cli/base-command.js';
 import { makeColor } from '../src/report/color.js';
-import { exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
+import { ExitCode, exitCodeOf, InterruptedError, UsageError } from '../src/errors.js';
 import {
   KUT_FLAGS,
   SUITE_ARGS,
@@ -105,7 +105,7 @@ export default class Run extends BaseCommand {
         human.write(
           runSummaryText({ ...summary, interrupted: summary.outcome === 'interrupted' ? 'interrupt' : undefined }, color),
         );
-        let code: number = nestedExitCode(summary.outcome);
+        let code: number = trap.internalError ? ExitCode.FAILED : nestedExitCode(summary.outcome);
         if (flags.store || flags['store-at']) code = await storeFinishedRun(summary, flags['store-at'], human, code);
         process.exitCode = code;
         this.exit(code);
@@ -140,7 +140,8 @@ export default class Run extends BaseCommand {
     if (flags.json) process.stdout.write(JSON.stringify(summary.results, null, 2) + '\n');
     human.write(runSummaryText(summary, color));
     // Always exit explicitly: an executor abandoned after its deadline may still hold timers.
-    let code: number = exitCodeOf(summary.outcome);
+    // A bug stopped the run: its cases errored, which is exit 1, not an interrupt's 130.
+    let code: number = trap.internalError ? ExitCode.FAILED : exitCodeOf(summary.outcome);
     if (flags.store || flags['store-at']) code = await storeFinishedRun(summary, flags['store-at'], human, code);
     process.exitCode = code;
     this.exit(code);

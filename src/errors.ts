@@ -31,7 +31,10 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_DOC: ReadonlyArray<[ExitCodeValue, string]> = [
   [ExitCode.OK, 'ok: everything asked for ran and passed'],
-  [ExitCode.FAILED, 'checks or tests failed (doctor found a fail, a case failed or errored)'],
+  [
+    ExitCode.FAILED,
+    'checks or tests failed (doctor found a fail, a case failed or errored, or an internal error stopped the run: partial results written)',
+  ],
   [ExitCode.USAGE, 'usage error or bad input (flags, suite file, results file)'],
   [ExitCode.ENV_UNUSABLE, 'environment not usable for what was asked (e.g. --accel kvm without usable KVM, QEMU missing)'],
   [ExitCode.REGRESSION, 'performance regression confirmed by compare --fail-on-regression (or ab --fail-on-regression)'],

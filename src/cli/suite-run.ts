@@ -233,8 +233,12 @@ export function loadSelectedSuite(
 }
 
 export interface InterruptTrap {
-  /** Aborted on the first SIGINT/SIGTERM with the signal's name as its reason. */
+  /** Aborted on the first SIGINT/SIGTERM with the signal's name as its reason, or on an internal error. */
   signal: AbortSignal;
+  /** The first line of the internal error that stopped the run, if one did (the run then exits 1, not 130). */
+  readonly internalError: string | undefined;
+  /** What an uncaught exception or unhandled rejection does while the trap is set (exposed for tests). */
+  crashed(err: unknown): void;
   /** Stops listening (call when the run is over, before printing). */
   release(): void;
 }
@@ -243,9 +247,14 @@ export interface InterruptTrap {
  * First SIGINT/SIGTERM: abort the case in flight (its executor kills QEMU) and finish the
  * results as interrupted. A second one exits at once with 130; the journals already hold
  * every finished case and launchQemu's exit hook kills any guest still running.
+ *
+ * An uncaught exception or unhandled rejection (a bug) does the same as a first signal, so the
+ * run still writes results.json, its report and the case's reason; Node's default would end the
+ * process at once with 1 and leave only the journal and the scratch files.
  */
 export function trapInterrupts(out: { write(s: string): unknown } = process.stderr): InterruptTrap {
   const interrupt = new AbortController();
+  let internalError: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupt.signal.aborted) {
       out.write(`\nkvmbench: ${sig} again, exiting now\n`);
@@ -254,13 +263,35 @@ export function trapInterrupts(out: { write(s: string): unknown } = process.stde
     out.write(`\nkvmbench: ${sig}: stopping the current case and writing partial results\n`);
     interrupt.abort(sig);
   };
+  const crashed = (err: unknown) => {
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+    if (interrupt.signal.aborted) {
+      out.write(`\nkvmbench: internal error while stopping, exiting now: ${text}\n`);
+      process.exit(ExitCode.FAILED);
+    }
+    internalError = first;
+    out.write(
+      `\nkvmbench: internal error (a bug in kvmbench; please report it with this text): ${text}\n` +
+        'kvmbench: stopping the current case and writing partial results\n',
+    );
+    interrupt.abort(`an internal error: ${first}`);
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('uncaughtException', crashed);
+  process.on('unhandledRejection', crashed);
   return {
     signal: interrupt.signal,
+    get internalError() {
+      return internalError;
+    },
+    crashed,
     release() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      process.off('uncaughtException', crashed);
+      process.off('unhandledRejection', crashed);
     },
   };
 }
