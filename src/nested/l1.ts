@@ -107,17 +107,19 @@ export function l1TcgThread(accel: Accelerator, vcpus: number): 'single' | undef
 
 export async function bootL1(o: BootL1Options): Promise<L1Boot> {
   const events: L1Events = { ready: false, stepsBegun: [], stepsEnded: new Map(), ended: false };
+  const vcpus = o.vcpus ?? 1;
+  const tcgThread = l1TcgThread(o.accel, vcpus);
   const launch = await launchQemu({
     qemu: {
       machine: 'q35',
       accel: o.accel,
-      ...(l1TcgThread(o.accel, o.vcpus ?? 1) ? { tcgThread: l1TcgThread(o.accel, o.vcpus ?? 1) } : {}),
+      ...(tcgThread ? { tcgThread } : {}),
       cpu: o.cpu,
       memoryMiB: o.memoryMiB ?? L1_MEMORY_MIB,
-      vcpus: o.vcpus ?? 1,
+      vcpus,
       kernel: o.image.kernelPath,
       initrd: o.image.initramfsPath,
-      append: l1Append(o.accel, (o.vcpus ?? 1) > 1),
+      append: l1Append(o.accel, vcpus > 1),
       extraArgs: virtfsArgs(o.layout, o.channelDir),
     },
     timeoutMs: o.timeoutMs,
