@@ -20,7 +20,7 @@
  */
 import type { Sampling, SamplingRequest } from '../stats/precision.js';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
@@ -652,6 +652,27 @@ export async function runCase(spec: CaseSpec, env: CaseEnv): Promise<CaseResult>
   return result;
 }
 
+/**
+ * Scratch directories of cases still running. A process that exits with a case in flight (a second
+ * Ctrl-C exits at once) removes them on its way out; a run killed outright cannot.
+ */
+const liveScratch = new Set<string>();
+let exitHookArmed = false;
+function trackScratch(dir: string): void {
+  liveScratch.add(dir);
+  if (exitHookArmed) return;
+  exitHookArmed = true;
+  process.once('exit', () => {
+    for (const d of liveScratch) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        // an exit hook must not throw; what is left is named by its run id
+      }
+    }
+  });
+}
+
 async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, logPath: string): Promise<CaseOutcome> {
   if (env.signal?.aborted)
     return { status: 'error', reason: `interrupted by ${interruptName(env.signal)} before it started`, metrics: [] };
@@ -668,6 +689,7 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     scratchDir = await mkdtemp(
       join(env.scratchRoot ?? tmpdir(), `kvmbench-${env.runId}-${spec.suite}-${spec.id}-`.slice(0, 120)),
     );
+    trackScratch(scratchDir);
     const ctx: CaseContext = {
       accel: env.accel,
       quick: env.quick,
@@ -733,7 +755,10 @@ async function execute(spec: CaseSpec, executor: CaseExecutor, env: CaseEnv, log
     clearTimeout(timer);
     if (graceTimer) clearTimeout(graceTimer);
     env.signal?.removeEventListener('abort', onInterrupt);
-    if (scratchDir) await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+    if (scratchDir) {
+      await rm(scratchDir, { recursive: true, force: true }).catch(() => undefined);
+      liveScratch.delete(scratchDir);
+    }
   }
 }
 

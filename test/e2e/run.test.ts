@@ -251,6 +251,32 @@ describe('kvmbench run: interrupted at random moments', () => {
     }
   });
 
+  it('a second SIGINT exits at once with 130 and still removes the scratch directory of the case in flight', async () => {
+    const mark = randomBytes(6).toString('hex');
+    const out = join(tmp, 'intr-twice');
+    const scratch = mkdtempSync(join(tmp, 'scratch-twice-'));
+    const child = spawn(
+      process.execPath,
+      [bin, 'run', 'exits', '--quick', '--accel', 'tcg', '--scratch-dir', scratch, '--output', out],
+      { cwd: root, env: { ...process.env, NO_COLOR: '1', CI: '1', KVMB_E2E_MARK: mark }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // A case is in flight once its scratch directory exists (the first case finishes in well under a second).
+    for (let i = 0; i < 400 && readdirSync(scratch).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readdirSync(scratch).length, stderr).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    for (let i = 0; i < 100 && !stderr.includes('SIGINT: stopping'); i++) await new Promise((r) => setTimeout(r, 2));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    console.log(
+      `second SIGINT: ${stderr.includes('again, exiting now') ? 'exited at once' : 'the first had already ended the run'}`,
+    );
+    expect(readdirSync(scratch), stderr).toEqual([]);
+    expect(markedQemu(mark), stderr).toEqual([]);
+  });
+
   it('kill -9 leaves a journal that rebuilds every finished case as a partial run', async () => {
     const mark = randomBytes(6).toString('hex');
     const out = join(tmp, 'kill9');
