@@ -50,6 +50,8 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
         '--beside',
         '--kut-dir',
         tree,
+        '--store-at',
+        join(tmp, 'lane.db'),
         '--output',
         out,
       ],
@@ -75,6 +77,14 @@ describe('the nested lab: kvmbench inside an L1 guest with KVM', () => {
     expect(res.host.kvmFlavor).toBe('nested');
     // L1 is named after this host (kb.hostname), so the history tells layer-2 runs apart by where they ran.
     expect(res.host.hostname).toBe(l1Hostname(hostname()));
+    // --store-at through --nested: the layer-2 run is in the history under L1's name.
+    const listed = spawnSync(
+      process.execPath,
+      [join(root, 'bin/run.js'), 'history', 'list', '--store', join(tmp, 'lane.db'), '--json'],
+      { cwd: root, encoding: 'utf8', env },
+    );
+    const stored = (JSON.parse(listed.stdout) as { runs: Array<{ id: string; hostname: string; flavor?: string }> }).runs;
+    expect(stored.map((x) => [x.id, x.hostname, x.flavor])).toEqual([[res.run.id, l1Hostname(hostname()), 'nested']]);
 
     const exits = res.cases.filter((c) => c.suite === 'exits');
     expect(exits.length).toBeGreaterThanOrEqual(16);
