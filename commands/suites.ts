@@ -18,6 +18,8 @@ interface SuiteListing {
     accel: string[];
     repeat: number;
     deadline: number;
+    /** The case's own startup budget (`startup:`), when it sets one; else the accelerator's default applies. */
+    startup?: number;
     tags: string[];
     requires: string[];
     title?: string;
@@ -36,6 +38,7 @@ function listing(s: LoadedSuite): SuiteListing {
       accel: c.accel,
       repeat: c.repeat,
       deadline: c.deadlineSec,
+      ...(c.startupSec !== undefined ? { startup: c.startupSec } : {}),
       tags: c.tags,
       requires: c.requires,
       ...(c.title ? { title: c.title } : {}),
@@ -90,7 +93,8 @@ export default class Suites extends BaseCommand {
         }
         const w = Math.max(...s.cases.map((k) => k.id.length));
         for (const k of s.cases) {
-          const facts = `${k.kind}, ${k.machine}, ${k.accel.join('/')}, ×${k.repeat}, ${k.deadline} s`;
+          const startup = k.startup !== undefined ? `, startup ${k.startup} s` : '';
+          const facts = `${k.kind}, ${k.machine}, ${k.accel.join('/')}, ×${k.repeat}, ${k.deadline} s${startup}`;
           const tags = k.tags.length ? c.dim(` [${k.tags.join(', ')}]`) : '';
           process.stdout.write(`  ${k.id.padEnd(w)}  ${c.dim(facts)}${tags}${k.title ? `  ${k.title}` : ''}\n`);
         }

@@ -6,7 +6,7 @@
  * guests of other test runs on this machine are never counted and reparented ones are.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -169,6 +169,15 @@ describe('kvmbench run: exit codes and output', () => {
     expect(quick.cases.map((c) => c.id)).toEqual(expect.arrayContaining(['exits/cpuid', 'boot-micro/microvm']));
     expect(list.every((s) => !s.error)).toBe(true);
     expect(cli(['suites']).stdout).toMatch(/^exits — VM-exit latency/m);
+    // A case's own startup budget is shown; the others get the accelerator's default and show none.
+    const file = join(tmp, 'startup.yaml');
+    writeFileSync(file, 'suite: startup\ndefaults:\n  kind: exits\ncases:\n  - id: cpuid\n    startup: 7\n  - id: mov_dr\n');
+    const one = JSON.parse(cli(['suites', file, '--json']).stdout) as { cases: { id: string; startup?: number }[] }[];
+    expect(one[0]!.cases.map((c) => [c.id, c.startup])).toEqual([
+      ['startup/cpuid', 7],
+      ['startup/mov_dr', undefined],
+    ]);
+    expect(cli(['suites', file]).stdout).toMatch(/startup\/cpuid .*, 60 s, startup 7 s/);
   });
 });
 
