@@ -14,6 +14,7 @@ import { UsageError } from '../../src/errors.js';
 import { conformanceTrend, trend } from '../../src/app/history.js';
 import {
   TREND_FORMATS,
+  renderConformanceTrendHtml,
   renderConformanceTrendText,
   renderHistoryJson,
   renderTrendHtml,
@@ -41,7 +42,7 @@ export default class HistoryTrend extends BaseCommand {
     last: Flags.integer({ min: 2, description: 'only the last N runs of each series' }),
     test: Flags.string({
       description:
-        'a conformance test (run kut stanza: apic, kut/apic or a glob) instead of METRIC: its verdict and sub-checks run after run, per host class and layer (repeatable; text or json)',
+        'a conformance test (run kut stanza: apic, kut/apic or a glob) instead of METRIC: its verdict and sub-checks run after run, per host class and layer (repeatable)',
       multiple: true,
     }),
     format: Flags.string({ char: 'f', options: [...TREND_FORMATS], default: 'text', description: 'output format' }),
@@ -54,10 +55,16 @@ export default class HistoryTrend extends BaseCommand {
     const format = flags.format as TrendFormat;
     if (flags.test?.length) {
       if (patterns.length) throw new UsageError('give METRIC patterns or --test, not both');
-      if (format === 'html') throw new UsageError('--test has text and json formats', 'use --format text or --format json');
       const t = await conformanceTrend(storeOf(flags), flags.test, filterOf(flags), flags.last);
       const color = flags.output ? makeColor(process.stdout, { ...process.env, NO_COLOR: '1' }) : makeColor();
-      await writeView(format === 'json' ? renderHistoryJson(t) : renderConformanceTrendText(t, color), flags.output);
+      await writeView(
+        format === 'html'
+          ? renderConformanceTrendHtml(t)
+          : format === 'json'
+            ? renderHistoryJson(t)
+            : renderConformanceTrendText(t, color),
+        flags.output,
+      );
       return;
     }
     if (patterns.length === 0)

@@ -1,10 +1,10 @@
 /**
  * Conformance tests in the history, end to end under TCG: two real `run kut` runs of guests/conform
  * (kvmbench's own kvm-unit-tests-shaped guest) stored with --store-at, the second with a test planted
- * to fail; `history trend --test` shows its verdicts run after run and `history check
+ * to fail; `history trend --test` shows its verdicts run after run (text, JSON, HTML) and `history check
  * --fail-on-regression` exits 4 naming the flip and the sub-check that newly fails.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,14 @@ describe('history of conformance tests (run kut --store-at, trend --test, check)
       ['kut/flips', ['pass', 'fail']],
       ['kut/steady', ['pass', 'pass']],
     ]);
+
+    // The same as a page: a verdict strip, the flip outlined.
+    const page = join(tmp, 'trend.html');
+    const html = runCli(['history', 'trend', '--test', 'flips', '--format', 'html', '-o', page, '--store', store]);
+    expect(html.status, html.stderr).toBe(0);
+    expect(readFileSync(page, 'utf8')).toMatch(
+      /<h2>kut\/flips<\/h2>[\s\S]*<span class="v-pass"[^>]*>P<\/span><span class="v-fail flip"[^>]*>F<\/span>/,
+    );
 
     const check = runCli(['history', 'check', '--fail-on-regression', '--store', store]);
     expect(check.status, check.stderr).toBe(4);

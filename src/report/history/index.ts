@@ -3,6 +3,7 @@ export { renderCheckText, renderHostsText, renderImportText, renderRunsText, ren
 export { renderHistoryJson } from './json.js';
 export { renderConformanceCheckText, renderConformanceTrendText } from './conformance-text.js';
 export { renderHostsHtml, renderTrendHtml } from './html.js';
+export { renderConformanceTrendHtml } from './conformance-html.js';
 
 export const TREND_FORMATS = ['text', 'json', 'html'] as const;
 export type TrendFormat = (typeof TREND_FORMATS)[number];
