@@ -9,7 +9,7 @@
  * Pure.
  */
 import type { Sampling } from '../stats/precision.js';
-import type { MetricComparison } from './compare.js';
+import type { MetricComparison } from './model.js';
 
 /** Each look adds at least this fraction of the rounds so far. */
 export const MIN_GROWTH = 0.25;
