@@ -82,6 +82,18 @@ function barLabels(list: readonly Located[]): string[] {
   });
 }
 
+/** One bar per metric (its median and p5–p95), labelled as barLabels tells them apart. */
+function barsOf(list: readonly Located[]): Bar[] {
+  const labels = barLabels(list);
+  return list.map(({ m }, k) => ({
+    label: labels[k]!,
+    median: m.summary.median,
+    p5: m.summary.p5,
+    p95: m.summary.p95,
+    n: m.summary.n,
+  }));
+}
+
 /** The execution mode as a marked word: emulated and TCG figures must not pass for hardware exits. */
 export function modeSpan(mode: ExecutionMode | undefined, text: string): string {
   return mode ? `<span class="x-${e(mode)}">${e(text)}</span>` : e(text);
@@ -120,14 +132,7 @@ export function exitSection(results: Results): string {
   if (xs.length === 0 && !table) return '';
   const modes = new Set(xs.map(({ c, m }) => m.execution ?? caseMode(c)));
   const charts = [...byUnit(xs)].map(([unit, list]) => {
-    const labels = barLabels(list);
-    const bars: Bar[] = list.map(({ m }, i) => ({
-      label: labels[i]!,
-      median: m.summary.median,
-      p5: m.summary.p5,
-      p95: m.summary.p95,
-      n: m.summary.n,
-    }));
+    const bars = barsOf(list);
     return `<figure>${barChartSvg(bars, unit, 'bars exits')}<figcaption>median per exit; whiskers p5–p95; unit ${e(unit)}${needsLogAxis(bars) ? '; logarithmic axis (medians span more than ' + LOG_SPAN + '×)' : ''}${modes.has('emulated') ? '; <b class="x-emulated">emulated: instruction-emulator costs</b>' : ''}</figcaption></figure>`;
   });
   const qualifier = modes.has('emulated')
@@ -230,14 +235,7 @@ export function bootSection(results: Results): string {
     );
   }
   for (const [unit, list] of byUnit(others)) {
-    const labels = barLabels(list);
-    const bars: Bar[] = list.map(({ m }, i) => ({
-      label: labels[i]!,
-      median: m.summary.median,
-      p5: m.summary.p5,
-      p95: m.summary.p95,
-      n: m.summary.n,
-    }));
+    const bars = barsOf(list);
     out.push(
       `<figure>${barChartSvg(bars, unit, 'bars boot')}<figcaption>boot totals and other boot metrics (median, whiskers p5–p95, ${e(unit)})</figcaption></figure>`,
     );
