@@ -22,3 +22,8 @@ export function accelWord(accelerator: string, execution?: string): string {
 export function shortTime(iso: string): string {
   return iso.replace('T', ' ').replace(/(:\d\d)(\.\d+)?Z$/, '$1Z');
 }
+
+/** `2 pass, 1 fail, 0 error, 1 skip`: a conformance series' runs by verdict, as both its views write them. */
+export function verdictCounts(runs: ReadonlyArray<{ status: string }>): string {
+  return ['pass', 'fail', 'error', 'skip'].map((st) => `${runs.filter((r) => r.status === st).length} ${st}`).join(', ');
+}

@@ -7,7 +7,7 @@
 import { conformanceFlips, type ConformanceRun, type ConformanceTrend } from '../../history/conformance.js';
 import { escapeHtml as esc } from '../format.js';
 import { htmlPage } from '../html-page.js';
-import { classText, shortTime } from './common.js';
+import { classText, shortTime, verdictCounts } from './common.js';
 
 const CSS = `
 .strip{display:flex;flex-wrap:wrap;gap:2px;margin:6px 0 10px}
@@ -29,7 +29,6 @@ export function renderConformanceTrendHtml(t: ConformanceTrend): string {
     // Where a verdict flipped between pass and fail (skips are not verdicts), as `history check` finds it.
     const flips = conformanceFlips([s], s.runs.length).flips;
     const flipRuns = new Set(flips.map((f) => f.after.runId));
-    const counts = ['pass', 'fail', 'error', 'skip'].map((st) => `${s.runs.filter((r) => r.status === st).length} ${st}`);
     const strip = s.runs
       .map(
         (r) =>
@@ -55,7 +54,7 @@ export function renderConformanceTrendHtml(t: ConformanceTrend): string {
       )
       .join('');
     return `<section class="series"><h2>${esc(s.caseId)}</h2>
-<p class="muted small">${esc(`layer ${s.layer}, ${s.accelerator}, ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (${counts.join(', ')}), host class ${classText(s.hostClass)}`)}</p>
+<p class="muted small">${esc(`layer ${s.layer}, ${s.accelerator}, ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (${verdictCounts(s.runs)}), host class ${classText(s.hostClass)}`)}</p>
 <div class="strip" role="img" aria-label="${esc(`verdicts of ${s.caseId}, oldest first`)}">${strip}</div>${flipList}
 <details><summary>runs</summary><table><thead><tr><th>started</th><th>verdict</th><th>sub-checks pass</th><th>fail</th><th>other</th><th>host</th><th>run</th><th>reason</th></tr></thead><tbody>${rows}</tbody></table></details></section>`;
   });

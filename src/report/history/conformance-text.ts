@@ -2,7 +2,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { ConformanceCheck, ConformanceFlip, ConformanceRun, ConformanceTrend } from '../../history/conformance.js';
 import { termSafe as clean } from '../format.js';
-import { classText, shortTime } from './common.js';
+import { classText, shortTime, verdictCounts } from './common.js';
 
 const plain = new Chalk({ level: 0 });
 
@@ -18,11 +18,10 @@ function statusWord(status: string, color: ChalkInstance): string {
 export function renderConformanceTrendText(t: ConformanceTrend, color: ChalkInstance = plain): string {
   const out: string[] = [color.gray('one line per complete run that recorded the test: its verdict and its sub-checks'), ''];
   for (const s of t.series) {
-    const counts = ['pass', 'fail', 'error', 'skip'].map((st) => `${s.runs.filter((r) => r.status === st).length} ${st}`);
     out.push(color.bold(clean(s.caseId)));
     out.push(
       color.gray(
-        `  layer ${s.layer}, ${clean(s.accelerator)}, ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (${counts.join(', ')}), host class ${clean(classText(s.hostClass))}`,
+        `  layer ${s.layer}, ${clean(s.accelerator)}, ${s.runs.length} run${s.runs.length === 1 ? '' : 's'} (${verdictCounts(s.runs)}), host class ${clean(classText(s.hostClass))}`,
       ),
     );
     for (const r of s.runs)
